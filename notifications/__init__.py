@@ -1,0 +1,1 @@
+"""Emails: the transactional outbox, recipients, templates and transports (SMTP, mail folder)."""

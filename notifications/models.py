@@ -1,0 +1,1 @@
+"""The outbox table (owned by the notifications issue; see notifications/outbox.py)."""

@@ -1,0 +1,71 @@
+"""Who may do what (DESIGN §7), as pure functions returning the reasons for a refusal.
+
+Members of the drafting unit edit and advance their own unit's documents; signers sign (or
+reject) what they are named on; supervisors, auditors and leaders read everything;
+administrators manage units, users and calendars. Everyone else is refused.
+"""
+from __future__ import annotations
+
+from .lifecycle import SIGNER_TRIGGERS
+from .reasons import Reason
+from .snapshot import ActorSnapshot, DocumentSnapshot
+
+READ_ALL_ROLES = frozenset({"supervisor", "auditor", "admin", "leader"})
+
+
+def _inactive(actor: ActorSnapshot) -> list[Reason]:
+    return [] if actor.active else [Reason("inactive_user", {"login": actor.login})]
+
+
+def is_member(actor: ActorSnapshot, doc: DocumentSnapshot) -> bool:
+    return actor.unit_id is not None and actor.unit_id == doc.unit_id
+
+
+def may_edit(actor: ActorSnapshot, doc: DocumentSnapshot) -> list[Reason]:
+    """Create, edit, attach, name signers, record postings: the drafting unit's members."""
+    if not actor.active:
+        return _inactive(actor)
+    if is_member(actor, doc):
+        return []
+    return [Reason("not_member", {"login": actor.login, "unit": doc.unit_code})]
+
+
+def may_fire(actor: ActorSnapshot, doc: DocumentSnapshot, trigger: str) -> list[Reason]:
+    """Rejections belong to the named signers; every other trigger to the drafting unit."""
+    if trigger in SIGNER_TRIGGERS:
+        return may_sign(actor, doc)
+    return may_edit(actor, doc)
+
+
+def may_sign(actor: ActorSnapshot, doc: DocumentSnapshot) -> list[Reason]:
+    if not actor.active:
+        return _inactive(actor)
+    if actor.login in doc.signer_logins:
+        return []
+    return [Reason("not_signer", {"login": actor.login})]
+
+
+def may_read(actor: ActorSnapshot, doc: DocumentSnapshot) -> list[Reason]:
+    if not actor.active:
+        return _inactive(actor)
+    if is_member(actor, doc) or actor.login in doc.signer_logins or actor.roles & READ_ALL_ROLES:
+        return []
+    return [Reason("not_reader", {"login": actor.login})]
+
+
+def may_administer(actor: ActorSnapshot) -> list[Reason]:
+    """Units, users, calendars, tokens and the outbox."""
+    if not actor.active:
+        return _inactive(actor)
+    if "admin" in actor.roles or actor.is_system:
+        return []
+    return [Reason("not_admin", {"login": actor.login})]
+
+
+def may_audit(actor: ActorSnapshot) -> list[Reason]:
+    """Trail-wide queries and reports: supervisors, auditors, leaders and administrators."""
+    if not actor.active:
+        return _inactive(actor)
+    if actor.roles & READ_ALL_ROLES or actor.is_system:
+        return []
+    return [Reason("not_auditor", {"login": actor.login})]

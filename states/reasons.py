@@ -1,0 +1,179 @@
+"""Why something was refused, as a code plus parameters, rendered in Chinese or English.
+
+Reasons are data, not strings, so the HTTP API can return the codes, the CLI can print the
+sentence, and a test can assert on the code without depending on wording.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # draft → interpretation_plan
+    "missing_title": {"zh": "缺少标题", "en": "the title is missing"},
+    "missing_unit": {"zh": "缺少起草处室", "en": "the drafting unit is missing"},
+    "missing_doc_number": {"zh": "缺少文号或暂定名称", "en": "the document number or working title is missing"},
+    "missing_disclosure": {
+        "zh": "未审核公开属性(主动公开/依申请公开/不予公开)",
+        "en": "the disclosure attribute (proactive / on request / not disclosed) has not been reviewed",
+    },
+    "missing_risk_flag": {
+        "zh": "未确定是否需要舆情风险评估",
+        "en": "it has not been decided whether a public-opinion risk assessment is needed",
+    },
+    "missing_body": {"zh": "缺少政策文件正文", "en": "the policy text is empty"},
+    # interpretation_plan → joint_signoff
+    "missing_plan": {"zh": "缺少解读方案", "en": "the interpretation plan is missing"},
+    "missing_material": {
+        "zh": "至少需要一份注明形式的解读材料",
+        "en": "at least one interpretation material with its form is required",
+    },
+    "missing_interpreter": {
+        "zh": "未指定解读人(谁起草谁解读)",
+        "en": "no interpreter is named (whoever drafts interprets)",
+    },
+    "interpreter_not_in_unit": {
+        "zh": "解读人 {login} 不属于起草处室(谁起草谁解读)",
+        "en": "interpreter {login} is not a member of the drafting unit (whoever drafts interprets)",
+    },
+    "missing_risk_assessment": {
+        "zh": "已标记需要舆情风险评估,但缺少风险评估",
+        "en": "a public-opinion risk assessment is flagged as needed but missing",
+    },
+    "missing_response_plan": {
+        "zh": "已标记需要舆情风险评估,但缺少应对处置预案",
+        "en": "a risk assessment is flagged as needed but the response plan is missing",
+    },
+    "missing_signers": {"zh": "未指定审签人", "en": "no signers are named"},
+    # joint_signoff → published
+    "unsigned": {
+        "zh": "以下审签人尚未签署当前版本: {logins}",
+        "en": "these signers have not signed the current package: {logins}",
+    },
+    "not_disclosed": {
+        "zh": "该文件公开属性为不予公开,不能公开发布",
+        "en": "the document is marked not to be disclosed and can never be published",
+    },
+    "not_undisclosed": {
+        "zh": "只有不予公开的文件才能不公开归档",
+        "en": "only documents marked not to be disclosed can be filed without publication",
+    },
+    "missing_publication_url": {"zh": "缺少公开发布网址", "en": "the publication URL is missing"},
+    "missing_publication_time": {"zh": "缺少公开发布时间", "en": "the publication time is missing"},
+    "publication_in_future": {
+        "zh": "公开时间 {at} 晚于当前时间",
+        "en": "the publication time {at} lies in the future",
+    },
+    # published → interpretation_posted
+    "missing_portal_posting": {
+        "zh": "解读材料尚未在门户网站发布",
+        "en": "the interpretation has not been posted on the portal website",
+    },
+    "missing_media_posting": {
+        "zh": "解读材料尚未在新闻媒体发布",
+        "en": "the interpretation has not been posted in the news media",
+    },
+    # side paths
+    "missing_reason": {"zh": "必须说明理由", "en": "a reason is required"},
+    "wrong_state": {
+        "zh": "当前状态为「{state}」,不能执行「{trigger}」",
+        "en": "'{trigger}' is not possible while the document is {state}",
+    },
+    "unknown_trigger": {"zh": "未知操作「{trigger}」", "en": "unknown trigger '{trigger}'"},
+    # permissions
+    "not_member": {
+        "zh": "{login} 不是起草处室 {unit} 的成员",
+        "en": "{login} is not a member of the drafting unit {unit}",
+    },
+    "not_signer": {
+        "zh": "{login} 不是本文件的审签人",
+        "en": "{login} is not named as a signer of this document",
+    },
+    "already_signed": {
+        "zh": "{login} 已签署当前版本",
+        "en": "{login} has already signed the current package",
+    },
+    "not_reader": {"zh": "{login} 无权查看本文件", "en": "{login} may not read this document"},
+    "not_admin": {"zh": "{login} 不是管理员", "en": "{login} is not an administrator"},
+    "not_auditor": {
+        "zh": "{login} 不是监督或审计人员",
+        "en": "{login} is neither a supervisor nor an auditor",
+    },
+    "inactive_user": {"zh": "用户 {login} 已停用", "en": "user {login} is deactivated"},
+    "frozen": {
+        "zh": "文件处于「{state}」状态,内容不能再修改",
+        "en": "the document is {state}; its content can no longer be changed",
+    },
+    # lookups and input
+    "no_such_user": {"zh": "没有用户 {login}", "en": "no user {login}"},
+    "no_such_unit": {"zh": "没有处室 {code}", "en": "no unit {code}"},
+    "no_such_document": {"zh": "没有编号为 {id} 的文件", "en": "no document with id {id}"},
+    "no_such_material": {"zh": "没有编号为 {id} 的解读材料", "en": "no material with id {id}"},
+    "invalid": {"zh": "{field} 无效: {problem}", "en": "{field} is invalid: {problem}"},
+    "duplicate": {"zh": "{what} {value} 已存在", "en": "{what} {value} already exists"},
+    "changed_meanwhile": {
+        "zh": "文件已被他人修改,请重新载入后再试",
+        "en": "the document was changed meanwhile; reload it and try again",
+    },
+}
+
+STATE_NAMES: dict[str, dict[str, str]] = {
+    "draft": {"zh": "起草", "en": "draft"},
+    "interpretation_plan": {"zh": "解读方案", "en": "interpretation plan"},
+    "joint_signoff": {"zh": "同步审签", "en": "joint sign-off"},
+    "published": {"zh": "公开", "en": "published"},
+    "interpretation_posted": {"zh": "解读发布", "en": "interpretation posted"},
+    "withdrawn": {"zh": "撤回", "en": "withdrawn"},
+    "filed": {"zh": "不予公开归档", "en": "filed (not disclosed)"},
+}
+
+TRIGGER_NAMES: dict[str, dict[str, str]] = {
+    "prepare_plan": {"zh": "进入解读方案", "en": "prepare plan"},
+    "request_signoff": {"zh": "提交同步审签", "en": "request sign-off"},
+    "publish": {"zh": "公开发布", "en": "publish"},
+    "file_undisclosed": {"zh": "不予公开归档", "en": "file without disclosure"},
+    "post_interpretation": {"zh": "解读发布", "en": "post interpretation"},
+    "reject": {"zh": "退回解读方案", "en": "reject to plan"},
+    "reject_to_draft": {"zh": "退回起草", "en": "reject to draft"},
+    "withdraw": {"zh": "撤回", "en": "withdraw"},
+}
+
+
+def state_name(state: str, lang: str = "zh") -> str:
+    return STATE_NAMES.get(state, {}).get(lang, state)
+
+
+def trigger_name(trigger: str, lang: str = "zh") -> str:
+    return TRIGGER_NAMES.get(trigger, {}).get(lang, trigger)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a refusal; ``params`` fill the message template."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = "zh") -> str:
+        template = MESSAGES.get(self.code, {}).get(lang) or MESSAGES.get(self.code, {}).get("en")
+        if template is None:
+            return self.code
+        params = dict(self.params)
+        if "state" in params:
+            params["state"] = state_name(str(params["state"]), lang)
+        if "trigger" in params:
+            params["trigger"] = trigger_name(str(params["trigger"]), lang)
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError):
+            return template
+
+    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params), "message": self.text(lang)}
+
+
+def render(reasons: Iterable[Reason], lang: str = "zh") -> str:
+    """All reasons in one line, the way a clerk reads them."""
+    sep = ";" if lang == "zh" else "; "
+    return sep.join(r.text(lang) for r in reasons)

@@ -1,0 +1,69 @@
+"""Frozen views of a document and an actor: everything a guard or permission rule may look at."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DISCLOSURES = ("proactive", "on_request", "not_disclosed")
+MATERIAL_FORMS = ("text", "graphic", "video", "qa", "online_interview", "press_conference", "other")
+CHANNELS = ("portal", "news_media", "new_media")
+
+
+@dataclass(frozen=True)
+class MaterialSnapshot:
+    form: str
+    title: str
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class PostingSnapshot:
+    channel: str
+    url: str | None
+    evidence: str | None
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentSnapshot:
+    """The facts of one document at one moment; built by the application, read by guards."""
+
+    state: str
+    unit_id: int | None = None
+    unit_code: str = ""
+    id: int | None = None
+    title: str = ""
+    doc_number: str | None = None
+    body: str = ""
+    disclosure: str | None = None
+    risk_assessment_needed: bool | None = None
+    risk_assessment: str | None = None
+    response_plan: str | None = None
+    plan: str | None = None
+    interpreter_login: str | None = None
+    interpreter_unit_id: int | None = None
+    materials: tuple[MaterialSnapshot, ...] = ()
+    signer_logins: frozenset[str] = field(default_factory=frozenset)
+    signed_logins: frozenset[str] = field(default_factory=frozenset)
+    package_hash: str = ""
+    publication_url: str | None = None
+    published_at: datetime | None = None
+    postings: tuple[PostingSnapshot, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActorSnapshot:
+    """Who is acting: a user's login, unit and roles (or the system itself)."""
+
+    login: str
+    unit_id: int | None
+    unit_code: str = ""
+    roles: frozenset[str] = field(default_factory=frozenset)
+    active: bool = True
+
+    @property
+    def is_system(self) -> bool:
+        return self.login == "system"
+
+
+SYSTEM = ActorSnapshot(login="system", unit_id=None, unit_code="", roles=frozenset({"system"}))

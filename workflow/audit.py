@@ -1,0 +1,232 @@
+"""Appending to the hash-chained audit trail, checkpointing chain heads, and verifying both.
+
+Each document has its own chain (``doc:<id>``); directory and calendar administration go to
+``sys``. A chain's head row is advanced with a compare-and-set, so two writers on one chain
+cannot both append seq N, while writers on different documents never wait for each other.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from states.reasons import Reason
+from states.snapshot import ActorSnapshot
+
+from .errors import ConcurrentChange
+from .models import AuditCheckpoint, AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+SYSTEM_CHAIN = "sys"
+
+
+def chain_for(document_id: int | None) -> str:
+    return f"doc:{document_id}" if document_id is not None else SYSTEM_CHAIN
+
+
+def _canonical(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def event_hash(
+    *, chain: str, seq: int, at: datetime, actor: str | None, actor_unit: str | None,
+    document_id: int | None, action: str, outcome: str, state_before: str | None,
+    state_after: str | None, details: str, prev_hash: str,
+) -> str:
+    """The hash of one event: every column but ``id`` and ``hash`` itself."""
+    return hashlib.sha256(_canonical({
+        "chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
+        "actor_unit": actor_unit, "document_id": document_id, "action": action,
+        "outcome": outcome, "state_before": state_before, "state_after": state_after,
+        "details": details, "prev_hash": prev_hash,
+    })).hexdigest()
+
+
+def dump_details(details: Mapping[str, Any] | None) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, Reason):
+            return {"code": value.code, "params": dict(value.params)}
+        if isinstance(value, (set, frozenset, tuple)):
+            return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+        return str(value)
+
+    return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=default)
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    actor: ActorSnapshot | None,
+    action: str,
+    outcome: str = "allowed",
+    document_id: int | None = None,
+    state_before: str | None = None,
+    state_after: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    chain: str | None = None,
+) -> AuditEvent:
+    """Append one event to its chain inside the caller's transaction.
+
+    Raises :class:`ConcurrentChange` if another transaction advanced the same chain first;
+    the caller's transaction must then be rolled back (and may be retried).
+    """
+    chain = chain or chain_for(document_id)
+    at = at.astimezone(timezone.utc)  # the hash must see what the database will hand back
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
+    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    text = dump_details(details)
+    row = {
+        "chain": chain, "seq": seq, "at": at, "actor": actor.login if actor else None,
+        "actor_unit": (actor.unit_code or None) if actor else None, "document_id": document_id,
+        "action": action, "outcome": outcome, "state_before": state_before,
+        "state_after": state_after, "details": text, "prev_hash": prev,
+    }
+    digest = event_hash(**row)
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(AuditHead).values(chain=chain, seq=seq, hash=digest))
+        except IntegrityError as exc:
+            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
+    else:
+        moved = session.execute(
+            update(AuditHead)
+            .where(AuditHead.chain == chain, AuditHead.seq == head.seq)
+            .values(seq=seq, hash=digest)
+        ).rowcount
+        if moved != 1:
+            raise ConcurrentChange(Reason("changed_meanwhile"))
+    event = AuditEvent(**row, hash=digest)
+    session.add(event)
+    session.flush([event])
+    return event
+
+
+def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
+    """Record every chain head, chained to the previous checkpoint.
+
+    A chain whose whole history (and head) was deleted leaves no broken link behind; the
+    checkpoint still names it, so :func:`verify` reports it missing.
+    """
+    heads = {h.chain: [h.seq, h.hash] for h in session.scalars(select(AuditHead).order_by(AuditHead.chain))}
+    last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    prev = last.hash if last else GENESIS
+    text = json.dumps(heads, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(_canonical({"at": at.isoformat(timespec="microseconds"), "heads": text, "prev_hash": prev})).hexdigest()
+    cp = AuditCheckpoint(at=at, heads=text, chain_count=len(heads), prev_hash=prev, hash=digest)
+    session.add(cp)
+    session.flush([cp])
+    return cp
+
+
+@dataclass
+class Break:
+    """The first broken link of a chain and what follows it."""
+
+    chain: str
+    seq: int | None
+    event_id: int | None
+    problem: str
+    events_after: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"chain": self.chain, "seq": self.seq, "event_id": self.event_id,
+                "problem": self.problem, "events_after": self.events_after}
+
+
+@dataclass
+class VerifyReport:
+    chains: int = 0
+    events: int = 0
+    checkpoints: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "chains": self.chains, "events": self.events,
+                "checkpoints": self.checkpoints, "breaks": [b.as_dict() for b in self.breaks]}
+
+
+def _events(session: Session, chain: str | None) -> Iterator[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq, AuditEvent.id)
+    if chain is not None:
+        stmt = stmt.where(AuditEvent.chain == chain)
+    yield from session.scalars(stmt.execution_options(yield_per=2000))
+
+
+def verify(session: Session, chain: str | None = None) -> VerifyReport:
+    """Recompute every chain; compare the ends with the head table and the last checkpoint."""
+    report = VerifyReport()
+    heads = {h.chain: (h.seq, h.hash) for h in session.scalars(select(AuditHead))}
+    seen: dict[str, tuple[int, str]] = {}
+    broken: dict[str, Break] = {}
+    current, expect_seq, prev = None, 1, GENESIS
+    hashes_at: dict[tuple[str, int], str] = {}
+    cp_rows = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))
+    wanted = {(c, s) for cp in cp_rows[-1:] for c, (s, _h) in json.loads(cp.heads).items()}
+    for ev in _events(session, chain):
+        report.events += 1
+        if ev.chain != current:
+            current, expect_seq, prev = ev.chain, 1, GENESIS
+            report.chains += 1
+        if ev.chain in broken:
+            broken[ev.chain].events_after.append(ev.id)
+            continue
+        problem = None
+        if ev.seq != expect_seq:
+            problem = f"sequence jumps from {expect_seq - 1} to {ev.seq} (an event was deleted or inserted)"
+        elif ev.prev_hash != prev:
+            problem = "prev_hash does not match the previous event (an event was deleted or inserted)"
+        else:
+            digest = event_hash(
+                chain=ev.chain, seq=ev.seq, at=ev.at, actor=ev.actor, actor_unit=ev.actor_unit,
+                document_id=ev.document_id, action=ev.action, outcome=ev.outcome,
+                state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
+                prev_hash=ev.prev_hash,
+            )
+            if digest != ev.hash:
+                problem = "hash does not match the row (the event was edited)"
+        if problem:
+            broken[ev.chain] = Break(ev.chain, ev.seq, ev.id, problem)
+            continue
+        if (ev.chain, ev.seq) in wanted:
+            hashes_at[(ev.chain, ev.seq)] = ev.hash
+        seen[ev.chain] = (ev.seq, ev.hash)
+        prev, expect_seq = ev.hash, ev.seq + 1
+    report.breaks.extend(broken.values())
+    for name, (seq, digest) in heads.items():
+        if chain is not None and name != chain or name in broken:
+            continue
+        if seen.get(name) != (seq, digest):
+            last = seen.get(name, (0, GENESIS))[0]
+            report.breaks.append(Break(name, last + 1, None,
+                f"chain ends at seq {last} but its head says {seq} (events were deleted at the end)"))
+    if cp_rows:
+        report.checkpoints = len(cp_rows)
+        prev_cp = GENESIS
+        for cp in cp_rows:
+            digest = hashlib.sha256(_canonical({"at": cp.at.isoformat(timespec="microseconds"), "heads": cp.heads, "prev_hash": prev_cp})).hexdigest()
+            if cp.prev_hash != prev_cp or cp.hash != digest:
+                report.breaks.append(Break("checkpoint", None, cp.id, "checkpoint row was edited or removed"))
+                break
+            prev_cp = cp.hash
+        for name, (seq, digest) in json.loads(cp_rows[-1].heads).items():
+            if chain is not None and name != chain or name in broken:
+                continue
+            if hashes_at.get((name, seq)) != digest:
+                report.breaks.append(Break(name, seq, None,
+                    "the checkpoint names this event but the chain no longer holds it (history removed)"))
+    return report

@@ -1,0 +1,1 @@
+"""The ``santongbu`` command line: one module per command group, assembled in :mod:`.main`."""

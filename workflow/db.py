@@ -1,0 +1,103 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL.
+
+SQLite has a single writer: every transaction here starts with ``BEGIN IMMEDIATE`` so that two
+writers queue on the lock (with a busy timeout) instead of failing half-way with "database is
+locked"; WAL lets readers carry on meanwhile. PostgreSQL uses READ COMMITTED and relies on the
+compare-and-set of ``documents.version`` and on ``FOR UPDATE SKIP LOCKED`` where rows are claimed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` as users write it and pick the psycopg 3 driver for it."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory; the unit every service and test is handed."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30})
+            _sqlite_setup(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+            )
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back everything on any exception."""
+        session = self.sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with Alembic (creates it from empty)."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self), revision)
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(db: Database):  # type: ignore[no-untyped-def]
+    """An Alembic config pointing at our migrations and at this database's engine."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = db.engine
+    return cfg

@@ -1,0 +1,52 @@
+"""Errors a user can cause. Interfaces turn them into one clear line (CLI) or a problem
+document (HTTP); anything else is a bug and may show a traceback."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from states.reasons import Reason, render
+
+
+class SantongbuError(Exception):
+    """Base of every user-facing error; ``message(lang)`` is what the user reads."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, reasons: Sequence[Reason] | Reason) -> None:
+        self.reasons: tuple[Reason, ...] = (reasons,) if isinstance(reasons, Reason) else tuple(reasons)
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        return render(self.reasons, lang)
+
+
+class NotFound(SantongbuError):
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidInput(SantongbuError):
+    code = "invalid_input"
+    http_status = 422
+
+
+class Forbidden(SantongbuError):
+    """The actor may not do this (DESIGN §7). The refusal is audited."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class Refused(SantongbuError):
+    """The lifecycle refuses the trigger: wrong state or a guard failed. Audited."""
+
+    code = "refused"
+    http_status = 409
+
+
+class ConcurrentChange(SantongbuError):
+    """Someone else changed the same record meanwhile; nothing was written."""
+
+    code = "concurrent_change"
+    http_status = 409

@@ -1,0 +1,63 @@
+"""Configuration, read once from the environment (prefix ``SANTONGBU_``) or a ``.env`` file.
+
+Secrets (SMTP password, database password inside the URL) live only here and are never
+logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of Santongbu; defaults give the embedded set-up (SQLite, mail folder)."""
+
+    model_config = SettingsConfigDict(env_prefix="SANTONGBU_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///santongbu.db",
+        description="SQLAlchemy URL; sqlite:///FILE (default, in the current folder) or postgresql://…",
+    )
+    language: Literal["zh", "en"] = Field(default="zh", description="Language of messages and emails.")
+    timezone: str = Field(default="Asia/Shanghai", description="Zone in which working days are counted.")
+    deadline_days: int = Field(default=3, ge=1, le=30, description="Working days to post the interpretation.")
+
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker, e.g. redis://127.0.0.1:6379/0; unset = embedded in-process worker.",
+    )
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    outbox_interval_seconds: float = Field(default=10.0, gt=0)
+    sweep_batch_size: int = Field(default=500, ge=1)
+
+    mail_transport: Literal["folder", "smtp"] = "folder"
+    mail_folder: Path = Path("santongbu-mail")
+    mail_from: str = "santongbu@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 10.0
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must start with sqlite:// or postgresql://")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own :class:`Settings` instead."""
+    return Settings()
