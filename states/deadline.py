@@ -1,0 +1,170 @@
+"""The interpretation deadline counted in working days (DESIGN §3). Pure: no I/O, no wall clock.
+
+The rule, as an inspector counts it:
+
+* Day 1 is the first working day **after the calendar day of publication** (in the working
+  zone), whatever the time of publication: 00:01 and 23:59 on the same day give the same
+  deadline, and publishing on a holiday or a make-up working day changes nothing about that.
+* The document is due at the end of the Nth working day, shown as ``23:59:59`` local time.
+  ``due_at`` is exactly that second (``.000000``); the whole second counts, so an instant is
+  late only when its whole-second value lies after ``due_at`` (see :func:`is_late`). In plain
+  words: anything done on the due day, local time, is on time.
+* A deadline is *provisional* when any day from the day after publication up to the due day
+  lies in a year whose official holiday schedule is not known: that schedule could still add
+  holidays or make-up working days inside the span and move the deadline.
+
+Which days are working days is the calendar's business (:class:`WorkingDays`); the rule here
+is the same for every calendar, so it is tested with small hand-made calendars.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+END_OF_DAY = time(23, 59, 59)
+REMINDER_TIME = time(9, 0)
+_ONE_DAY = timedelta(days=1)
+# Far more than any run of consecutive non-working days (the longest, Spring Festival plus
+# weekends, is under two weeks); stops a broken calendar from looping for ever.
+_MAX_GAP_DAYS = 366
+
+
+class WorkingDays(Protocol):
+    """What the deadline rule needs to know about days."""
+
+    def is_working_day(self, d: date) -> bool:
+        """True if government offices work on ``d`` (weekdays and make-up weekends)."""
+        ...
+
+    def is_official(self, year: int) -> bool:
+        """True if ``year``'s State Council schedule is known (not an estimate)."""
+        ...
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A computed deadline and the evidence for it."""
+
+    due_at: datetime
+    """The deadline as an aware UTC instant: what is stored."""
+    due_local: datetime
+    """The same instant in the working zone (``23:59:59`` of the due day): what is shown."""
+    counted_days: tuple[date, ...]
+    """The working days counted, day 1 first; the last one is the due day."""
+    provisional: bool
+    """True if a day in the span lies in a year without an official schedule."""
+    days: int
+    """N, the number of working days allowed."""
+
+    @property
+    def due_date(self) -> date:
+        return self.due_local.date()
+
+
+@lru_cache(maxsize=16)
+def zone(tz: str) -> ZoneInfo:
+    """A cached :class:`ZoneInfo`; unknown names raise :class:`ValueError` with the name."""
+    try:
+        return ZoneInfo(tz)
+    except Exception as exc:  # ZoneInfoNotFoundError, or ValueError for malformed keys
+        raise ValueError(f"unknown time zone '{tz}'") from exc
+
+
+def _aware(instant: datetime, what: str) -> datetime:
+    if instant.tzinfo is None or instant.tzinfo.utcoffset(instant) is None:
+        raise ValueError(f"{what} is a naive datetime: give a time zone (e.g. +08:00)")
+    return instant
+
+
+def local_date(instant: datetime, tz: str) -> date:
+    """The calendar day of ``instant`` in the working zone."""
+    return _aware(instant, "instant").astimezone(zone(tz)).date()
+
+
+def end_of_day(d: date, tz: str) -> datetime:
+    """``23:59:59`` of ``d`` in the zone, as an aware local datetime."""
+    return datetime.combine(d, END_OF_DAY, tzinfo=zone(tz))
+
+
+def add_working_days(start: date, n: int, calendar: WorkingDays) -> date:
+    """The Nth working day after ``start`` (``start`` itself never counts); ``n`` >= 1."""
+    return _count_forward(start, n, calendar)[-1]
+
+
+def _count_forward(start: date, n: int, calendar: WorkingDays) -> tuple[date, ...]:
+    if n < 1:
+        raise ValueError(f"the number of working days must be at least 1, not {n}")
+    counted: list[date] = []
+    day, gap = start, 0
+    is_working = calendar.is_working_day
+    while len(counted) < n:
+        day += _ONE_DAY
+        if is_working(day):
+            counted.append(day)
+            gap = 0
+        else:
+            gap += 1
+            if gap > _MAX_GAP_DAYS:
+                raise ValueError(f"no working day in the year after {day - timedelta(days=gap)}")
+    return tuple(counted)
+
+
+def working_days_between(after: date, until: date, calendar: WorkingDays) -> int:
+    """Working days in the half-open span (``after``, ``until``]; 0 if ``until`` <= ``after``.
+
+    Publication on day P and posting on the deadline day D gives N: the same count as the rule.
+    """
+    if until <= after:
+        return 0
+    is_working = calendar.is_working_day
+    count, day = 0, after
+    while day < until:
+        day += _ONE_DAY
+        if is_working(day):
+            count += 1
+    return count
+
+
+def _years(after: date, until: date) -> range:
+    return range(after.year, until.year + 1)
+
+
+def compute_due(
+    published_at: datetime, calendar: WorkingDays, *, days: int = 3, tz: str = "Asia/Shanghai"
+) -> DueDate:
+    """The deadline for a document made public at ``published_at`` (aware; any zone)."""
+    published_on = local_date(_aware(published_at, "published_at"), tz)
+    counted = _count_forward(published_on, days, calendar)
+    due_local = end_of_day(counted[-1], tz)
+    first_day = published_on + _ONE_DAY
+    provisional = any(not calendar.is_official(y) for y in _years(first_day, counted[-1]))
+    return DueDate(
+        due_at=due_local.astimezone(timezone.utc),
+        due_local=due_local,
+        counted_days=counted,
+        provisional=provisional,
+        days=days,
+    )
+
+
+def is_late(due_at: datetime, instant: datetime) -> bool:
+    """True if ``instant`` lies after the deadline second (the whole 23:59:59 is on time)."""
+    return _aware(instant, "instant").replace(microsecond=0) > _aware(due_at, "due_at")
+
+
+def working_days_overdue(due_at: datetime, now: datetime, calendar: WorkingDays, tz: str) -> int:
+    """How many working days ``now`` lies past the due day: 0 until a working day after it
+    begins (also 0 on a weekend right after a Friday deadline, although already late), then
+    1 on the first working day after the due day, 2 on the second, and so on."""
+    if not is_late(due_at, now):
+        return 0
+    return working_days_between(local_date(due_at, tz), local_date(now, tz), calendar)
+
+
+def reminder_at(due_at: datetime, tz: str) -> datetime:
+    """09:00 local on the due day, as an aware UTC instant (the first rung of the ladder)."""
+    due_day = local_date(due_at, tz)
+    return datetime.combine(due_day, REMINDER_TIME, tzinfo=zone(tz)).astimezone(timezone.utc)
