@@ -2,6 +2,7 @@
 including the ones owned by other packages (the outbox lives in :mod:`notifications`)."""
 from .audit import AuditCheckpoint, AuditEvent, AuditHead
 from .base import Base, UTCDateTime
+from .calendar import CalendarDay, CalendarYear
 from .directory import ROLES, UNIT_KINDS, Unit, User
 from .documents import Document, Material, Posting, Signature, Signer
 from .escalations import Escalation

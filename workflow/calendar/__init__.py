@@ -1,0 +1,22 @@
+"""The working-day calendar: package sources, schedules loaded by administrators, deadlines.
+
+What the rest of the application calls:
+
+* :func:`due_for` — the deadline of a document published at an instant (on ``publish``);
+* :func:`posting_result` — on time or late, and working days taken (on interpretation posting);
+* :func:`calendar_for` — the calendar as a session's database sees it;
+* :func:`load_year` — an administrator loads or corrects a year; open deadlines are recomputed.
+"""
+from .calendar import Calendar, package_calendar
+from .fileformat import ScheduleError, parse_schedule
+from .schedule import YearSchedule
+from .store import (
+    LoadResult, MovedDeadline, calendar_for, due_for, load_year, loaded_schedules, posting_result,
+    recompute_open_deadlines, record_refusal,
+)
+
+__all__ = [
+    "Calendar", "LoadResult", "MovedDeadline", "ScheduleError", "YearSchedule", "calendar_for",
+    "due_for", "load_year", "loaded_schedules", "package_calendar", "parse_schedule",
+    "posting_result", "recompute_open_deadlines", "record_refusal",
+]
