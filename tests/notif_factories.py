@@ -1,0 +1,119 @@
+"""A small bureau and documents written straight through the ORM, for the notification tests.
+
+The notification tests exercise the outbox, templates and transports, not the lifecycle rules,
+so they build exactly the rows they need (including deliberately bad ones) without the service.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from workflow.db import Database
+from workflow.models import Document, Signer, Unit, User
+
+
+@dataclass
+class Bureau:
+    """Ids of the sample directory, so tests can refer to rows across transactions."""
+
+    spc: int  # the drafting unit (审批处)
+    zfc: int  # a supervising unit (政法处)
+    gkb: int  # a second supervising unit (信息公开办)
+    lead: int  # leadership (局领导)
+    clerk: int
+    head: int
+    signer: int
+    leader: int
+    gone: int  # an inactive user
+
+
+def _unit(s: Session, at: datetime, code: str, name: str, kind: str, mailbox: str | None,
+          head: str | None = None) -> Unit:
+    unit = Unit(code=code, name=name, kind=kind, mailbox=mailbox, head_login=head, created_at=at)
+    s.add(unit)
+    s.flush()
+    return unit
+
+
+def _user(s: Session, at: datetime, login: str, name: str, email: str | None, unit: Unit,
+          roles: str = "member", active: bool = True) -> User:
+    user = User(login=login, name=name, email=email, unit_id=unit.id, roles=roles, active=active,
+                created_at=at)
+    s.add(user)
+    s.flush()
+    return user
+
+
+def make_bureau(db: Database, at: datetime) -> Bureau:
+    with db.transaction() as s:
+        spc = _unit(s, at, "spc", "行政审批处", "drafting", "spc@jtj.example.org", head="chen")
+        zfc = _unit(s, at, "zfc", "政策法规处", "supervising", "zfc@jtj.example.org", head="wang")
+        gkb = _unit(s, at, "gkb", "信息公开办", "supervising", "gkb@jtj.example.org")
+        lead = _unit(s, at, "lead", "局领导", "leadership", None)
+        clerk = _user(s, at, "liu", "刘晓", "liu@jtj.example.org", spc)
+        head = _user(s, at, "chen", "陈处长", "chen@jtj.example.org", spc, roles="member,signer")
+        _user(s, at, "wang", "王处长", "wang@jtj.example.org", zfc, roles="member,supervisor")
+        signer = _user(s, at, "zhao", "赵副局长", "zhao@jtj.example.org", lead, roles="signer,leader")
+        leader = _user(s, at, "sun", "孙局长", "sun@jtj.example.org", lead, roles="leader")
+        gone = _user(s, at, "old", "离职人员", "old@jtj.example.org", spc, active=False)
+        _user(s, at, "admin", "管理员", "admin@jtj.example.org", gkb, roles="admin")
+        return Bureau(spc.id, zfc.id, gkb.id, lead.id, clerk.id, head.id, signer.id, leader.id, gone.id)
+
+
+def make_document(
+    db: Database,
+    bureau: Bureau,
+    at: datetime,
+    *,
+    title: str = "福州市道路运输管理办法",
+    doc_number: str | None = "榕交〔2024〕1号",
+    state: str = "published",
+    published_at: datetime | None = None,
+    due_at: datetime | None = None,
+    due_provisional: bool = False,
+    signers: tuple[int, ...] = (),
+) -> int:
+    with db.transaction() as s:
+        doc = Document(
+            unit_id=bureau.spc, title=title, doc_number=doc_number, body="第一条 …",
+            disclosure="proactive", risk_assessment_needed=False, plan="解读方案",
+            interpreter_id=bureau.clerk, state=state, package_hash="x" * 64,
+            created_by=bureau.clerk, created_at=at, updated_at=at,
+            published_at=published_at, due_at=due_at, due_provisional=due_provisional,
+        )
+        s.add(doc)
+        s.flush()
+        for uid in signers:
+            s.add(Signer(document_id=doc.id, user_id=uid))
+        return doc.id
+
+
+# --- a workaround, only until tests/conftest.py is fixed -------------------------------------
+# conftest's sqlite_template runs "PRAGMA wal_checkpoint(TRUNCATE)" on an SQLAlchemy connection,
+# whose autobegin fires workflow.db's "BEGIN IMMEDIATE" first; SQLite then refuses the checkpoint
+# inside a write transaction ("database table is locked"). Test modules that import this fixture
+# override conftest's and checkpoint on a plain sqlite3 connection instead.
+import sqlite3  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("notif-template") / "santongbu.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def postgresql_db(pg_db: Database) -> Database:
+    """conftest's ``db`` fixture asks for ``postgresql_db`` but defines ``pg_db``; alias it."""
+    return pg_db

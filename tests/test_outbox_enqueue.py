@@ -1,0 +1,105 @@
+"""enqueue(): rows and audit events in the caller's transaction, recipients, dedupe, rollback."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from notifications.models import OutboxMessage
+from notifications.outbox import enqueue
+from states.snapshot import SYSTEM
+from tests.conftest import shanghai
+from tests.notif_factories import make_bureau, make_document, postgresql_db, sqlite_template  # noqa: F401
+from workflow.models import AuditEvent, Document
+
+PUB = shanghai(2024, 2, 9, 10, 30)
+DUE = shanghai(2024, 2, 20, 23, 59, 59)
+
+
+@pytest.fixture
+def bureau(db, clock):  # type: ignore[no-untyped-def]
+    return make_bureau(db, clock.now())
+
+
+def _queue(db, settings, doc_id, event, clock, **kw):  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        doc = s.get(Document, doc_id)
+        rows = enqueue(s, event=event, document=doc, at=clock.now(), settings=settings, **kw)
+        return [r.id for r in rows]
+
+
+def test_published_queues_one_row_with_audit(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    ids = _queue(db, settings, doc_id, "published", clock, actor=SYSTEM)
+    assert len(ids) == 1
+    with db.transaction() as s:
+        row = s.get(OutboxMessage, ids[0])
+        assert row.status == "pending" and row.attempts == 0
+        assert row.next_attempt_at == clock.now()
+        assert [r["address"] for r in row.to_list] == ["spc@jtj.example.org", "liu@jtj.example.org"]
+        assert row.cc_list == []
+        assert row.subject.startswith("【已公开】福州市道路运输管理办法")
+        assert "2024-02-20(周二)23:59 +08:00" in row.body_text
+        assert "2024-02-09(周五)10:30 +08:00" in row.body_text
+        assert f"/documents/{doc_id}" in row.body_html
+        assert row.dedupe_key == f"doc:{doc_id}:published"
+        assert row.message_id and f"outbox.{row.id}." in row.message_id
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "email_queued")).all()
+        assert len(events) == 1 and events[0].document_id == doc_id
+        assert json.loads(events[0].details)["outbox_id"] == row.id
+
+
+def test_same_level_is_never_queued_twice(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    first = _queue(db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1})
+    again = _queue(db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1})
+    assert len(first) == 1 and again == []
+    explicit = _queue(db, settings, doc_id, "reminder", clock, dedupe_key="k1")
+    assert len(explicit) == 1 and _queue(db, settings, doc_id, "reminder", clock, dedupe_key="k1") == []
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_rollback_of_the_change_leaves_no_email(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as s:
+            doc = s.get(Document, doc_id)
+            doc.state = "interpretation_posted"
+            assert enqueue(s, event="posted_late", document=doc, at=clock.now(), settings=settings)
+            raise RuntimeError("the causing change fails after the email was queued")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        assert s.get(Document, doc_id).state == "published"
+
+
+@pytest.mark.parametrize("event, to, cc", [
+    ("signoff_requested", ["chen@", "zhao@"], []),
+    ("rejected", ["spc@", "liu@", "chen@"], []),
+    ("reminder", ["spc@", "liu@"], []),
+    ("overdue", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
+    ("escalated", ["gkb@", "zfc@", "wang@"], ["spc@", "chen@"]),
+    ("escalated_high", ["sun@", "zhao@"], ["gkb@", "zfc@", "wang@"]),
+    ("posted_late", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
+])
+def test_recipients_per_event(db, settings, clock, bureau, event, to, cc):  # type: ignore[no-untyped-def]
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE,
+                           signers=(bureau.head, bureau.signer, bureau.gone))
+    ids = _queue(db, settings, doc_id, event, clock, extra={"reason": "解读材料不完整", "working_days_overdue": 2})
+    with db.transaction() as s:
+        row = s.get(OutboxMessage, ids[0])
+        assert [r["address"].split("@")[0] + "@" for r in row.to_list] == to
+        assert [r["address"].split("@")[0] + "@" for r in row.cc_list] == cc
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "email_queued")).one()
+        if event == "signoff_requested":
+            assert "signer old: inactive" in json.loads(audit.details)["skipped"]
+
+
+def test_nobody_reachable_is_audited_not_queued(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE, signers=(bureau.gone,))
+    assert _queue(db, settings, doc_id, "signoff_requested", clock) == []
+    with db.transaction() as s:
+        ev = s.scalars(select(AuditEvent)).one()
+        assert ev.action == "email_not_queued"
