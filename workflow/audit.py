@@ -108,7 +108,7 @@ def append(
             raise ConcurrentChange(Reason("changed_meanwhile"))
     event = AuditEvent(**row, hash=digest)
     session.add(event)
-    session.flush([event])
+    session.flush()
     return event
 
 
@@ -125,7 +125,7 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     digest = hashlib.sha256(_canonical({"at": at.isoformat(timespec="microseconds"), "heads": text, "prev_hash": prev})).hexdigest()
     cp = AuditCheckpoint(at=at, heads=text, chain_count=len(heads), prev_hash=prev, hash=digest)
     session.add(cp)
-    session.flush([cp])
+    session.flush()
     return cp
 
 
