@@ -168,7 +168,7 @@ def recompute_open_deadlines(
             continue
         move = MovedDeadline(doc.id, doc.due_at, new.due_at, bool(doc.due_provisional), new.provisional)
         doc.due_at, doc.due_provisional = new.due_at, new.provisional
-        session.flush([doc])
+        session.flush()
         audit.append(
             session, at=at, actor=actor, action="deadline_recomputed", document_id=doc.id,
             state_before=doc.state, state_after=doc.state,
