@@ -39,7 +39,8 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
         return common.emit_json(outcome.as_dict())
     lang = common.context().lang
     moved = (f"{state_name(outcome.state_before, lang)} → {state_name(outcome.state_after, lang)}"
-             if outcome.state_before != outcome.state_after else state_name(outcome.state_after, lang))
+             if outcome.state_before and outcome.state_before != outcome.state_after
+             else state_name(outcome.state_after, lang))
     typer.echo(f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})")
 
 
@@ -259,7 +260,8 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
     if events:
         typer.echo("  timeline:")
         for e in events:
-            moved = f" {e['state_before']}→{e['state_after']}" if e["state_before"] != e["state_after"] else ""
+            moved = (f" {e['state_before'] or ''}→{e['state_after']}"
+                     if e["state_before"] != e["state_after"] else "")
             typer.echo(f"    {e['seq']:>3} {_local(e['at'], tz)} {e['actor'] or 'system':<12} {e['action']:<20} {e['outcome']}{moved}")
 
 
