@@ -7,6 +7,7 @@ What the rest of the application calls:
 * :func:`calendar_for` — the calendar as a session's database sees it;
 * :func:`load_year` — an administrator loads or corrects a year; open deadlines are recomputed.
 """
+from .admin import load_schedule_file
 from .calendar import Calendar, package_calendar
 from .fileformat import ScheduleError, parse_schedule
 from .schedule import YearSchedule
@@ -17,6 +18,6 @@ from .store import (
 
 __all__ = [
     "Calendar", "LoadResult", "MovedDeadline", "ScheduleError", "YearSchedule", "calendar_for",
-    "due_for", "load_year", "loaded_schedules", "package_calendar", "parse_schedule",
+    "due_for", "load_schedule_file", "load_year", "loaded_schedules", "package_calendar", "parse_schedule",
     "posting_result", "recompute_open_deadlines", "record_refusal",
 ]

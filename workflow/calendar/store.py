@@ -220,10 +220,11 @@ def load_year(
 
 
 def record_refusal(
-    session: Session, *, actor: ActorSnapshot, at: datetime, reasons: tuple[Reason, ...], year: int | None,
+    session: Session, *, actor: ActorSnapshot, at: datetime, reasons: tuple[Reason, ...],
+    file: str | None = None,
 ) -> None:
     """The audit line of a refused load, written in its own transaction by the caller."""
     audit.append(
         session, at=at, actor=actor, action="calendar_loaded", outcome="refused", document_id=None,
-        details={"year": year, "reasons": list(reasons)},
+        details={"file": file, "reasons": [r.as_dict("en") for r in reasons]},
     )
