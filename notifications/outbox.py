@@ -89,7 +89,7 @@ def email_context(
         "due_provisional": bool(document.due_provisional),
         "posted_at": format_instant(posted_at, lang, tz) if posted_at else None,
         "working_days_overdue": overdue,
-        "reason": str(reason) if reason else None,
+        "reason": str(reason) if reason and event == "rejected" else None,
         "actor_name": actor_name,
         "deadline_days": settings.deadline_days,
         "link": f"{settings.base_url.rstrip('/')}/documents/{document.id}",

@@ -5,8 +5,16 @@ so they build exactly the rows they need (including deliberately bad ones) witho
 """
 from __future__ import annotations
 
+import email.policy
+import socket
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from sqlalchemy.orm import Session
 
@@ -88,6 +96,81 @@ def make_document(
         for uid in signers:
             s.add(Signer(document_id=doc.id, user_id=uid))
         return doc.id
+
+
+
+# --- a real SMTP server on loopback ----------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (so "server down" is a real refused connection)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class Recorder:
+    """aiosmtpd handler: keeps every accepted message; replies can be set to refuse."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.data_reply: str | None = None  # e.g. "554 5.7.1 rejected"
+        self.rcpt_replies: dict[str, str] = {}  # address -> reply, e.g. "550 no such user"
+        self.data_calls = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.data_calls += 1
+            if self.data_reply:
+                return self.data_reply
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                          envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+    def outbox_ids(self) -> list[int]:
+        return sorted(int(r.message["X-Santongbu-Outbox-Id"]) for r in self.received)
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:<port>, which can be stopped and started again on the same port."""
+
+    def __init__(self, port: int | None = None, **controller_kwargs: Any) -> None:
+        self.port = port or free_port()
+        self.handler = Recorder()
+        self.kwargs = controller_kwargs
+        self.controller: Controller | None = None
+
+    def start(self) -> SmtpServer:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.kwargs)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
 
 
 # --- a workaround, only until tests/conftest.py is fixed -------------------------------------
