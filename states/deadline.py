@@ -84,17 +84,20 @@ def local_date(instant: datetime, tz: str) -> date:
     return _aware(instant, "instant").astimezone(zone(tz)).date()
 
 
-def end_of_day(d: date, tz: str) -> datetime:
-    """``23:59:59`` of ``d`` in the zone, as an aware local datetime."""
-    return datetime.combine(d, END_OF_DAY, tzinfo=zone(tz))
-
-
 def add_working_days(start: date, n: int, calendar: WorkingDays) -> date:
     """The Nth working day after ``start`` (``start`` itself never counts); ``n`` >= 1."""
-    return _count_forward(start, n, calendar)[-1]
+    return _counted(start, n, calendar)[-1]
 
 
-def _count_forward(start: date, n: int, calendar: WorkingDays) -> tuple[date, ...]:
+def _counted(start: date, n: int, calendar: WorkingDays) -> tuple[date, ...]:
+    """The N working days after ``start``; a calendar that memoises them (an optional
+    ``working_days_after(start, n)`` method, same answer) is asked for them instead."""
+    memo = getattr(calendar, "working_days_after", None)
+    return memo(start, n) if memo is not None else count_forward(start, n, calendar)
+
+
+def count_forward(start: date, n: int, calendar: WorkingDays) -> tuple[date, ...]:
+    """The N working days after ``start``, day 1 first, asking the calendar day by day."""
     if n < 1:
         raise ValueError(f"the number of working days must be at least 1, not {n}")
     counted: list[date] = []
@@ -128,19 +131,20 @@ def working_days_between(after: date, until: date, calendar: WorkingDays) -> int
     return count
 
 
-def _years(after: date, until: date) -> range:
-    return range(after.year, until.year + 1)
-
-
 def compute_due(
     published_at: datetime, calendar: WorkingDays, *, days: int = 3, tz: str = "Asia/Shanghai"
 ) -> DueDate:
     """The deadline for a document made public at ``published_at`` (aware; any zone)."""
-    published_on = local_date(_aware(published_at, "published_at"), tz)
-    counted = _count_forward(published_on, days, calendar)
-    due_local = end_of_day(counted[-1], tz)
-    first_day = published_on + _ONE_DAY
-    provisional = any(not calendar.is_official(y) for y in _years(first_day, counted[-1]))
+    local = zone(tz)
+    published_on = _aware(published_at, "published_at").astimezone(local).date()
+    counted = _counted(published_on, days, calendar)
+    due_day = counted[-1]
+    due_local = datetime.combine(due_day, END_OF_DAY, tzinfo=local)
+    first_year, last_year = (published_on + _ONE_DAY).year, due_day.year
+    if first_year == last_year:  # the common case, one look-up
+        provisional = not calendar.is_official(first_year)
+    else:
+        provisional = not all(calendar.is_official(y) for y in range(first_year, last_year + 1))
     return DueDate(
         due_at=due_local.astimezone(timezone.utc),
         due_local=due_local,

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from states.deadline import count_forward
+
 from .schedule import YearSchedule
 from .sources import package_year
 
@@ -20,6 +22,7 @@ class Calendar:
         self._loaded = {s.year: s for s in loaded}
         self._schedules: dict[int, YearSchedule] = {}
         self._flags: dict[date, bool] = {}
+        self._after: dict[tuple[date, int], tuple[date, ...]] = {}
 
     def schedule(self, year: int) -> YearSchedule:
         """The schedule that decides ``year``: a loaded one wins over the packages."""
@@ -36,6 +39,14 @@ class Calendar:
         except KeyError:
             self.schedule(d.year)
             return self._flags[d]
+
+    def working_days_after(self, start: date, n: int) -> tuple[date, ...]:
+        """The N working days after ``start``, memoised: many documents share a publication day."""
+        key = (start, n)
+        found = self._after.get(key)
+        if found is None:
+            found = self._after[key] = count_forward(start, n, self)
+        return found
 
     def is_official(self, year: int) -> bool:
         return self.schedule(year).official
