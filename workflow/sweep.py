@@ -1,0 +1,271 @@
+"""The deadline sweep: fire each due rung of the ladder once per document (DESIGN §4, §9).
+
+Deadlines live in the database (``documents.due_at``), not in Celery ETAs: a beat task runs
+:func:`sweep` every ``sweep_interval_seconds`` and it finds, "as of" the injected clock, every
+published document that has a due rung not yet recorded. Why it is safe to run anywhere, any
+number of times, at once:
+
+* **Exactly once.** Each rung writes one ``escalations`` row, unique per (document, level),
+  with ``INSERT … ON CONFLICT DO NOTHING``; its emails (outbox rows) and its audit event are
+  written in the same transaction, and only when the insert really inserted. A racing sweep, a
+  second beat or a redelivered task finds the row and queues nothing.
+* **Concurrent sweeps share the work.** On PostgreSQL the candidates of a batch are claimed
+  with ``FOR UPDATE SKIP LOCKED``, so two sweeps take disjoint documents instead of waiting on
+  each other; on SQLite ``BEGIN IMMEDIATE`` admits one writer at a time anyway.
+* **Bounded transactions.** Candidates are taken in batches of ``sweep_batch_size`` documents
+  (keyset-paginated on ``(due_at, id)``), each batch its own transaction, so 10,000 overdue
+  documents never make one giant transaction, and one slow batch never holds every lock.
+* **Catch-up.** A sweep that did not run for days (Redis down, workers stopped) fires every
+  missing rung, once each, in ladder order.
+* **A posting stops the ladder.** Only documents in ``published`` are candidates; a posting
+  moves the state to ``interpretation_posted`` under the document's version check.
+
+The query never loads documents whose next rung is not due: each rung gives an upper bound on
+``due_at`` (:meth:`states.ladder.Rung.bound`) and the ``NOT EXISTS`` anti-join on
+``escalations`` drops the rungs already recorded.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from states.deadline import is_late
+from states.ladder import DEFAULT_LADDER, Ladder, Rung, parse_ladder, whole_working_days_overdue
+from states.lifecycle import State
+from states.snapshot import SYSTEM
+
+from . import audit
+from .calendar import calendar_for
+from .clock import Clock
+from .db import Database
+from .errors import ConcurrentChange
+from .models import Document, Escalation
+from .settings import Settings
+
+log = logging.getLogger("santongbu.sweep")
+
+ACTION = "escalation"
+"""The audit action of a fired rung (details: level, event, working days overdue, emails)."""
+OPEN_STATE = State.PUBLISHED.value
+
+
+def ladder_for(settings: Settings) -> Ladder:
+    """The ladder configured by ``settings.ladder`` (JSON; see :func:`states.ladder.parse_ladder`),
+    else DESIGN §4's default."""
+    text = getattr(settings, "ladder", None)  # the setting is optional until it lands
+    return parse_ladder(text) if text else DEFAULT_LADDER
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One rung fired for one document."""
+
+    document_id: int
+    level: str
+    event: str
+    fired_at: datetime
+    due_at: datetime
+    working_days_overdue: int
+    outbox_ids: tuple[int, ...]
+    caught_up: bool
+    """True when a later rung was due too (the sweep had not run since this one came due)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"document_id": self.document_id, "level": self.level, "event": self.event,
+                "fired_at": self.fired_at, "due_at": self.due_at,
+                "working_days_overdue": self.working_days_overdue,
+                "outbox_ids": list(self.outbox_ids), "caught_up": self.caught_up}
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did; ``fired`` in the order it happened."""
+
+    now: datetime
+    ladder: tuple[str, ...]
+    batch_size: int
+    batches: int = 0
+    documents: int = 0
+    fired: list[Fired] = field(default_factory=list)
+    already_recorded: int = 0
+    """Rungs a concurrent sweep recorded between our read and our insert (nothing was queued)."""
+    deferred: list[int] = field(default_factory=list)
+    """Documents left for the next sweep because a concurrent change held them."""
+    seconds: float = 0.0
+
+    def count(self, level: str) -> int:
+        return sum(1 for f in self.fired if f.level == level)
+
+    @property
+    def emails(self) -> int:
+        return sum(len(f.outbox_ids) for f in self.fired)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now, "ladder": list(self.ladder), "batch_size": self.batch_size,
+            "batches": self.batches, "documents": self.documents,
+            "fired": [f.as_dict() for f in self.fired],
+            "fired_by_level": {level: self.count(level) for level in self.ladder},
+            "emails_queued": self.emails, "already_recorded": self.already_recorded,
+            "deferred": self.deferred, "seconds": round(self.seconds, 3),
+        }
+
+
+def _candidates_query(db: Database, bounds: dict[str, datetime],
+                      after: tuple[datetime, int] | None, limit: int):  # type: ignore[no-untyped-def]
+    """Published documents with at least one due, unrecorded rung, oldest deadline first."""
+    per_rung = [
+        and_(Document.due_at < bound,
+             ~exists().where(Escalation.document_id == Document.id, Escalation.level == level))
+        for level, bound in bounds.items()
+    ]
+    stmt = (
+        select(Document.id, Document.due_at)
+        .where(Document.state == OPEN_STATE, Document.due_at.is_not(None),
+               Document.due_at < max(bounds.values()), or_(*per_rung))
+        .order_by(Document.due_at, Document.id)
+        .limit(limit)
+    )
+    if after is not None:
+        last_due, last_id = after
+        stmt = stmt.where(or_(Document.due_at > last_due,
+                              and_(Document.due_at == last_due, Document.id > last_id)))
+    if not db.is_sqlite:
+        stmt = stmt.with_for_update(skip_locked=True, of=Document)
+    return stmt
+
+
+def _insert_escalation(db: Database, session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the (document, level) record; ``None`` if it exists already (a racing sweep)."""
+    dialect = sqlite if db.is_sqlite else postgresql
+    stmt = (
+        dialect.insert(Escalation).values(**values)
+        .on_conflict_do_nothing(index_elements=["document_id", "level"])
+        .returning(Escalation.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _fire(db: Database, session: Session, settings: Settings, doc: Document, rung: Rung,
+          now: datetime, overdue: int, scheduled: datetime, caught_up: bool) -> Fired | None:
+    """Record one rung, its audit event and its emails; all or nothing (the caller's savepoint).
+
+    A before-deadline rung (the reminder) reached only after the deadline — the sweep did not
+    run in time — is recorded and audited but emails nobody: "due today" would be false, and
+    the overdue rung fired in the same sweep says what is true.
+    """
+    from notifications.outbox import enqueue
+
+    assert doc.due_at is not None
+    inserted = _insert_escalation(db, session, {
+        "document_id": doc.id, "level": rung.level, "fired_at": now, "due_at": doc.due_at,
+        "working_days_overdue": overdue,
+    })
+    if inserted is None:
+        return None
+    stale = rung.before_due and is_late(doc.due_at, now)
+    details: dict[str, Any] = {
+        "level": rung.level, "event": rung.event, "working_days_overdue": overdue,
+        "due_at": doc.due_at, "scheduled_at": scheduled, "caught_up": caught_up,
+        "escalation_id": inserted,
+    }
+    if stale:
+        details["emails"] = "none: the deadline had already passed when the sweep reached it"
+    audit.append(session, at=now, actor=SYSTEM, action=ACTION, document_id=doc.id,
+                 state_before=doc.state, state_after=doc.state, details=details)
+    rows = [] if stale else enqueue(
+        session, event=rung.event, document=doc, at=now, settings=settings, actor=SYSTEM,
+        extra={"level": rung.level, "working_days_overdue": overdue})
+    return Fired(doc.id, rung.level, rung.event, now, doc.due_at, overdue,
+                 tuple(r.id for r in rows), caught_up)
+
+
+def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for doc_id, level in session.execute(
+        select(Escalation.document_id, Escalation.level).where(Escalation.document_id.in_(list(ids)))
+    ):
+        found.setdefault(doc_id, set()).add(level)
+    return found
+
+
+def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
+           after: tuple[datetime, int] | None, limit: int, report: SweepReport) -> tuple[int, tuple[datetime, int] | None]:
+    """One transaction: claim up to ``limit`` candidates and fire their due rungs.
+
+    Returns how many candidates were claimed and the keyset position after the last one.
+    """
+    tz = settings.timezone
+    with db.transaction() as session:
+        calendar = calendar_for(session, settings)
+        bounds = ladder.bounds(now, calendar, tz)
+        claimed = session.execute(_candidates_query(db, bounds, after, limit)).all()
+        if not claimed:
+            return 0, after
+        ids = [row.id for row in claimed]
+        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+        fired = _fired_levels(session, ids)
+        for doc_id in ids:
+            doc = docs[doc_id]
+            if doc.state != OPEN_STATE or doc.due_at is None:  # changed since the read (SQLite)
+                continue
+            due = ladder.due_levels(doc.due_at, now, calendar, tz, fired.get(doc_id, ()))
+            if not due:
+                continue
+            overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
+            done: list[Fired] = []
+            duplicates = 0
+            try:
+                with session.begin_nested():
+                    for i, rung in enumerate(due):
+                        one = _fire(db, session, settings, doc, rung, now, overdue,
+                                    rung.fires_at(doc.due_at, calendar, tz), i < len(due) - 1)
+                        if one is None:
+                            duplicates += 1
+                        else:
+                            done.append(one)
+            except (ConcurrentChange, OperationalError) as exc:
+                # Someone else wrote this document's audit chain meanwhile (or a deadlock was
+                # broken in our disfavour): undo this document only; the next sweep retries it.
+                report.deferred.append(doc_id)
+                log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
+                continue
+            report.fired.extend(done)
+            report.already_recorded += duplicates
+        last = claimed[-1]
+        return len(claimed), (last.due_at, last.id)
+
+
+def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | None = None,
+          ladder: Ladder | None = None) -> SweepReport:
+    """Fire every due, unrecorded rung of the ladder as of ``clock.now()``; see the module doc.
+
+    Safe to call concurrently from any number of processes and hosts, and as often as wanted.
+    """
+    started = time.perf_counter()
+    ladder = ladder or ladder_for(settings)
+    size = batch_size or settings.sweep_batch_size
+    now = clock.now()
+    report = SweepReport(now=now, ladder=ladder.levels, batch_size=size)
+    after: tuple[datetime, int] | None = None
+    while True:
+        count, after = _batch(db, settings, ladder, now, after, size, report)
+        if count:
+            report.batches += 1
+            report.documents += count
+        if count < size:
+            break
+    report.seconds = time.perf_counter() - started
+    if report.fired:
+        log.info("sweep as of %s: %s", now.isoformat(),
+                 ", ".join(f"{lv} {report.count(lv)}" for lv in ladder.levels if report.count(lv)))
+    return report
