@@ -211,7 +211,7 @@ def test_random_triggers_on_sqlite(sqlite_template: Path, tmp_path: Path) -> Non
         return Database(f"sqlite:///{path}")
 
     REACHED.clear()
-    _run(make_db, tmp_path / "mail", examples=30)
+    _run(make_db, tmp_path / "mail", examples=20)
     assert {"published", "interpretation_posted"} <= REACHED, REACHED
 
 
@@ -222,5 +222,5 @@ def test_random_triggers_on_postgresql(pg_migrated: Database, tmp_path: Path) ->
         return pg_migrated
 
     REACHED.clear()
-    _run(make_db, tmp_path / "mail", examples=15)
+    _run(make_db, tmp_path / "mail", examples=8)
     assert {"published", "interpretation_posted"} <= REACHED, REACHED
