@@ -104,7 +104,7 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
         # Periodic work, run by exactly one `celery beat` (or `worker -B`). Each entry
         # expires after one interval so a backlog built while workers were down collapses
         # into the next run instead of replaying every missed tick. The sweep of the
-        # escalation ladder is added here by its own issue.
+        # escalation ladder and the audit checkpoint are added by workers.sweep_tasks.
         beat_schedule={
             "deliver-outbox": {
                 "task": "santongbu.deliver_outbox",
@@ -118,9 +118,10 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
     if broker == "filesystem://":
         _create_folders_when_used(celery, transport_options)
 
-    from . import delivery_tasks
+    from . import delivery_tasks, sweep_tasks
 
     delivery_tasks.register(celery)
+    sweep_tasks.register(celery, settings)  # the deadline sweep and the audit checkpoint
     return celery
 
 
