@@ -6,6 +6,7 @@ from .calendar import CalendarDay, CalendarYear
 from .directory import ROLES, UNIT_KINDS, Unit, User
 from .documents import Document, Material, Posting, Signature, Signer
 from .escalations import Escalation
+from .tokens import ApiToken  # noqa: F401  (registers api_tokens)
 
 __all__ = [
     "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "UTCDateTime", "ROLES", "UNIT_KINDS",
