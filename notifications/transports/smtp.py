@@ -100,9 +100,15 @@ class SmtpTransport:
 
     def send(self, outbox_id: int, message: EmailMessage, recipients: list[str]) -> Sent:
         sender = message["From"].addresses[0].addr_spec
-        try:
-            if self._conn is None:
+        if self._conn is None:
+            try:
                 self._conn = self._open()
+            except Exception as exc:  # noqa: BLE001
+                # Whatever goes wrong before MAIL FROM (refused, TLS, no AUTH, bad login) is
+                # about the server or our configuration, never this message: retry later.
+                error = classify(exc)
+                raise (error if not error.permanent else TransientError(error.detail)) from exc
+        try:
             refused = self._conn.send_message(message, from_addr=sender, to_addrs=recipients)
         except smtplib.SMTPResponseException as exc:
             # A reply about this message leaves the session usable (smtplib sent RSET);
