@@ -11,7 +11,7 @@ from sqlalchemy import select
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
 from workflow import audit
-from workflow.calendar import calendar_for, due_for, load_year, posting_result
+from workflow.calendar import calendar_for, due_for, due_sources, load_year, posting_result
 from workflow.db import Database
 from workflow.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
 from workflow.settings import Settings
@@ -138,3 +138,6 @@ def test_load_corrected_year_moves_open_deadlines_and_audits(db: Database, setti
         assert row.official and row.loaded_by == "admin" and row.source.startswith("file:<data> sha256:")
         assert s.get(CalendarDay, date(2027, 2, 13)).kind == "workday"
         assert audit.verify(s).ok
+        sources = due_sources(s, due_for(s, shanghai(2026, 12, 30, 10, 0), settings), settings)
+        assert sources["2026"].startswith("chinesecalendar") and sources["2027"] == row.source
+        assert calendar_for(s, settings).loaded_years == (2027,)

@@ -286,3 +286,29 @@ def test_loaded_year_overrides_the_packages() -> None:
     )
     result = compute_due(shanghai(2024, 2, 9, 10, 0), Calendar([fixed]))
     assert result.counted_days == (D("2024-02-18"), D("2024-02-20"), D("2024-02-21"))
+
+
+# ── The packages, cross-checked ──────────────────────────────────────────────────────────────
+
+def test_2005_make_up_saturday_missing_from_chinesecalendar_is_corrected() -> None:
+    # 2006 notice (国办发明电〔2005〕35号): 元旦 1月1日—3日放假 … 12月31日(星期六)上班.
+    # chinesecalendar 1.11.0 lacks it (chinese-calendar#125). Published Thu 2005-12-29:
+    # Fri 30 = day 1; Sat 31 (make-up) = day 2; 1–3 Jan off; Wed 2006-01-04 = day 3.
+    assert_due(due(shanghai(2005, 12, 29, 10, 0)), "2006-01-04", ["2005-12-30", "2005-12-31", "2006-01-04"])
+    assert "corrections 2005-12-31" in package_calendar().source(2005)
+
+
+def test_the_two_packages_agree_on_every_day_of_the_announced_years() -> None:
+    """A package upgrade that brings a discrepancy must be looked at, not silently used."""
+    from workflow.calendar.sources import chinesecalendar_year, chinesecalendar_years, holidays_year
+
+    differ = []
+    for year in chinesecalendar_years():
+        ours, theirs = chinesecalendar_year(year), holidays_year(year)
+        assert ours is not None
+        day = date(year, 1, 1)
+        while day.year == year:
+            if ours.is_working_day(day) != theirs.is_working_day(day):
+                differ.append(day)
+            day += timedelta(days=1)
+    assert differ == []

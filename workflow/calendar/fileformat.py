@@ -65,7 +65,7 @@ def _text(value: Any, name: str, where: str, *, limit: int = 200) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ScheduleError(name, where, "must be a non-empty text in quotes")
     if len(value) > limit:
-        raise ScheduleError(name, where, f"is longer than {limit} characters")
+        raise ScheduleError(name, where, f"longer than {limit} characters")
     return value.strip()
 
 
@@ -98,7 +98,7 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScheduleError(name, "", f"is not UTF-8 text (byte {exc.start})") from None
+        raise ScheduleError(name, "", f"not UTF-8 text (byte {exc.start})") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -106,7 +106,7 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
     _unknown(doc, TOP_KEYS, name, "")
 
     if "year" not in doc:
-        raise ScheduleError(name, "year", "is missing (e.g. year = 2027)")
+        raise ScheduleError(name, "year", "missing (e.g. year = 2027)")
     year = doc["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
         raise ScheduleError(name, "year", f"{year!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
@@ -128,7 +128,7 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         _unknown(period, HOLIDAY_KEYS, name, where)
         for key in ("name", "start"):
             if key not in period:
-                raise ScheduleError(name, f"{where}.{key}", "is missing")
+                raise ScheduleError(name, f"{where}.{key}", "missing")
         label = _text(period["name"], name, f"{where}.name")
         start = _date(period["start"], name, f"{where}.start")
         end = _date(period.get("end", start), name, f"{where}.end")
@@ -152,7 +152,7 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         if isinstance(entry, dict):
             _unknown(entry, WORKDAY_KEYS, name, where)
             if "date" not in entry:
-                raise ScheduleError(name, f"{where}.date", "is missing")
+                raise ScheduleError(name, f"{where}.date", "missing")
             day = _date(entry["date"], name, f"{where}.date")
             label = _text(entry["name"], name, f"{where}.name") if "name" in entry else DEFAULT_WORKDAY_NAME
         else:

@@ -7,6 +7,12 @@
   only for the years its maintainers transcribed; for a year not announced yet it has the
   holidays and silently no make-up days. Its years are therefore estimates: provisional.
 
+Both have had transcription errors (holidays#3293 missed two 2019 make-up Sundays until 0.92;
+chinese-calendar#125: 1.11.0 misses the make-up Saturday 2005-12-31 that the 2006 notice sets).
+Errors confirmed against a notice are corrected in :data:`CORRECTIONS`, and the tests check that
+the two packages agree on every day of 2004–2026 after them, so an upgrade that brings a new
+discrepancy fails loudly instead of moving deadlines silently.
+
 Both are asked per whole year and the answer is cached: the packages never change while the
 process runs.
 """
@@ -17,6 +23,12 @@ from functools import lru_cache
 from importlib import metadata
 
 from .schedule import YearSchedule
+
+# date → (kind, name): corrections to chinesecalendar, each confirmed against the notice.
+CORRECTIONS: dict[date, tuple[str, str]] = {
+    # 国办发明电〔2005〕35号 (2006 notice): 元旦 1月1日—3日放假 … 12月31日(星期六)上班。
+    date(2005, 12, 31): ("workday", "New Year's Day (make-up working day, 国办发明电〔2005〕35号)"),
+}
 
 
 def _version(dist: str) -> str:
@@ -42,12 +54,18 @@ def chinesecalendar_year(year: int) -> YearSchedule | None:
         return None
     from chinese_calendar import constants
 
+    days_off = {d: str(n) for d, n in constants.holidays.items() if d.year == year}
+    make_up = {d: str(n) for d, n in constants.workdays.items() if d.year == year}
+    fixed = sorted(d for d in CORRECTIONS if d.year == year)
+    for d in fixed:
+        kind, name = CORRECTIONS[d]
+        days_off.pop(d, None)
+        make_up.pop(d, None)
+        (make_up if kind == "workday" else days_off)[d] = name
+    note = f" + corrections {', '.join(d.isoformat() for d in fixed)}" if fixed else ""
     return YearSchedule(
-        year=year,
-        holidays={d: str(n) for d, n in constants.holidays.items() if d.year == year},
-        workdays={d: str(n) for d, n in constants.workdays.items() if d.year == year},
-        official=True,
-        source=f"chinesecalendar {_version('chinesecalendar')}",
+        year=year, holidays=days_off, workdays=make_up, official=True,
+        source=f"chinesecalendar {_version('chinesecalendar')}{note}",
     )
 
 
@@ -74,6 +92,3 @@ def package_year(year: int) -> YearSchedule:
     """The best package answer for ``year``: ``chinesecalendar`` if it covers it, else ``holidays``."""
     return chinesecalendar_year(year) or holidays_year(year)
 
-
-def is_weekend(d: date) -> bool:
-    return d.weekday() >= 5

@@ -66,6 +66,12 @@ def due_for(session: Session, published_at: datetime, settings: Settings) -> Due
     )
 
 
+def due_sources(session: Session, due: DueDate, settings: Settings) -> dict[str, str]:
+    """Year → source of the schedule each counted day came from: what to record with a deadline."""
+    calendar = calendar_for(session, settings)
+    return {str(y): calendar.source(y) for y in sorted({d.year for d in due.counted_days})}
+
+
 def posting_result(
     session: Session, published_at: datetime, due_at: datetime, posted_at: datetime,
     settings: Settings,

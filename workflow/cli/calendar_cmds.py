@@ -1,14 +1,15 @@
 """``santongbu deadline`` and ``santongbu calendar``: working days, holiday schedules, deadlines."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from states.deadline import DueDate, compute_due, zone
-from workflow.calendar import Calendar, LoadResult, ScheduleError, load_schedule_file
+from workflow.calendar import Calendar, LoadResult, load_schedule_file
 from workflow.calendar.readonly import ReadOnlyCalendar, existing_calendar
 
 from . import common
@@ -66,11 +67,17 @@ The file replaces whatever was known for that year (package data or an earlier l
 
 \b
 Example:
-  $ santongbu calendar load docs/calendar/2027-example.toml --as admin
-  loaded 2027 from 2027-example.toml: provisional (not official), 30 days off, 4 make-up working days
-  open deadlines: 4 checked, 1 moved, 0 only changed their provisional flag
-    document 12: 2027-01-05 23:59:59+08:00 (provisional) → 2027-01-06 23:59:59+08:00 (provisional)
+  $ santongbu calendar load 2027.toml --as admin
+  loaded 2027 from 2027.toml: official, 30 days off, 6 make-up working days
+  open deadlines: 3 checked, 2 moved, 0 only changed their provisional flag
+    document 1: OLD DUE (provisional) → NEW DUE
+    ...
 """
+
+
+def _short(source: str) -> str:
+    """A file source with its digest cut to 12 hex digits, for text output (JSON keeps it whole)."""
+    return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}", r"\1…", source)
 
 
 def _day(d: date) -> str:
@@ -146,7 +153,7 @@ def deadline(
     else:
         typer.echo("provisional  no")
     typer.echo(f"calendar     {found.where}: "
-               + "; ".join(f"{y} {s['source']} ({'official' if s['official'] else 'estimate'})"
+               + "; ".join(f"{y} {_short(s['source'])} ({'official' if s['official'] else 'estimate'})"
                            for y, s in data["sources"].items()))
 
 
@@ -189,7 +196,7 @@ def show(
         common.emit_json(data)
         return
     status = "official" if data["official"] else "PROVISIONAL (estimate: no official schedule loaded)"
-    typer.echo(f"{year}  {status}  source: {data['source']}  (working days: {data['working_days']})")
+    typer.echo(f"{year}  {status}  source: {_short(data['source'])}  (working days: {data['working_days']})")
     if data["notice"]:
         typer.echo(f"      notice: {data['notice']}")
     for m in data["months"]:
@@ -208,9 +215,9 @@ def _fmt(instant: datetime | None, tz: str) -> str:
 def _print_load(result: LoadResult, name: str, tz: str) -> None:
     kind = "official" if result.official else "provisional (not official)"
     typer.echo(f"loaded {result.year} from {name}: {kind}, {result.holidays} days off, "
-               f"{result.workdays} make-up working days")
+               f"{result.workdays} make-up working day{'' if result.workdays == 1 else 's'}")
     if result.replaced:
-        typer.echo(f"replaced the earlier load: {result.replaced}")
+        typer.echo(f"replaced the earlier load: {_short(result.replaced)}")
     typer.echo(f"open deadlines: {result.documents_checked} checked, {len(result.moved)} moved, "
                f"{len(result.changed) - len(result.moved)} only changed their provisional flag")
     for m in result.changed:
