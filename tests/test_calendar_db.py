@@ -3,7 +3,7 @@ on-time results on posting, and loading a corrected schedule moves open deadline
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,9 @@ from sqlalchemy import select
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
 from workflow import audit
-from workflow.calendar import calendar_for, due_for, due_sources, load_year, posting_result
+from workflow.calendar import (
+    calendar_for, due_for, due_sources, load_year, posting_result, refresh_provisional_deadlines,
+)
 from workflow.db import Database
 from workflow.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
 from workflow.settings import Settings
@@ -141,3 +143,45 @@ def test_load_corrected_year_moves_open_deadlines_and_audits(db: Database, setti
         sources = due_sources(s, due_for(s, shanghai(2026, 12, 30, 10, 0), settings), settings)
         assert sources["2026"].startswith("chinesecalendar") and sources["2027"] == row.source
         assert calendar_for(s, settings).loaded_years == (2027,)
+
+
+def test_stale_provisional_deadline_is_refreshed(db: Database, settings: Settings) -> None:
+    """A publish that raced a load (computed on the old calendar, committed after the load's
+    recompute) leaves a stale provisional deadline; the refresh puts it right, audited."""
+    with db.transaction() as s:
+        unit, user = _directory(s)
+        load_year(s, CORRECTED_2027, actor=ADMIN, at=NOW, settings=settings)
+    with db.transaction() as s:
+        # The racing publish: its deadline was computed on the package calendar (no 2027 load).
+        from workflow.calendar import package_calendar
+        from states.deadline import compute_due
+
+        stale = compute_due(shanghai(2026, 12, 30, 10, 0), package_calendar())
+        assert stale.provisional and stale.due_local == shanghai(2027, 1, 5, 23, 59, 59)
+        doc = Document(unit_id=unit.id, title="raced", body="x", state="published", created_by=user.id,
+                       created_at=NOW, updated_at=NOW, published_at=shanghai(2026, 12, 30, 10, 0),
+                       due_at=stale.due_at, due_provisional=True)
+        s.add(doc)
+        s.flush()
+        doc_id = doc.id
+    with db.transaction() as s:
+        changed = refresh_provisional_deadlines(s, settings, at=shanghai(2026, 12, 31, 17, 1))
+        assert [m.document_id for m in changed] == [doc_id]
+    with db.transaction() as s:
+        doc = s.get(Document, doc_id)
+        assert doc.due_at == shanghai(2027, 1, 6, 23, 59, 59) and doc.due_provisional is False
+        event = s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc_id)).one()
+        assert (event.action, event.actor) == ("deadline_recomputed", "system")
+        assert json.loads(event.details)["reason"] == "provisional_refresh"
+        assert refresh_provisional_deadlines(s, settings, at=NOW) == []
+
+
+def test_refused_load_changes_nothing(db: Database, settings: Settings) -> None:
+    from workflow.errors import Forbidden
+
+    clerk = ActorSnapshot(login="li", unit_id=1, roles=frozenset({"member"}))
+    with db.transaction() as s:
+        with pytest.raises(Forbidden) as caught:
+            load_year(s, CORRECTED_2027, actor=clerk, at=NOW, settings=settings)
+        assert caught.value.reasons[0].code == "not_admin"
+        assert s.scalars(select(CalendarYear)).first() is None

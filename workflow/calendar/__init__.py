@@ -13,11 +13,11 @@ from .fileformat import ScheduleError, parse_schedule
 from .schedule import YearSchedule
 from .store import (
     LoadResult, MovedDeadline, calendar_for, due_for, due_sources, load_year, loaded_schedules, posting_result,
-    recompute_open_deadlines, record_refusal,
+    recompute_open_deadlines, record_refusal, refresh_provisional_deadlines,
 )
 
 __all__ = [
     "Calendar", "LoadResult", "MovedDeadline", "ScheduleError", "YearSchedule", "calendar_for",
     "due_for", "due_sources", "load_schedule_file", "load_year", "loaded_schedules", "package_calendar", "parse_schedule",
-    "posting_result", "recompute_open_deadlines", "record_refusal",
+    "posting_result", "recompute_open_deadlines", "record_refusal", "refresh_provisional_deadlines",
 ]

@@ -157,15 +157,17 @@ def _store(session: Session, schedule: YearSchedule, *, actor: ActorSnapshot, at
 
 
 def recompute_open_deadlines(
-    session: Session, settings: Settings, *, actor: ActorSnapshot | None, at: datetime, why: dict[str, object],
+    session: Session, settings: Settings, *, actor: ActorSnapshot | None, at: datetime,
+    why: dict[str, object], only_provisional: bool = False,
 ) -> tuple[int, list[MovedDeadline]]:
-    """Recompute ``due_at``/``due_provisional`` of every published document on the current
-    calendar; audit each change (``deadline_recomputed``) on the document's chain."""
+    """Recompute ``due_at``/``due_provisional`` of every published document (or only the
+    provisional ones) on the current calendar; audit each change (``deadline_recomputed``)
+    on the document's chain."""
     session.info.pop(_SESSION_KEY, None)
-    docs = list(session.scalars(
-        select(Document).where(Document.state == OPEN_STATE, Document.published_at.is_not(None))
-        .order_by(Document.id)
-    ))
+    query = select(Document).where(Document.state == OPEN_STATE, Document.published_at.is_not(None))
+    if only_provisional:
+        query = query.where(Document.due_provisional.is_(True))
+    docs = list(session.scalars(query.order_by(Document.id)))
     changed: list[MovedDeadline] = []
     for doc in docs:
         assert doc.published_at is not None
@@ -187,6 +189,21 @@ def recompute_open_deadlines(
         )
         changed.append(move)
     return len(docs), changed
+
+
+def refresh_provisional_deadlines(session: Session, settings: Settings, *, at: datetime) -> list[MovedDeadline]:
+    """Recompute provisional open deadlines on the calendar as it is now (for a periodic sweep).
+
+    On PostgreSQL a document published while a year was being loaded can commit a deadline
+    computed on the old calendar after the load recomputed the open ones; it is provisional
+    (the year was not loaded yet), so this catches it. Cheap: provisional deadlines are few
+    and only exist around the turn of the year. Changes are audited with the system actor.
+    """
+    from states.snapshot import SYSTEM
+
+    _, changed = recompute_open_deadlines(session, settings, actor=SYSTEM, at=at,
+                                          why={"reason": "provisional_refresh"}, only_provisional=True)
+    return changed
 
 
 def load_year(
