@@ -7,7 +7,6 @@ overwrites the same file instead of making a second copy.
 """
 from __future__ import annotations
 
-import email.policy
 import os
 import tempfile
 from email.message import EmailMessage
@@ -32,7 +31,7 @@ class FolderTransport:
         target = self.folder / file_name(outbox_id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            data = message.as_bytes(policy=email.policy.default)
+            data = message.as_bytes()  # CRLF throughout, as on the wire and as mail clients expect
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".outbox-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:

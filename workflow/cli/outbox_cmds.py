@@ -6,6 +6,7 @@ look at the table, run one delivery pass by hand, and send a failed email again.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -31,7 +32,9 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.astimezone(ZoneInfo(common.context().settings.timezone)).strftime("%Y-%m-%d %H:%M %z")
+    local = value.astimezone(ZoneInfo(common.context().settings.timezone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
 
 
 def _recipients(row: OutboxMessage) -> str:
@@ -115,6 +118,8 @@ def outbox_deliver(
     from notifications.delivery import deliver_pending
     from workers.app import worker_id
 
+    # Each outcome is printed below; keep the worker's log lines off the terminal.
+    logging.getLogger("santongbu.notifications").addHandler(logging.NullHandler())
     ctx = common.context()
     report = deliver_pending(ctx.db, ctx.settings, ctx.clock, worker_id="cli:" + worker_id(), limit=limit)
     if json_:
