@@ -21,6 +21,10 @@ class AuditEvent(Base):
         UniqueConstraint("chain", "seq"),
         Index("ix_audit_events_document_seq", "document_id", "seq"),
         Index("ix_audit_events_at", "at"),
+        # For the trail queries by actor, action and unit over a period (0004_audit_guards).
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_actor_unit_at", "actor_unit", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

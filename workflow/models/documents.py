@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime
@@ -49,6 +49,13 @@ class Document(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}
+    # For the reports (per unit and period) and the sweep (open documents by due instant).
+    __table_args__ = (
+        Index("ix_documents_unit_published", "unit_id", "published_at"),
+        Index("ix_documents_state_due", "state", "due_at"),
+        Index("ix_documents_unit_created", "unit_id", "created_at"),
+        Index("ix_documents_posted_at", "posted_at"),
+    )
 
     materials: Mapped[list[Material]] = relationship(
         back_populates="document", order_by="Material.id", cascade="all, delete-orphan"
