@@ -3,7 +3,7 @@
 Defence in depth against header injection: subjects and display names are squeezed onto one
 line when queued (:func:`notifications.addresses.clean_text`) and again here; addresses are built
 with :class:`email.headerregistry.Address`, which refuses anything that is not one address; the
-``email.policy.SMTP`` policy refuses to serialise a header containing a line break; and the
+``email.policy.SMTP`` policy refuses to store a header value containing a line break; and the
 transports take the envelope recipients from the row, never from the headers.
 """
 from __future__ import annotations
@@ -50,10 +50,11 @@ def _round_trips(msg: EmailMessage, name: str, expected: list[Address]) -> bool:
 def _set_addresses(msg: EmailMessage, name: str, addresses: list[Address]) -> None:
     """Set an address header, keeping display names only if they survive folding.
 
-    Python before 3.11.9 / 3.12.3 folds a long list of non-ASCII display names into a broken
-    header (the separating comma is encoded, cpython#100884), so recipients would see one
-    garbled address. If the folded header does not read back as the same list, the names
-    are dropped from that header: plain addresses always fold correctly.
+    Python releases from before the 2024 fix of cpython#100884 (3.11.7 is one) can fold a
+    long list of non-ASCII display names into a broken header: the separating comma gets
+    encoded, and recipients would see one garbled address. If the folded header does not read
+    back as the same list, the names are dropped from that header; plain addresses always
+    fold correctly.
     """
     msg[name] = addresses
     if not _round_trips(msg, name, addresses):
