@@ -171,32 +171,3 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self.handler.received
-
-
-# --- a workaround, only until tests/conftest.py is fixed -------------------------------------
-# conftest's sqlite_template runs "PRAGMA wal_checkpoint(TRUNCATE)" on an SQLAlchemy connection,
-# whose autobegin fires workflow.db's "BEGIN IMMEDIATE" first; SQLite then refuses the checkpoint
-# inside a write transaction ("database table is locked"). Test modules that import this fixture
-# override conftest's and checkpoint on a plain sqlite3 connection instead.
-import sqlite3  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("notif-template") / "santongbu.db"
-    db = Database(f"sqlite:///{path}")
-    db.upgrade()
-    db.dispose()
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return path
-
-
-@pytest.fixture
-def postgresql_db(pg_db: Database) -> Database:
-    """conftest's ``db`` fixture asks for ``postgresql_db`` but defines ``pg_db``; alias it."""
-    return pg_db

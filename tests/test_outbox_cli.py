@@ -15,9 +15,7 @@ from notifications.outbox import enqueue
 from notifications.transports.folder import file_name
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
-from tests.notif_factories import (  # noqa: F401  (fixtures)
-    make_bureau, make_document, postgresql_db, sqlite_template,
-)
+from tests.notif_factories import make_bureau, make_document
 from workflow.cli.main import app
 from workflow.errors import Forbidden, InvalidInput, NotFound
 from workflow.models import AuditEvent, Document

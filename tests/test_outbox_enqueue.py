@@ -10,7 +10,7 @@ from notifications.models import OutboxMessage
 from notifications.outbox import enqueue
 from states.snapshot import SYSTEM
 from tests.conftest import shanghai
-from tests.notif_factories import make_bureau, make_document, postgresql_db, sqlite_template  # noqa: F401
+from tests.notif_factories import make_bureau, make_document
 from workflow.models import AuditEvent, Document
 
 PUB = shanghai(2024, 2, 9, 10, 30)

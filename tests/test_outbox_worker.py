@@ -12,9 +12,7 @@ from sqlalchemy import select
 from notifications.models import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import REDIS_URL, shanghai
-from tests.notif_factories import (  # noqa: F401  (fixtures)
-    SmtpServer, make_bureau, make_document, postgresql_db, sqlite_template,
-)
+from tests.notif_factories import SmtpServer, make_bureau, make_document
 from workers.app import embedded_broker_folder, make_app
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workflow.models import Document

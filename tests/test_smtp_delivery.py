@@ -13,9 +13,7 @@ from notifications.delivery import backoff, claim, deliver_pending, lease_for
 from notifications.models import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
-from tests.notif_factories import (  # noqa: F401  (fixtures)
-    SmtpServer, free_port, make_bureau, make_document, postgresql_db, sqlite_template,
-)
+from tests.notif_factories import SmtpServer, free_port, make_bureau, make_document
 from workflow.db import Database
 from workflow.models import AuditEvent, Document
 

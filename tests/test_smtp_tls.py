@@ -13,9 +13,7 @@ from pydantic import SecretStr
 from notifications.delivery import deliver_pending
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
-from tests.notif_factories import (  # noqa: F401  (fixtures)
-    SmtpServer, make_bureau, make_document, postgresql_db, sqlite_template,
-)
+from tests.notif_factories import SmtpServer, make_bureau, make_document
 from workflow.models import Document
 
 
