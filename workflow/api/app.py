@@ -1,0 +1,82 @@
+"""The FastAPI application: ``create_app(db, clock, settings)``.
+
+Everything a request needs is built here once and handed in, never read from globals, so a
+test can serve the app with a :class:`~workflow.clock.FixedClock` and its own database.
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from ..clock import Clock
+from ..db import Database
+from ..directory import Directory
+from ..service import Workflow
+from ..settings import Settings
+from . import problems
+from .auth import Tokens
+from .deps import Services
+from .limits import BodyLimit
+from .routes import calendar, directory, documents, health, tokens
+
+DESCRIPTION = """\
+Santongbu (三同步) carries every policy document through draft → interpretation plan → joint
+sign-off → publication → interpretation posting, and enforces the 3-working-day deadline.
+
+Authenticate with a per-user token (`Authorization: Bearer stb_…`, created by an administrator
+with `santongbu token create`). Errors are RFC 9457 problem documents
+(`application/problem+json`), in Chinese unless `Accept-Language: en`. Commands answer with the
+document's new `version` (also as `ETag`); send it back as `If-Match` to refuse a change made on
+a stale read (409).
+"""
+
+TAGS = [
+    {"name": "documents", "description": "Policy documents through their lifecycle."},
+    {"name": "calendar", "description": "Deadline calculator and holiday schedules."},
+    {"name": "directory", "description": "The caller, units and users."},
+    {"name": "tokens", "description": "API tokens (administrators)."},
+    {"name": "health", "description": "Liveness of the database and the broker."},
+]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("santongbu")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0.0.0"
+
+
+def create_app(db: Database, clock: Clock, settings: Settings) -> FastAPI:
+    """The API over ``db``, telling time by ``clock``."""
+    app = FastAPI(title="Santongbu API", version=_version(), description=DESCRIPTION,
+                  openapi_tags=TAGS, redoc_url=None)
+    app.state.settings = settings
+    app.state.services = Services(db=db, clock=clock, settings=settings,
+                                  workflow=Workflow(db, clock, settings), directory=Directory(db, clock),
+                                  tokens=Tokens(db, clock))
+    problems.install(app)
+    app.add_middleware(BodyLimit)
+    for module in (documents, directory, calendar, tokens, health):
+        app.include_router(module.router)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI document, with problem responses under ``application/problem+json``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes, tags=app.openapi_tags)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                json_body = content.get("application/json", {})
+                if json_body.get("schema", {}).get("$ref", "").endswith("/Problem"):
+                    content[problems.MEDIA_TYPE] = content.pop("application/json")
+    app.openapi_schema = schema
+    return schema

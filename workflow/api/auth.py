@@ -1,0 +1,183 @@
+"""Per-user API tokens: created and revoked by administrators, presented as ``Bearer`` tokens.
+
+A token is ``stb_`` followed by 43 URL-safe characters (256 random bits). It is shown once,
+when it is created; the database keeps its SHA-256 digest (see :mod:`workflow.models.tokens`
+for why a fast digest is the right hash here) and a short prefix to tell tokens apart. Tokens
+never appear in the audit trail, in logs or in any listing: only their id and prefix do.
+
+Creating and revoking are administration (DESIGN §7): refused for anyone else, and the
+refusal is audited like every other one.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from states import permissions
+from states.reasons import Reason
+from states.snapshot import ActorSnapshot
+
+from .. import audit
+from ..clock import Clock
+from ..db import Database
+from ..directory import CODE
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..models import Unit, User
+from ..models.tokens import ApiToken
+from ..snapshots import actor_snapshot
+
+TOKEN_PREFIX = "stb_"
+TOKEN_BYTES = 32
+SHOWN_PREFIX = 12  # "stb_" and 8 characters: enough to tell tokens apart, useless to an attacker
+MAX_TOKEN_LENGTH = 200  # anything longer is not one of ours; refused before hashing
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the token's user as the permission rules see them."""
+
+    login: str
+    name: str
+    unit: str
+    token_id: int
+    actor: ActorSnapshot
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted(self.actor.roles)
+
+
+def token_view(token: ApiToken, login: str) -> dict[str, Any]:
+    """A token as listings show it: never the secret, never its digest."""
+    return {"id": token.id, "login": login, "name": token.name, "prefix": token.prefix,
+            "created_at": token.created_at, "created_by": token.created_by,
+            "revoked_at": token.revoked_at, "revoked_by": token.revoked_by,
+            "active": token.revoked_at is None}
+
+
+class _Denied(Exception):
+    def __init__(self, actor: ActorSnapshot, error: Forbidden) -> None:
+        self.actor, self.error = actor, error
+
+
+class Tokens:
+    """Create, list, revoke and check API tokens."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # ------------------------------------------------------------------ administration
+    def _admin(self, session: Session, login: str) -> ActorSnapshot:
+        user = session.scalars(select(User).where(User.login == login)).first()
+        if user is None:
+            raise NotFound(Reason("no_such_user", {"login": login}))
+        actor = actor_snapshot(user)
+        denied = permissions.may_administer(actor)
+        if denied:
+            raise _Denied(actor, Forbidden(denied))
+        return actor
+
+    def _refuse(self, denied: _Denied, action: str, details: Mapping[str, Any]) -> None:
+        with self.db.transaction() as session:
+            audit.append(session, at=self.clock.now(), actor=denied.actor, action=action,
+                         outcome="refused",
+                         details={"reasons": [r.as_dict("en") for r in denied.error.reasons], **details})
+
+    def create(self, admin: str, login: str, name: str | None = None) -> tuple[str, dict[str, Any]]:
+        """A new token for ``login``; returns the secret (to show once) and the token's view."""
+        if not isinstance(login, str) or not CODE.match(login):
+            raise InvalidInput(Reason("invalid", {"field": "login", "problem": "not a login"}))
+        label = (name or "").strip() or "api"
+        if len(label) > 200 or "\n" in label or "\r" in label:
+            raise InvalidInput(Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"}))
+        secret = new_secret()
+        try:
+            with self.db.transaction() as session:
+                actor = self._admin(session, admin)
+                user = session.scalars(select(User).where(User.login == login)).first()
+                if user is None:
+                    raise NotFound(Reason("no_such_user", {"login": login}))
+                if not user.active:
+                    raise InvalidInput(Reason("inactive_user", {"login": login}))
+                now = self.clock.now()
+                token = ApiToken(user_id=user.id, name=label, token_hash=digest(secret),
+                                 prefix=secret[:SHOWN_PREFIX], created_at=now, created_by=actor.login)
+                session.add(token)
+                session.flush()
+                audit.append(session, at=now, actor=actor, action="token_created",
+                             details={"token_id": token.id, "login": login, "name": label,
+                                      "prefix": token.prefix})
+                return secret, token_view(token, login)
+        except _Denied as denied:
+            self._refuse(denied, "token_created", {"login": login})
+            raise denied.error from None
+
+    def revoke(self, admin: str, token_id: int) -> dict[str, Any]:
+        """Revoke a token for good; revoking a revoked token changes nothing and says so."""
+        try:
+            with self.db.transaction() as session:
+                actor = self._admin(session, admin)
+                token = session.get(ApiToken, token_id)
+                if token is None:
+                    raise NotFound(Reason("no_such_token", {"id": token_id}))
+                owner = session.get(User, token.user_id)
+                if token.revoked_at is None:
+                    token.revoked_at = self.clock.now()
+                    token.revoked_by = actor.login
+                    session.flush()
+                    audit.append(session, at=token.revoked_at, actor=actor, action="token_revoked",
+                                 details={"token_id": token.id, "login": owner.login if owner else None,
+                                          "prefix": token.prefix})
+                return token_view(token, owner.login if owner else "")
+        except _Denied as denied:
+            self._refuse(denied, "token_revoked", {"token_id": token_id})
+            raise denied.error from None
+
+    def list(self, login: str | None = None) -> list[dict[str, Any]]:
+        """Every token (or one user's), newest first; no secrets."""
+        with self.db.transaction() as session:
+            stmt = select(ApiToken, User.login).join(User, User.id == ApiToken.user_id)
+            if login:
+                stmt = stmt.where(User.login == login)
+            return [token_view(t, who) for t, who in session.execute(stmt.order_by(ApiToken.id.desc()))]
+
+    # ------------------------------------------------------------------ authentication
+    def authenticate(self, secret: str) -> Caller | None:
+        """The caller a presented token stands for, or ``None`` for an unknown or revoked token.
+
+        An inactive user's token still authenticates: the permission rules then refuse them
+        with a reason (and the refusal is audited), which tells an administrator more than a
+        bare 401 would.
+        """
+        if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
+            return None
+        with self.db.transaction() as session:
+            row = session.execute(
+                select(ApiToken, User, Unit)
+                .join(User, User.id == ApiToken.user_id)
+                .join(Unit, Unit.id == User.unit_id)
+                .where(ApiToken.token_hash == digest(secret))
+            ).first()
+            if row is None:
+                return None
+            token, user, unit = row
+            if token.revoked_at is not None:
+                return None
+            return Caller(login=user.login, name=user.name, unit=unit.code, token_id=token.id,
+                          actor=actor_snapshot(user, unit))
