@@ -40,7 +40,7 @@ from workflow.settings import Settings
 
 from .message import BadMessage, build_message
 from .models import OutboxMessage
-from .transports import DeliveryError, PermanentError, Sent, Transport, transport_for
+from .transports import DeliveryError, PermanentError, Sent, TransientError, Transport, transport_for
 
 log = logging.getLogger("santongbu.notifications")
 T = TypeVar("T")
@@ -163,11 +163,12 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 continue
             row.status, row.claimed_at, row.claimed_by = "sending", now, worker_id
             row.attempts += 1
-            c = _Claim(row.id, row.document_id, row.attempts, row.envelope_recipients, reclaimed)
+            c = _Claim(row.id, row.document_id, row.attempts, [], reclaimed)
             try:
+                c.recipients = row.envelope_recipients
                 c.message = build_message(row, settings)
-            except (BadMessage, ValueError, TypeError) as exc:
-                c.build_error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a malformed row must not block the queue
+                c.build_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
             claims.append(c)
         return claims
 
@@ -270,9 +271,10 @@ def deliver_pending(
                 continue
             try:
                 sent = transport.send(c.outbox_id, c.message, c.recipients)
-            except DeliveryError as exc:
-                log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, exc.detail)
-                report.outcomes.append(_record_failure(db, settings, c, exc, worker_id, clock.now(), transport.name))
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded, none leaves the row claimed
+                error = exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
+                log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
+                report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), transport.name))
                 continue
             report.outcomes.append(_record_sent(db, c, sent, worker_id, clock.now(), transport.name))
     finally:

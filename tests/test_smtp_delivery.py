@@ -315,3 +315,15 @@ def test_two_workers_at_once_send_each_email_once(pg_db, tmp_path, clock, smtp):
     from workflow.audit import verify
     with pg_db.transaction() as s:
         assert verify(s).ok
+
+
+def test_a_malformed_row_fails_alone_and_the_queue_moves_on(db, settings, clock, bureau, smtp):  # type: ignore[no-untyped-def]
+    cfg = smtp_settings(settings, smtp.port)
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    [bad] = queue(db, cfg, clock, doc_id, "published")
+    [good] = queue(db, cfg, clock, doc_id, "reminder")
+    with db.transaction() as s:
+        s.get(OutboxMessage, bad).to_addrs = '[{"name": "no address key"}]'
+    report = deliver_pending(db, cfg, clock, worker_id="w1")
+    assert report.failed == [bad] and report.sent == [good]
+    assert row(db, bad).last_error.startswith("cannot build the message: KeyError")
