@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from notifications.models import OutboxMessage
 from tests.api_support import PERSONAS, ApiEnv, api_env
 from tests.conftest import truncate_all
 from tests.factories import CLERK, HEAD, new_draft, to_plan
@@ -102,6 +104,13 @@ def document_version(env: ApiEnv, doc_id: int | None) -> int | None:
         return session.get(Document, doc_id).version  # type: ignore[union-attr]
 
 
+def queued_email(env: ApiEnv) -> int:
+    """The id of an email queued by a real change (request_signoff emails the signers)."""
+    doc = signoff(env)
+    with env.db.transaction() as session:
+        return int(session.scalars(select(OutboxMessage.id).where(OutboxMessage.document_id == doc)).first())
+
+
 def fresh_token(env: ApiEnv) -> int:
     from workflow.api.auth import Tokens
 
@@ -172,6 +181,14 @@ ROUTES = [
     route("GET /calendar/{year}", lambda e: ("GET", "/calendar/2024", {}), AUTHENTICATED),
     route("PUT /calendar/{year}", lambda e: ("PUT", "/calendar/2027", {
         "files": {"file": ("2027.toml", CALENDAR_2027, "application/toml")}}), {"admin"}),
+    route("GET /reports/{name}", lambda e: ("GET", "/reports/on-time", {"params": {"period": "2024", "by": "month"}}),
+          TRAIL),
+    route("GET /reports/{name} as CSV", lambda e: ("GET", "/reports/ledger", {"params": {"format": "csv"}}), TRAIL),
+    route("GET /audit/events", lambda e: ("GET", "/audit/events", {"params": {"outcome": "refused", "limit": 5}}),
+          TRAIL),
+    route("GET /outbox", lambda e: ("GET", "/outbox", {"params": {"status": "pending"}}), {"admin"}),
+    route("GET /outbox/{id}", lambda e: ("GET", f"/outbox/{queued_email(e)}", {}), {"admin"}),
+    route("POST /outbox/{id}/retry", lambda e: ("POST", f"/outbox/{queued_email(e)}/retry", {}), {"admin"}),
     route("GET /health", lambda e: ("GET", "/health", {}), set(PERSONAS), public=True),
 ]
 
@@ -217,6 +234,6 @@ def test_role_matrix(env: ApiEnv, spec: Route, persona: str) -> None:
         assert env.audit_count() == events_before, "an unauthenticated request wrote to the audit trail"
         assert document_version(env, doc_id) == version_before
     else:
-        assert response.headers["content-type"] == "application/json"
+        assert response.headers["content-type"] in ("application/json", "text/csv; charset=utf-8")
         if login and not spec.public:
             assert env.audit_count(actor=login, outcome="refused") == refused_before

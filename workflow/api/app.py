@@ -20,7 +20,7 @@ from . import problems
 from .auth import Tokens
 from .deps import Services
 from .limits import BodyLimit
-from .routes import calendar, directory, documents, health, tokens
+from .routes import calendar, directory, documents, health, outbox, reports, tokens
 
 DESCRIPTION = """\
 Santongbu (三同步) carries every policy document through draft → interpretation plan → joint
@@ -37,9 +37,15 @@ TAGS = [
     {"name": "documents", "description": "Policy documents through their lifecycle."},
     {"name": "calendar", "description": "Deadline calculator and holiday schedules."},
     {"name": "directory", "description": "The caller, units and users."},
+    {"name": "reports", "description": "Reports and audit-trail queries (supervisors, auditors, administrators)."},
+    {"name": "outbox", "description": "The email outbox (administrators)."},
     {"name": "tokens", "description": "API tokens (administrators)."},
     {"name": "health", "description": "Liveness of the database and the broker."},
 ]
+
+
+# Every router of the API, in the order they are served (tests walk this to check each route).
+ROUTERS = tuple(m.router for m in (documents, directory, calendar, reports, outbox, tokens, health))
 
 
 def _version() -> str:
@@ -59,8 +65,8 @@ def create_app(db: Database, clock: Clock, settings: Settings) -> FastAPI:
                                   tokens=Tokens(db, clock))
     problems.install(app)
     app.add_middleware(BodyLimit)
-    for module in (documents, directory, calendar, tokens, health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

@@ -61,12 +61,18 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
-    """Serve the HTTP API with uvicorn (OpenAPI at /openapi.json, browsable at /docs)."""
+    """Serve the HTTP API and the web pages with uvicorn (pages at /web, OpenAPI at
+    /openapi.json, browsable at /docs)."""
     import uvicorn
 
+    from workflow.web import install
+
     ctx = common.context()
-    common.stderr(f"santongbu API on http://{host}:{port}  (database: {ctx.db.dialect}; docs at /docs)")
-    uvicorn.run(_app(), host=host, port=port, log_level="info", proxy_headers=False)
+    app = _app()
+    install(app, ctx.db, ctx.clock, ctx.settings)
+    common.stderr(f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)")
+    # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
