@@ -679,3 +679,23 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     assert [r["action"] for r in timeline[-3:]] == ["record_posting", "post_interpretation", "edit"]
     assert timeline[0]["action"] == "create" and timeline[-2]["details"]["on_time"] is True
     assert (timeline[-1]["actor"], timeline[-1]["outcome"]) == ("xu.kxc", "refused")
+
+
+def test_fast_working_day_counts_match_the_deadline_rule() -> None:
+    """Reports count working days from per-year running totals; they must give exactly the
+    count of :func:`states.deadline.working_days_between`, across years and make-up days."""
+    import random
+    from datetime import date
+
+    from states.deadline import working_days_between
+    from workflow.calendar import package_calendar
+    from workflow.reports import _Days
+
+    calendar = package_calendar()
+    days = _Days(calendar, "Asia/Shanghai")
+    rng = random.Random(6)
+    for _ in range(3000):
+        after = date(2019, 1, 1) + timedelta(days=rng.randint(0, 2500))
+        until = after + timedelta(days=rng.randint(-5, 900))
+        assert days.dates(after, until) == working_days_between(after, until, calendar), (after, until)
+    assert days.dates(date(2024, 2, 9), date(2024, 2, 20)) == 3  # 18 (make-up), 19, 20

@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
-from states.snapshot import ActorSnapshot
+from states.snapshot import ActorSnapshot, DocumentSnapshot
 
 from . import audit
 from .clock import Clock
 from .db import Database
 from .errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
 from .export import Column, Table
-from .models import AuditEvent, Document, Unit, User
+from .models import AuditEvent, Document, Signer, Unit, User
 from .settings import Settings
-from .snapshots import actor_snapshot, document_snapshot
+from .snapshots import actor_snapshot
 
 OUTCOMES = ("allowed", "refused")
 MAX_LIMIT = 10_000
@@ -101,7 +101,7 @@ class EventPage:
     next_after_id: int | None
 
 
-def event_row(ev: AuditEvent | Any) -> dict[str, Any]:
+def event_row(ev: Any) -> dict[str, Any]:
     try:
         details: Any = json.loads(ev.details) if ev.details else {}
     except ValueError:  # a tampered row still shows; verify reports it
@@ -122,10 +122,31 @@ def _details_text(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lookup_actor(session: Session, login: str) -> ActorSnapshot:
-    user = session.scalars(select(User).where(User.login == login)).first()
-    if user is None:
+    """The acting user and their unit in one query (a query is a round trip; the timeline
+    budget is a few of them)."""
+    found = session.execute(select(User, Unit).join(Unit, Unit.id == User.unit_id)
+                            .where(User.login == login)).first()
+    if found is None:
         raise NotFound(Reason("no_such_user", {"login": login}))
-    return actor_snapshot(user)
+    return actor_snapshot(found[0], found[1])
+
+
+def _reader_snapshot(session: Session, doc_id: int) -> DocumentSnapshot | None:
+    """What :func:`permissions.may_read` looks at — the drafting unit and the signers — in one
+    query (a row per signer), instead of the full snapshot's package, signatures and postings."""
+    rows = session.execute(
+        select(Document.id, Document.state, Document.unit_id, Document.title, Document.doc_number,
+               Unit.code, User.login)
+        .join(Unit, Unit.id == Document.unit_id)
+        .outerjoin(Signer, Signer.document_id == Document.id)
+        .outerjoin(User, User.id == Signer.user_id)
+        .where(Document.id == doc_id)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return DocumentSnapshot(state=first.state, unit_id=first.unit_id, unit_code=first.code, id=first.id,
+                            title=first.title, doc_number=first.doc_number,
+                            signer_logins=frozenset(r.login for r in rows if r.login))
 
 
 class Gate:
@@ -175,16 +196,15 @@ class AuditQueries:
         """Every event of one document, oldest first (its hash chain, in order)."""
         with self.db.transaction() as session:
             actor = _lookup_actor(session, login)
-            doc = session.get(Document, doc_id)
+            doc = _reader_snapshot(session, doc_id)
             if doc is None:
                 raise NotFound(Reason("no_such_document", {"id": doc_id}))
-            denied = permissions.may_read(actor, document_snapshot(session, doc))
-            state = doc.state
+            denied = permissions.may_read(actor, doc)
             if not denied:
                 rows = [event_row(e) for e in timeline_events(session, doc_id)]
         if denied:
             self.gate.audit_refusal(actor, "audit_query", denied, {"timeline": doc_id},
-                                    document_id=doc_id, state=state)
+                                    document_id=doc_id, state=doc.state)
             raise Forbidden(denied)
         return Table("timeline", f"文件 {doc_id} 的审计时间线", f"Timeline of document {doc_id}",
                      TIMELINE_COLUMNS, rows, meta={"document_id": doc_id, "title": doc.title},
@@ -207,16 +227,20 @@ class AuditQueries:
         return EventPage(table, next_id)
 
 
-def timeline_events(session: Session, doc_id: int) -> list[AuditEvent]:
-    """A document's chain in order; served by the (chain, seq) unique index."""
-    return list(session.scalars(
-        select(AuditEvent).where(AuditEvent.chain == audit.chain_for(doc_id)).order_by(AuditEvent.seq)))
+_EVENTS = AuditEvent.__table__
+
+
+def timeline_events(session: Session, doc_id: int) -> list[Any]:
+    """A document's chain in order, as plain rows (read-only: no ORM identity bookkeeping);
+    served by the (chain, seq) unique index."""
+    return list(session.execute(
+        select(_EVENTS).where(_EVENTS.c.chain == audit.chain_for(doc_id)).order_by(_EVENTS.c.seq)))
 
 
 def find_events(session: Session, flt: EventFilter, *, limit: int,
-                after_id: int | None = None) -> list[AuditEvent]:
+                after_id: int | None = None) -> list[Any]:
     """Events matching ``flt``, ordered by (at, id), keyset-paged after event ``after_id``."""
-    stmt = select(AuditEvent)
+    stmt = select(_EVENTS)
     if flt.document_id is not None:
         stmt = stmt.where(AuditEvent.document_id == flt.document_id)
     if flt.unit is not None:
@@ -242,7 +266,7 @@ def find_events(session: Session, flt: EventFilter, *, limit: int,
         stmt = stmt.where(AuditEvent.at >= last_at,
                           or_(AuditEvent.at > last_at, and_(AuditEvent.at == last_at, AuditEvent.id > after_id)))
     stmt = stmt.order_by(AuditEvent.at, AuditEvent.id).limit(limit)
-    return list(session.scalars(stmt))
+    return list(session.execute(stmt))
 
 
 def flat_rows(table: Table) -> Table:

@@ -39,7 +39,7 @@ from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from states.deadline import local_date, working_days_between, working_days_overdue, zone
+from states.deadline import WorkingDays, is_late, local_date, zone
 from states.reasons import Reason
 from states.snapshot import CHANNELS, MATERIAL_FORMS
 
@@ -178,7 +178,9 @@ def _in(column: Any, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start_at, column < period.end_at)
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
+    """Id lists short enough for any database's limit on bound parameters (SQLite's is 999
+    in old builds)."""
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
 
@@ -186,6 +188,49 @@ def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
 def _rate(on_time: int, late: int, overdue: int) -> float | None:
     decided = on_time + late + overdue
     return round(on_time / decided, 4) if decided else None
+
+
+class _Days:
+    """Working days between two instants, counted in local days on one calendar.
+
+    The same count as :func:`states.deadline.working_days_between` (days in the half-open
+    span (after, until]), from per-year running totals, so a document overdue for years costs
+    two look-ups rather than a walk over every day: the overdue list may hold documents that
+    have waited since long before anyone looked.
+    """
+
+    def __init__(self, calendar: WorkingDays, tz: str) -> None:
+        self.calendar = calendar
+        self.tz = tz
+        self._running: dict[int, list[int]] = {}
+
+    def _upto(self, d: date) -> int:
+        """Working days from 1 January of ``d``'s year to ``d``, inclusive."""
+        running = self._running.get(d.year)
+        if running is None:
+            running, total, day = [], 0, date(d.year, 1, 1)
+            while day.year == d.year:
+                total += 1 if self.calendar.is_working_day(day) else 0
+                running.append(total)
+                day += timedelta(days=1)
+            self._running[d.year] = running
+        return running[d.timetuple().tm_yday - 1]
+
+    def dates(self, after: date, until: date) -> int:
+        if until <= after:
+            return 0
+        count = self._upto(until) - self._upto(after)
+        for year in range(after.year, until.year):
+            count += self._upto(date(year, 12, 31))
+        return count
+
+    def between(self, after: datetime, until: datetime) -> int:
+        return self.dates(local_date(after, self.tz), local_date(until, self.tz))
+
+    def overdue(self, due_at: datetime, now: datetime) -> int:
+        """As :func:`states.deadline.working_days_overdue`: 0 until late, then the working
+        days since the due day."""
+        return self.between(due_at, now) if is_late(due_at, now) else 0
 
 
 @dataclass(frozen=True)
@@ -282,7 +327,7 @@ class Reports:
                         .where(Escalation.document_id.in_(chunk), Escalation.fired_at <= scope.now)
                         .order_by(Escalation.fired_at, Escalation.id)):
                     level[e.document_id] = (e.level, e.fired_at)
-            calendar = calendar_for(session, self.settings)
+            days = _Days(calendar_for(session, self.settings), tz)
             rows = []
             for d in docs:
                 lvl = level.get(d.id)
@@ -290,7 +335,7 @@ class Reports:
                     "unit": d.code, "unit_name": d.name, "document_id": d.id,
                     "doc_number": d.doc_number, "title": d.title, "published_at": d.published_at,
                     "due_at": d.due_at, "due_provisional": bool(d.due_provisional),
-                    "working_days_overdue": working_days_overdue(d.due_at, scope.now, calendar, tz),
+                    "working_days_overdue": days.overdue(d.due_at, scope.now),
                     "escalation": lvl[0] if lvl else None, "escalated_at": lvl[1] if lvl else None,
                     "posted_channels": [c for c in CHANNELS if c in posted[d.id]],
                     "missing": [c for c in REQUIRED_CHANNELS if c not in posted[d.id]],
@@ -326,7 +371,7 @@ class Reports:
                 .join(Unit, Unit.id == Document.unit_id).where(*where)
                 .order_by(Document.posted_at, Document.id)).all()
             firsts, outlets = self._postings(session, select(Document.id).where(*where))
-            calendar = calendar_for(session, self.settings)
+            days = _Days(calendar_for(session, self.settings), tz)
             rows = []
             for d in docs:
                 rows.append({
@@ -334,8 +379,8 @@ class Reports:
                     "doc_number": d.doc_number, "title": d.title, "published_at": d.published_at,
                     "due_at": d.due_at, "portal_at": firsts.get((d.id, "portal")),
                     "news_media_at": firsts.get((d.id, "news_media")), "posted_at": d.posted_at,
-                    "working_days_late": working_days_between(local_date(d.due_at, tz), local_date(d.posted_at, tz), calendar),
-                    "working_days_taken": working_days_between(local_date(d.published_at, tz), local_date(d.posted_at, tz), calendar),
+                    "working_days_late": days.between(d.due_at, d.posted_at),
+                    "working_days_taken": days.between(d.published_at, d.posted_at),
                     "outlets": outlets.get(d.id, []),
                 })
         columns = (*_UNIT, *_DOC,
@@ -451,29 +496,30 @@ class Reports:
                 .join(Unit, Unit.id == Document.unit_id)
                 .outerjoin(interpreter, interpreter.c.id == Document.interpreter_id)
                 .where(*where).order_by(Document.published_at, Document.id)).all()
-            ids = select(Document.id).where(*where)
+            # Materials and postings by explicit id lists: the plan is then an index probe per
+            # document whatever the planner thinks of the period's size.
             forms: dict[int, list[str]] = defaultdict(list)
-            for m in session.execute(select(Material.document_id, Material.form).where(
-                    Material.document_id.in_(ids)).order_by(Material.id)):
-                if m.form not in forms[m.document_id]:
-                    forms[m.document_id].append(m.form)
             places: dict[tuple[int, str], list[str]] = defaultdict(list)
-            for p in session.execute(
-                    select(Posting.document_id, Posting.channel, Posting.outlet, Posting.url,
-                           Posting.evidence, Posting.posted_at)
-                    .where(Posting.document_id.in_(ids), Posting.posted_at <= scope.now)
-                    .order_by(Posting.posted_at, Posting.id)):
-                text = " ".join(x for x in (local_date(p.posted_at, tz).isoformat(), p.outlet,
-                                            p.url or p.evidence) if x)
-                places[(p.document_id, p.channel)].append(text)
-            calendar = calendar_for(session, self.settings)
+            for chunk in _chunks([d.id for d in docs]):
+                for m in session.execute(select(Material.document_id, Material.form).where(
+                        Material.document_id.in_(chunk)).order_by(Material.id)):
+                    if m.form not in forms[m.document_id]:
+                        forms[m.document_id].append(m.form)
+                for p in session.execute(
+                        select(Posting.document_id, Posting.channel, Posting.outlet, Posting.url,
+                               Posting.evidence, Posting.posted_at)
+                        .where(Posting.document_id.in_(chunk), Posting.posted_at <= scope.now)
+                        .order_by(Posting.posted_at, Posting.id)):
+                    text = " ".join(x for x in (local_date(p.posted_at, tz).isoformat(), p.outlet,
+                                                p.url or p.evidence) if x)
+                    places[(p.document_id, p.channel)].append(text)
+            days = _Days(calendar_for(session, self.settings), tz)
             cut = _second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
                 is_posted = d.state == POSTED and d.posted_at <= scope.now
                 status = (("on_time" if d.on_time else "late") if is_posted
                           else ("overdue" if d.due_at < cut else "open"))
-                published_on = local_date(d.published_at, tz)
                 rows.append({
                     "no": n, "unit": d.code, "unit_name": d.name, "document_id": d.id,
                     "doc_number": d.doc_number, "title": d.title, "published_at": d.published_at,
@@ -484,12 +530,9 @@ class Reports:
                     "news_media": places.get((d.id, "news_media"), []),
                     "new_media": places.get((d.id, "new_media"), []),
                     "posted_at": d.posted_at if is_posted else None, "status": status,
-                    "working_days_taken": (working_days_between(published_on, local_date(d.posted_at, tz), calendar)
-                                           if is_posted else None),
-                    "working_days_late": (working_days_between(local_date(d.due_at, tz), local_date(d.posted_at, tz), calendar)
-                                          if is_posted and not d.on_time
-                                          else working_days_overdue(d.due_at, scope.now, calendar, tz)
-                                          if status == "overdue" else 0),
+                    "working_days_taken": days.between(d.published_at, d.posted_at) if is_posted else None,
+                    "working_days_late": (days.between(d.due_at, d.posted_at) if status == "late"
+                                          else days.overdue(d.due_at, scope.now) if status == "overdue" else 0),
                 })
         columns = (Column("no", "序号", "no.", "int"), *_UNIT, *_DOC,
                    Column("published_at", "公开时间", "published", "instant"),
@@ -558,13 +601,12 @@ class Reports:
                                      .where(*published_where).group_by(Document.unit_id)):
                 data[r.unit_id].update({k: int(getattr(r, k) or 0)
                                         for k in ("published", "on_time", "late", "overdue", "open")})
-            calendar = calendar_for(session, self.settings)
+            days = _Days(calendar_for(session, self.settings), tz)
             taken: dict[int, list[int]] = defaultdict(list)
             for r in session.execute(select(Document.unit_id, Document.published_at, Document.posted_at)
                                      .where(*published_where, Document.state == POSTED,
                                             Document.posted_at <= scope.now)):
-                taken[r.unit_id].append(working_days_between(
-                    local_date(r.published_at, tz), local_date(r.posted_at, tz), calendar))
+                taken[r.unit_id].append(days.between(r.published_at, r.posted_at))
             published_ids = select(Document.id).where(*published_where)
             for r in session.execute(
                     select(Document.unit_id, Material.form, func.count(func.distinct(Document.id)).label("n"))
