@@ -191,10 +191,10 @@ def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
         lines.append("  ".join(about))
     lines.append("  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip())
     lines.append("  ".join("-" * w for w in widths))
+    if not table.rows:
+        lines.append("（无）" if lang == "zh" else "(none)")
     for i, line in enumerate(body):
         if table.totals is not None and i == len(body) - 1:
             lines.append("  ".join("-" * w for w in widths))
         lines.append("  ".join(_pad(v, w) for v, w in zip(line, widths)).rstrip())
-    if not table.rows:
-        lines.append("（无）" if lang == "zh" else "(none)")
     return "\n".join(lines)
