@@ -116,6 +116,7 @@ T: dict[str, tuple[str, str]] = {
     "doc.closed_reason": ("理由", "Reason"),
     "doc.package_hash": ("审签包指纹", "Package fingerprint"),
     "doc.read_only": ("您可以查看本文件;修改与推进由起草处室办理。", "You may read this document; its drafting unit edits and advances it."),
+    "doc.edit_package": ("修改审签包(已有签字将作废)", "Change the package (signatures so far become void)"),
     "doc.back": ("返回列表", "Back to the list"),
     # fields
     "f.title": ("标题", "Title"),

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -62,13 +63,15 @@ class WebState:
     key_problem: str | None = None
 
 
+@lru_cache(maxsize=4)
 def make_env(tz: str) -> Environment:
     """Jinja2 with autoescaping on for every template (HTML and SVG alike); instants are
-    shown as wall-clock time in the working zone."""
+    shown as wall-clock time in the working zone. Shared by every app of the process (its
+    compiled templates are reused; rendering is thread-safe)."""
     from states.deadline import zone
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone(tz)).strftime(fmt) if value is not None else ""
@@ -246,8 +249,11 @@ class PageRoute(APIRoute):
                 page = page_for(request)
                 generic = {403: "err.403", 404: "err.404"}.get(exc.http_status, "err.title")
                 return error_page(page, exc.http_status, t(generic, page.lang), detail=exc.message(page.lang))
-            except RequestValidationError:
+            except RequestValidationError as exc:
                 page = page_for(request)
-                return error_page(page, 404 if request.method == "GET" else 422, t("err.404" if request.method == "GET" else "err.invalid", page.lang))
+                where = {str(e.get("loc", ("",))[0]) for e in exc.errors()}
+                if where == {"path"}:  # /web/documents/abc: there is no such page
+                    return error_page(page, 404, t("err.404", page.lang))
+                return error_page(page, 422, t("err.invalid", page.lang))
 
         return handler

@@ -13,14 +13,16 @@ from typing import Any
 
 from states.lifecycle import TERMINAL, TRANSITIONS, State
 
-BOX_W, BOX_H = 140, 58
+BOX_W, BOX_H, GAP = 124, 58, 100  # a gap wide enough for a six-character trigger name
+STEP = BOX_W + GAP
 # Where each state sits: the main path left to right, the side exits below it.
 POSITIONS: dict[str, tuple[int, int]] = {
-    State.DRAFT: (10, 110), State.INTERPRETATION_PLAN: (190, 110), State.JOINT_SIGNOFF: (370, 110),
-    State.PUBLISHED: (550, 110), State.INTERPRETATION_POSTED: (730, 110),
-    State.WITHDRAWN: (190, 250), State.FILED: (550, 250),
+    State.DRAFT: (10, 100), State.INTERPRETATION_PLAN: (10 + STEP, 100),
+    State.JOINT_SIGNOFF: (10 + 2 * STEP, 100), State.PUBLISHED: (10 + 3 * STEP, 100),
+    State.INTERPRETATION_POSTED: (10 + 4 * STEP, 100),
+    State.WITHDRAWN: (10 + STEP, 250), State.FILED: (10 + 3 * STEP, 250),
 }
-WIDTH, HEIGHT = 880, 320
+WIDTH, HEIGHT = 20 + 4 * STEP + BOX_W, 320
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,11 @@ def lifecycle(counts: Mapping[str, int]) -> dict[str, Any]:
             sx, sy = POSITIONS[src]
             if sy == dy and dx > sx:  # forward along the main path
                 x1, y1, x2, y2 = sx + BOX_W, sy + BOX_H // 2, dx, dy + BOX_H // 2
-                edges.append(Edge(str(t["trigger"]), f"M{x1},{y1} L{x2 - 2},{y2}", (x1 + x2) / 2, y1 - 8, False, True))
+                edges.append(Edge(str(t["trigger"]), f"M{x1},{y1} L{x2 - 2},{y2}", (x1 + x2) / 2, y1 - 7, False, True))
             elif sy == dy:  # back along the main path (a rejection): an arc above the boxes
-                steps = (sx - dx) // (BOX_W + 40)
+                steps = (sx - dx) // STEP
                 x1, x2, y1 = sx + BOX_W // 2 - 10 * steps, dx + BOX_W // 2 + 10 * steps, sy
-                cy = y1 - 45 * steps - 10
+                cy = y1 - 44 - 86 * (steps - 1)  # longer jumps arc higher, clear of shorter ones
                 edges.append(Edge(str(t["trigger"]), f"M{x1},{y1} Q{(x1 + x2) / 2},{cy} {x2},{y1 - 2}",
                                   (x1 + x2) / 2, (y1 + cy) / 2 - 4, True, True))
             else:  # down to a side exit

@@ -20,8 +20,8 @@ from ..pages import PREFIX, Page, PageRoute, SignedIn, page_for, redirect, rende
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
 DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Period = Annotated[str | None, Query(max_length=40, pattern=r"^[0-9QqHh.\-]{4,40}$")]
-UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Period = Annotated[str | None, Query(max_length=40, pattern=r"^([0-9QqHh.\-]{4,40})?$")]
+UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
 _NAME = re.compile(r"^[a-z-]{1,20}$")
 
 
