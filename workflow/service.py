@@ -22,7 +22,9 @@ from states import permissions
 from states.lifecycle import EDITABLE, State, Trigger, decide, triggers_from
 from states.package import content_hash, package_hash
 from states.reasons import Reason
-from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS, ActorSnapshot, DocumentSnapshot
+from states.snapshot import (
+    CHANNELS, DISCLOSURES, MATERIAL_FORMS, ActorSnapshot, DocumentSnapshot, MaterialSnapshot,
+)
 
 from . import audit
 from .clock import Clock, to_utc
@@ -196,21 +198,22 @@ class Workflow:
     # ------------------------------------------------------------------ package upkeep
     def _rehash(self, ctx: _Ctx) -> None:
         """Recompute the package hash; a new hash voids every earlier signature (audited)."""
-        doc = ctx.doc
-        interpreter = ctx.session.get(User, doc.interpreter_id) if doc.interpreter_id else None
-        from states.snapshot import MaterialSnapshot
+        new = self._package_hash(ctx.session, ctx.doc)
+        if new == ctx.doc.package_hash:
+            return
+        ctx.doc.package_hash = new
+        self._void_signatures(ctx, "package changed")
 
-        new = package_hash(
+    @staticmethod
+    def _package_hash(session: Session, doc: Document) -> str:
+        interpreter = session.get(User, doc.interpreter_id) if doc.interpreter_id else None
+        return package_hash(
             title=doc.title, doc_number=doc.doc_number, body=doc.body or "",
             disclosure=doc.disclosure, plan=doc.plan, risk_assessment=doc.risk_assessment,
             response_plan=doc.response_plan,
             interpreter_login=interpreter.login if interpreter else None,
             materials=[MaterialSnapshot(m.form, m.title, m.content_hash) for m in doc.materials],
         )
-        if new == doc.package_hash:
-            return
-        doc.package_hash = new
-        self._void_signatures(ctx, "package changed")
 
     def _void_signatures(self, ctx: _Ctx, why: str) -> None:
         voided = [s for s in ctx.doc.signatures if s.voided_at is None]
@@ -259,10 +262,9 @@ class Workflow:
                                risk_assessment_needed=risk_assessment_needed, body="", title="")
                 for key, value in fields.items():
                     setattr(doc, key, value)
+                doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
-                ctx = _Ctx(session, doc, document_snapshot(session, doc), actor, user, now, {})
-                self._rehash(ctx)
                 audit.append(session, at=now, actor=actor, action="create", document_id=doc.id,
                              state_before=None, state_after=doc.state,
                              details={"title": doc.title, "doc_number": doc.doc_number,
@@ -464,14 +466,18 @@ class Workflow:
         doc = ctx.doc
         if trigger == Trigger.PUBLISH:
             from .calendar import due_for
+            from .calendar.store import due_sources
 
             doc.publication_url = args["publication_url"]
             doc.published_at = args["published_at"]
             due = due_for(ctx.session, doc.published_at, self.settings)
             doc.due_at, doc.due_provisional = due.due_at, due.provisional
+            # The calendar source of each counted year goes on record with the deadline.
             ctx.details.update({"publication_url": doc.publication_url,
                                 "published_at": doc.published_at, "due_at": doc.due_at,
-                                "due_provisional": doc.due_provisional})
+                                "due_provisional": doc.due_provisional,
+                                "counted_days": [d.isoformat() for d in due.counted_days],
+                                "calendar": due_sources(ctx.session, due, self.settings)})
             self._notify(ctx, "published")
         elif trigger == Trigger.REQUEST_SIGNOFF:
             ctx.details["package_hash"] = doc.package_hash
