@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -37,13 +38,17 @@ def sweep_cmd(
         common.emit_json(report.as_dict())
         return
     lang = ctx.lang
-    when = report.now.astimezone(__import__("zoneinfo").ZoneInfo(ctx.settings.timezone))
+    when = report.now.astimezone(ZoneInfo(ctx.settings.timezone))
     if not report.fired:
         typer.echo(f"{when:%Y-%m-%d %H:%M %z}: " + ("没有到期的提醒或升级" if lang == "zh" else "nothing due"))
     for f in report.fired:
-        emails = len(f.outbox_ids)
-        typer.echo(f"#{f.document_id} {f.level} ({f.working_days_overdue} wd overdue) → "
-                   + (f"{emails} 封邮件" if lang == "zh" else f"{emails} email(s) queued"))
+        n, emails = f.working_days_overdue, len(f.outbox_ids)
+        if lang == "zh":
+            typer.echo(f"#{f.document_id} {f.level}" + (f"(逾期满 {n} 个工作日)" if n else "")
+                       + f" → {emails} 封邮件已排队")
+        else:
+            typer.echo(f"#{f.document_id} {f.level}" + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
+                       + f" → {emails} email{'s' if emails != 1 else ''} queued")
     if report.deferred:
         typer.echo(("留待下次巡检: " if lang == "zh" else "left for the next sweep: ")
                    + ", ".join(f"#{d}" for d in report.deferred))
