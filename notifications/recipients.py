@@ -6,8 +6,9 @@ address never appears twice.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from workflow.models import Document, Unit, User
 
 from .addresses import clean_text, is_valid_address, validate_address
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,39 @@ class _Collector:
             self.add(unit.name, unit.mailbox, f"{who} {unit.code}")
 
 
+_MEMO = "santongbu.recipients"
+
+
+def _memo(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
+    """A directory look-up, done once per transaction.
+
+    A sweep batch emails the same supervisors, leaders and unit heads for document after
+    document, and the session's identity map holds rows only weakly, so every repeat was another
+    query (benchmarked: 7 of the ~21 statements per escalated document). The memo lives as long
+    as the session's current root transaction — nothing that enqueues emails changes the
+    directory in the same transaction — and a new transaction starts with an empty one.
+    """
+    txn = session.get_transaction()
+    found = session.info.get(_MEMO)
+    if found is None or found[0] is not txn:
+        found = session.info[_MEMO] = (txn, {})
+    cache: dict[tuple[object, ...], Any] = found[1]
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
 def unit_of(session: Session, document: Document) -> Unit | None:
-    return session.get(Unit, document.unit_id)
+    return _memo(session, ("unit", document.unit_id), lambda: session.get(Unit, document.unit_id))
 
 
 def head_of(session: Session, unit: Unit | None) -> User | None:
     """The unit head: the user whose login is ``unit.head_login``."""
     if unit is None or not unit.head_login:
         return None
-    return session.scalars(select(User).where(User.login == unit.head_login)).first()
+    login = unit.head_login
+    return _memo(session, ("login", login), lambda: session.scalars(
+        select(User).where(User.login == login)).first())
 
 
 def unit_mailbox(session: Session, document: Document) -> list[Recipient]:
@@ -108,12 +135,16 @@ def signers(session: Session, document: Document) -> list[Recipient]:
 
 
 def _units_of_kind(session: Session, kind: str) -> list[Unit]:
-    return list(session.scalars(select(Unit).where(Unit.kind == kind).order_by(Unit.code)))
+    return _memo(session, ("kind", kind), lambda: list(session.scalars(
+        select(Unit).where(Unit.kind == kind).order_by(Unit.code))))
 
 
 def _users_with_role(session: Session, role: str) -> list[User]:
-    users = session.scalars(select(User).where(User.roles.contains(role)).order_by(User.login))
-    return [u for u in users if role in u.role_set]
+    def load() -> list[User]:
+        users = session.scalars(select(User).where(User.roles.contains(role)).order_by(User.login))
+        return [u for u in users if role in u.role_set]
+
+    return _memo(session, ("role", role), load)
 
 
 def supervisors(session: Session, c: _Collector | None = None) -> list[Recipient]:
