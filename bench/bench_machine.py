@@ -145,12 +145,16 @@ def run(quick: bool = False, decisions: int | None = None, memory: int | None = 
                                   baseline_name="dispatch"))
     for name in ("dispatch (Santongbu)", "add_model + remove_model", "add_model, never removed",
                  "Machine per document"):
-        kept, peak = memory_of(name, memory)
-        per_decision = kept * 1024 / memory
-        print(f"  machine: {name}: {kept:,.0f} KiB kept after {memory:,} decisions "
+        # The two slow ways (every decision builds or keeps a machine's worth of objects, and
+        # tracemalloc records each allocation) get a fifth of the decisions, to keep the whole
+        # run within its time budget; their per-decision figure is what compares.
+        count = memory if name in ("dispatch (Santongbu)", "add_model + remove_model") else memory // 5
+        kept, peak = memory_of(name, count)
+        per_decision = kept * 1024 / count
+        print(f"  machine: {name}: {kept:,.0f} KiB kept after {count:,} decisions "
               f"({per_decision:,.1f} B each, peak {peak:,.0f} KiB)", flush=True)
         figures.append(Figure(
-            "machine", f"{name}, memory kept after {memory:,} decisions", kept, "KiB",
+            "machine", f"{name}, memory kept after {count:,} decisions", kept, "KiB",
             note=f"{per_decision:,.1f} B/decision, peak {peak:,.0f} KiB",
             # Flat: what stays does not grow with the number of decisions (< 8 B each is a
             # one-off cache, not a leak).
