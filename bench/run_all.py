@@ -38,7 +38,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("trigger", "one publish through the service vs the raw driver, SQLite and PostgreSQL", 600),
     ("spiff", "the five-step workflow: Santongbu vs SpiffWorkflow, SQLite and PostgreSQL", 600),
     ("memory", "worker RSS over 100,000 documents", 600),
-    ("sweep", "the sweep over 1,000,000 documents in PostgreSQL", 900),
+    ("sweep", "the sweep over 1,000,000 documents in PostgreSQL", 1800),
     ("escalation_latency", "deadline → email in SMTP with a real worker and beat", 300),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {"common.py", "run_all.py", "__init__.py",
