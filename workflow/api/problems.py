@@ -185,6 +185,12 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             return problem(request, 405, "method_not_allowed",
                            [Reason("method_not_allowed", {"path": request.url.path, "method": request.method})], headers)
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8, broken multipart):
+            # the same mistake as invalid JSON, so the same 422.
+            lang = request_language(request)
+            sentence = messages.validation_problem("json_invalid", "the body cannot be read as JSON (or UTF-8)", None, lang)
+            return problem(request, 422, "invalid_input", [Reason("invalid", {"field": "body", "problem": sentence})])
         kind = {401: "unauthenticated", 403: "forbidden", 413: "too_large", 422: "invalid_input"}.get(exc.status_code, "error")
         return problem(request, exc.status_code, kind, [Reason("invalid", {"field": "request", "problem": str(exc.detail)})], headers)
 
