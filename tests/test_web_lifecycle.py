@@ -111,22 +111,27 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         shots(head, "04-signing-queue")
         head.locator(f'[data-doc="{doc_id}"] a').click()
         expect(head.locator("#sign-panel")).to_be_visible()
-        expect(head.locator("#body-text")).to_contain_text("第二条 本细则适用于本市行政区域内。")
-        expect(head.locator("#plan-text")).to_contain_text("经营许可条件")
-        expect(head.locator("#materials")).to_contain_text("《实施细则》文字解读")
-        shots(head, "05-signer-package")
         head.get_by_role("button", name="签署审签包").click()
         expect(head.locator("#flash")).to_have_text("已签署。")
         expect(head.locator('[data-signer="chen.spc"]')).to_contain_text("已签署")
 
         # -------------------------------------------------------------- the director rejects, in English
         director = sign_in(browser, env, "director")
+        director.get_by_role("link", name="待我审签").click()
+        director.locator(f'[data-doc="{doc_id}"] a').click()
+        # text, plan and materials side by side, read-only for a signer of another unit
+        expect(director.locator("#body-text")).to_contain_text("第二条 本细则适用于本市行政区域内。")
+        expect(director.locator("#plan-text")).to_contain_text("经营许可条件")
+        expect(director.locator("#materials")).to_contain_text("《实施细则》文字解读")
+        expect(director.locator('[data-signer="chen.spc"]')).to_contain_text("已签署")
+        assert director.locator("#package form").count() == 0 and director.locator("#next").count() == 0
+        shots(director, "05-signer-package")
         director.get_by_role("link", name="English").click()
         expect(director.locator("html")).to_have_attribute("lang", "en")
-        director.get_by_role("link", name="Waiting for my signature").click()
-        director.locator(f'[data-doc="{doc_id}"] a').click()
+        expect(director.locator("#sign-panel h2")).to_have_text("Waiting for my signature")
         director.get_by_label("interpretation plan (change plan or materials)").check()
         director.get_by_label("Reason").fill("请补充一份图解,方便群众理解。")
+        shots(director, "14-signer-english")
         director.get_by_role("button", name="Send back").click()
         expect(director.locator("#flash")).to_have_text("Sent back.")
         expect(director.locator(".heading .state")).to_have_text("interpretation plan")
@@ -201,4 +206,4 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         expect(clerk.locator(f'tr[data-doc="{doc_id}"]')).to_contain_text("已办结")
         for page in (clerk, head, director):
             page.context.close()
-    assert len(shots.taken) == 8
+    assert len(shots.taken) == 9

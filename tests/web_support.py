@@ -200,10 +200,15 @@ class Session:
 
 
 # --------------------------------------------------------------------------- browser
+# The pictures docs/web.md and the README show; refreshed with SANTONGBU_DOC_SCREENSHOTS=1.
+CURATED = {"02-document-clerk", "03-refused-next-to-the-button", "05-signer-package", "08-documents-clerk",
+           "10-dashboard", "13-documents-phone", "14-signer-english"}
+
+
 @dataclass
 class Shots:
-    """Screenshots of each page: always under test-artifacts/, and under docs/screenshots/
-    (the README's pictures) when SANTONGBU_DOC_SCREENSHOTS=1."""
+    """Screenshots of each page: always under test-artifacts/, and the :data:`CURATED` ones
+    under docs/screenshots/ when SANTONGBU_DOC_SCREENSHOTS=1."""
 
     taken: list[Path] = field(default_factory=list)
 
@@ -213,7 +218,7 @@ class Shots:
         page.screenshot(path=str(path), full_page=full_page)
         assert path.stat().st_size > 5000, f"screenshot {name} is suspiciously small"
         self.taken.append(path)
-        if os.environ.get("SANTONGBU_DOC_SCREENSHOTS") == "1":
+        if os.environ.get("SANTONGBU_DOC_SCREENSHOTS") == "1" and name in CURATED:
             DOC_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, DOC_SHOTS / path.name)
         return path

@@ -124,7 +124,7 @@ T: dict[str, tuple[str, str]] = {
     "f.body": ("正文", "Text"),
     "f.disclosure": ("公开属性", "Disclosure"),
     "f.undecided": ("未审核", "not reviewed"),
-    "f.risk": ("是否需要舆情风险评估", "Public-opinion risk assessment needed?"),
+    "f.risk": ("是否需要舆情风险评估", "Public-opinion risk assessment needed"),
     "f.yes": ("需要", "yes"),
     "f.no": ("不需要", "no"),
     "f.risk_assessment": ("舆情风险评估", "Risk assessment"),

@@ -4,9 +4,9 @@ the reading rule of DESIGN §7 (and audits a refusal); the dashboard asks ``may_
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
+from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 
@@ -27,6 +27,7 @@ LIST_LIMIT = 200
 
 
 def forward_trigger(view: dict[str, Any]) -> str | None:
+    """The trigger that moves this document on (``None`` once it is closed)."""
     state = view["state"]
     if state == State.JOINT_SIGNOFF and view.get("disclosure") == "not_disclosed":
         return Trigger.FILE_UNDISCLOSED.value
@@ -46,11 +47,11 @@ def next_step(view: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 class Calendars:
-    """One working-day calendar per request, read lazily."""
+    """One working-day calendar per request, read lazily (or handed in, already read)."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, calendar: Any = None) -> None:
         self.page = page
-        self._calendar: Any = None
+        self._calendar: Any = calendar
 
     @property
     def calendar(self) -> Any:
@@ -151,7 +152,7 @@ def dashboard(page: Page) -> dict[str, Any]:
     web, login = page.web, page.login
     Gate(web.db, web.clock).require_auditor(login, "dashboard", {"page": "dashboard"})
     now, tz = web.clock.now(), web.settings.timezone
-    year = now.astimezone(_zone(tz)).year
+    year = now.astimezone(zone(tz)).year
     overdue = web.reports.overdue(login, now=now)
     on_time = web.reports.on_time(login, period=str(year), now=now)
     with web.db.transaction() as session:
@@ -159,8 +160,7 @@ def dashboard(page: Page) -> dict[str, Any]:
         due_soon = queries.due_soon(session, now, calendar, tz)
         escalations = queries.recent_escalations(session, now)
         counts = queries.state_counts(session)
-    cal = Calendars(page)
-    cal._calendar = calendar
+    cal = Calendars(page, calendar)
     unit_rows = [r for r in on_time.rows if r["unit"] != TOTAL_UNIT]
     return {
         "overdue": overdue.rows, "due_soon": [{**d, "due": cal.due(d)} for d in due_soon],
@@ -168,12 +168,6 @@ def dashboard(page: Page) -> dict[str, Any]:
         "rate_total": on_time.totals, "year": year, "diagram": svg.lifecycle(counts),
         "counts": counts, "mermaid": _mermaid(counts),
     }
-
-
-def _zone(tz: str) -> Any:
-    from states.deadline import zone
-
-    return zone(tz)
 
 
 def _mermaid(counts: dict[str, int]) -> str:
@@ -189,9 +183,6 @@ def _mermaid(counts: dict[str, int]) -> str:
 
 
 def period_default(page: Page) -> str:
-    return str(page.web.clock.now().astimezone(_zone(page.web.settings.timezone)).year)
-
-
-def today(page: Page) -> date:
-    return page.web.clock.now().astimezone(_zone(page.web.settings.timezone)).date()
+    """This year in the working zone: what reports cover unless asked otherwise."""
+    return str(page.web.clock.now().astimezone(zone(page.web.settings.timezone)).year)
 
