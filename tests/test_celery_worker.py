@@ -153,14 +153,33 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
+QUEUE_PREFIX = "santongbu.test.sweep."
+_queues: list[tuple[str, str]] = []
+
+
 def redis_app(db: Database, clock: FixedClock, settings: Settings, broker: str) -> Celery:
     """The production app (make_app) on ``broker``, with a queue of this test's own so parallel
-    runs sharing the machine's Redis never take each other's messages."""
+    runs sharing the machine's Redis never take each other's messages (removed afterwards by
+    the ``forget_queues`` fixture)."""
     app = make_app(settings.model_copy(update={"broker_url": broker}), db=db, clock=clock,
                    name=f"santongbu-test-{uuid.uuid4().hex[:8]}")
-    app.conf.task_default_queue = f"santongbu.test.{uuid.uuid4().hex}"
+    app.conf.task_default_queue = QUEUE_PREFIX + uuid.uuid4().hex
     app.conf.broker_transport_options = {"socket_connect_timeout": 2, "socket_timeout": 5}
+    _queues.append((broker, app.conf.task_default_queue))
     return app
+
+
+@pytest.fixture(autouse=True)
+def forget_queues() -> Iterator[None]:
+    """Leave the machine's Redis as we found it: our queue and kombu's binding keys for it."""
+    yield
+    while _queues:
+        broker, queue = _queues.pop()
+        try:
+            client = redis.Redis.from_url(broker, socket_connect_timeout=1)
+            client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        except redis.exceptions.ConnectionError:
+            pass  # the throwaway server is gone already
 
 
 def settle(rt: InProcess) -> None:
