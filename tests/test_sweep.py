@@ -292,3 +292,46 @@ def test_sweep_with_a_configured_ladder(db: Database, clock: FixedClock, wf: Wor
     assert [(m.event, m.dedupe_key) for m in mail] == [
         ("overdue", f"doc:{doc}:overdue"), ("escalated", f"doc:{doc}:escalated:second_notice")]
     assert "2 个工作日" in mail[1].subject
+
+
+def test_a_document_whose_chain_moved_meanwhile_is_left_for_the_next_sweep(
+        pg_db: Database, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: a person appends to a document's audit chain while the sweep holds it. Only
+    that document is rolled back (to its savepoint) and deferred; the batch commits; the next
+    sweep fires it, once."""
+    from states.snapshot import SYSTEM
+
+    settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
+    seed_bureau(pg_db, clock)
+    wf = make_workflow(pg_db, clock, settings)
+    first, *others = _bulk_overdue(pg_db, wf, clock, 3)
+    at = FixedClock(shanghai(2024, 2, 20, 9, 30))
+    # The other transaction: an audit event on the first document's chain, not yet committed.
+    blocker = pg_db.sessions()
+    blocker.begin()
+    audit.append(blocker, at=at.now(), actor=SYSTEM, action="edit", document_id=first)
+    reports: list = []
+    runner = threading.Thread(target=lambda: reports.append(sweep(pg_db, at, settings)))
+    runner.start()
+    with pg_db.engine.connect() as probe:  # wait until the sweep is blocked on the chain head
+        for _ in range(200):
+            waiting = probe.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()").scalar()
+            if waiting:
+                break
+            threading.Event().wait(0.05)
+        assert waiting, "the sweep never reached the locked chain head"
+    blocker.commit()
+    blocker.close()
+    runner.join(60)
+    (report,) = reports
+    assert report.deferred == [first]
+    assert sorted(f.document_id for f in report.fired) == sorted(others)
+    assert escalations(pg_db, first) == []
+    again = sweep(pg_db, at, settings)
+    assert [(f.document_id, f.level) for f in again.fired] == [(first, "reminder")]
+    with pg_db.transaction() as s:
+        assert audit.verify(s).ok
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.event == "reminder")) == 3

@@ -198,19 +198,28 @@ def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
     return found
 
 
-def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
-           after: tuple[datetime, int] | None, limit: int, report: SweepReport) -> tuple[int, tuple[datetime, int] | None]:
-    """One transaction: claim up to ``limit`` candidates and fire their due rungs.
+@dataclass
+class _BatchResult:
+    claimed: int = 0
+    after: tuple[datetime, int] | None = None
+    fired: list[Fired] = field(default_factory=list)
+    duplicates: int = 0
+    deferred: list[int] = field(default_factory=list)
 
-    Returns how many candidates were claimed and the keyset position after the last one.
-    """
+
+def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
+           after: tuple[datetime, int] | None, limit: int) -> _BatchResult:
+    """One transaction: claim up to ``limit`` candidates after ``after`` and fire their due
+    rungs. What it returns is true only once the transaction has committed."""
     tz = settings.timezone
+    result = _BatchResult(after=after)
     with db.transaction() as session:
         calendar = calendar_for(session, settings)
         bounds = ladder.bounds(now, calendar, tz)
         claimed = session.execute(_candidates_query(db, bounds, after, limit)).all()
         if not claimed:
-            return 0, after
+            return result
+        result.claimed, result.after = len(claimed), (claimed[-1].due_at, claimed[-1].id)
         ids = [row.id for row in claimed]
         docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
         fired = _fired_levels(session, ids)
@@ -236,13 +245,12 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
             except (ConcurrentChange, OperationalError) as exc:
                 # Someone else wrote this document's audit chain meanwhile (or a deadlock was
                 # broken in our disfavour): undo this document only; the next sweep retries it.
-                report.deferred.append(doc_id)
+                result.deferred.append(doc_id)
                 log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
                 continue
-            report.fired.extend(done)
-            report.already_recorded += duplicates
-        last = claimed[-1]
-        return len(claimed), (last.due_at, last.id)
+            result.fired.extend(done)
+            result.duplicates += duplicates
+    return result
 
 
 def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | None = None,
@@ -258,12 +266,16 @@ def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | N
     report = SweepReport(now=now, ladder=ladder.levels, batch_size=size)
     after: tuple[datetime, int] | None = None
     while True:
-        count, after = _batch(db, settings, ladder, now, after, size, report)
-        if count:
+        batch = _batch(db, settings, ladder, now, after, size)
+        if batch.claimed:
             report.batches += 1
-            report.documents += count
-        if count < size:
+            report.documents += batch.claimed
+            report.fired.extend(batch.fired)
+            report.already_recorded += batch.duplicates
+            report.deferred.extend(batch.deferred)
+        if batch.claimed < size:
             break
+        after = batch.after
     report.seconds = time.perf_counter() - started
     if report.fired:
         log.info("sweep as of %s: %s", now.isoformat(),
