@@ -565,6 +565,11 @@ def test_timeline_is_the_documents_chain_in_order(data, db, clock, settings) -> 
     assert rows[-1]["details"]["reason"] == "请补充政策背景"
     with pytest.raises(Forbidden):
         q.timeline("xu.kxc", data["F"])
+    with pytest.raises(NotFound):
+        q.timeline(AUDITOR, 10**6)
+    with pytest.raises(NotFound):
+        q.timeline("nobody", data["F"])
+    assert q.timeline("liu.spc", data["F"]).rows[0]["action"] == "create"  # the drafting unit reads it
     with db.transaction() as s:
         last = s.scalars(select(AuditEvent).where(AuditEvent.chain == f"doc:{data['F']}")
                          .order_by(AuditEvent.seq.desc())).first()

@@ -15,12 +15,13 @@ shift a page. The filters map onto the indexes of migration 0004.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -131,22 +132,46 @@ def _lookup_actor(session: Session, login: str) -> ActorSnapshot:
     return actor_snapshot(found[0], found[1])
 
 
-def _reader_snapshot(session: Session, doc_id: int) -> DocumentSnapshot | None:
-    """What :func:`permissions.may_read` looks at — the drafting unit and the signers — in one
-    query (a row per signer), instead of the full snapshot's package, signatures and postings."""
-    rows = session.execute(
-        select(Document.id, Document.state, Document.unit_id, Document.title, Document.doc_number,
-               Unit.code, User.login)
-        .join(Unit, Unit.id == Document.unit_id)
-        .outerjoin(Signer, Signer.document_id == Document.id)
-        .outerjoin(User, User.id == Signer.user_id)
-        .where(Document.id == doc_id)).all()
-    if not rows:
-        return None
-    first = rows[0]
-    return DocumentSnapshot(state=first.state, unit_id=first.unit_id, unit_code=first.code, id=first.id,
-                            title=first.title, doc_number=first.doc_number,
-                            signer_logins=frozenset(r.login for r in rows if r.login))
+def _reader(session: Session, login: str, doc_id: int) -> tuple[ActorSnapshot, DocumentSnapshot]:
+    """The actor and what :func:`permissions.may_read` looks at in the document — its drafting
+    unit, and whether the actor is one of its signers — in one query, not the full snapshot's
+    eight. ``signer_logins`` holds the actor alone (if a signer): all that may_read asks of it.
+    """
+    doc_unit = Unit.__table__.alias("doc_unit")
+    signs = exists().where(Signer.document_id == Document.id, Signer.user_id == User.id)
+    found = session.execute(
+        select(User, Unit, Document.id.label("doc_id"), Document.state, Document.unit_id.label("doc_unit_id"),
+               Document.title, Document.doc_number, doc_unit.c.code.label("doc_unit_code"), signs.label("signs"))
+        .join(Unit, Unit.id == User.unit_id)
+        .outerjoin(Document, Document.id == doc_id)
+        .outerjoin(doc_unit, doc_unit.c.id == Document.unit_id)
+        .where(User.login == login)).first()
+    if found is None:
+        raise NotFound(Reason("no_such_user", {"login": login}))
+    if found.doc_id is None:
+        raise NotFound(Reason("no_such_document", {"id": doc_id}))
+    actor = actor_snapshot(found[0], found[1])
+    return actor, DocumentSnapshot(
+        state=found.state, unit_id=found.doc_unit_id, unit_code=found.doc_unit_code, id=found.doc_id,
+        title=found.title, doc_number=found.doc_number,
+        signer_logins=frozenset({login}) if found.signs else frozenset())
+
+
+@contextmanager
+def reading(db: Database) -> Iterator[Session]:
+    """A session for read-only questions.
+
+    On PostgreSQL it runs in autocommit: no BEGIN and COMMIT round trips (a third of the
+    timeline's), and nothing lost, since under READ COMMITTED each statement takes its own
+    snapshot even inside a transaction. SQLite keeps the usual transaction.
+    """
+    if db.is_sqlite:
+        with db.transaction() as session:
+            yield session
+        return
+    with db.engine.connect() as conn:
+        with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session:
+            yield session
 
 
 class Gate:
@@ -174,7 +199,7 @@ class Gate:
 
     def require_auditor(self, login: str, action: str, asked: Mapping[str, Any]) -> ActorSnapshot:
         """The actor if :func:`may_audit` allows; otherwise audit the refusal and raise Forbidden."""
-        with self.db.transaction() as session:
+        with reading(self.db) as session:
             actor = _lookup_actor(session, login)
         denied = permissions.may_audit(actor)
         if denied:
@@ -194,11 +219,8 @@ class AuditQueries:
 
     def timeline(self, login: str, doc_id: int) -> Table:
         """Every event of one document, oldest first (its hash chain, in order)."""
-        with self.db.transaction() as session:
-            actor = _lookup_actor(session, login)
-            doc = _reader_snapshot(session, doc_id)
-            if doc is None:
-                raise NotFound(Reason("no_such_document", {"id": doc_id}))
+        with reading(self.db) as session:
+            actor, doc = _reader(session, login, doc_id)
             denied = permissions.may_read(actor, doc)
             if not denied:
                 rows = [event_row(e) for e in timeline_events(session, doc_id)]
@@ -218,7 +240,7 @@ class AuditQueries:
             raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
         self.gate.require_auditor(login, "audit_query", {**flt.as_dict(), "limit": limit,
                                                         "after_id": after_id})
-        with self.db.transaction() as session:
+        with reading(self.db) as session:
             rows = [event_row(e) for e in find_events(session, flt, limit=limit, after_id=after_id)]
         next_id = rows[-1]["id"] if len(rows) == limit else None
         meta = {**flt.as_dict(), "after_id": after_id, "limit": limit, "next_after_id": next_id}
