@@ -16,8 +16,8 @@ interpreter) and that row's ``email_queued`` audit event, the chain head moved o
   (then its Message-ID, which is derived from the row id), two ``INSERT``\\ s into
   ``audit_events`` with their SHA-256 hashes, ``UPDATE audit_heads … WHERE seq = ?``
   (rowcount checked), ``COMMIT``. It is handed what the service works out (the deadline, the
-  rendered email text, the recipients): the floor is the I/O the design cannot avoid, nothing
-  else. It runs on the same database, with the same PRAGMAs (WAL, ``synchronous=NORMAL``,
+  rendered email text, the recipients, the audit details of the service's own last publish):
+  the floor is the I/O the design cannot avoid, nothing else. It runs on the same database, with the same PRAGMAs (WAL, ``synchronous=NORMAL``,
   ``BEGIN IMMEDIATE``) on SQLite.
 
 Service and floor triggers alternate, one each, on documents cloned from one signed document
@@ -160,11 +160,10 @@ class Floor:
         outbox_id = cur.fetchone()[0]
         cur.execute(f"UPDATE outbox SET message_id = {p} WHERE id = {p}",
                     (f"<santongbu.outbox.{outbox_id}.{int(now.timestamp())}@localhost>", outbox_id))
-        queued = {"outbox_id": outbox_id, "event": "published", "level": None, "to": t["to"],
-                  "cc": [], "subject": t["subject"], "skipped": [], "dedupe_key": key}
-        published = {"publication_url": URL, "published_at": now.isoformat(),
-                     "due_at": t["due_at"].isoformat(), "due_provisional": False,
-                     "emails": [outbox_id]}
+        # The audit details the service wrote for its own publishes, with this row's ids: the
+        # floor follows whatever the service records (the calendar sources, counted days, …).
+        queued = {**t["queued_details"], "outbox_id": outbox_id, "dedupe_key": key}
+        published = {**t["publish_details"], "emails": [outbox_id]}
         at = now.astimezone(timezone.utc)
         for action, state_before, state_after, details in (
                 ("email_queued", None, None, queued),
@@ -204,11 +203,15 @@ def template_from(app: App) -> dict[str, Any]:
             "SELECT d.due_at, o.to_addrs, o.cc_addrs, o.subject, o.body_text, o.body_html "
             "FROM outbox o JOIN documents d ON d.id = o.document_id "
             "WHERE o.event = 'published' ORDER BY o.id DESC LIMIT 1")).one()
+        details = dict(conn.execute(text(
+            "SELECT action, details FROM audit_events WHERE id IN (SELECT max(id) FROM audit_events "
+            "WHERE action IN ('publish', 'email_queued') GROUP BY action)")).all())
     due = row.due_at if isinstance(row.due_at, datetime) else datetime.fromisoformat(str(row.due_at))
     due = due.replace(tzinfo=timezone.utc) if due.tzinfo is None else due
     return {"due_at": due, "to_addrs": row.to_addrs, "cc_addrs": row.cc_addrs,
-            "to": [r["address"] for r in json.loads(row.to_addrs)], "subject": row.subject,
-            "body_text": row.body_text, "body_html": row.body_html}
+            "subject": row.subject, "body_text": row.body_text, "body_html": row.body_html,
+            "publish_details": json.loads(details["publish"]),
+            "queued_details": json.loads(details["email_queued"])}
 
 
 # --------------------------------------------------------------------------- the run
