@@ -34,7 +34,6 @@ log = logging.getLogger("santongbu.workers")
 
 SWEEP_DEADLINES = "santongbu.sweep_deadlines"
 AUDIT_CHECKPOINT = "santongbu.audit_checkpoint"
-DEFAULT_CHECKPOINT_SECONDS = 3600.0
 # pg_advisory_xact_lock key: two checkpoints at once (two beats) would both chain to the same
 # predecessor and break the checkpoint chain; this makes the second wait for the first.
 _CHECKPOINT_LOCK = 0x5A4E_4350  # "ZNCP"
@@ -88,7 +87,7 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic entries of this module. Each expires after one interval, so ticks missed
     while workers were down collapse into the next run instead of replaying one by one."""
     every = settings.sweep_interval_seconds
-    checkpoint = float(getattr(settings, "audit_checkpoint_interval_seconds", DEFAULT_CHECKPOINT_SECONDS))
+    checkpoint = float(settings.audit_checkpoint_interval_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
         "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,

@@ -49,6 +49,28 @@ class Settings(BaseSettings):
 
     base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
 
+    ladder: str | None = Field(
+        default=None,
+        description="The escalation ladder as JSON (see states/ladder.py); unset = DESIGN §4 default.",
+    )
+    audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+    )
+
+    @field_validator("ladder")
+    @classmethod
+    def _valid_ladder(cls, value: str | None) -> str | None:
+        """A bad ladder fails at start-up, not on every sweep."""
+        if value:
+            from states.ladder import parse_ladder
+
+            try:
+                parse_ladder(value)
+            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+                raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -61,7 +61,7 @@ OPEN_STATE = State.PUBLISHED.value
 def ladder_for(settings: Settings) -> Ladder:
     """The ladder configured by ``settings.ladder`` (JSON; see :func:`states.ladder.parse_ladder`),
     else DESIGN §4's default."""
-    text = getattr(settings, "ladder", None)  # the setting is optional until it lands
+    text = settings.ladder
     return parse_ladder(text) if text else DEFAULT_LADDER
 
 
