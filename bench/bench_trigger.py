@@ -278,7 +278,6 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
     from sqlalchemy import text
 
     from workflow import audit
-    from workflow.models.base import UTCDateTime  # noqa: F401  (the column type both sides use)
 
     def shape(doc: int) -> list[tuple[Any, ...]]:
         with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
