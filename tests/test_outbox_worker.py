@@ -13,7 +13,7 @@ from notifications.models import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import REDIS_URL, shanghai
 from tests.notif_factories import SmtpServer, make_bureau, make_document
-from workers.app import embedded_broker_folder, make_app
+from workers.app import embedded_broker_file, make_app
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workflow.models import Document
 
@@ -67,7 +67,7 @@ def test_embedded_broker_lives_beside_the_sqlite_file(tmp_path):  # type: ignore
     from workflow.settings import Settings
 
     app = make_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
-    assert app.conf.broker_url == "filesystem://"
-    assert embedded_broker_folder(Settings(database_url=f"sqlite:///{tmp_path}/s.db")) == tmp_path / "s.db.broker"
+    assert app.conf.broker_url == f"sqla+sqlite:///{tmp_path}/s.db.broker.sqlite"
+    assert embedded_broker_file(Settings(database_url=f"sqlite:///{tmp_path}/s.db")) == tmp_path / "s.db.broker.sqlite"
     assert app.conf.beat_schedule["deliver-outbox"]["task"] == DELIVER_OUTBOX
     assert DELIVER_OUTBOX in app.tasks

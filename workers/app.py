@@ -4,12 +4,13 @@ Broker:
 
 * ``SANTONGBU_BROKER_URL`` set (e.g. ``redis://127.0.0.1:6379/0``): that broker — production,
   any number of workers on any number of hosts, one beat.
-* unset (the embedded default): kombu's **filesystem** transport in a folder next to the SQLite
-  database (``<db file>.broker/``). It needs nothing installed, works across processes (a worker
-  and ``celery beat``, or ``celery worker -B``), and survives restarts. ``memory://`` was not
-  chosen because it only reaches workers in the same process, so a separate beat would publish
-  into the void; kombu's SQLAlchemy transport was not chosen because it would add kombu's
-  tables to the Alembic-managed schema.
+* unset (the embedded default): kombu's **SQLAlchemy** transport on an SQLite file of its own
+  next to the database (``<db file>.broker.sqlite``). It needs nothing installed, works across
+  processes (a worker and ``celery beat``, or ``celery worker -B``), survives restarts, and
+  keeps kombu's tables out of the Alembic-managed schema. ``memory://`` only reaches workers in
+  the same process, so a separate beat would publish into the void; kombu's filesystem
+  transport was tried first and dropped: its reader does not wait for the writer, and a worker
+  read a half-written message and stopped (SQLite transactions rule that out).
 
 Either way the broker only carries "go and look" nudges: the truth is the database (outbox rows,
 escalation records), the tasks claim rows there, and are safe to run twice or to lose — the next
@@ -53,13 +54,13 @@ class Runtime:
         return self._db
 
 
-def embedded_broker_folder(settings: Settings) -> Path:
-    """Where the filesystem broker keeps its messages: beside the SQLite file, else cwd."""
+def embedded_broker_file(settings: Settings) -> Path:
+    """Where the embedded broker keeps its messages: beside the SQLite file, else cwd."""
     url = make_url(normalise_url(settings.database_url))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         db_file = Path(url.database)
-        return db_file.with_name(db_file.name + ".broker")
-    return Path("santongbu.broker")
+        return db_file.with_name(db_file.name + ".broker.sqlite")
+    return Path("santongbu.broker.sqlite")
 
 
 def broker_config(settings: Settings) -> tuple[str, dict[str, Any]]:
@@ -68,13 +69,7 @@ def broker_config(settings: Settings) -> tuple[str, dict[str, Any]]:
         # Redis: a message not acked within the visibility timeout is redelivered. Our tasks
         # are short and idempotent, so the default hour is fine; we never use long ETAs.
         return settings.broker_url, {}
-    folder = embedded_broker_folder(settings).resolve()
-    return "filesystem://", {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "control_folder": str(folder / "control"),
-        "store_processed": False,
-    }
+    return f"sqla+sqlite:///{embedded_broker_file(settings).resolve()}", {}
 
 
 def worker_id(hostname: str | None = None) -> str:
@@ -115,30 +110,11 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
     )
     celery.santongbu = Runtime(settings=settings, clock=clock or SystemClock(), _db=db)  # type: ignore[attr-defined]
 
-    if broker == "filesystem://":
-        _create_folders_when_used(celery, transport_options)
-
     from . import delivery_tasks, sweep_tasks
 
     delivery_tasks.register(celery)
     sweep_tasks.register(celery, settings)  # the deadline sweep and the audit checkpoint
     return celery
-
-
-def _create_folders_when_used(celery: Celery, options: dict[str, Any]) -> None:
-    """The filesystem transport needs its folders to exist; create them when a worker or beat
-    starts or a task is sent, not when the module is imported."""
-    from celery.signals import beat_init, before_task_publish, worker_init
-
-    folders = [Path(options[k]) for k in ("data_folder_in", "control_folder")]
-
-    def ensure(*_args: Any, **_kwargs: Any) -> None:
-        for folder in folders:
-            folder.mkdir(parents=True, exist_ok=True)
-
-    celery._santongbu_ensure_folders = ensure  # type: ignore[attr-defined]  # keeps it alive
-    for signal in (worker_init, beat_init, before_task_publish):
-        signal.connect(ensure, weak=False)
 
 
 def runtime(celery: Celery) -> Runtime:

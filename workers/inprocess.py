@@ -2,7 +2,7 @@
 
 Nothing is simulated: the worker is Celery's own ``WorkController`` (via
 :func:`celery.contrib.testing.worker.start_worker`) consuming from the app's broker — the
-embedded filesystem transport, or Redis — and the beat is Celery's own ``beat.Service`` with the
+embedded SQLite transport, or Redis — and the beat is Celery's own ``beat.Service`` with the
 app's beat schedule. They run in threads so the caller can move the app's injected clock and
 watch what the real tasks do; :class:`TaskProbe` counts finished task runs (Celery's
 ``task_postrun`` signal) so the caller can wait for "two more sweeps" instead of sleeping.

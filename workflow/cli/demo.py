@@ -6,10 +6,8 @@ What it does, in a folder of its own (``./santongbu-demo/`` by default, fresh ea
    bureau's 2019 disclosure plan);
 2. starts a **real** Celery worker and beat in this process, on kombu's in-memory transport,
    with emails going to ``santongbu-demo/mail/*.eml`` — the same tasks, schedule and code paths
-   as production, only the broker and the mail transport differ. (Not the filesystem
-   transport of the embedded default: its reader does not wait for the writer's lock, and at
-   the demo's pace a worker read a half-written message and stopped. Worker and beat share
-   this process, so memory is enough, and nothing is left behind outside the demo folder.);
+   as production, only the broker and the mail transport differ. (Worker and beat share this
+   process, so memory is enough, and nothing is left behind outside the demo folder.);
 3. moves an injected clock through February 2024 — across the Spring Festival holiday and its
    make-up working Sunday — while clerks, signers and the worker act "as of" each instant:
    one document is posted on time, one late, one stays overdue and climbs the whole escalation
