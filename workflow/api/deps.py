@@ -47,7 +47,8 @@ bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="A per-user API token: `Authorization: Bearer stb_…` (see `santongbu token create`).")
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """(``async`` only so that FastAPI calls it in the event loop instead of a worker thread.)"""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -100,7 +101,7 @@ def require_auditor(action: str | None = None) -> Callable[..., Caller]:
 _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 
 
-def if_match(
+async def if_match(
     request: Request,
     value: Annotated[str | None, Header(
         alias="If-Match", max_length=20,

@@ -57,22 +57,53 @@ def api_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def app_from_environment() -> Any:
+    """The app as each ``serve --workers N`` process builds it: settings from the environment
+    (``serve`` exports its --db and --lang there first), the real clock, API and pages."""
+    from workflow.api import create_app
+    from workflow.clock import SystemClock
+    from workflow.db import Database
+    from workflow.settings import Settings
+    from workflow.web import install
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    app = create_app(db, SystemClock(), settings)
+    install(app, db, SystemClock(), settings)
+    return app
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32,
+                                help="Server processes. One Python process uses one core at a time; with "
+                                     "PostgreSQL, use about one per core."),
 ) -> None:
     """Serve the HTTP API and the web pages with uvicorn (pages at /web, OpenAPI at
     /openapi.json, browsable at /docs)."""
+    import os
+
     import uvicorn
 
-    from workflow.web import install
-
     ctx = common.context()
-    app = _app()
-    install(app, ctx.db, ctx.clock, ctx.settings)
-    common.stderr(f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)")
+    where = f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
     # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    if workers == 1:
+        from workflow.web import install
+
+        app = _app()
+        install(app, ctx.db, ctx.clock, ctx.settings)
+        common.stderr(where)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    if ctx.now is not None:
+        common.fail("--now cannot be combined with --workers: each process would keep its own clock")
+    os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
+    os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
+    common.stderr(f"{where}, {workers} processes")
+    uvicorn.run("workflow.cli.server_cmds:app_from_environment", factory=True, workers=workers, host=host,
+                port=port, log_level="info", proxy_headers=False)
 
 
 def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
