@@ -16,9 +16,10 @@ Indexes, each for a query it serves (workflow/audit_queries.py, workflow/reports
 
 * audit_events (actor, at), (action, at), (actor_unit, at): trail queries filtered by who,
   what or which unit over a time range, ordered by time;
-* audit_events (actor_unit, at) for refused events only (a partial index, a few per cent of
-  the trail): the year-end report's refusals per unit, and ``audit events --outcome refused``
-  by unit, without visiting every allowed event of the unit's year;
+* proposed, not created yet: audit_events (actor_unit, at) for refused events only (a partial
+  index, a few per cent of the trail) for the year-end refusals per unit, which otherwise visit
+  every event of the unit's year (1.5 s at 10,000,000 events). It waits until the model
+  declares it, so that the models-and-migrations check stays green; see ``PROPOSED`` below;
 * documents (unit_id, published_at), on PostgreSQL covering state, due_at, posted_at and
   on_time: the on-time report and the ledger (a unit's period). The on-time report needs no
   other column, so it is an index-only scan: a unit's documents lie scattered over the whole
@@ -45,13 +46,18 @@ INDEXES: tuple[tuple[str, str, list[str], dict[str, object]], ...] = (
     ("ix_audit_events_actor_at", "audit_events", ["actor", "at"], {}),
     ("ix_audit_events_action_at", "audit_events", ["action", "at"], {}),
     ("ix_audit_events_actor_unit_at", "audit_events", ["actor_unit", "at"], {}),
-    ("ix_audit_events_refused", "audit_events", ["actor_unit", "at"],
-     {"postgresql_where": REFUSED, "sqlite_where": REFUSED}),
     ("ix_documents_unit_published", "documents", ["unit_id", "published_at"],
      {"postgresql_include": ["state", "due_at", "posted_at", "on_time"]}),
     ("ix_documents_state_due", "documents", ["state", "due_at"], {}),
     ("ix_documents_unit_created", "documents", ["unit_id", "created_at"], {}),
     ("ix_documents_posted_at", "documents", ["posted_at"], {}),
+)
+# Goes into INDEXES together with this declaration in AuditEvent.__table_args__:
+#   Index("ix_audit_events_refused", "actor_unit", "at",
+#         postgresql_where=text("outcome = 'refused'"), sqlite_where=text("outcome = 'refused'"))
+PROPOSED = (
+    ("ix_audit_events_refused", "audit_events", ["actor_unit", "at"],
+     {"postgresql_where": REFUSED, "sqlite_where": REFUSED}),
 )
 
 PG_FUNCTION = """
