@@ -29,7 +29,7 @@ from schemathesis.specs.openapi import checks as oa_checks
 
 from tests.api_support import ApiEnv, api_env
 from tests.conftest import truncate_all
-from tests.factories import CLERK, HEAD, new_draft, to_plan, to_published, to_signoff
+from tests.factories import HEAD, new_draft, to_plan, to_published, to_signoff
 from workflow.api.auth import Tokens
 from workflow.db import Database
 
