@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -110,6 +110,31 @@ def append(
     session.add(event)
     session.flush()
     return event
+
+
+def record_refusal(
+    db: Any, *, at: datetime, actor: ActorSnapshot | None, action: str,
+    reasons: Iterable[Reason], document_id: int | None = None, state: str | None = None,
+    details: Mapping[str, Any] | None = None, attempts: int = 5,
+) -> None:
+    """Write the audit line of a refused action in a transaction of its own.
+
+    Every interface refuses the same way: the refused work was rolled back, and this line
+    is the only trace it leaves. Retried if another writer advanced the same chain first.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    payload = {"reasons": [r.as_dict("en") for r in reasons], **(details or {})}
+    for attempt in range(attempts):
+        try:
+            with db.transaction() as session:
+                append(session, at=at, actor=actor, action=action, outcome="refused",
+                       document_id=document_id, state_before=state, state_after=state,
+                       details=payload)
+            return
+        except (ConcurrentChange, IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
 
 
 def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:

@@ -26,7 +26,7 @@ from states.snapshot import ActorSnapshot
 from . import audit
 from .clock import Clock
 from .db import Database
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Denied, Forbidden, InvalidInput, NotFound
 from .models import ROLES, UNIT_KINDS, Unit, User
 from .snapshots import actor_snapshot
 
@@ -126,13 +126,12 @@ class Directory:
         actor = actor_snapshot(user)
         denied = permissions.may_administer(actor)
         if denied:
-            raise _Denied(actor, Forbidden(denied))
+            raise Denied(actor, Forbidden(denied))
         return actor
 
-    def _refuse(self, denied: _Denied, action: str, details: Mapping[str, Any]) -> None:
-        with self.db.transaction() as session:
-            audit.append(session, at=self.clock.now(), actor=denied.actor, action=action,
-                         outcome="refused", details={"reasons": [r.as_dict("en") for r in denied.error.reasons], **details})
+    def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
+        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
+                             reasons=denied.error.reasons, details=details)
 
     def _add_unit(self, session: Session, actor: ActorSnapshot | None, spec: UnitSpec) -> Unit:
         if session.scalars(select(Unit).where(Unit.code == spec.code)).first():
@@ -170,7 +169,7 @@ class Directory:
             with self.db.transaction() as session:
                 actor = self._authorise(session, login, bootstrap_ok=True)
                 return unit_view(self._add_unit(session, actor, spec))
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "unit_added", {"code": spec.code})
             raise denied.error from None
 
@@ -180,7 +179,7 @@ class Directory:
             with self.db.transaction() as session:
                 actor = self._authorise(session, login, bootstrap_ok=True)
                 return user_view(self._add_user(session, actor, spec), spec.unit)
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "user_added", {"login": spec.login})
             raise denied.error from None
 
@@ -217,7 +216,7 @@ class Directory:
                              details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}})
                 session.refresh(user)
                 return user_view(user, user.unit.code)
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "user_changed", {"login": target})
             raise denied.error from None
 
@@ -237,7 +236,7 @@ class Directory:
                     if first_admin is None:
                         first_admin = actor_snapshot(user)
                 return {"units": len(units), "users": len(users)}
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "directory_import", {"file": path.name})
             raise denied.error from None
 
@@ -251,12 +250,6 @@ class Directory:
             if unit:
                 stmt = stmt.where(Unit.code == unit)
             return [user_view(u, code) for u, code in session.execute(stmt)]
-
-
-class _Denied(Exception):
-    def __init__(self, actor: ActorSnapshot, error: Forbidden) -> None:
-        self.actor = actor
-        self.error = error
 
 
 def unit_view(unit: Unit) -> dict[str, Any]:

@@ -50,3 +50,13 @@ class ConcurrentChange(SantongbuError):
 
     code = "concurrent_change"
     http_status = 409
+
+
+class Denied(Exception):
+    """Internal: carries a :class:`Forbidden` and who was refused out of the transaction that
+    is rolled back, so the refusal can be audited in one of its own."""
+
+    def __init__(self, actor: object, error: Forbidden) -> None:
+        super().__init__(str(error))
+        self.actor = actor
+        self.error = error

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -130,18 +130,10 @@ class Workflow:
 
     def audit_refusal(self, *, actor: ActorSnapshot | None, action: str, document_id: int | None,
                       state: str | None, error: SantongbuError, extra: Mapping[str, Any] | None = None) -> None:
-        """The only write a refused command leaves behind; retried if the chain moved."""
-        details = {"reasons": [r.as_dict("en") for r in error.reasons], **(extra or {})}
-        for attempt in range(5):
-            try:
-                with self.db.transaction() as session:
-                    audit.append(session, at=self.clock.now(), actor=actor, action=action,
-                                 outcome="refused", document_id=document_id,
-                                 state_before=state, state_after=state, details=details)
-                return
-            except (ConcurrentChange, IntegrityError, OperationalError):
-                if attempt == 4:
-                    raise
+        """The only write a refused command leaves behind."""
+        audit.record_refusal(self.db, at=self.clock.now(), actor=actor, action=action,
+                             reasons=error.reasons, document_id=document_id, state=state,
+                             details=extra)
 
     def _change(
         self,

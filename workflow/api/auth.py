@@ -27,7 +27,7 @@ from .. import audit
 from ..clock import Clock
 from ..db import Database
 from ..directory import CODE
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..errors import Denied, Forbidden, InvalidInput, NotFound
 from ..models import Unit, User
 from ..models.tokens import ApiToken
 from ..snapshots import actor_snapshot
@@ -70,11 +70,6 @@ def token_view(token: ApiToken, login: str) -> dict[str, Any]:
             "active": token.revoked_at is None}
 
 
-class _Denied(Exception):
-    def __init__(self, actor: ActorSnapshot, error: Forbidden) -> None:
-        self.actor, self.error = actor, error
-
-
 class Tokens:
     """Create, list, revoke and check API tokens."""
 
@@ -92,14 +87,12 @@ class Tokens:
         actor = actor_snapshot(user)
         denied = permissions.may_administer(actor)
         if denied:
-            raise _Denied(actor, Forbidden(denied))
+            raise Denied(actor, Forbidden(denied))
         return actor
 
-    def _refuse(self, denied: _Denied, action: str, details: Mapping[str, Any]) -> None:
-        with self.db.transaction() as session:
-            audit.append(session, at=self.clock.now(), actor=denied.actor, action=action,
-                         outcome="refused",
-                         details={"reasons": [r.as_dict("en") for r in denied.error.reasons], **details})
+    def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
+        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
+                             reasons=denied.error.reasons, details=details)
 
     def create(self, admin: str, login: str, name: str | None = None) -> tuple[str, dict[str, Any]]:
         """A new token for ``login``; returns the secret (to show once) and the token's view."""
@@ -126,7 +119,7 @@ class Tokens:
                              details={"token_id": token.id, "login": login, "name": label,
                                       "prefix": token.prefix})
                 return secret, token_view(token, login)
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "token_created", {"login": login})
             raise denied.error from None
 
@@ -147,7 +140,7 @@ class Tokens:
                                  details={"token_id": token.id, "login": owner.login if owner else None,
                                           "prefix": token.prefix})
                 return token_view(token, owner.login if owner else "")
-        except _Denied as denied:
+        except Denied as denied:
             self._refuse(denied, "token_revoked", {"token_id": token_id})
             raise denied.error from None
 
