@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
@@ -25,6 +25,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_actor_unit_at", "actor_unit", "at"),
+        Index("ix_audit_events_refused", "actor_unit", "at",
+              postgresql_where=text("outcome = 'refused'"), sqlite_where=text("outcome = 'refused'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -16,10 +16,9 @@ Indexes, each for a query it serves (workflow/audit_queries.py, workflow/reports
 
 * audit_events (actor, at), (action, at), (actor_unit, at): trail queries filtered by who,
   what or which unit over a time range, ordered by time;
-* proposed, not created yet: audit_events (actor_unit, at) for refused events only (a partial
-  index, a few per cent of the trail) for the year-end refusals per unit, which otherwise visit
-  every event of the unit's year (1.5 s at 10,000,000 events). It waits until the model
-  declares it, so that the models-and-migrations check stays green; see ``PROPOSED`` below;
+* audit_events (actor_unit, at) for refused events only (a partial index, a few per cent of
+  the trail) for the year-end refusals per unit, which otherwise visit every event of the
+  unit's year (1.5 s at 10,000,000 events; about 4 ms with it);
 * documents (unit_id, published_at), on PostgreSQL covering state, due_at, posted_at and
   on_time: the on-time report and the ledger (a unit's period). The on-time report needs no
   other column, so it is an index-only scan: a unit's documents lie scattered over the whole
@@ -51,11 +50,7 @@ INDEXES: tuple[tuple[str, str, list[str], dict[str, object]], ...] = (
     ("ix_documents_state_due", "documents", ["state", "due_at"], {}),
     ("ix_documents_unit_created", "documents", ["unit_id", "created_at"], {}),
     ("ix_documents_posted_at", "documents", ["posted_at"], {}),
-)
-# Goes into INDEXES together with this declaration in AuditEvent.__table_args__:
-#   Index("ix_audit_events_refused", "actor_unit", "at",
-#         postgresql_where=text("outcome = 'refused'"), sqlite_where=text("outcome = 'refused'"))
-PROPOSED = (
+    # Refusals per unit (the year-end report): a small partial index instead of a scan.
     ("ix_audit_events_refused", "audit_events", ["actor_unit", "at"],
      {"postgresql_where": REFUSED, "sqlite_where": REFUSED}),
 )
