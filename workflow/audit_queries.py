@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from states import permissions
@@ -32,7 +31,7 @@ from states.snapshot import ActorSnapshot, DocumentSnapshot
 from . import audit
 from .clock import Clock
 from .db import Database
-from .errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
 from .export import Column, Table
 from .models import AuditEvent, Document, Signer, Unit, User
 from .settings import Settings
@@ -198,18 +197,10 @@ class Gate:
     def audit_refusal(self, actor: ActorSnapshot, action: str, reasons: list[Reason],
                       asked: Mapping[str, Any], document_id: int | None = None,
                       state: str | None = None) -> None:
-        """The refused question, in a transaction of its own (retried if the chain moved)."""
-        details = {"reasons": [r.as_dict("en") for r in reasons], "asked": dict(asked)}
-        for attempt in range(5):
-            try:
-                with self.db.transaction() as session:
-                    audit.append(session, at=self.clock.now(), actor=actor, action=action,
-                                 outcome="refused", document_id=document_id,
-                                 state_before=state, state_after=state, details=details)
-                return
-            except (ConcurrentChange, IntegrityError, OperationalError):
-                if attempt == 4:
-                    raise
+        """The refused question, in a transaction of its own."""
+        audit.record_refusal(self.db, at=self.clock.now(), actor=actor, action=action,
+                             reasons=reasons, document_id=document_id, state=state,
+                             details={"asked": dict(asked)})
 
     def require_auditor(self, login: str, action: str, asked: Mapping[str, Any]) -> ActorSnapshot:
         """The actor if :func:`may_audit` allows; otherwise audit the refusal and raise Forbidden."""
