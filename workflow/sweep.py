@@ -95,6 +95,7 @@ class SweepReport:
     batch_size: int
     batches: int = 0
     documents: int = 0
+    """Documents that had at least one rung fired by this sweep."""
     fired: list[Fired] = field(default_factory=list)
     already_recorded: int = 0
     """Rungs a concurrent sweep recorded between our read and our insert (nothing was queued)."""
@@ -201,6 +202,7 @@ def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
 @dataclass
 class _BatchResult:
     claimed: int = 0
+    escalated: int = 0  # claimed documents that had a rung fired here (not by a racing sweep)
     after: tuple[datetime, int] | None = None
     fired: list[Fired] = field(default_factory=list)
     duplicates: int = 0
@@ -249,6 +251,7 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
                 log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
                 continue
             result.fired.extend(done)
+            result.escalated += bool(done)
             result.duplicates += duplicates
     return result
 
@@ -269,7 +272,7 @@ def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | N
         batch = _batch(db, settings, ladder, now, after, size)
         if batch.claimed:
             report.batches += 1
-            report.documents += batch.claimed
+            report.documents += batch.escalated
             report.fired.extend(batch.fired)
             report.already_recorded += batch.duplicates
             report.deferred.extend(batch.deferred)
