@@ -186,7 +186,7 @@ def test_without_a_secret_key_the_pages_refuse_and_the_api_still_answers(
 
     monkeypatch.delenv("SANTONGBU_SECRET_KEY", raising=False)
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))
-    settings = Settings(database_url=db.url, mail_folder=tmp_path / "mail")
+    settings = Settings(_env_file=None, database_url=db.url, mail_folder=tmp_path / "mail")
     app = create_app(db, clock, settings)
     install(app, db, clock, settings)
     with live_server(app) as url:

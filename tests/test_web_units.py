@@ -67,13 +67,13 @@ def test_session_cookie_is_signed_and_expires() -> None:
 def test_secret_key_is_never_defaulted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SANTONGBU_SECRET_KEY", raising=False)
     with pytest.raises(SecretKeyMissing, match="SANTONGBU_SECRET_KEY"):
-        secret_key(Settings())
+        secret_key(Settings(_env_file=None))
     monkeypatch.setenv("SANTONGBU_SECRET_KEY", "too-short")
     with pytest.raises(SecretKeyMissing):
-        secret_key(Settings())
+        secret_key(Settings(_env_file=None))
     monkeypatch.setenv("SANTONGBU_SECRET_KEY", "s" * 32)
-    assert secret_key(Settings()) == "s" * 32
-    assert secret_key(Settings(), "e" * 40) == "e" * 40
+    assert secret_key(Settings(_env_file=None)) == "s" * 32
+    assert secret_key(Settings(_env_file=None), "e" * 40) == "e" * 40
 
 
 def test_passwords_hash_with_argon2id() -> None:
