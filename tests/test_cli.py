@@ -116,3 +116,23 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
     bad = subprocess.run([str(exe), "--db", "mysql://x", "doc", "list", "--as", "a"], capture_output=True,
                          text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "database_url" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workflow.clock import FixedClock
+    from workflow.web.accounts import Accounts
+    from datetime import datetime, timezone
+
+    ok(cli("unit", "import", str(SAMPLE)))
+    runner = CliRunner()
+    base = ["--db", db.url, "--now", NOW, "user", "password", "liu.spc", "--password-stdin"]
+    refused = runner.invoke(app, [*base, "--as", "liu.spc"], input="Correct-Horse-42\n")
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    weak = runner.invoke(app, [*base, "--as", "admin"], input="liu.spc\n")
+    assert weak.exit_code != 0 and "password not accepted" in weak.output
+    done = runner.invoke(app, [*base, "--as", "admin"], input="Correct-Horse-42\n")
+    assert done.exit_code == 0, done.output
+    assert "Correct-Horse-42" not in done.output
+    accounts = Accounts(db, FixedClock(datetime(2024, 2, 9, 2, 0, tzinfo=timezone.utc)))
+    assert accounts.sign_in("liu.spc", "Correct-Horse-42") is not None
+    assert accounts.sign_in("liu.spc", "wrong-password-1") is None
