@@ -59,7 +59,7 @@ class _Collector:
         if not is_valid_address(address):
             self.skipped.append(f"{who}: invalid address")
             return
-        normalised = validate_address(address)
+        normalised = validate_address(address)  # memoised: the check above did the work
         key = normalised.lower()
         if key in self._seen:
             return
