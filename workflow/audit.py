@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,36 @@ def dump_details(details: Mapping[str, Any] | None) -> str:
     return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=default)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One event to append with :func:`append_many`; the keywords of :func:`append`."""
+
+    at: datetime
+    actor: ActorSnapshot | None
+    action: str
+    outcome: str = "allowed"
+    document_id: int | None = None
+    state_before: str | None = None
+    state_after: str | None = None
+    details: Mapping[str, Any] | None = None
+    chain: str | None = None
+
+
+def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
+    """The event's columns, its hash included, as the database will hand them back."""
+    actor = entry.actor
+    row = {
+        "chain": chain, "seq": seq, "at": entry.at.astimezone(timezone.utc),
+        "actor": actor.login if actor else None,
+        "actor_unit": (actor.unit_code or None) if actor else None,
+        "document_id": entry.document_id, "action": entry.action, "outcome": entry.outcome,
+        "state_before": entry.state_before, "state_after": entry.state_after,
+        "details": dump_details(entry.details), "prev_hash": prev,
+    }
+    row["hash"] = event_hash(**row)
+    return row
+
+
 def append(
     session: Session,
     *,
@@ -80,18 +110,12 @@ def append(
     Raises :class:`ConcurrentChange` if another transaction advanced the same chain first;
     the caller's transaction must then be rolled back (and may be retried).
     """
+    entry = Entry(at, actor, action, outcome, document_id, state_before, state_after, details, chain)
     chain = chain or chain_for(document_id)
-    at = at.astimezone(timezone.utc)  # the hash must see what the database will hand back
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    text = dump_details(details)
-    row = {
-        "chain": chain, "seq": seq, "at": at, "actor": actor.login if actor else None,
-        "actor_unit": (actor.unit_code or None) if actor else None, "document_id": document_id,
-        "action": action, "outcome": outcome, "state_before": state_before,
-        "state_after": state_after, "details": text, "prev_hash": prev,
-    }
-    digest = event_hash(**row)
+    row = _row(entry, chain, seq, prev)
+    digest = row["hash"]
     if head is None:
         try:
             with session.begin_nested():
@@ -106,10 +130,58 @@ def append(
         ).rowcount
         if moved != 1:
             raise ConcurrentChange(Reason("changed_meanwhile"))
-    event = AuditEvent(**row, hash=digest)
+    event = AuditEvent(**row)
     session.add(event)
     session.flush()
     return event
+
+
+def append_many(session: Session, entries: Sequence[Entry]) -> int:
+    """Append ``entries`` (in order within each chain) in a handful of statements, whatever
+    their number: the sweep escalates thousands of documents per run, and one
+    :func:`append` each — three round trips and an ORM flush — was most of its time.
+
+    The chain heads are read once (locked with ``FOR UPDATE`` on PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already admits one writer), moved with the same compare-and-set as
+    :func:`append`, and the events inserted with one multi-row insert. Raises
+    :class:`ConcurrentChange` if another transaction moved one of the heads meanwhile; nothing
+    is then written and the caller's transaction (or savepoint) must be rolled back.
+    Returns the number of events appended.
+    """
+    if not entries:
+        return 0
+    chains = [e.chain or chain_for(e.document_id) for e in entries]
+    wanted = list(dict.fromkeys(chains))
+    stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
+    tips = dict(found)
+    rows = []
+    for entry, chain in zip(entries, chains):
+        seq, prev = tips.get(chain, (0, GENESIS))
+        row = _row(entry, chain, seq + 1, prev)
+        rows.append(row)
+        tips[chain] = (seq + 1, row["hash"])
+    table = AuditHead.__table__
+    fresh = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in tips.items() if c not in found]
+    if fresh:
+        try:
+            with session.begin_nested():
+                session.execute(insert(table), fresh)
+        except IntegrityError as exc:
+            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
+    moved = [{"c": c, "old": found[c][0], "seq": s, "hash": h} for c, (s, h) in tips.items() if c in found]
+    if moved:
+        count = session.execute(
+            update(table).where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
+            .values(seq=bindparam("seq"), hash=bindparam("hash")),
+            moved,
+        ).rowcount
+        if count != len(moved):
+            raise ConcurrentChange(Reason("changed_meanwhile"))
+    session.execute(insert(AuditEvent.__table__), rows)
+    return len(rows)
 
 
 def record_refusal(
