@@ -6,11 +6,13 @@ the table after commit instead of trusting a task sent from inside the transacti
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,7 @@ from workflow.settings import Settings
 
 from .addresses import clean_text
 from .models import OutboxMessage, dump_recipients
-from .recipients import ROUTES, resolve
+from .recipients import ROUTES, Resolved, resolve
 from .render import EVENTS, format_instant, render
 
 # Events that can happen only once per document (or once per ladder level): without a caller's
@@ -47,9 +49,12 @@ def message_id_for(row: OutboxMessage, settings: Settings) -> str:
     """A Message-ID derived from the outbox id (and its creation instant, so two installations
     that both start at id 1 do not collide): a resend after a crash carries the same id, which
     lets mail clients fold the copies into one."""
+    return _message_id(row.id, row.created_at, settings)
+
+
+def _message_id(row_id: int, created_at: datetime, settings: Settings) -> str:
     domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
-    stamp = int(row.created_at.timestamp())
-    return f"<santongbu.outbox.{row.id}.{stamp}@{clean_text(domain, limit=200)}>"
+    return f"<santongbu.outbox.{row_id}.{int(created_at.timestamp())}@{clean_text(domain, limit=200)}>"
 
 
 def email_context(
@@ -96,6 +101,56 @@ def email_context(
     }
 
 
+@dataclass
+class _Prepared:
+    """An email worked out but not yet inserted: its row's columns, or why nobody gets it."""
+
+    event: str
+    document_id: int
+    key: str | None
+    level: Any
+    values: dict[str, Any] | None = None
+    recipients: Resolved | None = None
+    not_queued: dict[str, Any] | None = None
+
+    def queued_details(self, outbox_id: int) -> dict[str, Any]:
+        """The ``email_queued`` audit details of the row once it has its id."""
+        assert self.values is not None and self.recipients is not None
+        return {
+            "outbox_id": outbox_id, "event": self.event, "level": self.level,
+            "to": [r.address for r in self.recipients.to],
+            "cc": [r.address for r in self.recipients.cc],
+            "subject": self.values["subject"], "skipped": self.recipients.skipped,
+            "dedupe_key": self.key,
+        }
+
+
+def _prepare(session: Session, *, event: str, document: Document, at: datetime, settings: Settings,
+             actor: ActorSnapshot | None, extra: Mapping[str, Any], key: str | None) -> _Prepared:
+    """Recipients and the rendered message, as of now; no write."""
+    prepared = _Prepared(event, document.id, key, extra.get("level"))
+    recipients = resolve(session, document, event)
+    if recipients.empty:
+        prepared.not_queued = {"event": event, "problem": "no valid recipient", "skipped": recipients.skipped}
+        return prepared
+    rendered = render(event, settings.language, email_context(
+        session, event=event, document=document, settings=settings, actor=actor, extra=extra))
+    prepared.recipients = recipients
+    prepared.values = {
+        "document_id": document.id, "event": event, "language": settings.language,
+        "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
+        "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
+        "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
+        "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at, "dedupe_key": key,
+    }
+    return prepared
+
+
+def _check_event(event: str) -> None:
+    if event not in EVENTS or event not in ROUTES:
+        raise ValueError(f"unknown notification event {event!r}")
+
+
 def enqueue(
     session: Session,
     *,
@@ -114,8 +169,7 @@ def enqueue(
     Returns the rows queued: empty when the same ``dedupe_key`` (given, or derived for one-off
     events) was queued before, or when nobody could be reached (audited as ``email_not_queued``).
     """
-    if event not in EVENTS or event not in ROUTES:
-        raise ValueError(f"unknown notification event {event!r}")
+    _check_event(event)
     at = to_utc(at)
     extra = dict(extra or {})
     key = dedupe_key or default_dedupe_key(event, document, extra)
@@ -123,23 +177,13 @@ def enqueue(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
     ).first() is not None:
         return []
-    recipients = resolve(session, document, event)
-    if recipients.empty:
-        audit.append(
-            session, at=at, actor=actor, action="email_not_queued", outcome="refused",
-            document_id=document.id,
-            details={"event": event, "problem": "no valid recipient", "skipped": recipients.skipped},
-        )
+    prepared = _prepare(session, event=event, document=document, at=at, settings=settings,
+                        actor=actor, extra=extra, key=key)
+    if prepared.values is None:
+        audit.append(session, at=at, actor=actor, action="email_not_queued", outcome="refused",
+                     document_id=document.id, details=prepared.not_queued)
         return []
-    rendered = render(event, settings.language, email_context(
-        session, event=event, document=document, settings=settings, actor=actor, extra=extra))
-    row = OutboxMessage(
-        document_id=document.id, event=event, language=settings.language,
-        to_addrs=dump_recipients([r.as_dict() for r in recipients.to]),
-        cc_addrs=dump_recipients([r.as_dict() for r in recipients.cc]),
-        subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
-        status="pending", attempts=0, next_attempt_at=at, created_at=at, dedupe_key=key,
-    )
+    row = OutboxMessage(**prepared.values)
     try:
         # A savepoint: if a concurrent transaction queued the same key first, only this insert
         # is undone and the caller's change still commits (the email exists once).
@@ -152,12 +196,77 @@ def enqueue(
         return []
     row.message_id = message_id_for(row, settings)
     session.flush()
-    audit.append(
-        session, at=at, actor=actor, action="email_queued", document_id=document.id,
-        details={
-            "outbox_id": row.id, "event": event, "level": extra.get("level"),
-            "to": [r.address for r in recipients.to], "cc": [r.address for r in recipients.cc],
-            "subject": row.subject, "skipped": recipients.skipped, "dedupe_key": key,
-        },
-    )
+    audit.append(session, at=at, actor=actor, action="email_queued", document_id=document.id,
+                 details=prepared.queued_details(row.id))
     return [row]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One email to queue with :func:`enqueue_many`: a one-off event of one document."""
+
+    event: str
+    document: Document
+    extra: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What :func:`enqueue_many` did for one request: the outbox ids it inserted and the
+    audit entries the caller appends to the document's chain (in the order it chooses)."""
+
+    outbox_ids: tuple[int, ...]
+    entries: tuple[audit.Entry, ...]
+
+
+def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
+                 settings: Settings, actor: ActorSnapshot | None = None) -> list[Queued]:
+    """:func:`enqueue` for many one-off emails at once, in a few statements whatever their
+    number (the sweep's batches). Every request must be a one-off event (it has a dedupe key):
+    rows are inserted with ``ON CONFLICT (dedupe_key) DO NOTHING``, so an email a racing
+    transaction queued first is skipped, never doubled. The audit entries are returned, not
+    appended, so the caller can keep each chain in the order things happened.
+    """
+    at = to_utc(at)
+    prepared: list[_Prepared | None] = []
+    keys = []
+    for req in requests:
+        _check_event(req.event)
+        key = default_dedupe_key(req.event, req.document, req.extra)
+        if key is None:
+            raise ValueError(f"enqueue_many queues one-off events only, not {req.event!r}")
+        keys.append(key)
+    taken = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+    for req, key in zip(requests, keys):
+        prepared.append(None if key in taken else _prepare(
+            session, event=req.event, document=req.document, at=at, settings=settings,
+            actor=actor, extra=req.extra, key=key))
+    values = [p.values for p in prepared if p is not None and p.values is not None]
+    ids: dict[str, int] = {}
+    if values:
+        dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+        table = OutboxMessage.__table__
+        inserted = session.execute(  # executemany: multi-row INSERTs, paged to the driver's limits
+            dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id, table.c.dedupe_key),
+            values,
+        ).all()
+        ids = {key: rid for rid, key in inserted}
+        if ids:
+            domain_stamp = [{"rid": rid, "mid": _message_id(rid, at, settings)} for rid in ids.values()]
+            session.execute(update(table).where(table.c.id == bindparam("rid"))
+                            .values(message_id=bindparam("mid")), domain_stamp)
+    out = []
+    for p in prepared:
+        if p is None:
+            out.append(Queued((), ()))
+        elif p.values is None:
+            out.append(Queued((), (audit.Entry(at, actor, "email_not_queued", "refused", p.document_id,
+                                               details=p.not_queued),)))
+        elif p.key in ids:
+            rid = ids[p.key]
+            out.append(Queued((rid,), (audit.Entry(at, actor, "email_queued", document_id=p.document_id,
+                                                   details=p.queued_details(rid)),)))
+        else:  # a racing transaction queued it between our check and our insert
+            out.append(Queued((), ()))
+    return out
