@@ -294,11 +294,11 @@ def test_sweep_with_a_configured_ladder(db: Database, clock: FixedClock, wf: Wor
     assert "2 个工作日" in mail[1].subject
 
 
-def test_a_document_whose_chain_moved_meanwhile_is_left_for_the_next_sweep(
+def test_a_person_writing_a_chain_meanwhile_is_waited_for_and_kept_in_order(
         pg_db: Database, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL: a person appends to a document's audit chain while the sweep holds it. Only
-    that document is rolled back (to its savepoint) and deferred; the batch commits; the next
-    sweep fires it, once."""
+    """PostgreSQL: a person appends to a document's audit chain while the sweep runs. The
+    sweep's batch locks the chain heads it moves, so it waits for that transaction, then
+    appends after the person's event: nothing is lost, deferred or out of order."""
     from states.snapshot import SYSTEM
 
     settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
@@ -321,17 +321,57 @@ def test_a_document_whose_chain_moved_meanwhile_is_left_for_the_next_sweep(
             if waiting:
                 break
             threading.Event().wait(0.05)
-        assert waiting, "the sweep never reached the locked chain head"
+        assert waiting, "the sweep never waited for the chain head"
     blocker.commit()
     blocker.close()
     runner.join(60)
     (report,) = reports
+    assert report.deferred == []
+    assert sorted(f.document_id for f in report.fired) == sorted([first, *others])
+    with pg_db.transaction() as s:
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.document_id == first)
+                                 .order_by(AuditEvent.seq)))
+        assert actions[-3:] == ["edit", ACTION, "email_queued"]
+        assert audit.verify(s).ok
+    assert sweep(pg_db, at, settings).fired == []
+
+
+def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
+        db: Database, clock: FixedClock, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Fault drill: the batch's set-wise append finds a chain head moved (injected), so the
+    batch is undone to its savepoint and fired one document at a time; a document whose chain
+    is still busy then is deferred to the next sweep, the others fire, once each."""
+    from workflow.errors import ConcurrentChange
+    from states.reasons import Reason
+
+    settings = Settings(database_url=db.url, mail_folder=tmp_path / "mail")
+    seed_bureau(db, clock)
+    wf = make_workflow(db, clock, settings)
+    first, *others = _bulk_overdue(db, wf, clock, 4)
+    at = FixedClock(shanghai(2024, 2, 20, 9, 30))
+    real_append = audit.append
+
+    def moved_meanwhile(*args: object, **kw: object) -> int:
+        raise ConcurrentChange(Reason("changed_meanwhile"))
+
+    def busy_first(session, **kw):  # type: ignore[no-untyped-def]
+        if kw.get("document_id") == first:
+            raise ConcurrentChange(Reason("changed_meanwhile"))
+        return real_append(session, **kw)
+
+    monkeypatch.setattr(audit, "append_many", moved_meanwhile)
+    monkeypatch.setattr(audit, "append", busy_first)
+    report = sweep(db, at, settings)
     assert report.deferred == [first]
     assert sorted(f.document_id for f in report.fired) == sorted(others)
-    assert escalations(pg_db, first) == []
-    again = sweep(pg_db, at, settings)
+    assert escalations(db, first) == []
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.document_id == first, OutboxMessage.event == "reminder")) == 0
+    monkeypatch.undo()
+    again = sweep(db, at, settings)
     assert [(f.document_id, f.level) for f in again.fired] == [(first, "reminder")]
-    with pg_db.transaction() as s:
+    with db.transaction() as s:
         assert audit.verify(s).ok
         assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.event == "reminder")) == 3
+                        .where(OutboxMessage.event == "reminder")) == 4  # each once

@@ -209,6 +209,99 @@ class _BatchResult:
     deferred: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A rung the batch means to fire, worked out before anything is written."""
+
+    doc: Document
+    rung: Rung
+    overdue: int
+    scheduled: datetime
+    caught_up: bool
+
+
+def _fire_all(db: Database, session: Session, settings: Settings, planned: list[_Planned],
+              now: datetime) -> tuple[list[Fired], int]:
+    """Fire a whole batch's rungs in a few statements: the escalation records in one insert,
+    the emails with :func:`notifications.outbox.enqueue_many`, the audit events with
+    :func:`audit.append_many`. Returns (fired, rungs a racing sweep had recorded).
+
+    The same writes as :func:`_fire` per rung, in the same order on each document's chain —
+    only fewer round trips: one rung at a time cost ~14 statements and ~20 ms per document
+    (bench_sweep), which made 10,000 overdue documents take minutes.
+    """
+    from notifications.outbox import Request, enqueue_many
+
+    if not planned:
+        return [], 0
+    dialect = sqlite if db.is_sqlite else postgresql
+    table = Escalation.__table__
+    # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs,
+    # pages sized to the driver's parameter limit (SQLite's 32,766) whatever the batch size.
+    rows = session.execute(
+        dialect.insert(table).on_conflict_do_nothing(index_elements=["document_id", "level"])
+        .returning(table.c.document_id, table.c.level, table.c.id),
+        [{"document_id": p.doc.id, "level": p.rung.level, "fired_at": now, "due_at": p.doc.due_at,
+          "working_days_overdue": p.overdue} for p in planned],
+    ).all()
+    inserted = {(doc_id, level): rid for doc_id, level, rid in rows}
+    mine = [p for p in planned if (p.doc.id, p.rung.level) in inserted]
+    stale = {id(p) for p in mine if p.rung.before_due and is_late(p.doc.due_at, now)}  # type: ignore[arg-type]
+    mailed = [p for p in mine if id(p) not in stale]
+    queued = dict(zip(map(id, mailed), enqueue_many(
+        session, [Request(p.rung.event, p.doc, {"level": p.rung.level, "working_days_overdue": p.overdue})
+                  for p in mailed], at=now, settings=settings, actor=SYSTEM)))
+    entries: list[audit.Entry] = []
+    fired: list[Fired] = []
+    for p in mine:
+        assert p.doc.due_at is not None
+        details: dict[str, Any] = {
+            "level": p.rung.level, "event": p.rung.event, "working_days_overdue": p.overdue,
+            "due_at": p.doc.due_at, "scheduled_at": p.scheduled, "caught_up": p.caught_up,
+            "escalation_id": inserted[(p.doc.id, p.rung.level)],
+        }
+        if id(p) in stale:
+            details["emails"] = "none: the deadline had already passed when the sweep reached it"
+        entries.append(audit.Entry(now, SYSTEM, ACTION, document_id=p.doc.id,
+                                   state_before=p.doc.state, state_after=p.doc.state, details=details))
+        got = queued.get(id(p))
+        if got is not None:
+            entries.extend(got.entries)
+        fired.append(Fired(p.doc.id, p.rung.level, p.rung.event, now, p.doc.due_at, p.overdue,
+                           got.outbox_ids if got else (), p.caught_up))
+    audit.append_many(session, entries)
+    return fired, len(planned) - len(mine)
+
+
+def _fire_one_by_one(db: Database, session: Session, settings: Settings, planned: list[_Planned],
+                     now: datetime, result: _BatchResult) -> None:
+    """The careful path, when :func:`_fire_all` met a concurrent writer: each document in a
+    savepoint of its own, so one busy document is deferred and the rest still fire."""
+    by_doc: dict[int, list[_Planned]] = {}
+    for p in planned:
+        by_doc.setdefault(p.doc.id, []).append(p)
+    for doc_id, rungs in by_doc.items():
+        done: list[Fired] = []
+        duplicates = 0
+        try:
+            with session.begin_nested():
+                for p in rungs:
+                    one = _fire(db, session, settings, p.doc, p.rung, now, p.overdue, p.scheduled, p.caught_up)
+                    if one is None:
+                        duplicates += 1
+                    else:
+                        done.append(one)
+        except (ConcurrentChange, OperationalError) as exc:
+            # Someone else wrote this document's audit chain meanwhile (or a deadlock was
+            # broken in our disfavour): undo this document only; the next sweep retries it.
+            result.deferred.append(doc_id)
+            log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
+            continue
+        result.fired.extend(done)
+        result.escalated += bool(done)
+        result.duplicates += duplicates
+
+
 def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
            after: tuple[datetime, int] | None, limit: int) -> _BatchResult:
     """One transaction: claim up to ``limit`` candidates after ``after`` and fire their due
@@ -225,6 +318,7 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
         ids = [row.id for row in claimed]
         docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
         fired = _fired_levels(session, ids)
+        planned: list[_Planned] = []
         for doc_id in ids:
             doc = docs[doc_id]
             if doc.state != OPEN_STATE or doc.due_at is None:  # changed since the read (SQLite)
@@ -233,25 +327,18 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
             if not due:
                 continue
             overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
-            done: list[Fired] = []
-            duplicates = 0
-            try:
-                with session.begin_nested():
-                    for i, rung in enumerate(due):
-                        one = _fire(db, session, settings, doc, rung, now, overdue,
-                                    rung.fires_at(doc.due_at, calendar, tz), i < len(due) - 1)
-                        if one is None:
-                            duplicates += 1
-                        else:
-                            done.append(one)
-            except (ConcurrentChange, OperationalError) as exc:
-                # Someone else wrote this document's audit chain meanwhile (or a deadlock was
-                # broken in our disfavour): undo this document only; the next sweep retries it.
-                result.deferred.append(doc_id)
-                log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
-                continue
+            planned.extend(_Planned(doc, rung, overdue, rung.fires_at(doc.due_at, calendar, tz),
+                                    i < len(due) - 1) for i, rung in enumerate(due))
+        try:
+            with session.begin_nested():
+                done, duplicates = _fire_all(db, session, settings, planned, now)
+        except (ConcurrentChange, OperationalError) as exc:
+            log.info("sweep: a concurrent writer met in a batch of %s; firing it document by document (%s)",
+                     len(claimed), exc)
+            _fire_one_by_one(db, session, settings, planned, now, result)
+        else:
             result.fired.extend(done)
-            result.escalated += bool(done)
+            result.escalated += len({f.document_id for f in done})
             result.duplicates += duplicates
     return result
 
