@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow import audit
+from workflow.bulk import insert_many
 from workflow.clock import to_utc
 from workflow.models import Document, Unit, User
 from workflow.settings import Settings
@@ -244,18 +244,15 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
     values = [p.values for p in prepared if p is not None and p.values is not None]
     ids: dict[str, int] = {}
     if values:
-        dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
         table = OutboxMessage.__table__
-        inserted = session.execute(  # executemany: multi-row INSERTs, paged to the driver's limits
-            dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id, table.c.dedupe_key),
-            values,
-        ).all()
+        inserted = insert_many(session, table, values, conflict=("dedupe_key",), returning=("id", "dedupe_key"))
         ids = {key: rid for rid, key in inserted}
         if ids:
-            domain_stamp = [{"rid": rid, "mid": _message_id(rid, at, settings)} for rid in ids.values()]
-            session.execute(update(table).where(table.c.id == bindparam("rid"))
-                            .values(message_id=bindparam("mid")), domain_stamp)
+            # message_id_for, worked out by the database for the whole batch in one statement
+            # (every row has the same creation instant and domain).
+            head, tail = _message_id(0, at, settings).split(".0.", 1)
+            session.execute(update(table).where(table.c.id.in_(list(ids.values()))).values(
+                message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail)))
     out = []
     for p in prepared:
         if p is None:

@@ -186,6 +186,20 @@ ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def _group(session: Session, document: Document, name: str, skipped: list[str]) -> list[Recipient]:
+    # The groups that do not depend on the document itself are resolved once per transaction
+    # (a sweep batch emails the same supervisors for hundreds of documents).
+    key: tuple[object, ...] | None = (
+        ("group", name) if name in ("supervisors", "leadership")
+        else ("group", name, document.unit_id) if name in ("unit", "head") else None)
+    if key is None:
+        items, missed = _collect(session, document, name)
+    else:
+        items, missed = _memo(session, key, lambda: _collect(session, document, name))
+    skipped.extend(missed)
+    return list(items)
+
+
+def _collect(session: Session, document: Document, name: str) -> tuple[list[Recipient], list[str]]:
     c = _Collector()
     if name == "unit":
         c.add_unit(unit_of(session, document), "unit")
@@ -205,8 +219,7 @@ def _group(session: Session, document: Document, name: str, skipped: list[str]) 
         leadership(session, c)
     else:  # a programming error, not user input
         raise ValueError(f"unknown recipient group {name!r}")
-    skipped.extend(c.skipped)
-    return c.items
+    return c.items, c.skipped
 
 
 def _dedupe(items: Iterable[Recipient], taken: set[str]) -> list[Recipient]:

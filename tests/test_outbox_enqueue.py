@@ -103,3 +103,30 @@ def test_nobody_reachable_is_audited_not_queued(db, settings, clock, bureau):  #
     with db.transaction() as s:
         ev = s.scalars(select(AuditEvent)).one()
         assert ev.action == "email_not_queued"
+
+
+def test_enqueue_many_writes_what_enqueue_writes_and_skips_what_is_queued(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    """The sweep's batch path: same rows (recipients, subject, bodies, Message-ID derivation) as
+    one enqueue() each; an email already queued is skipped; the audit entries come back to the
+    caller, not appended."""
+    from notifications.outbox import Request, enqueue_many, message_id_for
+
+    one = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    two = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    extra = {"level": "escalated", "working_days_overdue": 1}
+    (single,) = _queue(db, settings, one, "escalated", clock, extra=extra)
+    with db.transaction() as s:
+        docs = [s.get(Document, one), s.get(Document, two)]
+        queued = enqueue_many(s, [Request("escalated", d, extra) for d in docs], at=clock.now(),
+                              settings=settings, actor=SYSTEM)
+        assert queued[0].outbox_ids == () and queued[0].entries == ()
+        (batch_id,) = queued[1].outbox_ids
+        (entry,) = queued[1].entries
+        assert entry.action == "email_queued" and entry.details["outbox_id"] == batch_id
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_queued")) == 1
+    with db.transaction() as s:
+        a, b = s.get(OutboxMessage, single), s.get(OutboxMessage, batch_id)
+        assert b.message_id == message_id_for(b, settings)
+        assert b.dedupe_key == f"doc:{two}:escalated"
+        assert (b.to_addrs, b.cc_addrs, b.status) == (a.to_addrs, a.cc_addrs, a.status)
+        assert b.subject == a.subject and b.body_text.replace(f"/documents/{two}", f"/documents/{one}") == a.body_text

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
+from .bulk import insert_many
 from .errors import ConcurrentChange
 from .models import AuditCheckpoint, AuditEvent, AuditHead
 
@@ -168,20 +169,30 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     if fresh:
         try:
             with session.begin_nested():
-                session.execute(insert(table), fresh)
+                insert_many(session, table, fresh)
         except IntegrityError as exc:
             raise ConcurrentChange(Reason("changed_meanwhile")) from exc
-    moved = [{"c": c, "old": found[c][0], "seq": s, "hash": h} for c, (s, h) in tips.items() if c in found]
-    if moved:
-        count = session.execute(
-            update(table).where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
-            .values(seq=bindparam("seq"), hash=bindparam("hash")),
-            moved,
-        ).rowcount
-        if count != len(moved):
-            raise ConcurrentChange(Reason("changed_meanwhile"))
-    session.execute(insert(AuditEvent.__table__), rows)
+    moved = [(c, found[c][0], s, h) for c, (s, h) in tips.items() if c in found]
+    if moved and _move_heads(session, moved) != len(moved):
+        raise ConcurrentChange(Reason("changed_meanwhile"))
+    insert_many(session, AuditEvent.__table__, rows)
     return len(rows)
+
+
+def _move_heads(session: Session, moved: Sequence[tuple[str, int, int, str]]) -> int:
+    """Compare-and-set many heads (chain, old seq, new seq, new hash); the number moved."""
+    if session.get_bind().dialect.name == "postgresql":  # one JSON parameter, as in workflow.bulk
+        return session.execute(text(
+            "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash "
+            "FROM json_to_recordset(CAST(:moved AS json)) AS v(chain varchar, old integer, seq integer, hash varchar) "
+            "WHERE h.chain = v.chain AND h.seq = v.old"),
+            {"moved": json.dumps([{"chain": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved])}).rowcount
+    table = AuditHead.__table__
+    return session.execute(
+        update(table).where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
+        .values(seq=bindparam("seq"), hash=bindparam("hash")),
+        [{"c": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved],
+    ).rowcount
 
 
 def record_refusal(

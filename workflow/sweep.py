@@ -44,6 +44,7 @@ from states.lifecycle import State
 from states.snapshot import SYSTEM
 
 from . import audit
+from .bulk import insert_many
 from .calendar import calendar_for
 from .clock import Clock
 from .db import Database
@@ -234,16 +235,11 @@ def _fire_all(db: Database, session: Session, settings: Settings, planned: list[
 
     if not planned:
         return [], 0
-    dialect = sqlite if db.is_sqlite else postgresql
-    table = Escalation.__table__
-    # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs,
-    # pages sized to the driver's parameter limit (SQLite's 32,766) whatever the batch size.
-    rows = session.execute(
-        dialect.insert(table).on_conflict_do_nothing(index_elements=["document_id", "level"])
-        .returning(table.c.document_id, table.c.level, table.c.id),
+    rows = insert_many(
+        session, Escalation.__table__,
         [{"document_id": p.doc.id, "level": p.rung.level, "fired_at": now, "due_at": p.doc.due_at,
           "working_days_overdue": p.overdue} for p in planned],
-    ).all()
+        conflict=("document_id", "level"), returning=("document_id", "level", "id"))
     inserted = {(doc_id, level): rid for doc_id, level, rid in rows}
     mine = [p for p in planned if (p.doc.id, p.rung.level) in inserted]
     stale = {id(p) for p in mine if p.rung.before_due and is_late(p.doc.due_at, now)}  # type: ignore[arg-type]
