@@ -20,16 +20,13 @@ the unit a full working day (or three) to act before the next one, and the holid
 document due Tue 2024-02-20: reminder Tue 09:00, overdue Wed 00:00, escalated Thu 00:00,
 escalated_high Sat 2024-02-24 00:00 (after Wed, Thu and Fri).
 
-Two views of one rule, which must agree (the tests check they do on every day of several years):
+Two views of one rule, which must agree (the tests check they do on every day of several
+months across the holidays):
 
-* :meth:`Rung.fires_at` — the instant a rung fires for a given deadline (for people and tests);
-* :meth:`Rung.bound` — for a sweep at ``now``, the exclusive upper bound on ``due_at`` below
-  which the rung is due. The sweep turns this into ``due_at < :bound`` on the indexed column,
-  so it never loads documents whose next rung is not due yet.
-
-Both follow from the fact that a rung's firing instant never moves backwards when the deadline
-moves forwards, so the deadlines for which a rung is due at ``now`` are exactly those below a
-bound.
+* :meth:`Rung.is_due` — whether a rung is due at ``now`` for a given deadline (what fires);
+* :meth:`Ladder.next_at` — the first instant any rung not yet fired comes due, which the sweep
+  stores on the document (``documents.next_rung_at``) so that it reads a document only when
+  something may be due.
 
 The ladder is configurable (a JSON list, see :func:`parse_ladder`); :data:`DEFAULT_LADDER` is
 DESIGN §4.
@@ -95,28 +92,6 @@ class Rung:
             return is_late(due_at, now)
         return self.fires_at(due_at, calendar, tz) <= now
 
-    def bound(self, now: datetime, calendar: WorkingDays, tz: str) -> datetime:
-        """The exclusive upper bound on ``due_at`` for which this rung is due at ``now``:
-        ``is_due(d, now) ⇔ d < bound(now)`` for every deadline ``d`` (checked by the tests)."""
-        tzinfo = zone(tz)
-        now_local = now.astimezone(tzinfo)
-        n = self.working_days_overdue
-        if n == 0:
-            # is_late(d, now) ⇔ floor_s(now) > d
-            return now.replace(microsecond=0).astimezone(timezone.utc)
-        today = now_local.date()
-        if n is None:
-            assert self.at is not None
-            # fires_at ≤ now ⇔ due day ≤ the last day whose ``at`` has been reached
-            last_due_day = today if now_local.time() >= self.at else today - _ONE_DAY
-        else:
-            # fires_at ≤ now ⇔ the Nth working day after the due day is before today ⇔ at
-            # least N working days in (due day, yesterday] ⇔ due day < w, the Nth working day
-            # counting back from yesterday (inclusive).
-            last_due_day = _nth_working_day_back(today - _ONE_DAY, n, calendar) - _ONE_DAY
-        start_next = datetime.combine(last_due_day + _ONE_DAY, time(0, 0), tzinfo=tzinfo)
-        return start_next.astimezone(timezone.utc)
-
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"level": self.level, "event": self.event}
         if self.working_days_overdue is not None:
@@ -176,9 +151,14 @@ class Ladder:
         done = set(fired)
         return [r for r in self.rungs if r.level not in done and r.is_due(due_at, now, calendar, tz)]
 
-    def bounds(self, now: datetime, calendar: WorkingDays, tz: str) -> dict[str, datetime]:
-        """``level → bound`` (see :meth:`Rung.bound`) for a sweep at ``now``."""
-        return {r.level: r.bound(now, calendar, tz) for r in self.rungs}
+    def next_at(self, due_at: datetime, calendar: WorkingDays, tz: str,
+                fired: Iterable[str] = ()) -> datetime | None:
+        """When the first rung not in ``fired`` comes due; ``None`` when all have fired.
+        The sweep stores it on the document, so it reads a document only when something may
+        be due (``documents.next_rung_at``)."""
+        done = set(fired)
+        times = [r.fires_at(due_at, calendar, tz) for r in self.rungs if r.level not in done]
+        return min(times) if times else None
 
     def schedule(self, due_at: datetime, calendar: WorkingDays, tz: str) -> list[tuple[Rung, datetime]]:
         """Every rung with the instant it fires for this deadline (for people to read)."""
@@ -278,17 +258,3 @@ def _nth_working_day_after(day: date, n: int, calendar: WorkingDays) -> date:
         elif scanned > _MAX_SCAN_DAYS:
             raise ValueError(f"no working day found after {day - timedelta(days=scanned)}")
     return day
-
-
-def _nth_working_day_back(day: date, n: int, calendar: WorkingDays) -> date:
-    """The Nth working day counting back from ``day`` inclusive (n ≥ 1)."""
-    found, scanned = 0, 0
-    while True:
-        if calendar.is_working_day(day):
-            found += 1
-            if found == n:
-                return day
-        scanned += 1
-        if scanned > _MAX_SCAN_DAYS:
-            raise ValueError(f"no working day found before {day}")
-        day -= _ONE_DAY

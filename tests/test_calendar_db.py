@@ -114,10 +114,17 @@ def test_load_corrected_year_moves_open_deadlines_and_audits(db: Database, setti
         assert moving.due_at == shanghai(2027, 1, 5, 23, 59, 59) and moving.due_provisional
         assert staying.due_at == shanghai(2026, 12, 31, 23, 59, 59) and not staying.due_provisional
 
+    with db.transaction() as s:  # as if the sweep had stored its hints
+        for doc in (s.get(Document, i) for i in ids):
+            doc.next_rung_at = shanghai(2027, 1, 7, 0, 0)
     with db.transaction() as s:
         result = load_year(s, CORRECTED_2027, actor=ADMIN, at=at, settings=settings)
         assert [m.document_id for m in result.moved] == [ids[0]]
         assert result.documents_checked == 2
+    with db.transaction() as s:  # the sweep will look at every open document again
+        hints = [(d.next_rung_at, d.published_at) for d in (s.get(Document, i) for i in ids)]
+        assert hints[0] == (hints[0][1], hints[0][1]) and hints[1] == (hints[1][1], hints[1][1])
+        assert hints[2][0] == shanghai(2027, 1, 7, 0, 0)  # posted: no longer the sweep's
 
     with db.transaction() as s:
         moving, staying, closed = (s.get(Document, i) for i in ids)
@@ -185,3 +192,18 @@ def test_refused_load_changes_nothing(db: Database, settings: Settings) -> None:
             load_year(s, CORRECTED_2027, actor=clerk, at=NOW, settings=settings)
         assert caught.value.reasons[0].code == "not_admin"
         assert s.scalars(select(CalendarYear)).first() is None
+
+
+def test_transactions_share_a_built_calendar_until_a_year_is_loaded(db: Database, settings: Settings) -> None:
+    with db.transaction() as s:
+        first = calendar_for(s, settings)
+    with db.transaction() as s:
+        assert calendar_for(s, settings) is first  # nothing loaded meanwhile: not rebuilt
+    with db.transaction() as s:
+        load_year(s, CORRECTED_2027, actor=ADMIN, at=shanghai(2026, 12, 31, 17, 0), settings=settings)
+    with db.transaction() as s:
+        after = calendar_for(s, settings)
+        assert after is not first and after.loaded_years == (2027,)
+        assert after.is_working_day(date(2027, 2, 13))  # the corrected make-up Saturday
+    with db.transaction() as s:
+        assert calendar_for(s, settings) is after

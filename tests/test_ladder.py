@@ -1,5 +1,5 @@
 """The ladder as pure rules (states/ladder.py): when each rung fires, across the 2024 holidays,
-and that the sweep's SQL bound agrees with the per-document rule on every day."""
+and that the sweep's hint (next_rung_at) agrees with the per-document rule on every day."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -91,19 +91,24 @@ def _instants(first: date, days: int) -> list[datetime]:
                                         ' {"level": "overdue", "working_days_overdue": 0},'
                                         ' {"level": "escalated", "working_days_overdue": 2},'
                                         ' {"level": "escalated_high", "working_days_overdue": 5}]'])
-def test_sql_bound_agrees_with_the_rule_on_every_day(text: str | None) -> None:
-    """is_due(due, now) ⇔ due < bound(now), for every due day and edge instant over the
-    Spring Festival and Labour Day 2024 (holidays and make-up days) — the sweep's query is
-    exactly the rule."""
+def test_the_sweep_hint_agrees_with_the_rule_on_every_day(text: str | None) -> None:
+    """For every set of rungs already fired: next_at(due, fired) <= now ⇔ some rung not fired
+    is due at now — for every due day and edge instant over the Spring Festival and Labour Day
+    2024 (holidays and make-up days). The sweep reads a document exactly when the rule says
+    something is due, never later."""
     ladder = parse_ladder(text)
     dues = [datetime.combine(date(2024, 1, 20) + timedelta(days=i), time(23, 59, 59), tzinfo=SH)
             .astimezone(timezone.utc) for i in range(120)]
     nows = _instants(date(2024, 1, 25), 125)
-    for rung in ladder.rungs:
-        for now in nows:
-            bound = rung.bound(now, CAL, TZ)
-            for due in dues:
-                assert rung.is_due(due, now, CAL, TZ) == (due < bound), (rung.level, due, now, bound)
+    levels = ladder.levels
+    fired_sets = [set(levels[:k]) for k in range(len(levels) + 1)]
+    for due in dues:
+        for fired in fired_sets:
+            hint = ladder.next_at(due, CAL, TZ, fired)
+            assert (hint is None) == (fired == set(levels))
+            for now in nows:
+                due_now = bool(ladder.due_levels(due, now, CAL, TZ, fired))
+                assert due_now == (hint is not None and hint <= now), (sorted(fired), due, now, hint)
 
 
 def test_parse_ladder_round_trip_and_default() -> None:

@@ -375,3 +375,42 @@ def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
         assert audit.verify(s).ok
         assert s.scalar(select(func.count()).select_from(OutboxMessage)
                         .where(OutboxMessage.event == "reminder")) == 4  # each once
+
+
+def hint(db: Database, doc_id: int) -> datetime | None:
+    with db.transaction() as s:
+        return s.get(Document, doc_id).next_rung_at
+
+
+def test_the_sweep_reads_a_document_only_when_its_next_rung_comes(db: Database, clock: FixedClock,
+                                                                 settings: Settings, wf: Workflow) -> None:
+    """``next_rung_at``: the publication instant after publishing (look once), then the
+    instant of the next unfired rung, NULL once every rung has fired."""
+    published = shanghai(2024, 2, 9, 10, 0)
+    doc = publish_at(wf, clock, published)
+    assert hint(db, doc) == published
+    assert run(db, clock, settings, shanghai(2024, 2, 9, 10, 5)) == []
+    assert hint(db, doc) == shanghai(2024, 2, 20, 9, 0)  # the reminder, 09:00 on the due day
+    assert run(db, clock, settings, shanghai(2024, 2, 20, 9, 0)) == ["reminder"]
+    assert hint(db, doc) == shanghai(2024, 2, 21, 0, 0)  # overdue: right after the deadline
+    assert run(db, clock, settings, shanghai(2024, 2, 27, 12, 0)) == ["overdue", "escalated", "escalated_high"]
+    assert hint(db, doc) is None
+    assert run(db, clock, settings, shanghai(2024, 3, 27, 12, 0)) == []
+
+
+def test_a_new_ladder_makes_the_sweep_look_at_every_open_document_again(
+        db: Database, clock: FixedClock, settings: Settings, wf: Workflow) -> None:
+    """The stored hint says 09:00 (the default reminder); a ladder whose reminder is at 08:00
+    must still fire at 08:00, so a sweep with another ladder first resets every hint."""
+    from states.ladder import parse_ladder
+
+    doc = publish_at(wf, clock, shanghai(2024, 2, 9, 10, 0))
+    assert run(db, clock, settings, shanghai(2024, 2, 19, 10, 0)) == []
+    assert hint(db, doc) == shanghai(2024, 2, 20, 9, 0)
+    ladder = parse_ladder('[{"level": "reminder", "at": "08:00"}, {"level": "overdue", "working_days_overdue": 0}]')
+    assert run(db, clock, settings, shanghai(2024, 2, 20, 8, 0), ladder=ladder) == ["reminder"]
+    assert hint(db, doc) == shanghai(2024, 2, 21, 0, 0)
+    assert run(db, clock, settings, shanghai(2024, 2, 21, 0, 0), ladder=ladder) == ["overdue"]
+    assert hint(db, doc) is None
+    # Back to the default ladder: looked at again, and only its rungs not yet recorded fire.
+    assert run(db, clock, settings, shanghai(2024, 2, 22, 0, 1)) == ["escalated"]

@@ -13,16 +13,21 @@ number of times, at once:
   with ``FOR UPDATE SKIP LOCKED``, so two sweeps take disjoint documents instead of waiting on
   each other; on SQLite ``BEGIN IMMEDIATE`` admits one writer at a time anyway.
 * **Bounded transactions.** Candidates are taken in batches of ``sweep_batch_size`` documents
-  (keyset-paginated on ``(due_at, id)``), each batch its own transaction, so 10,000 overdue
+  (keyset-paginated on ``(next_rung_at, id)``), each batch its own transaction, so 10,000 overdue
   documents never make one giant transaction, and one slow batch never holds every lock.
 * **Catch-up.** A sweep that did not run for days (Redis down, workers stopped) fires every
   missing rung, once each, in ladder order.
 * **A posting stops the ladder.** Only documents in ``published`` are candidates; a posting
   moves the state to ``interpretation_posted`` under the document's version check.
 
-The query never loads documents whose next rung is not due: each rung gives an upper bound on
-``due_at`` (:meth:`states.ladder.Rung.bound`) and the ``NOT EXISTS`` anti-join on
-``escalations`` drops the rungs already recorded.
+The query never loads a document whose next rung is not due: each published document carries
+``next_rung_at``, the instant its next unfired rung comes due (NULL once all have fired),
+written by the sweep itself after each look, and read through a partial index of open
+documents only — so a sweep with nothing due reads nothing, however long the history. Anything
+that may bring a rung earlier sets the hint back to the publication instant: publishing, a
+calendar load (:func:`reset_hints`), a sweep running with a ladder other than the one the hints
+were computed with (``sweep_state``). The hint decides only *when* a document is looked at;
+what fires is decided by :meth:`states.ladder.Ladder.due_levels` as before.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -49,7 +54,7 @@ from .calendar import calendar_for
 from .clock import Clock
 from .db import Database
 from .errors import ConcurrentChange
-from .models import Document, Escalation
+from .models import Document, Escalation, SweepState
 from .settings import Settings
 
 log = logging.getLogger("santongbu.sweep")
@@ -122,28 +127,62 @@ class SweepReport:
         }
 
 
-def _candidates_query(db: Database, bounds: dict[str, datetime],
-                      after: tuple[datetime, int] | None, limit: int):  # type: ignore[no-untyped-def]
-    """Published documents with at least one due, unrecorded rung, oldest deadline first."""
-    per_rung = [
-        and_(Document.due_at < bound,
-             ~exists().where(Escalation.document_id == Document.id, Escalation.level == level))
-        for level, bound in bounds.items()
-    ]
+def _candidates_query(db: Database, now: datetime, after: tuple[datetime, int] | None, limit: int):  # type: ignore[no-untyped-def]
+    """Published documents whose next rung may be due (their hint has come), in hint order;
+    read from the partial index ``ix_documents_next_rung``, which holds open documents only."""
     stmt = (
-        select(Document.id, Document.due_at)
-        .where(Document.state == OPEN_STATE, Document.due_at.is_not(None),
-               Document.due_at < max(bounds.values()), or_(*per_rung))
-        .order_by(Document.due_at, Document.id)
+        select(Document.id, Document.next_rung_at)
+        .where(Document.state == OPEN_STATE, Document.next_rung_at <= now)
+        .order_by(Document.next_rung_at, Document.id)
         .limit(limit)
     )
     if after is not None:
-        last_due, last_id = after
-        stmt = stmt.where(or_(Document.due_at > last_due,
-                              and_(Document.due_at == last_due, Document.id > last_id)))
+        last_hint, last_id = after
+        stmt = stmt.where(or_(Document.next_rung_at > last_hint,
+                              and_(Document.next_rung_at == last_hint, Document.id > last_id)))
     if not db.is_sqlite:
         stmt = stmt.with_for_update(skip_locked=True, of=Document)
     return stmt
+
+
+def _store_hints(session: Session, hints: dict[int, datetime | None]) -> None:
+    """Write each document's next hint; a plain UPDATE that leaves ``version`` alone (a hint
+    is the sweep's bookkeeping, not a change a person made)."""
+    if not hints:
+        return
+    table = Document.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("doc")).values(next_rung_at=bindparam("hint")),
+        [{"doc": doc_id, "hint": hint} for doc_id, hint in hints.items()],
+    )
+
+
+def reset_hints(session: Session, document_ids: Iterable[int] | None = None) -> None:
+    """Make the sweep look again at published documents (all, or ``document_ids``) on its
+    next run: their hint goes back to the publication instant. Called when something may have
+    brought a rung earlier — a calendar load, a ladder that changed."""
+    table = Document.__table__
+    stmt = update(table).where(table.c.state == OPEN_STATE).values(next_rung_at=table.c.published_at)
+    if document_ids is not None:
+        ids = list(document_ids)
+        if not ids:
+            return
+        stmt = stmt.where(table.c.id.in_(ids))
+    session.execute(stmt)
+
+
+def _check_ladder(db: Database, ladder: Ladder) -> None:
+    """Hints were computed with one ladder; a sweep with another resets them all first."""
+    text = ladder.as_json()
+    with db.transaction() as session:
+        stored = session.get(SweepState, "ladder")
+        if stored is not None and stored.value == text:
+            return
+        reset_hints(session)
+        dialect = sqlite if db.is_sqlite else postgresql
+        upsert = dialect.insert(SweepState).values(name="ladder", value=text)  # two sweeps may race here
+        session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": text}))
+        log.info("sweep: the ladder is new or changed; every open document will be looked at again")
 
 
 def _insert_escalation(db: Database, session: Session, values: dict[str, Any]) -> int | None:
@@ -305,21 +344,27 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
     tz = settings.timezone
     result = _BatchResult(after=after)
     with db.transaction() as session:
-        calendar = calendar_for(session, settings)
-        bounds = ladder.bounds(now, calendar, tz)
-        claimed = session.execute(_candidates_query(db, bounds, after, limit)).all()
+        claimed = session.execute(_candidates_query(db, now, after, limit)).all()
         if not claimed:
             return result
-        result.claimed, result.after = len(claimed), (claimed[-1].due_at, claimed[-1].id)
+        calendar = calendar_for(session, settings)
+        result.claimed, result.after = len(claimed), (claimed[-1].next_rung_at, claimed[-1].id)
         ids = [row.id for row in claimed]
         docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
         fired = _fired_levels(session, ids)
         planned: list[_Planned] = []
+        hints: dict[int, datetime | None] = {}
         for doc_id in ids:
             doc = docs[doc_id]
-            if doc.state != OPEN_STATE or doc.due_at is None:  # changed since the read (SQLite)
+            if doc.state != OPEN_STATE:  # changed since the read (SQLite)
+                continue
+            if doc.due_at is None:
+                hints[doc_id] = None
                 continue
             due = ladder.due_levels(doc.due_at, now, calendar, tz, fired.get(doc_id, ()))
+            # After this batch, every due rung is recorded (by us or by a racing sweep).
+            hints[doc_id] = ladder.next_at(doc.due_at, calendar, tz,
+                                           set(fired.get(doc_id, ())) | {r.level for r in due})
             if not due:
                 continue
             overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
@@ -332,10 +377,13 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
             log.info("sweep: a concurrent writer met in a batch of %s; firing it document by document (%s)",
                      len(claimed), exc)
             _fire_one_by_one(db, session, settings, planned, now, result)
+            for doc_id in result.deferred:  # left as they were: the next sweep reads them again
+                hints.pop(doc_id, None)
         else:
             result.fired.extend(done)
             result.escalated += len({f.document_id for f in done})
             result.duplicates += duplicates
+        _store_hints(session, hints)
     return result
 
 
@@ -350,6 +398,7 @@ def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | N
     size = batch_size or settings.sweep_batch_size
     now = clock.now()
     report = SweepReport(now=now, ladder=ladder.levels, batch_size=size)
+    _check_ladder(db, ladder)
     after: tuple[datetime, int] | None = None
     while True:
         batch = _batch(db, settings, ladder, now, after, size)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime
@@ -47,6 +47,12 @@ class Document(Base):
     working_days_late: Mapped[int | None] = mapped_column(Integer)
     closed_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the sweep should next look at this published document: the instant its next
+    # unfired ladder rung comes due, NULL once every rung has fired. Maintained by the sweep;
+    # anything that may bring a rung earlier (publication, a calendar load, a new ladder) sets
+    # it back to the publication instant, so the sweep recomputes it. A hint, never a fact:
+    # exactly-once still rests on the escalations' unique (document, level).
+    next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}
     # For the reports (per unit and period) and the sweep (open documents by due instant).
@@ -57,6 +63,9 @@ class Document(Base):
         Index("ix_documents_state_due", "state", "due_at"),
         Index("ix_documents_unit_created", "unit_id", "created_at"),
         Index("ix_documents_posted_at", "posted_at"),
+        # The sweep's candidates: open documents whose next rung is due (0006_sweep_hints).
+        Index("ix_documents_next_rung", "next_rung_at", "id",
+              postgresql_where=text("state = 'published'"), sqlite_where=text("state = 'published'")),
     )
 
     materials: Mapped[list[Material]] = relationship(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
@@ -19,3 +19,13 @@ class Escalation(Base):
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     working_days_overdue: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SweepState(Base):
+    """What the sweep's hints (``documents.next_rung_at``) were computed with, by name: the
+    ladder's JSON under ``ladder``. A sweep running with another ladder resets every hint."""
+
+    __tablename__ = "sweep_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
