@@ -72,8 +72,10 @@ def email_context(
     unit = session.get(Unit, document.unit_id)
     actor_name = None
     if actor is not None and not actor.is_system:
-        user = session.scalars(select(User).where(User.login == actor.login)).first()
-        actor_name = user.name if user else actor.login
+        actor_name = actor.name or None
+        if actor_name is None:
+            user = session.scalars(select(User).where(User.login == actor.login)).first()
+            actor_name = user.name if user else actor.login
     reason = extra.get("reason")
     if isinstance(reason, Reason):
         reason = reason.text(lang)
@@ -161,6 +163,7 @@ def enqueue(
     actor: ActorSnapshot | None = None,
     extra: Mapping[str, Any] | None = None,
     dedupe_key: str | None = None,
+    defer: list[audit.Entry] | None = None,
 ) -> list[OutboxMessage]:
     """Queue the email(s) for ``event`` on ``document`` inside the caller's transaction.
 
@@ -168,6 +171,8 @@ def enqueue(
     and appends one ``email_queued`` audit event per row to the document's chain. Never commits.
     Returns the rows queued: empty when the same ``dedupe_key`` (given, or derived for one-off
     events) was queued before, or when nobody could be reached (audited as ``email_not_queued``).
+    With ``defer``, the audit entries are added to that list instead, for the caller to append
+    with the rest of its change (:func:`workflow.audit.append_many`).
     """
     _check_event(event)
     at = to_utc(at)
@@ -180,8 +185,8 @@ def enqueue(
     prepared = _prepare(session, event=event, document=document, at=at, settings=settings,
                         actor=actor, extra=extra, key=key)
     if prepared.values is None:
-        audit.append(session, at=at, actor=actor, action="email_not_queued", outcome="refused",
-                     document_id=document.id, details=prepared.not_queued)
+        _audit(session, defer, audit.Entry(at, actor, "email_not_queued", "refused", document.id,
+                                           details=prepared.not_queued))
         return []
     row = OutboxMessage(**prepared.values)
     try:
@@ -196,9 +201,17 @@ def enqueue(
         return []
     row.message_id = message_id_for(row, settings)
     session.flush()
-    audit.append(session, at=at, actor=actor, action="email_queued", document_id=document.id,
-                 details=prepared.queued_details(row.id))
+    _audit(session, defer, audit.Entry(at, actor, "email_queued", document_id=document.id,
+                                       details=prepared.queued_details(row.id)))
     return [row]
+
+
+def _audit(session: Session, defer: list[audit.Entry] | None, entry: audit.Entry) -> None:
+    if defer is not None:
+        defer.append(entry)
+    else:
+        audit.append(session, at=entry.at, actor=entry.actor, action=entry.action, outcome=entry.outcome,
+                     document_id=entry.document_id, details=entry.details)
 
 
 @dataclass(frozen=True)
@@ -208,6 +221,8 @@ class Request:
     event: str
     document: Document
     extra: Mapping[str, Any]
+    key: str | None = None
+    """The dedupe key; by default :func:`default_dedupe_key`."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +247,7 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
     keys = []
     for req in requests:
         _check_event(req.event)
-        key = default_dedupe_key(req.event, req.document, req.extra)
+        key = req.key or default_dedupe_key(req.event, req.document, req.extra)
         if key is None:
             raise ValueError(f"enqueue_many queues one-off events only, not {req.event!r}")
         keys.append(key)

@@ -60,6 +60,8 @@ class ActorSnapshot:
     unit_code: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
     active: bool = True
+    name: str = ""
+    """The person's display name, for emails that say who acted ("" when not known)."""
 
     @property
     def is_system(self) -> bool:

@@ -8,13 +8,13 @@ change is caught by the compare-and-set on ``documents.version`` and reported, n
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -100,6 +100,9 @@ class _Ctx:
     now: datetime
     details: dict[str, Any]
     action: str = ""
+    entries: list[audit.Entry] = field(default_factory=list)
+    """Audit events of this change before its own, appended with it at the end (one
+    :func:`audit.append_many`: three statements however many events a change writes)."""
 
 
 class Workflow:
@@ -112,7 +115,7 @@ class Workflow:
 
     # ------------------------------------------------------------------ plumbing
     def _actor(self, session: Session, login: str) -> tuple[User, ActorSnapshot]:
-        user = session.scalars(select(User).where(User.login == login)).first()
+        user = session.scalars(select(User).where(User.login == login).options(joinedload(User.unit))).first()
         if user is None:
             raise NotFound(Reason("no_such_user", {"login": login}))
         return user, actor_snapshot(user)
@@ -173,9 +176,9 @@ class Workflow:
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
                 session.flush()
-                audit.append(session, at=ctx.now, actor=actor_snap, action=ctx.action,
-                             document_id=doc.id, state_before=before, state_after=after,
-                             details=ctx.details)
+                audit.append_many(session, [*ctx.entries, audit.Entry(
+                    ctx.now, actor_snap, ctx.action, document_id=doc.id, state_before=before,
+                    state_after=after, details=ctx.details)])
                 outcome = Outcome(doc.id, ctx.action, before, after, doc.version, ctx.details)
         except _Refusal as refusal:
             self.audit_refusal(actor=actor_snap, action=action, document_id=doc_id,
@@ -216,10 +219,10 @@ class Workflow:
         for s in voided:
             s.voided_at = ctx.now
             s.void_reason = why
-        ctx.session.flush()
-        audit.append(ctx.session, at=ctx.now, actor=ctx.actor, action="signatures_voided",
-                     document_id=ctx.doc.id, state_before=ctx.doc.state, state_after=ctx.doc.state,
-                     details={"signers": sorted(logins[s.user_id] for s in voided), "why": why})
+        ctx.entries.append(audit.Entry(
+            ctx.now, ctx.actor, "signatures_voided", document_id=ctx.doc.id,
+            state_before=ctx.doc.state, state_after=ctx.doc.state,
+            details={"signers": sorted(logins[s.user_id] for s in voided), "why": why}))
 
     def _require_editable(self, ctx: _Ctx) -> None:
         if ctx.doc.state not in EDITABLE:
@@ -466,6 +469,7 @@ class Workflow:
             doc.publication_url = args["publication_url"]
             doc.published_at = args["published_at"]
             doc.due_at, doc.due_provisional = due.due_at, due.provisional
+            doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
             # The calendar source of each counted year goes on record with the deadline.
             ctx.details.update({"publication_url": doc.publication_url,
                                 "published_at": doc.published_at, "due_at": doc.due_at,
@@ -507,12 +511,22 @@ class Workflow:
 
     def _notify(self, ctx: _Ctx, event: str, extra: Mapping[str, Any] | None = None,
                 dedupe_key: str | None = None) -> None:
-        from notifications.outbox import enqueue
+        from notifications.outbox import Request, default_dedupe_key, enqueue, enqueue_many
 
-        ctx.session.flush()
-        rows = enqueue(ctx.session, event=event, document=ctx.doc, at=ctx.now,
-                       settings=self.settings, actor=ctx.actor, extra=extra, dedupe_key=dedupe_key)
-        ctx.details.setdefault("emails", []).extend(r.id for r in rows)
+        extra = dict(extra or {})
+        if dedupe_key or default_dedupe_key(event, ctx.doc, extra):
+            # A one-off email: one ON CONFLICT insert. No autoflush meanwhile, so the document's
+            # own changes go out in the change's single UPDATE (with its version check).
+            with ctx.session.no_autoflush:
+                (queued,) = enqueue_many(ctx.session, [Request(event, ctx.doc, extra, dedupe_key)],
+                                         at=ctx.now, settings=self.settings, actor=ctx.actor)
+            ctx.entries.extend(queued.entries)
+            ids = list(queued.outbox_ids)
+        else:
+            ids = [r.id for r in enqueue(ctx.session, event=event, document=ctx.doc, at=ctx.now,
+                                         settings=self.settings, actor=ctx.actor, extra=extra,
+                                         defer=ctx.entries)]
+        ctx.details.setdefault("emails", []).extend(ids)
 
     def record_posting(self, login: str, doc_id: int, *, channel: str, url: str | None = None,
                        outlet: str | None = None, evidence: str | None = None,
@@ -550,9 +564,9 @@ class Workflow:
                 return None
             # Both channels are in: complete in the same transaction. The posting keeps its own
             # audit line; the state change is audited as the trigger it is.
-            audit.append(ctx.session, at=ctx.now, actor=ctx.actor, action="record_posting",
-                         document_id=ctx.doc.id, state_before=ctx.doc.state,
-                         state_after=ctx.doc.state, details=dict(ctx.details))
+            ctx.entries.append(audit.Entry(
+                ctx.now, ctx.actor, "record_posting", document_id=ctx.doc.id,
+                state_before=ctx.doc.state, state_after=ctx.doc.state, details=dict(ctx.details)))
             ctx.details.clear()
             ctx.details["following"] = "record_posting"
             ctx.action = Trigger.POST_INTERPRETATION.value

@@ -13,7 +13,7 @@ def actor_snapshot(user: User, unit: Unit | None = None) -> ActorSnapshot:
     unit = unit or user.unit
     return ActorSnapshot(
         login=user.login, unit_id=user.unit_id, unit_code=unit.code if unit else "",
-        roles=user.role_set, active=user.active,
+        roles=user.role_set, active=user.active, name=user.name or "",
     )
 
 
