@@ -11,9 +11,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.api_support import live_server  # the same loopback server as the API tests
 from tests.conftest import shanghai
 from tests.factories import seed_bureau
 from workflow.api import create_app
@@ -59,29 +56,6 @@ def require_browser() -> Any:
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is not at {CHROMIUM}: {FIX}", pytrace=False)
     return sync_api
-
-
-@contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1:<free port> in a thread; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @dataclass
