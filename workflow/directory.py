@@ -107,6 +107,21 @@ class UserSpec:
                    roles=_roles(data.get("roles")))
 
 
+def administrator(session: Session, login: str) -> ActorSnapshot:
+    """The acting administrator named ``login``: :class:`NotFound` if there is no such user,
+    :class:`Denied` (carrying who, for the audit line of the refusal) if they may not
+    administer (DESIGN §7). Every administration path — directory, API tokens, passwords —
+    asks here."""
+    user = session.scalars(select(User).where(User.login == login)).first()
+    if user is None:
+        raise NotFound(Reason("no_such_user", {"login": login}))
+    actor = actor_snapshot(user)
+    denied = permissions.may_administer(actor)
+    if denied:
+        raise Denied(actor, Forbidden(denied))
+    return actor
+
+
 class Directory:
     """Administration of units and users."""
 
@@ -120,14 +135,7 @@ class Directory:
             if bootstrap_ok and not session.scalar(select(func.count()).select_from(User)):
                 return None
             raise Forbidden(Reason("not_admin", {"login": "(nobody: give --as LOGIN)"}))
-        user = session.scalars(select(User).where(User.login == login)).first()
-        if user is None:
-            raise NotFound(Reason("no_such_user", {"login": login}))
-        actor = actor_snapshot(user)
-        denied = permissions.may_administer(actor)
-        if denied:
-            raise Denied(actor, Forbidden(denied))
-        return actor
+        return administrator(session, login)
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
         audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,

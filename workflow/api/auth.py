@@ -19,18 +19,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
 from .. import audit
 from ..clock import Clock
 from ..db import Database
-from ..directory import CODE
-from ..errors import Denied, Forbidden, InvalidInput, NotFound
+from ..directory import CODE, administrator
+from ..errors import Denied, InvalidInput, NotFound
 from ..models import Unit, User
 from ..models.tokens import ApiToken
-from ..snapshots import actor_snapshot
 
 TOKEN_PREFIX = "stb_"
 TOKEN_BYTES = 32
@@ -81,14 +79,7 @@ class Tokens:
 
     # ------------------------------------------------------------------ administration
     def _admin(self, session: Session, login: str) -> ActorSnapshot:
-        user = session.scalars(select(User).where(User.login == login)).first()
-        if user is None:
-            raise NotFound(Reason("no_such_user", {"login": login}))
-        actor = actor_snapshot(user)
-        denied = permissions.may_administer(actor)
-        if denied:
-            raise Denied(actor, Forbidden(denied))
-        return actor
+        return administrator(session, login)
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
         audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,

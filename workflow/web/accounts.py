@@ -22,8 +22,8 @@ from states.snapshot import ActorSnapshot
 from .. import audit
 from ..clock import Clock
 from ..db import Database
-from ..directory import CODE
-from ..errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
+from ..directory import CODE, administrator
+from ..errors import ConcurrentChange, Denied, InvalidInput, NotFound
 from ..models import Unit, User
 from ..snapshots import actor_snapshot
 from .security import MAX_PASSWORD_LENGTH, Passwords, fingerprint, password_problem
@@ -188,15 +188,13 @@ class Accounts:
             if problem:
                 raise InvalidInput(Reason("invalid", {"field": "password", "problem": problem}))
         action = "password_set" if password is not None else "password_cleared"
-        with self.db.transaction() as session:
-            admin = session.scalars(select(User).where(User.login == acting)).first()
-            if admin is None:
-                raise NotFound(Reason("no_such_user", {"login": acting}))
-            actor = actor_snapshot(admin)
-        denied = permissions.may_administer(actor)
-        if denied:
-            self._audit(actor, action, "refused", {"login": login, "reasons": ", ".join(r.code for r in denied)})
-            raise Forbidden(denied)
+        try:
+            with self.db.transaction() as session:
+                actor = administrator(session, acting)
+        except Denied as denied:
+            reasons = denied.error.reasons
+            self._audit(denied.actor, action, "refused", {"login": login, "reasons": ", ".join(r.code for r in reasons)})
+            raise denied.error from None
         hashed = self.passwords.hash(password) if password is not None else None
         with self.db.transaction() as session:
             user = session.scalars(select(User).where(User.login == login)).first()
