@@ -232,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=4, help="untimed requests per client first (made even)")
     parser.add_argument("--workers", default="1,2", help="server processes to measure, e.g. 1,2")
     parser.add_argument("--json", default=None, help="also write the figures here (for bench/run_all.py)")
+    parser.add_argument("--quick", action="store_true", help="10 timed requests per client, 1 server process")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.workers = 10, "1"
     # An even number of steps leaves every document back in interpretation_plan for the next run.
     requests, warmup = args.requests + args.requests % 2, args.warmup + args.warmup % 2
     figures: list[Figure] = []

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import Figure, finish  # noqa: E402
 from states.deadline import compute_due  # noqa: E402
 from workflow.calendar import Calendar  # noqa: E402
 
@@ -56,11 +57,13 @@ def naive_due(published: datetime, days: int = 3) -> date:
     return day
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=5_000, help="instants for the naive baseline")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="the same count; accepted for bench/run_all.py")
+    parser.add_argument("--json", default=None, help="also write the figures here (for bench/run_all.py)")
+    args = parser.parse_args(argv)
     sample = instants(args.count)
 
     t0 = time.perf_counter()
@@ -90,6 +93,14 @@ def main() -> None:
     print(f"agreement with naive:   {base_n - mismatches:,}/{base_n:,} identical due dates")
     if mismatches:
         sys.exit(1)
+    finish([
+        Figure("deadline", f"{args.count:,} deadlines, cold (every year expanded once)", ours, "s",
+               baseline=args.count / base_per_sec, baseline_name="naive, day by day (extrapolated)",
+               note=f"{ours / args.count * 1e6:.1f} µs each"),
+        Figure("deadline", f"{args.count:,} deadlines, warm", warm, "s",
+               baseline=args.count / base_per_sec, baseline_name="naive, day by day (extrapolated)",
+               note=f"{warm / args.count * 1e6:.1f} µs each; {base_n:,}/{base_n:,} agree with naive"),
+    ], args.json)
 
 
 if __name__ == "__main__":
