@@ -31,6 +31,7 @@ what fires is decided by :meth:`states.ladder.Ladder.due_levels` as before.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -38,10 +39,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from states.deadline import is_late
 from states.ladder import DEFAULT_LADDER, Ladder, Rung, parse_ladder, whole_working_days_overdue
@@ -150,6 +151,12 @@ def _store_hints(session: Session, hints: dict[int, datetime | None]) -> None:
     is the sweep's bookkeeping, not a change a person made)."""
     if not hints:
         return
+    if session.get_bind().dialect.name == "postgresql":  # one statement, as in workflow.bulk
+        session.execute(text(
+            "UPDATE documents AS d SET next_rung_at = h.hint FROM json_to_recordset(CAST(:hints AS json)) "
+            "AS h(id integer, hint timestamptz) WHERE d.id = h.id"),
+            {"hints": json.dumps([{"id": i, "hint": h.isoformat() if h else None} for i, h in hints.items()])})
+        return
     table = Document.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("doc")).values(next_rung_at=bindparam("hint")),
@@ -173,15 +180,15 @@ def reset_hints(session: Session, document_ids: Iterable[int] | None = None) -> 
 
 def _check_ladder(db: Database, ladder: Ladder) -> None:
     """Hints were computed with one ladder; a sweep with another resets them all first."""
-    text = ladder.as_json()
+    wanted = ladder.as_json()
     with db.transaction() as session:
         stored = session.get(SweepState, "ladder")
-        if stored is not None and stored.value == text:
+        if stored is not None and stored.value == wanted:
             return
         reset_hints(session)
         dialect = sqlite if db.is_sqlite else postgresql
-        upsert = dialect.insert(SweepState).values(name="ladder", value=text)  # two sweeps may race here
-        session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": text}))
+        upsert = dialect.insert(SweepState).values(name="ladder", value=wanted)  # two sweeps may race here
+        session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": wanted}))
         log.info("sweep: the ladder is new or changed; every open document will be looked at again")
 
 
@@ -350,7 +357,11 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
         calendar = calendar_for(session, settings)
         result.claimed, result.after = len(claimed), (claimed[-1].next_rung_at, claimed[-1].id)
         ids = [row.id for row in claimed]
-        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+        # The texts are not needed to escalate (emails show title, number, unit and instants)
+        # and a policy's body and plan run to many kilobytes each.
+        texts = defer(Document.body), defer(Document.plan), defer(Document.risk_assessment), \
+            defer(Document.response_plan)
+        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)).options(*texts))}
         fired = _fired_levels(session, ids)
         planned: list[_Planned] = []
         hints: dict[int, datetime | None] = {}
