@@ -336,6 +336,54 @@ def test_a_person_writing_a_chain_meanwhile_is_waited_for_and_kept_in_order(
     assert sweep(pg_db, at, settings).fired == []
 
 
+def test_a_chain_started_meanwhile_sends_the_batch_down_the_careful_path(
+        pg_db: Database, clock: FixedClock, tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL, a real race: a document whose audit chain has no head yet (rows copied in
+    SQL), and a person starting that chain while the sweep's batch inserts the head too. The
+    batch's insert waits, then clashes on the key: the batch is undone to its savepoint and
+    fired one document at a time, the person's event first in the chain; nothing is lost or
+    doubled."""
+    import logging
+
+    from states.snapshot import SYSTEM
+
+    settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
+    seed_bureau(pg_db, clock)
+    wf = make_workflow(pg_db, clock, settings)
+    _source, first, *others = _bulk_overdue(pg_db, wf, clock, 4)  # copies have no chain head
+    at = FixedClock(shanghai(2024, 2, 20, 9, 30))
+    blocker = pg_db.sessions()
+    blocker.begin()
+    audit.append(blocker, at=at.now(), actor=SYSTEM, action="edit", document_id=first)  # starts the chain
+    reports: list = []
+    caplog.set_level(logging.INFO, logger="santongbu.sweep")
+    runner = threading.Thread(target=lambda: reports.append(sweep(pg_db, at, settings)))
+    runner.start()
+    with pg_db.engine.connect() as probe:  # wait until the sweep's head insert waits on ours
+        for _ in range(200):
+            waiting = probe.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()").scalar()
+            if waiting:
+                break
+            threading.Event().wait(0.05)
+        assert waiting, "the sweep never waited for the chain being started"
+    blocker.commit()
+    blocker.close()
+    runner.join(60)
+    (report,) = reports
+    assert "document by document" in caplog.text
+    assert report.deferred == []
+    assert sorted(f.document_id for f in report.fired) == sorted([_source, first, *others])
+    with pg_db.transaction() as s:
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.document_id == first)
+                                 .order_by(AuditEvent.seq)))
+        assert actions == ["edit", ACTION, "email_queued"]
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.event == "reminder")) == 4
+        assert audit.verify(s).ok
+
+
 def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
         db: Database, clock: FixedClock, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Fault drill: the batch's set-wise append finds a chain head moved (injected), so the
