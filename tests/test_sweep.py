@@ -19,7 +19,7 @@ from workflow.db import Database
 from workflow.models import AuditEvent, Document, Escalation
 from workflow.service import Workflow
 from workflow.settings import Settings
-from workflow.sweep import ACTION, _fire, _insert_escalation, sweep
+from workflow.sweep import ACTION, SweepReport, _fire, _insert_escalation, sweep
 
 from .conftest import shanghai
 from .factories import CLERK, make_workflow, seed_bureau, to_published
@@ -294,6 +294,28 @@ def test_sweep_with_a_configured_ladder(db: Database, clock: FixedClock, wf: Wor
     assert "2 个工作日" in mail[1].subject
 
 
+def _sweep_while_held(db: Database, at: FixedClock, settings: Settings, blocker) -> SweepReport:  # type: ignore[no-untyped-def]
+    """Run a sweep in a thread while ``blocker`` (an open transaction) holds what it needs;
+    commit the blocker once PostgreSQL shows the sweep waiting on a lock; return the report."""
+    reports: list[SweepReport] = []
+    runner = threading.Thread(target=lambda: reports.append(sweep(db, at, settings)))
+    runner.start()
+    with db.engine.connect() as probe:
+        for _ in range(200):
+            waiting = probe.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()").scalar()
+            if waiting:
+                break
+            threading.Event().wait(0.05)
+        assert waiting, "the sweep never waited for the other transaction"
+    blocker.commit()
+    blocker.close()
+    runner.join(60)
+    (report,) = reports
+    return report
+
+
 def test_a_person_writing_a_chain_meanwhile_is_waited_for_and_kept_in_order(
         pg_db: Database, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL: a person appends to a document's audit chain while the sweep runs. The
@@ -310,22 +332,7 @@ def test_a_person_writing_a_chain_meanwhile_is_waited_for_and_kept_in_order(
     blocker = pg_db.sessions()
     blocker.begin()
     audit.append(blocker, at=at.now(), actor=SYSTEM, action="edit", document_id=first)
-    reports: list = []
-    runner = threading.Thread(target=lambda: reports.append(sweep(pg_db, at, settings)))
-    runner.start()
-    with pg_db.engine.connect() as probe:  # wait until the sweep is blocked on the chain head
-        for _ in range(200):
-            waiting = probe.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()").scalar()
-            if waiting:
-                break
-            threading.Event().wait(0.05)
-        assert waiting, "the sweep never waited for the chain head"
-    blocker.commit()
-    blocker.close()
-    runner.join(60)
-    (report,) = reports
+    report = _sweep_while_held(pg_db, at, settings, blocker)
     assert report.deferred == []
     assert sorted(f.document_id for f in report.fired) == sorted([first, *others])
     with pg_db.transaction() as s:
@@ -355,23 +362,8 @@ def test_a_chain_started_meanwhile_sends_the_batch_down_the_careful_path(
     blocker = pg_db.sessions()
     blocker.begin()
     audit.append(blocker, at=at.now(), actor=SYSTEM, action="edit", document_id=first)  # starts the chain
-    reports: list = []
     caplog.set_level(logging.INFO, logger="santongbu.sweep")
-    runner = threading.Thread(target=lambda: reports.append(sweep(pg_db, at, settings)))
-    runner.start()
-    with pg_db.engine.connect() as probe:  # wait until the sweep's head insert waits on ours
-        for _ in range(200):
-            waiting = probe.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()").scalar()
-            if waiting:
-                break
-            threading.Event().wait(0.05)
-        assert waiting, "the sweep never waited for the chain being started"
-    blocker.commit()
-    blocker.close()
-    runner.join(60)
-    (report,) = reports
+    report = _sweep_while_held(pg_db, at, settings, blocker)
     assert "document by document" in caplog.text
     assert report.deferred == []
     assert sorted(f.document_id for f in report.fired) == sorted([_source, first, *others])
