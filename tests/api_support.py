@@ -6,6 +6,7 @@ persona of the role matrix gets a token of its own (and the clerk a second, revo
 """
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -15,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from tests.conftest import shanghai
+from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
 from workflow.api import create_app
 from workflow.api.auth import Tokens
@@ -104,6 +106,25 @@ class ApiEnv:
             if outcome is not None:
                 stmt = stmt.where(AuditEvent.outcome == outcome)
             return int(session.scalar(stmt) or 0)
+
+
+@contextmanager
+def module_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[Database]:
+    """The migrated, empty database a module-scoped fixture parametrised on ``sqlite`` /
+    ``postgresql`` serves: the per-run PostgreSQL database emptied, or a copy of the SQLite
+    template in ``folder`` (disposed of afterwards)."""
+    if request.param == "postgresql":
+        db: Database = request.getfixturevalue("pg_migrated")
+        truncate_all(db)
+        yield db
+        return
+    path = folder / "santongbu.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    db = Database(f"sqlite:///{path}")
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 @contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,8 +26,7 @@ from schemathesis import checks as st_checks
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi import checks as oa_checks
 
-from tests.api_support import ApiEnv, api_env
-from tests.conftest import truncate_all
+from tests.api_support import ApiEnv, api_env, module_database
 from tests.factories import HEAD, new_draft, to_plan, to_published, to_signoff
 from workflow.api.auth import Tokens
 from workflow.db import Database
@@ -62,18 +60,9 @@ def _seed(env: ApiEnv) -> None:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fuzz_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
     folder = tmp_path_factory.mktemp("api-fuzz")
-    if request.param == "postgresql":
-        db: Database = request.getfixturevalue("pg_migrated")
-        truncate_all(db)
-    else:
-        path = folder / "santongbu.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db = Database(f"sqlite:///{path}")
-    with api_env(db, folder / "mail") as env:
+    with module_database(request, folder) as db, api_env(db, folder / "mail") as env:
         _seed(env)
         yield env
-    if request.param == "sqlite":
-        db.dispose()
 
 
 def _document() -> dict[str, Any]:

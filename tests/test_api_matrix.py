@@ -8,7 +8,6 @@ Runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from notifications.models import OutboxMessage
-from tests.api_support import PERSONAS, ApiEnv, api_env
-from tests.conftest import truncate_all
+from tests.api_support import PERSONAS, ApiEnv, api_env, module_database
 from tests.factories import CLERK, HEAD, new_draft, to_plan
-from workflow.db import Database
 from workflow.models import Document
 
 SIGNER = "sun.jgc"
@@ -48,18 +45,8 @@ name = "make-up"
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
     folder = tmp_path_factory.mktemp("api-matrix")
-    if request.param == "postgresql":
-        db: Database = request.getfixturevalue("pg_migrated")
-        truncate_all(db)
-        owned = False
-    else:
-        path = folder / "santongbu.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db, owned = Database(f"sqlite:///{path}"), True
-    with api_env(db, folder / "mail") as served:
+    with module_database(request, folder) as db, api_env(db, folder / "mail") as served:
         yield served
-    if owned:
-        db.dispose()
 
 
 # ---------------------------------------------------------------------------- documents in states
