@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, cast, literal, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
@@ -153,6 +152,26 @@ def _check_event(event: str) -> None:
         raise ValueError(f"unknown notification event {event!r}")
 
 
+@dataclass(frozen=True)
+class Request:
+    """One email to queue with :func:`enqueue_many`: an event of one document."""
+
+    event: str
+    document: Document
+    extra: Mapping[str, Any]
+    key: str | None = None
+    """The dedupe key; by default :func:`default_dedupe_key` (``None`` for repeatable events)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What :func:`enqueue_many` did for one request: the outbox ids it inserted and the
+    audit entries the caller appends to the document's chain (in the order it chooses)."""
+
+    outbox_ids: tuple[int, ...]
+    entries: tuple[audit.Entry, ...]
+
+
 def enqueue(
     session: Session,
     *,
@@ -174,111 +193,65 @@ def enqueue(
     With ``defer``, the audit entries are added to that list instead, for the caller to append
     with the rest of its change (:func:`workflow.audit.append_many`).
     """
-    _check_event(event)
-    at = to_utc(at)
-    extra = dict(extra or {})
-    key = dedupe_key or default_dedupe_key(event, document, extra)
-    if key is not None and session.scalars(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-    ).first() is not None:
-        return []
-    prepared = _prepare(session, event=event, document=document, at=at, settings=settings,
-                        actor=actor, extra=extra, key=key)
-    if prepared.values is None:
-        _audit(session, defer, audit.Entry(at, actor, "email_not_queued", "refused", document.id,
-                                           details=prepared.not_queued))
-        return []
-    row = OutboxMessage(**prepared.values)
-    try:
-        # A savepoint: if a concurrent transaction queued the same key first, only this insert
-        # is undone and the caller's change still commits (the email exists once).
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        if key is None:
-            raise
-        return []
-    row.message_id = message_id_for(row, settings)
-    session.flush()
-    _audit(session, defer, audit.Entry(at, actor, "email_queued", document_id=document.id,
-                                       details=prepared.queued_details(row.id)))
-    return [row]
-
-
-def _audit(session: Session, defer: list[audit.Entry] | None, entry: audit.Entry) -> None:
+    (queued,) = enqueue_many(session, [Request(event, document, dict(extra or {}), dedupe_key)],
+                             at=at, settings=settings, actor=actor)
     if defer is not None:
-        defer.append(entry)
+        defer.extend(queued.entries)
     else:
-        audit.append(session, at=entry.at, actor=entry.actor, action=entry.action, outcome=entry.outcome,
-                     document_id=entry.document_id, details=entry.details)
-
-
-@dataclass(frozen=True)
-class Request:
-    """One email to queue with :func:`enqueue_many`: a one-off event of one document."""
-
-    event: str
-    document: Document
-    extra: Mapping[str, Any]
-    key: str | None = None
-    """The dedupe key; by default :func:`default_dedupe_key`."""
-
-
-@dataclass(frozen=True)
-class Queued:
-    """What :func:`enqueue_many` did for one request: the outbox ids it inserted and the
-    audit entries the caller appends to the document's chain (in the order it chooses)."""
-
-    outbox_ids: tuple[int, ...]
-    entries: tuple[audit.Entry, ...]
+        audit.append_many(session, queued.entries)
+    return [session.get_one(OutboxMessage, rid) for rid in queued.outbox_ids]
 
 
 def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
                  settings: Settings, actor: ActorSnapshot | None = None) -> list[Queued]:
-    """:func:`enqueue` for many one-off emails at once, in a few statements whatever their
-    number (the sweep's batches). Every request must be a one-off event (it has a dedupe key):
-    rows are inserted with ``ON CONFLICT (dedupe_key) DO NOTHING``, so an email a racing
-    transaction queued first is skipped, never doubled. The audit entries are returned, not
-    appended, so the caller can keep each chain in the order things happened.
+    """Queue the emails of ``requests`` in a few statements whatever their number (the
+    sweep's batches; :func:`enqueue` is this for one). A one-off event (it has a dedupe key)
+    is inserted with ``ON CONFLICT (dedupe_key) DO NOTHING``, so an email queued before, or by
+    a racing transaction first, is skipped, never doubled; a repeatable one (sign-off
+    requested, rejected) is always queued. The audit entries are returned, not appended, so
+    the caller can keep each chain in the order things happened.
     """
     at = to_utc(at)
-    prepared: list[_Prepared | None] = []
-    keys = []
+    keys: list[str | None] = []
     for req in requests:
         _check_event(req.event)
-        key = req.key or default_dedupe_key(req.event, req.document, req.extra)
-        if key is None:
-            raise ValueError(f"enqueue_many queues one-off events only, not {req.event!r}")
-        keys.append(key)
-    taken = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
-    for req, key in zip(requests, keys):
-        prepared.append(None if key in taken else _prepare(
+        keys.append(req.key or default_dedupe_key(req.event, req.document, req.extra))
+    wanted = [k for k in keys if k is not None]
+    taken = set(session.scalars(select(OutboxMessage.dedupe_key).where(
+        OutboxMessage.dedupe_key.in_(wanted)))) if wanted else set()
+    prepared = [
+        None if key is not None and key in taken else _prepare(
             session, event=req.event, document=req.document, at=at, settings=settings,
-            actor=actor, extra=req.extra, key=key))
-    values = [p.values for p in prepared if p is not None and p.values is not None]
-    ids: dict[str, int] = {}
-    if values:
-        table = OutboxMessage.__table__
-        inserted = insert_many(session, table, values, conflict=("dedupe_key",), returning=("id", "dedupe_key"))
-        ids = {key: rid for rid, key in inserted}
-        if ids:
-            # message_id_for, worked out by the database for the whole batch in one statement
-            # (every row has the same creation instant and domain).
-            head, tail = _message_id(0, at, settings).split(".0.", 1)
-            session.execute(update(table).where(table.c.id.in_(list(ids.values()))).values(
-                message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail)))
+            actor=actor, extra=req.extra, key=key)
+        for req, key in zip(requests, keys)
+    ]
+    table = OutboxMessage.__table__
+    ids: dict[int, int] = {}  # index of the request → its outbox row
+    ready = [(i, p) for i, p in enumerate(prepared) if p is not None and p.values is not None]
+    keyed = [(i, p) for i, p in ready if p.key]
+    if keyed:
+        by_key = {key: rid for rid, key in insert_many(
+            session, table, [p.values for _, p in keyed],  # type: ignore[misc]
+            conflict=("dedupe_key",), returning=("id", "dedupe_key"))}
+        ids.update((i, by_key[p.key]) for i, p in keyed if p.key in by_key)
+    for i, p in ready:
+        if not p.key:  # repeatable: one insert each, so the returned id is its own
+            (row,) = insert_many(session, table, [p.values], returning=("id",))  # type: ignore[list-item]
+            ids[i] = row.id
+    if ids:
+        # message_id_for, worked out by the database for all the rows in one statement (every
+        # row has the same creation instant and domain).
+        head, tail = _message_id(0, at, settings).split(".0.", 1)
+        session.execute(update(table).where(table.c.id.in_(list(ids.values()))).values(
+            message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail)))
     out = []
-    for p in prepared:
-        if p is None:
-            out.append(Queued((), ()))
-        elif p.values is None:
+    for i, p in enumerate(prepared):
+        if p is not None and p.values is None:
             out.append(Queued((), (audit.Entry(at, actor, "email_not_queued", "refused", p.document_id,
                                                details=p.not_queued),)))
-        elif p.key in ids:
-            rid = ids[p.key]
-            out.append(Queued((rid,), (audit.Entry(at, actor, "email_queued", document_id=p.document_id,
-                                                   details=p.queued_details(rid)),)))
-        else:  # a racing transaction queued it between our check and our insert
+        elif p is not None and i in ids:
+            out.append(Queued((ids[i],), (audit.Entry(at, actor, "email_queued", document_id=p.document_id,
+                                                      details=p.queued_details(ids[i])),)))
+        else:  # queued before, or by a racing transaction between our check and our insert
             out.append(Queued((), ()))
     return out

@@ -19,7 +19,7 @@ from workflow.db import Database
 from workflow.models import AuditEvent, Document, Escalation
 from workflow.service import Workflow
 from workflow.settings import Settings
-from workflow.sweep import ACTION, SweepReport, _fire, _insert_escalation, sweep
+from workflow.sweep import ACTION, SweepReport, _fire_all, _Planned, sweep
 
 from .conftest import shanghai
 from .factories import CLERK, make_workflow, seed_bureau, to_published
@@ -202,9 +202,8 @@ def test_a_duplicate_record_is_harmless(db: Database, clock: FixedClock, setting
         before = (s.scalar(select(func.count()).select_from(OutboxMessage)),
                   s.scalar(select(func.count()).select_from(AuditEvent)))
         d = s.get(Document, doc)
-        assert _fire(db, s, settings, d, DEFAULT_LADDER.rung("overdue"), now, 0, now, False) is None
-        assert _insert_escalation(db, s, {"document_id": doc, "level": "overdue", "fired_at": now,
-                                          "due_at": d.due_at, "working_days_overdue": 0}) is None
+        again = [_Planned(d, DEFAULT_LADDER.rung(level), 0, now, False) for level in ("reminder", "overdue")]
+        assert _fire_all(db, s, settings, again, now) == ([], 2)
         after = (s.scalar(select(func.count()).select_from(OutboxMessage)),
                  s.scalar(select(func.count()).select_from(AuditEvent)))
     assert after == before
@@ -378,9 +377,9 @@ def test_a_chain_started_meanwhile_sends_the_batch_down_the_careful_path(
 
 def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
         db: Database, clock: FixedClock, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """Fault drill: the batch's set-wise append finds a chain head moved (injected), so the
-    batch is undone to its savepoint and fired one document at a time; a document whose chain
-    is still busy then is deferred to the next sweep, the others fire, once each."""
+    """Fault drill: the batch's append finds a chain head moved (injected), so the batch is
+    undone to its savepoint and fired one document at a time; the document whose chain is
+    still busy then is deferred to the next sweep, the others fire, once each."""
     from workflow.errors import ConcurrentChange
     from states.reasons import Reason
 
@@ -389,18 +388,16 @@ def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
     wf = make_workflow(db, clock, settings)
     first, *others = _bulk_overdue(db, wf, clock, 4)
     at = FixedClock(shanghai(2024, 2, 20, 9, 30))
-    real_append = audit.append
+    real_append_many = audit.append_many
 
-    def moved_meanwhile(*args: object, **kw: object) -> int:
-        raise ConcurrentChange(Reason("changed_meanwhile"))
-
-    def busy_first(session, **kw):  # type: ignore[no-untyped-def]
-        if kw.get("document_id") == first:
+    def busy_first(session, entries):  # type: ignore[no-untyped-def]
+        """The first document's chain is always "moved meanwhile": the batch holding it fails,
+        so does the first document on its own; the others' appends are real."""
+        if any(e.document_id == first for e in entries):
             raise ConcurrentChange(Reason("changed_meanwhile"))
-        return real_append(session, **kw)
+        return real_append_many(session, entries)
 
-    monkeypatch.setattr(audit, "append_many", moved_meanwhile)
-    monkeypatch.setattr(audit, "append", busy_first)
+    monkeypatch.setattr(audit, "append_many", busy_first)
     report = sweep(db, at, settings)
     assert report.deferred == [first]
     assert sorted(f.document_id for f in report.fired) == sorted(others)

@@ -511,21 +511,15 @@ class Workflow:
 
     def _notify(self, ctx: _Ctx, event: str, extra: Mapping[str, Any] | None = None,
                 dedupe_key: str | None = None) -> None:
-        from notifications.outbox import Request, default_dedupe_key, enqueue, enqueue_many
+        from notifications.outbox import Request, enqueue_many
 
-        extra = dict(extra or {})
-        if dedupe_key or default_dedupe_key(event, ctx.doc, extra):
-            # A one-off email: one ON CONFLICT insert. No autoflush meanwhile, so the document's
-            # own changes go out in the change's single UPDATE (with its version check).
-            with ctx.session.no_autoflush:
-                (queued,) = enqueue_many(ctx.session, [Request(event, ctx.doc, extra, dedupe_key)],
-                                         at=ctx.now, settings=self.settings, actor=ctx.actor)
-            ctx.entries.extend(queued.entries)
-            ids = list(queued.outbox_ids)
-        else:
-            ids = [r.id for r in enqueue(ctx.session, event=event, document=ctx.doc, at=ctx.now,
-                                         settings=self.settings, actor=ctx.actor, extra=extra,
-                                         defer=ctx.entries)]
+        # No autoflush meanwhile: the document's own changes go out in the change's single
+        # UPDATE (with its version check), and the outbox rows are plain inserts.
+        with ctx.session.no_autoflush:
+            (queued,) = enqueue_many(ctx.session, [Request(event, ctx.doc, dict(extra or {}), dedupe_key)],
+                                     at=ctx.now, settings=self.settings, actor=ctx.actor)
+        ctx.entries.extend(queued.entries)
+        ids = list(queued.outbox_ids)
         ctx.details.setdefault("emails", []).extend(ids)
 
     def record_posting(self, login: str, doc_id: int, *, channel: str, url: str | None = None,

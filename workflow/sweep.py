@@ -192,51 +192,6 @@ def _check_ladder(db: Database, ladder: Ladder) -> None:
         log.info("sweep: the ladder is new or changed; every open document will be looked at again")
 
 
-def _insert_escalation(db: Database, session: Session, values: dict[str, Any]) -> int | None:
-    """Insert the (document, level) record; ``None`` if it exists already (a racing sweep)."""
-    dialect = sqlite if db.is_sqlite else postgresql
-    stmt = (
-        dialect.insert(Escalation).values(**values)
-        .on_conflict_do_nothing(index_elements=["document_id", "level"])
-        .returning(Escalation.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
-
-
-def _fire(db: Database, session: Session, settings: Settings, doc: Document, rung: Rung,
-          now: datetime, overdue: int, scheduled: datetime, caught_up: bool) -> Fired | None:
-    """Record one rung, its audit event and its emails; all or nothing (the caller's savepoint).
-
-    A before-deadline rung (the reminder) reached only after the deadline — the sweep did not
-    run in time — is recorded and audited but emails nobody: "due today" would be false, and
-    the overdue rung fired in the same sweep says what is true.
-    """
-    from notifications.outbox import enqueue
-
-    assert doc.due_at is not None
-    inserted = _insert_escalation(db, session, {
-        "document_id": doc.id, "level": rung.level, "fired_at": now, "due_at": doc.due_at,
-        "working_days_overdue": overdue,
-    })
-    if inserted is None:
-        return None
-    stale = rung.before_due and is_late(doc.due_at, now)
-    details: dict[str, Any] = {
-        "level": rung.level, "event": rung.event, "working_days_overdue": overdue,
-        "due_at": doc.due_at, "scheduled_at": scheduled, "caught_up": caught_up,
-        "escalation_id": inserted,
-    }
-    if stale:
-        details["emails"] = "none: the deadline had already passed when the sweep reached it"
-    audit.append(session, at=now, actor=SYSTEM, action=ACTION, document_id=doc.id,
-                 state_before=doc.state, state_after=doc.state, details=details)
-    rows = [] if stale else enqueue(
-        session, event=rung.event, document=doc, at=now, settings=settings, actor=SYSTEM,
-        extra={"level": rung.level, "working_days_overdue": overdue})
-    return Fired(doc.id, rung.level, rung.event, now, doc.due_at, overdue,
-                 tuple(r.id for r in rows), caught_up)
-
-
 def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
     for doc_id, level in session.execute(
@@ -273,9 +228,12 @@ def _fire_all(db: Database, session: Session, settings: Settings, planned: list[
     the emails with :func:`notifications.outbox.enqueue_many`, the audit events with
     :func:`audit.append_many`. Returns (fired, rungs a racing sweep had recorded).
 
-    The same writes as :func:`_fire` per rung, in the same order on each document's chain —
-    only fewer round trips: one rung at a time cost ~14 statements and ~20 ms per document
-    (bench_sweep), which made 10,000 overdue documents take minutes.
+    Each rung's record is inserted only once per (document, level); only the rungs whose
+    record this call inserted queue emails and audit events, so a racing sweep's duplicates
+    write nothing. A before-deadline rung (the reminder) reached only after the deadline — the
+    sweep did not run in time — is recorded and audited but emails nobody: "due today" would be
+    false, and the overdue rung fired in the same sweep says what is true. One rung at a time,
+    this cost ~14 statements and ~20 ms per document (bench_sweep).
     """
     from notifications.outbox import Request, enqueue_many
 
@@ -323,16 +281,9 @@ def _fire_one_by_one(db: Database, session: Session, settings: Settings, planned
     for p in planned:
         by_doc.setdefault(p.doc.id, []).append(p)
     for doc_id, rungs in by_doc.items():
-        done: list[Fired] = []
-        duplicates = 0
         try:
             with session.begin_nested():
-                for p in rungs:
-                    one = _fire(db, session, settings, p.doc, p.rung, now, p.overdue, p.scheduled, p.caught_up)
-                    if one is None:
-                        duplicates += 1
-                    else:
-                        done.append(one)
+                done, duplicates = _fire_all(db, session, settings, rungs, now)
         except (ConcurrentChange, OperationalError) as exc:
             # Someone else wrote this document's audit chain meanwhile (or a deadlock was
             # broken in our disfavour): undo this document only; the next sweep retries it.
