@@ -40,7 +40,7 @@ CLERK, SIGNER = "liu.spc", "chen.spc"
 def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:  # type: ignore[type-arg]
     """``santongbu serve --workers N`` in a process of its own, as it is deployed."""
     env = {**os.environ, "SANTONGBU_DATABASE_URL": url, "SANTONGBU_MAIL_FOLDER": str(log.parent / "mail")}
-    command = [sys.executable, "-c", "from workflow.cli.main import main; main()", "serve", "--port", str(port),
+    command = [sys.executable, "-c", "from workflow.entrypoints.cli.main import main; main()", "serve", "--port", str(port),
                "--workers", str(workers)]
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(log.parent))
@@ -108,7 +108,7 @@ def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 60) -> 
 def prepare(app, clients: int) -> tuple[list[int], str, str]:  # type: ignore[no-untyped-def]
     """One document per client, ready for request_signoff; a token for the clerk and the signer."""
     from tests.factories import to_plan
-    from workflow.api.auth import Tokens
+    from workflow.entrypoints.api.auth import Tokens
 
     wf = app.wf
     docs = []

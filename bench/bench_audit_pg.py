@@ -55,11 +55,11 @@ from sqlalchemy import create_engine, event, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workflow.audit_queries import AuditQueries, EventFilter, timeline_events  # noqa: E402
-from workflow.clock import FixedClock  # noqa: E402
-from workflow.db import Database, normalise_url  # noqa: E402
-from workflow.reports import Reports  # noqa: E402
-from workflow.settings import Settings  # noqa: E402
+from workflow.services.audit_queries import AuditQueries, EventFilter, timeline_events  # noqa: E402
+from workflow.kernel.clock import FixedClock  # noqa: E402
+from workflow.kernel.db import Database, normalise_url  # noqa: E402
+from workflow.services.reports import Reports  # noqa: E402
+from workflow.kernel.settings import Settings  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 1, 2, 10, 0, tzinfo=SHANGHAI)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Figure, finish  # noqa: E402
 from states.deadline import compute_due  # noqa: E402
-from workflow.calendar import Calendar  # noqa: E402
+from workflow.kernel.calendar import Calendar  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2004, 1, 1, tzinfo=TZ)
@@ -43,7 +43,7 @@ def naive_due(published: datetime, days: int = 3) -> date:
     import chinese_calendar
     import holidays
 
-    from workflow.calendar.sources import CORRECTIONS
+    from workflow.kernel.calendar.sources import CORRECTIONS
 
     day, counted = published.astimezone(TZ).date(), 0
     while counted < days:

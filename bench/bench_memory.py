@@ -4,7 +4,7 @@ Run:  .venv/bin/python bench/bench_memory.py [--docs 100000] [--backend sqlite]
 
 What a worker does for each document, as the service does it: load the document with its
 package (materials, signers, signatures, postings) in its own session, build the
-:class:`~states.snapshot.DocumentSnapshot` (``workflow.snapshots.document_snapshot``), and ask
+:class:`~states.snapshot.DocumentSnapshot` (``workflow.kernel.snapshots.document_snapshot``), and ask
 ``states.decide`` whether ``publish`` may fire (the trigger with the most guards). Documents are taken 1,000 per transaction, as a batch job would.
 
 RSS (``psutil`` if installed, else ``VmRSS`` from ``/proc/self/status``) is sampled every 10,000
@@ -78,8 +78,8 @@ def process(app: App, count: int) -> list[tuple[int, float]]:
     from sqlalchemy.orm import selectinload
 
     from states.lifecycle import _MACHINE, decide, triggers_from
-    from workflow.models import Document
-    from workflow.snapshots import document_snapshot
+    from workflow.kernel.models import Document
+    from workflow.kernel.snapshots import document_snapshot
 
     now = app.clock.now()  # type: ignore[attr-defined]
     args = {"publication_url": "https://jtj.fuzhou.example.cn/zcwj/1.htm", "published_at": now,

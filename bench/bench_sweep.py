@@ -22,7 +22,7 @@ tables are ``VACUUM ANALYZE``\\ d — the state a production database is in. Ope
 with their sweep hint (``next_rung_at``) at the publication instant, as right after migration
 0006 or a calendar load; the first sweep gives each its exact hint, and is measured too.
 
-Measured, with the real :func:`workflow.sweep.sweep` and the default batch size:
+Measured, with the real :func:`workflow.services.sweep.sweep` and the default batch size:
 
 1. **nothing due** — the sweep at Tue 10:00, repeated; target < 20 ms;
 2. **10,000 overdue** — one sweep at Wed 10:00: each document gets its ``escalated`` record,
@@ -147,7 +147,7 @@ def run(quick: bool = False, scale: int | None = None, overdue: int | None = Non
         repeats: int = 30) -> list[Figure]:
     from sqlalchemy import text
 
-    from workflow.sweep import sweep
+    from workflow.services.sweep import sweep
 
     scale = scale or (100_000 if quick else 1_000_000)
     overdue = overdue or (2_000 if quick else 10_000)

@@ -273,11 +273,11 @@ def _check_same_rows(before: dict[str, int], after: dict[str, int], pairs: int) 
 
 def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
     """A service-published and a floor-published document carry rows of the same shape, and
-    the floor's hashes are what ``workflow.audit.event_hash`` computes (so the floor did the
+    the floor's hashes are what ``workflow.kernel.audit.event_hash`` computes (so the floor did the
     hashing the real chain needs, not a cheaper stand-in)."""
     from sqlalchemy import text
 
-    from workflow import audit
+    from workflow.kernel import audit
 
     def shape(doc: int) -> list[tuple[Any, ...]]:
         with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
@@ -296,7 +296,7 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
         raise RuntimeError(f"service and floor rows differ in shape:\n{a}\n{b}")
     from sqlalchemy import select
 
-    from workflow.models import AuditEvent
+    from workflow.kernel.models import AuditEvent
 
     with app.db.transaction() as session:  # type: ignore[attr-defined]
         for ev in session.scalars(select(AuditEvent).where(AuditEvent.document_id == floor_doc,
@@ -307,7 +307,7 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
                 state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
                 prev_hash=ev.prev_hash)
             if want != ev.hash:
-                raise RuntimeError("the floor's audit hash differs from workflow.audit's")
+                raise RuntimeError("the floor's audit hash differs from workflow.kernel.audit's")
 
 
 def run(quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"),

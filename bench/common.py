@@ -107,7 +107,7 @@ def timed(fn: Callable[[], object]) -> float:
 def _admin_engine():  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine
 
-    from workflow.db import normalise_url
+    from workflow.kernel.db import normalise_url
 
     return create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
 
@@ -176,10 +176,10 @@ def application(url: str, *, start: datetime | None = None, **settings_kw: objec
     Emails go to a mail folder in a temporary directory (delivery is not what is measured).
     """
     from tests.factories import seed_bureau
-    from workflow.clock import FixedClock
-    from workflow.db import Database
-    from workflow.service import Workflow
-    from workflow.settings import Settings
+    from workflow.kernel.clock import FixedClock
+    from workflow.kernel.db import Database
+    from workflow.services.documents.service import Workflow
+    from workflow.kernel.settings import Settings
 
     folder = Path(tempfile.mkdtemp(prefix="santongbu_bench_app_"))
     db = Database(url)

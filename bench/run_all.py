@@ -65,7 +65,7 @@ def machine() -> list[str]:
     try:
         from sqlalchemy import create_engine, text
 
-        from workflow.db import normalise_url
+        from workflow.kernel.db import normalise_url
 
         engine = create_engine(normalise_url(PG_ADMIN_URL))
         with engine.connect() as conn:

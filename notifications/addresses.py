@@ -13,7 +13,7 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 
 from states.reasons import Reason
-from workflow.errors import InvalidInput
+from workflow.kernel.errors import InvalidInput
 
 # Anything that could end a header line or confuse a mail client: C0/C1 controls (CR, LF, TAB,
 # NUL, …), Unicode line and paragraph separators, and the other format characters (bidi

@@ -32,15 +32,15 @@ from sqlalchemy.orm import Session
 from states.permissions import may_administer
 from states.reasons import Reason
 from states.snapshot import SYSTEM, ActorSnapshot
-from workflow import audit
-from workflow.clock import Clock
-from workflow.db import Database
-from workflow.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
-from workflow.settings import Settings
+from workflow.kernel import audit
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
+from workflow.kernel.settings import Settings
 
-from .message import BadMessage, build_message
-from .models import OutboxMessage
-from .transports import DeliveryError, PermanentError, Sent, TransientError, Transport, transport_for
+from notifications.message import BadMessage, build_message
+from workflow.kernel.models.outbox import OutboxMessage
+from notifications.transports import DeliveryError, PermanentError, Sent, TransientError, Transport, transport_for
 
 log = logging.getLogger("santongbu.notifications")
 T = TypeVar("T")

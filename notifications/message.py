@@ -14,10 +14,10 @@ from email.message import EmailMessage
 from email import message_from_string
 from email.utils import format_datetime, parseaddr
 
-from workflow.settings import Settings
+from workflow.kernel.settings import Settings
 
-from .addresses import clean_text
-from .models import OutboxMessage
+from notifications.addresses import clean_text
+from workflow.kernel.models.outbox import OutboxMessage
 
 
 class BadMessage(ValueError):

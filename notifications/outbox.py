@@ -16,16 +16,16 @@ from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-from workflow import audit
-from workflow.bulk import insert_many
-from workflow.clock import to_utc
-from workflow.models import Document, Unit, User
-from workflow.settings import Settings
+from workflow.kernel import audit
+from workflow.kernel.bulk import insert_many
+from workflow.kernel.clock import to_utc
+from workflow.kernel.models import Document, Unit, User
+from workflow.kernel.settings import Settings
 
-from .addresses import clean_text
-from .models import OutboxMessage, dump_recipients
-from .recipients import ROUTES, Resolved, resolve
-from .render import EVENTS, format_instant, render
+from notifications.addresses import clean_text
+from workflow.kernel.models.outbox import OutboxMessage, dump_recipients
+from notifications.recipients import ROUTES, Resolved, resolve
+from notifications.render import EVENTS, format_instant, render
 
 # Events that can happen only once per document (or once per ladder level): without a caller's
 # key they are keyed on (document, event[, level]) so a second sweep or a redelivered task can
@@ -191,7 +191,7 @@ def enqueue(
     Returns the rows queued: empty when the same ``dedupe_key`` (given, or derived for one-off
     events) was queued before, or when nobody could be reached (audited as ``email_not_queued``).
     With ``defer``, the audit entries are added to that list instead, for the caller to append
-    with the rest of its change (:func:`workflow.audit.append_many`).
+    with the rest of its change (:func:`workflow.kernel.audit.append_many`).
     """
     (queued,) = enqueue_many(session, [Request(event, document, dict(extra or {}), dedupe_key)],
                              at=at, settings=settings, actor=actor)

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.models import Document, Unit, User
+from workflow.kernel.models import Document, Unit, User
 
-from .addresses import clean_text, is_valid_address, validate_address
+from notifications.addresses import clean_text, is_valid_address, validate_address
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .addresses import clean_text
+from notifications.addresses import clean_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 EVENTS = (

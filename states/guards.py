@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .reasons import Reason
-from .snapshot import DocumentSnapshot
+from states.reasons import Reason
+from states.snapshot import DocumentSnapshot
 
 Guard = Callable[[DocumentSnapshot, Mapping[str, Any]], list[Reason]]
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .deadline import WorkingDays, is_late, local_date, working_days_between, zone
+from states.deadline import WorkingDays, is_late, local_date, working_days_between, zone
 
 # The notification events a rung may queue (their recipients are resolved by notifications).
 EVENTS = ("reminder", "overdue", "escalated", "escalated_high")

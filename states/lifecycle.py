@@ -18,9 +18,9 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from .guards import GUARDS, Guard
-from .reasons import Reason
-from .snapshot import DocumentSnapshot
+from states.guards import GUARDS, Guard
+from states.reasons import Reason
+from states.snapshot import DocumentSnapshot
 
 
 class State(StrEnum):

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from .snapshot import MaterialSnapshot
+from states.snapshot import MaterialSnapshot
 
 
 def content_hash(*parts: str | None) -> str:

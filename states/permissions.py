@@ -6,9 +6,9 @@ administrators manage units, users and calendars. Everyone else is refused.
 """
 from __future__ import annotations
 
-from .lifecycle import SIGNER_TRIGGERS
-from .reasons import Reason
-from .snapshot import ActorSnapshot, DocumentSnapshot
+from states.lifecycle import SIGNER_TRIGGERS
+from states.reasons import Reason
+from states.snapshot import ActorSnapshot, DocumentSnapshot
 
 READ_ALL_ROLES = frozenset({"supervisor", "auditor", "admin", "leader"})
 

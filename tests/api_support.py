@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 
 from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
-from workflow.api import create_app
-from workflow.api.auth import Tokens
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.models import AuditEvent
-from workflow.service import Workflow
-from workflow.settings import Settings
+from workflow.entrypoints.api import create_app
+from workflow.entrypoints.api.auth import Tokens
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
 
 # The personas of DESIGN §7, from the sample bureau.
 PERSONAS: dict[str, str | None] = {

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, text
 
-from workflow.clock import FixedClock
-from workflow.db import Database, normalise_url
-from workflow.settings import Settings
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database, normalise_url
+from workflow.kernel.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("SANTONGBU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SANTONGBU_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -67,7 +67,7 @@ def pg_migrated(pg_url: str) -> Iterator[Database]:
 
 def truncate_all(db: Database) -> None:
     """Empty every table, bypassing the append-only triggers (replica role skips triggers)."""
-    from workflow.models import Base
+    from workflow.kernel.models import Base
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from workflow.clock import Clock
-from workflow.db import Database
-from workflow.directory import Directory
-from workflow.service import Workflow
-from workflow.settings import Settings
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.services.directory import Directory
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "workflow" / "data" / "sample_bureau.toml"
 CLERK, HEAD, SIGNER2 = "liu.spc", "chen.spc", "director"

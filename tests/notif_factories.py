@@ -18,8 +18,8 @@ from aiosmtpd.controller import Controller
 
 from sqlalchemy.orm import Session
 
-from workflow.db import Database
-from workflow.models import Document, Signer, Unit, User
+from workflow.kernel.db import Database
+from workflow.kernel.models import Document, Signer, Unit, User
 
 
 @dataclass

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from tests.api_support import ApiEnv, api_env
 from tests.factories import new_draft
-from workflow.db import Database
-from workflow.models import AuditEvent, Document
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, Document
 
 CLIENTS = 10
 

@@ -13,13 +13,13 @@ import httpx
 
 from tests.api_support import ApiEnv, api_env, live_server
 from tests.conftest import REDIS_URL, shanghai
-from workflow.api.auth import Tokens
-from workflow.api.problems import negotiate
-from workflow.api import create_app
-from workflow.clock import SystemClock
-from workflow.db import Database
-from workflow.models import AuditEvent
-from workflow.settings import Settings
+from workflow.entrypoints.api.auth import Tokens
+from workflow.entrypoints.api.problems import negotiate
+from workflow.entrypoints.api import create_app
+from workflow.kernel.clock import SystemClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent
+from workflow.kernel.settings import Settings
 
 PORTAL = "https://jtj.fuzhou.example.cn"
 

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi import checks as oa_checks
 
 from tests.api_support import ApiEnv, api_env, module_database
 from tests.factories import HEAD, new_draft, to_plan, to_published, to_signoff
-from workflow.api.auth import Tokens
-from workflow.db import Database
+from workflow.entrypoints.api.auth import Tokens
+from workflow.kernel.db import Database
 
 EXAMPLES = int(os.environ.get("SANTONGBU_FUZZ_EXAMPLES", "15"))
 # (lowest, highest) id the fuzzer picks for a valid request. Tokens 1–7 are the personas' own
@@ -67,9 +67,9 @@ def fuzz_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 def _document() -> dict[str, Any]:
     """The OpenAPI document, built without a server (collection time needs the operations)."""
-    from workflow.api import create_app
-    from workflow.clock import SystemClock
-    from workflow.settings import Settings
+    from workflow.entrypoints.api import create_app
+    from workflow.kernel.clock import SystemClock
+    from workflow.kernel.settings import Settings
 
     db = Database("sqlite://")  # never connected
     return create_app(db, SystemClock(), Settings(database_url="sqlite://")).openapi()

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from tests.api_support import PERSONAS, ApiEnv, api_env, module_database
 from tests.factories import CLERK, HEAD, new_draft, to_plan
-from workflow.models import Document
+from workflow.kernel.models import Document
 
 SIGNER = "sun.jgc"
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
@@ -98,7 +98,7 @@ def queued_email(env: ApiEnv) -> int:
 
 
 def fresh_token(env: ApiEnv) -> int:
-    from workflow.api.auth import Tokens
+    from workflow.entrypoints.api.auth import Tokens
 
     return int(Tokens(env.db, env.clock).create("admin", "he.gl", "to revoke")[1]["id"])
 

@@ -13,16 +13,16 @@ from fastapi.routing import APIRoute
 from typer.testing import CliRunner
 
 from tests.factories import SAMPLE
-from workflow.api import create_app
-from workflow.api.app import ROUTERS
-from workflow.api.auth import digest
-from workflow.api.deps import caller
-from workflow.cli.main import app as cli_app
-from workflow.cli.server_cmds import openapi_json
-from workflow.clock import SystemClock
-from workflow.db import Database
-from workflow.models.tokens import ApiToken
-from workflow.settings import Settings
+from workflow.entrypoints.api import create_app
+from workflow.entrypoints.api.app import ROUTERS
+from workflow.entrypoints.api.auth import digest
+from workflow.entrypoints.api.deps import caller
+from workflow.entrypoints.cli.main import app as cli_app
+from workflow.entrypoints.cli.server_cmds import openapi_json
+from workflow.kernel.clock import SystemClock
+from workflow.kernel.db import Database
+from workflow.kernel.models.tokens import ApiToken
+from workflow.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "docs" / "openapi.json"

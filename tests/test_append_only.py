@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import PG_ADMIN_URL, PG_HINT, _pg_admin_engine
 from tests.factories import CLERK, seed_bureau, to_plan
-from workflow import audit
-from workflow.cli.main import app
-from workflow.db import Database
-from workflow.models import AuditCheckpoint, AuditEvent
-from workflow.service import Workflow
+from workflow.kernel import audit
+from workflow.entrypoints.cli.main import app
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditCheckpoint, AuditEvent
+from workflow.services.documents.service import Workflow
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reports.md"
 
@@ -73,7 +73,7 @@ def test_update_and_delete_of_audit_rows_are_refused(db, clock, settings) -> Non
 
 
 def test_truncate_is_refused_on_postgresql(pg_db, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
     trail(pg_db, clock, settings)
@@ -109,7 +109,7 @@ def private_db(request: pytest.FixtureRequest) -> Iterator[Database]:
 
 
 def test_verify_finds_an_edit_made_after_dropping_the_trigger(private_db: Database, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     db = private_db
     doc = trail(db, clock, Settings(database_url=db.url, mail_folder=tmp_path / "mail"))
@@ -134,7 +134,7 @@ def test_verify_finds_an_edit_made_after_dropping_the_trigger(private_db: Databa
 def test_the_migration_can_be_undone_and_redone(private_db: Database) -> None:
     from alembic import command
 
-    from workflow.db import alembic_config
+    from workflow.kernel.db import alembic_config
 
     db = private_db
     with db.engine.begin() as conn:
@@ -160,7 +160,7 @@ def role_sql(role: str) -> list[str]:
 def test_the_documented_application_role_works_and_cannot_rewrite_history(pg_db, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Run the service as a role set up exactly as docs/reports.md says: it works, and it can
     neither change audit rows nor switch the guard off."""
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     role = f"santongbu_app_t{os.getpid()}_{uuid.uuid4().hex[:6]}"
     seed_bureau(pg_db, clock)

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.factories import CLERK, new_draft, seed_bureau, to_plan
-from workflow import audit
-from workflow.db import Database
-from workflow.service import Workflow
+from workflow.kernel import audit
+from workflow.kernel.db import Database
+from workflow.services.documents.service import Workflow
 
 
 @pytest.fixture

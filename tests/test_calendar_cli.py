@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import shanghai
 from tests.factories import CLERK, make_workflow, seed_bureau, to_published
-from workflow.calendar import ScheduleError, parse_schedule
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.models import AuditEvent, CalendarYear, Document
-from workflow.settings import Settings
+from workflow.kernel.calendar import ScheduleError, parse_schedule
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, CalendarYear, Document
+from workflow.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "calendar" / "2027-example.toml"
@@ -62,7 +62,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 
 
 def run(runner: CliRunner, *args: str):  # type: ignore[no-untyped-def]
-    from workflow.cli.main import app
+    from workflow.entrypoints.cli.main import app
 
     return runner.invoke(app, list(args), catch_exceptions=False)
 

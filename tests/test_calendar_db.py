@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
-from workflow import audit
-from workflow.calendar import (
+from workflow.kernel import audit
+from workflow.kernel.calendar import (
     calendar_for, due_for, due_sources, load_year, posting_result, refresh_provisional_deadlines,
 )
-from workflow.db import Database
-from workflow.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
-from workflow.settings import Settings
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
+from workflow.kernel.settings import Settings
 
 ADMIN = ActorSnapshot(login="admin", unit_id=None, roles=frozenset({"admin"}))
 NOW = shanghai(2026, 12, 1, 9, 0)
@@ -160,7 +160,7 @@ def test_stale_provisional_deadline_is_refreshed(db: Database, settings: Setting
         load_year(s, CORRECTED_2027, actor=ADMIN, at=NOW, settings=settings)
     with db.transaction() as s:
         # The racing publish: its deadline was computed on the package calendar (no 2027 load).
-        from workflow.calendar import package_calendar
+        from workflow.kernel.calendar import package_calendar
         from states.deadline import compute_due
 
         stale = compute_due(shanghai(2026, 12, 30, 10, 0), package_calendar())
@@ -184,7 +184,7 @@ def test_stale_provisional_deadline_is_refreshed(db: Database, settings: Setting
 
 
 def test_refused_load_changes_nothing(db: Database, settings: Settings) -> None:
-    from workflow.errors import Forbidden
+    from workflow.kernel.errors import Forbidden
 
     clerk = ActorSnapshot(login="li", unit_id=1, roles=frozenset({"member"}))
     with db.transaction() as s:

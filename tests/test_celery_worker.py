@@ -27,19 +27,19 @@ from aiosmtpd.controller import Controller
 from celery import Celery
 from sqlalchemy import func, select
 
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from workers.app import make_app
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workers.inprocess import InProcess, running
 from workers.sweep_tasks import SWEEP_DEADLINES, run_sweep
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.models import Document, Escalation
-from workflow.settings import Settings
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import Document, Escalation
+from workflow.kernel.settings import Settings
 
-from .conftest import REDIS_URL, shanghai
-from .factories import CLERK, make_workflow, seed_bureau, to_published
-from .test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
+from tests.conftest import REDIS_URL, shanghai
+from tests.factories import CLERK, make_workflow, seed_bureau, to_published
+from tests.test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
 
 pytestmark = pytest.mark.redis
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.factories import SAMPLE
-from workflow.cli.main import app
+from workflow.entrypoints.cli.main import app
 
 NOW = "2024-02-09T10:00+08:00"
 
@@ -119,8 +119,8 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
 
 
 def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from workflow.clock import FixedClock
-    from workflow.web.accounts import Accounts
+    from workflow.kernel.clock import FixedClock
+    from workflow.entrypoints.web.accounts import Accounts
     from datetime import datetime, timezone
 
     ok(cli("unit", "import", str(SAMPLE)))

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_signed, to_signoff
-from workflow import audit
-from workflow.errors import ConcurrentChange, Refused, SantongbuError
-from workflow.models import AuditEvent, Document
-from workflow.service import Workflow
+from workflow.kernel import audit
+from workflow.kernel.errors import ConcurrentChange, Refused, SantongbuError
+from workflow.kernel.models import AuditEvent, Document
+from workflow.services.documents.service import Workflow
 
 
 def race(n: int, action) -> Counter[str]:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from states.deadline import (
     working_days_overdue,
 )
 from tests.conftest import shanghai
-from workflow.calendar import Calendar, package_calendar
+from workflow.kernel.calendar import Calendar, package_calendar
 
 D = date.fromisoformat
 
@@ -276,7 +276,7 @@ def test_reminder_is_nine_in_the_morning_of_the_due_day() -> None:
 
 
 def test_loaded_year_overrides_the_packages() -> None:
-    from workflow.calendar import YearSchedule
+    from workflow.kernel.calendar import YearSchedule
 
     # Pretend a correction makes Mon 2024-02-19 a holiday too: the 2024 case then ends Wed 21.
     fixed = YearSchedule(
@@ -300,7 +300,7 @@ def test_2005_make_up_saturday_missing_from_chinesecalendar_is_corrected() -> No
 
 def test_the_two_packages_agree_on_every_day_of_the_announced_years() -> None:
     """A package upgrade that brings a discrepancy must be looked at, not silently used."""
-    from workflow.calendar.sources import chinesecalendar_year, chinesecalendar_years, holidays_year
+    from workflow.kernel.calendar.sources import chinesecalendar_year, chinesecalendar_years, holidays_year
 
     differ = []
     for year in chinesecalendar_years():

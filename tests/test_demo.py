@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CLI = [sys.executable, "-c", "from workflow.cli.main import main; main()"]
+CLI = [sys.executable, "-c", "from workflow.entrypoints.cli.main import main; main()"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

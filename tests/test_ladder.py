@@ -9,7 +9,7 @@ import pytest
 
 from states.deadline import compute_due
 from states.ladder import DEFAULT_LADDER, LadderError, parse_ladder, whole_working_days_overdue
-from workflow.calendar import Calendar
+from workflow.kernel.calendar import Calendar
 
 TZ = "Asia/Shanghai"
 SH = ZoneInfo(TZ)

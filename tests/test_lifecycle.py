@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import shanghai
 from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_plan, to_published, to_signed, to_signoff
-from workflow import audit
-from workflow.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound, Refused
-from workflow.models import AuditEvent, Document
-from workflow.service import Workflow
+from workflow.kernel import audit
+from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound, Refused
+from workflow.kernel.models import AuditEvent, Document
+from workflow.services.documents.service import Workflow
 
 
 @pytest.fixture

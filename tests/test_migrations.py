@@ -4,9 +4,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import notifications.models  # noqa: F401  (registers the outbox table)
-from workflow.db import Database
-from workflow.models import Base
+from workflow.kernel.db import Database
+from workflow.kernel.models import Base
 
 
 def test_migrations_match_the_models(db: Database) -> None:
@@ -19,7 +18,7 @@ def test_migrations_match_the_models(db: Database) -> None:
 def test_upgrade_is_idempotent_and_reaches_head(db: Database) -> None:
     from alembic.script import ScriptDirectory
 
-    from workflow.db import alembic_config
+    from workflow.kernel.db import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
     db.upgrade()

@@ -8,9 +8,9 @@ import pytest
 
 from notifications.addresses import clean_text, validate_address
 from notifications.message import build_message
-from notifications.models import OutboxMessage
-from workflow.errors import InvalidInput
-from workflow.settings import Settings
+from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.errors import InvalidInput
+from workflow.kernel.settings import Settings
 
 
 def test_valid_addresses_are_normalised() -> None:

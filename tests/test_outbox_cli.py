@@ -10,15 +10,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from notifications.delivery import deliver_pending, retry
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from notifications.transports.folder import file_name
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
 from tests.notif_factories import make_bureau, make_document
-from workflow.cli.main import app
-from workflow.errors import Forbidden, InvalidInput, NotFound
-from workflow.models import AuditEvent, Document
+from workflow.entrypoints.cli.main import app
+from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from workflow.kernel.models import AuditEvent, Document
 
 NOW = "2024-02-05T10:00:00+08:00"
 

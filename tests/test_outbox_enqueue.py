@@ -6,12 +6,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from states.snapshot import SYSTEM
 from tests.conftest import shanghai
 from tests.notif_factories import make_bureau, make_document
-from workflow.models import AuditEvent, Document
+from workflow.kernel.models import AuditEvent, Document
 
 PUB = shanghai(2024, 2, 9, 10, 30)
 DUE = shanghai(2024, 2, 20, 23, 59, 59)

@@ -9,13 +9,13 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
 
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import REDIS_URL, shanghai
 from tests.notif_factories import SmtpServer, make_bureau, make_document
 from workers.app import embedded_broker_file, make_app
 from workers.delivery_tasks import DELIVER_OUTBOX
-from workflow.models import Document
+from workflow.kernel.models import Document
 
 pytestmark = pytest.mark.redis
 
@@ -64,7 +64,7 @@ def test_worker_delivers_each_email_once_despite_duplicate_tasks(db, settings, c
 
 
 def test_embedded_broker_lives_beside_the_sqlite_file(tmp_path):  # type: ignore[no-untyped-def]
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     app = make_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
     assert app.conf.broker_url == f"sqla+sqlite:///{tmp_path}/s.db.broker.sqlite"

@@ -50,18 +50,18 @@ from typer.testing import CliRunner
 
 from tests.conftest import PG_ADMIN_URL, PG_HINT, _pg_admin_engine, shanghai
 from tests.factories import seed_bureau
-from workflow.audit_queries import AuditQueries, EventFilter
-from workflow.calendar import load_year
-from workflow.cli.main import app
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.errors import Forbidden, InvalidInput, NotFound, Refused
-from workflow.export import BOM, to_csv
-from workflow.models import AuditEvent, Escalation, User
-from workflow.reports import Reports, parse_period
-from workflow.service import Workflow
-from workflow.settings import Settings
-from workflow.snapshots import actor_snapshot
+from workflow.services.audit_queries import AuditQueries, EventFilter
+from workflow.kernel.calendar import load_year
+from workflow.entrypoints.cli.main import app
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.errors import Forbidden, InvalidInput, NotFound, Refused
+from workflow.kernel.export import BOM, to_csv
+from workflow.kernel.models import AuditEvent, Escalation, User
+from workflow.services.reports import Reports, parse_period
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
+from workflow.kernel.snapshots import actor_snapshot
 
 SPC = ("liu.spc", ["chen.spc", "director"])
 KXC = ("xu.kxc", ["wu.kxc", "director"])
@@ -259,7 +259,7 @@ def by_unit(table: Any) -> dict[str, dict[str, Any]]:
 
 # ------------------------------------------------------------------ due dates (the premise)
 def test_the_data_set_has_the_hand_computed_deadlines(data, db) -> None:  # type: ignore[no-untyped-def]
-    from workflow.models import Document
+    from workflow.kernel.models import Document
 
     expected = {"Z": (2024, 1, 4), "H": (2024, 1, 4), "A": (2024, 2, 20), "B": (2024, 2, 20),
                 "K1": (2024, 4, 2), "C": (2024, 4, 30), "D": (2024, 5, 9)}
@@ -693,8 +693,8 @@ def test_fast_working_day_counts_match_the_deadline_rule() -> None:
     from datetime import date
 
     from states.deadline import working_days_between
-    from workflow.calendar import package_calendar
-    from workflow.reports import _Days
+    from workflow.kernel.calendar import package_calendar
+    from workflow.services.reports import _Days
 
     calendar = package_calendar()
     days = _Days(calendar, "Asia/Shanghai")

@@ -10,12 +10,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from notifications.delivery import backoff, claim, deliver_pending, lease_for
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
 from tests.notif_factories import SmtpServer, free_port, make_bureau, make_document
-from workflow.db import Database
-from workflow.models import AuditEvent, Document
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, Document
 
 PUB = shanghai(2024, 2, 9, 10, 30)
 DUE = shanghai(2024, 2, 20, 23, 59, 59)
@@ -218,7 +218,7 @@ def test_header_injection_cannot_add_header_or_recipient(db, settings, clock, bu
     evil = "通知\r\nBcc: spy@evil.example\r\nX-Evil: 1\n\nbody"
     doc_id = make_document(db, bureau, clock.now(), title=evil, published_at=PUB, due_at=DUE)
     with db.transaction() as s:
-        from workflow.models import Unit, User
+        from workflow.kernel.models import Unit, User
         s.get(Unit, bureau.spc).name = "审批处\r\nCc: spy2@evil.example"
         s.get(User, bureau.clerk).name = "刘\nBcc: spy3@evil.example"
     [oid] = queue(db, cfg, clock, doc_id)
@@ -271,7 +271,7 @@ def test_login_is_used_and_the_password_never_recorded(db, settings, clock, bure
 
 @pytest.mark.postgres
 def test_two_workers_at_once_send_each_email_once(pg_db, tmp_path, clock, smtp):  # type: ignore[no-untyped-def]
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     cfg = smtp_settings(Settings(database_url=pg_db.url, mail_folder=tmp_path / "m"), smtp.port)
     bureau = make_bureau(pg_db, clock.now())
@@ -312,7 +312,7 @@ def test_two_workers_at_once_send_each_email_once(pg_db, tmp_path, clock, smtp):
     with pg_db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_sent")) == 36
-    from workflow.audit import verify
+    from workflow.kernel.audit import verify
     with pg_db.transaction() as s:
         assert verify(s).ok
 

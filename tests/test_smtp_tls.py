@@ -14,7 +14,7 @@ from notifications.delivery import deliver_pending
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
 from tests.notif_factories import SmtpServer, make_bureau, make_document
-from workflow.models import Document
+from workflow.kernel.models import Document
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 from states.lifecycle import Trigger
 from tests.conftest import shanghai, truncate_all
 from tests.factories import SAMPLE
-from workflow import audit
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.directory import Directory
-from workflow.errors import SantongbuError
-from workflow.models import AuditEvent, Document, Posting, Signature, Signer
-from workflow.service import Workflow
-from workflow.settings import Settings
+from workflow.kernel import audit
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.services.directory import Directory
+from workflow.kernel.errors import SantongbuError
+from workflow.kernel.models import AuditEvent, Document, Posting, Signature, Signer
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
 
 REACHED: set[str] = set()  # states met across a run, to show the invariants were not vacuous
 USERS = ["liu.spc", "chen.spc", "director", "xu.kxc", "lin.zfc", "admin"]

@@ -1,4 +1,4 @@
-"""The deadline sweep (workflow/sweep.py) on SQLite and PostgreSQL: as the injected clock moves
+"""The deadline sweep (workflow/services/sweep.py) on SQLite and PostgreSQL: as the injected clock moves
 past the reminder, the deadline and +1 and +3 working days — across a holiday — exactly the
 expected rungs fire, once each, with the right emails queued; a posting stops the ladder; a
 sweep that did not run for days catches up; concurrent sweeps never duplicate."""
@@ -11,18 +11,18 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from notifications.models import OutboxMessage
+from workflow.kernel.models.outbox import OutboxMessage
 from states.ladder import DEFAULT_LADDER
-from workflow import audit
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.models import AuditEvent, Document, Escalation
-from workflow.service import Workflow
-from workflow.settings import Settings
-from workflow.sweep import ACTION, SweepReport, _fire_all, _Planned, sweep
+from workflow.kernel import audit
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, Document, Escalation
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
+from workflow.services.sweep import ACTION, SweepReport, _fire_all, _Planned, sweep
 
-from .conftest import shanghai
-from .factories import CLERK, make_workflow, seed_bureau, to_published
+from tests.conftest import shanghai
+from tests.factories import CLERK, make_workflow, seed_bureau, to_published
 
 LADDER_EVENTS = ("reminder", "overdue", "escalated", "escalated_high")
 UNIT = {"spc@jtj.example.cn"}
@@ -380,7 +380,7 @@ def test_a_batch_that_meets_a_concurrent_writer_is_fired_document_by_document(
     """Fault drill: the batch's append finds a chain head moved (injected), so the batch is
     undone to its savepoint and fired one document at a time; the document whose chain is
     still busy then is deferred to the next sweep, the others fire, once each."""
-    from workflow.errors import ConcurrentChange
+    from workflow.kernel.errors import ConcurrentChange
     from states.reasons import Reason
 
     settings = Settings(database_url=db.url, mail_folder=tmp_path / "mail")

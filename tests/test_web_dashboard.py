@@ -27,11 +27,11 @@ from tests.conftest import shanghai
 from tests.web_support import (  # noqa: F401 (fixtures)
     PHONE, Shots, browser, seeded_template, sign_in, web_db, web_env,
 )
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.reports import Reports
-from workflow.service import Workflow
-from workflow.sweep import sweep
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.services.reports import Reports
+from workflow.services.documents.service import Workflow
+from workflow.services.sweep import sweep
 
 
 def publish(wf: Workflow, clock: FixedClock, at: datetime, title: str, *, clerk: str = "liu.spc",

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from tests.conftest import shanghai
 from tests.web_support import Shots, browser, seeded_template, sign_in, web_db, web_env  # noqa: F401 (fixtures)
-from workflow.db import Database
-from workflow.models import AuditEvent, Document, Signature
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, Document, Signature
 
 
 def doc_row(db: Database, doc_id: int) -> Document:

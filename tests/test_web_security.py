@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from tests.factories import new_draft
 from tests.web_support import PASSWORD, Session, live_server, seeded_template, web_db, web_env  # noqa: F401 (fixtures)
-from workflow.api import create_app
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.models import AuditEvent, Document
-from workflow.service import Workflow
-from workflow.web import install
-from workflow.web.accounts import MAX_FAILURES, Accounts
+from workflow.entrypoints.api import create_app
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.models import AuditEvent, Document
+from workflow.services.documents.service import Workflow
+from workflow.entrypoints.web import install
+from workflow.entrypoints.web.accounts import MAX_FAILURES, Accounts
 
 CLERK, OTHER_CLERK, SUPERVISOR = "liu.spc", "xu.kxc", "lin.zfc"
 
@@ -182,7 +182,7 @@ def test_without_a_secret_key_the_pages_refuse_and_the_api_still_answers(
         sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = sqlite_db
     from tests.conftest import shanghai
-    from workflow.settings import Settings
+    from workflow.kernel.settings import Settings
 
     monkeypatch.delenv("SANTONGBU_SECRET_KEY", raising=False)
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))

@@ -7,14 +7,14 @@ import pytest
 
 from states.lifecycle import TRANSITIONS, State
 from tests.conftest import shanghai
-from workflow.calendar import package_calendar
-from workflow.settings import Settings
-from workflow.web.deadlines import due_status
-from workflow.web.pages import safe_next
-from workflow.web.security import (
+from workflow.kernel.calendar import package_calendar
+from workflow.kernel.settings import Settings
+from workflow.entrypoints.web.deadlines import due_status
+from workflow.entrypoints.web.pages import safe_next
+from workflow.entrypoints.web.security import (
     Passwords, SecretKeyMissing, SessionCodec, csrf_ok, new_session, password_problem, secret_key,
 )
-from workflow.web.svg import lifecycle, rate_bars
+from workflow.entrypoints.web.svg import lifecycle, rate_bars
 
 TZ = "Asia/Shanghai"
 # Published Fri 2024-02-09 (eve of the Spring Festival): due Tue 2024-02-20 (DESIGN §3), with

@@ -24,13 +24,13 @@ import pytest
 from tests.api_support import live_server  # the same loopback server as the API tests
 from tests.conftest import shanghai
 from tests.factories import seed_bureau
-from workflow.api import create_app
-from workflow.clock import FixedClock
-from workflow.db import Database
-from workflow.settings import Settings
-from workflow.web import install
-from workflow.web.accounts import Accounts
-from workflow.web.security import SESSION_COOKIE
+from workflow.entrypoints.api import create_app
+from workflow.kernel.clock import FixedClock
+from workflow.kernel.db import Database
+from workflow.kernel.settings import Settings
+from workflow.entrypoints.web import install
+from workflow.entrypoints.web.accounts import Accounts
+from workflow.entrypoints.web.security import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("SANTONGBU_CHROMIUM", "/usr/bin/chromium"))

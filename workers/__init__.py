@@ -2,6 +2,6 @@
 
 ``celery -A workers worker`` (add ``-B`` for the embedded beat) finds :data:`app` here.
 """
-from .app import app, make_app
+from workers.app import app, make_app
 
 __all__ = ["app", "make_app"]

@@ -1,4 +1,4 @@
-"""The Celery application, configured from :class:`workflow.settings.Settings`.
+"""The Celery application, configured from :class:`workflow.kernel.settings.Settings`.
 
 Broker:
 
@@ -30,9 +30,9 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.engine import make_url
 
-from workflow.clock import Clock, SystemClock
-from workflow.db import Database, normalise_url
-from workflow.settings import Settings, get_settings
+from workflow.kernel.clock import Clock, SystemClock
+from workflow.kernel.db import Database, normalise_url
+from workflow.kernel.settings import Settings, get_settings
 
 
 @dataclass
@@ -110,7 +110,7 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
     )
     celery.santongbu = Runtime(settings=settings, clock=clock or SystemClock(), _db=db)  # type: ignore[attr-defined]
 
-    from . import delivery_tasks, sweep_tasks
+    from workers import delivery_tasks, sweep_tasks
 
     delivery_tasks.register(celery)
     sweep_tasks.register(celery, settings)  # the deadline sweep and the audit checkpoint

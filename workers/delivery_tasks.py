@@ -16,7 +16,7 @@ DELIVER_OUTBOX = "santongbu.deliver_outbox"
 
 def deliver_outbox(task: Task, limit: int = 100) -> dict[str, Any]:
     """Deliver up to ``limit`` due emails; returns the run's report (as JSON-able data)."""
-    from .app import runtime, worker_id
+    from workers.app import runtime, worker_id
 
     rt = runtime(task.app)
     report = deliver_pending(rt.db, rt.settings, rt.clock,

@@ -1,7 +1,7 @@
 """The deadline sweep and the audit checkpoint as Celery tasks, and their beat entries.
 
-Thin on purpose: :func:`sweep_deadlines` calls :func:`workflow.sweep.sweep` and then nudges
-outbox delivery; :func:`audit_checkpoint` calls :func:`workflow.audit.checkpoint`. Both are
+Thin on purpose: :func:`sweep_deadlines` calls :func:`workflow.services.sweep.sweep` and then nudges
+outbox delivery; :func:`audit_checkpoint` calls :func:`workflow.kernel.audit.checkpoint`. Both are
 idempotent, so ``acks_late`` (a worker killed mid-task leaves its message to be redelivered) and
 a second beat (every tick twice) are harmless: the exactly-once record is the
 ``escalations`` row, not the task message.
@@ -24,11 +24,11 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy import text
 
-from workflow import audit
-from workflow.clock import Clock
-from workflow.db import Database
-from workflow.settings import Settings
-from workflow.sweep import sweep
+from workflow.kernel import audit
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.kernel.settings import Settings
+from workflow.services.sweep import sweep
 
 log = logging.getLogger("santongbu.workers")
 
@@ -41,8 +41,8 @@ _CHECKPOINT_LOCK = 0x5A4E_4350  # "ZNCP"
 
 def run_sweep(celery: Celery) -> dict[str, Any]:
     """Sweep as of the runtime clock; nudge delivery when emails were queued."""
-    from .app import runtime
-    from .delivery_tasks import DELIVER_OUTBOX
+    from workers.app import runtime
+    from workers.delivery_tasks import DELIVER_OUTBOX
 
     rt = runtime(celery)
     report = sweep(rt.db, rt.clock, rt.settings)
@@ -77,7 +77,7 @@ def sweep_deadlines(task: Task) -> dict[str, Any]:
 
 def audit_checkpoint(task: Task) -> dict[str, Any]:
     """Record every audit chain head (catches a document whose whole history was removed)."""
-    from .app import runtime
+    from workers.app import runtime
 
     rt = runtime(task.app)
     return run_checkpoint(rt.db, rt.clock)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from workflow.settings import Settings
+from workflow.kernel.settings import Settings
 
 
 class DeliveryError(Exception):
@@ -51,9 +51,9 @@ class Transport(Protocol):
 def transport_for(settings: Settings) -> Transport:
     """The transport named by ``settings.mail_transport``."""
     if settings.mail_transport == "smtp":
-        from .smtp import SmtpTransport
+        from notifications.transports.smtp import SmtpTransport
 
         return SmtpTransport(settings)
-    from .folder import FolderTransport
+    from notifications.transports.folder import FolderTransport
 
     return FolderTransport(settings)

@@ -12,9 +12,9 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from workflow.settings import Settings
+from workflow.kernel.settings import Settings
 
-from . import Sent, TransientError
+from notifications.transports import Sent, TransientError
 
 
 def file_name(outbox_id: int) -> str:

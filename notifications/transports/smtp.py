@@ -17,9 +17,9 @@ import socket
 import ssl
 from email.message import EmailMessage
 
-from workflow.settings import Settings
+from workflow.kernel.settings import Settings
 
-from . import DeliveryError, PermanentError, Sent, TransientError
+from notifications.transports import DeliveryError, PermanentError, Sent, TransientError
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -1,0 +1,125 @@
+"""What routes are handed: the services, the authenticated caller, role checks, If-Match.
+
+Every route but ``/health`` depends on :func:`caller`; administration routes add
+:func:`require_admin` and trail-wide reads :func:`require_auditor`. Document routes leave the
+document rules (member of the drafting unit, named signer, reader) to the service, which
+applies and audits them in the same way for the CLI and the API.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from states import permissions
+from states.reasons import Reason
+from states.snapshot import ActorSnapshot
+
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.services.directory import Directory
+from workflow.kernel.errors import Forbidden, InvalidInput
+from workflow.services.documents.service import Workflow
+from workflow.kernel.settings import Settings
+from workflow.entrypoints.api import messages
+from workflow.entrypoints.api.auth import Caller, Tokens
+from workflow.entrypoints.api.problems import Unauthenticated, request_language
+from workflow.entrypoints.api.schemas import MAX_ID
+
+
+@dataclass(frozen=True)
+class Services:
+    """One of each service, shared by every request of one app."""
+
+    db: Database
+    clock: Clock
+    settings: Settings
+    workflow: Workflow
+    directory: Directory
+    tokens: Tokens
+
+
+bearer = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="A per-user API token: `Authorization: Bearer stb_…` (see `santongbu token create`).")
+
+
+async def services(request: Request) -> Services:
+    """(``async`` only so that FastAPI calls it in the event loop instead of a worker thread.)"""
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def refuse(svc: Services, actor: ActorSnapshot, action: str, reasons: list[Reason]) -> Forbidden:
+    """Audit a refusal (in a transaction of its own) and return the error to raise."""
+    error = Forbidden(reasons)
+    svc.workflow.audit_refusal(actor=actor, action=action, document_id=None, state=None, error=error)
+    return error
+
+
+def caller(request: Request, svc: Annotated[Services, Depends(services)],
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """The user behind the request's token; 401 without a valid one, 403 for a deactivated user."""
+    if credentials is None:
+        raise Unauthenticated(Reason("unauthenticated"))
+    found = svc.tokens.authenticate(credentials.credentials)
+    if found is None:
+        raise Unauthenticated(Reason("token_invalid"))
+    if not found.actor.active:
+        route = request.scope.get("route")
+        raise refuse(svc, found.actor, getattr(route, "name", "api"), [Reason("inactive_user", {"login": found.login})])
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _require(rule: Callable[[ActorSnapshot], list[Reason]], action: str | None) -> Callable[..., Caller]:
+    def check(request: Request, who: CallerDep, svc: ServicesDep) -> Caller:
+        denied = rule(who.actor)
+        if denied:
+            route = request.scope.get("route")
+            raise refuse(svc, who.actor, action or getattr(route, "name", "api"), denied)
+        return who
+
+    return check
+
+
+def require_admin(action: str | None = None) -> Callable[..., Caller]:
+    """Units, users, calendars, tokens, the outbox (``may_administer``); refusals audited."""
+    return _require(permissions.may_administer, action)
+
+
+def require_auditor(action: str | None = None) -> Callable[..., Caller]:
+    """Trail-wide reads and reports (``may_audit``); refusals audited."""
+    return _require(permissions.may_audit, action)
+
+
+_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
+
+
+async def if_match(
+    request: Request,
+    value: Annotated[str | None, Header(
+        alias="If-Match", max_length=20,
+        description='The version you read (`"3"` as sent in ETag, or plain `3`); the change is refused '
+                    "with 409 if the document changed since.",
+    )] = None,
+) -> int | None:
+    """``If-Match`` as the expected document version (``None`` if absent)."""
+    if value is None:
+        return None
+    found = _VERSION.match(value.strip())
+    number = int(found.group(1)) if found else 0
+    if not 1 <= number <= MAX_ID:
+        lang = request_language(request)
+        problem = messages.validation_problem("bad_version", "must be the document's version (an integer), "
+                                              "e.g. If-Match: 3", None, lang)
+        raise InvalidInput(Reason("invalid", {"field": "If-Match", "problem": problem, "in": "header"}))
+    return number
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]

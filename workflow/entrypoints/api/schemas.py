@@ -1,0 +1,368 @@
+"""Request and response bodies of the HTTP API.
+
+Requests are checked here before any service sees them, so that nothing a caller sends can
+make the server fail: texts may not hold NUL or lone surrogates (PostgreSQL and UTF-8 refuse
+them further down), instants must carry a zone and lie in a plausible year (date arithmetic
+overflows at year 1 and 9999), ids fit the 32-bit columns, and unknown fields are refused by
+name instead of silently ignored. The services check the same facts again: these are for
+clear 422s, not for authority.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from states.lifecycle import State
+from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
+from workflow.kernel.models.directory import ROLES, UNIT_KINDS
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
+MAX_TEXT = 1_000_000
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    if _BAD_TEXT.search(value):
+        raise PydanticCustomError("bad_text", "must not contain NUL characters or invalid Unicode")
+    return value
+
+
+def _line(value: str) -> str:
+    _text(value)
+    if "\n" in value or "\r" in value:
+        raise PydanticCustomError("one_line", "must be one line")
+    return value
+
+
+def _year(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise PydanticCustomError("year_range", "the year must lie between {low} and {high}",
+                                  {"low": MIN_YEAR, "high": MAX_YEAR})
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_text)]
+Reason2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_text)]
+Line200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_line)]
+Line500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_line)]
+Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_line)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_line)]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+Instant = Annotated[AwareDatetime, AfterValidator(_year)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+Disclosure = Literal[DISCLOSURES]  # type: ignore[valid-type]
+MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------- documents
+class DocumentCreate(Strict):
+    title: Line500 = Field(description="Title of the policy document.")
+    doc_number: Line200 | None = Field(default=None, description="Document number (文号) or working title.")
+    body: Text = Field(default="", description="The policy text.")
+    disclosure: Disclosure | None = Field(default=None, description="公开属性: proactive, on_request or not_disclosed.")
+    risk_assessment_needed: bool | None = Field(default=None, description="Whether a 舆情风险评估 is needed.")
+    unit: Code | None = Field(default=None, description="Drafting unit; defaults to (and must be) the caller's own.")
+
+
+class DocumentEdit(Strict):
+    """Only the fields present are changed; ``null`` clears an optional field."""
+
+    title: Line500 | None = None
+    doc_number: Line200 | None = None
+    body: Text | None = None
+    plan: Text | None = Field(default=None, description="The interpretation plan (解读方案).")
+    risk_assessment: Text | None = None
+    response_plan: Text | None = Field(default=None, description="应对处置预案.")
+    disclosure: Disclosure | None = None
+    risk_assessment_needed: bool | None = None
+    interpreter: Code | None = Field(default=None, description="Login of the interpreter, from the drafting unit.")
+
+
+class MaterialIn(Strict):
+    form: MaterialForm
+    title: Line500
+    body: Text | None = None
+    uri: Url | None = Field(default=None, description="http(s) URL of the material.")
+
+
+class SignersIn(Strict):
+    signers: list[Code] = Field(min_length=1, max_length=50, description="Logins of everyone who must sign.")
+
+
+class TriggerIn(Strict):
+    reason: Reason2000 | None = Field(default=None, description="Required for reject, reject_to_draft and withdraw.")
+    publication_url: Url | None = Field(default=None, description="publish: where the policy text is public.")
+    published_at: Instant | None = Field(default=None, description="publish: when it went public (default now).")
+
+
+class SignIn(Strict):
+    package: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None, description="The package hash the signer read; refused with 409 if it changed since.")
+
+
+class RejectIn(Strict):
+    reason: Reason2000
+    to: Literal["plan", "draft"] = Field(default="plan", description="Back to the interpretation plan or to the draft.")
+
+
+class PostingIn(Strict):
+    channel: Channel
+    url: Url | None = None
+    outlet: Line200 | None = Field(default=None, description="e.g. 福州日报, 微信公众号.")
+    evidence: Reason2000 | None = Field(default=None, description="Evidence when there is no URL.")
+    posted_at: Instant | None = Field(default=None, description="When it went out (default now).")
+
+
+class Outcome(BaseModel):
+    """What a command did; send ``version`` back as ``If-Match`` to guard the next change."""
+
+    document_id: int
+    action: str
+    state_before: str
+    state_after: str
+    version: int
+    details: dict[str, Any]
+
+
+class DocumentSummary(BaseModel):
+    id: int
+    unit: str
+    title: str
+    doc_number: str | None
+    state: str
+    due_at: datetime | None
+    due_provisional: bool
+    on_time: bool | None
+    version: int
+
+
+class MaterialOut(BaseModel):
+    id: int
+    form: str
+    title: str
+    uri: str | None
+    body: str | None
+    content_hash: str
+
+
+class SignerOut(BaseModel):
+    login: str
+    signed: bool
+
+
+class SignatureOut(BaseModel):
+    login: str | None
+    package_hash: str
+    signed_at: datetime
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class PostingOut(BaseModel):
+    channel: str
+    outlet: str | None
+    url: str | None
+    evidence: str | None
+    posted_at: datetime
+    recorded_by: str | None
+
+
+class NextStep(BaseModel):
+    trigger: str
+    ready: bool
+    missing: list[str]
+
+
+class TimelineEvent(BaseModel):
+    seq: int
+    at: datetime
+    actor: str | None
+    actor_unit: str | None
+    action: str
+    outcome: str
+    state_before: str | None
+    state_after: str | None
+    details: dict[str, Any]
+
+
+class DocumentView(BaseModel):
+    id: int
+    title: str
+    doc_number: str | None
+    unit: str
+    state: str
+    version: int
+    disclosure: str | None
+    risk_assessment_needed: bool | None
+    risk_assessment: str | None
+    response_plan: str | None
+    plan: str | None
+    body: str
+    interpreter: str | None
+    package_hash: str
+    materials: list[MaterialOut]
+    signers: list[SignerOut]
+    signatures: list[SignatureOut]
+    publication_url: str | None
+    published_at: datetime | None
+    due_at: datetime | None
+    due_provisional: bool
+    postings: list[PostingOut]
+    posted_at: datetime | None
+    on_time: bool | None
+    working_days_taken: int | None
+    working_days_late: int | None
+    closed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    next_steps: list[NextStep]
+    timeline: list[TimelineEvent] | None = Field(default=None, description="The audit timeline (unless ?timeline=false).")
+
+
+# ---------------------------------------------------------------------------- directory
+class Me(BaseModel):
+    login: str
+    name: str
+    unit: str
+    roles: list[str]
+    token_id: int
+
+
+class UnitIn(Strict):
+    code: Code
+    name: Line200
+    kind: UnitKind = "drafting"
+    mailbox: Email | None = None
+    head: Code | None = Field(default=None, description="Login of the unit's head.")
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    mailbox: str | None
+    head: str | None
+
+
+class UserIn(Strict):
+    login: Code
+    name: Line200
+    unit: Code
+    email: Email | None = None
+    roles: list[Role] = Field(default_factory=lambda: ["member"], max_length=len(ROLES))
+
+
+class UserPatch(Strict):
+    roles: list[Role] | None = Field(default=None, max_length=len(ROLES))
+    email: Email | None = None
+    name: Line200 | None = None
+    unit: Code | None = None
+    active: bool | None = Field(default=None, description="false deactivates a user who left.")
+
+
+class UserOut(BaseModel):
+    login: str
+    name: str
+    email: str | None
+    unit: str
+    roles: list[str]
+    active: bool
+
+
+class TokenIn(Strict):
+    login: Code = Field(description="Whose token it is.")
+    name: Line200 | None = Field(default=None, description="What it is for, e.g. 'portal sync'.")
+
+
+class TokenOut(BaseModel):
+    id: int
+    login: str
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+    active: bool
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret. Shown this once; only its SHA-256 digest is stored.")
+
+
+# ---------------------------------------------------------------------------- deadline, calendar
+class DeadlineOut(BaseModel):
+    published_at: datetime
+    published_on: date = Field(description="The publication day in the working zone.")
+    days: int = Field(description="Working days allowed (setting deadline_days).")
+    due_at: datetime = Field(description="The deadline instant (UTC).")
+    due_local: datetime = Field(description="The same instant in the working zone: 23:59:59 of the due day.")
+    due_date: date
+    counted_days: list[date] = Field(description="The working days counted, day 1 first.")
+    provisional: bool = Field(description="True if a year in the span has no official holiday schedule yet.")
+    sources: dict[str, str] = Field(description="Year → where its working days came from.")
+
+
+class CalendarDayOut(BaseModel):
+    date: date
+    name: str
+
+
+class CalendarYearOut(BaseModel):
+    year: int
+    loaded: bool = Field(description="True if an administrator loaded this year (it overrides the packages).")
+    official: bool
+    source: str
+    notice: str | None
+    holidays: list[CalendarDayOut]
+    workdays: list[CalendarDayOut] = Field(description="Make-up working days (调休).")
+
+
+class MovedDeadlineOut(BaseModel):
+    document_id: int
+    old_due: datetime | None
+    new_due: datetime
+    old_provisional: bool
+    new_provisional: bool
+
+
+class CalendarLoadOut(BaseModel):
+    year: int
+    source: str
+    official: bool
+    holidays: int
+    workdays: int
+    replaced: str | None
+    documents_checked: int
+    documents_moved: int
+    changed: list[MovedDeadlineOut]
+
+
+# ---------------------------------------------------------------------------- health
+class Check(BaseModel):
+    status: Literal["ok", "error", "embedded", "unchecked"]
+    detail: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Check
+    broker: Check

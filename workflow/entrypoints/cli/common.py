@@ -1,0 +1,116 @@
+"""What every command shares: settings, the database, the clock, output and error handling.
+
+A user mistake (bad input, a refused trigger, a missing record) becomes one clear line on
+stderr and a non-zero exit, never a traceback; ``--json`` gives scripts the same facts.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, NoReturn
+
+import typer
+
+from workflow.kernel.clock import Clock, FixedClock, SystemClock
+from workflow.kernel.db import Database
+from workflow.kernel.errors import SantongbuError
+from workflow.kernel.settings import Settings
+
+EXIT_USER_ERROR = 2
+
+
+@dataclass
+class AppContext:
+    """Resolved once per invocation from the global options and the environment."""
+
+    settings: Settings
+    now: datetime | None = None
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return FixedClock(self.now) if self.now else SystemClock()
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+
+_CONTEXT: AppContext | None = None
+
+
+def set_context(ctx: AppContext) -> None:
+    global _CONTEXT
+    _CONTEXT = ctx
+
+
+def context() -> AppContext:
+    if _CONTEXT is None:  # commands run outside main(), e.g. from tests via CliRunner
+        set_context(AppContext(settings=Settings()))
+    assert _CONTEXT is not None
+    return _CONTEXT
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`SantongbuError` into one line on stderr and exit status 2."""
+    try:
+        yield
+    except SantongbuError as exc:
+        fail(exc.message(context().lang))
+
+
+def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> datetime:
+    """An ISO 8601 date or date-time; a value without offset is read in the working zone."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz or context().settings.timezone))
+    return parsed
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: run a command body with user errors turned into clean exits."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with user_errors():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,66 @@
+"""Entry point of the ``santongbu`` console script."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+
+from workflow.entrypoints.cli import common
+
+app = typer.Typer(
+    name="santongbu",
+    help=(
+        "Santongbu (三同步): carries policy documents through draft → interpretation plan → "
+        "joint sign-off → publication → interpretation posting, and enforces the "
+        "3-working-day interpretation deadline."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="markdown",  # wrapped docstring lines flow into one paragraph
+)
+
+
+@app.callback()
+def _global(
+    database_url: Optional[str] = typer.Option(
+        None, "--db", envvar="SANTONGBU_DATABASE_URL",
+        help="Database URL (default sqlite:///santongbu.db in the current folder).",
+    ),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
+    now: Optional[str] = typer.Option(
+        None, "--now", help="Act as if it were this instant (ISO 8601); for drills and tests.",
+    ),
+) -> None:
+    from workflow.kernel.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if lang:
+        overrides["language"] = lang
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        common.fail(f"configuration error: {problems}")
+    ctx = common.AppContext(settings=settings)
+    common.set_context(ctx)
+    if now:
+        ctx.now = common.parse_instant(now, what="--now")
+
+
+def _register() -> None:
+    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, db_cmds, diagram_cmds, doc_cmds, ops_cmds, outbox_cmds, report_cmds, server_cmds, web_cmds
+
+    for module in (db_cmds, admin_cmds, doc_cmds, audit_cmds, diagram_cmds, calendar_cmds,
+                   outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,163 @@
+"""``santongbu outbox``: see what was emailed, what waits and what failed; deliver; retry.
+
+Emails are queued in the outbox in the same transaction as the change that causes them and
+delivered by the Celery worker (``celery -A workers worker``). These commands let an operator
+look at the table, run one delivery pass by hand, and send a failed email again.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy import select
+
+from workflow.kernel.models.outbox import STATUSES, OutboxMessage
+from states.reasons import Reason
+from workflow.kernel.errors import NotFound
+from workflow.kernel.models import User
+
+from workflow.entrypoints.cli import common
+
+outbox_app = typer.Typer(
+    help="The email outbox: list, show, deliver now, retry a failed email.",
+    no_args_is_help=True,
+)
+
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    local = value.astimezone(ZoneInfo(common.context().settings.timezone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def _recipients(row: OutboxMessage) -> str:
+    to = [r["address"] for r in row.to_list]
+    text = ", ".join(to[:2]) + (f" +{len(to) - 2}" if len(to) > 2 else "")
+    return text + (f" (cc {len(row.cc_list)})" if row.cc_list else "")
+
+
+def _get(session, outbox_id: int) -> OutboxMessage:  # type: ignore[no-untyped-def]
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None:
+        raise NotFound(Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"}))
+    return row
+
+
+@outbox_app.command("list")
+@common.command
+def outbox_list(
+    status: Optional[str] = typer.Option(None, "--status", help="Only pending, sending, sent or failed."),
+    document: Optional[int] = typer.Option(None, "--document", help="Only emails about this document id."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+    json_: bool = JSON,
+) -> None:
+    """List emails in the outbox, newest first."""
+    if status is not None and status not in STATUSES:
+        common.fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if document is not None:
+        query = query.where(OutboxMessage.document_id == document)
+    with common.context().db.transaction() as session:
+        rows = list(session.scalars(query))
+    if json_:
+        return common.emit_json([r.as_dict() for r in rows])
+    if not rows:
+        typer.echo("no emails" + (f" with status {status}" if status else ""))
+        return
+    for r in rows:
+        when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
+        line = (f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
+                f"{when}  {_recipients(r)}  {r.subject}")
+        typer.echo(line)
+        if r.status == "failed" and r.last_error:
+            typer.echo(f"{'':>7}error: {r.last_error}")
+
+
+@outbox_app.command("show")
+@common.command
+def outbox_show(
+    outbox_id: int = typer.Argument(..., metavar="ID", help="The email's outbox id."),
+    json_: bool = JSON,
+) -> None:
+    """Show one email: recipients, delivery state and the plain-text body."""
+    with common.context().db.transaction() as session:
+        row = _get(session, outbox_id)
+    if json_:
+        return common.emit_json(row.as_dict(bodies=True))
+    fmt = lambda items: ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)  # noqa: E731
+    for label, value in (
+        ("id", row.id), ("status", row.status), ("event", row.event), ("document", row.document_id or "-"),
+        ("language", row.language), ("to", fmt(row.to_list)), ("cc", fmt(row.cc_list) or "-"),
+        ("subject", row.subject), ("queued", _when(row.created_at)), ("attempts", row.attempts),
+        ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
+        ("claimed by", f"{row.claimed_by} at {_when(row.claimed_at)}" if row.claimed_by else "-"),
+        ("sent", _when(row.sent_at)), ("last error", row.last_error or "-"),
+        ("message-id", row.message_id or "-"), ("dedupe key", row.dedupe_key or "-"),
+    ):
+        typer.echo(f"{label:<13} {value}")
+    typer.echo("")
+    typer.echo(row.body_text.rstrip())
+
+
+@outbox_app.command("deliver")
+@common.command
+def outbox_deliver(
+    limit: int = typer.Option(100, "--limit", min=1, help="At most this many emails in this pass."),
+    json_: bool = JSON,
+) -> None:
+    """Deliver due emails once, in this process (what the worker does every few seconds)."""
+    from notifications.delivery import deliver_pending
+    from workers.app import worker_id
+
+    # Each outcome is printed below; keep the worker's log lines off the terminal.
+    logging.getLogger("santongbu.notifications").addHandler(logging.NullHandler())
+    ctx = common.context()
+    report = deliver_pending(ctx.db, ctx.settings, ctx.clock, worker_id="cli:" + worker_id(), limit=limit)
+    if json_:
+        return common.emit_json(report.as_dict())
+    if not report.claimed:
+        typer.echo("nothing to deliver")
+        return
+    for o in report.outcomes:
+        extra = f" (next try {_when(o.next_attempt_at)})" if o.next_attempt_at else ""
+        typer.echo(f"{o.outbox_id:>5}  {o.result:<7}  attempt {o.attempts}  {o.detail}{extra}")
+    typer.echo(f"{report.claimed} claimed via {report.transport}: {len(report.sent)} sent, "
+               f"{len(report.retried)} to retry, {len(report.failed)} failed")
+
+
+@outbox_app.command("retry")
+@common.command
+def outbox_retry(
+    outbox_id: int = typer.Argument(..., metavar="ID", help="The failed email's outbox id."),
+    as_: Optional[str] = typer.Option(None, "--as", envvar="SANTONGBU_USER", help="Acting administrator's login."),
+    json_: bool = JSON,
+) -> None:
+    """Queue a failed email again now, with a fresh count of attempts (administrators only)."""
+    from notifications.delivery import retry
+    from workflow.kernel.snapshots import actor_snapshot
+
+    if not as_:
+        common.fail("retry needs --as LOGIN (an administrator)")
+    ctx = common.context()
+    with ctx.db.transaction() as session:
+        user = session.scalars(select(User).where(User.login == as_)).first()
+        if user is None:
+            raise NotFound(Reason("no_such_user", {"login": as_}))
+        actor = actor_snapshot(user)
+    row = retry(ctx.db, outbox_id, actor, ctx.clock)
+    if json_:
+        return common.emit_json(row.as_dict())
+    typer.echo(f"email {row.id} queued again; the next delivery pass sends it")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(outbox_app, name="outbox")

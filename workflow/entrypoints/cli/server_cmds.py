@@ -1,0 +1,164 @@
+"""``santongbu serve``, ``santongbu token …`` and ``santongbu openapi``: the HTTP API.
+
+The API modules are imported inside each command, so that the rest of the CLI starts
+without FastAPI.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from workflow.entrypoints.cli import common
+
+token_app = typer.Typer(help="API tokens for the HTTP API: create (shown once), list, revoke.",
+                        no_args_is_help=True)
+
+AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Acting administrator's login.")
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def _app() -> Any:
+    from workflow.entrypoints.api import create_app
+
+    ctx = common.context()
+    return create_app(ctx.db, ctx.clock, ctx.settings)
+
+
+def openapi_json(app: Any) -> str:
+    """The OpenAPI document as committed in docs/openapi.json (stable key order, final newline)."""
+    return json.dumps(app.openapi(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _tokens() -> Any:
+    from workflow.entrypoints.api.auth import Tokens
+
+    ctx = common.context()
+    return Tokens(ctx.db, ctx.clock)
+
+
+def api_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Like :func:`common.command`, with the API's own reasons (tokens) put into words."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from workflow.entrypoints.api.messages import render
+        from workflow.kernel.errors import SantongbuError
+
+        try:
+            return fn(*args, **kwargs)
+        except SantongbuError as exc:
+            common.fail(render(exc.reasons, common.context().lang))
+
+    return wrapper
+
+
+def app_from_environment() -> Any:
+    """The app as each ``serve --workers N`` process builds it: settings from the environment
+    (``serve`` exports its --db and --lang there first), the real clock, API and pages."""
+    from workflow.entrypoints.api import create_app
+    from workflow.kernel.clock import SystemClock
+    from workflow.kernel.db import Database
+    from workflow.kernel.settings import Settings
+    from workflow.entrypoints.web import install
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    app = create_app(db, SystemClock(), settings)
+    install(app, db, SystemClock(), settings)
+    return app
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32,
+                                help="Server processes. One Python process uses one core at a time; with "
+                                     "PostgreSQL, use about one per core."),
+) -> None:
+    """Serve the HTTP API and the web pages with uvicorn (pages at /web, OpenAPI at
+    /openapi.json, browsable at /docs)."""
+    import os
+
+    import uvicorn
+
+    ctx = common.context()
+    where = f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
+    if workers == 1:
+        from workflow.entrypoints.web import install
+
+        app = _app()
+        install(app, ctx.db, ctx.clock, ctx.settings)
+        common.stderr(where)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    if ctx.now is not None:
+        common.fail("--now cannot be combined with --workers: each process would keep its own clock")
+    os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
+    os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
+    common.stderr(f"{where}, {workers} processes")
+    uvicorn.run("workflow.entrypoints.cli.server_cmds:app_from_environment", factory=True, workers=workers, host=host,
+                port=port, log_level="info", proxy_headers=False)
+
+
+def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
+    """Print (or write) the API's OpenAPI document."""
+    text = openapi_json(_app())
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@token_app.command("create")
+@api_errors
+def token_create(
+    login: str = typer.Argument(..., help="Whose token it is."),
+    name: Optional[str] = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
+    as_: str = AS, json_: bool = JSON,
+) -> None:
+    """Create a token for LOGIN and print it. It is shown this once: only a digest is kept."""
+    secret, view = _tokens().create(as_, login, name)
+    if json_:
+        return common.emit_json({**view, "token": secret})
+    typer.echo(secret)
+    common.stderr(f"token {view['id']} ({view['prefix']}…) for {login} created; copy it now, it is not shown again")
+
+
+@token_app.command("list")
+@api_errors
+def token_list(login: Optional[str] = typer.Option(None, "--login", help="Only this user's tokens."),
+               json_: bool = JSON) -> None:
+    """List tokens (id, owner, name, prefix, revoked); never the secrets."""
+    tokens = _tokens().list(login)
+    if json_:
+        return common.emit_json(tokens)
+    for t in tokens:
+        state = f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}" if t["revoked_at"] else "active"
+        typer.echo(f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<32} {t['name']}")
+    if not tokens:
+        typer.echo("no tokens")
+
+
+@token_app.command("revoke")
+@api_errors
+def token_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="The token's id (see token list)."),
+                 as_: str = AS, json_: bool = JSON) -> None:
+    """Revoke a token; it stops working at once."""
+    view = _tokens().revoke(as_, token_id)
+    if json_:
+        return common.emit_json(view)
+    typer.echo(f"token {view['id']} ({view['prefix']}…) of {view['login']} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(common.command(serve))
+    app.command("openapi")(common.command(openapi))
+    app.add_typer(token_app, name="token")

@@ -1,0 +1,52 @@
+"""``santongbu user password LOGIN``: set (or clear) a person's password for the web pages.
+
+People sign in to the pages with a password; systems use API tokens (``santongbu token``).
+Setting a password is administration (DESIGN §7): the acting administrator is named with
+``--as`` (or ``SANTONGBU_USER``), and the change is audited — never the password itself. The
+password is asked for twice without echo, or read from the first line of stdin with
+``--password-stdin`` for scripts; it never appears on the command line (where ``ps`` and the
+shell history would show it). Setting a new password signs the user out everywhere.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from workflow.entrypoints.cli import common
+
+AS = typer.Option(None, "--as", envvar="SANTONGBU_USER", help="Acting administrator's login.")
+
+
+def password(
+    login: str = typer.Argument(..., help="Whose password to set."),
+    as_: Optional[str] = AS,
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin."),
+    clear: bool = typer.Option(False, "--clear", help="Remove the password: the user can no longer sign in to the pages."),
+) -> None:
+    """Set LOGIN's password for the web pages (asked twice, not echoed)."""
+    from workflow.entrypoints.web.accounts import Accounts
+    from workflow.entrypoints.web.security import password_problem
+
+    if as_ is None:
+        common.fail("give the acting administrator with --as LOGIN (or SANTONGBU_USER)")
+    secret: str | None = None
+    if not clear:
+        if password_stdin:
+            secret = sys.stdin.readline().rstrip("\r\n")
+        else:
+            secret = typer.prompt(f"new password for {login}", hide_input=True, confirmation_prompt=True)
+        problem = password_problem(login, secret)
+        if problem:
+            common.fail(f"password not accepted: {problem}")
+    ctx = common.context()
+    Accounts(ctx.db, ctx.clock).set_password(as_, login, secret)
+    typer.echo(f"password of {login} {'cleared' if clear else 'set'}; existing web sessions of {login} are ended")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``password`` to the ``user`` group that :mod:`admin_cmds` defines."""
+    from workflow.entrypoints.cli.admin_cmds import user_app
+
+    user_app.command("password")(common.command(password))

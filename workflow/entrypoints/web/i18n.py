@@ -1,0 +1,273 @@
+"""The pages' own words, in Chinese (the default) and English.
+
+Lifecycle words (states, triggers, refusal reasons) come from :mod:`states.reasons` and report
+labels from :mod:`workflow.services.reports`, so a state is called the same on a page, in an email and
+in a CSV. A missing key shows the key itself, which a test would notice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from states.reasons import Reason, state_name, trigger_name
+
+from workflow.services.reports import CHANNEL_LABELS, FORM_LABELS, LEVEL_LABELS, STATUS_LABELS
+
+LANGS = ("zh", "en")
+
+DISCLOSURE_LABELS = {"proactive": ("主动公开", "proactive"), "on_request": ("依申请公开", "on request"),
+                     "not_disclosed": ("不予公开", "not disclosed")}
+ROLE_LABELS = {"member": ("处室成员", "member"), "signer": ("审签人", "signer"),
+               "supervisor": ("监督", "supervisor"), "auditor": ("审计", "auditor"),
+               "admin": ("管理员", "administrator"), "leader": ("局领导", "leader")}
+REPORT_LABELS = {"overdue": ("逾期未发布", "Overdue"), "late": ("逾期发布", "Posted late"),
+                 "on-time": ("按时率", "On-time rate"), "ledger": ("台账", "Ledger"),
+                 "year-end": ("年度报告", "Year-end report")}
+ACTION_LABELS = {
+    "create": ("新建", "created"), "edit": ("修改", "edited"), "attach_material": ("添加解读材料", "material attached"),
+    "remove_material": ("删除解读材料", "material removed"), "set_signers": ("指定审签人", "signers named"),
+    "sign": ("签署", "signed"), "signatures_voided": ("签字作废", "signatures voided"),
+    "record_posting": ("登记解读发布", "posting recorded"), "read": ("查看", "read"),
+    "escalation": ("督办", "escalation"), "sign_in": ("登录", "signed in"),
+}
+
+T: dict[str, tuple[str, str]] = {
+    "app": ("三同步 · 政策解读", "Santongbu · policy interpretation"),
+    "skip": ("跳到正文", "Skip to content"),
+    "nav.documents": ("本处室文件", "My unit's documents"),
+    "nav.all_documents": ("全部文件", "All documents"),
+    "nav.signing": ("待我审签", "Waiting for my signature"),
+    "nav.dashboard": ("督查看板", "Supervision"),
+    "nav.reports": ("报表", "Reports"),
+    "nav.sign_out": ("退出", "Sign out"),
+    "nav.lang": ("English", "中文"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    # sign-in
+    "login.title": ("登录", "Sign in"),
+    "login.login": ("用户名", "Login"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("用户名或密码不正确,或该账户暂时被锁定。", "Wrong login or password, or the account is locked for a while."),
+    "login.hint": ("没有密码?请管理员执行 santongbu user password 您的用户名。",
+                   "No password yet? Ask an administrator to run: santongbu user password YOUR-LOGIN."),
+    "login.https": ("本站未使用 HTTPS:浏览器不会保存登录状态。请通过 HTTPS 或本机地址访问。",
+                    "This page is not served over HTTPS: the browser will not keep you signed in. Use HTTPS or a loopback address."),
+    "signed_out": ("已退出。", "You have signed out."),
+    # lists
+    "docs.title": ("{unit} 的文件", "Documents of {unit}"),
+    "docs.all_title": ("全部文件", "All documents"),
+    "docs.new": ("新建文件", "New document"),
+    "docs.none": ("暂无文件。", "No documents."),
+    "docs.show_closed": ("显示已办结", "Show closed"),
+    "docs.hide_closed": ("只看在办", "Open only"),
+    "docs.unit_filter": ("处室", "Unit"),
+    "docs.all_units": ("全部处室", "All units"),
+    "docs.filter": ("筛选", "Filter"),
+    "col.id": ("编号", "No."),
+    "col.title": ("标题", "Title"),
+    "col.number": ("文号", "Number"),
+    "col.unit": ("处室", "Unit"),
+    "col.state": ("状态", "State"),
+    "col.next": ("下一步还缺", "Still missing for the next step"),
+    "col.deadline": ("解读期限", "Interpretation deadline"),
+    "col.level": ("督办级别", "Escalation"),
+    "col.overdue_days": ("逾期工作日", "Working days overdue"),
+    "col.missing_channels": ("未发布渠道", "Still missing"),
+    "col.due": ("截止日期", "Due"),
+    "col.fired_at": ("时间", "When"),
+    "col.rate": ("按时率", "On-time rate"),
+    "col.count": ("数量", "Count"),
+    "col.signers": ("审签人", "Signers"),
+    "next.ready": ("可以「{trigger}」", "ready to {trigger}"),
+    "next.done": ("已办结", "closed"),
+    # deadlines
+    "due.left": ("剩 {n} 个工作日", "{n} working days left"),
+    "due.left1": ("剩 1 个工作日", "1 working day left"),
+    "due.today": ("今天到期", "due today"),
+    "due.overdue": ("已逾期 {n} 个工作日", "{n} working days overdue"),
+    "due.overdue0": ("已逾期", "overdue"),
+    "due.until": ("截止 {date}", "due {date}"),
+    "due.provisional": ("暂定", "provisional"),
+    "due.provisional_help": ("该年度放假安排尚未公布,期限为暂定。", "This year's holiday schedule is not out yet: the deadline is provisional."),
+    "due.posted_on_time": ("按时发布(用时 {n} 个工作日)", "posted on time ({n} working days)"),
+    "due.posted_late": ("逾期发布(逾期 {n} 个工作日)", "posted late ({n} working days late)"),
+    "due.none": ("公开后计算", "counted from publication"),
+    # document page
+    "doc.state": ("状态", "State"),
+    "doc.unit": ("起草处室", "Drafting unit"),
+    "doc.version": ("版本", "Version"),
+    "doc.next": ("下一步", "Next step"),
+    "doc.missing": ("还缺:", "Still missing:"),
+    "doc.ready": ("条件已满足。", "Everything needed is there."),
+    "doc.package": ("审签包:正文、解读方案与解读材料", "The package: text, plan and materials"),
+    "doc.text": ("政策文件", "Policy text"),
+    "doc.plan": ("解读方案", "Interpretation plan"),
+    "doc.materials": ("解读材料", "Interpretation materials"),
+    "doc.no_materials": ("尚无解读材料。", "No materials yet."),
+    "doc.signers": ("审签", "Sign-off"),
+    "doc.no_signers": ("尚未指定审签人。", "No signers named yet."),
+    "doc.signed": ("已签署", "signed"),
+    "doc.not_signed": ("未签署", "not signed"),
+    "doc.publication": ("公开与解读发布", "Publication and interpretation"),
+    "doc.published_at": ("公开时间", "Published"),
+    "doc.publication_url": ("公开网址", "Publication URL"),
+    "doc.postings": ("解读发布记录", "Postings"),
+    "doc.no_postings": ("尚无解读发布记录。", "No postings yet."),
+    "doc.timeline": ("办理记录", "Timeline"),
+    "doc.closed_reason": ("理由", "Reason"),
+    "doc.package_hash": ("审签包指纹", "Package fingerprint"),
+    "doc.read_only": ("您可以查看本文件;修改与推进由起草处室办理。", "You may read this document; its drafting unit edits and advances it."),
+    "doc.edit_package": ("修改审签包(已有签字将作废)", "Change the package (signatures so far become void)"),
+    "doc.back": ("返回列表", "Back to the list"),
+    # fields
+    "f.title": ("标题", "Title"),
+    "f.doc_number": ("文号或暂定名称", "Document number or working title"),
+    "f.body": ("正文", "Text"),
+    "f.disclosure": ("公开属性", "Disclosure"),
+    "f.undecided": ("未审核", "not reviewed"),
+    "f.risk": ("是否需要舆情风险评估", "Public-opinion risk assessment needed"),
+    "f.yes": ("需要", "yes"),
+    "f.no": ("不需要", "no"),
+    "f.risk_assessment": ("舆情风险评估", "Risk assessment"),
+    "f.response_plan": ("应对处置预案", "Response plan"),
+    "f.plan": ("解读方案", "Interpretation plan"),
+    "f.interpreter": ("解读人(谁起草谁解读)", "Interpreter (whoever drafts interprets)"),
+    "f.none": ("(未指定)", "(none)"),
+    "f.form": ("形式", "Form"),
+    "f.material_title": ("材料标题", "Material title"),
+    "f.material_body": ("材料内容", "Material text"),
+    "f.uri": ("链接(可选)", "Link (optional)"),
+    "f.signers": ("审签人", "Signers"),
+    "f.publication_url": ("公开网址", "Publication URL"),
+    "f.published_at": ("公开时间(留空为现在)", "Published at (empty: now)"),
+    "f.reason": ("理由", "Reason"),
+    "f.reject_to": ("退回到", "Send back to"),
+    "f.channel": ("渠道", "Channel"),
+    "f.outlet": ("媒体名称", "Outlet"),
+    "f.url": ("网址", "URL"),
+    "f.evidence": ("佐证(无网址时必填)", "Evidence (if there is no URL)"),
+    "f.posted_at": ("发布时间(留空为现在)", "Posted at (empty: now)"),
+    "f.time_help": ("北京时间,格式 2024-02-09 10:30", "Beijing time, e.g. 2024-02-09 10:30"),
+    # buttons
+    "b.save_text": ("保存正文与属性", "Save text and attributes"),
+    "b.save_plan": ("保存解读方案", "Save the plan"),
+    "b.add_material": ("添加解读材料", "Attach material"),
+    "b.remove": ("删除", "Remove"),
+    "b.save_signers": ("保存审签人", "Save signers"),
+    "b.sign": ("签署审签包", "Sign the package"),
+    "b.reject": ("退回", "Send back"),
+    "b.record_posting": ("登记解读发布", "Record posting"),
+    "b.create": ("创建草稿", "Create draft"),
+    "b.download_csv": ("下载 CSV", "Download CSV"),
+    "b.show": ("显示", "Show"),
+    "b.open": ("打开", "Open"),
+    # signing
+    "sign.title": ("待我审签", "Waiting for my signature"),
+    "sign.none": ("没有等待您签署的审签包。", "Nothing is waiting for your signature."),
+    "sign.intro": ("请对照阅读正文、解读方案和解读材料,作为一个整体签署或退回。",
+                   "Read the text, plan and materials side by side; sign them as one package, or send them back."),
+    "sign.you_signed": ("您已签署当前版本。", "You have signed the current package."),
+    "sign.reject_plan": ("解读方案(修改方案或材料)", "interpretation plan (change plan or materials)"),
+    "sign.reject_draft": ("起草(修改正文)", "draft (change the text)"),
+    "sign.waiting_for": ("尚待签署:{logins}", "Still to sign: {logins}"),
+    # dashboard
+    "dash.title": ("督查看板", "Supervision dashboard"),
+    "dash.as_of": ("截至 {at}", "as of {at}"),
+    "dash.overdue": ("当前逾期未发布解读", "Overdue now"),
+    "dash.overdue_none": ("没有逾期的文件。", "Nothing is overdue."),
+    "dash.due_soon": ("下一个工作日内到期", "Due by the next working day"),
+    "dash.due_soon_none": ("下一个工作日内没有到期的文件。", "Nothing falls due by the next working day."),
+    "dash.escalations": ("最近督办", "Recent escalations"),
+    "dash.escalations_none": ("尚无督办记录。", "No escalations yet."),
+    "dash.rates": ("{year} 年各处室解读按时率", "On-time rate per unit, {year}"),
+    "dash.rates_none": ("本年度尚无已到期的文件。", "No decided documents this year yet."),
+    "dash.rates_help": ("按时率 = 按时发布 ÷ (按时 + 逾期发布 + 已逾期未发布);期限内的文件不计。",
+                        "On-time rate = on time ÷ (on time + late + overdue); documents still within their deadline do not count."),
+    "dash.lifecycle": ("办理流程与各状态文件数", "The lifecycle, with the documents in each state"),
+    "dash.mermaid": ("Mermaid 源码", "Mermaid source"),
+    "dash.timeline": ("查看任一文件的办理记录", "Any document's timeline"),
+    "dash.doc_id": ("文件编号", "Document no."),
+    "dash.reports": ("下载报表(CSV)", "Download reports (CSV)"),
+    # reports
+    "rep.title": ("报表", "Reports"),
+    "rep.report": ("报表", "Report"),
+    "rep.period": ("期间(如 2024、2024-Q1、2024-03)", "Period (e.g. 2024, 2024-Q1, 2024-03)"),
+    "rep.unit": ("处室(可选)", "Unit (optional)"),
+    "rep.none": ("(无)", "(none)"),
+    # timeline
+    "tl.title": ("办理记录:{title}", "Timeline: {title}"),
+    "tl.at": ("时间", "When"),
+    "tl.actor": ("操作人", "Who"),
+    "tl.action": ("操作", "Action"),
+    "tl.outcome": ("结果", "Outcome"),
+    "tl.states": ("状态变化", "State"),
+    "tl.details": ("详情", "Details"),
+    "tl.allowed": ("完成", "done"),
+    "tl.refused": ("被拒绝", "refused"),
+    # outcomes of actions (flash messages after a redirect)
+    "done.create": ("草稿已创建。", "Draft created."),
+    "done.edit": ("已保存。", "Saved."),
+    "done.nothing": ("没有修改。", "Nothing changed."),
+    "done.attach_material": ("解读材料已添加。", "Material attached."),
+    "done.remove_material": ("解读材料已删除。", "Material removed."),
+    "done.set_signers": ("审签人已保存。", "Signers saved."),
+    "done.sign": ("已签署。", "Signed."),
+    "done.reject": ("已退回。", "Sent back."),
+    "done.fire": ("已完成:{trigger}。", "Done: {trigger}."),
+    "done.record_posting": ("解读发布已登记。", "Posting recorded."),
+    "done.posted": ("解读已在门户网站和新闻媒体发布,文件办结。", "The interpretation is out on the portal and in the news media: the document is closed."),
+    "done.voided": ("审签包已改变,此前的签字作废。", "The package changed: earlier signatures are void."),
+    # errors
+    "err.title": ("无法完成", "Not possible"),
+    "err.403": ("您无权查看或办理此项。", "You may not see or do this."),
+    "err.404": ("没有找到。", "Not found."),
+    "err.csrf": ("表单已失效(缺少或错误的安全令牌)。请返回、刷新页面后重试。",
+                 "The form has expired (missing or wrong security token). Go back, reload the page and try again."),
+    "err.invalid": ("输入有误。", "Some input is invalid."),
+    "err.time": ("时间格式应为 2024-02-09 10:30", "write the time as 2024-02-09 10:30"),
+    "err.secret": ("网页服务未配置会话密钥,请管理员设置 SANTONGBU_SECRET_KEY。",
+                   "The pages have no session key: an administrator must set SANTONGBU_SECRET_KEY."),
+    "err.home": ("返回首页", "Home"),
+}
+
+
+def t(key: str, lang: str, **params: Any) -> str:
+    """The text for ``key`` in ``lang`` with ``params`` filled in."""
+    pair = T.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == "zh" else pair[1]
+    return text.format(**params) if params else text
+
+
+def label(table: dict[str, tuple[str, str]], code: str | None, lang: str) -> str:
+    """A code's label from one of the (zh, en) tables; the code itself if unknown."""
+    if code is None:
+        return ""
+    pair = table.get(code)
+    return (pair[0] if lang == "zh" else pair[1]) if pair else code
+
+
+def labels_for(lang: str) -> dict[str, Any]:
+    """Helpers handed to every template."""
+    return {
+        "t": lambda key, **p: t(key, lang, **p),
+        "state_name": lambda s: state_name(s, lang),
+        "trigger_name": lambda s: trigger_name(s, lang),
+        "form_label": lambda c: label(FORM_LABELS, c, lang),
+        "channel_label": lambda c: label(CHANNEL_LABELS, c, lang),
+        "level_label": lambda c: label(LEVEL_LABELS, c, lang),
+        "status_label": lambda c: label(STATUS_LABELS, c, lang),
+        "disclosure_label": lambda c: label(DISCLOSURE_LABELS, c, lang),
+        "role_label": lambda c: label(ROLE_LABELS, c, lang),
+        "report_label": lambda c: label(REPORT_LABELS, c, lang),
+        "reason_text": lambda r: _reason_text(r, lang),
+        "action_label": lambda c: label(ACTION_LABELS, c, lang) if c in ACTION_LABELS else trigger_name(c, lang),
+    }
+
+
+def _reason_text(stored: Any, lang: str) -> str:
+    """A refusal reason as the audit trail stores it (code, params) in the page's language."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
+        return str(stored)
+    params = stored.get("params") if isinstance(stored.get("params"), dict) else {}
+    return Reason(stored["code"], params).text(lang)

@@ -1,0 +1,77 @@
+"""Clerks' and signers' pages: the unit's documents, a new draft, a document, the signing queue."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from states.lifecycle import Trigger
+
+from workflow.kernel.errors import SantongbuError
+from workflow.entrypoints.web import views
+from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, redirect, render
+from workflow.entrypoints.web.queries import drafting_units
+
+router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
+
+DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
+# Flash messages a redirect may ask for: only these codes, never text from the URL.
+DONE = ("create", "edit", "nothing", "attach_material", "remove_material", "set_signers", "sign",
+        "reject", "fire", "record_posting", "posted", "voided")
+
+
+@router.get("/documents", name="web_documents")
+def documents(page: Page = SignedIn, unit: UnitCode = None, closed: bool = False) -> Response:
+    """My unit's documents (supervisors: every unit's, with a unit filter)."""
+    user = page.user
+    assert user is not None
+    if not user.may_audit:
+        unit = user.unit
+    rows = views.document_rows(page, unit=unit, closed=closed)
+    units = []
+    if user.may_audit:
+        with page.web.db.transaction() as session:
+            units = drafting_units(session)
+    return render(page, "documents.html", rows=rows, unit=unit, closed=closed, units=units)
+
+
+@router.get("/documents/new", name="web_new_document")
+def new_document(page: Page = SignedIn) -> Response:
+    return render(page, "new.html", error=None, values={}, disclosures=views.DISCLOSURES)
+
+
+@router.post("/documents", name="web_create_document")
+def create_document(page: Page = SignedIn, form: dict = Form) -> Response:
+    """Open a draft for the user's unit; the service refuses anyone not in a drafting unit."""
+    risk = {"yes": True, "no": False}.get(form.get("risk_assessment_needed", ""))
+    try:
+        outcome = page.web.workflow.create_document(
+            page.login, title=form.get("title", ""), doc_number=form.get("doc_number") or None,
+            body=_text(form.get("body")), disclosure=form.get("disclosure") or None,
+            risk_assessment_needed=risk)
+    except SantongbuError as exc:
+        return render(page, "new.html", exc.http_status, error=exc.message(page.lang), values=form,
+                      disclosures=views.DISCLOSURES, here=f"{PREFIX}/documents/new")
+    return redirect(page, f"{PREFIX}/documents/{outcome.document_id}?done=create")
+
+
+def _text(value: str | None) -> str:
+    """Browsers send textarea line ends as CRLF; the package hash must not depend on that."""
+    return (value or "").replace("\r\n", "\n")
+
+
+@router.get("/documents/{doc_id}", name="web_document")
+def document(doc_id: DocId, page: Page = SignedIn, done: Annotated[str | None, Query(max_length=40)] = None,
+             trigger: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """The document page; the service refuses (and audits) a user who may not read it."""
+    context = views.document_page(page, doc_id)
+    flash = done if done in DONE else None
+    trig = trigger if trigger in {str(t_) for t_ in Trigger} else None
+    return render(page, "document.html", **context, flash=flash, flash_trigger=trig)
+
+
+@router.get("/signing", name="web_signing")
+def signing(page: Page = SignedIn) -> Response:
+    """Packages waiting for this user's signature."""
+    return render(page, "signing.html", waiting=views.signing_queue(page))

@@ -1,0 +1,19 @@
+"""The working-day calendar: package sources, schedules loaded by administrators, deadlines.
+
+What the rest of the application calls:
+
+* :func:`due_for` — the deadline of a document published at an instant (on ``publish``);
+* :func:`posting_result` — on time or late, and working days taken (on interpretation posting);
+* :func:`calendar_for` — the calendar as a session's database sees it;
+* :func:`load_year` — an administrator loads or corrects a year; open deadlines are recomputed.
+"""
+from workflow.kernel.calendar.calendar import Calendar, package_calendar
+from workflow.kernel.calendar.fileformat import ScheduleError, parse_schedule
+from workflow.kernel.calendar.schedule import YearSchedule
+from workflow.kernel.calendar.store import LoadResult, MovedDeadline, calendar_for, due_for, due_sources, load_year, loaded_schedules, posting_result, recompute_open_deadlines, record_refusal, refresh_provisional_deadlines
+
+__all__ = [
+    "Calendar", "LoadResult", "MovedDeadline", "ScheduleError", "YearSchedule", "calendar_for",
+    "due_for", "due_sources", "load_year", "loaded_schedules", "package_calendar", "parse_schedule",
+    "posting_result", "recompute_open_deadlines", "record_refusal", "refresh_provisional_deadlines",
+]

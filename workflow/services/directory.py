@@ -1,0 +1,333 @@
+"""Units and users: adding, changing, listing and importing them (administrators only).
+
+The very first user of an empty database may be added without an acting user, and must be
+an administrator: that is how an installation is bootstrapped. Every change is audited on
+the ``sys`` chain; an import is all-or-nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from states import permissions
+from states.reasons import Reason
+from states.snapshot import ActorSnapshot
+
+from workflow.kernel import audit
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
+from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User
+from workflow.kernel.snapshots import actor_snapshot
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _invalid(field: str, problem: str) -> InvalidInput:
+    return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
+
+
+def _code(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not CODE.match(value):
+        raise _invalid(field, "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _line(field: str, value: Any, limit: int = 200, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _invalid(field, "required")
+        return None
+    if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > limit:
+        raise _invalid(field, f"one line of at most {limit} characters")
+    return value.strip()
+
+
+def _address(field: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    from notifications.addresses import validate_address
+
+    try:
+        return validate_address(str(value))
+    except InvalidInput as exc:
+        raise _invalid(field, exc.reasons[0].params.get("problem", "not a valid email address")) from None
+
+
+def _roles(value: Any) -> str:
+    items = value if isinstance(value, (list, tuple)) else str(value or "member").replace(";", ",").split(",")
+    roles = sorted({r.strip() for r in items if str(r).strip()} | {"member"})
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise _invalid("roles", f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    return ",".join(roles)
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    code: str
+    name: str
+    kind: str = "drafting"
+    mailbox: str | None = None
+    head: str | None = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> UnitSpec:
+        kind = data.get("kind") or "drafting"
+        if kind not in UNIT_KINDS:
+            raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
+        head = data.get("head") or data.get("head_login")
+        return cls(code=_code("code", data.get("code")), name=_line("name", data.get("name")) or "",
+                   kind=kind, mailbox=_address("mailbox", data.get("mailbox")),
+                   head=_code("head", head) if head else None)
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    login: str
+    name: str
+    unit: str
+    email: str | None = None
+    roles: str = "member"
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> UserSpec:
+        return cls(login=_code("login", data.get("login")), name=_line("name", data.get("name")) or "",
+                   unit=_code("unit", data.get("unit")), email=_address("email", data.get("email")),
+                   roles=_roles(data.get("roles")))
+
+
+def administrator(session: Session, login: str) -> ActorSnapshot:
+    """The acting administrator named ``login``: :class:`NotFound` if there is no such user,
+    :class:`Denied` (carrying who, for the audit line of the refusal) if they may not
+    administer (DESIGN §7). Every administration path — directory, API tokens, passwords —
+    asks here."""
+    user = session.scalars(select(User).where(User.login == login)).first()
+    if user is None:
+        raise NotFound(Reason("no_such_user", {"login": login}))
+    actor = actor_snapshot(user)
+    denied = permissions.may_administer(actor)
+    if denied:
+        raise Denied(actor, Forbidden(denied))
+    return actor
+
+
+class Directory:
+    """Administration of units and users."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _authorise(self, session: Session, login: str | None, *, bootstrap_ok: bool) -> ActorSnapshot | None:
+        """The acting administrator; ``None`` only while the database has no user at all."""
+        if login is None:
+            if bootstrap_ok and not session.scalar(select(func.count()).select_from(User)):
+                return None
+            raise Forbidden(Reason("not_admin", {"login": "(nobody: give --as LOGIN)"}))
+        return administrator(session, login)
+
+    def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
+        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
+                             reasons=denied.error.reasons, details=details)
+
+    def _add_unit(self, session: Session, actor: ActorSnapshot | None, spec: UnitSpec) -> Unit:
+        if session.scalars(select(Unit).where(Unit.code == spec.code)).first():
+            raise InvalidInput(Reason("duplicate", {"what": "unit", "value": spec.code}))
+        unit = Unit(code=spec.code, name=spec.name, kind=spec.kind, mailbox=spec.mailbox,
+                    head_login=spec.head, created_at=self.clock.now())
+        session.add(unit)
+        session.flush()
+        audit.append(session, at=self.clock.now(), actor=actor, action="unit_added",
+                     details={"code": spec.code, "name": spec.name, "kind": spec.kind,
+                              "mailbox": spec.mailbox, "head": spec.head})
+        return unit
+
+    def _add_user(self, session: Session, actor: ActorSnapshot | None, spec: UserSpec) -> User:
+        if session.scalars(select(User).where(User.login == spec.login)).first():
+            raise InvalidInput(Reason("duplicate", {"what": "user", "value": spec.login}))
+        unit = session.scalars(select(Unit).where(Unit.code == spec.unit)).first()
+        if unit is None:
+            raise NotFound(Reason("no_such_unit", {"code": spec.unit}))
+        if actor is None and "admin" not in spec.roles.split(","):
+            raise _invalid("roles", "the first user of a new installation must have the admin role")
+        user = User(login=spec.login, name=spec.name, email=spec.email, unit_id=unit.id,
+                    roles=spec.roles, active=True, created_at=self.clock.now())
+        session.add(user)
+        session.flush()
+        audit.append(session, at=self.clock.now(), actor=actor or actor_snapshot(user, unit),
+                     action="user_added",
+                     details={"login": spec.login, "name": spec.name, "unit": spec.unit,
+                              "email": spec.email, "roles": spec.roles, "bootstrap": actor is None})
+        return user
+
+    def add_unit(self, login: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
+        spec = UnitSpec.parse(data)
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=True)
+                return unit_view(self._add_unit(session, actor, spec))
+        except Denied as denied:
+            self._refuse(denied, "unit_added", {"code": spec.code})
+            raise denied.error from None
+
+    def add_user(self, login: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
+        spec = UserSpec.parse(data)
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=True)
+                return user_view(self._add_user(session, actor, spec), spec.unit)
+        except Denied as denied:
+            self._refuse(denied, "user_added", {"login": spec.login})
+            raise denied.error from None
+
+    def update_user(self, login: str, target: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a user's roles, email, name, unit or active flag."""
+        clean: dict[str, Any] = {}
+        if "roles" in changes and changes["roles"] is not None:
+            clean["roles"] = _roles(changes["roles"])
+        if "email" in changes and changes["email"] is not None:
+            clean["email"] = _address("email", changes["email"])
+        if "name" in changes and changes["name"] is not None:
+            clean["name"] = _line("name", changes["name"])
+        if "active" in changes and changes["active"] is not None:
+            clean["active"] = bool(changes["active"])
+        if "unit" in changes and changes["unit"] is not None:
+            clean["unit"] = _code("unit", changes["unit"])
+        if not clean:
+            raise _invalid("changes", "nothing to change")
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=False)
+                user = session.scalars(select(User).where(User.login == target)).first()
+                if user is None:
+                    raise NotFound(Reason("no_such_user", {"login": target}))
+                if "unit" in clean:
+                    unit = session.scalars(select(Unit).where(Unit.code == clean.pop("unit"))).first()
+                    if unit is None:
+                        raise NotFound(Reason("no_such_unit", {"code": changes["unit"]}))
+                    user.unit_id = unit.id
+                for key, value in clean.items():
+                    setattr(user, key, value)
+                session.flush()
+                audit.append(session, at=self.clock.now(), actor=actor, action="user_changed",
+                             details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}})
+                session.refresh(user)
+                return user_view(user, user.unit.code)
+        except Denied as denied:
+            self._refuse(denied, "user_changed", {"login": target})
+            raise denied.error from None
+
+    def import_file(self, login: str | None, path: Path) -> dict[str, int]:
+        """Units and users from a TOML, JSON or CSV file, all or nothing."""
+        units, users = read_directory_file(path)
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=True)
+                if actor is None and not any("admin" in u.roles.split(",") for u in users):
+                    raise _invalid("users", "the first import must contain an admin user")
+                for spec in units:
+                    self._add_unit(session, actor, spec)
+                first_admin: ActorSnapshot | None = actor
+                for spec in sorted(users, key=lambda u: "admin" not in u.roles.split(",")):
+                    user = self._add_user(session, first_admin, spec)
+                    if first_admin is None:
+                        first_admin = actor_snapshot(user)
+                return {"units": len(units), "users": len(users)}
+        except Denied as denied:
+            self._refuse(denied, "directory_import", {"file": path.name})
+            raise denied.error from None
+
+    def list_units(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            return [unit_view(u) for u in session.scalars(select(Unit).order_by(Unit.code))]
+
+    def list_users(self, unit: str | None = None) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            stmt = select(User, Unit.code).join(Unit).order_by(User.login)
+            if unit:
+                stmt = stmt.where(Unit.code == unit)
+            return [user_view(u, code) for u, code in session.execute(stmt)]
+
+
+def unit_view(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "mailbox": unit.mailbox,
+            "head": unit.head_login}
+
+
+def user_view(user: User, unit_code: str) -> dict[str, Any]:
+    return {"login": user.login, "name": user.name, "email": user.email, "unit": unit_code,
+            "roles": user.roles.split(","), "active": user.active}
+
+
+def _located(where: str, exc: InvalidInput) -> InvalidInput:
+    reason = exc.reasons[0]
+    params = dict(reason.params)
+    params["field"] = f"{where}: {params.get('field', '')}"
+    return InvalidInput(Reason(reason.code, params))
+
+
+def read_directory_file(path: Path) -> tuple[list[UnitSpec], list[UserSpec]]:
+    """Parse and validate a whole file before anything is written; errors name the row."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _invalid(str(path), exc.strerror or "cannot be read") from None
+    text = raw.decode("utf-8-sig", errors="strict") if raw else ""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data: Mapping[str, Any] = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".csv":
+            data = _csv_directory(text)
+        else:
+            raise _invalid(str(path), "use a .toml, .json or .csv file")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise _invalid(path.name, str(exc)) from None
+    if not isinstance(data, Mapping):
+        raise _invalid(path.name, "expected tables 'units' and 'users'")
+    units, users = [], []
+    for i, row in enumerate(_rows(data, "units"), 1):
+        try:
+            units.append(UnitSpec.parse(row))
+        except InvalidInput as exc:
+            raise _located(f"{path.name} units #{i}", exc) from None
+    for i, row in enumerate(_rows(data, "users"), 1):
+        try:
+            users.append(UserSpec.parse(row))
+        except InvalidInput as exc:
+            raise _located(f"{path.name} users #{i}", exc) from None
+    if not units and not users:
+        raise _invalid(path.name, "no units and no users found")
+    return units, users
+
+
+def _rows(data: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
+    rows = data.get(key, [])
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+        raise _invalid(key, "must be a list of tables")
+    return rows
+
+
+def _csv_directory(text: str) -> dict[str, list[dict[str, Any]]]:
+    """A CSV of units (header has 'code') or of users (header has 'login'), as Excel saves it."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = set(reader.fieldnames or [])
+    rows = [{k: (v or None) for k, v in row.items()} for row in reader]
+    if "login" in header:
+        return {"users": rows}
+    if "code" in header:
+        return {"units": rows}
+    raise _invalid("csv", "the header must name 'code' (units) or 'login' (users)")
