@@ -178,7 +178,7 @@ def application(url: str, *, start: datetime | None = None, **settings_kw: objec
     from tests.factories import seed_bureau
     from workflow.kernel.clock import FixedClock
     from workflow.kernel.db import Database
-    from workflow.services.documents.service import Workflow
+    from workflow.services.documents import Workflow
     from workflow.kernel.settings import Settings
 
     folder = Path(tempfile.mkdtemp(prefix="santongbu_bench_app_"))

@@ -27,7 +27,7 @@ from workflow.entrypoints.api.auth import Tokens
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 
 # The personas of DESIGN §7, from the sample bureau.

@@ -8,7 +8,7 @@ from pathlib import Path
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.services.directory import Directory
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "workflow" / "data" / "sample_bureau.toml"

@@ -22,7 +22,7 @@ from workflow.kernel import audit
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditCheckpoint, AuditEvent
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reports.md"
 

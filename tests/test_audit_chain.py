@@ -9,7 +9,7 @@ from sqlalchemy import text
 from tests.factories import CLERK, new_draft, seed_bureau, to_plan
 from workflow.kernel import audit
 from workflow.kernel.db import Database
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_sig
 from workflow.kernel import audit
 from workflow.kernel.errors import ConcurrentChange, Refused, SantongbuError
 from workflow.kernel.models import AuditEvent, Document
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 
 
 def race(n: int, action) -> Counter[str]:  # type: ignore[no-untyped-def]

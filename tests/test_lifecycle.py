@@ -12,7 +12,7 @@ from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_pla
 from workflow.kernel import audit
 from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound, Refused
 from workflow.kernel.models import AuditEvent, Document
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ from workflow.kernel.errors import Forbidden, InvalidInput, NotFound, Refused
 from workflow.kernel.export import BOM, to_csv
 from workflow.kernel.models import AuditEvent, Escalation, User
 from workflow.services.reports import Reports, parse_period
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot
 

@@ -27,7 +27,7 @@ from workflow.kernel.db import Database
 from workflow.services.directory import Directory
 from workflow.kernel.errors import SantongbuError
 from workflow.kernel.models import AuditEvent, Document, Posting, Signature, Signer
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 
 REACHED: set[str] = set()  # states met across a run, to show the invariants were not vacuous

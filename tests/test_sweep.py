@@ -17,7 +17,7 @@ from workflow.kernel import audit
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, Document, Escalation
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.services.sweep import ACTION, SweepReport, _fire_all, _Planned, sweep
 

@@ -30,7 +30,7 @@ from tests.web_support import (  # noqa: F401 (fixtures)
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.services.reports import Reports
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.services.sweep import sweep
 
 

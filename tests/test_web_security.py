@@ -17,7 +17,7 @@ from workflow.entrypoints.api import create_app
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, Document
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.entrypoints.web import install
 from workflow.entrypoints.web.accounts import MAX_FAILURES, Accounts
 

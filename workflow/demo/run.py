@@ -14,7 +14,7 @@ What it does, in a folder of its own (``./santongbu-demo/`` by default, fresh ea
    ladder, one is rejected and fixed, one withdrawn, one filed as 不予公开, one waits in sign-off;
 4. prints what happened (see :mod:`workflow.demo.report`).
 
-The people act through :class:`workflow.services.documents.service.Workflow` exactly as the CLI and HTTP API do;
+The people act through :class:`workflow.services.documents.Workflow` exactly as the CLI and HTTP API do;
 the sweep and the deliveries are done only by the worker's tasks, triggered by the beat.
 """
 from __future__ import annotations
@@ -292,7 +292,7 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
     from workers.sweep_tasks import AUDIT_CHECKPOINT, SWEEP_DEADLINES
     from workflow.services.directory import Directory
     from workflow.kernel.models import Escalation
-    from workflow.services.documents.service import Workflow
+    from workflow.services.documents import Workflow
 
     from workflow.demo.report import label
 

@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.services.directory import Directory
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
 from workflow.entrypoints.api.auth import Tokens

@@ -23,7 +23,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.services.directory import Directory
 from workflow.kernel.errors import Forbidden, InvalidInput
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import messages
 from workflow.entrypoints.api.auth import Caller, Tokens

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import typer
 
 from states.reasons import state_name, trigger_name
-from workflow.services.documents.service import Outcome, Workflow
+from workflow.services.documents import Outcome, Workflow
 
 from workflow.entrypoints.cli import common
 

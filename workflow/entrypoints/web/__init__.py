@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.services.reports import Reports
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.web.accounts import Accounts
 from workflow.entrypoints.web.pages import PREFIX, WebState, make_env

@@ -28,7 +28,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
 from workflow.services.reports import Reports
-from workflow.services.documents.service import Workflow
+from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.web.accounts import Accounts, WebUser
 from workflow.entrypoints.web.i18n import LANGS, labels_for, t

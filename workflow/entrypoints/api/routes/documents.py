@@ -1,6 +1,6 @@
 """Documents: create, edit, attach, name signers, sign, reject, fire triggers, post, read, list.
 
-Each route calls the same :class:`~workflow.services.documents.service.Workflow` method as the CLI; the service
+Each route calls the same :class:`~workflow.services.documents.Workflow` method as the CLI; the service
 checks the document rules of DESIGN §7 (drafting unit's members edit and advance, named
 signers sign and reject, readers read) and audits every refusal. Commands answer with the
 :class:`Outcome` and an ``ETag`` carrying the new version, which the next change may send
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from states.lifecycle import Trigger
-from workflow.services.documents.service import Outcome as ServiceOutcome
+from workflow.services.documents import Outcome as ServiceOutcome
 
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses

@@ -17,7 +17,7 @@ from states.lifecycle import Trigger
 from states.reasons import Reason
 
 from workflow.kernel.errors import InvalidInput, SantongbuError
-from workflow.services.documents.service import Outcome
+from workflow.services.documents import Outcome
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.i18n import t
 from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, form_list, redirect, render

@@ -1,0 +1,299 @@
+"""Document commands: create, edit, attach, name signers, sign, fire a trigger, record a posting.
+
+Each runs in :meth:`DocumentService._change`'s single transaction (docs/design.md §8).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from states import permissions
+from states.lifecycle import State, Trigger, decide
+from states.package import content_hash
+from states.reasons import Reason
+from states.snapshot import (
+    CHANNELS,
+    MATERIAL_FORMS,
+    ActorSnapshot,
+    DocumentSnapshot,
+)
+from workflow.kernel import audit
+from workflow.kernel.clock import to_utc
+from workflow.kernel.errors import (
+    ConcurrentChange,
+    Forbidden,
+    NotFound,
+    Refused,
+)
+from workflow.kernel.models import (
+    Document,
+    Material,
+    Posting,
+    Signature,
+    Signer,
+    Unit,
+    User,
+)
+from workflow.kernel.snapshots import document_snapshot
+from workflow.services.documents.effects import Effects
+from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal
+from workflow.services.documents.validation import (
+    POSTABLE,
+    check_url,
+    clean_fields,
+    invalid,
+)
+
+
+class DocumentCommands(Effects):
+    """Every change to a document."""
+
+    def create_document(
+        self, login: str, *, title: str, doc_number: str | None = None, body: str = "",
+        disclosure: str | None = None, risk_assessment_needed: bool | None = None,
+        unit_code: str | None = None,
+    ) -> Outcome:
+        """A clerk opens a new draft for their own unit (or a named unit they belong to)."""
+        fields = clean_fields({"title": title, "doc_number": doc_number, "body": body,
+                                     "disclosure": disclosure})
+        if not fields.get("title"):
+            raise invalid("title", "required")
+        try:
+            with self.db.transaction() as session:
+                user, actor = self._actor(session, login)
+                unit = session.get(Unit, user.unit_id)
+                if unit_code is not None and unit_code != unit.code:
+                    target = session.scalars(select(Unit).where(Unit.code == unit_code)).first()
+                    if target is None:
+                        raise NotFound(Reason("no_such_unit", {"code": unit_code}))
+                    raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
+                denied = permissions.may_edit(actor, DocumentSnapshot(state="draft", unit_id=unit.id, unit_code=unit.code))
+                if denied:
+                    raise _Refusal(Forbidden(denied), None)
+                now = self.clock.now()
+                doc = Document(unit_id=unit.id, state=State.DRAFT.value, created_by=user.id,
+                               created_at=now, updated_at=now, package_hash="",
+                               risk_assessment_needed=risk_assessment_needed, body="", title="")
+                for key, value in fields.items():
+                    setattr(doc, key, value)
+                doc.package_hash = self._package_hash(session, doc)
+                session.add(doc)
+                session.flush()
+                audit.append(session, at=now, actor=actor, action="create", document_id=doc.id,
+                             state_before=None, state_after=doc.state,
+                             details={"title": doc.title, "doc_number": doc.doc_number,
+                                      "disclosure": doc.disclosure,
+                                      "risk_assessment_needed": risk_assessment_needed})
+                session.flush()
+                return Outcome(doc.id, "create", "", doc.state, doc.version, {"title": doc.title})
+        except _Refusal as refusal:
+            self.audit_refusal(actor=actor, action="create", document_id=None, state=None,
+                               error=refusal.error, extra={"title": title})
+            raise refusal.error from None
+
+
+    def edit_document(self, login: str, doc_id: int, changes: Mapping[str, Any], *,
+                      expected_version: int | None = None) -> Outcome:
+        """Edit text fields, disclosure, risk flag or interpreter; voids signatures if the
+        package changed."""
+        clean = clean_fields(changes)
+        if not clean:
+            raise invalid("changes", "nothing to change")
+
+        def body(ctx: _Ctx) -> None:
+            self._require_editable(ctx)
+            changed = {}
+            for key, value in clean.items():
+                if key == "interpreter":
+                    if value is None:
+                        ctx.doc.interpreter_id = None
+                    else:
+                        who = ctx.session.scalars(select(User).where(User.login == value)).first()
+                        if who is None:
+                            raise NotFound(Reason("no_such_user", {"login": value}))
+                        ctx.doc.interpreter_id = who.id
+                    changed[key] = value
+                elif getattr(ctx.doc, key) != value:
+                    setattr(ctx.doc, key, value)
+                    changed[key] = value if key in ("title", "doc_number", "disclosure", "risk_assessment_needed") else f"<{len(value or '')} characters>"
+            ctx.details["changed"] = changed
+            self._rehash(ctx)
+            return None
+
+        return self._change(login, doc_id, "edit", body, expected_version=expected_version,
+                            audit_details={"fields": sorted(clean)})
+
+    def add_material(self, login: str, doc_id: int, *, form: str, title: str,
+                     body: str | None = None, uri: str | None = None,
+                     expected_version: int | None = None) -> Outcome:
+        if form not in MATERIAL_FORMS:
+            raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
+        title = (title or "").strip()
+        if not title or "\n" in title or len(title) > 500:
+            raise invalid("title", "required, one line, at most 500 characters")
+        uri = check_url("uri", uri)
+        if not (body and body.strip()) and not uri:
+            raise invalid("body", "give the material's text or its URI")
+
+        def run(ctx: _Ctx) -> None:
+            self._require_editable(ctx)
+            m = Material(document_id=ctx.doc.id, form=form, title=title, body=body, uri=uri,
+                         content_hash=content_hash(form, title, body, uri),
+                         created_by=ctx.user.id, created_at=ctx.now)
+            ctx.doc.materials.append(m)
+            ctx.session.flush()
+            ctx.details.update({"material_id": m.id, "form": form, "title": title,
+                                "content_hash": m.content_hash})
+            self._rehash(ctx)
+            return None
+
+        return self._change(login, doc_id, "attach_material", run, expected_version=expected_version)
+
+    def remove_material(self, login: str, doc_id: int, material_id: int, *,
+                        expected_version: int | None = None) -> Outcome:
+        def run(ctx: _Ctx) -> None:
+            self._require_editable(ctx)
+            m = next((m for m in ctx.doc.materials if m.id == material_id), None)
+            if m is None:
+                raise NotFound(Reason("no_such_material", {"id": material_id}))
+            ctx.details.update({"material_id": m.id, "title": m.title})
+            ctx.doc.materials.remove(m)
+            ctx.session.flush()
+            self._rehash(ctx)
+            return None
+
+        return self._change(login, doc_id, "remove_material", run, expected_version=expected_version)
+
+    def set_signers(self, login: str, doc_id: int, signer_logins: Sequence[str], *,
+                    expected_version: int | None = None) -> Outcome:
+        """Name who must sign the package; signatures of those who stay remain valid."""
+        wanted = list(dict.fromkeys(s.strip() for s in signer_logins if s.strip()))
+        if not wanted:
+            raise invalid("signers", "name at least one signer")
+
+        def run(ctx: _Ctx) -> None:
+            self._require_editable(ctx)
+            users = {u.login: u for u in ctx.session.scalars(select(User).where(User.login.in_(wanted)))}
+            for name in wanted:
+                if name not in users:
+                    raise NotFound(Reason("no_such_user", {"login": name}))
+                if not users[name].active:
+                    raise invalid("signers", f"{name} is deactivated")
+            keep = {users[n].id for n in wanted}
+            for s in list(ctx.doc.signers):
+                if s.user_id not in keep:
+                    ctx.doc.signers.remove(s)
+            present = {s.user_id for s in ctx.doc.signers}
+            for name in wanted:
+                if users[name].id not in present:
+                    ctx.doc.signers.append(Signer(document_id=ctx.doc.id, user_id=users[name].id))
+            ctx.session.flush()
+            ctx.details["signers"] = wanted
+            return None
+
+        return self._change(login, doc_id, "set_signers", run, expected_version=expected_version)
+
+    def sign(self, login: str, doc_id: int, *, package: str | None = None,
+             expected_version: int | None = None) -> Outcome:
+        """Sign the package as it is now; ``package`` (the hash the signer read) guards
+        against signing something that changed after it was read."""
+
+        def run(ctx: _Ctx) -> None:
+            if ctx.doc.state != State.JOINT_SIGNOFF:
+                raise Refused(Reason("wrong_state", {"state": ctx.doc.state, "trigger": "sign"}))
+            if package is not None and package != ctx.doc.package_hash:
+                raise ConcurrentChange(Reason("changed_meanwhile"))
+            if ctx.actor.login in ctx.snap.signed_logins:
+                raise Refused(Reason("already_signed", {"login": ctx.actor.login}))
+            ctx.doc.signatures.append(Signature(document_id=ctx.doc.id, user_id=ctx.user.id,
+                                                package_hash=ctx.doc.package_hash, signed_at=ctx.now))
+            ctx.session.flush()
+            remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
+            ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
+            return None
+
+        return self._change(login, doc_id, "sign", run, authorise=permissions.may_sign,
+                            expected_version=expected_version)
+
+    def fire(self, login: str, doc_id: int, trigger: str, *, reason: str | None = None,
+             publication_url: str | None = None, published_at: datetime | None = None,
+             expected_version: int | None = None) -> Outcome:
+        """Fire a lifecycle trigger; its effects are applied here, never in callbacks."""
+        if trigger == Trigger.PUBLISH:
+            publication_url = check_url("publication_url", publication_url)
+        if published_at is not None:
+            published_at = to_utc(published_at)
+        reason = reason.strip() if reason else reason
+        if reason and len(reason) > 2000:
+            raise invalid("reason", "longer than 2000 characters")
+
+        def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
+            return permissions.may_fire(actor, snap, trigger)
+
+        def run(ctx: _Ctx) -> str:
+            args = {"reason": reason, "publication_url": publication_url,
+                    "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
+                    "now": ctx.now}
+            decision = decide(ctx.snap, trigger, args)
+            if not decision.allowed:
+                raise Refused(decision.reasons)
+            assert decision.dest is not None
+            self._apply_effects(ctx, trigger, args)
+            return decision.dest
+
+        return self._change(login, doc_id, trigger, run, authorise=authorise,
+                            expected_version=expected_version,
+                            audit_details={"reason": reason} if reason else None)
+
+    def record_posting(self, login: str, doc_id: int, *, channel: str, url: str | None = None,
+                       outlet: str | None = None, evidence: str | None = None,
+                       posted_at: datetime | None = None,
+                       expected_version: int | None = None) -> Outcome:
+        """Record one interpretation posting; once the portal and a news medium both have
+        one, the document moves to ``interpretation_posted`` in the same transaction."""
+        if channel not in CHANNELS:
+            raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
+        url = check_url("url", url)
+        if not url and not (evidence and evidence.strip()):
+            raise invalid("url", "give the posting's URL or evidence of it")
+        if outlet is not None and (len(outlet) > 200 or "\n" in outlet):
+            raise invalid("outlet", "one line, at most 200 characters")
+        when = to_utc(posted_at) if posted_at is not None else None
+
+        def run(ctx: _Ctx) -> str | None:
+            if ctx.doc.state not in POSTABLE:
+                raise Refused(Reason("wrong_state", {"state": ctx.doc.state, "trigger": "post_interpretation"}))
+            at = when or ctx.now
+            if at > ctx.now:
+                raise invalid("posted_at", "lies in the future")
+            if ctx.doc.published_at and at < ctx.doc.published_at:
+                raise invalid("posted_at", "is before the policy was published")
+            posting = Posting(document_id=ctx.doc.id, channel=channel, outlet=outlet, url=url,
+                              evidence=evidence, posted_at=at, recorded_at=ctx.now,
+                              recorded_by=ctx.user.id)
+            ctx.doc.postings.append(posting)
+            ctx.session.flush()
+            ctx.details.update({"channel": channel, "outlet": outlet, "url": url, "posted_at": at})
+            snap = document_snapshot(ctx.session, ctx.doc)
+            decision = decide(snap, Trigger.POST_INTERPRETATION, {"now": ctx.now})
+            if not decision.allowed:
+                ctx.details["still_missing"] = [r.code for r in decision.reasons]
+                return None
+            # Both channels are in: complete in the same transaction. The posting keeps its own
+            # audit line; the state change is audited as the trigger it is.
+            ctx.entries.append(audit.Entry(
+                ctx.now, ctx.actor, "record_posting", document_id=ctx.doc.id,
+                state_before=ctx.doc.state, state_after=ctx.doc.state, details=dict(ctx.details)))
+            ctx.details.clear()
+            ctx.details["following"] = "record_posting"
+            ctx.action = Trigger.POST_INTERPRETATION.value
+            self._complete(ctx)
+            return decision.dest
+
+        outcome = self._change(login, doc_id, "record_posting", run, expected_version=expected_version)
+        return outcome
+
+    # ------------------------------------------------------------------ reads

@@ -1,0 +1,115 @@
+"""Document reads: one document with what it still lacks, the list a user may see, the timeline."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from states import permissions
+from states.lifecycle import State, decide, triggers_from
+from states.snapshot import (
+    DocumentSnapshot,
+)
+from workflow.kernel import audit
+from workflow.kernel.errors import Forbidden
+from workflow.kernel.models import Document, Signer, Unit, User
+from workflow.kernel.snapshots import document_snapshot
+from workflow.services.documents.transaction import DocumentService
+from workflow.services.documents.validation import invalid
+
+
+class DocumentReads(DocumentService):
+    """What a user may read of documents; a refused read is audited like a refused change."""
+
+    def read_document(self, login: str, doc_id: int) -> dict[str, Any]:
+        """A document with its package, signatures, postings, deadline and what is missing."""
+        with self.db.transaction() as session:
+            user, actor = self._actor(session, login)
+            doc = self._load(session, doc_id)
+            snap = document_snapshot(session, doc)
+            denied = permissions.may_read(actor, snap)
+            if not denied:
+                return self._view(session, doc, snap)
+        self.audit_refusal(actor=actor, action="read", document_id=doc_id, state=doc.state,
+                           error=Forbidden(denied))
+        raise Forbidden(denied)
+
+    def next_steps(self, snap: DocumentSnapshot, lang: str | None = None) -> list[dict[str, Any]]:
+        """Each trigger offered in the current state and what it still lacks, in words."""
+        lang = lang or self.settings.language
+        now = self.clock.now()
+        # Facts given when the trigger is fired (a reason, the URL) are not "missing" yet.
+        given = {"reason": "given when fired", "publication_url": "https://given.when.fired",
+                 "published_at": now, "now": now}
+        steps = []
+        for trig in triggers_from(snap.state):
+            decision = decide(snap, trig, given)
+            steps.append({"trigger": trig, "ready": decision.allowed,
+                          "missing": [r.text(lang) for r in decision.reasons]})
+        return steps
+
+    def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> dict[str, Any]:
+        users = {u.id: u.login for u in session.scalars(select(User).where(User.id.in_(
+            {s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})))}
+        return {
+            "id": doc.id, "title": doc.title, "doc_number": doc.doc_number,
+            "unit": snap.unit_code, "state": doc.state, "version": doc.version,
+            "disclosure": doc.disclosure, "risk_assessment_needed": doc.risk_assessment_needed,
+            "risk_assessment": doc.risk_assessment, "response_plan": doc.response_plan,
+            "plan": doc.plan, "body": doc.body, "interpreter": snap.interpreter_login,
+            "package_hash": doc.package_hash,
+            "materials": [{"id": m.id, "form": m.form, "title": m.title, "uri": m.uri,
+                           "body": m.body, "content_hash": m.content_hash} for m in doc.materials],
+            "signers": [{"login": login, "signed": login in snap.signed_logins}
+                        for login in sorted(snap.signer_logins)],
+            "signatures": [{"login": users.get(s.user_id), "package_hash": s.package_hash,
+                            "signed_at": s.signed_at, "voided_at": s.voided_at,
+                            "void_reason": s.void_reason} for s in doc.signatures],
+            "publication_url": doc.publication_url, "published_at": doc.published_at,
+            "due_at": doc.due_at, "due_provisional": doc.due_provisional,
+            "postings": [{"channel": p.channel, "outlet": p.outlet, "url": p.url,
+                          "evidence": p.evidence, "posted_at": p.posted_at,
+                          "recorded_by": users.get(p.recorded_by)} for p in doc.postings],
+            "posted_at": doc.posted_at, "on_time": doc.on_time,
+            "working_days_taken": doc.working_days_taken,
+            "working_days_late": doc.working_days_late,
+            "closed_reason": doc.closed_reason, "created_at": doc.created_at,
+            "updated_at": doc.updated_at, "next_steps": self.next_steps(snap),
+        }
+
+    def list_documents(self, login: str, *, state: str | None = None,
+                       unit_code: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """What this user may see: their unit's and what they sign; everything for readers-of-all."""
+        if state is not None and state not in {s.value for s in State}:
+            raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
+        with self.db.transaction() as session:
+            user, actor = self._actor(session, login)
+            stmt = select(Document, Unit.code).join(Unit, Unit.id == Document.unit_id)
+            if not actor.roles & permissions.READ_ALL_ROLES:
+                signed = select(Signer.document_id).where(Signer.user_id == user.id)
+                stmt = stmt.where((Document.unit_id == user.unit_id) | Document.id.in_(signed))
+            if state:
+                stmt = stmt.where(Document.state == state)
+            if unit_code:
+                stmt = stmt.where(Unit.code == unit_code)
+            stmt = stmt.order_by(Document.id).limit(limit).offset(offset)
+            return [{"id": d.id, "unit": code, "title": d.title, "doc_number": d.doc_number,
+                     "state": d.state, "due_at": d.due_at, "due_provisional": d.due_provisional,
+                     "on_time": d.on_time, "version": d.version}
+                    for d, code in session.execute(stmt)]
+
+    def timeline(self, login: str, doc_id: int) -> list[dict[str, Any]]:
+        """The document's audit chain, oldest first (readers of the document only)."""
+        self.read_document(login, doc_id)  # authorises (and audits a refusal)
+        import json
+
+        from workflow.kernel.models import AuditEvent
+
+        with self.db.transaction() as session:
+            events = session.scalars(select(AuditEvent).where(
+                AuditEvent.chain == audit.chain_for(doc_id)).order_by(AuditEvent.seq))
+            return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_unit": e.actor_unit,
+                     "action": e.action, "outcome": e.outcome, "state_before": e.state_before,
+                     "state_after": e.state_after, "details": json.loads(e.details)}
+                    for e in events]

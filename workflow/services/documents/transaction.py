@@ -1,0 +1,223 @@
+"""The transaction every change to a document runs in (docs/design.md §8).
+
+``load → authorise → ask states/ → write the document, its audit event and its outbox rows``
+in one transaction. A refusal (no right, wrong state, a guard failed) rolls that transaction
+back and writes only the audit line of the refusal, in a transaction of its own. A concurrent
+change is caught by the compare-and-set on ``documents.version`` and reported, not merged.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from states import permissions
+from states.lifecycle import EDITABLE
+from states.package import package_hash
+from states.reasons import Reason
+from states.snapshot import (
+    ActorSnapshot,
+    DocumentSnapshot,
+    MaterialSnapshot,
+)
+from workflow.kernel import audit
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.kernel.errors import (
+    ConcurrentChange,
+    Forbidden,
+    NotFound,
+    Refused,
+    SantongbuError,
+)
+from workflow.kernel.models import Document, User
+from workflow.kernel.settings import Settings
+from workflow.kernel.snapshots import document_snapshot
+from workflow.services import authz
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a successful command did; ``version`` is what the next ``--if-version`` expects."""
+
+    document_id: int
+    action: str
+    state_before: str
+    state_after: str
+    version: int
+    details: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"document_id": self.document_id, "action": self.action,
+                "state_before": self.state_before, "state_after": self.state_after,
+                "version": self.version, "details": dict(self.details)}
+
+
+class _Refusal(Exception):
+    """Internal: carries a refusal out of the rolled-back transaction to be audited."""
+
+    def __init__(self, error: SantongbuError, state: str | None) -> None:
+        self.error = error
+        self.state = state
+
+
+@dataclass
+class _Ctx:
+    """What a command body is handed inside its transaction."""
+
+    session: Session
+    doc: Document
+    snap: DocumentSnapshot
+    actor: ActorSnapshot
+    user: User
+    now: datetime
+    details: dict[str, Any]
+    action: str = ""
+    entries: list[audit.Entry] = field(default_factory=list)
+    """Audit events of this change before its own, appended with it at the end (one
+    :func:`audit.append_many`: three statements however many events a change writes)."""
+
+
+
+class DocumentService:
+    """What document commands and reads share: the database, the clock, the settings, and the
+    one transaction template every change runs in."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    # ------------------------------------------------------------------ plumbing
+    def _actor(self, session: Session, login: str) -> tuple[User, ActorSnapshot]:
+        return authz.actor(session, login)
+
+    def _load(self, session: Session, doc_id: int) -> Document:
+        doc = session.scalars(
+            select(Document).where(Document.id == doc_id).options(
+                selectinload(Document.materials), selectinload(Document.signers),
+                selectinload(Document.signatures), selectinload(Document.postings),
+            )
+        ).first()
+        if doc is None:
+            raise NotFound(Reason("no_such_document", {"id": doc_id}))
+        return doc
+
+    def audit_refusal(self, *, actor: ActorSnapshot | None, action: str, document_id: int | None,
+                      state: str | None, error: SantongbuError, extra: Mapping[str, Any] | None = None) -> None:
+        """The only write a refused command leaves behind."""
+        audit.record_refusal(self.db, at=self.clock.now(), actor=actor, action=action,
+                             reasons=error.reasons, document_id=document_id, state=state,
+                             details=extra)
+
+    def _change(
+        self,
+        login: str,
+        doc_id: int,
+        action: str,
+        body: Callable[[_Ctx], str | None],
+        *,
+        authorise: Callable[[ActorSnapshot, DocumentSnapshot], list[Reason]] = permissions.may_edit,
+        expected_version: int | None = None,
+        audit_details: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        """Run ``body`` on one document in one transaction; see the module docstring.
+
+        ``body`` returns the new state (or ``None`` to keep it) and may add to ``ctx.details``;
+        it raises :class:`Refused` or :class:`InvalidInput` to refuse.
+        """
+        actor_snap: ActorSnapshot | None = None
+        try:
+            with self.db.transaction() as session:
+                user, actor_snap = self._actor(session, login)
+                doc = self._load(session, doc_id)
+                if expected_version is not None and doc.version != expected_version:
+                    raise ConcurrentChange(Reason("changed_meanwhile"))
+                snap = document_snapshot(session, doc)
+                before = doc.state
+                denied = authorise(actor_snap, snap)
+                if denied:
+                    raise _Refusal(Forbidden(denied), before)
+                ctx = _Ctx(session, doc, snap, actor_snap, user, self.clock.now(),
+                           dict(audit_details or {}), action)
+                try:
+                    after = body(ctx) or before
+                except Refused as exc:
+                    raise _Refusal(exc, before) from exc
+                doc.state = after
+                doc.updated_at = ctx.now
+                flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
+                session.flush()
+                audit.append_many(session, [*ctx.entries, audit.Entry(
+                    ctx.now, actor_snap, ctx.action, document_id=doc.id, state_before=before,
+                    state_after=after, details=ctx.details)])
+                outcome = Outcome(doc.id, ctx.action, before, after, doc.version, ctx.details)
+        except _Refusal as refusal:
+            self.audit_refusal(actor=actor_snap, action=action, document_id=doc_id,
+                               state=refusal.state, error=refusal.error, extra=audit_details)
+            raise refusal.error from None
+        except StaleDataError as exc:
+            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
+        except IntegrityError as exc:
+            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
+        return outcome
+
+    # ------------------------------------------------------------------ package upkeep
+    def _rehash(self, ctx: _Ctx) -> None:
+        """Recompute the package hash; a new hash voids every earlier signature (audited)."""
+        new = self._package_hash(ctx.session, ctx.doc)
+        if new == ctx.doc.package_hash:
+            return
+        ctx.doc.package_hash = new
+        self._void_signatures(ctx, "package changed")
+
+    @staticmethod
+    def _package_hash(session: Session, doc: Document) -> str:
+        interpreter = session.get(User, doc.interpreter_id) if doc.interpreter_id else None
+        return package_hash(
+            title=doc.title, doc_number=doc.doc_number, body=doc.body or "",
+            disclosure=doc.disclosure, plan=doc.plan, risk_assessment=doc.risk_assessment,
+            response_plan=doc.response_plan,
+            interpreter_login=interpreter.login if interpreter else None,
+            materials=[MaterialSnapshot(m.form, m.title, m.content_hash) for m in doc.materials],
+        )
+
+    def _void_signatures(self, ctx: _Ctx, why: str) -> None:
+        voided = [s for s in ctx.doc.signatures if s.voided_at is None]
+        if not voided:
+            return
+        logins = {u.id: u.login for u in ctx.session.scalars(
+            select(User).where(User.id.in_({s.user_id for s in voided})))}
+        for s in voided:
+            s.voided_at = ctx.now
+            s.void_reason = why
+        ctx.entries.append(audit.Entry(
+            ctx.now, ctx.actor, "signatures_voided", document_id=ctx.doc.id,
+            state_before=ctx.doc.state, state_after=ctx.doc.state,
+            details={"signers": sorted(logins[s.user_id] for s in voided), "why": why}))
+
+    def _require_editable(self, ctx: _Ctx) -> None:
+        if ctx.doc.state not in EDITABLE:
+            raise Refused(Reason("frozen", {"state": ctx.doc.state}))
+
+    # ------------------------------------------------------------------ commands
+    def _notify(self, ctx: _Ctx, event: str, extra: Mapping[str, Any] | None = None,
+                dedupe_key: str | None = None) -> None:
+        from notifications.outbox import Request, enqueue_many
+
+        # No autoflush meanwhile: the document's own changes go out in the change's single
+        # UPDATE (with its version check), and the outbox rows are plain inserts.
+        with ctx.session.no_autoflush:
+            (queued,) = enqueue_many(ctx.session, [Request(event, ctx.doc, dict(extra or {}), dedupe_key)],
+                                     at=ctx.now, settings=self.settings, actor=ctx.actor)
+        ctx.entries.extend(queued.entries)
+        ids = list(queued.outbox_ids)
+        ctx.details.setdefault("emails", []).extend(ids)
+
