@@ -41,7 +41,7 @@ ROUND = 1_000
 
 
 def _snapshot():  # type: ignore[no-untyped-def]
-    from states.snapshot import DocumentSnapshot, MaterialSnapshot
+    from states.snapshot import DocumentSnapshot, MaterialSnapshot, SignerSnapshot
 
     return DocumentSnapshot(
         id=1, state="joint_signoff", unit_id=1, unit_code="spc", title="福州市道路运输管理办法",
@@ -50,6 +50,9 @@ def _snapshot():  # type: ignore[no-untyped-def]
         interpreter_unit_id=1, materials=(MaterialSnapshot("text", "文字解读", "h"),),
         signer_logins=frozenset({"chen.spc", "director"}),
         signed_logins=frozenset({"chen.spc", "director"}), package_hash="h",
+        creator_login="liu.spc", editor_logins=frozenset({"liu.spc"}), unit_head_login="chen.spc",
+        signers=(SignerSnapshot("chen.spc", frozenset({"member", "signer"}), "spc", "drafting"),
+                 SignerSnapshot("director", frozenset({"leader", "member", "signer"}), "jld", "leadership")),
     )
 
 

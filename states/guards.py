@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from states.reasons import Reason
+from states.signoff import DEFAULT_RULE, rule_missing
 from states.snapshot import DocumentSnapshot
 
 Guard = Callable[[DocumentSnapshot, Mapping[str, Any]], list[Reason]]
@@ -37,7 +38,9 @@ def draft_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reaso
 
 def plan_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:
     """解读方案 → 同步审签: plan, a material with its form, interpreter from the unit,
-    risk assessment and response plan when flagged, and signers named."""
+    risk assessment and response plan when flagged, and signers named who satisfy the
+    installation's signer rule (``args["signer_rule"]``, default :data:`DEFAULT_RULE`), none of
+    whom prepared the package (states/signoff.py)."""
     missing = draft_complete(doc, args)
     if _blank(doc.plan):
         missing.append(Reason("missing_plan"))
@@ -54,6 +57,7 @@ def plan_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason
             missing.append(Reason("missing_response_plan"))
     if not doc.signer_logins:
         missing.append(Reason("missing_signers"))
+    missing.extend(rule_missing(doc, args.get("signer_rule") or DEFAULT_RULE))
     return missing
 
 

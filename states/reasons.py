@@ -46,6 +46,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a risk assessment is flagged as needed but the response plan is missing",
     },
     "missing_signers": {"zh": "未指定审签人", "en": "no signers are named"},
+    # separation of duties and the installation's signer rule (states/signoff.py)
+    "signer_role_missing": {
+        "zh": "{login} 没有审签人或局领导角色,不能审签",
+        "en": "{login} holds neither the signer nor the leader role and may not sign",
+    },
+    "signer_is_creator": {
+        "zh": "{login} 是本文件的起草人,不能审签自己准备的材料",
+        "en": "{login} created this document and may not sign the package they prepared",
+    },
+    "signer_is_interpreter": {
+        "zh": "{login} 是本文件的解读人,不能审签自己准备的材料",
+        "en": "{login} is the interpreter of this document and may not sign the package they prepared",
+    },
+    "signer_is_editor": {
+        "zh": "{login} 在上一轮审签后修改过正文、解读方案或解读材料,不能审签",
+        "en": "{login} changed the text, plan or materials since the last sign-off round and may not sign",
+    },
+    "unit_has_no_head": {
+        "zh": "起草处室 {unit} 未设处室负责人,无法满足审签规则",
+        "en": "the drafting unit {unit} has no head on record, which the signer rule requires",
+    },
+    "missing_unit_head_signer": {
+        "zh": "审签人中缺少起草处室负责人 {login}",
+        "en": "the drafting unit's head {login} must be among the signers",
+    },
+    "missing_leader_signer": {
+        "zh": "审签人中至少需要一位局领导",
+        "en": "at least one bureau leader (局领导) must be among the signers",
+    },
+    "missing_legality_signer": {
+        "zh": "已标记需要舆情风险评估,审签人中需要合法性审查处室 {unit} 的审签人",
+        "en": "a risk assessment is flagged: a signer from the legality unit {unit} (政法处) must be among the signers",
+    },
     # joint_signoff → published
     "unsigned": {
         "zh": "以下审签人尚未签署当前版本: {logins}",

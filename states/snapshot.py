@@ -25,6 +25,17 @@ class PostingSnapshot:
 
 
 @dataclass(frozen=True)
+class SignerSnapshot:
+    """A named signer as the sign-off rule sees them (states/signoff.py)."""
+
+    login: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    unit_code: str = ""
+    unit_kind: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class DocumentSnapshot:
     """The facts of one document at one moment; built by the application, read by guards."""
 
@@ -49,6 +60,13 @@ class DocumentSnapshot:
     publication_url: str | None = None
     published_at: datetime | None = None
     postings: tuple[PostingSnapshot, ...] = ()
+    # Who prepared the package, for the separation of duties in sign-off (states/signoff.py).
+    creator_login: str | None = None
+    editor_logins: frozenset[str] = field(default_factory=frozenset)
+    """Who changed the text, plan, materials or interpreter since the last completed round."""
+    unit_head_login: str | None = None
+    signers: tuple[SignerSnapshot, ...] = ()
+    """The facts of each named signer (``signer_logins`` names them)."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from tests.factories import CLERK, HEAD, new_draft, to_plan
 from workflow.kernel.models import Document
 
 SIGNER = "sun.jgc"
+LEADER = "director"  # the signer rule asks for a bureau leader beside the unit head
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
 AUTHENTICATED = {"admin", "clerk", "other_clerk", "signer", "supervisor", "auditor"}
 READERS = {"admin", "clerk", "signer", "supervisor", "auditor"}  # DESIGN §7: unit, signers, read-all roles
@@ -65,7 +66,7 @@ def plan_with_material(env: ApiEnv) -> tuple[int, int]:
 def signoff(env: ApiEnv) -> int:
     wf = env.wf
     doc, _ = plan_with_material(env)
-    wf.set_signers(CLERK, doc, [HEAD, SIGNER])
+    wf.set_signers(CLERK, doc, [HEAD, SIGNER, LEADER])
     wf.fire(CLERK, doc, "request_signoff")
     return doc
 
@@ -74,6 +75,7 @@ def signed(env: ApiEnv) -> int:
     doc = signoff(env)
     env.wf.sign(HEAD, doc)
     env.wf.sign(SIGNER, doc)
+    env.wf.sign(LEADER, doc)
     return doc
 
 
@@ -137,7 +139,7 @@ ROUTES = [
         "form": "graphic", "title": "图解", "uri": "https://jtj.fuzhou.example.cn/tj/1.png"}}), {"clerk"}, 201),
     route("DELETE /documents/{id}/materials/{mid}", _material, {"clerk"}),
     route("PUT /documents/{id}/signers", lambda e: ("PUT", f"/documents/{draft(e)}/signers",
-                                                    {"json": {"signers": [HEAD, SIGNER]}}), {"clerk"}),
+                                                    {"json": {"signers": [HEAD, SIGNER, LEADER]}}), {"clerk"}),
     route("POST /documents/{id}/signatures", lambda e: ("POST", f"/documents/{signoff(e)}/signatures", {}), {"signer"}),
     route("POST /documents/{id}/reject", lambda e: ("POST", f"/documents/{signoff(e)}/reject",
                                                     {"json": {"reason": "解读材料不充分"}}), {"signer"}),

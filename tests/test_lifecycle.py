@@ -69,7 +69,8 @@ def test_refused_trigger_changes_nothing_but_writes_one_audit_line(wf: Workflow,
     count = len(events(db, doc))
     with pytest.raises(Refused) as err:
         wf.fire(CLERK, doc, "request_signoff")
-    assert {r.code for r in err.value.reasons} == {"missing_plan", "missing_material", "missing_interpreter", "missing_signers"}
+    assert {r.code for r in err.value.reasons} == {"missing_plan", "missing_material", "missing_interpreter", "missing_signers",
+                                                   "missing_unit_head_signer", "missing_leader_signer"}
     assert "缺少解读方案" in err.value.message("zh")
     after = doc_row(db, doc)
     assert (after.state, after.version) == (before.state, before.version)

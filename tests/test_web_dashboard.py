@@ -69,7 +69,7 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         wf.record_posting("liu.spc", c, channel="portal", url="https://jtj.fuzhou.example.cn/zcjd/c.htm")
         wf.record_posting("liu.spc", c, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/c.htm")
         b = publish(wf, clock, shanghai(2024, 2, 7, 10, 0), "福州市交通运输数据共享管理办法", clerk="xu.kxc",
-                    signers=("wu.kxc",))
+                    signers=("wu.kxc", "director"))
         e = publish(wf, clock, shanghai(2024, 2, 8, 10, 0), "福州市公路养护作业管理细则")
         assert sweep_at(env, shanghai(2024, 2, 8, 10, 0)) == [f"{a}:reminder"]
         assert sweep_at(env, shanghai(2024, 2, 9, 8, 0)) == [f"{a}:overdue"]

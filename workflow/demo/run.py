@@ -94,8 +94,9 @@ class Spec:
 SPECS = {s.key: s for s in (
     Spec("on_time", "福州市网络预约出租汽车经营服务管理实施细则", "榕交〔2024〕3号", "liu.spc",
          ("chen.spc", "director")),
+    # Flagged for a risk assessment: the legality reviewer (政法处) signs too.
     Spec("late", "福州市道路运输驾驶员从业资格管理办法", "榕交〔2024〕4号", "liu.spc",
-         ("chen.spc", "director"), risk=True),
+         ("chen.spc", "director", "lin.zfc"), risk=True),
     Spec("overdue", "福州市交通运输数据资源共享管理办法", "榕交〔2024〕5号", "xu.kxc",
          ("wu.kxc", "director")),
     Spec("fixed", "福州市道路客运班线经营许可实施办法", "榕交〔2024〕6号", "liu.spc",

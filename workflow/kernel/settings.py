@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from states.signoff import SignerRule
 
 
 class Settings(BaseSettings):
@@ -57,6 +60,43 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
     )
+
+    signer_rule: str = Field(
+        default="unit_head,leader,legality_if_risk",
+        description="Who must be among a package's signers (states/signoff.py): any of unit_head, "
+                    "leader, legality, legality_if_risk, comma-separated; empty = no one in particular.",
+    )
+    legality_unit: str = Field(
+        default="zfc", description="Code of the legality unit (政法处) whose signer the rule's legality asks for.",
+    )
+
+    @field_validator("signer_rule")
+    @classmethod
+    def _valid_signer_rule(cls, value: str) -> str:
+        """A bad signer rule fails at start-up, not at the first request for sign-off."""
+        from states.signoff import SignerRule
+
+        try:
+            SignerRule.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"SANTONGBU_SIGNER_RULE: {exc}") from None
+        return value
+
+    @field_validator("legality_unit")
+    @classmethod
+    def _valid_legality_unit(cls, value: str) -> str:
+        import re
+
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", value or ""):
+            raise ValueError("SANTONGBU_LEGALITY_UNIT: a unit code (letters, digits, '.', '_', '-')")
+        return value
+
+    @property
+    def signoff_rule(self) -> "SignerRule":
+        """The parsed signer rule (validated when the settings were built)."""
+        from states.signoff import SignerRule
+
+        return SignerRule.parse(self.signer_rule, self.legality_unit)
 
     @field_validator("ladder")
     @classmethod

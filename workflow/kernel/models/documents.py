@@ -53,6 +53,9 @@ class Document(Base):
     # it back to the publication instant, so the sweep recomputes it. A hint, never a fact:
     # exactly-once still rests on the escalations' unique (document, level).
     next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Completed sign-off rounds (every named signer signed one package): an editor whose last
+    # change was made in the current round may not sign (states/signoff.py, 0007_trust).
+    signoff_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
     # For the reports (per unit and period) and the sweep (open documents by due instant).
@@ -145,3 +148,19 @@ class Posting(Base):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     document: Mapped[Document] = relationship(back_populates="postings")
+
+
+class DocumentEditor(Base):
+    """Who changed a document's package (text, plan, materials, interpreter), and when last.
+
+    ``round`` is the document's ``signoff_round`` at that change: an editor whose round is the
+    current one changed the package since the last completed sign-off round, and so may not
+    sign it (states/signoff.py).
+    """
+
+    __tablename__ = "document_editors"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    round: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states import permissions
+from states import permissions, signoff
 from states.lifecycle import State, Trigger, decide
 from states.package import content_hash
 from states.reasons import Reason
@@ -37,9 +37,9 @@ from workflow.kernel.models import (
     Unit,
     User,
 )
-from workflow.kernel.snapshots import document_snapshot
+from workflow.kernel.snapshots import document_snapshot, signer_snapshot
 from workflow.services.documents.effects import Effects
-from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal
+from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal, record_editor
 from workflow.services.documents.validation import (
     POSTABLE,
     check_url,
@@ -82,6 +82,7 @@ class DocumentCommands(Effects):
                 doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
+                record_editor(session, doc, user.id, now)
                 audit.append(session, at=now, actor=actor, action="create", document_id=doc.id,
                              state_before=None, state_after=doc.state,
                              details={"title": doc.title, "doc_number": doc.doc_number,
@@ -120,6 +121,7 @@ class DocumentCommands(Effects):
                     setattr(ctx.doc, key, value)
                     changed[key] = value if key in ("title", "doc_number", "disclosure", "risk_assessment_needed") else f"<{len(value or '')} characters>"
             ctx.details["changed"] = changed
+            ctx.edited = bool(changed)
             self._rehash(ctx)
             return None
 
@@ -147,6 +149,7 @@ class DocumentCommands(Effects):
             ctx.session.flush()
             ctx.details.update({"material_id": m.id, "form": form, "title": title,
                                 "content_hash": m.content_hash})
+            ctx.edited = True
             self._rehash(ctx)
             return None
 
@@ -162,6 +165,7 @@ class DocumentCommands(Effects):
             ctx.details.update({"material_id": m.id, "title": m.title})
             ctx.doc.materials.remove(m)
             ctx.session.flush()
+            ctx.edited = True
             self._rehash(ctx)
             return None
 
@@ -182,6 +186,10 @@ class DocumentCommands(Effects):
                     raise NotFound(Reason("no_such_user", {"login": name}))
                 if not users[name].active:
                     raise invalid("signers", f"{name} is deactivated")
+            # Nobody who prepared the package signs it; every conflict is named at once.
+            conflicts = signoff.naming_conflicts([signer_snapshot(users[n]) for n in wanted], ctx.snap)
+            if conflicts:
+                raise Refused(conflicts)
             keep = {users[n].id for n in wanted}
             for s in list(ctx.doc.signers):
                 if s.user_id not in keep:
@@ -213,9 +221,15 @@ class DocumentCommands(Effects):
             ctx.session.flush()
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
+            if not remaining:  # a round is complete: later changes make new editors
+                ctx.doc.signoff_round = (ctx.doc.signoff_round or 0) + 1
+                ctx.details["round"] = ctx.doc.signoff_round
             return None
 
-        return self._change(login, doc_id, "sign", run, authorise=permissions.may_sign,
+        def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
+            return permissions.may_sign(actor, snap) or signoff.may_sign_package(actor, snap)
+
+        return self._change(login, doc_id, "sign", run, authorise=authorise,
                             expected_version=expected_version)
 
     def fire(self, login: str, doc_id: int, trigger: str, *, reason: str | None = None,
@@ -236,7 +250,7 @@ class DocumentCommands(Effects):
         def run(ctx: _Ctx) -> str:
             args = {"reason": reason, "publication_url": publication_url,
                     "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
-                    "now": ctx.now}
+                    "now": ctx.now, "signer_rule": self.settings.signoff_rule}
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:
                 raise Refused(decision.reasons)

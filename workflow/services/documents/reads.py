@@ -41,7 +41,7 @@ class DocumentReads(DocumentService):
         now = self.clock.now()
         # Facts given when the trigger is fired (a reason, the URL) are not "missing" yet.
         given = {"reason": "given when fired", "publication_url": "https://given.when.fired",
-                 "published_at": now, "now": now}
+                 "published_at": now, "now": now, "signer_rule": self.settings.signoff_rule}
         steps = []
         for trig in triggers_from(snap.state):
             decision = decide(snap, trig, given)
