@@ -305,7 +305,7 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
                 chain=ev.chain, seq=ev.seq, at=ev.at, actor=ev.actor, actor_unit=ev.actor_unit,
                 document_id=ev.document_id, action=ev.action, outcome=ev.outcome,
                 state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
-                prev_hash=ev.prev_hash)
+                prev_hash=ev.prev_hash, channel=ev.channel, credential=ev.credential, wall_at=ev.wall_at)
             if want != ev.hash:
                 raise RuntimeError("the floor's audit hash differs from workflow.kernel.audit's")
 

@@ -98,6 +98,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "公开时间 {at} 晚于当前时间",
         "en": "the publication time {at} lies in the future",
     },
+    "publication_backdated": {
+        "zh": "公开时间 {at} 早于当前时间超过 {hours} 小时:如确系补录,请明确标注为补录"
+              "(命令行 --backdated;接口 \"backdated\": true;页面勾选“确系补录”)",
+        "en": "the publication time {at} is more than {hours} hours in the past: if it really is, say it is "
+              "backdated (CLI --backdated; API \"backdated\": true; the page's checkbox)",
+    },
+    # claims and confirmations (states/claims.py)
+    "not_supervisor": {
+        "zh": "{login} 不是监督人员,不能确认补录时间",
+        "en": "{login} is not a supervisor and may not confirm a claimed time",
+    },
+    "confirmer_in_unit": {
+        "zh": "{login} 是起草处室 {unit} 的成员,不能确认本处室的记录",
+        "en": "{login} is a member of the drafting unit {unit} and may not vouch for its own record",
+    },
+    "no_claim_waiting": {
+        "zh": "{what} 没有待确认的补录时间",
+        "en": "there is no claimed time awaiting confirmation for {what}",
+    },
+    "not_published": {"zh": "文件尚未公开", "en": "the document has not been published"},
     # published → interpretation_posted
     "missing_portal_posting": {
         "zh": "解读材料尚未在门户网站发布",

@@ -66,7 +66,7 @@ def demo_settings(folder: Path, lang: str) -> Settings:
         timezone="Asia/Shanghai", deadline_days=3, broker_url="memory://", mail_transport="folder",
         mail_folder=folder / "mail", mail_from="santongbu@jtj.example.cn",
         sweep_interval_seconds=TICK, outbox_interval_seconds=TICK, sweep_batch_size=500,
-        base_url="http://127.0.0.1:8000",
+        base_url="http://127.0.0.1:8000", allow_clock_override=True,  # the story sets its own clock
     )
 
 
@@ -285,7 +285,18 @@ class DemoRun:
 
 
 def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRun:
-    """Play the story with a real in-process worker and beat; see the module docstring."""
+    """Play the story with a real in-process worker and beat; see the module docstring. The
+    story's clock is set by hand, so every event also records the real time (a clock override)."""
+    from workflow.kernel import attribution
+
+    attribution.set_clock_override(True)
+    try:
+        return _play(folder, lang, progress)
+    finally:
+        attribution.set_clock_override(False)
+
+
+def _play(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRun:
     from workflow.kernel.models.outbox import OutboxMessage
     from workers.app import make_app
     from workers.delivery_tasks import DELIVER_OUTBOX

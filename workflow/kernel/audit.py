@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
+from workflow.kernel import attribution
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.errors import ConcurrentChange
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -39,15 +40,22 @@ def _canonical(fields: Mapping[str, Any]) -> bytes:
 def event_hash(
     *, chain: str, seq: int, at: datetime, actor: str | None, actor_unit: str | None,
     document_id: int | None, action: str, outcome: str, state_before: str | None,
-    state_after: str | None, details: str, prev_hash: str,
+    state_after: str | None, details: str, prev_hash: str, channel: str | None = None,
+    credential: str | None = None, wall_at: datetime | None = None,
 ) -> str:
-    """The hash of one event: every column but ``id`` and ``hash`` itself."""
-    return hashlib.sha256(_canonical({
+    """The hash of one event: every column but ``id`` and ``hash`` itself. The attribution
+    (``channel``, ``credential``, ``wall_at``; docs/design.md §6) is hashed on every event that
+    has it; events written before it existed have none and hash as they always did."""
+    fields: dict[str, Any] = {
         "chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
         "actor_unit": actor_unit, "document_id": document_id, "action": action,
         "outcome": outcome, "state_before": state_before, "state_after": state_after,
         "details": details, "prev_hash": prev_hash,
-    })).hexdigest()
+    }
+    if channel is not None:
+        fields.update({"channel": channel, "credential": credential,
+                       "wall_at": wall_at.isoformat(timespec="microseconds") if wall_at else None})
+    return hashlib.sha256(_canonical(fields)).hexdigest()
 
 
 def dump_details(details: Mapping[str, Any] | None) -> str:
@@ -76,11 +84,15 @@ class Entry:
     state_after: str | None = None
     details: Mapping[str, Any] | None = None
     chain: str | None = None
+    channel: str | None = None
+    """Through which channel, with which credential (default: the current attribution)."""
+    credential: str | None = None
 
 
 def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
     """The event's columns, its hash included, as the database will hand them back."""
     actor = entry.actor
+    by = attribution.current()
     row = {
         "chain": chain, "seq": seq, "at": entry.at.astimezone(timezone.utc),
         "actor": actor.login if actor else None,
@@ -88,6 +100,10 @@ def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
         "document_id": entry.document_id, "action": entry.action, "outcome": entry.outcome,
         "state_before": entry.state_before, "state_after": entry.state_after,
         "details": dump_details(entry.details), "prev_hash": prev,
+        "channel": entry.channel or by.channel,
+        "credential": entry.credential if entry.channel else by.credential,
+        # Under a clock override the real instant goes on record beside the chosen one.
+        "wall_at": attribution.wall_clock() if attribution.clock_overridden() else None,
     }
     row["hash"] = event_hash(**row)
     return row
@@ -303,7 +319,7 @@ def verify(session: Session, chain: str | None = None) -> VerifyReport:
                 chain=ev.chain, seq=ev.seq, at=ev.at, actor=ev.actor, actor_unit=ev.actor_unit,
                 document_id=ev.document_id, action=ev.action, outcome=ev.outcome,
                 state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
-                prev_hash=ev.prev_hash,
+                prev_hash=ev.prev_hash, channel=ev.channel, credential=ev.credential, wall_at=ev.wall_at,
             )
             if digest != ev.hash:
                 problem = "hash does not match the row (the event was edited)"

@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from states.signoff import SignerRule
 
 
@@ -69,6 +71,22 @@ class Settings(BaseSettings):
     legality_unit: str = Field(
         default="zfc", description="Code of the legality unit (政法处) whose signer the rule's legality asks for.",
     )
+
+    claim_grace_hours: float = Field(
+        default=24.0, ge=0, le=24 * 365,
+        description="A claimed time (--at) older than this before its recording awaits a supervisor's "
+                    "confirmation; a publication claimed further back needs --backdated.",
+    )
+    allow_clock_override: bool = Field(
+        default=False,
+        description="Permit the CLI's global --now (acting as of another instant); for drills, tests and the demo.",
+    )
+
+    @property
+    def claim_grace(self) -> "timedelta":
+        from datetime import timedelta
+
+        return timedelta(hours=self.claim_grace_hours)
 
     @field_validator("signer_rule")
     @classmethod

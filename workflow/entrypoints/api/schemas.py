@@ -111,6 +111,14 @@ class TriggerIn(Strict):
     reason: Reason2000 | None = Field(default=None, description="Required for reject, reject_to_draft and withdraw.")
     publication_url: Url | None = Field(default=None, description="publish: where the policy text is public.")
     published_at: Instant | None = Field(default=None, description="publish: when it went public (default now).")
+    backdated: bool = Field(default=False, description="publish: published_at really lies more than the grace "
+                            "window (24 h) in the past; refused otherwise. A supervisor confirms it later.")
+
+
+class ConfirmIn(Strict):
+    what: Literal["publication", "portal", "news_media"] = Field(
+        description="The publication, or the postings of one channel, whose claimed time is confirmed.")
+    reason: Reason2000 = Field(description="Why the claimed time is right (kept in the audit trail).")
 
 
 class SignIn(Strict):
@@ -176,13 +184,43 @@ class SignatureOut(BaseModel):
     void_reason: str | None
 
 
-class PostingOut(BaseModel):
+class ClaimOut(BaseModel):
+    """A claimed instant beside the server's recorded one (docs/design.md §7)."""
+
+    claimed_at: datetime
+    recorded_at: datetime | None
+    awaiting_confirmation: bool = Field(description="Claimed more than the grace window before it was "
+                                        "recorded and not yet confirmed by a supervisor.")
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    confirm_reason: str | None
+    migrated: bool = Field(description="Recorded before claims were judged; counted as claimed.")
+
+
+class PublicationOut(ClaimOut):
+    backdated: bool
+
+
+class PostingOut(ClaimOut):
+    id: int
     channel: str
     outlet: str | None
     url: str | None
     evidence: str | None
-    posted_at: datetime
+    posted_at: datetime = Field(description="The claimed instant (same as claimed_at).")
+    counted_at: datetime = Field(description="The instant the posting counts from: the claim, or the "
+                                 "recording while the claim awaits confirmation.")
     recorded_by: str | None
+
+
+class CorrectionOut(BaseModel):
+    at: datetime
+    by: str | None
+    what: str | None
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    favourable: bool
 
 
 class NextStep(BaseModel):
@@ -201,6 +239,10 @@ class TimelineEvent(BaseModel):
     state_before: str | None
     state_after: str | None
     details: dict[str, Any]
+    channel: str | None = Field(default=None, description="cli, api, web, worker or system (none before 0007).")
+    credential: str | None = Field(default=None, description="token:<id>, session:<hash>, os:USER@HOST, worker:<host>.")
+    wall_at: datetime | None = Field(default=None, description="The real time of an event made under a clock override.")
+    clock_override: bool = False
 
 
 class DocumentView(BaseModel):
@@ -223,9 +265,12 @@ class DocumentView(BaseModel):
     signatures: list[SignatureOut]
     publication_url: str | None
     published_at: datetime | None
+    publication: PublicationOut | None
     due_at: datetime | None
     due_provisional: bool
     postings: list[PostingOut]
+    claims_waiting: int = Field(description="Claims awaiting a supervisor's confirmation.")
+    corrections: list[CorrectionOut]
     posted_at: datetime | None
     on_time: bool | None
     working_days_taken: int | None

@@ -174,10 +174,13 @@ def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "-
 def publish(doc_id: int = typer.Argument(...),
             url: str = typer.Option(..., "--url", help="Where the policy text is public on the portal."),
             at: Optional[str] = typer.Option(None, "--at", help="When it went public (ISO 8601; default now)."),
+            backdated: bool = typer.Option(False, "--backdated", help="--at really lies more than the grace "
+                                           "window (24 h) in the past; a supervisor confirms it later."),
             if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
     """Joint sign-off → published; starts the 3-working-day clock."""
     published_at = common.parse_instant(at, what="--at") if at else None
-    _fire("publish", doc_id, as_, json_, if_version, publication_url=url, published_at=published_at)
+    _fire("publish", doc_id, as_, json_, if_version, publication_url=url, published_at=published_at,
+          backdated=backdated)
 
 
 @doc_app.command("file")
@@ -245,12 +248,17 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
     for s in view["signers"]:
         typer.echo(f"  signer {s['login']}: {'signed' if s['signed'] else 'not signed'}")
     if view["published_at"]:
-        typer.echo(f"  published {_local(view['published_at'], tz)} at {view['publication_url']}")
+        typer.echo(f"  published {_local(view['published_at'], tz)} at {view['publication_url']}"
+                   f"{_claim(view['publication'], tz)}")
     if view["due_at"]:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view["due_provisional"] else ""
         typer.echo(f"  interpretation due {_local(view['due_at'], tz)}{flag}")
     for p in view["postings"]:
-        typer.echo(f"  posted [{p['channel']}] {p['outlet'] or ''} {p['url'] or p['evidence']} at {_local(p['posted_at'], tz)}")
+        typer.echo(f"  posted [{p['channel']}] {p['outlet'] or ''} {p['url'] or p['evidence']} at "
+                   f"{_local(p['posted_at'], tz)}{_claim(p, tz)}")
+    for c in view["corrections"]:
+        typer.echo(f"  corrected {c['what']} {_local(c['at'], tz)} by {c['by']}: {c['reason']} "
+                   f"(before {c['before']}, after {c['after']})")
     if view["on_time"] is not None:
         typer.echo(f"  result: {'on time' if view['on_time'] else 'late by %s working day(s)' % view['working_days_late']}, "
                    f"{view['working_days_taken']} working day(s) taken")
@@ -262,7 +270,21 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
         for e in events:
             moved = (f" {e['state_before'] or ''}→{e['state_after']}"
                      if e["state_before"] != e["state_after"] else "")
-            typer.echo(f"    {e['seq']:>3} {_local(e['at'], tz)} {e['actor'] or 'system':<12} {e['action']:<20} {e['outcome']}{moved}")
+            via = f" via {e['channel']}" if e.get("channel") else ""
+            typer.echo(f"    {e['seq']:>3} {_local(e['at'], tz)} {e['actor'] or 'system':<12} {e['action']:<20} "
+                       f"{e['outcome']}{moved}{via}")
+
+
+def _claim(claim: Any, tz: str) -> str:
+    """How a claimed instant stands: recorded when, waiting for or confirmed by a supervisor."""
+    if not claim or claim.get("recorded_at") is None or claim.get("migrated"):
+        return ""
+    if claim["awaiting_confirmation"]:
+        return (f" (claimed; recorded {_local(claim['recorded_at'], tz)}: "
+                "CLAIM AWAITING CONFIRMATION, counts as recorded)")
+    if claim["confirmed_by"]:
+        return f" (recorded {_local(claim['recorded_at'], tz)}; claim confirmed by {claim['confirmed_by']})"
+    return ""
 
 
 def _local(instant: Any, tz: str) -> str:

@@ -24,13 +24,15 @@ app = typer.Typer(
 
 @app.callback()
 def _global(
+    context: typer.Context,
     database_url: Optional[str] = typer.Option(
         None, "--db", envvar="SANTONGBU_DATABASE_URL",
         help="Database URL (default sqlite:///santongbu.db in the current folder).",
     ),
     lang: Optional[str] = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
     now: Optional[str] = typer.Option(
-        None, "--now", help="Act as if it were this instant (ISO 8601); for drills and tests.",
+        None, "--now", help="Act as if it were this instant (ISO 8601); for drills and tests. Refused "
+                            "unless SANTONGBU_ALLOW_CLOCK_OVERRIDE=true; every event then also records the real time.",
     ),
 ) -> None:
     from workflow.kernel.settings import Settings
@@ -48,13 +50,32 @@ def _global(
     ctx = common.AppContext(settings=settings)
     common.set_context(ctx)
     if now:
+        if not settings.allow_clock_override:
+            common.fail("--now is refused: this installation does not allow clock overrides "
+                        "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)")
         ctx.now = common.parse_instant(now, what="--now")
+    _attribute(context, bool(now))
+
+
+def _attribute(context: typer.Context, clock_override: bool) -> None:
+    """Everything this invocation writes is attributed to the CLI and the operating-system
+    user running it (``--as`` is the login acted as); undone when the command ends."""
+    from workflow.kernel import attribution
+
+    token = attribution.begin("cli", attribution.os_credential(), clock_override=clock_override)
+    attribution.set_clock_override(clock_override)
+
+    def done() -> None:
+        attribution.set_clock_override(False)
+        attribution.end(token)
+
+    context.call_on_close(done)
 
 
 def _register() -> None:
-    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, db_cmds, diagram_cmds, doc_cmds, ops_cmds, outbox_cmds, report_cmds, server_cmds, web_cmds
+    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, correct_cmds, db_cmds, diagram_cmds, doc_cmds, ops_cmds, outbox_cmds, report_cmds, server_cmds, web_cmds
 
-    for module in (db_cmds, admin_cmds, doc_cmds, audit_cmds, diagram_cmds, calendar_cmds,
+    for module in (db_cmds, admin_cmds, doc_cmds, correct_cmds, audit_cmds, diagram_cmds, calendar_cmds,
                    outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds):
         module.register(app)
 

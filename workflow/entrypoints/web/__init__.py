@@ -34,7 +34,7 @@ def install(app: FastAPI, db: Database, clock: Clock, settings: Settings, *,
     ``SANTONGBU_SECRET_KEY``. If there is none, the API keeps working and the pages answer
     503 with the fix, rather than sign sessions with a key anyone could know.
     """
-    from workflow.entrypoints.web.routes import actions, auth, documents, supervision
+    from workflow.entrypoints.web.routes import actions, auth, corrections, documents, supervision
 
     if getattr(app.state, "web", None) is not None:
         return  # already installed (create_app installs the pages; a test may ask again)
@@ -47,7 +47,7 @@ def install(app: FastAPI, db: Database, clock: Clock, settings: Settings, *,
     app.state.web = WebState(db=db, clock=clock, settings=settings, workflow=Workflow(db, clock, settings),
                              reports=Reports(db, clock, settings), accounts=Accounts(db, clock),
                              codec=codec, env=make_env(settings.timezone), key_problem=problem)
-    for module in (auth, documents, actions, supervision):
+    for module in (auth, documents, actions, corrections, supervision):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web_static")
     if not any(getattr(r, "path", None) == "/" for r in app.router.routes):

@@ -122,6 +122,9 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     signed_by_me = bool(mine and mine["signed"])
     withdrawable = member and Trigger.WITHDRAW in steps
     postable = member and view["state"] == State.PUBLISHED
+    may_confirm = "supervisor" in user.roles and not member  # states/claims.py: may_confirm
+    waiting_what = ([*(["publication"] if view["publication"] and view["publication"]["awaiting_confirmation"] else []),
+                     *dict.fromkeys(p["channel"] for p in view["postings"] if p["awaiting_confirmation"])])
     forward = next_step(view, page.lang)
     # Forms rendered on the page: a refusal is shown next to its button; any other at the top.
     placed = set()
@@ -133,6 +136,8 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
         placed |= {"reject"} | (set() if signed_by_me else {"sign"})
     if postable:
         placed.add("posting")
+    if may_confirm and view["claims_waiting"]:
+        placed.add("confirm")
     return {
         "doc": view, "member": member, "editable": editable, "can_sign": can_sign,
         "signed_by_me": signed_by_me, "buttons": buttons, "withdrawable": withdrawable,
@@ -143,7 +148,7 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
         "unsigned": [s["login"] for s in view["signers"] if not s["signed"]],
         "forms": MATERIAL_FORMS, "channels": CHANNELS, "disclosures": DISCLOSURES,
         "errors": errors or {}, "values": values or {},
-        "postable": postable,
+        "postable": postable, "may_confirm": may_confirm, "waiting_what": waiting_what,
     }
 
 

@@ -25,6 +25,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_actor_unit_at", "actor_unit", "at"),
+        Index("ix_audit_events_channel_at", "channel", "at"),
         Index("ix_audit_events_refused", "actor_unit", "at",
               postgresql_where=text("outcome = 'refused'"), sqlite_where=text("outcome = 'refused'")),
     )
@@ -43,6 +44,11 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Who acted through what (workflow/kernel/attribution.py); NULL on events written before
+    # 0007_trust. ``wall_at`` is the real instant of an event made under a clock override.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    credential: Mapped[str | None] = mapped_column(String(200))
+    wall_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditHead(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.kernel.models.base import Base, UTCDateTime
@@ -38,6 +38,14 @@ class Document(Base):
     # Publication facts and the deadline (computed on the working-day calendar).
     publication_url: Mapped[str | None] = mapped_column(String(2000))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The server's instant when the publication was recorded, beside the claimed published_at;
+    # a claim older than the grace window awaits a supervisor's confirmation (states/claims.py).
+    published_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publication_confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    publication_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publication_confirm_reason: Mapped[str | None] = mapped_column(Text)
+    publication_migrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Published before recorded instants existed: history, counted as claimed (0007_trust)."""
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     # The result, recorded for good when the interpretation is posted.
@@ -144,8 +152,15 @@ class Posting(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     evidence: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """The claimed instant (``--at``); ``recorded_at`` is the server's."""
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # A claim older than the grace window counts from recorded_at until a supervisor confirms it.
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
+    migrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Recorded before claims were judged: history, counted as claimed (0007_trust)."""
 
     document: Mapped[Document] = relationship(back_populates="postings")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states import permissions, signoff
+from states import claims, permissions, signoff
 from states.lifecycle import State, Trigger, decide
 from states.package import content_hash
 from states.reasons import Reason
@@ -234,8 +234,11 @@ class DocumentCommands(Effects):
 
     def fire(self, login: str, doc_id: int, trigger: str, *, reason: str | None = None,
              publication_url: str | None = None, published_at: datetime | None = None,
-             expected_version: int | None = None) -> Outcome:
-        """Fire a lifecycle trigger; its effects are applied here, never in callbacks."""
+             backdated: bool = False, expected_version: int | None = None) -> Outcome:
+        """Fire a lifecycle trigger; its effects are applied here, never in callbacks.
+
+        ``backdated`` says a publication claimed more than the grace window in the past really
+        was (states/claims.py); without it such a claim is refused as a likely typo."""
         if trigger == Trigger.PUBLISH:
             publication_url = check_url("publication_url", publication_url)
         if published_at is not None:
@@ -250,7 +253,8 @@ class DocumentCommands(Effects):
         def run(ctx: _Ctx) -> str:
             args = {"reason": reason, "publication_url": publication_url,
                     "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
-                    "now": ctx.now, "signer_rule": self.settings.signoff_rule}
+                    "now": ctx.now, "signer_rule": self.settings.signoff_rule,
+                    "grace": self.settings.claim_grace, "backdated": backdated}
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:
                 raise Refused(decision.reasons)
@@ -290,7 +294,10 @@ class DocumentCommands(Effects):
                               recorded_by=ctx.user.id)
             ctx.doc.postings.append(posting)
             ctx.session.flush()
-            ctx.details.update({"channel": channel, "outlet": outlet, "url": url, "posted_at": at})
+            ctx.details.update({"channel": channel, "outlet": outlet, "url": url, "posted_at": at,
+                                "recorded_at": ctx.now})
+            if claims.is_backdated(at, ctx.now, self.settings.claim_grace):
+                ctx.details["awaiting_confirmation"] = True  # counts as recorded until confirmed
             snap = document_snapshot(ctx.session, ctx.doc)
             decision = decide(snap, Trigger.POST_INTERPRETATION, {"now": ctx.now})
             if not decision.allowed:

@@ -4,11 +4,20 @@ back; docs/design.md §9)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from states.lifecycle import Trigger
+from workflow.kernel.models import Posting
 from workflow.services.documents.transaction import DocumentService, _Ctx
+
+
+def counted_at(posting: Posting, grace: timedelta) -> datetime:
+    """The instant a posting counts from (states/claims.py)."""
+    from states.claims import counted_instant
+
+    return counted_instant(posting.posted_at, posting.recorded_at, grace,
+                           confirmed=posting.confirmed_by is not None, migrated=bool(posting.migrated))
 
 
 class Effects(DocumentService):
@@ -25,11 +34,13 @@ class Effects(DocumentService):
             due = due_for(ctx.session, args["published_at"], self.settings)
             doc.publication_url = args["publication_url"]
             doc.published_at = args["published_at"]
+            doc.published_recorded_at = ctx.now  # the server's instant beside the claimed one
             doc.due_at, doc.due_provisional = due.due_at, due.provisional
             doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
             # The calendar source of each counted year goes on record with the deadline.
             ctx.details.update({"publication_url": doc.publication_url,
-                                "published_at": doc.published_at, "due_at": doc.due_at,
+                                "published_at": doc.published_at, "recorded_at": ctx.now,
+                                "backdated": bool(args.get("backdated")), "due_at": doc.due_at,
                                 "due_provisional": doc.due_provisional,
                                 "counted_days": [d.isoformat() for d in due.counted_days],
                                 "calendar": due_sources(ctx.session, due, self.settings)})
@@ -52,8 +63,8 @@ class Effects(DocumentService):
 
         doc = ctx.doc
 
-        def first(channel: str) -> datetime:
-            return min(p.posted_at for p in doc.postings if p.channel == channel)
+        def first(channel: str) -> datetime:  # a claim awaiting confirmation counts as recorded
+            return min(counted_at(p, self.settings.claim_grace) for p in doc.postings if p.channel == channel)
 
         doc.posted_at = max(first("portal"), first("news_media"))
         assert doc.published_at is not None and doc.due_at is not None

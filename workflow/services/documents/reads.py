@@ -15,6 +15,7 @@ from workflow.kernel import audit
 from workflow.kernel.errors import Forbidden
 from workflow.kernel.models import Document, Signer, Unit, User
 from workflow.kernel.snapshots import document_snapshot
+from workflow.services.claims import corrections, posting_claim, publication_claim
 from workflow.services.documents.transaction import DocumentService
 from workflow.services.documents.validation import invalid
 
@@ -41,7 +42,8 @@ class DocumentReads(DocumentService):
         now = self.clock.now()
         # Facts given when the trigger is fired (a reason, the URL) are not "missing" yet.
         given = {"reason": "given when fired", "publication_url": "https://given.when.fired",
-                 "published_at": now, "now": now, "signer_rule": self.settings.signoff_rule}
+                 "published_at": now, "now": now, "signer_rule": self.settings.signoff_rule,
+                 "grace": self.settings.claim_grace}
         steps = []
         for trig in triggers_from(snap.state):
             decision = decide(snap, trig, given)
@@ -50,6 +52,10 @@ class DocumentReads(DocumentService):
         return steps
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> dict[str, Any]:
+        grace = self.settings.claim_grace
+        publication = publication_claim(doc, grace)
+        waiting = int(bool(publication and publication["awaiting_confirmation"])) + sum(
+            1 for p in doc.postings if posting_claim(p, grace)["awaiting_confirmation"])
         users = {u.id: u.login for u in session.scalars(select(User).where(User.id.in_(
             {s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})))}
         return {
@@ -67,10 +73,13 @@ class DocumentReads(DocumentService):
                             "signed_at": s.signed_at, "voided_at": s.voided_at,
                             "void_reason": s.void_reason} for s in doc.signatures],
             "publication_url": doc.publication_url, "published_at": doc.published_at,
+            "publication": publication_claim(doc, grace),
             "due_at": doc.due_at, "due_provisional": doc.due_provisional,
-            "postings": [{"channel": p.channel, "outlet": p.outlet, "url": p.url,
+            "postings": [{"id": p.id, "channel": p.channel, "outlet": p.outlet, "url": p.url,
                           "evidence": p.evidence, "posted_at": p.posted_at,
-                          "recorded_by": users.get(p.recorded_by)} for p in doc.postings],
+                          "recorded_by": users.get(p.recorded_by), **posting_claim(p, grace)}
+                         for p in doc.postings],
+            "claims_waiting": waiting, "corrections": corrections(session, [doc.id])[doc.id],
             "posted_at": doc.posted_at, "on_time": doc.on_time,
             "working_days_taken": doc.working_days_taken,
             "working_days_late": doc.working_days_late,
@@ -111,5 +120,7 @@ class DocumentReads(DocumentService):
                 AuditEvent.chain == audit.chain_for(doc_id)).order_by(AuditEvent.seq))
             return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_unit": e.actor_unit,
                      "action": e.action, "outcome": e.outcome, "state_before": e.state_before,
-                     "state_after": e.state_after, "details": json.loads(e.details)}
+                     "state_after": e.state_after, "details": json.loads(e.details),
+                     "channel": e.channel, "credential": e.credential, "wall_at": e.wall_at,
+                     "clock_override": e.wall_at is not None}
                     for e in events]

@@ -17,7 +17,7 @@ from workflow.services.documents import Outcome as ServiceOutcome
 
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import MAX_ID, Code, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
+from workflow.entrypoints.api.schemas import MAX_ID, Code, ConfirmIn, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -131,7 +131,7 @@ def fire_trigger(doc_id: DocId, trigger: Trigger, who: CallerDep, svc: ServicesD
     body = body or TriggerIn()
     return _answer(response, svc.workflow.fire(
         who.login, doc_id, trigger.value, reason=body.reason, publication_url=body.publication_url,
-        published_at=body.published_at, expected_version=expected))
+        published_at=body.published_at, backdated=body.backdated, expected_version=expected))
 
 
 @router.post("/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE)
@@ -142,3 +142,12 @@ def record_posting(doc_id: DocId, body: PostingIn, who: CallerDep, svc: Services
     return _answer(response, svc.workflow.record_posting(
         who.login, doc_id, channel=body.channel, url=body.url, outlet=body.outlet, evidence=body.evidence,
         posted_at=body.posted_at, expected_version=expected))
+
+
+@router.post("/{doc_id}/confirmations", response_model=Outcome, responses=CHANGE)
+def confirm(doc_id: DocId, body: ConfirmIn, who: CallerDep, svc: ServicesDep,
+            expected: IfMatch, response: Response) -> dict[str, Any]:
+    """As a supervisor outside the drafting unit, confirm a claimed time older than the grace
+    window (a backdated publication, or a channel's postings); the result is recomputed."""
+    return _answer(response, svc.workflow.confirm(who.login, doc_id, what=body.what, reason=body.reason,
+                                                  expected_version=expected))

@@ -146,7 +146,8 @@ def fire(doc_id: DocId, trigger: str, page: Page = SignedIn, form: dict = Form) 
         return page.web.workflow.fire(
             page.login, doc_id, trigger, reason=_clean(form.get("reason")) or None,
             publication_url=(form.get("publication_url") or "").strip() or None,
-            published_at=published_at, expected_version=_version(form))
+            published_at=published_at, backdated=form.get("backdated") == "yes",
+            expected_version=_version(form))
 
     return _act(page, doc_id, f"fire-{trigger}", form, run, lambda _: f"done=fire&trigger={trigger}")
 

@@ -18,7 +18,7 @@ DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
 # Flash messages a redirect may ask for: only these codes, never text from the URL.
 DONE = ("create", "edit", "nothing", "attach_material", "remove_material", "set_signers", "sign",
-        "reject", "fire", "record_posting", "posted", "voided")
+        "reject", "fire", "record_posting", "posted", "voided", "confirm", "correct")
 
 
 @router.get("/documents", name="web_documents")
