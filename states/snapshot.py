@@ -80,10 +80,18 @@ class ActorSnapshot:
     active: bool = True
     name: str = ""
     """The person's display name, for emails that say who acted ("" when not known)."""
+    system: bool = False
+    """The engine itself (the sweep, a calendar load's recomputation): a flag set only by
+    :data:`SYSTEM`, never derived from a login, so no user account can carry it."""
 
     @property
     def is_system(self) -> bool:
-        return self.login == "system"
+        return self.system
 
 
-SYSTEM = ActorSnapshot(login="system", unit_id=None, unit_code="", roles=frozenset({"system"}))
+RESERVED_LOGINS = frozenset({"system", "worker", "santongbu"})
+"""Names no person may take (``user add``, the directory import, the API), in any case: the
+engine acts as ``system`` (sweeps, recomputed deadlines), the worker and the product's own name
+would read like it in the trail."""
+
+SYSTEM = ActorSnapshot(login="system", unit_id=None, unit_code="", roles=frozenset({"system"}), system=True)

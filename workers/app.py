@@ -110,7 +110,7 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
     )
     celery.santongbu = Runtime(settings=settings, clock=clock or SystemClock(), _db=db)  # type: ignore[attr-defined]
 
-    from workers import delivery_tasks, sweep_tasks
+    from workers import attribution, delivery_tasks, sweep_tasks  # noqa: F401 (attribution: task signals)
 
     delivery_tasks.register(celery)
     sweep_tasks.register(celery, settings)  # the deadline sweep and the audit checkpoint

@@ -29,6 +29,7 @@ from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 
 from workflow.kernel import audit
+from workflow.kernel.attribution import CHANNELS
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
@@ -53,6 +54,9 @@ EVENT_COLUMNS = (
     Column("state_before", "操作前状态", "state before"),
     Column("state_after", "操作后状态", "state after"),
     Column("details", "详情", "details"),
+    Column("channel", "渠道", "channel"),
+    Column("credential", "凭据", "credential"),
+    Column("wall_at", "实际时间(时钟被指定时)", "real time (under a clock override)", "instant"),
 )
 TIMELINE_COLUMNS = (Column("seq", "序号", "seq", "int"),) + tuple(
     c for c in EVENT_COLUMNS if c.key not in ("id", "document_id"))
@@ -78,10 +82,14 @@ class EventFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    channel: str | None = None
+    """cli, api, web, worker or system (workflow/kernel/attribution.py)."""
 
     def check(self) -> None:
         if self.outcome is not None and self.outcome not in OUTCOMES:
             raise invalid("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -109,7 +117,9 @@ def event_row(ev: Any) -> dict[str, Any]:
     return {"id": ev.id, "seq": ev.seq, "at": ev.at, "document_id": ev.document_id,
             "actor": ev.actor, "actor_unit": ev.actor_unit, "action": ev.action,
             "outcome": ev.outcome, "state_before": ev.state_before,
-            "state_after": ev.state_after, "details": details}
+            "state_after": ev.state_after, "details": details,
+            "channel": getattr(ev, "channel", None), "credential": getattr(ev, "credential", None),
+            "wall_at": getattr(ev, "wall_at", None)}
 
 
 def _details_text(row: dict[str, Any]) -> dict[str, Any]:
@@ -280,6 +290,8 @@ def find_events(session: Session, flt: EventFilter, *, limit: int,
         stmt = stmt.where(AuditEvent.action == flt.action)
     if flt.outcome is not None:
         stmt = stmt.where(AuditEvent.outcome == flt.outcome)
+    if flt.channel is not None:
+        stmt = stmt.where(AuditEvent.channel == flt.channel)
     if flt.since is not None:
         stmt = stmt.where(AuditEvent.at >= flt.since)
     if flt.until is not None:

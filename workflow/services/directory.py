@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
-from states.snapshot import ActorSnapshot
+from states.snapshot import RESERVED_LOGINS, ActorSnapshot
 
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
@@ -102,7 +102,11 @@ class UserSpec:
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> UserSpec:
-        return cls(login=_code("login", data.get("login")), name=_line("name", data.get("name")) or "",
+        login = _code("login", data.get("login"))
+        if login.lower() in RESERVED_LOGINS:
+            raise _invalid("login", f"'{login}' is reserved ({', '.join(sorted(RESERVED_LOGINS))}): "
+                                    "the engine's own names cannot be people's")
+        return cls(login=login, name=_line("name", data.get("name")) or "",
                    unit=_code("unit", data.get("unit")), email=_address("email", data.get("email")),
                    roles=_roles(data.get("roles")))
 

@@ -17,6 +17,7 @@ from workflow.services.directory import Directory
 from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
+from workflow.entrypoints.api.attribution import AttributionMiddleware
 from workflow.entrypoints.api.auth import Tokens
 from workflow.entrypoints.api.deps import Services
 from workflow.entrypoints.api.limits import BodyLimit
@@ -65,6 +66,7 @@ def create_app(db: Database, clock: Clock, settings: Settings) -> FastAPI:
                                   tokens=Tokens(db, clock))
     problems.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(AttributionMiddleware, clock=clock)  # channel api or web on every event
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
+from workflow.kernel import attribution
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.services.directory import Directory
@@ -67,6 +68,9 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)],
     found = svc.tokens.authenticate(credentials.credentials)
     if found is None:
         raise Unauthenticated(Reason("token_invalid"))
+    by = attribution.current()
+    if by.channel == "api":  # every event of this request names the token it came with
+        by.credential = f"token:{found.token_id}"
     if not found.actor.active:
         route = request.scope.get("route")
         raise refuse(svc, found.actor, getattr(route, "name", "api"), [Reason("inactive_user", {"login": found.login})])

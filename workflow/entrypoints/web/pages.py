@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from workflow.kernel import attribution
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
@@ -142,6 +143,9 @@ def page_for(request: Request) -> Page:
             session, user, fresh = None, None, True  # deactivated, or the password changed
     if session is None:
         session = new_session()
+    by = attribution.current()
+    if by.channel == "web":  # every event of this request names its session (hashed)
+        by.credential = attribution.session_credential(session.sid)
     page = Page(request, web, lang, session, user, set_session=fresh, set_lang=set_lang)
     request.state.page = page
     return page

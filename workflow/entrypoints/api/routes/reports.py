@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from workflow.kernel import export
+from workflow.kernel.attribution import CHANNELS
 from workflow.services.audit_queries import OUTCOMES, AuditQueries, EventFilter
 from workflow.services.reports import Reports
 
@@ -92,6 +93,7 @@ def audit_events(
     actor: Annotated[Code | None, Query(description="Login of the actor.")] = None,
     action: Annotated[str | None, Query(pattern=r"^[a-z_:]{1,64}$")] = None,
     outcome: Annotated[Literal[OUTCOMES] | None, Query()] = None,  # type: ignore[valid-type]
+    channel: Annotated[Literal[CHANNELS] | None, Query(description="How the action came in.")] = None,  # type: ignore[valid-type]
     since: Annotated[Instant | None, Query(description="Inclusive.")] = None,
     until: Annotated[Instant | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -102,7 +104,7 @@ def audit_events(
     leaders, administrators)."""
     page = AuditQueries(svc.db, svc.clock, svc.settings).events(
         who.login, EventFilter(document_id=document_id, unit=unit, document_unit=document_unit, actor=actor,
-                               action=action, outcome=outcome, since=since, until=until),
+                               action=action, outcome=outcome, since=since, until=until, channel=channel),
         limit=limit, after_id=after_id)
     if format == "csv":
         return _render(request, page.table, "csv")
