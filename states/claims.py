@@ -56,3 +56,11 @@ def may_confirm(actor: ActorSnapshot, doc: DocumentSnapshot) -> list[Reason]:
     if actor.unit_id is not None and actor.unit_id == doc.unit_id:
         reasons.append(Reason("confirmer_in_unit", {"login": actor.login, "unit": doc.unit_code}))
     return reasons
+
+
+def favourable_to_unit(what: str, before: datetime | None, after: datetime | None) -> bool:
+    """Would this change of an instant make the drafting unit's record look better: a later
+    publication (a later deadline) or an earlier posting (an earlier result)?"""
+    if before is None or after is None or before == after:
+        return False
+    return after > before if what == "publication" else after < before

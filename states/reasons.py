@@ -117,7 +117,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{what} 没有待确认的补录时间",
         "en": "there is no claimed time awaiting confirmation for {what}",
     },
-    "not_published": {"zh": "文件尚未公开", "en": "the document has not been published"},
+    "correction_needs_supervisor": {
+        "zh": "该更正对起草处室有利(更早的解读发布或更晚的公开时间),须由起草处室以外的监督人员办理",
+        "en": "this correction favours the drafting unit (an earlier posting or a later publication): "
+              "only a supervisor outside the unit may make it",
+    },
+    "not_corrector": {
+        "zh": "{login} 既不是起草处室成员,也不是监督人员,不能更正",
+        "en": "{login} is neither a member of the drafting unit nor a supervisor and may not correct the record",
+    },
+    "nothing_corrected": {"zh": "更正内容与原记录相同", "en": "the correction changes nothing"},
+    "no_such_posting": {"zh": "没有 {channel} 的解读发布记录", "en": "there is no {channel} posting"},
     # published → interpretation_posted
     "missing_portal_posting": {
         "zh": "解读材料尚未在门户网站发布",

@@ -175,3 +175,31 @@ def test_a_user_called_system_from_before_has_no_engine_powers(db, clock, settin
         assert httpx.post(url + "/tokens", json={"login": "admin"}, headers=headers).status_code == 403
     with pytest.raises(Exception):
         Directory(db, clock).update_user("system", "liu.spc", {"roles": "admin"})
+
+
+def test_confirmations_and_corrections_through_the_api(db, clock, settings) -> None:  # type: ignore[no-untyped-def]
+    seed_bureau(db, clock)
+    wf = Workflow(db, clock, settings)
+    doc = to_published(wf)  # Mon 5 Feb 2024 10:00
+    clock.set(shanghai(2024, 2, 8, 10, 0))
+    wf.record_posting(CLERK, doc, channel="portal", url="https://p.example.cn/1", posted_at=shanghai(2024, 2, 6, 10, 0))
+    tokens = Tokens(db, clock)
+    clerk = {"Authorization": f"Bearer {tokens.create('admin', CLERK)[0]}"}
+    supervisor = {"Authorization": f"Bearer {tokens.create('admin', 'zheng.gk')[0]}"}
+    with live_server(create_app(db, clock, settings)) as url:
+        view = httpx.get(f"{url}/documents/{doc}", headers=clerk).json()
+        assert view["claims_waiting"] == 1 and view["postings"][0]["awaiting_confirmation"] is True
+        assert view["postings"][0]["recorded_at"].startswith("2024-02-08T02:00")
+        body = {"what": "portal", "reason": "后台日志"}
+        assert httpx.post(f"{url}/documents/{doc}/confirmations", json=body, headers=clerk).status_code == 403
+        assert httpx.post(f"{url}/documents/{doc}/confirmations", json=body, headers=supervisor).status_code == 200
+        fix = {"what": "portal", "reason": "网址写错", "url": "https://p.example.cn/2"}
+        answer = httpx.post(f"{url}/documents/{doc}/corrections", json=fix, headers=clerk)
+        assert answer.status_code == 200, answer.text
+        earlier = {"what": "portal", "reason": "提前", "at": "2024-02-05T11:00:00+08:00"}
+        refused = httpx.post(f"{url}/documents/{doc}/corrections", json=earlier, headers=clerk)
+        assert refused.status_code == 403 and "correction_needs_supervisor" in refused.text
+        view = httpx.get(f"{url}/documents/{doc}", headers=clerk).json()
+    assert view["claims_waiting"] == 0 and view["postings"][0]["confirmed_by"] == "zheng.gk"
+    assert [c["what"] for c in view["corrections"]] == ["portal"]
+    assert {e["channel"] for e in view["timeline"] if e["action"] in ("confirm", "correct")} == {"api"}

@@ -112,3 +112,21 @@ def test_events_made_under_now_record_the_real_time_and_the_cli(cli) -> None:  #
     for event in shown["timeline"]:
         assert event["channel"] == "cli" and event["credential"].startswith("os:")
         assert event["clock_override"] is True and event["wall_at"][:4] >= "2025"
+
+
+def test_a_correction_on_the_command_line(cli) -> None:  # type: ignore[no-untyped-def]
+    doc = signed_document(cli)
+    ok(cli("doc", "publish", doc, "--as", "liu.spc", "--url", "https://jtj.fuzhou.example.cn/zcwj/5.htm"))
+    thursday = "2024-03-07T10:00+08:00"  # day 3: on time
+    ok(cli("doc", "post", doc, "--as", "liu.spc", "--channel", "portal", "--url", "https://x.example.cn/p", now=thursday))
+    ok(cli("doc", "post", doc, "--as", "liu.spc", "--channel", "news_media", "--evidence", "第3版", now=thursday))
+    out = ok(cli("doc", "correct", doc, "--what", "publication", "--at", "2024-03-01T10:00+08:00",
+                 "--reason", "实际3月1日公开", "--as", "liu.spc", now=thursday))
+    assert "now late by 1 working day(s)" in out and "interpretation now due 2024-03-06" in out
+    out = refused(cli("doc", "correct", doc, "--what", "portal", "--at", "2024-03-05T10:00+08:00",
+                      "--reason", "提前", "--as", "liu.spc", now=thursday))
+    assert "only a supervisor outside the unit" in out
+    text = ok(cli("doc", "show", doc, "--as", "liu.spc", now=thursday))
+    assert "corrected publication" in text and "by liu.spc: 实际3月1日公开" in text
+    shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json", now=thursday)))
+    assert shown["on_time"] is False and shown["corrections"][0]["before"]["published_at"].startswith("2024-03-04T02:00")

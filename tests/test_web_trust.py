@@ -75,3 +75,31 @@ def test_postings_claimed_long_before_they_were_recorded_show_as_waiting(db: Dat
         assert clerk.sign_in(CLERK).status_code == 303
         page = clerk.get(f"/web/documents/{doc}").text
         assert 'id="claims-waiting"' in page and "claim-waiting" in page
+
+
+def test_corrections_from_the_document_page(db: Database, tmp_path: Path) -> None:
+    from tests.conftest import shanghai
+
+    with web_env(db, tmp_path, people=(CLERK,)) as env:
+        wf = Workflow(env.db, env.clock, env.settings)
+        doc = to_published(wf)
+        env.clock.set(shanghai(2024, 2, 6, 10, 0))
+        wf.record_posting(CLERK, doc, channel="portal", url="https://p.example.cn/1")
+        clerk = Session(env.base_url)
+        assert clerk.sign_in(CLERK).status_code == 303
+        page = clerk.get(f"/web/documents/{doc}").text
+        assert 'id="form-correct"' in page
+        form = {"csrf_token": csrf(page), "version": version(page), "what": "portal", "url": "https://p.example.cn/2",
+                "reason": "网址写错"}
+        done = clerk.post(f"/web/documents/{doc}/correct", form)
+        assert done.status_code == 303 and "done=correct" in done.headers["location"]
+        page = clerk.get(f"/web/documents/{doc}").text
+        assert 'id="corrections"' in page and "网址写错" in page and "https://p.example.cn/1" in page
+        refused = clerk.post(f"/web/documents/{doc}/correct", {
+            "csrf_token": csrf(page), "version": version(page), "what": "portal", "at": "2024-02-05 11:00",
+            "reason": "提前"})
+        assert refused.status_code == 403 and 'data-refusal="correct"' in refused.text
+        with env.db.transaction() as s:
+            fixes = list(s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc,
+                                                            AuditEvent.action == "correct").order_by(AuditEvent.seq)))
+        assert [(e.outcome, e.channel) for e in fixes] == [("allowed", "web"), ("refused", "web")]

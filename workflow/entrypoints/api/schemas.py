@@ -121,6 +121,17 @@ class ConfirmIn(Strict):
     reason: Reason2000 = Field(description="Why the claimed time is right (kept in the audit trail).")
 
 
+class CorrectionIn(Strict):
+    what: Literal["publication", "portal", "news_media"] = Field(description="The publication, or a channel's posting.")
+    reason: Reason2000 = Field(description="Why (kept in the audit trail with the original values).")
+    url: Url | None = None
+    at: Instant | None = Field(default=None, description="The right instant. An earlier posting or a later "
+                               "publication favours the drafting unit and needs a supervisor.")
+    outlet: Line200 | None = None
+    evidence: Reason2000 | None = None
+    posting_id: Id | None = Field(default=None, description="Which posting, when the channel has several.")
+
+
 class SignIn(Strict):
     package: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
         default=None, description="The package hash the signer read; refused with 409 if it changed since.")

@@ -123,6 +123,7 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     withdrawable = member and Trigger.WITHDRAW in steps
     postable = member and view["state"] == State.PUBLISHED
     may_confirm = "supervisor" in user.roles and not member  # states/claims.py: may_confirm
+    may_correct = (member or may_confirm) and view["state"] in (State.PUBLISHED, State.INTERPRETATION_POSTED)
     waiting_what = ([*(["publication"] if view["publication"] and view["publication"]["awaiting_confirmation"] else []),
                      *dict.fromkeys(p["channel"] for p in view["postings"] if p["awaiting_confirmation"])])
     forward = next_step(view, page.lang)
@@ -138,6 +139,8 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
         placed.add("posting")
     if may_confirm and view["claims_waiting"]:
         placed.add("confirm")
+    if may_correct:
+        placed.add("correct")
     return {
         "doc": view, "member": member, "editable": editable, "can_sign": can_sign,
         "signed_by_me": signed_by_me, "buttons": buttons, "withdrawable": withdrawable,
@@ -149,6 +152,7 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
         "forms": MATERIAL_FORMS, "channels": CHANNELS, "disclosures": DISCLOSURES,
         "errors": errors or {}, "values": values or {},
         "postable": postable, "may_confirm": may_confirm, "waiting_what": waiting_what,
+        "may_correct": may_correct,
     }
 
 

@@ -17,7 +17,7 @@ from workflow.services.documents import Outcome as ServiceOutcome
 
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import MAX_ID, Code, ConfirmIn, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
+from workflow.entrypoints.api.schemas import MAX_ID, Code, ConfirmIn, CorrectionIn, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -151,3 +151,13 @@ def confirm(doc_id: DocId, body: ConfirmIn, who: CallerDep, svc: ServicesDep,
     window (a backdated publication, or a channel's postings); the result is recomputed."""
     return _answer(response, svc.workflow.confirm(who.login, doc_id, what=body.what, reason=body.reason,
                                                   expected_version=expected))
+
+
+@router.post("/{doc_id}/corrections", response_model=Outcome, responses=CHANGE)
+def correct(doc_id: DocId, body: CorrectionIn, who: CallerDep, svc: ServicesDep,
+            expected: IfMatch, response: Response) -> dict[str, Any]:
+    """Correct a published fact with a reason; the original values stay in the trail and the
+    deadline, ladder and on-time result are recomputed."""
+    return _answer(response, svc.workflow.correct(
+        who.login, doc_id, what=body.what, reason=body.reason, url=body.url, at=body.at, outlet=body.outlet,
+        evidence=body.evidence, posting_id=body.posting_id, expected_version=expected))
