@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
+from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
@@ -193,45 +194,6 @@ class SignatureOut(BaseModel):
     signed_at: datetime
     voided_at: datetime | None
     void_reason: str | None
-
-
-class ClaimOut(BaseModel):
-    """A claimed instant beside the server's recorded one (docs/design.md §7)."""
-
-    claimed_at: datetime
-    recorded_at: datetime | None
-    awaiting_confirmation: bool = Field(description="Claimed more than the grace window before it was "
-                                        "recorded and not yet confirmed by a supervisor.")
-    confirmed_by: str | None
-    confirmed_at: datetime | None
-    confirm_reason: str | None
-    migrated: bool = Field(description="Recorded before claims were judged; counted as claimed.")
-
-
-class PublicationOut(ClaimOut):
-    backdated: bool
-
-
-class PostingOut(ClaimOut):
-    id: int
-    channel: str
-    outlet: str | None
-    url: str | None
-    evidence: str | None
-    posted_at: datetime = Field(description="The claimed instant (same as claimed_at).")
-    counted_at: datetime = Field(description="The instant the posting counts from: the claim, or the "
-                                 "recording while the claim awaits confirmation.")
-    recorded_by: str | None
-
-
-class CorrectionOut(BaseModel):
-    at: datetime
-    by: str | None
-    what: str | None
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    favourable: bool
 
 
 class NextStep(BaseModel):
