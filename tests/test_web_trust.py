@@ -103,3 +103,19 @@ def test_corrections_from_the_document_page(db: Database, tmp_path: Path) -> Non
             fixes = list(s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc,
                                                             AuditEvent.action == "correct").order_by(AuditEvent.seq)))
         assert [(e.outcome, e.channel) for e in fixes] == [("allowed", "web"), ("refused", "web")]
+
+
+def test_the_dashboard_lists_claims_awaiting_confirmation(db: Database, tmp_path: Path) -> None:
+    from tests.conftest import shanghai
+
+    with web_env(db, tmp_path, people=(SUPERVISOR,)) as env:
+        wf = Workflow(env.db, env.clock, env.settings)
+        doc = to_published(wf)
+        env.clock.set(shanghai(2024, 2, 22, 10, 0))
+        wf.record_posting(CLERK, doc, channel="news_media", outlet="福州日报", evidence="第3版",
+                          posted_at=shanghai(2024, 2, 6, 10, 0))
+        supervisor = Session(env.base_url)
+        assert supervisor.sign_in(SUPERVISOR).status_code == 303
+        page = supervisor.get("/web/dashboard").text
+        assert 'id="claims"' in page and f'data-doc="{doc}" data-what="news_media"' in page
+        assert "2024-02-06 10:00" in page and "2024-02-22 10:00" in page

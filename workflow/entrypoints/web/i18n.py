@@ -188,6 +188,9 @@ T: dict[str, tuple[str, str]] = {
     "sign.reject_draft": ("起草(修改正文)", "draft (change the text)"),
     "sign.waiting_for": ("尚待签署:{logins}", "Still to sign: {logins}"),
     # dashboard
+    "dash.claims": ("待确认的补录时间", "Claimed times awaiting confirmation"),
+    "dash.claims_none": ("没有待确认的补录时间。", "No claimed time awaits confirmation."),
+    "dash.claim_line": ("声称 {claimed},登记于 {recorded}", "claimed {claimed}, recorded {recorded}"),
     "dash.title": ("督查看板", "Supervision dashboard"),
     "dash.as_of": ("截至 {at}", "as of {at}"),
     "dash.overdue": ("当前逾期未发布解读", "Overdue now"),

@@ -10,6 +10,7 @@ from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 
+from workflow.services.claims import claims_awaiting
 from workflow.services.audit_queries import Gate
 from workflow.kernel.calendar import calendar_for
 from workflow.services.directory import Directory
@@ -169,13 +170,14 @@ def dashboard(page: Page) -> dict[str, Any]:
         due_soon = queries.due_soon(session, now, calendar, tz)
         escalations = queries.recent_escalations(session, now)
         counts = queries.state_counts(session)
+        waiting = claims_awaiting(session, web.settings.claim_grace, limit=50)
     cal = Calendars(page, calendar)
     unit_rows = [r for r in on_time.rows if r["unit"] != TOTAL_UNIT]
     return {
         "overdue": overdue.rows, "due_soon": [{**d, "due": cal.due(d)} for d in due_soon],
         "escalations": escalations, "rates": svg.rate_bars(unit_rows), "rate_rows": unit_rows,
         "rate_total": on_time.totals, "year": year, "diagram": svg.lifecycle(counts),
-        "counts": counts, "mermaid": _mermaid(counts),
+        "counts": counts, "mermaid": _mermaid(counts), "claims_waiting": waiting,
     }
 
 
