@@ -97,6 +97,7 @@ def email_context(
         "working_days_overdue": overdue,
         "reason": str(reason) if reason and event == "rejected" else None,
         "actor_name": actor_name,
+        "claims_waiting": extra.get("claims_waiting"),  # claimed times awaiting confirmation
         "deadline_days": settings.deadline_days,
         "link": f"{settings.base_url.rstrip('/')}/documents/{document.id}",
     }

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.conftest import shanghai
 from tests.factories import CLERK, seed_bureau, to_published, to_signed
 from workflow.kernel.errors import Forbidden, Refused
-from workflow.kernel.models import AuditEvent
+from workflow.kernel.models import AuditEvent, OutboxMessage
 from workflow.kernel.settings import Settings
 from workflow.services.claims import claims_awaiting, document_claims
 from workflow.services.documents import Workflow
@@ -52,7 +52,9 @@ def test_postings_claimed_seventeen_days_back_are_not_on_time_until_confirmed(wf
         assert p["recorded_at"] == shanghai(2024, 3, 21, 16, 0)
         assert p["counted_at"] == p["recorded_at"] and p["awaiting_confirmation"] and p["confirmed_by"] is None
     with db.transaction() as s:
+        late_mail = s.scalars(select(OutboxMessage).where(OutboxMessage.event == "posted_late")).one()
         waiting = claims_awaiting(s, timedelta(hours=24))
+    assert "2 项发布时间为事后补录" in late_mail.body_text  # the email says the claims wait
     assert [(w["document_id"], w["what"]) for w in waiting] == [(doc, "portal"), (doc, "news_media")]
 
     wf.confirm(SUPERVISOR, doc, what="portal", reason="门户网站后台日志显示3月5日已发布")

@@ -74,6 +74,11 @@ class Effects(DocumentService):
         ctx.details.update({"posted_at": doc.posted_at, "on_time": on_time,
                             "working_days_taken": taken, "working_days_late": late})
         if not on_time:
-            self._notify(ctx, "posted_late", {"working_days_overdue": late},
+            from states.claims import awaiting_confirmation
+
+            waiting = sum(1 for p in doc.postings if awaiting_confirmation(
+                p.posted_at, p.recorded_at, self.settings.claim_grace,
+                confirmed=p.confirmed_by is not None, migrated=bool(p.migrated)))
+            self._notify(ctx, "posted_late", {"working_days_overdue": late, "claims_waiting": waiting},
                          dedupe_key=f"{doc.id}:posted_late")
 
