@@ -249,7 +249,7 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
         typer.echo(f"  signer {s['login']}: {'signed' if s['signed'] else 'not signed'}")
     if view["published_at"]:
         typer.echo(f"  published {_local(view['published_at'], tz)} at {view['publication_url']}"
-                   f"{_claim(view['publication'], tz)}")
+                   f"{_claim(view['publication'], tz, publication=True)}")
     if view["due_at"]:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view["due_provisional"] else ""
         typer.echo(f"  interpretation due {_local(view['due_at'], tz)}{flag}")
@@ -258,7 +258,7 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
                    f"{_local(p['posted_at'], tz)}{_claim(p, tz)}")
     for c in view["corrections"]:
         typer.echo(f"  corrected {c['what']} {_local(c['at'], tz)} by {c['by']}: {c['reason']} "
-                   f"(before {c['before']}, after {c['after']})")
+                   f"({_changes(c['before'] or {}, c['after'] or {}, tz)})")
     if view["on_time"] is not None:
         typer.echo(f"  result: {'on time' if view['on_time'] else 'late by %s working day(s)' % view['working_days_late']}, "
                    f"{view['working_days_taken']} working day(s) taken")
@@ -275,13 +275,30 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
                        f"{e['outcome']}{moved}{via}")
 
 
-def _claim(claim: Any, tz: str) -> str:
+def _changes(before: dict[str, Any], after: dict[str, Any], tz: str) -> str:
+    """What a correction changed, field by field (instants in the working zone)."""
+    from datetime import datetime
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            try:
+                return _local(datetime.fromisoformat(value), tz)
+            except ValueError:
+                return value
+        return str(value)
+
+    return "; ".join(f"{k} {shown(before.get(k))} → {shown(after.get(k))}"
+                     for k in after if k != "posting_id" and before.get(k) != after.get(k))
+
+
+def _claim(claim: Any, tz: str, *, publication: bool = False) -> str:
     """How a claimed instant stands: recorded when, waiting for or confirmed by a supervisor."""
     if not claim or claim.get("recorded_at") is None or claim.get("migrated"):
         return ""
     if claim["awaiting_confirmation"]:
+        counts = "the deadline runs from the claim" if publication else "counts as recorded"
         return (f" (claimed; recorded {_local(claim['recorded_at'], tz)}: "
-                "CLAIM AWAITING CONFIRMATION, counts as recorded)")
+                f"CLAIM AWAITING CONFIRMATION, {counts})")
     if claim["confirmed_by"]:
         return f" (recorded {_local(claim['recorded_at'], tz)}; claim confirmed by {claim['confirmed_by']})"
     return ""

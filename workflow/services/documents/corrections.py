@@ -60,7 +60,8 @@ class Corrections(Effects):
             return
         before = {"posted_at": ctx.doc.posted_at, "on_time": ctx.doc.on_time,
                   "working_days_late": ctx.doc.working_days_late}
-        self._complete(ctx)
+        with ctx.session.no_autoflush:  # the document goes out in the change's one UPDATE
+            self._complete(ctx)
         after = {"posted_at": ctx.doc.posted_at, "on_time": ctx.doc.on_time,
                  "working_days_late": ctx.doc.working_days_late}
         if before != after:
