@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 
 from tests.api_support import live_server
 from tests.conftest import shanghai
-from tests.factories import CLERK, SAMPLE, new_draft, seed_bureau, to_published
+from tests.factories import CLERK, new_draft, seed_bureau, to_published
 from tests.web_support import Session, seeded_template, web_db, web_env  # noqa: F401 (fixtures)
 from workflow.entrypoints.api import create_app
 from workflow.entrypoints.api.auth import Tokens
 from workflow.entrypoints.cli.main import app as cli_app
 from workflow.kernel import attribution, audit
 from workflow.kernel.db import Database
-from workflow.kernel.errors import InvalidInput
+from workflow.kernel.errors import Forbidden, InvalidInput
 from workflow.kernel.models import AuditEvent, Unit, User
 from workflow.services.directory import Directory
 from workflow.services.documents import Workflow
@@ -95,7 +95,7 @@ def test_api_events_name_the_token(db, clock, settings) -> None:  # type: ignore
     assert [r["channel"] for r in events["rows"]] == ["api"]
 
 
-def test_page_events_name_a_hash_of_the_session(web_db: Database, tmp_path: Path) -> None:
+def test_page_events_name_a_hash_of_the_session(web_db: Database, tmp_path: Path) -> None:  # noqa: F811
     with web_env(web_db, tmp_path, people=None) as env:
         clerk = Session(env.base_url)
         assert clerk.sign_in(CLERK).status_code == 303
@@ -173,7 +173,7 @@ def test_a_user_called_system_from_before_has_no_engine_powers(db, clock, settin
         headers = {"Authorization": f"Bearer {secret}"}
         assert httpx.get(url + "/users", headers=headers).status_code == 403
         assert httpx.post(url + "/tokens", json={"login": "admin"}, headers=headers).status_code == 403
-    with pytest.raises(Exception):
+    with pytest.raises(Forbidden):
         Directory(db, clock).update_user("system", "liu.spc", {"roles": "admin"})
 
 

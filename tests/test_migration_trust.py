@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,9 @@ from workflow.kernel.db import Database
 from workflow.kernel.models import Document, DocumentEditor, Posting
 from workflow.kernel.models.base import UTCDateTime
 
-PUBLISHED = datetime(2024, 3, 4, 2, 0, tzinfo=timezone.utc)
-POSTED = datetime(2024, 3, 5, 2, 0, tzinfo=timezone.utc)
-RECORDED = datetime(2024, 3, 21, 8, 0, tzinfo=timezone.utc)  # seventeen days later: history all the same
+PUBLISHED = datetime(2024, 3, 4, 2, 0, tzinfo=UTC)
+POSTED = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)
+RECORDED = datetime(2024, 3, 21, 8, 0, tzinfo=UTC)  # seventeen days later: history all the same
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -76,7 +76,7 @@ def _old_history(db: Database) -> None:
         conn.execute(sa.insert(DOCUMENTS).values(
             id=1, unit_id=1, title="办法", body="", state="interpretation_posted", version=9, package_hash="h",
             created_by=1, created_at=PUBLISHED, updated_at=RECORDED, due_provisional=False, published_at=PUBLISHED,
-            due_at=datetime(2024, 3, 7, 15, 59, 59, tzinfo=timezone.utc), posted_at=POSTED, on_time=True))
+            due_at=datetime(2024, 3, 7, 15, 59, 59, tzinfo=UTC), posted_at=POSTED, on_time=True))
         for pid, channel in ((1, "portal"), (2, "news_media")):
             conn.execute(sa.insert(POSTINGS).values(id=pid, document_id=1, channel=channel, url="https://x.example.cn/1",
                                                     posted_at=POSTED, recorded_at=RECORDED, recorded_by=1))

@@ -37,7 +37,7 @@ def steps(lines: list[str]) -> list[tuple[str, list[str], list[str]]]:
             quoted = stripped.removeprefix("#  →").removeprefix("#").strip()
             out[-1][2].append(quoted)
             continue
-        if not stripped or stripped.startswith("#") or stripped.startswith("st()"):
+        if not stripped or stripped.startswith(("#", "st()")):
             continue
         words = shlex.split(line, comments=True)
         out.append((words[0] if not words[0].startswith("NOW=") else "NOW", words, []))

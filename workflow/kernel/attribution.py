@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 CHANNELS = ("cli", "api", "web", "worker", "system")
 
@@ -87,7 +87,7 @@ def clock_overridden() -> bool:
 def wall_clock() -> datetime:
     """The real instant, whatever clock the services were handed: recorded beside an
     overridden one."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def os_credential() -> str:

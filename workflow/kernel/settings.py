@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
 
     @property
-    def claim_grace(self) -> "timedelta":
+    def claim_grace(self) -> timedelta:
         from datetime import timedelta
 
         return timedelta(hours=self.claim_grace_hours)
@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def signoff_rule(self) -> "SignerRule":
+    def signoff_rule(self) -> SignerRule:
         """The parsed signer rule (validated when the settings were built)."""
         from states.signoff import SignerRule
 

@@ -70,6 +70,8 @@ def corrections(session: Session, doc_ids: Iterable[int]) -> dict[int, list[dict
                AuditEvent.outcome == "allowed")
         .order_by(AuditEvent.document_id, AuditEvent.seq))
     for doc_id, at, actor, details in rows:
+        if doc_id is None:  # the query asks for documents' events only
+            continue
         data = json.loads(details)
         found[doc_id].append({"at": at, "by": actor, "what": data.get("what"), "reason": data.get("reason"),
                               "before": data.get("before"), "after": data.get("after"),
@@ -121,8 +123,11 @@ def claims_awaiting(session: Session, grace: timedelta, *, unit_code: str | None
         if awaiting_confirmation(p.posted_at, p.recorded_at, grace, confirmed=False, migrated=False):
             rows.append(_waiting(p.document_id, title, code, p.channel, p.posted_at, p.recorded_at, p.id))
     for d, code in session.execute(pubs):
-        if awaiting_confirmation(d.published_at, d.published_recorded_at, grace, confirmed=False, migrated=False):
-            rows.append(_waiting(d.id, d.title, code, "publication", d.published_at, d.published_recorded_at, None))
+        claimed, recorded = d.published_at, d.published_recorded_at
+        if claimed is None or recorded is None:  # excluded by the query; says so to the type checker
+            continue
+        if awaiting_confirmation(claimed, recorded, grace, confirmed=False, migrated=False):
+            rows.append(_waiting(d.id, d.title, code, "publication", claimed, recorded, None))
     rows.sort(key=lambda r: (r["claimed_at"], r["document_id"]))
     return rows[:limit]
 

@@ -27,7 +27,7 @@ def events(
     actor: Optional[str] = typer.Option(None, "--actor", help="Events by this login."),
     action: Optional[str] = typer.Option(None, "--action", help="e.g. publish, sign, record_posting, edit, calendar_loaded."),
     outcome: Optional[str] = typer.Option(None, "--outcome", help="allowed or refused."),
-    channel: Optional[str] = typer.Option(None, "--channel", help="cli, api, web, worker or system: how the action came in."),
+    channel: str | None = typer.Option(None, "--channel", help="cli, api, web, worker or system: how the action came in."),
     since: Optional[str] = typer.Option(None, "--since", help="From this instant or date, inclusive (ISO 8601; local zone if none given)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to this instant or date, exclusive."),
     limit: int = typer.Option(DEFAULT_LIMIT, "--limit", help=f"Events per page (1–{MAX_LIMIT})."),

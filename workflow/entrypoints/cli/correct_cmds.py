@@ -2,12 +2,17 @@
 and corrected, each with a reason that stays in the audit trail (docs/design.md §7)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from workflow.entrypoints.cli import common
-from workflow.entrypoints.cli.doc_cmds import AS, IF_VERSION, JSON, _done, _workflow, doc_app
+from workflow.entrypoints.cli.doc_cmds import (
+    AS,
+    IF_VERSION,
+    JSON,
+    _done,
+    _workflow,
+    doc_app,
+)
 
 WHAT = typer.Option(..., "--what", help="publication, portal or news_media.")
 REASON = typer.Option(..., "--reason", help="Why (kept in the audit trail).")
@@ -16,7 +21,7 @@ REASON = typer.Option(..., "--reason", help="Why (kept in the audit trail).")
 @doc_app.command("confirm")
 @common.command
 def confirm(doc_id: int = typer.Argument(...), what: str = WHAT, reason: str = REASON,
-            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+            if_version: int | None = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
     """As a supervisor, confirm a claimed time older than the grace window (a backdated
     publication, or a channel's postings); the result is recomputed on it."""
     outcome = _workflow().confirm(as_, doc_id, what=what, reason=reason, expected_version=if_version)
@@ -30,12 +35,12 @@ def confirm(doc_id: int = typer.Argument(...), what: str = WHAT, reason: str = R
 @doc_app.command("correct")
 @common.command
 def correct(doc_id: int = typer.Argument(...), what: str = WHAT, reason: str = REASON,
-            url: Optional[str] = typer.Option(None, "--url", help="The right URL."),
-            at: Optional[str] = typer.Option(None, "--at", help="The right instant (ISO 8601)."),
-            outlet: Optional[str] = typer.Option(None, "--outlet", help="A posting's right outlet."),
-            evidence: Optional[str] = typer.Option(None, "--evidence", help="A posting's right evidence."),
-            posting: Optional[int] = typer.Option(None, "--posting", help="Which posting, when a channel has several."),
-            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+            url: str | None = typer.Option(None, "--url", help="The right URL."),
+            at: str | None = typer.Option(None, "--at", help="The right instant (ISO 8601)."),
+            outlet: str | None = typer.Option(None, "--outlet", help="A posting's right outlet."),
+            evidence: str | None = typer.Option(None, "--evidence", help="A posting's right evidence."),
+            posting: int | None = typer.Option(None, "--posting", help="Which posting, when a channel has several."),
+            if_version: int | None = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
     """Correct a published fact (publication URL or instant; a posting's URL, outlet, evidence
     or instant). The original stays in the audit trail; deadline, ladder and on-time are
     recomputed. An earlier posting or a later publication needs a supervisor."""

@@ -34,7 +34,13 @@ def install(app: FastAPI, db: Database, clock: Clock, settings: Settings, *,
     ``SANTONGBU_SECRET_KEY``. If there is none, the API keeps working and the pages answer
     503 with the fix, rather than sign sessions with a key anyone could know.
     """
-    from workflow.entrypoints.web.routes import actions, auth, corrections, documents, supervision
+    from workflow.entrypoints.web.routes import (
+        actions,
+        auth,
+        corrections,
+        documents,
+        supervision,
+    )
 
     if getattr(app.state, "web", None) is not None:
         return  # already installed (create_app installs the pages; a test may ask again)

@@ -119,8 +119,8 @@ T: dict[str, tuple[str, str]] = {
     "doc.corrections": ("更正记录", "Corrections"),
     "doc.correct": ("更正公开或解读发布记录", "Correct the publication or a posting"),
     "doc.correct_help": ("只填写需要更正的项;原值保留在办理记录中。更早的解读发布时间或更晚的公开时间须由监督人员更正。",
-                         "Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
-                         "later publication is a supervisor's correction."),
+                         ("Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
+                          "later publication is a supervisor's correction.")),
     "doc.before": ("原", "before"),
     "doc.after": ("改为", "after"),
     "doc.no_postings": ("尚无解读发布记录。", "No postings yet."),

@@ -39,7 +39,12 @@ from workflow.kernel.models import (
 )
 from workflow.kernel.snapshots import document_snapshot, signer_snapshot
 from workflow.services.documents.effects import Effects
-from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal, record_editor
+from workflow.services.documents.transaction import (
+    Outcome,
+    _Ctx,
+    _Refusal,
+    record_editor,
+)
 from workflow.services.documents.validation import (
     POSTABLE,
     check_url,

@@ -81,6 +81,7 @@ class Corrections(Effects):
             confirmed: list[dict[str, Any]] = []
             if what == "publication":
                 doc = ctx.doc
+                assert doc.published_at is not None  # _published checked it
                 if not claims.awaiting_confirmation(doc.published_at, doc.published_recorded_at, grace,
                                                     confirmed=doc.publication_confirmed_by is not None,
                                                     migrated=bool(doc.publication_migrated)):
@@ -99,7 +100,6 @@ class Corrections(Effects):
                     raise Refused(Reason("no_claim_waiting", {"what": what}))
             ctx.details.update({"what": what, "reason": reason, "confirmed": confirmed})
             self._recount(ctx)
-            return None
 
         def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
             return claims.may_confirm(actor, snap)
@@ -141,7 +141,6 @@ class Corrections(Effects):
             ctx.details.update({"what": what, "reason": reason, "before": before, "after": after,
                                 "favourable": favourable})
             self._recount(ctx)
-            return None
 
         def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
             if not permissions.may_edit(actor, snap) or not claims.may_confirm(actor, snap):
@@ -156,7 +155,8 @@ class Corrections(Effects):
         from workflow.kernel.calendar import due_for
 
         doc = ctx.doc
-        before = {"publication_url": doc.publication_url, "published_at": doc.published_at, "due_at": doc.due_at,
+        was = doc.published_at
+        before = {"publication_url": doc.publication_url, "published_at": was, "due_at": doc.due_at,
                   "due_provisional": doc.due_provisional}
         if url is not None:
             doc.publication_url = url
@@ -169,7 +169,7 @@ class Corrections(Effects):
             doc.next_rung_at = at  # the sweep recomputes which rungs are due on the new deadline
         after = {"publication_url": doc.publication_url, "published_at": doc.published_at, "due_at": doc.due_at,
                  "due_provisional": doc.due_provisional}
-        return before, after, claims.favourable_to_unit("publication", before["published_at"], doc.published_at)
+        return before, after, claims.favourable_to_unit("publication", was, doc.published_at)
 
     def _correct_posting(self, ctx: _Ctx, channel: str, posting_id: int | None, url: str | None,
                          at: datetime | None, outlet: str | None, evidence: str | None

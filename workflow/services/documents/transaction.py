@@ -92,8 +92,9 @@ class _Ctx:
 def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
     """Note that ``user_id`` changed the package now, in the document's current round."""
     values = {"last_changed_at": at, "round": doc.signoff_round or 0}
-    moved = session.execute(update(DocumentEditor).where(
-        DocumentEditor.document_id == doc.id, DocumentEditor.user_id == user_id).values(**values)).rowcount
+    result = session.execute(update(DocumentEditor).where(
+        DocumentEditor.document_id == doc.id, DocumentEditor.user_id == user_id).values(**values))
+    moved = getattr(result, "rowcount", 0)
     if not moved:
         session.execute(insert(DocumentEditor).values(document_id=doc.id, user_id=user_id, **values))
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn
-from workflow.entrypoints.web.routes.actions import DocId, _act, _clean, _instant, _version
+from workflow.entrypoints.web.routes.actions import (
+    DocId,
+    _act,
+    _clean,
+    _instant,
+    _version,
+)
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 

@@ -20,9 +20,8 @@ Every audit event records its channel and credential, and the real instant when 
 clock override. Existing events keep NULL there (they were written without it, and their hashes
 do not cover it).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0007_trust"
 down_revision = "0006_sweep_hints"
