@@ -119,3 +119,15 @@ def test_the_dashboard_lists_claims_awaiting_confirmation(db: Database, tmp_path
         page = supervisor.get("/web/dashboard").text
         assert 'id="claims"' in page and f'data-doc="{doc}" data-what="news_media"' in page
         assert "2024-02-06 10:00" in page and "2024-02-22 10:00" in page
+
+
+def test_the_timeline_page_names_each_events_channel_and_shows_corrections(db: Database, tmp_path: Path) -> None:
+    with web_env(db, tmp_path, people=(CLERK,)) as env:
+        wf = Workflow(env.db, env.clock, env.settings)
+        doc = to_published(wf)
+        wf.correct(CLERK, doc, what="publication", url="https://jtj.example.cn/2.htm", reason="网址写错")
+        clerk = Session(env.base_url)
+        assert clerk.sign_in(CLERK).status_code == 303
+        page = clerk.get(f"/web/documents/{doc}/timeline").text
+        assert 'data-action="correct"' in page and "更正" in page and "网址写错" in page
+        assert "https://jtj.example.cn/2.htm" in page and 'data-channel="system"' in page

@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "sign": ("签署", "signed"), "signatures_voided": ("签字作废", "signatures voided"),
     "record_posting": ("登记解读发布", "posting recorded"), "read": ("查看", "read"),
     "escalation": ("督办", "escalation"), "sign_in": ("登录", "signed in"),
+    "confirm": ("确认补录时间", "claim confirmed"), "correct": ("更正", "corrected"),
 }
 
 T: dict[str, tuple[str, str]] = {
@@ -117,6 +118,8 @@ T: dict[str, tuple[str, str]] = {
     "doc.claims_waiting": ("有 {n} 项补录时间待监督人员确认;确认前按登记时间计算是否按时。",
                            "{n} claimed time(s) await a supervisor's confirmation; until then they count as recorded."),
     "doc.corrections": ("更正记录", "Corrections"),
+    "tl.via": ("经{channel}", "via {channel}"),
+    "tl.clock_override": ("时钟为指定时间,实际时间 {at}", "clock set by hand; real time {at}"),
     "doc.correct": ("更正公开或解读发布记录", "Correct the publication or a posting"),
     "doc.correct_help": ("只填写需要更正的项;原值保留在办理记录中。更早的解读发布时间或更晚的公开时间须由监督人员更正。",
                          ("Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
