@@ -16,10 +16,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from tests.conftest import PG_ADMIN_URL, PG_HINT, _pg_admin_engine
+from tests.conftest import fresh_pg_database
 from tests.factories import CLERK, seed_bureau, to_plan
-from workflow.kernel import audit
 from workflow.entrypoints.cli.main import app
+from workflow.kernel import audit
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditCheckpoint, AuditEvent
 from workflow.services.documents import Workflow
@@ -92,20 +92,11 @@ def private_db(request: pytest.FixtureRequest) -> Iterator[Database]:
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_db")
         return
-    name = f"santongbu_t_ao_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = _pg_admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - reported with the fix
-        pytest.fail(PG_HINT.format(url=PG_ADMIN_URL, error=exc), pytrace=False)
-    db = Database(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
-    db.upgrade()
-    yield db
-    db.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("ao") as url:
+        db = Database(url)
+        db.upgrade()
+        yield db
+        db.dispose()
 
 
 def test_verify_finds_an_edit_made_after_dropping_the_trigger(private_db: Database, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

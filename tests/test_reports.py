@@ -35,33 +35,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.conftest import PG_ADMIN_URL, PG_HINT, _pg_admin_engine, shanghai
+from tests.conftest import database_name, fresh_pg_database, shanghai
 from tests.factories import seed_bureau
-from workflow.services.audit_queries import AuditQueries, EventFilter
-from workflow.kernel.calendar import load_year
 from workflow.entrypoints.cli.main import app
+from workflow.kernel.calendar import load_year
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound, Refused
 from workflow.kernel.export import BOM, to_csv
 from workflow.kernel.models import AuditEvent, Escalation, User
-from workflow.services.reports import Reports, parse_period
-from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot
+from workflow.services.audit_queries import AuditQueries, EventFilter
+from workflow.services.documents import Workflow
+from workflow.services.reports import Reports, parse_period
 
 SPC = ("liu.spc", ["chen.spc", "director"])
 KXC = ("xu.kxc", ["wu.kxc", "director"])
@@ -190,30 +189,18 @@ def dataset(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     every test then gets its own copy, so tests that write (a calendar correction, refused
     queries) never see each other."""
     folder = tmp_path_factory.mktemp("dataset")
-    if request.param == "sqlite":
-        path = folder / "dataset.db"
-        db = Database(f"sqlite:///{path}")
-        url = db.url
-    else:
-        name = f"santongbu_t_rep_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = _pg_admin_engine()
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - reported with the fix
-            pytest.fail(PG_HINT.format(url=PG_ADMIN_URL, error=exc), pytrace=False)
-        db = Database(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
-    db.upgrade()
-    settings = Settings(database_url=db.url, mail_folder=folder / "mail", language="zh")
-    ids = build(db, FixedClock(shanghai(2023, 12, 1, 9, 0)), settings)
-    db.dispose()  # a template database must have no connections; the SQLite WAL is folded in
-    if request.param == "sqlite":
-        yield Dataset("sqlite", str(path), ids)
-    else:
-        yield Dataset("postgresql", name, ids)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            path = folder / "dataset.db"
+            db = Database(f"sqlite:///{path}")
+        else:
+            db = Database(stack.enter_context(fresh_pg_database("rep")))
+        db.upgrade()
+        settings = Settings(database_url=db.url, mail_folder=folder / "mail", language="zh")
+        ids = build(db, FixedClock(shanghai(2023, 12, 1, 9, 0)), settings)
+        db.dispose()  # a template database must have no connections; the SQLite WAL is folded in
+        where = str(path) if request.param == "sqlite" else database_name(db.url)
+        yield Dataset(request.param, where, ids)
 
 
 @pytest.fixture
@@ -226,16 +213,10 @@ def db(dataset: Dataset, tmp_path: Path) -> Iterator[Database]:
         yield db
         db.dispose()
         return
-    name = f"{dataset.where}_{uuid.uuid4().hex[:6]}"
-    admin = _pg_admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{dataset.where}"'))
-    db = Database(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
-    yield db
-    db.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("repcopy", template=dataset.where) as url:
+        db = Database(url)
+        yield db
+        db.dispose()
 
 
 @pytest.fixture
