@@ -1,6 +1,6 @@
 """What the templates are handed: documents with their deadline and next step in words,
 the signer's queue, the dashboard. Every document is read through the service, which applies
-the reading rule of DESIGN §7 (and audits a refusal); the dashboard asks ``may_audit`` first.
+the reading rule of docs/design.md §7 (and audits a refusal); the dashboard asks ``may_audit`` first.
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
+from states.lifecycle import forward_trigger as lifecycle_forward
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 
 from workflow.services.audit_queries import Gate
@@ -18,21 +19,15 @@ from workflow.entrypoints.web import queries, svg
 from workflow.entrypoints.web.deadlines import DueStatus, due_status
 from workflow.entrypoints.web.pages import Page
 
-# The step that moves a document forward from each state (the one whose gaps a clerk fills).
-FORWARD = {State.DRAFT: Trigger.PREPARE_PLAN, State.INTERPRETATION_PLAN: Trigger.REQUEST_SIGNOFF,
-           State.JOINT_SIGNOFF: Trigger.PUBLISH, State.PUBLISHED: Trigger.POST_INTERPRETATION}
 # Triggers a clerk fires with a button (posting completes the document by itself).
 CLERK_BUTTONS = (Trigger.PREPARE_PLAN, Trigger.REQUEST_SIGNOFF, Trigger.PUBLISH, Trigger.FILE_UNDISCLOSED)
 LIST_LIMIT = 200
 
 
 def forward_trigger(view: dict[str, Any]) -> str | None:
-    """The trigger that moves this document on (``None`` once it is closed)."""
-    state = view["state"]
-    if state == State.JOINT_SIGNOFF and view.get("disclosure") == "not_disclosed":
-        return Trigger.FILE_UNDISCLOSED.value
-    found = FORWARD.get(State(state)) if state in State.__members__.values() else None
-    return found.value if found else None
+    """The trigger that moves this document on along its path (``None`` once it is closed):
+    the step whose gaps a clerk fills (:func:`states.lifecycle.forward_trigger`)."""
+    return lifecycle_forward(view["state"], view.get("disclosure"))
 
 
 def next_step(view: dict[str, Any], lang: str) -> dict[str, Any]:
