@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import typer
 
+from states.lifecycle import REJECT_TO
 from states.reasons import state_name, trigger_name
 from workflow.services.documents import Outcome, Workflow
 
@@ -164,9 +165,10 @@ def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "-
            to: str = typer.Option("plan", "--to", help="Send back to 'plan' (default) or 'draft'."),
            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
     """As a signer, send the package back with a reason."""
-    if to not in ("plan", "draft"):
+    if to not in REJECT_TO:
         common.fail("--to must be 'plan' or 'draft'")
-    _fire("reject" if to == "plan" else "reject_to_draft", doc_id, as_, json_, if_version, reason=reason)
+    outcome = _workflow().reject(as_, doc_id, reason, to=to, expected_version=if_version)
+    _done(outcome, json_, trigger_name(outcome.action, common.context().lang))
 
 
 @doc_app.command("publish")

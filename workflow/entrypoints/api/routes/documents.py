@@ -117,9 +117,8 @@ def sign(doc_id: DocId, who: CallerDep, svc: ServicesDep, expected: IfMatch, res
 def reject(doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep,
            expected: IfMatch, response: Response) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
-    trigger = Trigger.REJECT if body.to == "plan" else Trigger.REJECT_TO_DRAFT
-    return _answer(response, svc.workflow.fire(who.login, doc_id, trigger, reason=body.reason,
-                                               expected_version=expected))
+    return _answer(response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to,
+                                                 expected_version=expected))
 
 
 @router.post("/{doc_id}/triggers/{trigger}", response_model=Outcome, responses=CHANGE)

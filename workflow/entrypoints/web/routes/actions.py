@@ -162,9 +162,9 @@ def sign(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
 @router.post("/documents/{doc_id}/reject", name="web_reject")
 def reject(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
     """Send the package back to the plan (or the draft) with a reason (named signers only)."""
-    trigger = Trigger.REJECT_TO_DRAFT if form.get("to") == "draft" else Trigger.REJECT
-    return _act(page, doc_id, "reject", form, lambda: page.web.workflow.fire(
-        page.login, doc_id, trigger, reason=_clean(form.get("reason")) or None,
+    to = "draft" if form.get("to") == "draft" else "plan"
+    return _act(page, doc_id, "reject", form, lambda: page.web.workflow.reject(
+        page.login, doc_id, _clean(form.get("reason")) or None, to=to,
         expected_version=_version(form)), lambda _: "done=reject")
 
 
