@@ -17,21 +17,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from states.reasons import state_name
+from states import catalogue
 
-LEVELS: dict[str, tuple[str, str]] = {
-    "reminder": ("提醒", "reminder"),
-    "overdue": ("逾期", "overdue"),
-    "escalated": ("督办", "escalated"),
-    "escalated_high": ("领导督办", "escalated-high"),
-}
-EVENTS: dict[str, tuple[str, str]] = {
-    **LEVELS,
-    "signoff_requested": ("待审签", "sign-off requested"),
-    "published": ("已公开", "published"),
-    "rejected": ("退回", "rejected"),
-    "posted_late": ("逾期发布", "posted late"),
-}
+# What the ladder's levels and the emails' events are called: the one catalogue.
+LEVELS = catalogue.pairs("level")
+EVENTS = catalogue.pairs("event")
 # Audit actions too frequent to help in a one-line timeline (they are all in the trail).
 QUIET_ACTIONS = frozenset({"email_queued", "email_sent", "email_retry", "email_not_queued"})
 # …and the package upkeep that precedes every sign-off request, left out of the short line.
@@ -218,7 +208,7 @@ def _timeline(d: dict[str, Any], lang: str) -> str:
             level = e["details"].get("level", "")
             name = LEVELS.get(level, (level, level))[0 if lang == "zh" else 1]
         elif e["state_before"] != e["state_after"] and e["state_after"]:
-            name = f"{e['action']}→{state_name(e['state_after'], lang)}"
+            name = f"{e['action']}→{catalogue.label('state', e['state_after'], lang)}"
         else:
             name = e["action"]
         at = e["at"] if isinstance(e["at"], datetime) else datetime.fromisoformat(e["at"])
@@ -244,7 +234,7 @@ def render_text(data: dict[str, Any], lang: str) -> str:
     rows = [[label(lang, "编号", "#"), both(lang, "标题", "title"), both(lang, "处室", "unit"),
              both(lang, "状态", "state"), both(lang, "截止", "due"), both(lang, "结果", "result")]]
     for d in docs:
-        state = both(lang, state_name(d["state"], "zh"), state_name(d["state"], "en"))
+        state = both(lang, *catalogue.pairs("state").get(d["state"], (d["state"],) * 2))
         due = fmt_time(d["due_at"], lang, year=False) if d["due_at"] else "—"
         rows.append([f"#{d['id']}", _cut(d["title"], 24), d["unit_name"] if lang == "zh" else d["unit"],
                      state, due, _result(d, lang)])

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import typer
 
 from states.lifecycle import REJECT_TO
-from states.reasons import state_name, trigger_name
+from states.catalogue import label
 from workflow.services.documents import Outcome, Workflow
 
 from workflow.entrypoints.cli import common
@@ -39,9 +39,9 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
     if json_:
         return common.emit_json(outcome.as_dict())
     lang = common.context().lang
-    moved = (f"{state_name(outcome.state_before, lang)} → {state_name(outcome.state_after, lang)}"
+    moved = (f"{label('state', outcome.state_before, lang)} → {label('state', outcome.state_after, lang)}"
              if outcome.state_before and outcome.state_before != outcome.state_after
-             else state_name(outcome.state_after, lang))
+             else label("state", outcome.state_after, lang))
     typer.echo(f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})")
 
 
@@ -140,7 +140,7 @@ def sign(doc_id: int = typer.Argument(...),
 
 def _fire(trigger: str, doc_id: int, as_: str, json_: bool, if_version: Optional[int], **kwargs: Any) -> None:
     outcome = _workflow().fire(as_, doc_id, trigger, expected_version=if_version, **kwargs)
-    _done(outcome, json_, trigger_name(trigger, common.context().lang))
+    _done(outcome, json_, label("trigger", trigger, common.context().lang))
 
 
 @doc_app.command("prepare-plan")
@@ -168,7 +168,7 @@ def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "-
     if to not in REJECT_TO:
         common.fail("--to must be 'plan' or 'draft'")
     outcome = _workflow().reject(as_, doc_id, reason, to=to, expected_version=if_version)
-    _done(outcome, json_, trigger_name(outcome.action, common.context().lang))
+    _done(outcome, json_, label("trigger", outcome.action, common.context().lang))
 
 
 @doc_app.command("publish")
@@ -240,7 +240,7 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
     lang = common.context().lang
     tz = common.context().settings.timezone
     typer.echo(f"#{view['id']} {view['title']}  [{view['doc_number'] or '-'}]  unit {view['unit']}")
-    typer.echo(f"  state: {state_name(view['state'], lang)}   version {view['version']}   disclosure {view['disclosure'] or '-'}")
+    typer.echo(f"  state: {label('state', view['state'], lang)}   version {view['version']}   disclosure {view['disclosure'] or '-'}")
     typer.echo(f"  interpreter: {view['interpreter'] or '-'}   package {view['package_hash'][:12]}")
     for m in view["materials"]:
         typer.echo(f"  material {m['id']}: [{m['form']}] {m['title']}")
@@ -258,7 +258,7 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
                    f"{view['working_days_taken']} working day(s) taken")
     for step in view["next_steps"]:
         status = "ready" if step["ready"] else "missing: " + "; ".join(step["missing"])
-        typer.echo(f"  next: {trigger_name(step['trigger'], lang)} ({step['trigger']}): {status}")
+        typer.echo(f"  next: {label('trigger', step['trigger'], lang)} ({step['trigger']}): {status}")
     if events:
         typer.echo("  timeline:")
         for e in events:
@@ -286,7 +286,7 @@ def list_(state: Optional[str] = typer.Option(None, "--state"), unit: Optional[s
     tz = common.context().settings.timezone
     for d in docs:
         due = f" due {_local(d['due_at'], tz)}" + ("?" if d["due_provisional"] else "") if d["due_at"] else ""
-        typer.echo(f"{d['id']:>6} {d['unit']:<10} {state_name(d['state'], lang):<10} {d['title']}{due}")
+        typer.echo(f"{d['id']:>6} {d['unit']:<10} {label('state', d['state'], lang):<10} {d['title']}{due}")
     if not docs:
         typer.echo("no documents")
 
