@@ -64,16 +64,16 @@ def document_rows(page: Page, *, unit: str | None, closed: bool) -> list[dict[st
     web, login = page.web, page.login
     docs = web.workflow.list_documents(login, unit_code=unit, limit=LIST_LIMIT)
     if not closed:
-        docs = [d for d in docs if d["state"] not in TERMINAL]
+        docs = [d for d in docs if d.state not in TERMINAL]
     cal = Calendars(page)
     with web.db.transaction() as session:
-        levels = queries.last_levels(session, [d["id"] for d in docs], web.clock.now())
+        levels = queries.last_levels(session, [d.id for d in docs], web.clock.now())
         names = queries.unit_names(session)
     rows = []
     for d in docs:
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         rows.append({**view, "next": next_step(view, page.lang), "due": cal.due(view),
-                     "level": levels.get(d["id"]), "unit_name": names.get(view["unit"], view["unit"])})
+                     "level": levels.get(d.id), "unit_name": names.get(view["unit"], view["unit"])})
     rows.sort(key=lambda r: (_urgency(r["due"]), r["id"]))
     return rows
 
@@ -87,7 +87,7 @@ def signing_queue(page: Page) -> list[dict[str, Any]]:
     web, login = page.web, page.login
     waiting = []
     for d in web.workflow.list_documents(login, state=State.JOINT_SIGNOFF.value, limit=LIST_LIMIT):
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         mine = next((s for s in view["signers"] if s["login"] == login), None)
         if mine is not None and not mine["signed"]:
             waiting.append(view)
@@ -99,7 +99,7 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     """Everything the document page shows, for this user."""
     web, login, user = page.web, page.login, page.user
     assert user is not None
-    view = web.workflow.read_document(login, doc_id)
+    view = web.workflow.read_document(login, doc_id).as_dict()
     member = user.unit == view["unit"]
     mine = next((s for s in view["signers"] if s["login"] == login), None)
     directory = Directory(web.db, web.clock)

@@ -42,7 +42,8 @@ def list_documents(
 ) -> list[dict[str, Any]]:
     """The documents the caller may see: their unit's and those they sign; everything for
     supervisors, auditors, leaders and administrators."""
-    return svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
+    docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
+    return [d.as_dict() for d in docs]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Outcome,
@@ -60,9 +61,9 @@ def create_document(body: DocumentCreate, who: CallerDep, svc: ServicesDep, resp
 def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Response,
                   timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True) -> dict[str, Any]:
     """A document with its package, signatures, postings, deadline, what is missing, and its timeline."""
-    view = svc.workflow.read_document(who.login, doc_id)
+    view = svc.workflow.read_document(who.login, doc_id).as_dict()
     if timeline:
-        view["timeline"] = svc.workflow.timeline(who.login, doc_id)
+        view["timeline"] = [e.as_dict() for e in svc.workflow.timeline(who.login, doc_id)]
     response.headers["ETag"] = f'"{view["version"]}"'
     return view
 
@@ -70,7 +71,7 @@ def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Res
 @router.get("/{doc_id}/timeline", response_model=list[TimelineEvent], responses=READ)
 def document_timeline(doc_id: DocId, who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
     """The document's audit chain, oldest first: every action, allowed or refused."""
-    return svc.workflow.timeline(who.login, doc_id)
+    return [e.as_dict() for e in svc.workflow.timeline(who.login, doc_id)]
 
 
 @router.patch("/{doc_id}", response_model=Outcome, responses=CHANGE)
