@@ -70,7 +70,7 @@ class DocumentCommands(Effects):
                     if target is None:
                         raise NotFound(Reason("no_such_unit", {"code": unit_code}))
                     raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
-                denied = permissions.may_edit(actor, DocumentSnapshot(state="draft", unit_id=unit.id, unit_code=unit.code))
+                denied = permissions.may_edit(actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code))
                 if denied:
                     raise _Refusal(Forbidden(denied), None)
                 now = self.clock.now()
