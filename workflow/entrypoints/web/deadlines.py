@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from states.lifecycle import EDITABLE
 from states.deadline import WorkingDays, is_late, local_date, working_days_between, working_days_overdue
+from states.lifecycle import EDITABLE
 
 from workflow.entrypoints.web.i18n import t
 
