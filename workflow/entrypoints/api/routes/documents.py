@@ -1,7 +1,7 @@
 """Documents: create, edit, attach, name signers, sign, reject, fire triggers, post, read, list.
 
 Each route calls the same :class:`~workflow.services.documents.Workflow` method as the CLI; the service
-checks the document rules of DESIGN §7 (drafting unit's members edit and advance, named
+checks the document rules of docs/design.md §7 (drafting unit's members edit and advance, named
 signers sign and reject, readers read) and audits every refusal. Commands answer with the
 :class:`Outcome` and an ``ETag`` carrying the new version, which the next change may send
 back as ``If-Match``.
