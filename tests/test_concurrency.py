@@ -105,7 +105,7 @@ def test_edit_racing_a_signature_never_leaves_a_signature_on_a_changed_package(w
         t.join(60)
     assert sorted(outcomes.values()) == ["concurrent", "ok"], outcomes
     view = wf.read_document(CLERK, doc)
-    signed = {s["login"]: s["signed"] for s in view["signers"]}
+    signed = {s.login: s.signed for s in view.signers}
     assert signed[HEAD] == (outcomes["sign"] == "ok")
 
 

@@ -107,10 +107,10 @@ def test_demo_text_summary_in_english_in_a_chosen_folder(tmp_path: Path) -> None
     result = run_cli(tmp_path, "--lang", "en", "demo", "--dir", "here")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for line in ("[15/15]", "sweep → reminder #2, #3", "sweep → escalated-high #3",
+    for line in ("[15/15]", "sweep → reminder #2, #3", "sweep → escalated to leadership #3",
                  "on time (2 working days)", "posted late by 1 working day",
                  "still overdue: 3 working days", "awaiting: director",
-                 "escalated-high  Sat 02-24 00:00", "here/mail/outbox-", "verify: intact",
+                 "escalated to leadership  Sat 02-24 00:00", "here/mail/outbox-", "verify: intact",
                  "filed (not disclosed)", "withdrawn"):
         assert line in out, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]

@@ -169,3 +169,34 @@ def test_permissions() -> None:
 
 def test_every_state_is_declared() -> None:
     assert set(_MACHINE.states) == {s.value for s in State}
+
+
+def test_every_transition_row_says_who_fires_it_and_its_effect() -> None:
+    from states.lifecycle import DRAFTING_UNIT, EFFECTS, FIRED_BY, SIGNER, SIGNER_TRIGGERS, TRANSITIONS
+
+    assert {str(t["trigger"]) for t in TRANSITIONS} == {str(t) for t in Trigger}
+    assert all(t["by"] in (DRAFTING_UNIT, SIGNER) for t in TRANSITIONS)
+    assert all("effect" in t for t in TRANSITIONS)
+    assert SIGNER_TRIGGERS == {Trigger.REJECT, Trigger.REJECT_TO_DRAFT}
+    assert set(FIRED_BY) == set(EFFECTS) == {str(t) for t in Trigger}
+
+
+def test_the_effect_table_covers_every_effect_the_lifecycle_names() -> None:
+    from states.lifecycle import TRANSITIONS
+    from workflow.services.documents.effects import EFFECT_METHODS
+
+    named = {t["effect"] for t in TRANSITIONS if t["effect"] is not None}
+    assert named == set(EFFECT_METHODS)
+
+
+@pytest.mark.parametrize(("state", "disclosure", "trigger"), [
+    ("draft", None, "prepare_plan"), ("interpretation_plan", "proactive", "request_signoff"),
+    ("joint_signoff", "proactive", "publish"), ("joint_signoff", "not_disclosed", "file_undisclosed"),
+    ("published", "proactive", "post_interpretation"), ("interpretation_posted", "proactive", None),
+    ("withdrawn", None, None), ("filed", "not_disclosed", None), ("nonsense", None, None),
+])
+def test_the_forward_step_comes_from_the_declared_path(state: str, disclosure: str | None,
+                                                       trigger: str | None) -> None:
+    from states.lifecycle import forward_trigger
+
+    assert forward_trigger(state, disclosure) == trigger

@@ -91,8 +91,8 @@ def test_outsiders_are_refused_and_audited(wf: Workflow, db) -> None:  # type: i
     assert [(e.action, e.actor) for e in refused] == [("edit", "xu.kxc"), ("withdraw", "xu.kxc"), ("read", "xu.kxc")]
     assert doc_row(db, doc).plan is None
     # Supervisors, auditors and signers read; the drafting unit's head too.
-    assert wf.read_document("lin.zfc", doc)["id"] == doc
-    assert wf.read_document("audit.cs", doc)["id"] == doc
+    assert wf.read_document("lin.zfc", doc).id == doc
+    assert wf.read_document("audit.cs", doc).id == doc
 
 
 def test_only_named_signers_sign_and_reject(wf: Workflow, db) -> None:  # type: ignore[no-untyped-def]
@@ -129,10 +129,10 @@ def test_edit_of_text_plan_or_interpreter_voids_signatures_but_naming_signers_do
     for change in ({"body": "第一条 修改后"}, {"plan": "新方案"}, {"title": "新标题"}):
         doc = to_signed(wf)
         wf.edit_document(CLERK, doc, change)
-        assert not wf.read_document(CLERK, doc)["signers"][0]["signed"]
+        assert not wf.read_document(CLERK, doc).signers[0].signed
     doc = to_signed(wf)
     wf.set_signers(CLERK, doc, [HEAD, SIGNER2, "wang.bgs"])
-    signers = {s["login"]: s["signed"] for s in wf.read_document(CLERK, doc)["signers"]}
+    signers = {s.login: s.signed for s in wf.read_document(CLERK, doc).signers}
     assert signers == {HEAD: True, SIGNER2: True, "wang.bgs": False}
 
 
@@ -145,7 +145,7 @@ def test_rejection_goes_back_with_reason_and_voids_signatures(wf: Workflow, db) 
     out = wf.fire(SIGNER2, doc, "reject_to_draft", reason="政策依据需补充")
     assert (out.state_before, out.state_after) == ("joint_signoff", "draft")
     view = wf.read_document(CLERK, doc)
-    assert not any(s["signed"] for s in view["signers"])
+    assert not any(s.signed for s in view.signers)
     last = events(db, doc)[-1]
     assert json.loads(last.details)["reason"] == "政策依据需补充"
 
@@ -209,9 +209,9 @@ def test_listing_follows_the_reading_rules(wf: Workflow, db) -> None:  # type: i
     mine = new_draft(wf)
     theirs = wf.create_document("xu.kxc", title="科信处文件", doc_number="x", disclosure="proactive",
                                 risk_assessment_needed=False).document_id
-    assert [d["id"] for d in wf.list_documents(CLERK)] == [mine]
-    assert {d["id"] for d in wf.list_documents("lin.zfc")} == {mine, theirs}
-    assert [d["id"] for d in wf.list_documents("lin.zfc", unit_code="kxc")] == [theirs]
+    assert [d.id for d in wf.list_documents(CLERK)] == [mine]
+    assert {d.id for d in wf.list_documents("lin.zfc")} == {mine, theirs}
+    assert [d.id for d in wf.list_documents("lin.zfc", unit_code="kxc")] == [theirs]
     assert wf.list_documents("lin.zfc", state="published") == []
 
 
@@ -224,3 +224,27 @@ def test_the_chain_verifies_after_a_whole_lifecycle(wf: Workflow, db, clock) -> 
         report = audit.verify(s)
         assert report.ok, report.as_dict()
         assert report.events == s.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_read_models_are_typed_and_keep_the_json_the_interfaces_put_out(wf: Workflow, clock) -> None:  # type: ignore[no-untyped-def]
+    """The reads return frozen dataclasses; ``as_dict`` has the keys, in the order, the API
+    schema and ``doc show --json`` have always had."""
+    import dataclasses
+
+    from workflow.entrypoints.api import schemas
+    from workflow.services.documents import views
+
+    clock.set(shanghai(2024, 2, 9, 10, 0))
+    doc = to_published(wf)
+    view = wf.read_document(CLERK, doc)
+    assert isinstance(view, views.DocumentView) and dataclasses.is_dataclass(view)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.state = "draft"  # type: ignore[misc]
+    plain = view.as_dict()
+    assert list(plain) == [k for k in schemas.DocumentView.model_fields if k != "timeline"]
+    assert list(plain["next_steps"][0]) == list(schemas.NextStep.model_fields)
+    assert isinstance(plain["materials"], list) and isinstance(plain["next_steps"][0]["missing"], list)
+    assert list(wf.list_documents(CLERK)[0].as_dict()) == list(schemas.DocumentSummary.model_fields)
+    events = wf.timeline(CLERK, doc)
+    assert list(events[0].as_dict()) == list(schemas.TimelineEvent.model_fields)
+    assert events[0].action == "create" and isinstance(events[0].details, dict)

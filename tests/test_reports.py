@@ -675,7 +675,7 @@ def test_fast_working_day_counts_match_the_deadline_rule() -> None:
 
     from states.deadline import working_days_between
     from workflow.kernel.calendar import package_calendar
-    from workflow.services.reports import _Days
+    from workflow.services.reports import Days as _Days
 
     calendar = package_calendar()
     days = _Days(calendar, "Asia/Shanghai")

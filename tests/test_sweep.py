@@ -82,7 +82,7 @@ def test_ladder_fires_each_level_once_as_the_clock_moves(db: Database, clock: Fi
     # Published Fri 2024-02-09 before the Spring Festival; Sun 2024-02-18 is a make-up working
     # day, so the interpretation is due Tue 2024-02-20 23:59:59.
     doc = publish_at(wf, clock, shanghai(2024, 2, 9, 10, 0))
-    assert wf.read_document(CLERK, doc)["due_at"] == shanghai(2024, 2, 20, 23, 59, 59)
+    assert wf.read_document(CLERK, doc).due_at == shanghai(2024, 2, 20, 23, 59, 59)
     steps = [
         (shanghai(2024, 2, 9, 10, 5), []),
         (shanghai(2024, 2, 18, 12, 0), []),  # the make-up Sunday: day 1 of 3
@@ -149,7 +149,7 @@ def test_a_posting_stops_the_ladder(db: Database, clock: FixedClock, settings: S
     wf.record_posting(CLERK, late, channel="portal", url="https://jtj.example.cn/jd/2.htm")
     wf.record_posting(CLERK, late, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/2")
     view = wf.read_document(CLERK, late)
-    assert (view["state"], view["on_time"], view["working_days_late"]) == ("interpretation_posted", False, 1)
+    assert (view.state, view.on_time, view.working_days_late) == ("interpretation_posted", False, 1)
     for at in (shanghai(2024, 2, 22, 0, 0), shanghai(2024, 2, 24, 0, 0), shanghai(2024, 4, 1, 0, 0)):
         assert run(db, clock, settings, at) == []
     assert [lv for lv, _a, _n in escalations(db, late)] == ["reminder", "overdue"]

@@ -1,6 +1,6 @@
 """What the templates are handed: documents with their deadline and next step in words,
 the signer's queue, the dashboard. Every document is read through the service, which applies
-the reading rule of DESIGN §7 (and audits a refusal); the dashboard asks ``may_audit`` first.
+the reading rule of docs/design.md §7 (and audits a refusal); the dashboard asks ``may_audit`` first.
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
+from states.lifecycle import forward_trigger as lifecycle_forward
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 
 from workflow.services.audit_queries import Gate
@@ -18,21 +19,15 @@ from workflow.entrypoints.web import queries, svg
 from workflow.entrypoints.web.deadlines import DueStatus, due_status
 from workflow.entrypoints.web.pages import Page
 
-# The step that moves a document forward from each state (the one whose gaps a clerk fills).
-FORWARD = {State.DRAFT: Trigger.PREPARE_PLAN, State.INTERPRETATION_PLAN: Trigger.REQUEST_SIGNOFF,
-           State.JOINT_SIGNOFF: Trigger.PUBLISH, State.PUBLISHED: Trigger.POST_INTERPRETATION}
 # Triggers a clerk fires with a button (posting completes the document by itself).
 CLERK_BUTTONS = (Trigger.PREPARE_PLAN, Trigger.REQUEST_SIGNOFF, Trigger.PUBLISH, Trigger.FILE_UNDISCLOSED)
 LIST_LIMIT = 200
 
 
 def forward_trigger(view: dict[str, Any]) -> str | None:
-    """The trigger that moves this document on (``None`` once it is closed)."""
-    state = view["state"]
-    if state == State.JOINT_SIGNOFF and view.get("disclosure") == "not_disclosed":
-        return Trigger.FILE_UNDISCLOSED.value
-    found = FORWARD.get(State(state)) if state in State.__members__.values() else None
-    return found.value if found else None
+    """The trigger that moves this document on along its path (``None`` once it is closed):
+    the step whose gaps a clerk fills (:func:`states.lifecycle.forward_trigger`)."""
+    return lifecycle_forward(view["state"], view.get("disclosure"))
 
 
 def next_step(view: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -69,16 +64,16 @@ def document_rows(page: Page, *, unit: str | None, closed: bool) -> list[dict[st
     web, login = page.web, page.login
     docs = web.workflow.list_documents(login, unit_code=unit, limit=LIST_LIMIT)
     if not closed:
-        docs = [d for d in docs if d["state"] not in TERMINAL]
+        docs = [d for d in docs if d.state not in TERMINAL]
     cal = Calendars(page)
     with web.db.transaction() as session:
-        levels = queries.last_levels(session, [d["id"] for d in docs], web.clock.now())
+        levels = queries.last_levels(session, [d.id for d in docs], web.clock.now())
         names = queries.unit_names(session)
     rows = []
     for d in docs:
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         rows.append({**view, "next": next_step(view, page.lang), "due": cal.due(view),
-                     "level": levels.get(d["id"]), "unit_name": names.get(view["unit"], view["unit"])})
+                     "level": levels.get(d.id), "unit_name": names.get(view["unit"], view["unit"])})
     rows.sort(key=lambda r: (_urgency(r["due"]), r["id"]))
     return rows
 
@@ -92,7 +87,7 @@ def signing_queue(page: Page) -> list[dict[str, Any]]:
     web, login = page.web, page.login
     waiting = []
     for d in web.workflow.list_documents(login, state=State.JOINT_SIGNOFF.value, limit=LIST_LIMIT):
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         mine = next((s for s in view["signers"] if s["login"] == login), None)
         if mine is not None and not mine["signed"]:
             waiting.append(view)
@@ -104,7 +99,7 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     """Everything the document page shows, for this user."""
     web, login, user = page.web, page.login, page.user
     assert user is not None
-    view = web.workflow.read_document(login, doc_id)
+    view = web.workflow.read_document(login, doc_id).as_dict()
     member = user.unit == view["unit"]
     mine = next((s for s in view["signers"] if s["login"] == login), None)
     directory = Directory(web.db, web.clock)

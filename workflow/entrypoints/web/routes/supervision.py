@@ -79,8 +79,8 @@ def report_csv(name: Annotated[str, Path(max_length=20)], page: Page = SignedIn,
 @router.get("/documents/{doc_id}/timeline", name="web_timeline")
 def timeline(doc_id: DocId, page: Page = SignedIn) -> Response:
     """Every action on the document, allowed or refused, oldest first."""
-    view = page.web.workflow.read_document(page.login, doc_id)
-    events = page.web.workflow.timeline(page.login, doc_id)
+    view = page.web.workflow.read_document(page.login, doc_id).as_dict()
+    events = [e.as_dict() for e in page.web.workflow.timeline(page.login, doc_id)]
     return render(page, "timeline.html", doc=view, events=events)
 
 
