@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from states.ladder import parse_ladder
+
 
 class Settings(BaseSettings):
     """All knobs of Santongbu; defaults give the embedded set-up (SQLite, mail folder)."""
@@ -63,8 +65,6 @@ class Settings(BaseSettings):
     def _valid_ladder(cls, value: str | None) -> str | None:
         """A bad ladder fails at start-up, not on every sweep."""
         if value:
-            from states.ladder import parse_ladder
-
             try:
                 parse_ladder(value)
             except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
