@@ -11,12 +11,11 @@ from sqlalchemy import select
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
 from workflow.kernel import audit
-from workflow.kernel.calendar import (
-    calendar_for, due_for, due_sources, load_year, posting_result, refresh_provisional_deadlines,
-)
+from workflow.kernel.calendar import calendar_for, due_for, due_sources, posting_result
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
 from workflow.kernel.settings import Settings
+from workflow.services.calendar_admin import load_year, refresh_provisional_deadlines
 
 ADMIN = ActorSnapshot(login="admin", unit_id=None, roles=frozenset({"admin"}))
 NOW = shanghai(2026, 12, 1, 9, 0)
@@ -207,3 +206,4 @@ def test_transactions_share_a_built_calendar_until_a_year_is_loaded(db: Database
         assert after.is_working_day(date(2027, 2, 13))  # the corrected make-up Saturday
     with db.transaction() as s:
         assert calendar_for(s, settings) is after
+

@@ -45,11 +45,11 @@ def run(db, settings, *args: str):  # type: ignore[no-untyped-def]
 
 
 def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: ignore[no-untyped-def]
-    out = run(db, settings, "outbox", "list")
+    out = run(db, settings, "outbox", "list", "--as", "admin")
     assert out.exit_code == 0, out.output
     assert f"{queued:>5}  pending" in out.output and "spc@jtj.example.org, liu@jtj.example.org" in out.output
 
-    out = run(db, settings, "outbox", "show", str(queued))
+    out = run(db, settings, "outbox", "show", str(queued), "--as", "admin")
     assert out.exit_code == 0 and "行政审批处 <spc@jtj.example.org>" in out.output
     assert "解读发布截止:2024-02-07(周三)23:59 +08:00" in out.output
 
@@ -63,14 +63,17 @@ def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: igno
     assert list(settings.mail_folder.iterdir()) == [eml]  # no temporary file left behind
 
     assert run(db, settings, "outbox", "deliver").output.strip() == "nothing to deliver"
-    data = json.loads(run(db, settings, "outbox", "list", "--status", "sent", "--json").output)
+    data = json.loads(run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output)
     assert [d["id"] for d in data] == [queued] and data[0]["sent_at"] == "2024-02-05T02:00:00+00:00"
 
 
 def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type: ignore[no-untyped-def]
     for args, text in (
         (["outbox", "list", "--status", "lost"], "--status: 'lost' is not one of pending, sending, sent, failed"),
-        (["outbox", "show", "999"], "no email with id 999"),
+        (["outbox", "list"], "outbox list needs --as LOGIN"),
+        (["outbox", "show", "999", "--as", "admin"], "no email with id 999"),
+        (["outbox", "show", "999"], "outbox show needs --as LOGIN"),
+        (["outbox", "list", "--as", "nobody"], "没有用户 nobody"),
         (["outbox", "retry", str(queued)], "retry needs --as LOGIN"),
         (["outbox", "retry", str(queued), "--as", "nobody"], "没有用户 nobody"),
         (["outbox", "retry", str(queued), "--as", "liu"], "liu 不是管理员"),

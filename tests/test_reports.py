@@ -51,7 +51,7 @@ from typer.testing import CliRunner
 from tests.conftest import PG_ADMIN_URL, PG_HINT, _pg_admin_engine, shanghai
 from tests.factories import seed_bureau
 from workflow.services.audit_queries import AuditQueries, EventFilter
-from workflow.kernel.calendar import load_year
+from workflow.services.calendar_admin import load_year
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database

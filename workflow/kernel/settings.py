@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         description="The escalation ladder as JSON (see states/ladder.py); unset = DESIGN §4 default.",
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
+    provisional_refresh_interval_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
     )
