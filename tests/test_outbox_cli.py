@@ -1,4 +1,5 @@
-"""``santongbu outbox …`` end to end on a real database and the mail folder; retry by an admin."""
+"""``santongbu outbox …`` end to end on a real database and the mail folder; reads by those who
+may read the whole trail, retry by an admin, and every refusal audited."""
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from tests.notif_factories import make_bureau, make_document
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import AuditEvent, Document
+from workflow.services.directory import Directory
 
 NOW = "2024-02-05T10:00:00+08:00"
 
@@ -86,6 +88,27 @@ def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type:
         assert out.exit_code == 2, (args, out.output)
         assert text in out.output and "Traceback" not in out.output
         assert len(out.output.strip().splitlines()) == 1
+
+
+def test_reading_the_outbox_needs_someone_who_may_read_the_whole_trail(db, settings, clock, queued):  # type: ignore[no-untyped-def]
+    """A clerk may not read other units' emails from the command line any more than through
+    the API: refused in one line with exit status 2, and the refusal audited. An
+    administrator and an auditor read them."""
+    Directory(db, clock).add_user("admin", {"login": "shen", "name": "沈审计", "unit": "gkb",
+                                            "roles": ["member", "auditor"]})
+    for args, action in ((["outbox", "list"], "outbox_list"), (["outbox", "show", str(queued)], "outbox_show")):
+        out = run(db, settings, *args, "--as", "liu")
+        assert out.exit_code == 2, out.output
+        assert out.output.strip().splitlines() == ["liu 不是监督或审计人员"]
+        with db.transaction() as s:
+            refused = s.scalars(select(AuditEvent).where(AuditEvent.actor == "liu")
+                                .order_by(AuditEvent.id.desc())).first()
+            assert (refused.action, refused.outcome) == (action, "refused")
+            assert json.loads(refused.details)["reasons"][0]["code"] == "not_auditor"
+        for reader in ("admin", "shen"):
+            out = run(db, settings, *args, "--as", reader)
+            assert out.exit_code == 0, out.output
+            assert "spc@jtj.example.org" in out.output
 
 
 def test_failed_email_retried_by_an_administrator_only(db, settings, clock, queued):  # type: ignore[no-untyped-def]
