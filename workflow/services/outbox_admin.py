@@ -4,7 +4,8 @@ One service for the CLI (``santongbu outbox``) and the HTTP API (``/outbox``), s
 same rule: reading the outbox is for those who may read the whole trail
 (:func:`states.permissions.may_audit`: administrators, auditors, supervisors, leaders), since an
 email says what happened to a document and to whom it was said. A refused read is audited
-like every other refusal (docs/design.md §7). A retry goes through
+like every other refusal (docs/design.md §7), through the same gate as the trail's queries and
+the reports. A retry goes through
 :func:`notifications.delivery.retry`, which checks the administrator's right and audits both
 outcomes on the document's chain. Delivery claims rows in the database, so a pass run from
 here and the workers' passes never send one email twice.
@@ -14,22 +15,20 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 
 from notifications.delivery import DeliveryReport, deliver_pending, retry
 from notifications.transports import Transport
-from states import permissions
 from states.reasons import Reason
 
-from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.kernel.errors import Denied, InvalidInput, NotFound
+from workflow.kernel.errors import InvalidInput, NotFound
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
 from workflow.kernel.settings import Settings
 from workflow.services import authz
+from workflow.services.audit_queries import Gate
 
 DEFAULT_LIMIT = 50
 
@@ -52,16 +51,7 @@ class OutboxAdmin:
         self.clock = clock
         self.settings = settings
         self.transport = transport
-
-    def _reader(self, login: str, action: str, asked: dict[str, Any]) -> None:
-        """Let ``login`` read the outbox, or audit the refusal and raise Forbidden."""
-        try:
-            with self.db.transaction() as session:
-                authz.require(session, login, permissions.may_audit)
-        except Denied as denied:
-            audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
-                                 reasons=denied.error.reasons, details={"asked": asked})
-            raise denied.error from None
+        self.gate = Gate(db, clock)
 
     def list(self, login: str, *, status: str | None = None, document_id: int | None = None,
              limit: int = DEFAULT_LIMIT) -> list[OutboxMessage]:
@@ -70,7 +60,8 @@ class OutboxAdmin:
             raise InvalidInput(Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"}))
         if limit < 1:
             raise InvalidInput(Reason("invalid", {"field": "limit", "problem": "at least 1"}))
-        self._reader(login, "outbox_list", {"status": status, "document_id": document_id, "limit": limit})
+        self.gate.require_auditor(login, "outbox_list", {"status": status, "document_id": document_id,
+                                                         "limit": limit})
         stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if status:
             stmt = stmt.where(OutboxMessage.status == status)
@@ -81,7 +72,7 @@ class OutboxAdmin:
 
     def show(self, login: str, outbox_id: int) -> OutboxMessage:
         """One email with its bodies (``outbox_show`` when refused)."""
-        self._reader(login, "outbox_show", {"outbox_id": outbox_id})
+        self.gate.require_auditor(login, "outbox_show", {"outbox_id": outbox_id})
         with self.db.transaction() as session:
             row = session.get(OutboxMessage, outbox_id)
             if row is None:
