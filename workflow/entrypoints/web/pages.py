@@ -26,13 +26,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from workflow.bootstrap import Services
 from workflow.kernel.clock import Clock
-from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
 from workflow.kernel.settings import Settings
 from workflow.services.accounts import Accounts, WebUser
-from workflow.services.audit_admin import AuditAdmin
 from workflow.services.dashboard import Dashboard
-from workflow.services.directory import Directory
 from workflow.services.documents.service import Workflow
 from workflow.services.reports import Reports
 from workflow.entrypoints.web.i18n import LANGS, labels_for, t
@@ -63,10 +60,7 @@ class WebState:
     env: Environment
     key_problem: str | None = None
 
-    @property
-    def db(self) -> Database:
-        return self.services.db
-
+    # The services the pages call most, by name (the rest: ``web.services.…``).
     @property
     def clock(self) -> Clock:
         return self.services.clock
@@ -86,14 +80,6 @@ class WebState:
     @property
     def accounts(self) -> Accounts:
         return self.services.accounts
-
-    @property
-    def directory(self) -> Directory:
-        return self.services.directory
-
-    @property
-    def audit(self) -> AuditAdmin:
-        return self.services.audit
 
     @property
     def dashboard(self) -> Dashboard:

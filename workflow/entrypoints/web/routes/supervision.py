@@ -86,7 +86,7 @@ def timeline(doc_id: DocId, page: Page = SignedIn) -> Response:
 
 @router.get("/documents/{doc_id}/timeline.csv", name="web_timeline_csv")
 def timeline_csv(doc_id: DocId, page: Page = SignedIn) -> Response:
-    table = page.web.audit.timeline(page.login, doc_id)
+    table = page.web.services.audit.timeline(page.login, doc_id)
     return _csv(page, flat_rows(table), f"santongbu-timeline-{doc_id}.csv")
 
 
