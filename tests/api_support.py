@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
 from workflow.entrypoints.api import create_app
-from workflow.entrypoints.api.auth import Tokens
+from workflow.services.tokens import Tokens
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent

@@ -13,7 +13,7 @@ import httpx
 
 from tests.api_support import ApiEnv, api_env, live_server
 from tests.conftest import REDIS_URL, shanghai
-from workflow.entrypoints.api.auth import Tokens
+from workflow.services.tokens import Tokens
 from workflow.entrypoints.api.problems import negotiate
 from workflow.entrypoints.api import create_app
 from workflow.kernel.clock import SystemClock

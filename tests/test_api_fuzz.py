@@ -28,7 +28,7 @@ from schemathesis.specs.openapi import checks as oa_checks
 
 from tests.api_support import ApiEnv, api_env, module_database
 from tests.factories import HEAD, new_draft, to_plan, to_published, to_signoff
-from workflow.entrypoints.api.auth import Tokens
+from workflow.services.tokens import Tokens
 from workflow.kernel.db import Database
 
 EXAMPLES = int(os.environ.get("SANTONGBU_FUZZ_EXAMPLES", "15"))

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tests.factories import SAMPLE
 from workflow.entrypoints.api import create_app
 from workflow.entrypoints.api.app import ROUTERS
-from workflow.entrypoints.api.auth import digest
+from workflow.services.tokens import digest
 from workflow.entrypoints.api.deps import caller
 from workflow.entrypoints.cli.main import app as cli_app
 from workflow.entrypoints.cli.server_cmds import openapi_json

@@ -3,6 +3,9 @@ is found by verify, on SQLite and PostgreSQL. Append-only triggers, where a late
 adds them, are bypassed here the way an attacker with owner rights would."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -10,6 +13,7 @@ from tests.factories import CLERK, new_draft, seed_bureau, to_plan
 from workflow.kernel import audit
 from workflow.kernel.db import Database
 from workflow.services.documents import Workflow
+from workflow.services.audit_admin import Checkpoint
 
 
 @pytest.fixture
@@ -100,3 +104,58 @@ def test_an_edited_checkpoint_is_found(wf: Workflow, db, clock) -> None:  # type
         audit.checkpoint(s, clock.now())
     tamper(db, "UPDATE audit_checkpoints SET chain_count = 0, heads = '{}'")
     assert any(b.chain == "checkpoint" for b in verify(db).breaks)
+
+
+@pytest.mark.postgres
+def test_two_checkpoints_at_once_leave_one_chain(pg_db: Database, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two checkpoints written at the same moment (two beats, or ``santongbu audit checkpoint``
+    while the beat's runs) on PostgreSQL, each in its own thread and transaction.
+
+    To make them really overlap, a third transaction holds a SHARE lock on the checkpoint
+    table: reads go through, inserts wait. Without the audit service's lock both would read
+    the same last checkpoint, then insert two rows naming it as predecessor, and verify would
+    report the checkpoint chain broken. With it, the second waits for the first to commit and
+    chains to it.
+    """
+    from workflow.bootstrap import bootstrap
+    from workflow.kernel.settings import Settings
+
+    seed_bureau(pg_db, clock)
+    settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
+    services = bootstrap(settings, db=pg_db, clock=clock)
+    new_draft(services.workflow)
+    first = services.audit.checkpoint()
+    results: list[object] = []
+
+    def checkpoint() -> None:
+        try:
+            results.append(services.audit.checkpoint())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results.append(exc)
+
+    def waiting() -> int:
+        with pg_db.engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar_one())
+
+    threads = [threading.Thread(target=checkpoint) for _ in range(2)]
+    with pg_db.engine.connect() as holder:
+        with holder.begin():
+            holder.execute(text("LOCK TABLE audit_checkpoints IN SHARE MODE"))
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 20
+            while waiting() < 2:  # one on the table (about to insert), one on the checkpoint lock
+                assert time.monotonic() < deadline, "the two checkpoints never got under way"
+                time.sleep(0.05)
+    for t in threads:
+        t.join(20)
+    assert all(isinstance(r, Checkpoint) for r in results), results
+    report = verify(pg_db)
+    assert report.ok, [b.as_dict() for b in report.breaks]
+    assert report.checkpoints == 3
+    with pg_db.transaction() as s:
+        rows = s.execute(text("SELECT hash, prev_hash FROM audit_checkpoints ORDER BY id")).all()
+    assert rows[0].hash == first.hash
+    assert [r.prev_hash for r in rows[1:]] == [rows[0].hash, rows[1].hash]

@@ -11,12 +11,11 @@ from sqlalchemy import select
 from states.snapshot import ActorSnapshot
 from tests.conftest import shanghai
 from workflow.kernel import audit
-from workflow.kernel.calendar import (
-    calendar_for, due_for, due_sources, load_year, posting_result, refresh_provisional_deadlines,
-)
+from workflow.kernel.calendar import calendar_for, due_for, due_sources, posting_result
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, CalendarDay, CalendarYear, Document, Unit, User
 from workflow.kernel.settings import Settings
+from workflow.services.calendar_admin import load_year, refresh_provisional_deadlines
 
 ADMIN = ActorSnapshot(login="admin", unit_id=None, roles=frozenset({"admin"}))
 NOW = shanghai(2026, 12, 1, 9, 0)
@@ -207,3 +206,39 @@ def test_transactions_share_a_built_calendar_until_a_year_is_loaded(db: Database
         assert after.is_working_day(date(2027, 2, 13))  # the corrected make-up Saturday
     with db.transaction() as s:
         assert calendar_for(s, settings) is after
+
+
+def test_the_beat_refreshes_provisional_deadlines(db: Database, settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+    """``refresh_provisional_deadlines`` is periodic work: the workers' beat schedules it, and
+    its task, run against the database, puts right a deadline that was computed while 2027 had
+    no official schedule once one has been loaded."""
+    from workers.app import make_app
+    from workers.sweep_tasks import REFRESH_PROVISIONAL
+
+    clock.set(shanghai(2026, 12, 31, 17, 1))
+    app = make_app(settings, db=db, clock=clock, name="santongbu-test-refresh")
+    entry = app.conf.beat_schedule["refresh-provisional-deadlines"]
+    assert entry["task"] == REFRESH_PROVISIONAL and REFRESH_PROVISIONAL in app.tasks
+    assert entry["schedule"] == settings.provisional_refresh_interval_seconds
+
+    with db.transaction() as s:
+        unit, user = _directory(s)
+        stale = _published(s, unit, user, shanghai(2026, 12, 30, 10, 0), settings)  # 2027: no notice yet
+        assert stale.due_provisional and stale.due_at == shanghai(2027, 1, 5, 23, 59, 59)
+        doc_id = stale.id
+        # The official schedule arrives (as a load committed while this deadline was being
+        # computed would leave it: the year stored, this document not yet recomputed).
+        s.add(CalendarYear(year=2027, source="official notice", official=True, loaded_at=NOW, loaded_by="admin"))
+        s.flush()
+        s.add_all([CalendarDay(day=d, year=2027, kind="holiday", name="元旦") for d in
+                   (date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3), date(2027, 1, 4))])
+
+    result = app.tasks[REFRESH_PROVISIONAL].apply().get()
+    assert result == {"changed_count": 1, "documents": [doc_id]}
+    with db.transaction() as s:
+        doc = s.get(Document, doc_id)
+        assert doc.due_provisional is False and doc.due_at == shanghai(2027, 1, 6, 23, 59, 59)
+        event = s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc_id,
+                                                   AuditEvent.action == "deadline_recomputed")).one()
+        assert event.actor == "system" and json.loads(event.details)["reason"] == "provisional_refresh"
+    assert app.tasks[REFRESH_PROVISIONAL].apply().get() == {"changed_count": 0, "documents": []}

@@ -28,7 +28,7 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from workflow.kernel.models.outbox import OutboxMessage
-from workers.app import make_app
+from workers.app import make_app, services_of
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workers.inprocess import InProcess, running
 from workers.sweep_tasks import SWEEP_DEADLINES, run_sweep
@@ -315,7 +315,7 @@ def test_redis_stopped_and_restarted_mid_run_loses_nothing(sqlite_db: Database, 
         # overdue rung is recorded and its email queued in the database, but the "deliver
         # now" nudge cannot reach the broker.
         clock.set(shanghai(2024, 2, 21, 10, 0))
-        result = run_sweep(app)
+        result = run_sweep(services_of(app), app)
         assert [f["level"] for f in result["fired"]] == ["overdue"]
         assert result["delivery_nudged"] is False
         # A day later the next rung comes due while nothing can be scheduled at all.

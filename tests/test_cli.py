@@ -120,7 +120,7 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
 
 def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from workflow.kernel.clock import FixedClock
-    from workflow.entrypoints.web.accounts import Accounts
+    from workflow.services.accounts import Accounts
     from datetime import datetime, timezone
 
     ok(cli("unit", "import", str(SAMPLE)))

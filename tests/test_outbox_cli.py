@@ -1,4 +1,5 @@
-"""``santongbu outbox …`` end to end on a real database and the mail folder; retry by an admin."""
+"""``santongbu outbox …`` end to end on a real database and the mail folder; reads by those who
+may read the whole trail, retry by an admin, and every refusal audited."""
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from tests.notif_factories import make_bureau, make_document
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import AuditEvent, Document
+from workflow.services.directory import Directory
 
 NOW = "2024-02-05T10:00:00+08:00"
 
@@ -45,11 +47,11 @@ def run(db, settings, *args: str):  # type: ignore[no-untyped-def]
 
 
 def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: ignore[no-untyped-def]
-    out = run(db, settings, "outbox", "list")
+    out = run(db, settings, "outbox", "list", "--as", "admin")
     assert out.exit_code == 0, out.output
     assert f"{queued:>5}  pending" in out.output and "spc@jtj.example.org, liu@jtj.example.org" in out.output
 
-    out = run(db, settings, "outbox", "show", str(queued))
+    out = run(db, settings, "outbox", "show", str(queued), "--as", "admin")
     assert out.exit_code == 0 and "行政审批处 <spc@jtj.example.org>" in out.output
     assert "解读发布截止:2024-02-07(周三)23:59 +08:00" in out.output
 
@@ -63,14 +65,17 @@ def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: igno
     assert list(settings.mail_folder.iterdir()) == [eml]  # no temporary file left behind
 
     assert run(db, settings, "outbox", "deliver").output.strip() == "nothing to deliver"
-    data = json.loads(run(db, settings, "outbox", "list", "--status", "sent", "--json").output)
+    data = json.loads(run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output)
     assert [d["id"] for d in data] == [queued] and data[0]["sent_at"] == "2024-02-05T02:00:00+00:00"
 
 
 def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type: ignore[no-untyped-def]
     for args, text in (
         (["outbox", "list", "--status", "lost"], "--status: 'lost' is not one of pending, sending, sent, failed"),
-        (["outbox", "show", "999"], "no email with id 999"),
+        (["outbox", "list"], "outbox list needs --as LOGIN"),
+        (["outbox", "show", "999", "--as", "admin"], "no email with id 999"),
+        (["outbox", "show", "999"], "outbox show needs --as LOGIN"),
+        (["outbox", "list", "--as", "nobody"], "没有用户 nobody"),
         (["outbox", "retry", str(queued)], "retry needs --as LOGIN"),
         (["outbox", "retry", str(queued), "--as", "nobody"], "没有用户 nobody"),
         (["outbox", "retry", str(queued), "--as", "liu"], "liu 不是管理员"),
@@ -83,6 +88,27 @@ def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type:
         assert out.exit_code == 2, (args, out.output)
         assert text in out.output and "Traceback" not in out.output
         assert len(out.output.strip().splitlines()) == 1
+
+
+def test_reading_the_outbox_needs_someone_who_may_read_the_whole_trail(db, settings, clock, queued):  # type: ignore[no-untyped-def]
+    """A clerk may not read other units' emails from the command line any more than through
+    the API: refused in one line with exit status 2, and the refusal audited. An
+    administrator and an auditor read them."""
+    Directory(db, clock).add_user("admin", {"login": "shen", "name": "沈审计", "unit": "gkb",
+                                            "roles": ["member", "auditor"]})
+    for args, action in ((["outbox", "list"], "outbox_list"), (["outbox", "show", str(queued)], "outbox_show")):
+        out = run(db, settings, *args, "--as", "liu")
+        assert out.exit_code == 2, out.output
+        assert out.output.strip().splitlines() == ["liu 不是监督或审计人员"]
+        with db.transaction() as s:
+            refused = s.scalars(select(AuditEvent).where(AuditEvent.actor == "liu")
+                                .order_by(AuditEvent.id.desc())).first()
+            assert (refused.action, refused.outcome) == (action, "refused")
+            assert json.loads(refused.details)["reasons"][0]["code"] == "not_auditor"
+        for reader in ("admin", "shen"):
+            out = run(db, settings, *args, "--as", reader)
+            assert out.exit_code == 0, out.output
+            assert "spc@jtj.example.org" in out.output
 
 
 def test_failed_email_retried_by_an_administrator_only(db, settings, clock, queued):  # type: ignore[no-untyped-def]

@@ -49,8 +49,9 @@ from typer.testing import CliRunner
 
 from tests.conftest import database_name, fresh_pg_database, shanghai
 from tests.factories import seed_bureau
+from workflow.services.audit_queries import AuditQueries, EventFilter
+from workflow.services.calendar_admin import load_year
 from workflow.entrypoints.cli.main import app
-from workflow.kernel.calendar import load_year
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound, Refused

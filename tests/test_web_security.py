@@ -19,7 +19,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, Document
 from workflow.services.documents import Workflow
 from workflow.entrypoints.web import install
-from workflow.entrypoints.web.accounts import MAX_FAILURES, Accounts
+from workflow.services.accounts import MAX_FAILURES, Accounts
 
 CLERK, OTHER_CLERK, SUPERVISOR = "liu.spc", "xu.kxc", "lin.zfc"
 

@@ -11,9 +11,8 @@ from workflow.kernel.calendar import package_calendar
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.web.deadlines import due_status
 from workflow.entrypoints.web.pages import safe_next
-from workflow.entrypoints.web.security import (
-    Passwords, SecretKeyMissing, SessionCodec, csrf_ok, new_session, password_problem, secret_key,
-)
+from workflow.entrypoints.web.security import SecretKeyMissing, SessionCodec, csrf_ok, new_session, secret_key
+from workflow.services.passwords import Passwords, password_problem
 from workflow.entrypoints.web.svg import lifecycle, rate_bars
 
 TZ = "Asia/Shanghai"

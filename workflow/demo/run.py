@@ -285,14 +285,13 @@ class DemoRun:
 
 def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRun:
     """Play the story with a real in-process worker and beat; see the module docstring."""
-    from workflow.kernel.models.outbox import OutboxMessage
     from workers.app import make_app
     from workers.delivery_tasks import DELIVER_OUTBOX
     from workers.inprocess import running
     from workers.sweep_tasks import AUDIT_CHECKPOINT, SWEEP_DEADLINES
-    from workflow.services.directory import Directory
+    from workflow.bootstrap import bootstrap
     from workflow.kernel.models import Escalation
-    from workflow.services.documents import Workflow
+    from workflow.kernel.models.outbox import OutboxMessage
 
     from workflow.demo.report import label
 
@@ -303,13 +302,14 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
     db = Database(settings.database_url)
     db.upgrade()
     clock = FixedClock(MOMENTS[0].at)
-    counts = Directory(db, clock).import_file(None, SAMPLE)
+    services = bootstrap(settings, db=db, clock=clock)
+    counts = services.directory.import_file(None, SAMPLE)
     progress(label(lang, f"示例单位已导入:{counts['units']} 个处室、{counts['users']} 名用户",
                    f"sample bureau imported: {counts['units']} units, {counts['users']} users"))
-    story = Story(Workflow(db, clock, settings), clock)
+    story = Story(services.workflow, clock)
 
     _silence_default_app_folders()
-    app = make_app(settings, db=db, clock=clock, name="santongbu-demo")
+    app = make_app(services=services, name="santongbu-demo")
     app.conf.broker_transport_options = {"polling_interval": 0.02}
 
     def pending() -> int:

@@ -20,8 +20,7 @@ IF_VERSION = typer.Option(None, "--if-version", help="Refuse if the document cha
 
 
 def _workflow() -> Workflow:
-    ctx = common.context()
-    return Workflow(ctx.db, ctx.clock, ctx.settings)
+    return common.context().services.workflow
 
 
 def _text(value: Optional[str], file: Optional[Path], what: str) -> Optional[str]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from workflow.services.audit_queries import AuditQueries, flat_rows
+from workflow.services.audit_queries import flat_rows
 from workflow.kernel.export import Table, cell, to_csv
 from workflow.services.reports import REPORTS
 from workflow.entrypoints.web import views
@@ -86,8 +86,7 @@ def timeline(doc_id: DocId, page: Page = SignedIn) -> Response:
 
 @router.get("/documents/{doc_id}/timeline.csv", name="web_timeline_csv")
 def timeline_csv(doc_id: DocId, page: Page = SignedIn) -> Response:
-    web = page.web
-    table = AuditQueries(web.db, web.clock, web.settings).timeline(page.login, doc_id)
+    table = page.web.services.audit.timeline(page.login, doc_id)
     return _csv(page, flat_rows(table), f"santongbu-timeline-{doc_id}.csv")
 
 

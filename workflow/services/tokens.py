@@ -5,8 +5,10 @@ when it is created; the database keeps its SHA-256 digest (see :mod:`workflow.ke
 for why a fast digest is the right hash here) and a short prefix to tell tokens apart. Tokens
 never appear in the audit trail, in logs or in any listing: only their id and prefix do.
 
-Creating and revoking are administration (DESIGN §7): refused for anyone else, and the
-refusal is audited like every other one.
+Creating and revoking are administration (docs/design.md §7): refused for anyone else, and
+the refusal is audited like every other one. The HTTP API turns a presented token into a
+:class:`Caller` here (:meth:`Tokens.authenticate`); the CLI's ``token`` commands create and
+revoke them through the same service.
 """
 from __future__ import annotations
 
@@ -19,16 +21,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.services.directory import CODE, administrator
 from workflow.kernel.errors import Denied, InvalidInput, NotFound
 from workflow.kernel.models import Unit, User
 from workflow.kernel.models.tokens import ApiToken
+from workflow.services import authz
+from workflow.services.directory import CODE
 
 TOKEN_PREFIX = "stb_"
 TOKEN_BYTES = 32
@@ -79,7 +83,7 @@ class Tokens:
 
     # ------------------------------------------------------------------ administration
     def _admin(self, session: Session, login: str) -> ActorSnapshot:
-        return administrator(session, login)
+        return authz.require(session, login, permissions.may_administer)[1]
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
         audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
@@ -96,7 +100,7 @@ class Tokens:
         try:
             with self.db.transaction() as session:
                 actor = self._admin(session, admin)
-                user = session.scalars(select(User).where(User.login == login)).first()
+                user = authz.find_user(session, login)
                 if user is None:
                     raise NotFound(Reason("no_such_user", {"login": login}))
                 if not user.active:

@@ -1,6 +1,7 @@
 """People's sign-in: checking a password, setting one, and who is signed in.
 
-API tokens are for systems (``workflow.entrypoints.api.auth``); passwords are for people using the pages.
+API tokens are for systems (:mod:`workflow.services.tokens`); passwords are for people using
+the pages, which hold one of these (the CLI sets passwords through the same service).
 Every sign-in, failed sign-in and password change is an audit event on the ``sys`` chain
 (never the password, never its hash). Repeated failures for one login are throttled in
 memory, by the injected clock: after :data:`MAX_FAILURES` failures within
@@ -12,7 +13,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from states import permissions
@@ -22,11 +22,11 @@ from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.services.directory import CODE, administrator
 from workflow.kernel.errors import ConcurrentChange, Denied, InvalidInput, NotFound
-from workflow.kernel.models import Unit, User
 from workflow.kernel.snapshots import actor_snapshot
-from workflow.entrypoints.web.security import MAX_PASSWORD_LENGTH, Passwords, fingerprint, password_problem
+from workflow.services import authz
+from workflow.services.directory import CODE
+from workflow.services.passwords import MAX_PASSWORD_LENGTH, Passwords, fingerprint, password_problem
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -102,15 +102,11 @@ class Accounts:
         if not CODE.match(login or ""):
             return None
         with self.db.transaction() as session:
-            row = session.execute(select(User, Unit).join(Unit, Unit.id == User.unit_id)
-                                  .where(User.login == login)).first()
-            if row is None:
+            user = authz.find_user(session, login)
+            if user is None or not user.active:
                 return None
-            user, unit = row
-            if not user.active:
-                return None
-            return WebUser(login=user.login, name=user.name, unit=unit.code, unit_name=unit.name,
-                           actor=actor_snapshot(user, unit), password_fingerprint=fingerprint(user.password_hash))
+            return WebUser(login=user.login, name=user.name, unit=user.unit.code, unit_name=user.unit.name,
+                           actor=actor_snapshot(user), password_fingerprint=fingerprint(user.password_hash))
 
     # ------------------------------------------------------------------ sign-in
     def sign_in(self, login: str, password: str) -> tuple[WebUser, str] | None:
@@ -127,24 +123,22 @@ class Accounts:
             self._audit_sign_in(self._actor(login), "refused", {"why": "throttled", "login": login})
             return None
         with self.db.transaction() as session:
-            row = session.execute(select(User, Unit).join(Unit, Unit.id == User.unit_id)
-                                  .where(User.login == login)).first()
-        stored = row[0].password_hash if row else None
+            user = authz.find_user(session, login)
+        stored = user.password_hash if user else None
         ok = self.passwords.verify(stored, password)
-        if not ok or row is None or not row[0].active:
+        if not ok or user is None or not user.active:
             self.throttle.failed(login)
-            why = "wrong password" if row is not None and row[0].active and stored else \
-                "inactive" if row is not None and not row[0].active else \
-                "no password set" if row is not None else "unknown login"
-            actor = actor_snapshot(row[0], row[1]) if row is not None else None
-            self._audit_sign_in(actor, "refused", {"why": why, **({"login": login} if row is not None else {})})
+            why = "wrong password" if user is not None and user.active and stored else \
+                "inactive" if user is not None and not user.active else \
+                "no password set" if user is not None else "unknown login"
+            actor = actor_snapshot(user) if user is not None else None
+            self._audit_sign_in(actor, "refused", {"why": why, **({"login": login} if user is not None else {})})
             return None
-        user, unit = row
         self.throttle.succeeded(login)
         assert stored is not None
         if self.passwords.needs_rehash(stored):
             stored = self._store(login, self.passwords.hash(password))
-        self._audit_sign_in(actor_snapshot(user, unit), "allowed", {})
+        self._audit_sign_in(actor_snapshot(user), "allowed", {})
         web_user = self.user(login)
         return (web_user, stored) if web_user is not None else None
 
@@ -153,7 +147,7 @@ class Accounts:
 
     def _actor(self, login: str) -> ActorSnapshot | None:
         with self.db.transaction() as session:
-            user = session.scalars(select(User).where(User.login == login)).first()
+            user = authz.find_user(session, login)
             return actor_snapshot(user) if user is not None else None
 
     def _audit_sign_in(self, actor: ActorSnapshot | None, outcome: str, details: dict[str, str]) -> None:
@@ -172,13 +166,14 @@ class Accounts:
 
     def _store(self, login: str, password_hash: str | None) -> str | None:
         with self.db.transaction() as session:
-            user = session.scalars(select(User).where(User.login == login)).one()
+            user = authz.find_user(session, login)
+            assert user is not None  # signed in a moment ago; users are deactivated, never deleted
             user.password_hash = password_hash
         return password_hash
 
     # ------------------------------------------------------------------ administration
     def set_password(self, acting: str, login: str, password: str | None) -> None:
-        """Set (or, with ``None``, clear) ``login``'s password; administrators only (DESIGN §7).
+        """Set (or, with ``None``, clear) ``login``'s password; administrators only (docs/design.md §7).
 
         Audited as ``password_set`` / ``password_cleared``; a refusal is audited too. Setting
         a password ends the user's existing web sessions (their fingerprint no longer matches).
@@ -190,14 +185,14 @@ class Accounts:
         action = "password_set" if password is not None else "password_cleared"
         try:
             with self.db.transaction() as session:
-                actor = administrator(session, acting)
+                _, actor = authz.require(session, acting, permissions.may_administer)
         except Denied as denied:
             reasons = denied.error.reasons
             self._audit(denied.actor, action, "refused", {"login": login, "reasons": ", ".join(r.code for r in reasons)})
             raise denied.error from None
         hashed = self.passwords.hash(password) if password is not None else None
         with self.db.transaction() as session:
-            user = session.scalars(select(User).where(User.login == login)).first()
+            user = authz.find_user(session, login)
             if user is None:
                 raise NotFound(Reason("no_such_user", {"login": login}))
             user.password_hash = hashed

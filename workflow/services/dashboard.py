@@ -1,22 +1,29 @@
-"""Read-only questions the pages ask that no service answers yet: documents due by the next
-working day, recent escalations, the count of documents per state, each document's last
-escalation level. Callers authorise first (the dashboard with ``may_audit``; a document list
-only asks about documents the service already let the user see). Only bound parameters and
-ORM expressions reach SQL.
+"""Read-only questions the pages ask: documents due by the next working day, recent
+escalations, the count of documents per state, each document's last escalation level.
+
+:meth:`Dashboard.overview` authorises its actor (``may_audit``, a refusal audited, through the
+same gate as the reports); the other reads answer about documents the document service already
+let the user see (a list of documents, one document's page), so they ask nothing more. Only
+bound parameters and ORM expressions reach SQL.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from states.deadline import END_OF_DAY, add_working_days, local_date, zone
-from states.deadline import WorkingDays
+from states.deadline import END_OF_DAY, WorkingDays, add_working_days, local_date, zone
 
+from workflow.kernel.calendar import Calendar, calendar_for
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
 from workflow.kernel.models import Document, Escalation, Unit
+from workflow.kernel.settings import Settings
+from workflow.services.audit_queries import Gate
 
 RECENT_ESCALATIONS = 20
 
@@ -78,3 +85,44 @@ def unit_names(session: Session) -> dict[str, str]:
 def drafting_units(session: Session) -> list[tuple[str, str]]:
     return [(c, n) for c, n in session.execute(
         select(Unit.code, Unit.name).where(Unit.kind == "drafting").order_by(Unit.code))]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the supervisor's dashboard shows besides the reports, read in one transaction."""
+
+    now: datetime
+    calendar: Calendar
+    due_soon: list[dict[str, Any]]
+    escalations: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+class Dashboard:
+    """The pages' reads that are not a document's or a report's."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.gate = Gate(db, clock)
+
+    def overview(self, login: str) -> Overview:
+        """Due soon, recent escalations and counts per state (supervisors, auditors, leaders,
+        administrators; a refusal is audited as ``dashboard``)."""
+        self.gate.require_auditor(login, "dashboard", {"page": "dashboard"})
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            calendar = calendar_for(session, self.settings)
+            return Overview(now, calendar, due_soon(session, now, calendar, self.settings.timezone),
+                            recent_escalations(session, now), state_counts(session))
+
+    def levels_and_unit_names(self, ids: Sequence[int]) -> tuple[dict[int, str], dict[str, str]]:
+        """Each of these documents' last escalation level fired by now, and every unit's name
+        by code (one transaction: a list page asks both)."""
+        with self.db.transaction() as session:
+            return last_levels(session, ids, self.clock.now()), unit_names(session)
+
+    def drafting_units(self) -> list[tuple[str, str]]:
+        with self.db.transaction() as session:
+            return drafting_units(session)
