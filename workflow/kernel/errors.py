@@ -33,7 +33,7 @@ class InvalidInput(SantongbuError):
 
 
 class Forbidden(SantongbuError):
-    """The actor may not do this (DESIGN §7). The refusal is audited."""
+    """The actor may not do this (docs/design.md §7). The refusal is audited."""
 
     code = "forbidden"
     http_status = 403

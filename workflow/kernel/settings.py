@@ -53,7 +53,7 @@ class Settings(BaseSettings):
 
     ladder: str | None = Field(
         default=None,
-        description="The escalation ladder as JSON (see states/ladder.py); unset = DESIGN §4 default.",
+        description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     provisional_refresh_interval_seconds: float = Field(

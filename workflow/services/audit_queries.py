@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from states import permissions
+from states.catalogue import pairs
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 
@@ -41,7 +42,7 @@ OUTCOMES = ("allowed", "refused")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 
-OUTCOME_LABELS = {"allowed": ("允许", "allowed"), "refused": ("拒绝", "refused")}
+OUTCOME_LABELS = pairs("outcome")
 EVENT_COLUMNS = (
     Column("id", "编号", "id", "int"),
     Column("at", "时间", "at", "instant"),

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from states.deadline import END_OF_DAY, WorkingDays, add_working_days, local_date, zone
+from states.lifecycle import State
 
 from workflow.kernel.calendar import Calendar, calendar_for
 from workflow.kernel.clock import Clock
@@ -37,12 +38,12 @@ def due_soon(session: Session, now: datetime, calendar: WorkingDays, tz: str) ->
         select(Document.id, Document.title, Document.doc_number, Document.due_at,
                Document.due_provisional, Unit.code, Unit.name)
         .join(Unit, Unit.id == Document.unit_id)
-        .where(Document.state == "published", Document.due_at >= now.replace(microsecond=0),
+        .where(Document.state == State.PUBLISHED.value, Document.due_at >= now.replace(microsecond=0),
                Document.due_at <= limit)
         .order_by(Document.due_at, Document.id))
     return [{"id": r.id, "title": r.title, "doc_number": r.doc_number, "due_at": r.due_at,
              "due_provisional": r.due_provisional, "unit": r.code, "unit_name": r.name,
-             "state": "published", "on_time": None} for r in rows]
+             "state": State.PUBLISHED.value, "on_time": None} for r in rows]
 
 
 def recent_escalations(session: Session, now: datetime, limit: int = RECENT_ESCALATIONS) -> list[dict[str, Any]]:
