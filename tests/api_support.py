@@ -30,7 +30,7 @@ from workflow.kernel.models import AuditEvent
 from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 
-# The personas of DESIGN §7, from the sample bureau.
+# The personas of docs/design.md §7, from the sample bureau.
 PERSONAS: dict[str, str | None] = {
     "admin": "admin",              # administrator (unit bgs)
     "clerk": "liu.spc",            # member of the drafting unit spc

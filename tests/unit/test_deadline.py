@@ -2,7 +2,7 @@
 
 Expected dates are counted by hand from the State Council's yearly notices
 (国务院办公厅关于…年部分节假日安排的通知), quoted above each case; they are never derived from
-the code under test. Rule (DESIGN §3): day 1 is the first working day after the calendar day
+the code under test. Rule (docs/design.md §3): day 1 is the first working day after the calendar day
 of publication in Asia/Shanghai; due at 23:59:59 of day 3.
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 CLI = [sys.executable, "-c", "from workflow.entrypoints.cli.main import main; main()"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

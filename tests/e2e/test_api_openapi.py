@@ -24,7 +24,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.models.tokens import ApiToken
 from workflow.kernel.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
 PUBLIC = {"/health"}  # probed by load balancers without a token; names no host or user
 

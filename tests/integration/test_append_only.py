@@ -24,7 +24,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.models import AuditCheckpoint, AuditEvent
 from workflow.services.documents import Workflow
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "reports.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
 
 
 def trail(db: Database, clock, settings) -> int:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, CalendarYear, Document
 from workflow.kernel.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "calendar" / "2027-example.toml"
 SANTONGBU = Path(sys.executable).parent / "santongbu"
 

@@ -39,7 +39,7 @@ from workflow.kernel.settings import Settings
 
 from tests.conftest import REDIS_URL, shanghai
 from tests.factories import CLERK, make_workflow, seed_bureau, to_published
-from tests.test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
+from tests.integration.test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
 
 pytestmark = pytest.mark.redis
 

@@ -16,7 +16,7 @@ from workflow.services.passwords import Passwords, password_problem
 from workflow.entrypoints.web.svg import lifecycle, rate_bars
 
 TZ = "Asia/Shanghai"
-# Published Fri 2024-02-09 (eve of the Spring Festival): due Tue 2024-02-20 (DESIGN §3), with
+# Published Fri 2024-02-09 (eve of the Spring Festival): due Tue 2024-02-20 (docs/design.md §3), with
 # Sun 2024-02-18 a make-up working day.
 DUE = shanghai(2024, 2, 20, 23, 59, 59)
 PUBLISHED = {"state": "published", "due_at": DUE, "due_provisional": False, "on_time": None}

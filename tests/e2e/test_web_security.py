@@ -1,5 +1,5 @@
 """The pages' guards over plain HTTP (no browser needed): CSRF on every form, the role rules
-of DESIGN §7, sign-in, the session cookie, and what happens without a secret key. Each runs
+of docs/design.md §7, sign-in, the session cookie, and what happens without a secret key. Each runs
 on SQLite and PostgreSQL against a real uvicorn server."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every route against every persona of DESIGN §7, through a real HTTP server.
+"""Every route against every persona of docs/design.md §7, through a real HTTP server.
 
 Each cell builds the document it needs in the state the route wants (through the service),
 so an allowed persona really succeeds; a refused one gets 403 with a reason and leaves one
@@ -23,7 +23,7 @@ from workflow.kernel.models import Document
 SIGNER = "sun.jgc"
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
 AUTHENTICATED = {"admin", "clerk", "other_clerk", "signer", "supervisor", "auditor"}
-READERS = {"admin", "clerk", "signer", "supervisor", "auditor"}  # DESIGN §7: unit, signers, read-all roles
+READERS = {"admin", "clerk", "signer", "supervisor", "auditor"}  # docs/design.md §7: unit, signers, read-all roles
 TRAIL = {"admin", "supervisor", "auditor"}  # may_audit
 _unique = itertools.count(1)
 

@@ -30,7 +30,7 @@ INTERPRETER = {"liu.spc@jtj.example.cn"}
 HEAD = {"chen.spc@jtj.example.cn"}
 SUPERVISORS = {"zfc@jtj.example.cn", "lin.zfc@jtj.example.cn", "xxgk@jtj.example.cn", "zheng.gk@jtj.example.cn"}
 LEADERSHIP = {"leaders@jtj.example.cn", "director@jtj.example.cn"}
-# Who each rung emails (DESIGN §4): (to, cc).
+# Who each rung emails (docs/design.md §4): (to, cc).
 EXPECTED_RECIPIENTS = {
     "reminder": (UNIT | INTERPRETER, set()),
     "overdue": (UNIT | HEAD, SUPERVISORS),

@@ -240,7 +240,7 @@ def _actions(env: ApiEnv) -> list[str]:
 
 def test_deadline_calculator_counts_make_up_working_days(env: ApiEnv) -> None:
     with env.client("other_clerk") as anyone:
-        r = anyone.get("/deadline", params={"published": "2019-09-27"})  # DESIGN §3: Sun 29 Sep is worked
+        r = anyone.get("/deadline", params={"published": "2019-09-27"})  # docs/design.md §3: Sun 29 Sep is worked
         assert r.status_code == 200
         assert r.json()["due_date"] == "2019-10-08" and r.json()["provisional"] is False
         assert r.json()["counted_days"] == ["2019-09-29", "2019-09-30", "2019-10-08"]
