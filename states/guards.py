@@ -12,7 +12,7 @@ from typing import Any
 from states.claims import is_backdated
 from states.reasons import Reason
 from states.signoff import DEFAULT_RULE, rule_missing
-from states.snapshot import DocumentSnapshot
+from states.snapshot import REQUIRED_CHANNELS, DocumentSnapshot
 
 DEFAULT_GRACE = timedelta(hours=24)
 Guard = Callable[[DocumentSnapshot, Mapping[str, Any]], list[Reason]]
@@ -107,12 +107,11 @@ def posted_everywhere(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Re
             p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings
         )
 
-    missing = []
-    if not has("portal"):
-        missing.append(Reason("missing_portal_posting"))
-    if not has("news_media"):
-        missing.append(Reason("missing_media_posting"))
-    return missing
+    return [Reason(_MISSING_POSTING[c]) for c in REQUIRED_CHANNELS if not has(c)]
+
+
+# The reason given for each required channel that has no posting yet.
+_MISSING_POSTING = {"portal": "missing_portal_posting", "news_media": "missing_media_posting"}
 
 
 def reason_given(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:

@@ -93,7 +93,7 @@ def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
     """The event's columns, its hash included, as the database will hand them back."""
     actor = entry.actor
     by = attribution.current()
-    row = {
+    row: dict[str, Any] = {
         "chain": chain, "seq": seq, "at": entry.at.astimezone(timezone.utc),
         "actor": actor.login if actor else None,
         "actor_unit": (actor.unit_code or None) if actor else None,

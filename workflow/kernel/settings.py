@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from datetime import timedelta
-
-    from states.signoff import SignerRule
+from states.ladder import parse_ladder
+from states.signoff import SignerRule
 
 
 class Settings(BaseSettings):
@@ -56,9 +55,13 @@ class Settings(BaseSettings):
 
     ladder: str | None = Field(
         default=None,
-        description="The escalation ladder as JSON (see states/ladder.py); unset = DESIGN §4 default.",
+        description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
+    provisional_refresh_interval_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
     )
@@ -84,16 +87,12 @@ class Settings(BaseSettings):
 
     @property
     def claim_grace(self) -> timedelta:
-        from datetime import timedelta
-
         return timedelta(hours=self.claim_grace_hours)
 
     @field_validator("signer_rule")
     @classmethod
     def _valid_signer_rule(cls, value: str) -> str:
         """A bad signer rule fails at start-up, not at the first request for sign-off."""
-        from states.signoff import SignerRule
-
         try:
             SignerRule.parse(value)
         except ValueError as exc:
@@ -112,8 +111,6 @@ class Settings(BaseSettings):
     @property
     def signoff_rule(self) -> SignerRule:
         """The parsed signer rule (validated when the settings were built)."""
-        from states.signoff import SignerRule
-
         return SignerRule.parse(self.signer_rule, self.legality_unit)
 
     @field_validator("ladder")
@@ -121,8 +118,6 @@ class Settings(BaseSettings):
     def _valid_ladder(cls, value: str | None) -> str | None:
         """A bad ladder fails at start-up, not on every sweep."""
         if value:
-            from states.ladder import parse_ladder
-
             try:
                 parse_ladder(value)
             except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
