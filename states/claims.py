@@ -12,6 +12,7 @@ guard ``publication_facts``), so a typo cannot start the escalation ladder by it
 deadline is counted from the claimed instant (an earlier publication only makes the deadline
 stricter), and the claim waits for a supervisor's confirmation like a posting's.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -29,15 +30,17 @@ def is_backdated(claimed: datetime, recorded: datetime, grace: timedelta) -> boo
     return recorded - claimed > grace
 
 
-def awaiting_confirmation(claimed: datetime, recorded: datetime | None, grace: timedelta, *,
-                          confirmed: bool, migrated: bool) -> bool:
+def awaiting_confirmation(
+    claimed: datetime, recorded: datetime | None, grace: timedelta, *, confirmed: bool, migrated: bool
+) -> bool:
     if migrated or confirmed or recorded is None:
         return False
     return is_backdated(claimed, recorded, grace)
 
 
-def counted_instant(claimed: datetime, recorded: datetime | None, grace: timedelta, *,
-                    confirmed: bool, migrated: bool) -> datetime:
+def counted_instant(
+    claimed: datetime, recorded: datetime | None, grace: timedelta, *, confirmed: bool, migrated: bool
+) -> datetime:
     """The instant a posting counts from: the claim, unless it awaits confirmation."""
     if awaiting_confirmation(claimed, recorded, grace, confirmed=confirmed, migrated=migrated):
         assert recorded is not None

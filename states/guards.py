@@ -3,6 +3,7 @@
 Each returns the list of what is missing; an empty list means the guard passes. Every guard
 returns *all* its reasons, so a clerk sees everything to fix at once, not one item per try.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -95,17 +96,20 @@ def publication_facts(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Re
     elif now is not None and published_at > now:
         missing.append(Reason("publication_in_future", {"at": published_at.isoformat()}))
     elif now is not None and is_backdated(published_at, now, grace) and not args.get("backdated"):
-        missing.append(Reason("publication_backdated", {
-            "at": published_at.isoformat(), "hours": f"{grace.total_seconds() / 3600:g}"}))
+        missing.append(
+            Reason(
+                "publication_backdated",
+                {"at": published_at.isoformat(), "hours": f"{grace.total_seconds() / 3600:g}"},
+            )
+        )
     return missing
 
 
 def posted_everywhere(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:
     """解读发布: on the portal and at least one news-media channel, each with URL or evidence."""
+
     def has(channel: str) -> bool:
-        return any(
-            p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings
-        )
+        return any(p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings)
 
     return [Reason(_MISSING_POSTING[c]) for c in REQUIRED_CHANNELS if not has(c)]
 
@@ -121,7 +125,13 @@ def reason_given(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]
 GUARDS: dict[str, Guard] = {
     g.__name__: g
     for g in (
-        draft_complete, plan_complete, package_signed, may_be_disclosed, is_undisclosed,
-        publication_facts, posted_everywhere, reason_given,
+        draft_complete,
+        plan_complete,
+        package_signed,
+        may_be_disclosed,
+        is_undisclosed,
+        publication_facts,
+        posted_everywhere,
+        reason_given,
     )
 }

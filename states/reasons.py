@@ -3,6 +3,7 @@
 Reasons are data, not strings, so the HTTP API can return the codes, the CLI can print the
 sentence, and a test can assert on the code without depending on wording.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
     "missing_title": {"zh": "缺少标题", "en": "the title is missing"},
     "missing_unit": {"zh": "缺少起草处室", "en": "the drafting unit is missing"},
-    "missing_doc_number": {"zh": "缺少文号或暂定名称", "en": "the document number or working title is missing"},
+    "missing_doc_number": {
+        "zh": "缺少文号或暂定名称",
+        "en": "the document number or working title is missing",
+    },
     "missing_disclosure": {
         "zh": "未审核公开属性(主动公开/依申请公开/不予公开)",
         "en": "the disclosure attribute (proactive / on request / not disclosed) has not been reviewed",
@@ -102,9 +106,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "publication_backdated": {
         "zh": "公开时间 {at} 早于当前时间超过 {hours} 小时:如确系补录,请明确标注为补录"
-              "(命令行 --backdated;接口 \"backdated\": true;页面勾选“确系补录”)",
+        '(命令行 --backdated;接口 "backdated": true;页面勾选“确系补录”)',
         "en": "the publication time {at} is more than {hours} hours in the past: if it really is, say it is "
-              "backdated (CLI --backdated; API \"backdated\": true; the page's checkbox)",
+        'backdated (CLI --backdated; API "backdated": true; the page\'s checkbox)',
     },
     # claims and confirmations (states/claims.py)
     "not_supervisor": {
@@ -122,7 +126,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "correction_needs_supervisor": {
         "zh": "该更正对起草处室有利(更早的解读发布或更晚的公开时间),须由起草处室以外的监督人员办理",
         "en": "this correction favours the drafting unit (an earlier posting or a later publication): "
-              "only a supervisor outside the unit may make it",
+        "only a supervisor outside the unit may make it",
     },
     "not_corrector": {
         "zh": "{login} 既不是起草处室成员,也不是监督人员,不能更正",
@@ -182,6 +186,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the document was changed meanwhile; reload it and try again",
     },
 }
+
 
 def state_name(state: str, lang: str = "zh") -> str:
     """A state's label from :mod:`states.catalogue`."""

@@ -14,6 +14,7 @@ legality unit, ``SANTONGBU_LEGALITY_UNIT``, 政法处 by default).
 Every function returns *all* its reasons, as the guards do, so one refusal lists everything
 that is missing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -56,7 +57,8 @@ class SignerRule:
 
     def needs_legality(self, doc: DocumentSnapshot) -> bool:
         return "legality" in self.requirements or (
-            "legality_if_risk" in self.requirements and bool(doc.risk_assessment_needed))
+            "legality_if_risk" in self.requirements and bool(doc.risk_assessment_needed)
+        )
 
 
 DEFAULT_RULE = SignerRule()
@@ -66,7 +68,9 @@ def is_leader(signer: SignerSnapshot) -> bool:
     return "leader" in signer.roles or signer.unit_kind == "leadership"
 
 
-def conflicts(login: str, roles: Iterable[str], doc: DocumentSnapshot, *, active: bool = True) -> list[Reason]:
+def conflicts(
+    login: str, roles: Iterable[str], doc: DocumentSnapshot, *, active: bool = True
+) -> list[Reason]:
     """Why ``login`` may not sign this package (empty: they may)."""
     reasons = []
     if not active:

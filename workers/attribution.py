@@ -7,6 +7,7 @@ Celery's task signals are connected once, for every app; :func:`register` tells 
 are Santongbu's and over which services (so which clock) each runs its tasks, like the task
 modules' own ``register`` — this module never imports :mod:`workers.app` back.
 """
+
 from __future__ import annotations
 
 import socket

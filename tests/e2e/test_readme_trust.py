@@ -1,6 +1,7 @@
 """The README's worked example of the trust rules runs as written: each command's exit status
 (``(exit 2)`` where the README says so, 0 otherwise) and each line the README quotes after it
 (``#  → …``; ``…`` stands for text left out)."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def example() -> list[str]:
     text = README.read_text(encoding="utf-8")
     start = text.index("## Trust: who may sign, whose clock counts, corrections")
-    block = text[text.index("```bash\n", start) + len("```bash\n"):]
-    return block[:block.index("```")].splitlines()
+    block = text[text.index("```bash\n", start) + len("```bash\n") :]
+    return block[: block.index("```")].splitlines()
 
 
 def _normal(text: str) -> str:
@@ -61,8 +62,11 @@ def test_the_worked_example_runs_as_the_readme_says(tmp_path: Path, monkeypatch:
             continue
         assert kind == "st", words
         expect_refusal = words[-1] == "<exit 2>"
-        args = [str(SAMPLE) if w == "workflow/data/sample_bureau.toml" else w
-                for w in words[1:] if w != "<exit 2>"]
+        args = [
+            str(SAMPLE) if w == "workflow/data/sample_bureau.toml" else w
+            for w in words[1:]
+            if w != "<exit 2>"
+        ]
         result = runner.invoke(app, ["--lang", "en", "--now", now, *args], env=env)
         ran += 1
         assert result.exit_code == (2 if expect_refusal else 0), (words, result.output)
@@ -72,6 +76,7 @@ def test_the_worked_example_runs_as_the_readme_says(tmp_path: Path, monkeypatch:
             assert fragment in output, (words, fragment, result.output)
         if args[:2] == ["audit", "events"]:
             rows = json.loads(result.output)["rows"]
-            assert rows and all(r["channel"] == "cli" and r["credential"].startswith("os:") and r["wall_at"]
-                                for r in rows)
+            assert rows and all(
+                r["channel"] == "cli" and r["credential"].startswith("os:") and r["wall_at"] for r in rows
+            )
     assert ran >= 25

@@ -4,6 +4,7 @@ The issue's drills: postings recorded seventeen days after publication, claimed 
 after it, are not on time until a supervisor confirms them; a publication claimed two years
 back is refused unless said to be backdated. A confirmation turns the claim into the result.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,11 +35,15 @@ def codes(error: Exception) -> set[str]:
 
 
 def post_both(wf: Workflow, doc: int, at) -> None:  # type: ignore[no-untyped-def]
-    wf.record_posting(CLERK, doc, channel="portal", url="https://jtj.fuzhou.example.cn/jd/1.htm", posted_at=at)
+    wf.record_posting(
+        CLERK, doc, channel="portal", url="https://jtj.fuzhou.example.cn/jd/1.htm", posted_at=at
+    )
     wf.record_posting(CLERK, doc, channel="news_media", outlet="福州日报", evidence="第3版", posted_at=at)
 
 
-def test_postings_claimed_seventeen_days_back_are_not_on_time_until_confirmed(wf: Workflow, clock, db) -> None:  # type: ignore[no-untyped-def]
+def test_postings_claimed_seventeen_days_back_are_not_on_time_until_confirmed(
+    wf: Workflow, clock, db
+) -> None:  # type: ignore[no-untyped-def]
     clock.set(shanghai(2024, 3, 4, 10, 0))  # Monday
     doc = to_published(wf)
     clock.set(shanghai(2024, 3, 21, 16, 0))  # seventeen days later
@@ -124,7 +129,9 @@ def test_who_may_confirm(wf: Workflow, clock, db) -> None:  # type: ignore[no-un
     clock.set(shanghai(2024, 3, 4, 10, 0))
     doc = to_published(wf)
     clock.set(shanghai(2024, 3, 8, 10, 0))
-    wf.record_posting(CLERK, doc, channel="portal", url="https://p.example.cn/1", posted_at=shanghai(2024, 3, 5, 10, 0))
+    wf.record_posting(
+        CLERK, doc, channel="portal", url="https://p.example.cn/1", posted_at=shanghai(2024, 3, 5, 10, 0)
+    )
     with pytest.raises(Forbidden) as err:
         wf.confirm(CLERK, doc, what="portal", reason="我确认")
     assert codes(err.value) == {"not_supervisor", "confirmer_in_unit"}
@@ -139,14 +146,26 @@ def test_who_may_confirm(wf: Workflow, clock, db) -> None:  # type: ignore[no-un
     assert codes(err.value) == {"no_claim_waiting"}
     wf.confirm(SUPERVISOR, doc, what="portal", reason="后台日志")
     with db.transaction() as s:
-        trail = [(e.action, e.outcome, e.actor) for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.document_id == doc, AuditEvent.action == "confirm").order_by(AuditEvent.seq))]
-    assert trail == [("confirm", "refused", CLERK), ("confirm", "refused", "director"),
-                     ("confirm", "refused", SUPERVISOR), ("confirm", "refused", SUPERVISOR),
-                     ("confirm", "allowed", SUPERVISOR)]
+        trail = [
+            (e.action, e.outcome, e.actor)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.document_id == doc, AuditEvent.action == "confirm")
+                .order_by(AuditEvent.seq)
+            )
+        ]
+    assert trail == [
+        ("confirm", "refused", CLERK),
+        ("confirm", "refused", "director"),
+        ("confirm", "refused", SUPERVISOR),
+        ("confirm", "refused", SUPERVISOR),
+        ("confirm", "allowed", SUPERVISOR),
+    ]
 
 
-def test_ledger_and_on_time_report_show_claims_confirmations_and_corrections(wf: Workflow, clock, db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_and_on_time_report_show_claims_confirmations_and_corrections(
+    wf: Workflow, clock, db, settings
+) -> None:  # type: ignore[no-untyped-def]
     """Issue 14, item 5: the ledger (台账) and the on-time report show the claimed and recorded
     instants, the claims still waiting, who confirmed them and the corrections — as of the
     report's instant (a later confirmation or correction is not counted yet)."""
@@ -173,13 +192,23 @@ def test_ledger_and_on_time_report_show_claims_confirmations_and_corrections(wf:
     w, c, k = ledger[waiting], ledger[confirmed], ledger[clean]
     assert w["published_recorded_at"] == shanghai(2024, 3, 4, 10, 0)
     assert (w["posted_claimed_at"], w["posted_recorded_at"], w["posted_at"]) == (
-        shanghai(2024, 3, 5, 10, 0), shanghai(2024, 3, 21, 16, 0), shanghai(2024, 3, 21, 16, 0))
+        shanghai(2024, 3, 5, 10, 0),
+        shanghai(2024, 3, 21, 16, 0),
+        shanghai(2024, 3, 21, 16, 0),
+    )
     assert (w["status"], w["claims_waiting"], w["confirmed_by"], w["corrections"]) == ("late", 2, [], 0)
     assert (c["status"], c["claims_waiting"], c["confirmed_by"]) == ("on_time", 0, [SUPERVISOR])
     assert c["posted_at"] == c["posted_claimed_at"] == shanghai(2024, 3, 5, 10, 0)
-    assert (k["status"], k["claims_waiting"], k["corrections"], k["corrected_by"]) == ("on_time", 0, 1, [CLERK])
+    assert (k["status"], k["claims_waiting"], k["corrections"], k["corrected_by"]) == (
+        "on_time",
+        0,
+        1,
+        [CLERK],
+    )
     header, *rows = to_csv(reports.ledger(SUPERVISOR, period="2024-03"), "zh").lstrip("\ufeff").splitlines()
-    assert header.endswith("公开登记时间,解读发布完成(所称),解读发布登记时间,待确认的补录时间,补录时间确认人,更正次数,更正人")
+    assert header.endswith(
+        "公开登记时间,解读发布完成(所称),解读发布登记时间,待确认的补录时间,补录时间确认人,更正次数,更正人"
+    )
     assert rows[0].endswith("2024-03-04 10:00,2024-03-05 10:00,2024-03-21 16:00,2,,0,")
 
     (spc,) = [r for r in reports.on_time(SUPERVISOR, period="2024-03").rows if r["unit"] == "spc"]
@@ -188,7 +217,13 @@ def test_ledger_and_on_time_report_show_claims_confirmations_and_corrections(wf:
 
     # As of the day the postings were recorded: nothing confirmed or corrected yet.
     before = reports.on_time(SUPERVISOR, period="2024-03", now=shanghai(2024, 3, 21, 17, 0))
-    assert (before.totals["claims_waiting"], before.totals["claims_confirmed"], before.totals["corrected"]) == (2, 0, 0)
-    then = {r["document_id"]: r for r in reports.ledger(SUPERVISOR, period="2024-03",
-                                                       now=shanghai(2024, 3, 21, 17, 0)).rows}
+    assert (
+        before.totals["claims_waiting"],
+        before.totals["claims_confirmed"],
+        before.totals["corrected"],
+    ) == (2, 0, 0)
+    then = {
+        r["document_id"]: r
+        for r in reports.ledger(SUPERVISOR, period="2024-03", now=shanghai(2024, 3, 21, 17, 0)).rows
+    }
     assert (then[confirmed]["claims_waiting"], then[confirmed]["confirmed_by"]) == (2, [])

@@ -6,6 +6,7 @@ day calendar, the ladder's hint is reset so the sweep fires what the new deadlin
 the on-time result and the reports follow. A correction that favours the drafting unit (an
 earlier posting, a later publication) is a supervisor's to make.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -49,11 +50,18 @@ def posted_on_time(wf: Workflow, clock) -> int:  # type: ignore[no-untyped-def]
     return doc
 
 
-def test_an_earlier_publication_recomputes_the_deadline_across_the_holiday(wf: Workflow, clock, db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_earlier_publication_recomputes_the_deadline_across_the_holiday(
+    wf: Workflow, clock, db, settings
+) -> None:  # type: ignore[no-untyped-def]
     doc = posted_on_time(wf, clock)
     clock.set(shanghai(2024, 2, 21, 9, 0))
-    out = wf.correct(CLERK, doc, what="publication", at=shanghai(2024, 2, 8, 10, 0),
-                     reason="核对门户网站发布日志,实际为2月8日公开")
+    out = wf.correct(
+        CLERK,
+        doc,
+        what="publication",
+        at=shanghai(2024, 2, 8, 10, 0),
+        reason="核对门户网站发布日志,实际为2月8日公开",
+    )
     # Thu 8 Feb: day 1 Fri 9, the holiday, Sun 18 (make-up) day 2, Mon 19 day 3.
     assert local_day(out.details["after"]["due_at"]) == "2024-02-19 23:59:59"
     assert local_day(out.details["before"]["due_at"]) == "2024-02-20 23:59:59"
@@ -81,10 +89,20 @@ def test_an_earlier_publication_recomputes_the_deadline_across_the_holiday(wf: W
     rows = {r["unit"]: r for r in Reports(db, clock, settings).on_time(SUPERVISOR, period="2024").rows}
     assert (rows["spc"]["on_time"], rows["spc"]["late"]) == (1, 0)
     with db.transaction() as s:
-        trail = [(e.action, e.outcome, e.actor) for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.document_id == doc, AuditEvent.action == "correct").order_by(AuditEvent.seq))]
-    assert trail == [("correct", "allowed", CLERK), ("correct", "refused", CLERK),
-                     ("correct", "allowed", SUPERVISOR), ("correct", "allowed", SUPERVISOR)]
+        trail = [
+            (e.action, e.outcome, e.actor)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.document_id == doc, AuditEvent.action == "correct")
+                .order_by(AuditEvent.seq)
+            )
+        ]
+    assert trail == [
+        ("correct", "allowed", CLERK),
+        ("correct", "refused", CLERK),
+        ("correct", "allowed", SUPERVISOR),
+        ("correct", "allowed", SUPERVISOR),
+    ]
 
 
 def test_a_later_publication_is_a_supervisors_correction(wf: Workflow, clock) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +131,9 @@ def test_the_ladder_follows_a_corrected_deadline(wf: Workflow, clock, db, settin
 
 def test_urls_and_outlets_are_corrected_by_the_unit_with_the_original_kept(wf: Workflow, clock, db) -> None:  # type: ignore[no-untyped-def]
     doc = posted_on_time(wf, clock)
-    wf.correct(CLERK, doc, what="publication", url="https://jtj.fuzhou.example.cn/zcwj/2.htm", reason="网址写错")
+    wf.correct(
+        CLERK, doc, what="publication", url="https://jtj.fuzhou.example.cn/zcwj/2.htm", reason="网址写错"
+    )
     wf.correct(CLERK, doc, what="news_media", outlet="福建日报", reason="媒体名称写错")
     view = wf.read_document(CLERK, doc)
     assert view.publication_url.endswith("/2.htm") and view.postings[1].outlet == "福建日报"

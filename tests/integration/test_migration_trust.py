@@ -2,6 +2,7 @@
 a publication gets recorded = claimed and is marked migrated, postings are migrated history
 (counted as claimed, never re-judged), the editors come from the trail, and the old events
 still verify (their hashes never covered the attribution columns they now have, empty)."""
+
 from __future__ import annotations
 
 import os
@@ -48,43 +49,144 @@ def _table(name: str, *columns: tuple[str, sa.types.TypeEngine]) -> sa.TableClau
 
 
 T = UTCDateTime()
-UNITS = _table("units", ("id", sa.Integer()), ("code", sa.String()), ("name", sa.String()), ("kind", sa.String()),
-               ("head_login", sa.String()), ("created_at", T))
-USERS = _table("users", ("id", sa.Integer()), ("login", sa.String()), ("name", sa.String()), ("unit_id", sa.Integer()),
-               ("roles", sa.String()), ("active", sa.Boolean()), ("created_at", T))
-DOCUMENTS = _table("documents", ("id", sa.Integer()), ("unit_id", sa.Integer()), ("title", sa.String()),
-                   ("body", sa.Text()), ("state", sa.String()), ("version", sa.Integer()), ("package_hash", sa.String()),
-                   ("created_by", sa.Integer()), ("created_at", T), ("updated_at", T), ("due_provisional", sa.Boolean()),
-                   ("published_at", T), ("due_at", T), ("posted_at", T), ("on_time", sa.Boolean()))
-POSTINGS = _table("postings", ("id", sa.Integer()), ("document_id", sa.Integer()), ("channel", sa.String()),
-                  ("url", sa.String()), ("posted_at", T), ("recorded_at", T), ("recorded_by", sa.Integer()))
-EVENTS = _table("audit_events", *((c, sa.String()) for c in ("chain", "actor", "actor_unit", "action", "outcome",
-                                                               "state_before", "state_after", "details", "prev_hash",
-                                                               "hash")),
-                ("seq", sa.Integer()), ("at", T), ("document_id", sa.Integer()))
+UNITS = _table(
+    "units",
+    ("id", sa.Integer()),
+    ("code", sa.String()),
+    ("name", sa.String()),
+    ("kind", sa.String()),
+    ("head_login", sa.String()),
+    ("created_at", T),
+)
+USERS = _table(
+    "users",
+    ("id", sa.Integer()),
+    ("login", sa.String()),
+    ("name", sa.String()),
+    ("unit_id", sa.Integer()),
+    ("roles", sa.String()),
+    ("active", sa.Boolean()),
+    ("created_at", T),
+)
+DOCUMENTS = _table(
+    "documents",
+    ("id", sa.Integer()),
+    ("unit_id", sa.Integer()),
+    ("title", sa.String()),
+    ("body", sa.Text()),
+    ("state", sa.String()),
+    ("version", sa.Integer()),
+    ("package_hash", sa.String()),
+    ("created_by", sa.Integer()),
+    ("created_at", T),
+    ("updated_at", T),
+    ("due_provisional", sa.Boolean()),
+    ("published_at", T),
+    ("due_at", T),
+    ("posted_at", T),
+    ("on_time", sa.Boolean()),
+)
+POSTINGS = _table(
+    "postings",
+    ("id", sa.Integer()),
+    ("document_id", sa.Integer()),
+    ("channel", sa.String()),
+    ("url", sa.String()),
+    ("posted_at", T),
+    ("recorded_at", T),
+    ("recorded_by", sa.Integer()),
+)
+EVENTS = _table(
+    "audit_events",
+    *(
+        (c, sa.String())
+        for c in (
+            "chain",
+            "actor",
+            "actor_unit",
+            "action",
+            "outcome",
+            "state_before",
+            "state_after",
+            "details",
+            "prev_hash",
+            "hash",
+        )
+    ),
+    ("seq", sa.Integer()),
+    ("at", T),
+    ("document_id", sa.Integer()),
+)
 HEADS = _table("audit_heads", ("chain", sa.String()), ("seq", sa.Integer()), ("hash", sa.String()))
 
 
 def _old_history(db: Database) -> None:
     """What version 0006 left behind: a completed document, its postings, its trail."""
     with db.engine.begin() as conn:
-        conn.execute(sa.insert(UNITS).values(id=1, code="spc", name="审批处", kind="drafting", head_login="chen.spc",
-                                             created_at=PUBLISHED))
+        conn.execute(
+            sa.insert(UNITS).values(
+                id=1, code="spc", name="审批处", kind="drafting", head_login="chen.spc", created_at=PUBLISHED
+            )
+        )
         for uid, login in ((1, "liu.spc"), (2, "wang.spc")):
-            conn.execute(sa.insert(USERS).values(id=uid, login=login, name=login, unit_id=1, roles="member",
-                                                 active=True, created_at=PUBLISHED))
-        conn.execute(sa.insert(DOCUMENTS).values(
-            id=1, unit_id=1, title="办法", body="", state="interpretation_posted", version=9, package_hash="h",
-            created_by=1, created_at=PUBLISHED, updated_at=RECORDED, due_provisional=False, published_at=PUBLISHED,
-            due_at=datetime(2024, 3, 7, 15, 59, 59, tzinfo=UTC), posted_at=POSTED, on_time=True))
+            conn.execute(
+                sa.insert(USERS).values(
+                    id=uid,
+                    login=login,
+                    name=login,
+                    unit_id=1,
+                    roles="member",
+                    active=True,
+                    created_at=PUBLISHED,
+                )
+            )
+        conn.execute(
+            sa.insert(DOCUMENTS).values(
+                id=1,
+                unit_id=1,
+                title="办法",
+                body="",
+                state="interpretation_posted",
+                version=9,
+                package_hash="h",
+                created_by=1,
+                created_at=PUBLISHED,
+                updated_at=RECORDED,
+                due_provisional=False,
+                published_at=PUBLISHED,
+                due_at=datetime(2024, 3, 7, 15, 59, 59, tzinfo=UTC),
+                posted_at=POSTED,
+                on_time=True,
+            )
+        )
         for pid, channel in ((1, "portal"), (2, "news_media")):
-            conn.execute(sa.insert(POSTINGS).values(id=pid, document_id=1, channel=channel, url="https://x.example.cn/1",
-                                                    posted_at=POSTED, recorded_at=RECORDED, recorded_by=1))
+            conn.execute(
+                sa.insert(POSTINGS).values(
+                    id=pid,
+                    document_id=1,
+                    channel=channel,
+                    url="https://x.example.cn/1",
+                    posted_at=POSTED,
+                    recorded_at=RECORDED,
+                    recorded_by=1,
+                )
+            )
         prev = audit.GENESIS
         for seq, (actor, action) in enumerate((("liu.spc", "create"), ("wang.spc", "edit")), 1):
-            row = {"chain": "doc:1", "seq": seq, "at": PUBLISHED, "actor": actor, "actor_unit": "spc",
-                   "document_id": 1, "action": action, "outcome": "allowed", "state_before": "draft",
-                   "state_after": "draft", "details": "{}", "prev_hash": prev}
+            row = {
+                "chain": "doc:1",
+                "seq": seq,
+                "at": PUBLISHED,
+                "actor": actor,
+                "actor_unit": "spc",
+                "document_id": 1,
+                "action": action,
+                "outcome": "allowed",
+                "state_before": "draft",
+                "state_after": "draft",
+                "details": "{}",
+                "prev_hash": prev,
+            }
             row["hash"] = audit.event_hash(**row)
             conn.execute(sa.insert(EVENTS).values(**row))
             prev = row["hash"]

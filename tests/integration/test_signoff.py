@@ -6,6 +6,7 @@ or leader role who did not prepare the package may be named or sign. Then the in
 signer rule: the unit head, a bureau leader, the legality reviewer when a risk is flagged; a
 refused request lists everything missing.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,11 @@ ROLES = ("member", "signer", "supervisor", "auditor", "admin", "leader")
 SIGNING = {"signer", "leader"}
 RELATIONS = ("stranger", "creator", "interpreter", "editor")
 # Creating a document writes its first text: a creator is also one of its editors.
-CONFLICT = {"creator": {"signer_is_creator", "signer_is_editor"}, "interpreter": {"signer_is_interpreter"},
-            "editor": {"signer_is_editor"}}
+CONFLICT = {
+    "creator": {"signer_is_creator", "signer_is_editor"},
+    "interpreter": {"signer_is_interpreter"},
+    "editor": {"signer_is_editor"},
+}
 
 
 @pytest.fixture
@@ -47,7 +51,9 @@ def prepared(wf: Workflow, who: str, relation: str) -> int:
     """A document in its plan stage that ``who`` is ``relation`` to (and liu.spc interprets)."""
     doc = new_draft(wf, clerk=who if relation == "creator" else CLERK)
     wf.fire(CLERK, doc, "prepare_plan")
-    wf.edit_document(CLERK, doc, {"plan": "解读方案", "interpreter": who if relation == "interpreter" else CLERK})
+    wf.edit_document(
+        CLERK, doc, {"plan": "解读方案", "interpreter": who if relation == "interpreter" else CLERK}
+    )
     wf.add_material(CLERK, doc, form="text", title="文字解读", body="一、制定背景")
     if relation == "editor":
         wf.edit_document(who, doc, {"body": "第一条 (修改)"})
@@ -135,7 +141,11 @@ def test_a_refused_request_lists_everything_the_rule_misses(wf: Workflow) -> Non
     wf.set_signers(CLERK, doc, ["x.signer"])
     with pytest.raises(Refused) as err:
         wf.fire(CLERK, doc, "request_signoff")
-    assert codes(err.value) == {"missing_unit_head_signer", "missing_leader_signer", "missing_legality_signer"}
+    assert codes(err.value) == {
+        "missing_unit_head_signer",
+        "missing_leader_signer",
+        "missing_legality_signer",
+    }
     message = err.value.message("en")
     assert HEAD in message and "bureau leader" in message and "zfc" in message
     assert "局领导" in err.value.message("zh")
@@ -190,19 +200,32 @@ def test_editors_of_an_earlier_completed_round_may_sign_the_next(wf: Workflow, d
     assert codes(err.value) == {"signer_is_editor"} and "x.signer" in err.value.message("en")
     wf.set_signers(CLERK, doc, [HEAD, SIGNER2, "x.leader"])
     with db.transaction() as s:
-        rows = {r.user_id: r.round for r in s.scalars(select(DocumentEditor).where(DocumentEditor.document_id == doc))}
+        rows = {
+            r.user_id: r.round
+            for r in s.scalars(select(DocumentEditor).where(DocumentEditor.document_id == doc))
+        }
     assert sorted(rows.values()) == [0, 0, 1]  # liu.spc and x.leader in round 0, x.signer in round 1
 
 
-@pytest.mark.parametrize("rule, signers, missing", [
-    ("leader", ["director"], set()),
-    ("leader", ["chen.spc"], {"missing_leader_signer"}),
-    ("", ["x.signer"], set()),
-    ("unit_head,leader,legality", ["chen.spc", "director"], {"missing_legality_signer"}),
-    ("unit_head", ["x.signer"], {"missing_unit_head_signer"}),
-])
-def test_the_installation_chooses_its_rule(db, clock, bureau, tmp_path, rule: str, signers: list[str],  # type: ignore[no-untyped-def]
-                                           missing: set[str]) -> None:
+@pytest.mark.parametrize(
+    "rule, signers, missing",
+    [
+        ("leader", ["director"], set()),
+        ("leader", ["chen.spc"], {"missing_leader_signer"}),
+        ("", ["x.signer"], set()),
+        ("unit_head,leader,legality", ["chen.spc", "director"], {"missing_legality_signer"}),
+        ("unit_head", ["x.signer"], {"missing_unit_head_signer"}),
+    ],
+)
+def test_the_installation_chooses_its_rule(
+    db,
+    clock,
+    bureau,
+    tmp_path,
+    rule: str,
+    signers: list[str],  # type: ignore[no-untyped-def]
+    missing: set[str],
+) -> None:
     wf = Workflow(db, clock, Settings(database_url=db.url, mail_folder=tmp_path / "mail", signer_rule=rule))
     doc = ready(wf)
     wf.set_signers(CLERK, doc, signers)

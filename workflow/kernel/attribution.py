@@ -18,6 +18,7 @@ The attribution lives in a :class:`contextvars.ContextVar`: a request handled in
 thread sees the attribution of its own request, never another's. :func:`acting` sets it for a
 block; :func:`begin` for the rest of a process (a CLI invocation).
 """
+
 from __future__ import annotations
 
 import getpass
@@ -55,7 +56,9 @@ def current() -> Attribution:
     return _current.get() or SYSTEM
 
 
-def begin(channel: str, credential: str | None = None, *, clock_override: bool = False) -> Token[Attribution | None]:
+def begin(
+    channel: str, credential: str | None = None, *, clock_override: bool = False
+) -> Token[Attribution | None]:
     """Attribute everything from now on in this context (e.g. a CLI invocation)."""
     return _current.set(Attribution(channel, credential, clock_override))
 
@@ -65,7 +68,9 @@ def end(token: Token[Attribution | None]) -> None:
 
 
 @contextmanager
-def acting(channel: str, credential: str | None = None, *, clock_override: bool = False) -> Iterator[Attribution]:
+def acting(
+    channel: str, credential: str | None = None, *, clock_override: bool = False
+) -> Iterator[Attribution]:
     """Attribute what happens inside the block; yields the attribution (to fill in later)."""
     token = begin(channel, credential, clock_override=clock_override)
     try:
@@ -94,7 +99,7 @@ def os_credential() -> str:
     """``os:USER@HOST`` of the process running the CLI."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in this environment
+    except Exception:
         user = "unknown"
     return f"os:{user}@{socket.gethostname()}"[:200]
 

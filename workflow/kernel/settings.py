@@ -3,11 +3,12 @@
 Secrets (SMTP password, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
+
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -59,26 +60,31 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     provisional_refresh_interval_seconds: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+        default=None,
+        description="Signs the web pages' session cookies (≥ 32 characters).",
     )
 
     signer_rule: str = Field(
         default="unit_head,leader,legality_if_risk",
         description="Who must be among a package's signers (states/signoff.py): any of unit_head, "
-                    "leader, legality, legality_if_risk, comma-separated; empty = no one in particular.",
+        "leader, legality, legality_if_risk, comma-separated; empty = no one in particular.",
     )
     legality_unit: str = Field(
-        default="zfc", description="Code of the legality unit (政法处) whose signer the rule's legality asks for.",
+        default="zfc",
+        description="Code of the legality unit (政法处) whose signer the rule's legality asks for.",
     )
 
     claim_grace_hours: float = Field(
-        default=24.0, ge=0, le=24 * 365,
+        default=24.0,
+        ge=0,
+        le=24 * 365,
         description="A claimed time (--at) older than this before its recording awaits a supervisor's "
-                    "confirmation; a publication claimed further back needs --backdated.",
+        "confirmation; a publication claimed further back needs --backdated.",
     )
     allow_clock_override: bool = Field(
         default=False,
@@ -120,7 +126,7 @@ class Settings(BaseSettings):
         if value:
             try:
                 parse_ladder(value)
-            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+            except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
 

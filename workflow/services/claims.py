@@ -11,6 +11,7 @@ of an instant: a confirmation or a correction made after it is not counted yet),
 :func:`claimed_or_corrected` narrows a report's documents to those that may have any, and
 :func:`claims_awaiting` lists every claim still waiting (the dashboard's list).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def _confirmed(by: str | None, at: datetime | None, as_of: datetime | None) -> b
     return by is not None and (as_of is None or at is None or at <= as_of)
 
 
-def publication_claim(doc: Document, grace: timedelta, *, as_of: datetime | None = None) -> dict[str, Any] | None:
+def publication_claim(
+    doc: Document, grace: timedelta, *, as_of: datetime | None = None
+) -> dict[str, Any] | None:
     """The publication's claimed and recorded instants and the state of the claim (as of
     ``as_of``: a later confirmation is not made yet)."""
     if doc.published_at is None:
@@ -43,13 +46,16 @@ def publication_claim(doc: Document, grace: timedelta, *, as_of: datetime | None
     confirmed = _confirmed(doc.publication_confirmed_by, doc.publication_confirmed_at, as_of)
     migrated = bool(doc.publication_migrated)
     return {
-        "claimed_at": doc.published_at, "recorded_at": recorded,
+        "claimed_at": doc.published_at,
+        "recorded_at": recorded,
         "backdated": recorded is not None and is_backdated(doc.published_at, recorded, grace),
-        "awaiting_confirmation": awaiting_confirmation(doc.published_at, recorded, grace,
-                                                       confirmed=confirmed, migrated=migrated),
+        "awaiting_confirmation": awaiting_confirmation(
+            doc.published_at, recorded, grace, confirmed=confirmed, migrated=migrated
+        ),
         "confirmed_by": doc.publication_confirmed_by if confirmed else None,
         "confirmed_at": doc.publication_confirmed_at if confirmed else None,
-        "confirm_reason": doc.publication_confirm_reason if confirmed else None, "migrated": migrated,
+        "confirm_reason": doc.publication_confirm_reason if confirmed else None,
+        "migrated": migrated,
     }
 
 
@@ -59,43 +65,61 @@ def posting_claim(posting: Posting, grace: timedelta, *, as_of: datetime | None 
     confirmed = _confirmed(posting.confirmed_by, posting.confirmed_at, as_of)
     migrated = bool(posting.migrated)
     return {
-        "claimed_at": posting.posted_at, "recorded_at": posting.recorded_at,
-        "counted_at": counted_instant(posting.posted_at, posting.recorded_at, grace,
-                                      confirmed=confirmed, migrated=migrated),
-        "awaiting_confirmation": awaiting_confirmation(posting.posted_at, posting.recorded_at, grace,
-                                                       confirmed=confirmed, migrated=migrated),
+        "claimed_at": posting.posted_at,
+        "recorded_at": posting.recorded_at,
+        "counted_at": counted_instant(
+            posting.posted_at, posting.recorded_at, grace, confirmed=confirmed, migrated=migrated
+        ),
+        "awaiting_confirmation": awaiting_confirmation(
+            posting.posted_at, posting.recorded_at, grace, confirmed=confirmed, migrated=migrated
+        ),
         "confirmed_by": posting.confirmed_by if confirmed else None,
         "confirmed_at": posting.confirmed_at if confirmed else None,
-        "confirm_reason": posting.confirm_reason if confirmed else None, "migrated": migrated,
+        "confirm_reason": posting.confirm_reason if confirmed else None,
+        "migrated": migrated,
     }
 
 
 def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
     """Id lists short enough for any database's limit on bound parameters."""
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-def corrections(session: Session, doc_ids: Iterable[int], *,
-                as_of: datetime | None = None) -> dict[int, list[dict[str, Any]]]:
+def corrections(
+    session: Session, doc_ids: Iterable[int], *, as_of: datetime | None = None
+) -> dict[int, list[dict[str, Any]]]:
     """Every correction of each document (made by ``as_of``), oldest first: who, when, why,
     before and after."""
     ids = sorted(set(doc_ids))
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for chunk in _chunks(ids):
-        stmt = (select(AuditEvent.document_id, AuditEvent.at, AuditEvent.actor, AuditEvent.details)
-                .where(AuditEvent.document_id.in_(chunk), AuditEvent.action == CORRECTION_ACTION,
-                       AuditEvent.outcome == "allowed")
-                .order_by(AuditEvent.document_id, AuditEvent.seq))
+        stmt = (
+            select(AuditEvent.document_id, AuditEvent.at, AuditEvent.actor, AuditEvent.details)
+            .where(
+                AuditEvent.document_id.in_(chunk),
+                AuditEvent.action == CORRECTION_ACTION,
+                AuditEvent.outcome == "allowed",
+            )
+            .order_by(AuditEvent.document_id, AuditEvent.seq)
+        )
         if as_of is not None:
             stmt = stmt.where(AuditEvent.at <= as_of)
         for doc_id, at, actor, details in session.execute(stmt):
             if doc_id is None:  # the query asks for documents' events only
                 continue
             data = json.loads(details)
-            found[doc_id].append({"at": at, "by": actor, "what": data.get("what"), "reason": data.get("reason"),
-                                  "before": data.get("before"), "after": data.get("after"),
-                                  "favourable": data.get("favourable", False)})
+            found[doc_id].append(
+                {
+                    "at": at,
+                    "by": actor,
+                    "what": data.get("what"),
+                    "reason": data.get("reason"),
+                    "before": data.get("before"),
+                    "after": data.get("after"),
+                    "favourable": data.get("favourable", False),
+                }
+            )
     return found
 
 
@@ -104,16 +128,25 @@ def claimed_or_corrected() -> ColumnElement[bool]:
     (claimed before it was recorded, not migrated history) or a correction. A superset, cheap
     to ask in a report's query; :func:`document_claims` then says exactly."""
     return or_(
-        and_(Document.publication_migrated.is_(False), Document.published_at < Document.published_recorded_at),
-        exists().where(Posting.document_id == Document.id, Posting.migrated.is_(False),
-                       Posting.posted_at < Posting.recorded_at),
-        exists().where(AuditEvent.document_id == Document.id, AuditEvent.action == CORRECTION_ACTION,
-                       AuditEvent.outcome == "allowed"),
+        and_(
+            Document.publication_migrated.is_(False), Document.published_at < Document.published_recorded_at
+        ),
+        exists().where(
+            Posting.document_id == Document.id,
+            Posting.migrated.is_(False),
+            Posting.posted_at < Posting.recorded_at,
+        ),
+        exists().where(
+            AuditEvent.document_id == Document.id,
+            AuditEvent.action == CORRECTION_ACTION,
+            AuditEvent.outcome == "allowed",
+        ),
     )
 
 
-def document_claims(session: Session, doc_ids: Iterable[int], grace: timedelta, *,
-                    as_of: datetime | None = None) -> dict[int, dict[str, Any]]:
+def document_claims(
+    session: Session, doc_ids: Iterable[int], grace: timedelta, *, as_of: datetime | None = None
+) -> dict[int, dict[str, Any]]:
     """For reports (ledger, on-time): per document, the publication's claim, each posting's claim,
     how many claims await confirmation, who confirmed which, and the corrections made — as of
     ``as_of`` when given (a confirmation or correction made later is not counted yet)."""
@@ -131,27 +164,48 @@ def document_claims(session: Session, doc_ids: Iterable[int], grace: timedelta, 
         if doc is None:
             continue
         publication = publication_claim(doc, grace, as_of=as_of)
-        posted = [{"id": p.id, "channel": p.channel, **posting_claim(p, grace, as_of=as_of)} for p in postings[i]]
+        posted = [
+            {"id": p.id, "channel": p.channel, **posting_claim(p, grace, as_of=as_of)} for p in postings[i]
+        ]
         waiting = sum(1 for p in posted if p["awaiting_confirmation"]) + int(
-            bool(publication and publication["awaiting_confirmation"]))
+            bool(publication and publication["awaiting_confirmation"])
+        )
         confirmers = [c["confirmed_by"] for c in (publication, *posted) if c and c["confirmed_by"]]
-        facts[i] = {"publication": publication, "postings": posted, "claims_waiting": waiting,
-                    "confirmed_by": list(dict.fromkeys(confirmers)), "corrections": fixes[i]}
+        facts[i] = {
+            "publication": publication,
+            "postings": posted,
+            "claims_waiting": waiting,
+            "confirmed_by": list(dict.fromkeys(confirmers)),
+            "corrections": fixes[i],
+        }
     return facts
 
 
-def claims_awaiting(session: Session, grace: timedelta, *, unit_code: str | None = None,
-                    limit: int = 500) -> list[dict[str, Any]]:
+def claims_awaiting(
+    session: Session, grace: timedelta, *, unit_code: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
     """Every claim still awaiting a supervisor's confirmation, oldest claim first."""
     rows: list[dict[str, Any]] = []
-    stmt = (select(Posting, Document.title, Unit.code).join(Document, Document.id == Posting.document_id)
-            .join(Unit, Unit.id == Document.unit_id)
-            .where(Posting.confirmed_by.is_(None), Posting.migrated.is_(False),
-                   Posting.posted_at < Posting.recorded_at))
-    pubs = (select(Document, Unit.code).join(Unit, Unit.id == Document.unit_id)
-            .where(Document.published_at.is_not(None), Document.publication_confirmed_by.is_(None),
-                   Document.publication_migrated.is_(False),
-                   Document.published_at < Document.published_recorded_at))
+    stmt = (
+        select(Posting, Document.title, Unit.code)
+        .join(Document, Document.id == Posting.document_id)
+        .join(Unit, Unit.id == Document.unit_id)
+        .where(
+            Posting.confirmed_by.is_(None),
+            Posting.migrated.is_(False),
+            Posting.posted_at < Posting.recorded_at,
+        )
+    )
+    pubs = (
+        select(Document, Unit.code)
+        .join(Unit, Unit.id == Document.unit_id)
+        .where(
+            Document.published_at.is_not(None),
+            Document.publication_confirmed_by.is_(None),
+            Document.publication_migrated.is_(False),
+            Document.published_at < Document.published_recorded_at,
+        )
+    )
     if unit_code:
         stmt = stmt.where(Unit.code == unit_code)
         pubs = pubs.where(Unit.code == unit_code)
@@ -168,10 +222,25 @@ def claims_awaiting(session: Session, grace: timedelta, *, unit_code: str | None
     return rows[:limit]
 
 
-def _waiting(doc_id: int, title: str, unit: str, what: str, claimed: datetime, recorded: datetime,
-             posting_id: int | None) -> dict[str, Any]:
-    return {"document_id": doc_id, "title": title, "unit": unit, "what": what, "posting_id": posting_id,
-            "claimed_at": claimed, "recorded_at": recorded, "gap_hours": round((recorded - claimed).total_seconds() / 3600, 1)}
+def _waiting(
+    doc_id: int,
+    title: str,
+    unit: str,
+    what: str,
+    claimed: datetime,
+    recorded: datetime,
+    posting_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "title": title,
+        "unit": unit,
+        "what": what,
+        "posting_id": posting_id,
+        "claimed_at": claimed,
+        "recorded_at": recorded,
+        "gap_hours": round((recorded - claimed).total_seconds() / 3600, 1),
+    }
 
 
 def summary(facts: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ request is authenticated: the API token's id by :func:`workflow.entrypoints.api.
 a hash of the session by the pages. A pure ASGI middleware, so the attribution is in the
 context every route, dependency and worker thread of the request copies.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,5 +26,7 @@ class AttributionMiddleware:
             return
         path = scope.get("path", "")
         channel = "web" if path == self.web_prefix or path.startswith(self.web_prefix + "/") else "api"
-        with attribution.acting(channel, clock_override=self.clock_override or attribution.clock_overridden()):
+        with attribution.acting(
+            channel, clock_override=self.clock_override or attribution.clock_overridden()
+        ):
             await self.app(scope, receive, send)

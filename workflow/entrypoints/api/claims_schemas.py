@@ -1,5 +1,6 @@
 """What the API shows of claimed and recorded instants, confirmations and corrections
 (docs/design.md §7; workflow/services/claims.py computes them)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,10 @@ class ClaimOut(BaseModel):
 
     claimed_at: datetime
     recorded_at: datetime | None
-    awaiting_confirmation: bool = Field(description="Claimed more than the grace window before it was "
-                                        "recorded and not yet confirmed by a supervisor.")
+    awaiting_confirmation: bool = Field(
+        description="Claimed more than the grace window before it was "
+        "recorded and not yet confirmed by a supervisor."
+    )
     confirmed_by: str | None
     confirmed_at: datetime | None
     confirm_reason: str | None
@@ -32,8 +35,10 @@ class PostingOut(ClaimOut):
     url: str | None
     evidence: str | None
     posted_at: datetime = Field(description="The claimed instant (same as claimed_at).")
-    counted_at: datetime = Field(description="The instant the posting counts from: the claim, or the "
-                                 "recording while the claim awaits confirmation.")
+    counted_at: datetime = Field(
+        description="The instant the posting counts from: the claim, or the "
+        "recording while the claim awaits confirmation."
+    )
     recorded_by: str | None
 
 

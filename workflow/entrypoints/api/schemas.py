@@ -7,6 +7,7 @@ overflows at year 1 and 9999), ids fit the 32-bit columns, and unknown fields ar
 name instead of silently ignored. The services check the same facts again: these are for
 clear 422s, not for authority.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,9 @@ from pydantic_core import PydanticCustomError
 
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
+from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
-from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
@@ -44,8 +45,9 @@ def _line(value: str) -> str:
 
 def _year(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise PydanticCustomError("year_range", "the year must lie between {low} and {high}",
-                                  {"low": MIN_YEAR, "high": MAX_YEAR})
+        raise PydanticCustomError(
+            "year_range", "the year must lie between {low} and {high}", {"low": MIN_YEAR, "high": MAX_YEAR}
+        )
     return value
 
 
@@ -79,9 +81,13 @@ class DocumentCreate(Strict):
     title: Line500 = Field(description="Title of the policy document.")
     doc_number: Line200 | None = Field(default=None, description="Document number (文号) or working title.")
     body: Text = Field(default="", description="The policy text.")
-    disclosure: Disclosure | None = Field(default=None, description="公开属性: proactive, on_request or not_disclosed.")
+    disclosure: Disclosure | None = Field(
+        default=None, description="公开属性: proactive, on_request or not_disclosed."
+    )
     risk_assessment_needed: bool | None = Field(default=None, description="Whether a 舆情风险评估 is needed.")
-    unit: Code | None = Field(default=None, description="Drafting unit; defaults to (and must be) the caller's own.")
+    unit: Code | None = Field(
+        default=None, description="Drafting unit; defaults to (and must be) the caller's own."
+    )
 
 
 class DocumentEdit(Strict):
@@ -95,7 +101,9 @@ class DocumentEdit(Strict):
     response_plan: Text | None = Field(default=None, description="应对处置预案.")
     disclosure: Disclosure | None = None
     risk_assessment_needed: bool | None = None
-    interpreter: Code | None = Field(default=None, description="Login of the interpreter, from the drafting unit.")
+    interpreter: Code | None = Field(
+        default=None, description="Login of the interpreter, from the drafting unit."
+    )
 
 
 class MaterialIn(Strict):
@@ -110,25 +118,38 @@ class SignersIn(Strict):
 
 
 class TriggerIn(Strict):
-    reason: Reason2000 | None = Field(default=None, description="Required for reject, reject_to_draft and withdraw.")
+    reason: Reason2000 | None = Field(
+        default=None, description="Required for reject, reject_to_draft and withdraw."
+    )
     publication_url: Url | None = Field(default=None, description="publish: where the policy text is public.")
-    published_at: Instant | None = Field(default=None, description="publish: when it went public (default now).")
-    backdated: bool = Field(default=False, description="publish: published_at really lies more than the grace "
-                            "window (24 h) in the past; refused otherwise. A supervisor confirms it later.")
+    published_at: Instant | None = Field(
+        default=None, description="publish: when it went public (default now)."
+    )
+    backdated: bool = Field(
+        default=False,
+        description="publish: published_at really lies more than the grace "
+        "window (24 h) in the past; refused otherwise. A supervisor confirms it later.",
+    )
 
 
 class ConfirmIn(Strict):
     what: Literal["publication", "portal", "news_media"] = Field(
-        description="The publication, or the postings of one channel, whose claimed time is confirmed.")
+        description="The publication, or the postings of one channel, whose claimed time is confirmed."
+    )
     reason: Reason2000 = Field(description="Why the claimed time is right (kept in the audit trail).")
 
 
 class CorrectionIn(Strict):
-    what: Literal["publication", "portal", "news_media"] = Field(description="The publication, or a channel's posting.")
+    what: Literal["publication", "portal", "news_media"] = Field(
+        description="The publication, or a channel's posting."
+    )
     reason: Reason2000 = Field(description="Why (kept in the audit trail with the original values).")
     url: Url | None = None
-    at: Instant | None = Field(default=None, description="The right instant. An earlier posting or a later "
-                               "publication favours the drafting unit and needs a supervisor.")
+    at: Instant | None = Field(
+        default=None,
+        description="The right instant. An earlier posting or a later "
+        "publication favours the drafting unit and needs a supervisor.",
+    )
     outlet: Line200 | None = None
     evidence: Reason2000 | None = None
     posting_id: Id | None = Field(default=None, description="Which posting, when the channel has several.")
@@ -136,12 +157,15 @@ class CorrectionIn(Strict):
 
 class SignIn(Strict):
     package: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
-        default=None, description="The package hash the signer read; refused with 409 if it changed since.")
+        default=None, description="The package hash the signer read; refused with 409 if it changed since."
+    )
 
 
 class RejectIn(Strict):
     reason: Reason2000
-    to: Literal["plan", "draft"] = Field(default="plan", description="Back to the interpretation plan or to the draft.")
+    to: Literal["plan", "draft"] = Field(
+        default="plan", description="Back to the interpretation plan or to the draft."
+    )
 
 
 class PostingIn(Strict):
@@ -206,9 +230,15 @@ class TimelineEvent(BaseModel):
     state_before: str | None
     state_after: str | None
     details: dict[str, Any]
-    channel: str | None = Field(default=None, description="cli, api, web, worker or system (none before 0007).")
-    credential: str | None = Field(default=None, description="token:<id>, session:<hash>, os:USER@HOST, worker:<host>.")
-    wall_at: datetime | None = Field(default=None, description="The real time of an event made under a clock override.")
+    channel: str | None = Field(
+        default=None, description="cli, api, web, worker or system (none before 0007)."
+    )
+    credential: str | None = Field(
+        default=None, description="token:<id>, session:<hash>, os:USER@HOST, worker:<host>."
+    )
+    wall_at: datetime | None = Field(
+        default=None, description="The real time of an event made under a clock override."
+    )
     clock_override: bool = False
 
 
@@ -246,7 +276,9 @@ class DocumentView(BaseModel):
     created_at: datetime
     updated_at: datetime
     next_steps: list[NextStep]
-    timeline: list[TimelineEvent] | None = Field(default=None, description="The audit timeline (unless ?timeline=false).")
+    timeline: list[TimelineEvent] | None = Field(
+        default=None, description="The audit timeline (unless ?timeline=false)."
+    )
 
 
 # ---------------------------------------------------------------------------- directory

@@ -1,7 +1,6 @@
 """Entry point of the ``santongbu`` console script."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import typer
 from pydantic import ValidationError
@@ -25,14 +24,18 @@ app = typer.Typer(
 @app.callback()
 def _global(
     context: typer.Context,
-    database_url: Optional[str] = typer.Option(
-        None, "--db", envvar="SANTONGBU_DATABASE_URL",
+    database_url: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="SANTONGBU_DATABASE_URL",
         help="Database URL (default sqlite:///santongbu.db in the current folder).",
     ),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
-    now: Optional[str] = typer.Option(
-        None, "--now", help="Act as if it were this instant (ISO 8601); for drills and tests. Refused "
-                            "unless SANTONGBU_ALLOW_CLOCK_OVERRIDE=true; every event then also records the real time.",
+    lang: str | None = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
+    now: str | None = typer.Option(
+        None,
+        "--now",
+        help="Act as if it were this instant (ISO 8601); for drills and tests. Refused "
+        "unless SANTONGBU_ALLOW_CLOCK_OVERRIDE=true; every event then also records the real time.",
     ),
 ) -> None:
     from workflow.kernel.settings import Settings
@@ -51,8 +54,10 @@ def _global(
     common.set_context(ctx)
     if now:
         if not settings.allow_clock_override:
-            common.fail("--now is refused: this installation does not allow clock overrides "
-                        "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)")
+            common.fail(
+                "--now is refused: this installation does not allow clock overrides "
+                "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)"
+            )
         ctx.now = common.parse_instant(now, what="--now")
     _attribute(context, bool(now))
 
@@ -73,10 +78,35 @@ def _attribute(context: typer.Context, clock_override: bool) -> None:
 
 
 def _register() -> None:
-    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, correct_cmds, db_cmds, diagram_cmds, doc_cmds, ops_cmds, outbox_cmds, report_cmds, server_cmds, web_cmds
+    from workflow.entrypoints.cli import (
+        admin_cmds,
+        audit_cmds,
+        calendar_cmds,
+        correct_cmds,
+        db_cmds,
+        diagram_cmds,
+        doc_cmds,
+        ops_cmds,
+        outbox_cmds,
+        report_cmds,
+        server_cmds,
+        web_cmds,
+    )
 
-    for module in (db_cmds, admin_cmds, doc_cmds, correct_cmds, audit_cmds, diagram_cmds, calendar_cmds,
-                   outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds):
+    for module in (
+        db_cmds,
+        admin_cmds,
+        doc_cmds,
+        correct_cmds,
+        audit_cmds,
+        diagram_cmds,
+        calendar_cmds,
+        outbox_cmds,
+        ops_cmds,
+        report_cmds,
+        server_cmds,
+        web_cmds,
+    ):
         module.register(app)
 
 

@@ -5,6 +5,7 @@ audit actions, roles) come from the one catalogue, :mod:`states.catalogue`, and 
 from :mod:`states.reasons`, so a state is called the same on a page, in an email and in a CSV.
 A missing key shows the key itself, which a test would notice.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,13 @@ from states.reasons import Reason
 
 LANGS = catalogue.LANGS
 
-REPORT_LABELS = {"overdue": ("逾期未发布", "Overdue"), "late": ("逾期发布", "Posted late"),
-                 "on-time": ("按时率", "On-time rate"), "ledger": ("台账", "Ledger"),
-                 "year-end": ("年度报告", "Year-end report")}
+REPORT_LABELS = {
+    "overdue": ("逾期未发布", "Overdue"),
+    "late": ("逾期发布", "Posted late"),
+    "on-time": ("按时率", "On-time rate"),
+    "ledger": ("台账", "Ledger"),
+    "year-end": ("年度报告", "Year-end report"),
+}
 
 T: dict[str, tuple[str, str]] = {
     "app": ("三同步 · 政策解读", "Santongbu · policy interpretation"),
@@ -34,11 +39,18 @@ T: dict[str, tuple[str, str]] = {
     "login.login": ("用户名", "Login"),
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Sign in"),
-    "login.failed": ("用户名或密码不正确,或该账户暂时被锁定。", "Wrong login or password, or the account is locked for a while."),
-    "login.hint": ("没有密码?请管理员执行 santongbu user password 您的用户名。",
-                   "No password yet? Ask an administrator to run: santongbu user password YOUR-LOGIN."),
-    "login.https": ("本站未使用 HTTPS:浏览器不会保存登录状态。请通过 HTTPS 或本机地址访问。",
-                    "This page is not served over HTTPS: the browser will not keep you signed in. Use HTTPS or a loopback address."),
+    "login.failed": (
+        "用户名或密码不正确,或该账户暂时被锁定。",
+        "Wrong login or password, or the account is locked for a while.",
+    ),
+    "login.hint": (
+        "没有密码?请管理员执行 santongbu user password 您的用户名。",
+        "No password yet? Ask an administrator to run: santongbu user password YOUR-LOGIN.",
+    ),
+    "login.https": (
+        "本站未使用 HTTPS:浏览器不会保存登录状态。请通过 HTTPS 或本机地址访问。",
+        "This page is not served over HTTPS: the browser will not keep you signed in. Use HTTPS or a loopback address.",
+    ),
     "signed_out": ("已退出。", "You have signed out."),
     # lists
     "docs.title": ("{unit} 的文件", "Documents of {unit}"),
@@ -75,7 +87,10 @@ T: dict[str, tuple[str, str]] = {
     "due.overdue0": ("已逾期", "overdue"),
     "due.until": ("截止 {date}", "due {date}"),
     "due.provisional": ("暂定", "provisional"),
-    "due.provisional_help": ("该年度放假安排尚未公布,期限为暂定。", "This year's holiday schedule is not out yet: the deadline is provisional."),
+    "due.provisional_help": (
+        "该年度放假安排尚未公布,期限为暂定。",
+        "This year's holiday schedule is not out yet: the deadline is provisional.",
+    ),
     "due.posted_on_time": ("按时发布(用时 {n} 个工作日)", "posted on time ({n} working days)"),
     "due.posted_late": ("逾期发布(逾期 {n} 个工作日)", "posted late ({n} working days late)"),
     "due.none": ("公开后计算", "counted from publication"),
@@ -99,25 +114,36 @@ T: dict[str, tuple[str, str]] = {
     "doc.published_at": ("公开时间", "Published"),
     "doc.publication_url": ("公开网址", "Publication URL"),
     "doc.postings": ("解读发布记录", "Postings"),
-    "doc.claim_waiting": ("(补录时间,{recorded} 登记,待监督人员确认,暂按登记时间计)",
-                          "(claimed; recorded {recorded}: awaiting a supervisor's confirmation, counts as recorded)"),
+    "doc.claim_waiting": (
+        "(补录时间,{recorded} 登记,待监督人员确认,暂按登记时间计)",
+        "(claimed; recorded {recorded}: awaiting a supervisor's confirmation, counts as recorded)",
+    ),
     "doc.claim_confirmed": ("(补录时间已由 {who} 确认)", "(claimed time confirmed by {who})"),
-    "doc.claims_waiting": ("有 {n} 项补录时间待监督人员确认;确认前按登记时间计算是否按时。",
-                           "{n} claimed time(s) await a supervisor's confirmation; until then they count as recorded."),
+    "doc.claims_waiting": (
+        "有 {n} 项补录时间待监督人员确认;确认前按登记时间计算是否按时。",
+        "{n} claimed time(s) await a supervisor's confirmation; until then they count as recorded.",
+    ),
     "doc.corrections": ("更正记录", "Corrections"),
     "tl.via": ("经{channel}", "via {channel}"),
     "tl.clock_override": ("时钟为指定时间,实际时间 {at}", "clock set by hand; real time {at}"),
     "doc.correct": ("更正公开或解读发布记录", "Correct the publication or a posting"),
-    "doc.correct_help": ("只填写需要更正的项;原值保留在办理记录中。更早的解读发布时间或更晚的公开时间须由监督人员更正。",
-                         ("Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
-                          "later publication is a supervisor's correction.")),
+    "doc.correct_help": (
+        "只填写需要更正的项;原值保留在办理记录中。更早的解读发布时间或更晚的公开时间须由监督人员更正。",
+        (
+            "Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
+            "later publication is a supervisor's correction."
+        ),
+    ),
     "doc.before": ("原", "before"),
     "doc.after": ("改为", "after"),
     "doc.no_postings": ("尚无解读发布记录。", "No postings yet."),
     "doc.timeline": ("办理记录", "Timeline"),
     "doc.closed_reason": ("理由", "Reason"),
     "doc.package_hash": ("审签包指纹", "Package fingerprint"),
-    "doc.read_only": ("您可以查看本文件;修改与推进由起草处室办理。", "You may read this document; its drafting unit edits and advances it."),
+    "doc.read_only": (
+        "您可以查看本文件;修改与推进由起草处室办理。",
+        "You may read this document; its drafting unit edits and advances it.",
+    ),
     "doc.edit_package": ("修改审签包(已有签字将作废)", "Change the package (signatures so far become void)"),
     "doc.back": ("返回列表", "Back to the list"),
     # fields
@@ -142,8 +168,10 @@ T: dict[str, tuple[str, str]] = {
     "f.publication_url": ("公开网址", "Publication URL"),
     "f.published_at": ("公开时间(留空为现在)", "Published at (empty: now)"),
     "f.reason": ("理由", "Reason"),
-    "f.backdated": ("公开时间早于现在 24 小时以上,确系补录(需监督人员确认)",
-                    "The publication time lies more than 24 hours back: it really was (a supervisor confirms it)"),
+    "f.backdated": (
+        "公开时间早于现在 24 小时以上,确系补录(需监督人员确认)",
+        "The publication time lies more than 24 hours back: it really was (a supervisor confirms it)",
+    ),
     "f.what": ("待确认项", "What is confirmed"),
     "f.correct_at": ("更正后的时间(北京时间)", "The right time (Beijing time)"),
     "f.correct_url": ("更正后的 URL", "The right URL"),
@@ -177,8 +205,10 @@ T: dict[str, tuple[str, str]] = {
     # signing
     "sign.title": ("待我审签", "Waiting for my signature"),
     "sign.none": ("没有等待您签署的审签包。", "Nothing is waiting for your signature."),
-    "sign.intro": ("请对照阅读正文、解读方案和解读材料,作为一个整体签署或退回。",
-                   "Read the text, plan and materials side by side; sign them as one package, or send them back."),
+    "sign.intro": (
+        "请对照阅读正文、解读方案和解读材料,作为一个整体签署或退回。",
+        "Read the text, plan and materials side by side; sign them as one package, or send them back.",
+    ),
     "sign.you_signed": ("您已签署当前版本。", "You have signed the current package."),
     "sign.reject_plan": ("解读方案(修改方案或材料)", "interpretation plan (change plan or materials)"),
     "sign.reject_draft": ("起草(修改正文)", "draft (change the text)"),
@@ -197,8 +227,10 @@ T: dict[str, tuple[str, str]] = {
     "dash.escalations_none": ("尚无督办记录。", "No escalations yet."),
     "dash.rates": ("{year} 年各处室解读按时率", "On-time rate per unit, {year}"),
     "dash.rates_none": ("本年度尚无已到期的文件。", "No decided documents this year yet."),
-    "dash.rates_help": ("按时率 = 按时发布 ÷ (按时 + 逾期发布 + 已逾期未发布);期限内的文件不计。",
-                        "On-time rate = on time ÷ (on time + late + overdue); documents still within their deadline do not count."),
+    "dash.rates_help": (
+        "按时率 = 按时发布 ÷ (按时 + 逾期发布 + 已逾期未发布);期限内的文件不计。",
+        "On-time rate = on time ÷ (on time + late + overdue); documents still within their deadline do not count.",
+    ),
     "dash.lifecycle": ("办理流程与各状态文件数", "The lifecycle, with the documents in each state"),
     "dash.mermaid": ("Mermaid 源码", "Mermaid source"),
     "dash.timeline": ("查看任一文件的办理记录", "Any document's timeline"),
@@ -231,20 +263,30 @@ T: dict[str, tuple[str, str]] = {
     "done.reject": ("已退回。", "Sent back."),
     "done.fire": ("已完成:{trigger}。", "Done: {trigger}."),
     "done.record_posting": ("解读发布已登记。", "Posting recorded."),
-    "done.confirm": ("补录时间已确认,是否按时已重新计算。", "Claimed time confirmed; on time or late recomputed."),
+    "done.confirm": (
+        "补录时间已确认,是否按时已重新计算。",
+        "Claimed time confirmed; on time or late recomputed.",
+    ),
     "done.correct": ("已更正,原值保留在办理记录中。", "Corrected; the original values stay in the timeline."),
-    "done.posted": ("解读已在门户网站和新闻媒体发布,文件办结。", "The interpretation is out on the portal and in the news media: the document is closed."),
+    "done.posted": (
+        "解读已在门户网站和新闻媒体发布,文件办结。",
+        "The interpretation is out on the portal and in the news media: the document is closed.",
+    ),
     "done.voided": ("审签包已改变,此前的签字作废。", "The package changed: earlier signatures are void."),
     # errors
     "err.title": ("无法完成", "Not possible"),
     "err.403": ("您无权查看或办理此项。", "You may not see or do this."),
     "err.404": ("没有找到。", "Not found."),
-    "err.csrf": ("表单已失效(缺少或错误的安全令牌)。请返回、刷新页面后重试。",
-                 "The form has expired (missing or wrong security token). Go back, reload the page and try again."),
+    "err.csrf": (
+        "表单已失效(缺少或错误的安全令牌)。请返回、刷新页面后重试。",
+        "The form has expired (missing or wrong security token). Go back, reload the page and try again.",
+    ),
     "err.invalid": ("输入有误。", "Some input is invalid."),
     "err.time": ("时间格式应为 2024-02-09 10:30", "write the time as 2024-02-09 10:30"),
-    "err.secret": ("网页服务未配置会话密钥,请管理员设置 SANTONGBU_SECRET_KEY。",
-                   "The pages have no session key: an administrator must set SANTONGBU_SECRET_KEY."),
+    "err.secret": (
+        "网页服务未配置会话密钥,请管理员设置 SANTONGBU_SECRET_KEY。",
+        "The pages have no session key: an administrator must set SANTONGBU_SECRET_KEY.",
+    ),
     "err.home": ("返回首页", "Home"),
 }
 

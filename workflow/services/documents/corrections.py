@@ -9,6 +9,7 @@
   hint and the result are recomputed. A correction favourable to the drafting unit (an earlier
   posting, a later publication) needs a supervisor outside that unit, as a confirmation does.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,19 +59,26 @@ class Corrections(Effects):
         """Recompute the result of a completed document after its facts changed."""
         if ctx.doc.state != State.INTERPRETATION_POSTED:
             return
-        before = {"posted_at": ctx.doc.posted_at, "on_time": ctx.doc.on_time,
-                  "working_days_late": ctx.doc.working_days_late}
+        before = {
+            "posted_at": ctx.doc.posted_at,
+            "on_time": ctx.doc.on_time,
+            "working_days_late": ctx.doc.working_days_late,
+        }
         with ctx.session.no_autoflush:  # the document goes out in the change's one UPDATE
             self._complete(ctx)
-        after = {"posted_at": ctx.doc.posted_at, "on_time": ctx.doc.on_time,
-                 "working_days_late": ctx.doc.working_days_late}
+        after = {
+            "posted_at": ctx.doc.posted_at,
+            "on_time": ctx.doc.on_time,
+            "working_days_late": ctx.doc.working_days_late,
+        }
         if before != after:
             ctx.details["result_before"] = before
             ctx.details["result_after"] = after
 
     # ------------------------------------------------------------------ confirm
-    def confirm(self, login: str, doc_id: int, *, what: str, reason: str,
-                expected_version: int | None = None) -> Outcome:
+    def confirm(
+        self, login: str, doc_id: int, *, what: str, reason: str, expected_version: int | None = None
+    ) -> Outcome:
         """A supervisor confirms a claim awaiting confirmation (publication, or a channel's
         postings); the result is recomputed on the confirmed instant."""
         what, reason = _what(what), _reason(reason)
@@ -82,20 +90,30 @@ class Corrections(Effects):
             if what == "publication":
                 doc = ctx.doc
                 assert doc.published_at is not None  # _published checked it
-                if not claims.awaiting_confirmation(doc.published_at, doc.published_recorded_at, grace,
-                                                    confirmed=doc.publication_confirmed_by is not None,
-                                                    migrated=bool(doc.publication_migrated)):
+                if not claims.awaiting_confirmation(
+                    doc.published_at,
+                    doc.published_recorded_at,
+                    grace,
+                    confirmed=doc.publication_confirmed_by is not None,
+                    migrated=bool(doc.publication_migrated),
+                ):
                     raise Refused(Reason("no_claim_waiting", {"what": what}))
                 doc.publication_confirmed_by, doc.publication_confirmed_at = ctx.actor.login, ctx.now
                 doc.publication_confirm_reason = reason
                 confirmed.append({"claimed_at": doc.published_at, "recorded_at": doc.published_recorded_at})
             else:
                 for p in self._postings(ctx, what):
-                    if claims.awaiting_confirmation(p.posted_at, p.recorded_at, grace,
-                                                    confirmed=p.confirmed_by is not None, migrated=bool(p.migrated)):
+                    if claims.awaiting_confirmation(
+                        p.posted_at,
+                        p.recorded_at,
+                        grace,
+                        confirmed=p.confirmed_by is not None,
+                        migrated=bool(p.migrated),
+                    ):
                         p.confirmed_by, p.confirmed_at, p.confirm_reason = ctx.actor.login, ctx.now, reason
-                        confirmed.append({"posting_id": p.id, "claimed_at": p.posted_at,
-                                          "recorded_at": p.recorded_at})
+                        confirmed.append(
+                            {"posting_id": p.id, "claimed_at": p.posted_at, "recorded_at": p.recorded_at}
+                        )
                 if not confirmed:
                     raise Refused(Reason("no_claim_waiting", {"what": what}))
             ctx.details.update({"what": what, "reason": reason, "confirmed": confirmed})
@@ -104,13 +122,31 @@ class Corrections(Effects):
         def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
             return claims.may_confirm(actor, snap)
 
-        return self._change(login, doc_id, "confirm", run, authorise=authorise,
-                            expected_version=expected_version, audit_details={"what": what})
+        return self._change(
+            login,
+            doc_id,
+            "confirm",
+            run,
+            authorise=authorise,
+            expected_version=expected_version,
+            audit_details={"what": what},
+        )
 
     # ------------------------------------------------------------------ correct
-    def correct(self, login: str, doc_id: int, *, what: str, reason: str, url: str | None = None,
-                at: datetime | None = None, outlet: str | None = None, evidence: str | None = None,
-                posting_id: int | None = None, expected_version: int | None = None) -> Outcome:
+    def correct(
+        self,
+        login: str,
+        doc_id: int,
+        *,
+        what: str,
+        reason: str,
+        url: str | None = None,
+        at: datetime | None = None,
+        outlet: str | None = None,
+        evidence: str | None = None,
+        posting_id: int | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """Correct a published fact with a reason; the original stays in the trail (the event's
         ``before``), and the deadline, the ladder's hint and the result are recomputed."""
         what, reason = _what(what), _reason(reason)
@@ -130,7 +166,9 @@ class Corrections(Effects):
             if what == "publication":
                 before, after, favourable = self._correct_publication(ctx, url, at)
             else:
-                before, after, favourable = self._correct_posting(ctx, what, posting_id, url, at, outlet, evidence)
+                before, after, favourable = self._correct_posting(
+                    ctx, what, posting_id, url, at, outlet, evidence
+                )
             if before == after:
                 raise Refused(Reason("nothing_corrected"))
             if favourable:  # nobody makes their own record look better: a supervisor does
@@ -138,8 +176,9 @@ class Corrections(Effects):
                 if denied:
                     raise _Refusal(Forbidden([Reason("correction_needs_supervisor"), *denied]), ctx.doc.state)
                 self._vouch(ctx, what, after.get("posting_id"), reason)
-            ctx.details.update({"what": what, "reason": reason, "before": before, "after": after,
-                                "favourable": favourable})
+            ctx.details.update(
+                {"what": what, "reason": reason, "before": before, "after": after, "favourable": favourable}
+            )
             self._recount(ctx)
 
         def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
@@ -147,17 +186,29 @@ class Corrections(Effects):
                 return []
             return [Reason("not_corrector", {"login": actor.login})]
 
-        return self._change(login, doc_id, "correct", run, authorise=authorise,
-                            expected_version=expected_version, audit_details={"what": what})
+        return self._change(
+            login,
+            doc_id,
+            "correct",
+            run,
+            authorise=authorise,
+            expected_version=expected_version,
+            audit_details={"what": what},
+        )
 
-    def _correct_publication(self, ctx: _Ctx, url: str | None, at: datetime | None
-                             ) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    def _correct_publication(
+        self, ctx: _Ctx, url: str | None, at: datetime | None
+    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
         from workflow.kernel.calendar import due_for
 
         doc = ctx.doc
         was = doc.published_at
-        before = {"publication_url": doc.publication_url, "published_at": was, "due_at": doc.due_at,
-                  "due_provisional": doc.due_provisional}
+        before = {
+            "publication_url": doc.publication_url,
+            "published_at": was,
+            "due_at": doc.due_at,
+            "due_provisional": doc.due_provisional,
+        }
         if url is not None:
             doc.publication_url = url
         if at is not None and at != doc.published_at:
@@ -167,13 +218,24 @@ class Corrections(Effects):
             due = due_for(ctx.session, at, self.settings)
             doc.published_at, doc.due_at, doc.due_provisional = at, due.due_at, due.provisional
             doc.next_rung_at = at  # the sweep recomputes which rungs are due on the new deadline
-        after = {"publication_url": doc.publication_url, "published_at": doc.published_at, "due_at": doc.due_at,
-                 "due_provisional": doc.due_provisional}
+        after = {
+            "publication_url": doc.publication_url,
+            "published_at": doc.published_at,
+            "due_at": doc.due_at,
+            "due_provisional": doc.due_provisional,
+        }
         return before, after, claims.favourable_to_unit("publication", was, doc.published_at)
 
-    def _correct_posting(self, ctx: _Ctx, channel: str, posting_id: int | None, url: str | None,
-                         at: datetime | None, outlet: str | None, evidence: str | None
-                         ) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    def _correct_posting(
+        self,
+        ctx: _Ctx,
+        channel: str,
+        posting_id: int | None,
+        url: str | None,
+        at: datetime | None,
+        outlet: str | None,
+        evidence: str | None,
+    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
         postings = self._postings(ctx, channel)
         if posting_id is not None:
             postings = [p for p in postings if p.id == posting_id]
@@ -184,8 +246,13 @@ class Corrections(Effects):
         p = postings[0]
 
         def facts() -> dict[str, Any]:
-            return {"posting_id": p.id, "url": p.url, "outlet": p.outlet, "evidence": p.evidence,
-                    "posted_at": p.posted_at}
+            return {
+                "posting_id": p.id,
+                "url": p.url,
+                "outlet": p.outlet,
+                "evidence": p.evidence,
+                "posted_at": p.posted_at,
+            }
 
         before = facts()
         if at is not None and ctx.doc.published_at is not None and at < ctx.doc.published_at:

@@ -1,6 +1,7 @@
 """The on-time report: per unit (and month or quarter), on time, late, overdue, open and the rate,
 and how many of those documents rest on a claim awaiting a supervisor's confirmation, had a
 claim confirmed, or were corrected (workflow/services/claims.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,8 +32,15 @@ TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected")
 class OnTimeReport(ReportBase):
     """The on-time report."""
 
-    def on_time(self, login: str, *, period: Period | str | None = None, unit: str | None = None,
-                by: Grain | None = None, now: datetime | None = None) -> Table:
+    def on_time(
+        self,
+        login: str,
+        *,
+        period: Period | str | None = None,
+        unit: str | None = None,
+        by: Grain | None = None,
+        now: datetime | None = None,
+    ) -> Table:
         """Per unit (and per month or quarter with ``by``): documents published in the period,
         posted on time, late, overdue, open, and the on-time rate; a total row last. Beside
         them, documents with a claimed time still awaiting a supervisor's confirmation (their
@@ -51,19 +59,38 @@ class OnTimeReport(ReportBase):
             scope = self._scope(session, period, unit, now)
             assert scope.period is not None
             parts = scope.period.split(by)
-            bucket: Any = (case(*[(Document.published_at < p.end_at, literal(i)) for i, p in enumerate(parts[:-1])],
-                                else_=literal(len(parts) - 1)) if len(parts) > 1 else literal(0))
-            stmt = (select(Document.unit_id, bucket.label("part"), *self._outcome_columns(scope))
-                    .where(Document.state.in_((PUBLISHED, POSTED)), within(Document.published_at, scope.period),
-                           Document.published_at <= scope.now, *scope.unit_filter())
-                    .group_by(Document.unit_id, bucket))
+            bucket: Any = (
+                case(
+                    *[(Document.published_at < p.end_at, literal(i)) for i, p in enumerate(parts[:-1])],
+                    else_=literal(len(parts) - 1),
+                )
+                if len(parts) > 1
+                else literal(0)
+            )
+            stmt = (
+                select(Document.unit_id, bucket.label("part"), *self._outcome_columns(scope))
+                .where(
+                    Document.state.in_((PUBLISHED, POSTED)),
+                    within(Document.published_at, scope.period),
+                    Document.published_at <= scope.now,
+                    *scope.unit_filter(),
+                )
+                .group_by(Document.unit_id, bucket)
+            )
             found = {(r.unit_id, r.part): r for r in session.execute(stmt)}
             units = {u.id: u for u in self._units(session, scope, (k[0] for k in found))}
             flagged = session.execute(
-                select(Document.id, Document.unit_id, bucket.label("part"))
-                .where(Document.state.in_((PUBLISHED, POSTED)), within(Document.published_at, scope.period),
-                       Document.published_at <= scope.now, *scope.unit_filter(), claimed_or_corrected())).all()
-            facts = document_claims(session, [f.id for f in flagged], self.settings.claim_grace, as_of=scope.now)
+                select(Document.id, Document.unit_id, bucket.label("part")).where(
+                    Document.state.in_((PUBLISHED, POSTED)),
+                    within(Document.published_at, scope.period),
+                    Document.published_at <= scope.now,
+                    *scope.unit_filter(),
+                    claimed_or_corrected(),
+                )
+            ).all()
+            facts = document_claims(
+                session, [f.id for f in flagged], self.settings.claim_grace, as_of=scope.now
+            )
         trust: dict[tuple[int, int], dict[str, int]] = {}
         for f in flagged:
             fact = facts.get(f.id)
@@ -85,22 +112,45 @@ class OnTimeReport(ReportBase):
                 flags = trust.get((u.id, i), dict.fromkeys(TRUST_KEYS, 0))
                 for k, v in (*counts.items(), *flags.items()):
                     totals[k] += v
-                rows.append({"unit": u.code, "unit_name": u.name, "period": part.label, **counts,
-                             "rate": rate(counts["on_time"], counts["late"], counts["overdue"]), **flags})
-        total_row = {"unit": TOTAL_UNIT, "unit_name": TOTAL_NAME, "period": scope.period.label,
-                     **{k: totals[k] for k in keys},
-                     "rate": rate(totals["on_time"], totals["late"], totals["overdue"]),
-                     **{k: totals[k] for k in TRUST_KEYS}}
-        columns = (*UNIT_COLUMNS, Column("period", "期间", "period"),
-                   Column("published", "公开文件", "published", "int"),
-                   Column("on_time", "按时发布", "on time", "int"),
-                   Column("late", "逾期发布", "late", "int"),
-                   Column("overdue", "已逾期未发布", "overdue", "int"),
-                   Column("open", "期限内未发布", "not yet due", "int"),
-                   Column("rate", "按时率", "on-time rate", "rate"),
-                   # Whose clock counts (docs/design.md §7), after the columns scripts already read.
-                   Column("claims_waiting", "含待确认补录时间", "with a claim awaiting confirmation", "int"),
-                   Column("claims_confirmed", "补录时间已确认", "with a claim confirmed", "int"),
-                   Column("corrected", "公开后更正", "corrected after publication", "int"))
-        return Table("on-time", "解读按时发布率", "On-time rate of interpretations", columns, rows,
-                     self._meta(scope, login, by=by), totals=total_row, tz=tz)
+                rows.append(
+                    {
+                        "unit": u.code,
+                        "unit_name": u.name,
+                        "period": part.label,
+                        **counts,
+                        "rate": rate(counts["on_time"], counts["late"], counts["overdue"]),
+                        **flags,
+                    }
+                )
+        total_row = {
+            "unit": TOTAL_UNIT,
+            "unit_name": TOTAL_NAME,
+            "period": scope.period.label,
+            **{k: totals[k] for k in keys},
+            "rate": rate(totals["on_time"], totals["late"], totals["overdue"]),
+            **{k: totals[k] for k in TRUST_KEYS},
+        }
+        columns = (
+            *UNIT_COLUMNS,
+            Column("period", "期间", "period"),
+            Column("published", "公开文件", "published", "int"),
+            Column("on_time", "按时发布", "on time", "int"),
+            Column("late", "逾期发布", "late", "int"),
+            Column("overdue", "已逾期未发布", "overdue", "int"),
+            Column("open", "期限内未发布", "not yet due", "int"),
+            Column("rate", "按时率", "on-time rate", "rate"),
+            # Whose clock counts (docs/design.md §7), after the columns scripts already read.
+            Column("claims_waiting", "含待确认补录时间", "with a claim awaiting confirmation", "int"),
+            Column("claims_confirmed", "补录时间已确认", "with a claim confirmed", "int"),
+            Column("corrected", "公开后更正", "corrected after publication", "int"),
+        )
+        return Table(
+            "on-time",
+            "解读按时发布率",
+            "On-time rate of interpretations",
+            columns,
+            rows,
+            self._meta(scope, login, by=by),
+            totals=total_row,
+            tz=tz,
+        )
