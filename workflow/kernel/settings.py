@@ -3,6 +3,7 @@
 Secrets (SMTP password, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -57,11 +58,13 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     provisional_refresh_interval_seconds: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+        default=None,
+        description="Signs the web pages' session cookies (≥ 32 characters).",
     )
 
     @field_validator("ladder")
@@ -71,7 +74,7 @@ class Settings(BaseSettings):
         if value:
             try:
                 parse_ladder(value)
-            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+            except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
 
