@@ -98,7 +98,7 @@ def make_app(
             },
         },
     )
-    celery.santongbu = services  # type: ignore[attr-defined]  # read by services_of
+    celery.santongbu = services  # read by services_of
     delivery_tasks.register(celery, services)
     sweep_tasks.register(celery, services)
     return celery
@@ -106,7 +106,7 @@ def make_app(
 
 def services_of(celery: Celery) -> Services:
     """The services an app made by :func:`make_app` runs its tasks over (tests, the demo)."""
-    return celery.santongbu  # type: ignore[attr-defined,no-any-return]
+    return celery.santongbu
 
 
 app = make_app()

@@ -80,8 +80,8 @@ def demo_settings(folder: Path, lang: str) -> Settings:
     )
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai"))
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 # ------------------------------------------------------------------ the documents

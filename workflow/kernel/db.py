@@ -30,7 +30,7 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE is ours.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -41,7 +41,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -94,7 +94,7 @@ class Database:
         self.engine.dispose()
 
 
-def alembic_config(db: Database):  # type: ignore[no-untyped-def]
+def alembic_config(db: Database):
     """An Alembic config pointing at our migrations and at this database's engine."""
     from alembic.config import Config
 

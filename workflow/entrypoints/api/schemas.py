@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -66,7 +66,10 @@ MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    StateName = str
+else:  # the states' names, from the one declaration in states/ (mypy cannot read a computed Literal)
+    StateName = Literal[tuple(s.value for s in State)]
 
 
 class Strict(BaseModel):

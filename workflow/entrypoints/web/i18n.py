@@ -286,5 +286,5 @@ def _reason_text(stored: Any, lang: str) -> str:
     """A refusal reason as the audit trail stores it (code, params) in the page's language."""
     if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
         return str(stored)
-    params = stored.get("params") if isinstance(stored.get("params"), dict) else {}
-    return Reason(stored["code"], params).text(lang)
+    params = stored.get("params")
+    return Reason(stored["code"], params if isinstance(params, dict) else {}).text(lang)

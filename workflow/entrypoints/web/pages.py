@@ -127,7 +127,7 @@ def make_env(tz: str) -> Environment:
 
 
 def state(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+    return request.app.state.web
 
 
 class SignInRequired(Exception):
@@ -170,7 +170,7 @@ def page_for(request: Request) -> Page:
     """The :class:`Page` of this request (built once, kept on ``request.state``)."""
     cached = getattr(request.state, "page", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     web = state(request)
     lang, set_lang = _language(request, web.settings.language)
     if web.codec is None:
