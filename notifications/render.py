@@ -23,7 +23,7 @@ from notifications.addresses import clean_text
 TEMPLATES = Path(__file__).parent / "templates"
 EVENTS = (
     "signoff_requested", "rejected", "published", "reminder", "overdue", "escalated",
-    "escalated_high", "posted_late",
+    "escalated_high", "posted_late", "evidence_problem",
 )
 LANGUAGES = ("zh", "en")
 _WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}

@@ -7,6 +7,7 @@ import pytest
 from notifications.render import EVENTS as EMAIL_EVENTS
 from states import catalogue
 from states.catalogue import label
+from states.evidence import STATUSES as EVIDENCE_STATUSES
 from states.ladder import DEFAULT_LADDER, EVENTS as LADDER_EVENTS
 from states.lifecycle import State, Trigger
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
@@ -25,6 +26,7 @@ EVERY_CODE = [
     *(("action", str(t)) for t in Trigger),
     *(("status", s) for s in ("on_time", "late", "overdue", "open")),
     *(("outcome", o) for o in ("allowed", "refused")),
+    *(("evidence", s) for s in EVIDENCE_STATUSES),
 ]
 
 
