@@ -115,7 +115,6 @@ ACTIONS: dict[str, Pair] = {
     "escalation": ("督办", "escalation"),
     "sign_in": ("登录", "signed in"),
     "evidence_checked": ("核验发布网页", "posting page checked"),
-    "evidence_read": ("查看留存网页", "kept page read"),
 }
 
 ROLES: dict[str, Pair] = {

@@ -82,6 +82,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不支持的内容编码 {encoding}",
         "en": "unsupported content encoding {encoding}",
     },
+    "no_such_check": {"zh": "没有编号为 {id} 的核验记录", "en": "no evidence check {id}"},
     "disappeared": {
         "zh": "此前核验通过的页面已无法访问",
         "en": "the page, verified before, can no longer be reached",

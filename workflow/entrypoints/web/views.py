@@ -152,6 +152,7 @@ def dashboard(page: Page) -> dict[str, Any]:
         "escalations": seen.escalations, "rates": svg.rate_bars(unit_rows), "rate_rows": unit_rows,
         "rate_total": on_time.totals, "year": year, "diagram": svg.lifecycle(counts),
         "counts": counts, "mermaid": _mermaid(counts),
+        "unverified": seen.unverified, "unverified_count": seen.unverified_count,
     }
 
 

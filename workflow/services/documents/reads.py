@@ -17,6 +17,7 @@ from workflow.kernel.snapshots import document_snapshot
 from workflow.services.documents.transaction import DocumentService
 from workflow.services.audit_queries import timeline_events
 from workflow.services.documents.validation import invalid
+from workflow.services.evidence.queries import document_evidence
 from workflow.services.documents.views import (
     DocumentSummary,
     DocumentView,
@@ -59,6 +60,7 @@ class DocumentReads(DocumentService):
         return tuple(steps)
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
+        checked, publication_evidence = document_evidence(session, doc, self.settings.language)
         users = {u.id: u.login for u in session.scalars(select(User).where(User.id.in_(
             {s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})))}
         return DocumentView(
@@ -75,8 +77,8 @@ class DocumentReads(DocumentService):
             signatures=tuple(SignatureView(users.get(s.user_id), s.package_hash, s.signed_at,
                                            s.voided_at, s.void_reason) for s in doc.signatures),
             publication_url=doc.publication_url, published_at=doc.published_at,
-            due_at=doc.due_at, due_provisional=doc.due_provisional,
-            postings=tuple(PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at,
+            publication_evidence=publication_evidence, due_at=doc.due_at, due_provisional=doc.due_provisional,
+            postings=tuple(PostingView(p.channel, p.outlet, p.url, checked[p.id], p.posted_at,
                                        users.get(p.recorded_by)) for p in doc.postings),
             posted_at=doc.posted_at, on_time=doc.on_time,
             working_days_taken=doc.working_days_taken,
