@@ -571,16 +571,18 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
     rows = read_csv(raw)
     assert rows[0] == ["序号", "单位代码", "单位", "文件编号", "文号", "标题", "公开时间", "公开网址", "解读截止日期",
                        "截止日期暂定", "解读人", "解读形式", "门户网站", "新闻媒体", "政务新媒体", "解读发布完成",
-                       "是否按时", "用时工作日", "逾期工作日"]
+                       "是否按时", "用时工作日", "逾期工作日", "网页核验"]
     assert rows[1] == ["1", "spc", "审批处", str(data["A"]), "榕交〔2024〕1号", "福州市道路运输管理办法",
                        "2024-02-09 10:00", f"https://jtj.fuzhou.example.cn/zcwj/{data['A']}.htm", "2024-02-20", "否",
                        "刘科员", "文字解读；图解", "2024-02-19 https://jtj.fuzhou.example.cn/jd/a.htm",
-                       "2024-02-19 福州日报 2024-02-19 第3版", "", "2024-02-19 16:00", "按时发布", "2", "0"]
+                       "2024-02-19 福州日报 2024-02-19 第3版", "", "2024-02-19 16:00", "按时发布", "2", "0",
+                       "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验"]
     assert rows[2] == ["2", "spc", "审批处", str(data["B"]), "榕交〔2024〕2号", "福州市网约车管理实施细则",
                        "2024-02-09 11:00", f"https://jtj.fuzhou.example.cn/zcwj/{data['B']}.htm", "2024-02-20", "否",
                        "刘科员", "问答", f"2024-02-21 https://jtj.fuzhou.example.cn/jd/{data['B']}-portal.htm",
                        "2024-02-22 福建日报 https://fjrb.example.cn/2024-02-22/7.htm",
-                       "2024-02-21 福州交通微信公众号 https://mp.example.cn/s/fzjt-7", "2024-02-22 09:00", "逾期发布", "5", "2"]
+                       "2024-02-21 福州交通微信公众号 https://mp.example.cn/s/fzjt-7", "2024-02-22 09:00", "逾期发布", "5", "2",
+                       "政策文件页面：待核验；门户网站：待核验；政务新媒体：待核验；新闻媒体：待核验"]
     assert len(rows) == 3
     english = read_csv(to_csv(table, "en"))
     assert english[0][:3] == ["no.", "unit", "unit name"] and english[2][16] == "posted late"

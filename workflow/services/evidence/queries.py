@@ -97,7 +97,7 @@ def summary_codes(session: Session, document_ids: Sequence[int], now: datetime) 
 def summary_labels() -> dict[str, tuple[str, str]]:
     """(zh, en) labels of every ``<channel>:<status>`` code, from the catalogue."""
     channels = {**CHANNELS, ev.PUBLICATION: _CHANNEL_OF_PUBLICATION}
-    return {f"{c}:{s}": (f"{cz}{sz}", f"{ce} {se}") for c, (cz, ce) in channels.items()
+    return {f"{c}:{s}": (f"{cz}：{sz}", f"{ce}: {se}") for c, (cz, ce) in channels.items()
             for s, (sz, se) in EVIDENCE.items()}
 
 

@@ -10,8 +10,10 @@ from states.deadline import local_date
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Material, Posting, Unit, User
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     FORM_LABELS,
     POSTED,
     PUBLISHED,
@@ -65,6 +67,7 @@ class LedgerReport(ReportBase):
                                             p.url or p.evidence) if x)
                 places[(p.document_id, p.channel)].append(text)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -84,6 +87,7 @@ class LedgerReport(ReportBase):
                     "working_days_taken": days.between(d.published_at, d.posted_at) if is_posted else None,
                     "working_days_late": (days.between(d.due_at, d.posted_at) if status == "late"
                                           else days.overdue(d.due_at, scope.now) if status == "overdue" else 0),
+                    "evidence": evidence.get(d.id, []),
                 })
         columns = (Column("no", "序号", "no.", "int"), *UNIT_COLUMNS, *DOC_COLUMNS,
                    Column("published_at", "公开时间", "published", "instant"),
@@ -98,6 +102,7 @@ class LedgerReport(ReportBase):
                    Column("posted_at", "解读发布完成", "posted", "instant"),
                    Column("status", "是否按时", "status", "label", STATUS_LABELS),
                    Column("working_days_taken", "用时工作日", "working days taken", "int"),
-                   Column("working_days_late", "逾期工作日", "working days late", "int"))
+                   Column("working_days_late", "逾期工作日", "working days late", "int"),
+                   EVIDENCE_COLUMN)
         return Table("ledger", "规范性文件及政策解读台账", "Ledger of published documents and their interpretation",
                      columns, rows, self._meta(scope, login, count=len(rows)), tz=tz)

@@ -10,9 +10,11 @@ from states.snapshot import CHANNELS, REQUIRED_CHANNELS
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Escalation, Posting, Unit
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     CHANNEL_LABELS,
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     LEVEL_LABELS,
     POSTED,
     PUBLISHED,
@@ -66,6 +68,7 @@ class OverdueReport(ReportBase):
                               .order_by(Escalation.fired_at, Escalation.id), Escalation.document_id, ids):
                 level[e.document_id] = (e.level, e.fired_at)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             rows = []
             for d in docs:
                 lvl = level.get(d.id)
@@ -77,6 +80,7 @@ class OverdueReport(ReportBase):
                     "escalation": lvl[0] if lvl else None, "escalated_at": lvl[1] if lvl else None,
                     "posted_channels": [c for c in CHANNELS if c in posted[d.id]],
                     "missing": [c for c in REQUIRED_CHANNELS if c not in posted[d.id]],
+                    "evidence": evidence.get(d.id, []),
                 })
         rows.sort(key=lambda r: (-r["working_days_overdue"], r["due_at"], r["document_id"]))
         columns = (*UNIT_COLUMNS, *DOC_COLUMNS,
@@ -87,6 +91,7 @@ class OverdueReport(ReportBase):
                    Column("escalation", "督办级别", "escalation", "label", LEVEL_LABELS),
                    Column("escalated_at", "督办时间", "escalated at", "instant"),
                    Column("posted_channels", "已发布渠道", "posted on", "list", CHANNEL_LABELS),
-                   Column("missing", "未发布渠道", "still missing", "list", CHANNEL_LABELS))
+                   Column("missing", "未发布渠道", "still missing", "list", CHANNEL_LABELS),
+                   EVIDENCE_COLUMN)
         return Table("overdue", "逾期未发布解读的文件", "Overdue interpretations", columns, rows,
                      self._meta(scope, login, count=len(rows)), tz=tz)
