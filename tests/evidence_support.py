@@ -53,9 +53,10 @@ class PageServer:
                     time.sleep(reply.delay)
                 try:
                     self.send_response(reply.status)
+                    unbounded = reply.headers.get("Connection") == "close"  # body until the socket closes
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
-                    if "Content-Length" not in reply.headers:
+                    if "Content-Length" not in reply.headers and not unbounded:
                         self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     if reply.trickle:
@@ -65,6 +66,8 @@ class PageServer:
                             time.sleep(0.2)
                     else:
                         self.wfile.write(reply.body)
+                    if unbounded:
+                        self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
