@@ -228,3 +228,57 @@ def test_a_number_written_with_other_brackets_still_names_the_document(
     found = by_channel(svc.evidence.check_due())
     assert found["news_media"].status == "verified"
     assert Reply  # the support module's reply type is what the routes hold
+
+
+def test_supervisors_see_evidence_in_the_ledger_the_overdue_report_and_the_dashboard(
+        db: Database, clock: FixedClock, settings: Settings, portal: PageServer, tmp_path: Path) -> None:
+    svc = services_for(db, clock, settings, portal, tmp_path)
+    posted = published_and_posted(svc, clock, portal, news=None)
+    # A second document, posted on the portal only, with a page lacking the link: overdue.
+    clock.set(shanghai(2024, 2, 9, 11, 0))
+    late = to_signed(svc.workflow, title=TITLE)
+    svc.workflow.fire(CLERK, late, "publish", publication_url=portal.url("/zcwj/1.htm"))
+    portal.routes["/jd/late.htm"] = interpretation_page(portal, link=False)
+    clock.set(shanghai(2024, 2, 22, 10, 0))
+    svc.workflow.record_posting(CLERK, late, channel="portal", url=portal.url("/jd/late.htm"))
+    svc.evidence.check_due()
+
+    ledger = {r["document_id"]: r for r in svc.reports.ledger("audit.cs", period="2024").rows}
+    assert ledger[posted]["evidence"] == ["publication:verified", "news_media:unchecked", "portal:verified"]
+    assert ledger[late]["evidence"] == ["publication:verified", "portal:mismatch"]
+    from workflow.kernel.export import to_csv
+
+    csv_text = to_csv(svc.reports.ledger("audit.cs", period="2024"), "zh")
+    assert "政策文件页面：已核验；新闻媒体：无网址未核验；门户网站：已核验" in csv_text
+    overdue = svc.reports.overdue("audit.cs")
+    assert [(r["document_id"], r["evidence"]) for r in overdue.rows] == [
+        (late, ["publication:verified", "portal:mismatch"])]
+    # As of before the check, the same report says the pages were not checked yet.
+    before = svc.reports.ledger("audit.cs", period="2024", now=shanghai(2024, 2, 19, 11, 0))
+    assert {r["document_id"]: r["evidence"] for r in before.rows}[posted] == [
+        "publication:pending", "news_media:unchecked", "portal:pending"]
+    seen = svc.dashboard.overview("audit.cs")
+    assert seen.unverified_count == 2
+    assert [(r["document_id"], r["channel"], r["status"]) for r in seen.unverified] == [
+        (late, "portal", "mismatch"), (posted, "news_media", "unchecked")]
+    assert "链接" in seen.unverified[0]["reasons"][0]
+
+
+def test_a_reader_of_the_document_sees_the_kept_page_others_are_refused_and_audited(
+        sqlite_db: Database, clock: FixedClock, tmp_path: Path, portal: PageServer) -> None:
+    from workflow.kernel.errors import Forbidden
+
+    settings = Settings(database_url=sqlite_db.url, mail_folder=tmp_path / "mail")
+    svc = services_for(sqlite_db, clock, settings, portal, tmp_path)
+    doc = published_and_posted(svc, clock, portal)
+    found = by_channel(svc.evidence.check_due())
+    shown = svc.evidence.show(CLERK, found["portal"].check_id)
+    assert shown.body is not None and TITLE.encode() in shown.body
+    assert shown.check["sha256"] == hashlib.sha256(shown.body).hexdigest()
+    assert shown.check["status"] == "verified" and shown.warc_path and Path(shown.warc_path).exists()
+    with pytest.raises(Forbidden):
+        svc.evidence.show("xu.kxc", found["portal"].check_id)  # another unit's clerk
+    with sqlite_db.transaction() as s:
+        refused = s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc,
+                                                     AuditEvent.outcome == "refused")).all()
+        assert [e.actor for e in refused] == ["xu.kxc"]
