@@ -64,7 +64,7 @@ def show(check_id: int = typer.Argument(..., help="The check's id (evidence.chec
     if page:
         if shown.body is None:
             common.fail("no page was kept for this check" if ctx.lang == "en" else "该次核验没有留存网页")
-        typer.echo(shown.body, nl=False)  # type: ignore[arg-type]  # typer writes bytes as they are
+        typer.echo(shown.body, nl=False)  # bytes are written as they are
         return
     if json_:
         return common.emit_json({**shown.check, "warc": shown.warc_path, "kept_headers": shown.headers})

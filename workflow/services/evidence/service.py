@@ -16,9 +16,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -330,8 +331,8 @@ class Evidence:
                now: datetime) -> Checked:
         if d.previous is not None:
             moved = session.execute(update(EvidenceCheck).where(
-                EvidenceCheck.id == d.previous.id, EvidenceCheck.is_current.is_(True)).values(is_current=False)).rowcount
-            if moved != 1:
+                EvidenceCheck.id == d.previous.id, EvidenceCheck.is_current.is_(True)).values(is_current=False))
+            if cast(CursorResult[Any], moved).rowcount != 1:
                 raise _Raced()
         row = EvidenceCheck(**values)
         session.add(row)
