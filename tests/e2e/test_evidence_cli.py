@@ -2,6 +2,7 @@
 scripts use them: the fixed interface of issue 16 (docs/evidence.md)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -78,6 +79,7 @@ def test_check_then_show_through_the_command_line(sqlite_db: Database, clock: Fi
     page = subprocess.run([str(EXE), "--db", db.url, "evidence", "show", check_id, "--as", CLERK, "--page"],
                           capture_output=True, env=env, timeout=120)
     assert page.returncode == 0 and TITLE in page.stdout.decode("gbk")
+    assert hashlib.sha256(page.stdout).hexdigest() == evidence["news_media"]["sha256"]  # docs/evidence.md
     target = tmp_path / "out" / "page.warc.gz"
     assert "sha256 " + evidence["news_media"]["sha256"] in run(db, env, "evidence", "show", check_id, "--as", CLERK,
                                                                 "--output", str(target))
