@@ -164,3 +164,50 @@ def test_only_http_urls_without_credentials_are_fetched(server: PageServer) -> N
 
 def test_the_system_resolver_answers_for_loopback() -> None:
     assert "127.0.0.1" in system_resolver("127.0.0.1", 80)
+
+
+def _certificate(tmp_path, name: str):  # type: ignore[no-untyped-def]
+    """A self-signed certificate for ``name`` (and the client context that trusts it)."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=36500))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    client_ctx = ssl.create_default_context(cafile=str(cert_file))
+    return server_ctx, client_ctx
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(tmp_path, server: PageServer) -> None:  # type: ignore[no-untyped-def]
+    """The request goes to 127.0.0.1, yet TLS sends SNI 'portal.test' and checks the
+    certificate against that name; a certificate for another name is refused."""
+    server_ctx, client_ctx = _certificate(tmp_path, "portal.test")
+    seen_sni: list[str | None] = []
+    server_ctx.sni_callback = lambda sock, name, ctx: seen_sni.append(name)  # type: ignore[assignment]
+    server.httpd.socket = server_ctx.wrap_socket(server.httpd.socket, server_side=True)
+    url = f"https://portal.test:{server.port}/ok"
+    good = Fetcher(AllowList(f"portal.test:{server.port}"), LIMITS, resolver=lambda h, p: ["127.0.0.1"],
+                   verify=client_ctx).fetch(url)
+    assert good.ok and good.status == 200 and good.address == "127.0.0.1"
+    assert seen_sni == ["portal.test"] and server.requests[-1] == ("/ok", f"portal.test:{server.port}")
+    wrong = Fetcher(AllowList(f"other.test:{server.port}"), LIMITS, resolver=lambda h, p: ["127.0.0.1"],
+                    verify=client_ctx).fetch(f"https://other.test:{server.port}/ok")
+    assert wrong.failure is not None and wrong.failure.code == "connect_failed"
+    assert wrong.failure.params["problem"].startswith("TLS")
