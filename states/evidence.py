@@ -14,13 +14,19 @@ page, analyses it and records one of:
   the clerk's note until a supervisor confirms it or a scan is attached;
 * ``pending`` — a posting with a URL that has not been checked yet.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 VERIFIED, MISMATCH, UNREACHABLE, UNCHECKED, PENDING = (
-    "verified", "mismatch", "unreachable", "unchecked", "pending")
+    "verified",
+    "mismatch",
+    "unreachable",
+    "unchecked",
+    "pending",
+)
 STATUSES = (VERIFIED, MISMATCH, UNREACHABLE, UNCHECKED, PENDING)
 RECORDED = (VERIFIED, MISMATCH, UNREACHABLE)
 """The statuses a check writes; ``unchecked`` and ``pending`` are read, never stored."""
@@ -104,11 +110,11 @@ class Schedule:
     """How long a page stays mismatched or unreachable before its unit is emailed."""
 
 
-def alert_due(status: str, bad_since: datetime | None, alerted: bool, now: datetime,
-              schedule: Schedule) -> bool:
+def alert_due(
+    status: str, bad_since: datetime | None, alerted: bool, now: datetime, schedule: Schedule
+) -> bool:
     """Email the unit now: bad for ``alert_after`` already and not emailed in this episode."""
-    return (status in BAD and bad_since is not None and not alerted
-            and now - bad_since >= schedule.alert_after)
+    return status in BAD and bad_since is not None and not alerted and now - bad_since >= schedule.alert_after
 
 
 def given_up(status: str, bad_since: datetime | None, now: datetime, schedule: Schedule) -> bool:
@@ -116,8 +122,15 @@ def given_up(status: str, bad_since: datetime | None, now: datetime, schedule: S
     return status == UNREACHABLE and bad_since is not None and now - bad_since >= schedule.retry_for
 
 
-def next_check(status: str, *, now: datetime, bad_since: datetime | None, attempts: int,
-               alerted: bool, schedule: Schedule) -> datetime:
+def next_check(
+    status: str,
+    *,
+    now: datetime,
+    bad_since: datetime | None,
+    attempts: int,
+    alerted: bool,
+    schedule: Schedule,
+) -> datetime:
     """When to look at a page again, given what this check found.
 
     * verified: after ``recheck_after``;

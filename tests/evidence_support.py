@@ -4,6 +4,7 @@ a municipal portal (policy page with 发布日期 and 成文日期, an interpret
 into the internal network). Each server runs in a thread (``http.server``); pages can be
 swapped or removed while it runs, and every request is logged so a test can assert that a
 refused URL was never connected to."""
+
 from __future__ import annotations
 
 import http.server
@@ -47,8 +48,11 @@ class PageServer:
                     route = server.routes.get(self.path)
                 reply = route() if callable(route) else route
                 if reply is None:
-                    reply = Reply(404, "<html><head><title>404 页面不存在</title></head><body>页面不存在</body></html>"
-                                  .encode(), {"Content-Type": "text/html; charset=utf-8"})
+                    reply = Reply(
+                        404,
+                        "<html><head><title>404 页面不存在</title></head><body>页面不存在</body></html>".encode(),
+                        {"Content-Type": "text/html; charset=utf-8"},
+                    )
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
@@ -61,7 +65,7 @@ class PageServer:
                     self.end_headers()
                     if reply.trickle:
                         for i in range(len(reply.body)):
-                            self.wfile.write(reply.body[i:i + 1])
+                            self.wfile.write(reply.body[i : i + 1])
                             self.wfile.flush()
                             time.sleep(0.2)
                     else:
@@ -113,8 +117,14 @@ def html(body: str, *, charset: str = "utf-8", declare: bool = True) -> Reply:
     return Reply(200, body.encode(charset), {"Content-Type": ctype})
 
 
-def policy_page(server: PageServer, *, back_to: str | None = "/jd/1.htm", published: str = "2024-02-09") -> Reply:
-    related = f'<div class="xgjd"><h3>相关解读</h3><a href="{back_to}">《{TITLE}》政策解读</a></div>' if back_to else ""
+def policy_page(
+    server: PageServer, *, back_to: str | None = "/jd/1.htm", published: str = "2024-02-09"
+) -> Reply:
+    related = (
+        f'<div class="xgjd"><h3>相关解读</h3><a href="{back_to}">《{TITLE}》政策解读</a></div>'
+        if back_to
+        else ""
+    )
     return html(f"""<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta name="ArticleTitle" content="{TITLE}"><meta name="PubDate" content="{published} 10:00">
 <title>{TITLE}_政策文件_福州市交通运输局</title></head><body>
@@ -123,10 +133,17 @@ def policy_page(server: PageServer, *, back_to: str | None = "/jd/1.htm", publis
 <h1>{TITLE}</h1><div class="article">第一条 为了规范道路运输管理……</div>{related}</body></html>""")
 
 
-def interpretation_page(server: PageServer, *, link: bool = True, title: str = TITLE,
-                        posted: str = "2024-02-19 10:00:00") -> Reply:
-    block = (f'<div class="xglj"><h3>相关链接</h3><ul><li><a href="{server.url("/zcwj/1.htm")}" target="_blank">'
-             f'{title}</a></li></ul></div>') if link else ""
+def interpretation_page(
+    server: PageServer, *, link: bool = True, title: str = TITLE, posted: str = "2024-02-19 10:00:00"
+) -> Reply:
+    block = (
+        (
+            f'<div class="xglj"><h3>相关链接</h3><ul><li><a href="{server.url("/zcwj/1.htm")}" target="_blank">'
+            f"{title}</a></li></ul></div>"
+        )
+        if link
+        else ""
+    )
     return html(f"""<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
 <title>《{title}》政策解读_政策解读_福州市交通运输局</title></head><body>
 <div class="title">《{title}》政策解读</div>

@@ -7,6 +7,7 @@ second beat or a redelivered message that checks the same page drops its result.
 bounded in time and size by the settings, so a task never hangs a worker for longer than
 ``evidence_batch_size`` pages × ``evidence_total_timeout_seconds`` / 4 (four at a time).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,5 +51,7 @@ def register(celery: Celery, services: Services) -> None:
         """Fetch, check and keep every publication and posting page due now."""
         return run_check(services, self.app)
 
-    celery.task(name=CHECK_EVIDENCE, bind=True, acks_late=True, ignore_result=True, shared=False)(check_evidence)
+    celery.task(name=CHECK_EVIDENCE, bind=True, acks_late=True, ignore_result=True, shared=False)(
+        check_evidence
+    )
     celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

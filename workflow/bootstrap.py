@@ -10,6 +10,7 @@ here reaches every service at once.
 
 This module sits above every layer and may import any of them; nothing below imports it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,9 @@ class Services:
         return sweep(self.db, self.clock, self.settings, batch_size=batch_size)
 
 
-def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
-              clock: Clock | None = None) -> Services:
+def bootstrap(
+    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+) -> Services:
     """Every service over ``db`` (default: the settings' database URL), telling time by
     ``clock`` (default: the system clock), configured by ``settings`` (default: the
     environment)."""
@@ -82,7 +84,9 @@ def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
 
     workflow = Workflow(db, clock, settings)
     return Services(
-        settings=settings, db=db, clock=clock,
+        settings=settings,
+        db=db,
+        clock=clock,
         workflow=workflow,
         directory=Directory(db, clock),
         tokens=Tokens(db, clock),
@@ -92,6 +96,12 @@ def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
         outbox=OutboxAdmin(db, clock, settings, transport),
         calendar=CalendarAdmin(db, clock, settings),
         dashboard=Dashboard(db, clock, settings),
-        evidence=Evidence(db, clock, settings, Fetcher.from_settings(settings),
-                          EvidenceStore(evidence_folder(settings)), reader=workflow),
+        evidence=Evidence(
+            db,
+            clock,
+            settings,
+            Fetcher.from_settings(settings),
+            EvidenceStore(evidence_folder(settings)),
+            reader=workflow,
+        ),
     )

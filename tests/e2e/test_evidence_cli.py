@@ -1,5 +1,6 @@
 """``santongbu evidence check|show`` and ``doc show --json`` in a subprocess, the way outside
 scripts use them: the fixed interface of issue 16 (docs/evidence.md)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,17 +41,26 @@ def portal() -> Iterator[PageServer]:
 
 
 def run(db: Database, env: dict[str, str], *args: str, now: str = "2024-02-19T12:00+08:00") -> str:
-    done = subprocess.run([str(EXE), "--db", db.url, "--now", now, "--lang", "en", *args],
-                          capture_output=True, env=env, timeout=120)
+    done = subprocess.run(
+        [str(EXE), "--db", db.url, "--now", now, "--lang", "en", *args],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()
 
 
-def test_check_then_show_through_the_command_line(sqlite_db: Database, clock: FixedClock, tmp_path: Path,
-                                                  portal: PageServer) -> None:
+def test_check_then_show_through_the_command_line(
+    sqlite_db: Database, clock: FixedClock, tmp_path: Path, portal: PageServer
+) -> None:
     db = sqlite_db
-    env = {**os.environ, "SANTONGBU_EVIDENCE_ALLOWED_HOSTS": f"127.0.0.1:{portal.port}",
-           "SANTONGBU_EVIDENCE_FOLDER": str(tmp_path / "kept"), "SANTONGBU_MAIL_FOLDER": str(tmp_path / "mail")}
+    env = {
+        **os.environ,
+        "SANTONGBU_EVIDENCE_ALLOWED_HOSTS": f"127.0.0.1:{portal.port}",
+        "SANTONGBU_EVIDENCE_FOLDER": str(tmp_path / "kept"),
+        "SANTONGBU_MAIL_FOLDER": str(tmp_path / "mail"),
+    }
     svc = bootstrap(Settings(database_url=db.url, mail_folder=tmp_path / "mail"), db=db, clock=clock)
     seed_bureau(db, clock)
     clock.set(shanghai(2024, 2, 9, 10, 0))
@@ -58,12 +68,18 @@ def test_check_then_show_through_the_command_line(sqlite_db: Database, clock: Fi
     svc.workflow.fire(CLERK, doc, "publish", publication_url=portal.url("/zcwj/1.htm"))
     clock.set(shanghai(2024, 2, 19, 11, 0))
     svc.workflow.record_posting(CLERK, doc, channel="portal", url=portal.url("/jd/1.htm"))
-    svc.workflow.record_posting(CLERK, doc, channel="news_media", outlet="福州日报", url=portal.url("/news/1.html"))
+    svc.workflow.record_posting(
+        CLERK, doc, channel="news_media", outlet="福州日报", url=portal.url("/news/1.html")
+    )
 
     checked = json.loads(run(db, env, "evidence", "check", "--json"))
-    assert [(c["document_id"], c["channel"], c["status"], [r["code"] for r in c["reasons"]]) for c in checked] == [
-        (doc, "publication", "verified", []), (doc, "portal", "mismatch", ["no_policy_link"]),
-        (doc, "news_media", "verified", [])]
+    assert [
+        (c["document_id"], c["channel"], c["status"], [r["code"] for r in c["reasons"]]) for c in checked
+    ] == [
+        (doc, "publication", "verified", []),
+        (doc, "portal", "mismatch", ["no_policy_link"]),
+        (doc, "news_media", "verified", []),
+    ]
     assert checked[1]["reasons"][0]["message"].startswith("the interpretation page does not link")
     assert run(db, env, "evidence", "check").strip() == "no page due for a check"
 
@@ -71,18 +87,26 @@ def test_check_then_show_through_the_command_line(sqlite_db: Database, clock: Fi
     evidence = {p["channel"]: p["evidence"] for p in shown["postings"]}
     for e in evidence.values():
         assert {"status", "checked_at", "sha256", "reasons"} <= set(e)
-    assert evidence["portal"]["status"] == "mismatch" and evidence["portal"]["reasons"][0]["code"] == "no_policy_link"
+    assert (
+        evidence["portal"]["status"] == "mismatch"
+        and evidence["portal"]["reasons"][0]["code"] == "no_policy_link"
+    )
     assert evidence["news_media"]["checked_at"].startswith("2024-02-19T04:00:00")
     assert shown["publication_evidence"]["status"] == "verified"
 
     check_id = str(evidence["news_media"]["check_id"])
-    page = subprocess.run([str(EXE), "--db", db.url, "evidence", "show", check_id, "--as", CLERK, "--page"],
-                          capture_output=True, env=env, timeout=120)
+    page = subprocess.run(
+        [str(EXE), "--db", db.url, "evidence", "show", check_id, "--as", CLERK, "--page"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert page.returncode == 0 and TITLE in page.stdout.decode("gbk")
     assert hashlib.sha256(page.stdout).hexdigest() == evidence["news_media"]["sha256"]  # docs/evidence.md
     target = tmp_path / "out" / "page.warc.gz"
-    assert "sha256 " + evidence["news_media"]["sha256"] in run(db, env, "evidence", "show", check_id, "--as", CLERK,
-                                                                "--output", str(target))
+    assert "sha256 " + evidence["news_media"]["sha256"] in run(
+        db, env, "evidence", "show", check_id, "--as", CLERK, "--output", str(target)
+    )
     from warcio.archiveiterator import ArchiveIterator
 
     with target.open("rb") as stream:
@@ -90,6 +114,10 @@ def test_check_then_show_through_the_command_line(sqlite_db: Database, clock: Fi
         assert record.rec_headers.get_header("WARC-Target-URI") == portal.url("/news/1.html")
     text = run(db, env, "evidence", "show", check_id, "--as", CLERK)
     assert "status         verified" in text
-    refused = subprocess.run([str(EXE), "--db", db.url, "evidence", "show", check_id, "--as", "xu.kxc"],
-                             capture_output=True, env=env, timeout=120)
+    refused = subprocess.run(
+        [str(EXE), "--db", db.url, "evidence", "show", check_id, "--as", "xu.kxc"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert refused.returncode == 2 and b"Traceback" not in refused.stderr

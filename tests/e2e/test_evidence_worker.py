@@ -3,6 +3,7 @@ as the sweep is in test_celery_worker.py: as the injected clock moves, beat's
 ``santongbu.check_evidence`` verifies the pages, a re-check flags the page taken down, and a day
 later the drafting unit's email is delivered once — with two worker threads racing on every tick.
 Nothing is faked: Celery's worker and beat, Redis, real HTTP servers on loopback."""
+
 from __future__ import annotations
 
 import email
@@ -45,8 +46,10 @@ def portal() -> Iterator[PageServer]:
 
 def current(db: Database) -> dict[str, tuple[str, str | None]]:
     with db.transaction() as s:
-        return {r.channel: (r.status, r.change) for r in s.scalars(
-            select(EvidenceCheck).where(EvidenceCheck.is_current.is_(True)))}
+        return {
+            r.channel: (r.status, r.change)
+            for r in s.scalars(select(EvidenceCheck).where(EvidenceCheck.is_current.is_(True)))
+        }
 
 
 def delivered(folder: Path, event: str) -> list[email.message.EmailMessage]:
@@ -59,12 +62,20 @@ def delivered(folder: Path, event: str) -> list[email.message.EmailMessage]:
 
 
 def test_beat_checks_pages_flags_a_removed_one_and_emails_the_unit_a_day_later(
-        db: Database, clock: FixedClock, tmp_path: Path, portal: PageServer, machine_redis: str) -> None:  # noqa: F811
+    db: Database, clock: FixedClock, tmp_path: Path, portal: PageServer, machine_redis: str
+) -> None:  # noqa: F811
     mail = tmp_path / "mail"
-    settings = Settings(database_url=db.url, mail_folder=mail, sweep_interval_seconds=3600,
-                        outbox_interval_seconds=TICK, evidence_interval_seconds=TICK,
-                        evidence_allowed_hosts=f"127.0.0.1:{portal.port}", evidence_folder=tmp_path / "kept",
-                        evidence_read_timeout_seconds=1.0, evidence_total_timeout_seconds=3.0)
+    settings = Settings(
+        database_url=db.url,
+        mail_folder=mail,
+        sweep_interval_seconds=3600,
+        outbox_interval_seconds=TICK,
+        evidence_interval_seconds=TICK,
+        evidence_allowed_hosts=f"127.0.0.1:{portal.port}",
+        evidence_folder=tmp_path / "kept",
+        evidence_read_timeout_seconds=1.0,
+        evidence_total_timeout_seconds=3.0,
+    )
     seed_bureau(db, clock)
     wf = make_workflow(db, clock, settings)
     clock.set(shanghai(2024, 2, 9, 10, 0))
@@ -76,13 +87,32 @@ def test_beat_checks_pages_flags_a_removed_one_and_emails_the_unit_a_day_later(
     app = redis_app(db, clock, settings, machine_redis)
 
     with running(app, concurrency=2) as rt:
-        wait_until(lambda: current(db) == {"publication": ("verified", "first"), "portal": ("verified", "first"),
-                                           "news_media": ("verified", "first")}, WAIT, "three verified pages")
+        wait_until(
+            lambda: (
+                current(db)
+                == {
+                    "publication": ("verified", "first"),
+                    "portal": ("verified", "first"),
+                    "news_media": ("verified", "first"),
+                }
+            ),
+            WAIT,
+            "three verified pages",
+        )
         del portal.routes["/jd/1.htm"]
         clock.set(shanghai(2024, 2, 26, 11, 30))  # the weekly re-check is due
-        wait_until(lambda: current(db) == {"publication": ("verified", "same"), "news_media": ("verified", "same"),
-                                           "portal": ("unreachable", "disappeared")}, WAIT,
-                   "the re-check to flag the removed page")
+        wait_until(
+            lambda: (
+                current(db)
+                == {
+                    "publication": ("verified", "same"),
+                    "news_media": ("verified", "same"),
+                    "portal": ("unreachable", "disappeared"),
+                }
+            ),
+            WAIT,
+            "the re-check to flag the removed page",
+        )
         clock.set(shanghai(2024, 2, 27, 11, 45))  # a day after it went
         wait_until(lambda: len(delivered(mail, "evidence_problem")) == 1, WAIT, "the unit's email")
         rt.probe.wait_more(CHECK_EVIDENCE, 3, WAIT)

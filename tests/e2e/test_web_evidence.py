@@ -1,6 +1,7 @@
 """Evidence on the pages, over HTTP against the real server (docs/evidence.md): the document page
 shows each posting's check with its kept page, which is served sandboxed and as a WARC download
 to readers of the document only, and the dashboard lists the postings without verified evidence."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,11 @@ def test_the_document_page_the_kept_page_and_the_dashboard_panel(web_db: Databas
         env.clock.set(shanghai(2024, 2, 19, 11, 0))
         wf.record_posting(CLERK, doc, channel="portal", url=portal.url("/jd/1.htm"))
         wf.record_posting(CLERK, doc, channel="news_media", outlet="福州日报", url=portal.url("/news/1.html"))
-        checker = bootstrap(env.settings.model_copy(update={"evidence_allowed_hosts": f"127.0.0.1:{portal.port}"}),
-                            db=env.db, clock=env.clock)
+        checker = bootstrap(
+            env.settings.model_copy(update={"evidence_allowed_hosts": f"127.0.0.1:{portal.port}"}),
+            db=env.db,
+            clock=env.clock,
+        )
         found = {c.channel: c for c in checker.evidence.check_due().checked}
 
         clerk = Session(env.base_url)
@@ -43,7 +47,9 @@ def test_the_document_page_the_kept_page_and_the_dashboard_panel(web_db: Databas
         warc = clerk.get(kept + "?download=1")
         assert warc.status_code == 200 and warc.content[:2] == b"\x1f\x8b"
         assert found["news_media"].sha256 in warc.headers["content-disposition"]
-        assert clerk.get(f"/web/documents/{doc + 1}/evidence/{found['news_media'].check_id}").status_code == 404
+        assert (
+            clerk.get(f"/web/documents/{doc + 1}/evidence/{found['news_media'].check_id}").status_code == 404
+        )
 
         other = Session(env.base_url)
         other.sign_in("xu.kxc")

@@ -1,6 +1,7 @@
 """The evidence fetcher against real HTTP servers on loopback: it stays inside the allow-list,
 never connects to an address it refused, and no server can hang it or fill its memory
 (docs/evidence.md, "What a fetch may do"). Timeouts here are short; no test asserts a duration."""
+
 from __future__ import annotations
 
 import gzip
@@ -14,13 +15,17 @@ from workflow.kernel.allowlist import AllowList
 from workflow.services.evidence.checks import Claim, analyse, decode_html
 from workflow.services.evidence.fetcher import Fetcher, Limits, system_resolver
 
-LIMITS = Limits(connect_timeout=1.0, read_timeout=0.5, total_timeout=2.0, max_bytes=64 * 1024, max_redirects=3)
+LIMITS = Limits(
+    connect_timeout=1.0, read_timeout=0.5, total_timeout=2.0, max_bytes=64 * 1024, max_redirects=3
+)
 
 
 @pytest.fixture
 def server() -> Iterator[PageServer]:
     with page_server() as s:
-        s.routes["/ok"] = html(f"<html><head><title>{TITLE}</title></head><body>发布时间:2024-02-19</body></html>")
+        s.routes["/ok"] = html(
+            f"<html><head><title>{TITLE}</title></head><body>发布时间:2024-02-19</body></html>"
+        )
         yield s
 
 
@@ -94,14 +99,18 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_kept(server: P
 def test_a_slow_server_times_out(server: PageServer) -> None:
     server.routes["/slow"] = Reply(200, b"<title>late</title>", {"Content-Type": "text/html"}, delay=3.0)
     got = fetcher_for(f"127.0.0.1:{server.port}").fetch(server.url("/slow"))
-    assert got.failure is not None and got.failure.code == "timeout" and got.failure.params == {"phase": "read"}
+    assert (
+        got.failure is not None and got.failure.code == "timeout" and got.failure.params == {"phase": "read"}
+    )
 
 
 def test_a_server_trickling_bytes_is_cut_by_the_total_deadline(server: PageServer) -> None:
     """Each byte comes within the read timeout, so only the deadline over the whole fetch stops it."""
     server.routes["/trickle"] = Reply(200, b"x" * 100, {"Content-Type": "text/html"}, trickle=True)
     got = fetcher_for(f"127.0.0.1:{server.port}").fetch(server.url("/trickle"))
-    assert got.failure is not None and got.failure.code == "timeout" and got.failure.params == {"phase": "total"}
+    assert (
+        got.failure is not None and got.failure.code == "timeout" and got.failure.params == {"phase": "total"}
+    )
 
 
 def test_a_redirect_loop_and_too_many_redirects_end_the_fetch(server: PageServer) -> None:
@@ -133,8 +142,9 @@ def test_a_page_over_the_size_limit_is_abandoned(server: PageServer) -> None:
 
 def test_gzip_within_the_limit_is_decoded(server: PageServer) -> None:
     page = f"<html><title>{TITLE}</title></html>".encode()
-    server.routes["/gz"] = Reply(200, gzip.compress(page), {"Content-Type": "text/html; charset=utf-8",
-                                                             "Content-Encoding": "gzip"})
+    server.routes["/gz"] = Reply(
+        200, gzip.compress(page), {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"}
+    )
     got = fetcher_for(f"127.0.0.1:{server.port}").fetch(server.url("/gz"))
     assert got.ok and got.body == page
 
@@ -148,15 +158,25 @@ def test_a_gbk_page_is_read_by_its_meta_charset_and_by_detection(server: PageSer
     undeclared = got.body.replace(b"charset=gb2312", b"")
     text, _ = decode_html(undeclared, "text/html")  # no declaration at all: detected
     assert TITLE in text
-    found = analyse(got.body, got.content_type, got.final_url or "", Claim(
-        "news_media", TITLE, None, shanghai(2024, 2, 19, 9, 0), None), "Asia/Shanghai")
+    found = analyse(
+        got.body,
+        got.content_type,
+        got.final_url or "",
+        Claim("news_media", TITLE, None, shanghai(2024, 2, 19, 9, 0), None),
+        "Asia/Shanghai",
+    )
     assert found.status == "verified" and found.page_date == "2024-02-19 08:00:00"
 
 
 def test_only_http_urls_without_credentials_are_fetched(server: PageServer) -> None:
     f = fetcher_for(f"127.0.0.1:{server.port}")
-    for url in ("file:///etc/passwd", f"ftp://127.0.0.1:{server.port}/", f"http://user:pw@127.0.0.1:{server.port}/ok",
-                "http://[::1", "javascript:alert(1)"):
+    for url in (
+        "file:///etc/passwd",
+        f"ftp://127.0.0.1:{server.port}/",
+        f"http://user:pw@127.0.0.1:{server.port}/ok",
+        "http://[::1",
+        "javascript:alert(1)",
+    ):
         got = f.fetch(url)
         assert got.failure is not None and got.failure.code == "bad_url", url
     assert server.paths() == []
@@ -179,23 +199,34 @@ def _certificate(tmp_path, name: str):  # type: ignore[no-untyped-def]
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=36500))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=36500))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert_file, key_file)
     client_ctx = ssl.create_default_context(cafile=str(cert_file))
     return server_ctx, client_ctx
 
 
-def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(tmp_path, server: PageServer) -> None:  # type: ignore[no-untyped-def]
+def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(
+    tmp_path, server: PageServer
+) -> None:  # type: ignore[no-untyped-def]
     """The request goes to 127.0.0.1, yet TLS sends SNI 'portal.test' and checks the
     certificate against that name; a certificate for another name is refused."""
     server_ctx, client_ctx = _certificate(tmp_path, "portal.test")
@@ -203,11 +234,16 @@ def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(
     server_ctx.sni_callback = lambda sock, name, ctx: seen_sni.append(name)  # type: ignore[assignment]
     server.httpd.socket = server_ctx.wrap_socket(server.httpd.socket, server_side=True)
     url = f"https://portal.test:{server.port}/ok"
-    good = Fetcher(AllowList(f"portal.test:{server.port}"), LIMITS, resolver=lambda h, p: ["127.0.0.1"],
-                   verify=client_ctx).fetch(url)
+    good = Fetcher(
+        AllowList(f"portal.test:{server.port}"),
+        LIMITS,
+        resolver=lambda h, p: ["127.0.0.1"],
+        verify=client_ctx,
+    ).fetch(url)
     assert good.ok and good.status == 200 and good.address == "127.0.0.1"
     assert seen_sni == ["portal.test"] and server.requests[-1] == ("/ok", f"portal.test:{server.port}")
-    wrong = Fetcher(AllowList(f"other.test:{server.port}"), LIMITS, resolver=lambda h, p: ["127.0.0.1"],
-                    verify=client_ctx).fetch(f"https://other.test:{server.port}/ok")
+    wrong = Fetcher(
+        AllowList(f"other.test:{server.port}"), LIMITS, resolver=lambda h, p: ["127.0.0.1"], verify=client_ctx
+    ).fetch(f"https://other.test:{server.port}/ok")
     assert wrong.failure is not None and wrong.failure.code == "connect_failed"
     assert wrong.failure.params["problem"].startswith("TLS")

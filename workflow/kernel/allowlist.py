@@ -11,6 +11,7 @@ unspecified) is refused even for an admitted host, unless the entry names that h
 exactly (``127.0.0.1:8080``, ``intranet.portal.gov.cn:80``): a public name that resolves into
 the internal network, or starts to (DNS rebinding), is never fetched by accident.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -66,8 +67,11 @@ def parse_allow_list(text: str) -> tuple[Entry, ...]:
             is_ip = False
         if not is_ip:
             try:
-                host = host.encode("idna").decode("ascii") if not host.startswith("*.") else \
-                    "*." + host[2:].encode("idna").decode("ascii")
+                host = (
+                    host.encode("idna").decode("ascii")
+                    if not host.startswith("*.")
+                    else "*." + host[2:].encode("idna").decode("ascii")
+                )
             except UnicodeError:
                 raise AllowListError(f"evidence_allowed_hosts: {item!r} is not a host name") from None
             if not _HOST.match(host):

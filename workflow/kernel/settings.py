@@ -3,6 +3,7 @@
 Secrets (SMTP password, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -58,37 +59,44 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     provisional_refresh_interval_seconds: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+        default=None,
+        description="Signs the web pages' session cookies (≥ 32 characters).",
     )
 
     # Evidence of postings (docs/evidence.md): which pages may be fetched, and within what bounds.
     evidence_allowed_hosts: str = Field(
         default="",
         description="Comma-separated host[:port] list the checker may fetch from ('*.example.cn' for "
-                    "subdomains); a private or loopback address only if its host:port is listed exactly.",
+        "subdomains); a private or loopback address only if its host:port is listed exactly.",
     )
     evidence_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     evidence_read_timeout_seconds: float = Field(default=5.0, gt=0)
-    evidence_total_timeout_seconds: float = Field(default=15.0, gt=0,
-                                                  description="Whole fetch, redirects included.")
+    evidence_total_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Whole fetch, redirects included."
+    )
     evidence_max_bytes: int = Field(default=5_000_000, ge=1024, description="Largest page kept, in bytes.")
     evidence_max_redirects: int = Field(default=5, ge=0, le=20)
     evidence_folder: Path | None = Field(
         default=None,
         description="Where fetched pages are kept (WARC); unset = 'santongbu-evidence' beside the "
-                    "SQLite file, else beside the mail folder.",
+        "SQLite file, else beside the mail folder.",
     )
-    evidence_recheck_days: float = Field(default=7.0, gt=0, description="Re-fetch pages after this many days.")
-    evidence_retry_days: float = Field(default=3.0, ge=0,
-                                       description="Retry an unreachable page this long, then report it.")
+    evidence_recheck_days: float = Field(
+        default=7.0, gt=0, description="Re-fetch pages after this many days."
+    )
+    evidence_retry_days: float = Field(
+        default=3.0, ge=0, description="Retry an unreachable page this long, then report it."
+    )
     evidence_retry_base_seconds: float = Field(default=900.0, gt=0)
     evidence_retry_max_seconds: float = Field(default=21600.0, gt=0)
     evidence_alert_after_hours: float = Field(
-        default=24.0, ge=0, description="Email the drafting unit once its page is bad for this long.")
+        default=24.0, ge=0, description="Email the drafting unit once its page is bad for this long."
+    )
     evidence_interval_seconds: float = Field(default=3600.0, gt=0, description="How often beat checks.")
     evidence_batch_size: int = Field(default=100, ge=1, description="Pages checked per run at most.")
     evidence_user_agent: str = "Santongbu-evidence/0.1 (+policy interpretation checker)"
@@ -107,7 +115,7 @@ class Settings(BaseSettings):
         if value:
             try:
                 parse_ladder(value)
-            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+            except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
 

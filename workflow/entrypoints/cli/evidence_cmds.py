@@ -5,6 +5,7 @@
 with one object per checked page carrying ``document_id``, ``channel``, ``status`` and
 ``reasons`` (and more). ``show`` prints one check and can write its kept page or WARC record.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -15,17 +16,21 @@ import typer
 from states.catalogue import label
 from workflow.entrypoints.cli import common
 
-evidence_app = typer.Typer(help="Evidence of postings: fetch, check and keep the pages (docs/evidence.md).",
-                           no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Evidence of postings: fetch, check and keep the pages (docs/evidence.md).", no_args_is_help=True
+)
 AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (the acting user).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 @evidence_app.command("check")
 @common.command
-def check(json_: bool = JSON,
-          limit: int | None = typer.Option(None, "--limit", min=1,
-                                              help="Pages at most (default: SANTONGBU_EVIDENCE_BATCH_SIZE).")) -> None:
+def check(
+    json_: bool = JSON,
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Pages at most (default: SANTONGBU_EVIDENCE_BATCH_SIZE)."
+    ),
+) -> None:
     """Fetch and check every publication and posting page due now (or as of the global --now),
     record each result with its audit event, keep the pages, email units whose page has been
     bad for a day. Safe while workers run."""
@@ -39,18 +44,28 @@ def check(json_: bool = JSON,
     for c in run.checked:
         reasons = "; ".join(r.text(lang) for r in c.reasons)
         flag = f" [{c.change}]" if c.change in ("changed", "disappeared") else ""
-        note = "" if c.recorded else (" (已由其他核验进程记录)" if lang == "zh" else " (recorded by another checker)")
-        typer.echo(f"#{c.document_id} {c.channel:<11} {label('evidence', c.status, lang)}{flag}"
-                   f"{': ' + reasons if reasons else ''}  {c.url}{note}")
+        note = (
+            ""
+            if c.recorded
+            else (" (已由其他核验进程记录)" if lang == "zh" else " (recorded by another checker)")
+        )
+        typer.echo(
+            f"#{c.document_id} {c.channel:<11} {label('evidence', c.status, lang)}{flag}"
+            f"{': ' + reasons if reasons else ''}  {c.url}{note}"
+        )
 
 
 @evidence_app.command("show")
 @common.command
-def show(check_id: int = typer.Argument(..., help="The check's id (evidence.check_id in 'doc show --json')."),
-         as_: str = AS, json_: bool = JSON,
-         page: bool = typer.Option(False, "--page", help="Print the kept page's bytes as fetched."),
-         output: Path | None = typer.Option(None, "--output", "-o",
-                                               help="Write the kept WARC record (.warc.gz) to this file.")) -> None:
+def show(
+    check_id: int = typer.Argument(..., help="The check's id (evidence.check_id in 'doc show --json')."),
+    as_: str = AS,
+    json_: bool = JSON,
+    page: bool = typer.Option(False, "--page", help="Print the kept page's bytes as fetched."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the kept WARC record (.warc.gz) to this file."
+    ),
+) -> None:
     """One check: what was fetched, what was found, and the kept page (readers of the document)."""
     ctx = common.context()
     shown = ctx.services.evidence.show(as_, check_id)
@@ -69,9 +84,25 @@ def show(check_id: int = typer.Argument(..., help="The check's id (evidence.chec
     if json_:
         return common.emit_json({**shown.check, "warc": shown.warc_path, "kept_headers": shown.headers})
     c = shown.check
-    for key in ("id", "document_id", "posting_id", "channel", "url", "final_url", "checked_at", "status",
-                "http_status", "content_type", "size", "sha256", "title", "page_date", "claimed_at", "change",
-                "next_check_at"):
+    for key in (
+        "id",
+        "document_id",
+        "posting_id",
+        "channel",
+        "url",
+        "final_url",
+        "checked_at",
+        "status",
+        "http_status",
+        "content_type",
+        "size",
+        "sha256",
+        "title",
+        "page_date",
+        "claimed_at",
+        "change",
+        "next_check_at",
+    ):
         typer.echo(f"{key:<14} {c.get(key) if c.get(key) is not None else '-'}")
     for r in c["reasons"]:
         typer.echo(f"reason         {r['message']}")

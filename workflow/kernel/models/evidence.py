@@ -6,6 +6,7 @@ policy page, ``posting:<id>`` for a posting), so two checkers racing on the same
 record — the later one's insert fails and it writes nothing. Postings and documents are only
 referred to, never changed: evidence lives beside them.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,20 @@ from workflow.kernel.models.base import Base, UTCDateTime
 class EvidenceCheck(Base):
     __tablename__ = "evidence_checks"
     __table_args__ = (
-        Index("uq_evidence_checks_current", "target", unique=True,
-              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
+        Index(
+            "uq_evidence_checks_current",
+            "target",
+            unique=True,
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
         # The checker's candidates: current rows whose next look is due.
-        Index("ix_evidence_checks_due", "next_check_at",
-              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
+        Index(
+            "ix_evidence_checks_due",
+            "next_check_at",
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,6 +15,7 @@ Pure: bytes and facts in, findings and reasons out; no network, no database, no 
   发表时间, 来源…时间, 时间, 日期 — never 成文日期, the day the text was signed). It is compared as a
   local date with the claimed instant: a page dated later than the claim is a mismatch.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -31,22 +32,55 @@ from states import evidence as ev
 from states.reasons import Reason
 from workflow.services.evidence.fetcher import same_url
 
-_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
-          "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "utf-8", "us-ascii": "utf-8"}
+_WIDER = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.I)
 _DECLARED = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_\-:.]+)", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
-DATE = (r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-        r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?")
+DATE = (
+    r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
+)
 _DATE = re.compile(DATE)
 # Labels before a page's own date, most specific first; 成文日期 (signed on) is never taken.
-_LABELS = [re.compile(label + r"\s*[:：]?\s*" + DATE) for label in (
-    r"发布时间", r"发布日期", r"发表时间", r"发表日期", r"发稿时间", r"更新时间",
-    r"来源[:：][^:：]{0,40}?时间", r"(?<!成文)(?<!印发)(?<!生效)(?<!实施)日期", r"(?<!成文)时间")]
-_META_DATES = ("pubdate", "publishdate", "publish_date", "publishtime", "publish-date",
-               "article:published_time", "og:article:published_time", "firstpublishedtime",
-               "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.date", "date")
+_LABELS = [
+    re.compile(label + r"\s*[:：]?\s*" + DATE)
+    for label in (
+        r"发布时间",
+        r"发布日期",
+        r"发表时间",
+        r"发表日期",
+        r"发稿时间",
+        r"更新时间",
+        r"来源[:：][^:：]{0,40}?时间",
+        r"(?<!成文)(?<!印发)(?<!生效)(?<!实施)日期",
+        r"(?<!成文)时间",
+    )
+]
+_META_DATES = (
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publishtime",
+    "publish-date",
+    "article:published_time",
+    "og:article:published_time",
+    "firstpublishedtime",
+    "dcterms.issued",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.date",
+    "date",
+)
 
 
 def charset_of(content_type: str | None) -> str | None:
@@ -67,7 +101,7 @@ def _usable(name: str | None) -> str | None:
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     """The page as text, and the charset it was read with (see the module doc)."""
     if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):].decode("utf-8", "replace"), "utf-8"
+        return body[len(codecs.BOM_UTF8) :].decode("utf-8", "replace"), "utf-8"
     for candidate in (charset_of(content_type), _meta_charset(body)):
         name = _usable(candidate)
         if name:
@@ -142,16 +176,20 @@ def parse(html: str, base_url: str) -> Page:
         p.close()
     except Exception:
         pass
-    links = frozenset(same_url(urljoin(base_url, href)) for href in p.links
-                      if not href.lower().startswith(("javascript:", "mailto:", "#")))
+    links = frozenset(
+        same_url(urljoin(base_url, href))
+        for href in p.links
+        if not href.lower().startswith(("javascript:", "mailto:", "#"))
+    )
     text = re.sub(r"\s+", " ", "".join(p.text)).strip()
     return Page(re.sub(r"\s+", " ", "".join(p.title)).strip()[:500], text, links, p.metas)
 
 
 def squeeze(text: str) -> str:
     """Letters and digits only, NFKC, lower case: how titles and numbers are compared."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower()
-                   if unicodedata.category(ch)[0] in "LN")
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKC", text).lower() if unicodedata.category(ch)[0] in "LN"
+    )
 
 
 def _parse_date(m: re.Match[str]) -> date | datetime | None:
@@ -205,27 +243,47 @@ class Analysis:
     page: Page | None = None
 
 
-def analyse(body: bytes, content_type: str | None, final_url: str, claim: Claim, tz: str,
-            own_urls: tuple[str, ...] = ()) -> Analysis:
+def analyse(
+    body: bytes,
+    content_type: str | None,
+    final_url: str,
+    claim: Claim,
+    tz: str,
+    own_urls: tuple[str, ...] = (),
+) -> Analysis:
     """Verified or mismatch, with every reason; ``own_urls``: the URLs this page is known by
     (as recorded and as finally fetched), to find the policy page's link back to it."""
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind and kind not in HTML_TYPES and not kind.startswith("text/"):
-        return Analysis(ev.MISMATCH, (Reason("not_html", {"content_type": kind[:80]}),), None, None,
-                        {"content_type": kind})
+        return Analysis(
+            ev.MISMATCH,
+            (Reason("not_html", {"content_type": kind[:80]}),),
+            None,
+            None,
+            {"content_type": kind},
+        )
     html, charset = decode_html(body, content_type)
     page = parse(html, final_url)
     haystack = squeeze(page.title + " " + page.text)
     names_title = bool(squeeze(claim.doc_title)) and squeeze(claim.doc_title) in haystack
-    names_number = bool(claim.doc_number and squeeze(claim.doc_number)) and squeeze(claim.doc_number or "") in haystack
+    names_number = (
+        bool(claim.doc_number and squeeze(claim.doc_number)) and squeeze(claim.doc_number or "") in haystack
+    )
     when, where = page_date(page)
-    findings: dict[str, Any] = {"charset": charset, "names_title": names_title,
-                                "names_number": names_number, "date_source": where, "links": len(page.links)}
+    findings: dict[str, Any] = {
+        "charset": charset,
+        "names_title": names_title,
+        "names_number": names_number,
+        "date_source": where,
+        "links": len(page.links),
+    }
     reasons: list[Reason] = []
     if not (names_title or names_number):
         reasons.append(Reason("title_not_found"))
     if claim.channel != ev.PUBLICATION and claim.policy_url:
-        targets = {same_url(claim.policy_url)} | ({same_url(claim.policy_final_url)} if claim.policy_final_url else set())
+        targets = {same_url(claim.policy_url)} | (
+            {same_url(claim.policy_final_url)} if claim.policy_final_url else set()
+        )
         links_to_policy = bool(targets & page.links)
         findings["links_to_policy"] = links_to_policy
         if claim.policy_links is not None and links_to_policy:
@@ -239,9 +297,21 @@ def analyse(body: bytes, content_type: str | None, final_url: str, claim: Claim,
         claimed_local = claim.claimed_at.astimezone(ZoneInfo(tz))
         shown = when if not isinstance(when, datetime) else when.date()
         if shown > claimed_local.date():
-            reasons.append(Reason("date_later", {"page_date": when.isoformat(sep=" ") if isinstance(when, datetime)
-                                                 else when.isoformat(),
-                                                 "claimed": claimed_local.strftime("%Y-%m-%d %H:%M")}))
+            reasons.append(
+                Reason(
+                    "date_later",
+                    {
+                        "page_date": when.isoformat(sep=" ")
+                        if isinstance(when, datetime)
+                        else when.isoformat(),
+                        "claimed": claimed_local.strftime("%Y-%m-%d %H:%M"),
+                    },
+                )
+            )
     status = ev.MISMATCH if reasons else ev.VERIFIED
-    shown_date = None if when is None else (when.isoformat(sep=" ") if isinstance(when, datetime) else when.isoformat())
+    shown_date = (
+        None
+        if when is None
+        else (when.isoformat(sep=" ") if isinstance(when, datetime) else when.isoformat())
+    )
     return Analysis(status, tuple(reasons), page.title or None, shown_date, findings, page)

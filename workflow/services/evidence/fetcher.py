@@ -21,6 +21,7 @@ network, nor a way to hang or exhaust a worker:
 A fetch never raises for what the network or the server did: it returns :class:`Fetched` with a
 ``failure`` reason (states/evidence.py codes), which the checker records as ``unreachable``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,9 +65,14 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.evidence_connect_timeout_seconds, settings.evidence_read_timeout_seconds,
-                   settings.evidence_total_timeout_seconds, settings.evidence_max_bytes,
-                   settings.evidence_max_redirects, settings.evidence_user_agent)
+        return cls(
+            settings.evidence_connect_timeout_seconds,
+            settings.evidence_read_timeout_seconds,
+            settings.evidence_total_timeout_seconds,
+            settings.evidence_max_bytes,
+            settings.evidence_max_redirects,
+            settings.evidence_user_agent,
+        )
 
 
 @dataclass
@@ -155,8 +161,14 @@ def same_url(url: str) -> str:
 class Fetcher:
     """Fetches pages within an allow-list and the :class:`Limits`; see the module doc."""
 
-    def __init__(self, allow: AllowList, limits: Limits, *, resolver: Resolver | None = None,
-                 verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self,
+        allow: AllowList,
+        limits: Limits,
+        *,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.allow = allow
         self.limits = limits
         self.resolver = resolver or system_resolver
@@ -173,6 +185,7 @@ class Fetcher:
 
     def fetch_all(self, urls: Sequence[str], *, concurrency: int = 4) -> list[Fetched]:
         """Several pages, a few at a time; results in the order of ``urls``."""
+
         async def run() -> list[Fetched]:
             gate = asyncio.Semaphore(concurrency)
 
@@ -212,28 +225,42 @@ class Fetcher:
 
     async def _fetch(self, url: str, result: Fetched) -> None:
         lim = self.limits
-        timeout = httpx.Timeout(connect=lim.connect_timeout, read=lim.read_timeout,
-                                write=lim.read_timeout, pool=lim.connect_timeout)
+        timeout = httpx.Timeout(
+            connect=lim.connect_timeout,
+            read=lim.read_timeout,
+            write=lim.read_timeout,
+            pool=lim.connect_timeout,
+        )
         seen = {same_url(url)}
         current = url
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
-                                     verify=self.verify) as client:
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=self.verify
+        ) as client:
             for _ in range(lim.max_redirects + 1):
                 t = _target(current)
                 address = await self._addresses(t)
                 result.address = address
-                headers = {"Host": t.host_header, "User-Agent": lim.user_agent,
-                           "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
-                           "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5", "Accept-Encoding": "gzip, deflate"}
-                request = client.build_request("GET", t.via(address), headers=headers,
-                                               extensions={"sni_hostname": t.host})
+                headers = {
+                    "Host": t.host_header,
+                    "User-Agent": lim.user_agent,
+                    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+                    "Accept-Encoding": "gzip, deflate",
+                }
+                request = client.build_request(
+                    "GET", t.via(address), headers=headers, extensions={"sni_hostname": t.host}
+                )
                 try:
                     response = await client.send(request, stream=True)
                 except httpx.TimeoutException as exc:
-                    phase = "connect" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else "read"
+                    phase = (
+                        "connect" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else "read"
+                    )
                     raise _Stop(Reason("timeout", {"phase": phase})) from None
                 except httpx.HTTPError as exc:
-                    raise _Stop(Reason("connect_failed", {"host": t.host_header, "problem": _problem(exc)})) from None
+                    raise _Stop(
+                        Reason("connect_failed", {"host": t.host_header, "problem": _problem(exc)})
+                    ) from None
                 try:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECTS and location:
@@ -251,7 +278,9 @@ class Fetcher:
                 except httpx.TimeoutException:
                     raise _Stop(Reason("timeout", {"phase": "read"})) from None
                 except httpx.HTTPError as exc:
-                    raise _Stop(Reason("connect_failed", {"host": t.host_header, "problem": _problem(exc)})) from None
+                    raise _Stop(
+                        Reason("connect_failed", {"host": t.host_header, "problem": _problem(exc)})
+                    ) from None
                 finally:
                     await response.aclose()
         raise _Stop(Reason("too_many_redirects", {"limit": lim.max_redirects}))

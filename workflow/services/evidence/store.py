@@ -13,6 +13,7 @@ capture's URL and date, and each check's own URL and instant are in its row. A f
 to a temporary name and renamed, so a reader never sees half a record, and two checkers writing
 the same page at once both leave the same file.
 """
+
 from __future__ import annotations
 
 import base64
@@ -77,8 +78,17 @@ class EvidenceStore:
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
-    def put(self, *, url: str, status: int, reason: str, headers: list[tuple[str, str]], body: bytes,
-            fetched_at: datetime, address: str | None = None) -> str:
+    def put(
+        self,
+        *,
+        url: str,
+        status: int,
+        reason: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        fetched_at: datetime,
+        address: str | None = None,
+    ) -> str:
         """Keep ``body`` (with its HTTP status and headers) unless kept already; its SHA-256."""
         from warcio.statusandheaders import StatusAndHeaders
         from warcio.warcwriter import WARCWriter
@@ -98,8 +108,14 @@ class EvidenceStore:
         }
         if address:
             warc_headers["WARC-IP-Address"] = address
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
-                                           http_headers=http_headers, warc_headers_dict=warc_headers)
+        record = writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict=warc_headers,
+        )
         writer.write_record(record)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".warc.gz")
@@ -127,8 +143,12 @@ class EvidenceStore:
                     continue
                 body = record.content_stream().read()
                 http = record.http_headers
-                return StoredPage(sha256, record.rec_headers.get_header("WARC-Target-URI"),
-                                  record.rec_headers.get_header("WARC-Date"),
-                                  http.get_statuscode() if http else "",
-                                  list(http.headers) if http else [], body)
+                return StoredPage(
+                    sha256,
+                    record.rec_headers.get_header("WARC-Target-URI"),
+                    record.rec_headers.get_header("WARC-Date"),
+                    http.get_statuscode() if http else "",
+                    list(http.headers) if http else [],
+                    body,
+                )
         return None

@@ -1,6 +1,7 @@
 """The evidence of one page as readers see it (``santongbu doc show --json``: each posting's
 ``evidence`` object; the document page; the API). Imports nothing of the project's services, so
 the documents service can hand it out without importing the checker."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

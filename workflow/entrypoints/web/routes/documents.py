@@ -1,4 +1,5 @@
 """Clerks' and signers' pages: the unit's documents, a new draft, a document, the signing queue."""
+
 from __future__ import annotations
 
 from pathlib import Path as FilePath
@@ -19,8 +20,20 @@ KEPT_PAGE_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-i
 DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
 # Flash messages a redirect may ask for: only these codes, never text from the URL.
-DONE = ("create", "edit", "nothing", "attach_material", "remove_material", "set_signers", "sign",
-        "reject", "fire", "record_posting", "posted", "voided")
+DONE = (
+    "create",
+    "edit",
+    "nothing",
+    "attach_material",
+    "remove_material",
+    "set_signers",
+    "sign",
+    "reject",
+    "fire",
+    "record_posting",
+    "posted",
+    "voided",
+)
 
 
 @router.get("/documents", name="web_documents")
@@ -48,12 +61,23 @@ def create_document(page: Page = SignedIn, form: dict = Form) -> Response:
     risk = {"yes": True, "no": False}.get(form.get("risk_assessment_needed", ""))
     try:
         outcome = page.web.workflow.create_document(
-            page.login, title=form.get("title", ""), doc_number=form.get("doc_number") or None,
-            body=_text(form.get("body")), disclosure=form.get("disclosure") or None,
-            risk_assessment_needed=risk)
+            page.login,
+            title=form.get("title", ""),
+            doc_number=form.get("doc_number") or None,
+            body=_text(form.get("body")),
+            disclosure=form.get("disclosure") or None,
+            risk_assessment_needed=risk,
+        )
     except SantongbuError as exc:
-        return render(page, "new.html", exc.http_status, error=exc.message(page.lang), values=form,
-                      disclosures=views.DISCLOSURES, here=f"{PREFIX}/documents/new")
+        return render(
+            page,
+            "new.html",
+            exc.http_status,
+            error=exc.message(page.lang),
+            values=form,
+            disclosures=views.DISCLOSURES,
+            here=f"{PREFIX}/documents/new",
+        )
     return redirect(page, f"{PREFIX}/documents/{outcome.document_id}?done=create")
 
 
@@ -63,8 +87,12 @@ def _text(value: str | None) -> str:
 
 
 @router.get("/documents/{doc_id}", name="web_document")
-def document(doc_id: DocId, page: Page = SignedIn, done: Annotated[str | None, Query(max_length=40)] = None,
-             trigger: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+def document(
+    doc_id: DocId,
+    page: Page = SignedIn,
+    done: Annotated[str | None, Query(max_length=40)] = None,
+    trigger: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
     """The document page; the service refuses (and audits) a user who may not read it."""
     context = views.document_page(page, doc_id)
     flash = done if done in DONE else None
@@ -81,14 +109,30 @@ def evidence(doc_id: DocId, check_id: DocId, page: Page = SignedIn, download: bo
     if shown.check["document_id"] != doc_id or shown.body is None or shown.warc_path is None:
         raise NotFound(Reason("no_such_check", {"id": check_id}))
     if download:
-        return Response(FilePath(shown.warc_path).read_bytes(), media_type="application/warc", headers={
-            "Content-Disposition": f'attachment; filename="{shown.check["sha256"]}.warc.gz"',
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+        return Response(
+            FilePath(shown.warc_path).read_bytes(),
+            media_type="application/warc",
+            headers={
+                "Content-Disposition": f'attachment; filename="{shown.check["sha256"]}.warc.gz"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
     kind = (shown.content_type or "").split(";")[0].strip().lower()
-    media = shown.content_type if kind in ("text/html", "text/plain", "application/xhtml+xml") else "text/plain"
-    return Response(shown.body, media_type=media, headers={
-        "Content-Security-Policy": KEPT_PAGE_CSP, "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store"})
+    media = (
+        shown.content_type if kind in ("text/html", "text/plain", "application/xhtml+xml") else "text/plain"
+    )
+    return Response(
+        shown.body,
+        media_type=media,
+        headers={
+            "Content-Security-Policy": KEPT_PAGE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/signing", name="web_signing")
