@@ -32,7 +32,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.engine import make_url
 
-from workers import delivery_tasks, sweep_tasks
+from workers import delivery_tasks, evidence_tasks, sweep_tasks
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database, normalise_url
@@ -89,7 +89,7 @@ def make_app(
         # expires after one interval so a backlog built while workers were down collapses
         # into the next run instead of replaying every missed tick. The sweep of the
         # escalation ladder, the audit checkpoint and the refresh of provisional deadlines
-        # are added by workers.sweep_tasks.
+        # are added by workers.sweep_tasks; the evidence check by workers.evidence_tasks.
         beat_schedule={
             "deliver-outbox": {
                 "task": "santongbu.deliver_outbox",
@@ -101,6 +101,7 @@ def make_app(
     celery.santongbu = services  # read by services_of
     delivery_tasks.register(celery, services)
     sweep_tasks.register(celery, services)
+    evidence_tasks.register(celery, services)
     return celery
 
 

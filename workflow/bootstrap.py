@@ -25,6 +25,9 @@ from workflow.services.calendar_admin import CalendarAdmin
 from workflow.services.dashboard import Dashboard
 from workflow.services.directory import Directory
 from workflow.services.documents import Workflow
+from workflow.services.evidence.fetcher import Fetcher
+from workflow.services.evidence.service import Evidence
+from workflow.services.evidence.store import EvidenceStore, evidence_folder
 from workflow.services.outbox_admin import OutboxAdmin
 from workflow.services.reports import Reports
 from workflow.services.sweep import SweepReport, sweep
@@ -54,6 +57,8 @@ class Services:
     calendar: CalendarAdmin
     """The working-day calendar as it is now; loading a year; refreshing provisional deadlines."""
     dashboard: Dashboard
+    evidence: Evidence
+    """Fetching, checking and keeping the pages of publications and postings (docs/evidence.md)."""
 
     def transport(self) -> Transport:
         """A mail transport as the settings name it (one per delivery pass: it holds a connection)."""
@@ -77,11 +82,12 @@ def bootstrap(
     def transport() -> Transport:
         return transport_for(settings)
 
+    workflow = Workflow(db, clock, settings)
     return Services(
         settings=settings,
         db=db,
         clock=clock,
-        workflow=Workflow(db, clock, settings),
+        workflow=workflow,
         directory=Directory(db, clock),
         tokens=Tokens(db, clock),
         accounts=Accounts(db, clock),
@@ -90,4 +96,12 @@ def bootstrap(
         outbox=OutboxAdmin(db, clock, settings, transport),
         calendar=CalendarAdmin(db, clock, settings),
         dashboard=Dashboard(db, clock, settings),
+        evidence=Evidence(
+            db,
+            clock,
+            settings,
+            Fetcher.from_settings(settings),
+            EvidenceStore(evidence_folder(settings)),
+            reader=workflow,
+        ),
     )

@@ -188,11 +188,37 @@ class SignatureOut(BaseModel):
     void_reason: str | None
 
 
+class EvidenceReason(BaseModel):
+    code: str
+    params: dict[str, Any]
+    message: str
+
+
+class EvidenceOut(BaseModel):
+    """What the evidence checker found for a page (docs/evidence.md); ``note`` is the clerk's
+    own evidence text."""
+
+    status: Literal["verified", "mismatch", "unreachable", "unchecked", "pending"]
+    checked_at: datetime | None
+    sha256: str | None
+    reasons: list[EvidenceReason]
+    check_id: int | None
+    url: str | None
+    final_url: str | None
+    http_status: int | None
+    title: str | None
+    page_date: str | None
+    change: str | None
+    next_check_at: datetime | None
+    note: str | None
+    findings: dict[str, Any]
+
+
 class PostingOut(BaseModel):
     channel: str
     outlet: str | None
     url: str | None
-    evidence: str | None
+    evidence: EvidenceOut
     posted_at: datetime
     recorded_by: str | None
 
@@ -235,6 +261,7 @@ class DocumentView(BaseModel):
     signatures: list[SignatureOut]
     publication_url: str | None
     published_at: datetime | None
+    publication_evidence: EvidenceOut | None
     due_at: datetime | None
     due_provisional: bool
     postings: list[PostingOut]
