@@ -172,6 +172,7 @@ ROUTES = [
     route("GET /reports/{name} as CSV", lambda e: ("GET", "/reports/ledger", {"params": {"format": "csv"}}), TRAIL),
     route("GET /audit/events", lambda e: ("GET", "/audit/events", {"params": {"outcome": "refused", "limit": 5}}),
           TRAIL),
+    route("GET /audit/verify", lambda e: ("GET", "/audit/verify", {"params": {"document_id": 1}}), TRAIL),
     route("GET /outbox", lambda e: ("GET", "/outbox", {"params": {"status": "pending"}}), {"admin"}),
     route("GET /outbox/{id}", lambda e: ("GET", f"/outbox/{queued_email(e)}", {}), {"admin"}),
     route("POST /outbox/{id}/retry", lambda e: ("POST", f"/outbox/{queued_email(e)}/retry", {}), {"admin"}),

@@ -49,7 +49,12 @@ class Runtime:
 
     @property
     def db(self) -> Database:
+        """The database, opened on first use with the settings' audit keyring (and a log line
+        saying whether the trail is keyed)."""
         if self._db is None:
+            from workflow.kernel import audit
+
+            audit.configure(self.settings)
             self._db = Database(self.settings.database_url)
         return self._db
 

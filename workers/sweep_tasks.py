@@ -1,7 +1,14 @@
 """The deadline sweep and the audit checkpoint as Celery tasks, and their beat entries.
 
 Thin on purpose: :func:`sweep_deadlines` calls :func:`workflow.services.sweep.sweep` and then nudges
-outbox delivery; :func:`audit_checkpoint` calls :func:`workflow.kernel.audit.checkpoint`. Both are
+outbox delivery; :func:`audit_checkpoint` calls :func:`workflow.kernel.audit_checkpoint.take_checkpoint`.
+
+The checkpoint entry ticks every :func:`checkpoint_poll_seconds` (a minute at most) and the task
+decides: a checkpoint when events were added and ``audit_checkpoint_interval_seconds`` has
+passed, or at once when a sign-off, publication or posting was appended since the last one (the
+services enqueue nothing: the task looks for such events after the last checkpoint's newest
+event id, one indexed query). Each is exported as a signed anchor when
+``SANTONGBU_AUDIT_EXPORT_DIR`` is set. Both tasks are
 idempotent, so ``acks_late`` (a worker killed mid-task leaves its message to be redelivered) and
 a second beat (every tick twice) are harmless: the exactly-once record is the
 ``escalations`` row, not the task message.
@@ -22,9 +29,7 @@ import logging
 from typing import Any
 
 from celery import Celery, Task
-from sqlalchemy import text
-
-from workflow.kernel import audit
+from workflow.kernel.audit_checkpoint import take_checkpoint
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
@@ -34,9 +39,6 @@ log = logging.getLogger("santongbu.workers")
 
 SWEEP_DEADLINES = "santongbu.sweep_deadlines"
 AUDIT_CHECKPOINT = "santongbu.audit_checkpoint"
-# pg_advisory_xact_lock key: two checkpoints at once (two beats) would both chain to the same
-# predecessor and break the checkpoint chain; this makes the second wait for the first.
-_CHECKPOINT_LOCK = 0x5A4E_4350  # "ZNCP"
 
 
 def run_sweep(celery: Celery) -> dict[str, Any]:
@@ -61,13 +63,23 @@ def run_sweep(celery: Celery) -> dict[str, Any]:
                       "fired": fired[:50]}  # a bounded sample: 10,000 rows make no useful log
 
 
-def run_checkpoint(db: Database, clock: Clock) -> dict[str, Any]:
-    """One audit checkpoint over every chain head, serialised against concurrent ones."""
-    with db.transaction() as session:
-        if not db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already admits one writer
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHECKPOINT_LOCK})
-        cp = audit.checkpoint(session, clock.now())
-        return {"id": cp.id, "at": cp.at.isoformat(), "chains": cp.chain_count, "hash": cp.hash}
+def run_checkpoint(db: Database, clock: Clock, settings: Settings, *, force: bool = False) -> dict[str, Any]:
+    """An audit checkpoint if one is due (``force``: now), exported when the settings say where.
+    A failed export is logged and raised: the task fails visibly, the next tick tries again."""
+    interval = None if force else settings.audit_checkpoint_interval_seconds
+    try:
+        done = take_checkpoint(db, clock.now(), export_dir=settings.audit_export_dir,
+                               interval_seconds=interval)
+    except Exception as exc:
+        log.error("audit checkpoint failed: %s", exc)
+        raise
+    return done.as_dict()
+
+
+def checkpoint_poll_seconds(settings: Settings) -> float:
+    """How often beat asks whether a checkpoint is due: a sign-off, publication or posting is
+    anchored within this time."""
+    return min(60.0, float(settings.audit_checkpoint_interval_seconds))
 
 
 def sweep_deadlines(task: Task) -> dict[str, Any]:
@@ -75,19 +87,19 @@ def sweep_deadlines(task: Task) -> dict[str, Any]:
     return run_sweep(task.app)
 
 
-def audit_checkpoint(task: Task) -> dict[str, Any]:
-    """Record every audit chain head (catches a document whose whole history was removed)."""
+def audit_checkpoint(task: Task, force: bool = False) -> dict[str, Any]:
+    """Record every audit chain head when due (``force``: now), signed and exported if set up."""
     from workers.app import runtime
 
     rt = runtime(task.app)
-    return run_checkpoint(rt.db, rt.clock)
+    return run_checkpoint(rt.db, rt.clock, rt.settings, force=force)
 
 
 def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic entries of this module. Each expires after one interval, so ticks missed
     while workers were down collapse into the next run instead of replaying one by one."""
     every = settings.sweep_interval_seconds
-    checkpoint = float(settings.audit_checkpoint_interval_seconds)
+    checkpoint = checkpoint_poll_seconds(settings)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
         "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,

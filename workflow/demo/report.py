@@ -69,6 +69,12 @@ def shown_path(path: Path) -> str:
 
 
 # ------------------------------------------------------------------ collecting
+def _keyring(settings: Any) -> Any:
+    from workflow.kernel.auditkeys import load_keyring
+
+    return load_keyring(settings.audit_key_file) if settings.audit_key_file else None
+
+
 def collect(run: Any) -> dict[str, Any]:
     """The facts of a finished :class:`workflow.demo.run.DemoRun`, JSON-ready."""
     from workflow.kernel.models.outbox import OutboxMessage
@@ -127,7 +133,11 @@ def collect(run: Any) -> dict[str, Any]:
                               "details": json.loads(e.details)}
                              for e in events if e.action not in QUIET_ACTIONS],
             })
-        report = audit.verify(s)
+    from workflow.kernel.audit_verify import VerifyOptions, verify
+
+    with run.db.snapshot() as s:
+        report = verify(s, VerifyOptions(keyring=audit.current_keyring() or _keyring(settings),
+                                         anchors=settings.audit_export_dir))
     statuses = {st: sum(1 for e in emails if e["status"] == st) for st in ("sent", "pending", "sending", "failed")}
     by_event: dict[str, int] = {}
     for e in emails:
@@ -304,7 +314,9 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         (f"santongbu doc show {overdue} --as zheng.gk", label(lang, "# 文件、截止与时间线", "# a document, its deadline and timeline")),
         (f"santongbu --now {as_of.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%dT%H:%M} report overdue --as zheng.gk",
          label(lang, "# 演示结束时仍逾期的文件", "# what was overdue when the demo ended")),
-        ("santongbu audit verify", label(lang, "# 重新校验哈希链", "# check the hash chains again")),
+        (f"export SANTONGBU_AUDIT_KEY_FILE={folder}/audit.key", ""),
+        (f"santongbu audit verify --anchors {folder}/anchors",
+         label(lang, "# 对照签名锚点重新校验审计记录", "# check the audit trail against the signed anchors")),
         (f"ls {folder}/mail/", label(lang, "# worker 写出的邮件", "# the emails the worker wrote")),
     ]
     width = max(_width(c) for c, _ in hints[1:])

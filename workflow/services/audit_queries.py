@@ -236,6 +236,23 @@ class AuditQueries:
                      TIMELINE_COLUMNS, rows, meta={"document_id": doc_id, "title": doc.title},
                      tz=self.settings.timezone)
 
+    def verify(self, login: str, *, document_id: int | None = None, since_anchor: bool = False) -> Any:
+        """Every check of :func:`workflow.kernel.audit_verify.verify`, for auditors: with this
+        installation's keyring and against the anchors it exports (SANTONGBU_AUDIT_EXPORT_DIR),
+        in one snapshot of the database. Raises InvalidInput for since_anchor without anchors."""
+        from workflow.kernel.audit_verify import VerifyOptions, VerifyUsageError, verify
+
+        self.gate.require_auditor(login, "audit_verify", {"document_id": document_id,
+                                                          "since_anchor": since_anchor})
+        options = VerifyOptions(chain=audit.chain_for(document_id) if document_id else None,
+                                keyring=audit.current_keyring(), anchors=self.settings.audit_export_dir,
+                                since_anchor=since_anchor)
+        try:
+            with self.db.snapshot() as session:
+                return verify(session, options)
+        except VerifyUsageError as exc:
+            raise InvalidInput(Reason("invalid", {"field": "since_anchor", "problem": str(exc)})) from None
+
     def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
                after_id: int | None = None) -> EventPage:
         """One page of events matching ``flt`` in time order, starting after ``after_id``."""

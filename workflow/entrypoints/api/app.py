@@ -57,6 +57,9 @@ def _version() -> str:
 
 def create_app(db: Database, clock: Clock, settings: Settings) -> FastAPI:
     """The API over ``db``, telling time by ``clock``."""
+    from workflow.kernel import audit
+
+    audit.configure(settings, announce=False)  # the settings' keyring keys this app's trail
     app = FastAPI(title="Santongbu API", version=_version(), description=DESCRIPTION,
                   openapi_tags=TAGS, redoc_url=None)
     app.state.settings = settings

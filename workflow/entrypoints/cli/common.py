@@ -33,6 +33,14 @@ class AppContext:
 
     @cached_property
     def db(self) -> Database:
+        """The database, with the audit keyring of the settings in use (first use of either)."""
+        from workflow.kernel import audit
+        from workflow.kernel.auditkeys import KeyFileError
+
+        try:
+            audit.configure(self.settings, announce=False)
+        except KeyFileError as exc:
+            fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
         return Database(self.settings.database_url)
 
     @cached_property

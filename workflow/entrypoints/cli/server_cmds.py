@@ -66,7 +66,10 @@ def app_from_environment() -> Any:
     from workflow.kernel.settings import Settings
     from workflow.entrypoints.web import install
 
+    from workflow.kernel import audit
+
     settings = Settings()
+    audit.configure(settings)  # the start-up log says whether the audit trail is keyed
     db = Database(settings.database_url)
     app = create_app(db, SystemClock(), settings)
     install(app, db, SystemClock(), settings)
@@ -86,8 +89,12 @@ def serve(
 
     import uvicorn
 
+    from workflow.kernel import audit
+
     ctx = common.context()
     where = f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    keyed = audit.keyed_status()
+    common.stderr(f"audit trail {keyed['detail']}" if keyed["keyed"] else f"WARNING: {keyed['detail']}")
     # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
     if workers == 1:
         from workflow.entrypoints.web import install

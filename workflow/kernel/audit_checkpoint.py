@@ -1,0 +1,157 @@
+"""Checkpoints of the audit trail: every chain head at one instant, in the database and, signed,
+outside it.
+
+A checkpoint row records every chain head, the number of events they add up to, and the hash
+of the checkpoint before it; with a keyring, its hash is an HMAC under the active key, so
+whoever rewrites the tables without the key cannot recompute the checkpoints to match. With an
+export folder, the same checkpoint is written there as a signed anchor
+(:func:`workflow.kernel.auditkeys.write_anchor`, Ed25519): once that file has left the
+database's reach, no rewrite of the database can agree with it.
+
+Beat calls :func:`take_checkpoint` often and it decides (:func:`due`): when events were added
+and the interval has passed since the last checkpoint, or at once after a sign-off, a
+publication or a posting. Two writers are serialised (an advisory lock on PostgreSQL, SQLite's
+single writer), so the checkpoint chain and the anchor series never fork.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from workflow.kernel import audit
+from workflow.kernel.auditkeys import (
+    Key,
+    KeyFileError,
+    Keyring,
+    make_anchor,
+    read_latest_anchor,
+    write_anchor,
+)
+from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
+
+# pg_advisory_xact_lock key: two checkpoints at once (two beats) would both chain to the same
+# predecessor and break the checkpoint chain; this makes the second wait for the first.
+CHECKPOINT_LOCK = 0x5A4E_4350  # "ZNCP"
+# Events after which beat checkpoints at once rather than at the end of the interval.
+MILESTONES = ("sign", "publish", "record_posting", "post_interpretation")
+
+
+def checkpoint_hash(*, at: datetime, heads: str, prev_hash: str, event_count: int | None,
+                    key: Key | None) -> str:
+    """HMAC-SHA256 under ``key`` of the checkpoint's fields; SHA-256 when unkeyed. Rows
+    written before event counts were kept (NULL) hash as they always did."""
+    fields: dict[str, Any] = {"at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+                              "heads": heads, "prev_hash": prev_hash}
+    if event_count is not None:
+        fields["event_count"] = event_count
+    if key is not None:
+        fields["key_id"] = key.key_id
+        return key.mac(audit._canonical(fields))
+    return hashlib.sha256(audit._canonical(fields)).hexdigest()
+
+
+def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
+    """Record every chain head now, chained to the previous checkpoint and keyed with this
+    process's keyring (:func:`workflow.kernel.audit.use_keyring`), if any.
+
+    A chain whose whole history (and head) was deleted leaves no broken link behind; the
+    checkpoint still names it, so verify reports it missing.
+    """
+    at = at.astimezone(UTC)
+    heads: dict[str, tuple[int, str]] = {c: (s, h) for c, s, h in session.execute(
+        select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain)).tuples()}
+    last = session.execute(select(AuditCheckpoint.hash).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
+    prev = last or audit.GENESIS
+    count = sum(s for s, _h in heads.values())
+    newest = session.scalar(select(func.max(AuditEvent.id)))
+    body = json.dumps(heads, sort_keys=True, separators=(",", ":"))
+    keyring = audit.current_keyring()
+    key = keyring.active if keyring is not None else None
+    cp = AuditCheckpoint(at=at, heads=body, chain_count=len(heads), prev_hash=prev,
+                         event_count=count, last_event_id=newest,
+                         key_id=key.key_id if key else None,
+                         hash=checkpoint_hash(at=at, heads=body, prev_hash=prev, event_count=count, key=key))
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def export_anchor(directory: Path, cp: AuditCheckpoint, keyring: Keyring) -> Path:
+    """Write ``cp`` as the next signed anchor in ``directory``, linked to the newest one there.
+    Refuses (:class:`KeyFileError`) to build on an anchor whose signature does not verify."""
+    previous, problems = read_latest_anchor(directory, keyring.public())
+    if problems:
+        raise KeyFileError(f"{directory}: {problems[0]} Not exporting onto it; look at the folder.")
+    heads = {c: (s, h) for c, (s, h) in json.loads(cp.heads).items()}
+    anchor = make_anchor(seq=previous.seq + 1 if previous else 1,
+                         at=cp.at.astimezone(UTC).isoformat(timespec="microseconds"),
+                         event_count=cp.event_count or 0, heads=heads,
+                         previous_hash=previous.digest() if previous else "", key=keyring.active)
+    return write_anchor(directory, anchor)
+
+
+def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
+    """Why beat should checkpoint now ("interval", "milestone", "first"), or ``None``:
+    nothing was appended since the last checkpoint, or nothing that cannot wait."""
+    last = session.execute(select(AuditCheckpoint.at, AuditCheckpoint.last_event_id)
+                           .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    newest = session.scalar(select(func.max(AuditEvent.id)))
+    if newest is None:
+        return None
+    if last is None:
+        return "first"
+    since = last.last_event_id or 0
+    if newest <= since:
+        return None
+    if now - last.at >= timedelta(seconds=interval_seconds):
+        return "interval"
+    milestone = session.scalar(select(AuditEvent.id).where(
+        AuditEvent.id > since, AuditEvent.action.in_(MILESTONES), AuditEvent.outcome == "allowed").limit(1))
+    return "milestone" if milestone is not None else None
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """What :func:`take_checkpoint` did (``id`` is ``None`` when nothing was due)."""
+
+    id: int | None
+    at: datetime
+    chains: int = 0
+    events: int = 0
+    hash: str = ""
+    key_id: str | None = None
+    anchor: Path | None = None
+    why: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "chains": self.chains, "events": self.events,
+                "hash": self.hash, "key_id": self.key_id, "why": self.why,
+                "anchor": str(self.anchor) if self.anchor else None}
+
+
+def take_checkpoint(db: Any, now: datetime, *, export_dir: Path | None = None,
+                    interval_seconds: float | None = None) -> Checkpointed:
+    """One checkpoint (with ``interval_seconds``: only if :func:`due`), exported as a signed
+    anchor to ``export_dir``, serialised against concurrent ones. The anchor is written before
+    the row commits: if the commit then fails, the anchor still tells the truth about heads
+    that were committed. Raises :class:`KeyFileError` to export without a keyring."""
+    keyring = audit.current_keyring()
+    if export_dir is not None and keyring is None:
+        raise KeyFileError("exporting signed checkpoints needs the audit keyring: set "
+                           "SANTONGBU_AUDIT_KEY_FILE (santongbu audit keygen --output FILE)")
+    with db.transaction() as session:
+        if not db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already admits one writer
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECKPOINT_LOCK})
+        why = "asked" if interval_seconds is None else due(session, now, interval_seconds)
+        if why is None:
+            return Checkpointed(None, now)
+        cp = checkpoint(session, now)
+        path = export_anchor(export_dir, cp, keyring) if export_dir is not None and keyring else None
+        return Checkpointed(cp.id, cp.at, cp.chain_count, cp.event_count or 0, cp.hash, cp.key_id, path, why)
