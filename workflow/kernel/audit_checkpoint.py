@@ -65,8 +65,8 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     checkpoint still names it, so verify reports it missing.
     """
     at = at.astimezone(UTC)
-    heads: dict[str, tuple[int, str]] = {c: (s, h) for c, s, h in session.execute(
-        select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain)).tuples()}
+    heads: dict[str, tuple[int, str]] = {r.chain: (r.seq, r.hash) for r in session.execute(
+        select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain))}
     last = session.execute(select(AuditCheckpoint.hash).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
     prev = last or audit.GENESIS
     count = sum(s for s, _h in heads.values())

@@ -235,7 +235,7 @@ class _Run:
         The heads only choose what to read; whatever they claim is checked against the rows."""
         if since is None:
             return None
-        heads = dict(self.s.execute(select(AuditHead.chain, AuditHead.seq)).tuples().all())
+        heads = {r.chain: r.seq for r in self.s.execute(select(AuditHead.chain, AuditHead.seq))}
         start = {c: (s if heads.get(c) == s else 1) for c, (s, _h) in since.heads.items()}
         for chain in heads:
             start.setdefault(chain, 1)
