@@ -54,8 +54,7 @@ HASHED_FIELDS: tuple[str, ...] = (
     "state_before", "state_after", "details", "prev_hash",
 )
 _ORIGINAL_FIELDS = frozenset(HASHED_FIELDS[:12])
-# A batch waits behind another batch on the same chains (PostgreSQL). The heads cannot be
-# locked FOR UPDATE: that needs UPDATE on audit_heads, which the application role lacks.
+# pg_advisory_xact_lock(class, hashtext(chain)): writers of one chain wait for each other.
 _CHAIN_LOCK_CLASS = 0x5A4E4348  # "ZNCH"
 
 
@@ -187,6 +186,18 @@ def _row(entry: Entry, chain: str, seq: int, prev: str, key: Key | None) -> dict
     return row
 
 
+def _lock_chains(session: Session, chains: Sequence[str]) -> None:
+    """On PostgreSQL, wait for any other transaction appending to these chains (in a fixed
+    order, so two writers cannot deadlock here) before their heads are read; the lock goes
+    with the transaction. The heads cannot be locked FOR UPDATE: that needs UPDATE on
+    audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
+    admits one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) "
+                             "FROM unnest(CAST(:chains AS text[])) AS c"),
+                        {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
+
+
 def append(
     session: Session,
     *,
@@ -202,12 +213,15 @@ def append(
 ) -> AuditEvent:
     """Append one event to its chain inside the caller's transaction.
 
-    Raises :class:`ConcurrentChange` if another transaction advanced the same chain first
-    (the database's trigger refuses an event that does not follow the head); the caller's
-    transaction must then be rolled back (and may be retried).
+    On PostgreSQL another transaction appending to the same chain is waited for (an advisory
+    lock), so the head read is current. Raises :class:`ConcurrentChange` if the chain moved
+    all the same (the database's trigger refuses an event that does not follow the head; on
+    SQLite, or a writer around this module); the caller's transaction must then be rolled
+    back (and may be retried).
     """
     entry = Entry(at, actor, action, outcome, document_id, state_before, state_after, details, chain)
     chain = chain or chain_for(document_id)
+    _lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
     event = AuditEvent(**_row(entry, chain, seq, prev, _active_key()))
@@ -226,7 +240,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     :func:`append` each was most of its time.
 
     On PostgreSQL the chains are first locked (advisory locks, in a fixed order), so a batch
-    waits for another batch on the same chains instead of failing; SQLite's ``BEGIN
+    waits for any other writer of the same chains instead of failing; SQLite's ``BEGIN
     IMMEDIATE`` already admits one writer. The heads are then read once and the events
     inserted with one multi-row insert; the trigger moves each head. Raises
     :class:`ConcurrentChange` if another transaction moved one of the heads meanwhile; nothing
@@ -237,10 +251,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
         return 0
     chains = [e.chain or chain_for(e.document_id) for e in entries]
     wanted = sorted(set(chains))
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) "
-                             "FROM unnest(CAST(:chains AS text[])) AS c"),
-                        {"cls": _CHAIN_LOCK_CLASS, "chains": wanted})
+    _lock_chains(session, wanted)
     stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
     tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
     key = _active_key()
