@@ -129,6 +129,7 @@ class _Run:
         self.least_events: tuple[int, str] = (0, "")
         self.strict = options.keyring is not None
         self.docs = DocumentCheck(session, self.document_finding) if options.documents else None
+        self.trusted: list[Anchor] = []
 
     # ---------------------------------------------------------------- findings
     def find(self, chain: str, seq: int | None, event_id: int | None, problem: str, kind: str) -> None:
@@ -179,54 +180,80 @@ class _Run:
                 self.pin(chain, seq, digest, who, covers=True)
             if anchor.event_count >= self.least_events[0]:
                 self.least_events = (anchor.event_count, who)
+        self.trusted = trusted
         return trusted[-1] if (trusted and o.since_anchor) else None
 
     def checkpoints(self, since: Anchor | None) -> None:
-        keyring, c = self.o.keyring, AuditCheckpoint
+        """The checkpoint chain: links, keyed hashes, counts that never fall; the last one's
+        heads are pinned. With ``since``, only the checkpoints from the anchor's instant on."""
+        c = AuditCheckpoint
         stmt = select(c.id, c.at, c.heads, c.prev_hash, c.hash, c.key_id, c.event_count).order_by(c.id)
         prev = audit.GENESIS
-        if since is not None:  # only the checkpoints the newest anchor does not already vouch for
+        if since is not None:
             at = datetime.fromisoformat(since.at)
-            before = self.s.execute(select(c.hash).where(c.at < at).order_by(c.id.desc()).limit(1)).scalar()
-            prev = before or audit.GENESIS
+            prev = self.s.execute(select(c.hash).where(c.at < at).order_by(c.id.desc()).limit(1)).scalar() or prev
             stmt = stmt.where(c.at >= at)
         rows = list(self.s.execute(stmt))
         self.report.checkpoints = len(rows)
-        keyed_seen, count, intact = False, 0, True
+        state = {"keyed_seen": False, "count": 0}
         for row in rows:
-            problem, key = None, None
-            if row.key_id is not None and keyring is not None:
-                try:
-                    key = keyring.get(row.key_id)
-                except KeyFileError:
-                    problem = f"hashed with key {row.key_id}, which is not in the keyring"
-            if problem is None and row.prev_hash != prev:
-                problem = "does not chain to the checkpoint before it (one was removed or inserted)"
-            elif problem is None and (row.key_id is None or key is not None) and row.hash != checkpoint_hash(
-                    at=row.at, heads=row.heads, prev_hash=row.prev_hash, event_count=row.event_count, key=key):
-                problem = "its hash does not match the row (edited or recomputed without the key)"
-            elif problem is None and row.key_id is None and keyed_seen:
-                problem = "unkeyed, after keyed checkpoints (recomputed without the key)"
-            elif problem is None and row.event_count is not None and row.event_count < count:
-                problem = f"counts {row.event_count} events, fewer than the {count} before it"
+            problem = self.checkpoint_problem(row, prev, state)
             if problem:
                 self.find("checkpoint", None, row.id, f"checkpoint {row.id} {problem}", "checkpoint")
-                intact = False
-                break
-            keyed_seen = keyed_seen or row.key_id is not None
-            count = row.event_count if row.event_count is not None else count
+                return
             prev = row.hash
-        if rows:
-            last = rows[-1]
-            if last.key_id is not None and keyring is None:
-                self.report.notes.append("checkpoint hashes are keyed and no keyring was given: "
-                                         "their links were followed, their keyed hashes not checked")
-            if intact:
-                who = f"checkpoint {last.id}"
-                for chain, (seq, digest) in json.loads(last.heads).items():
-                    self.pin(chain, seq, digest, who, covers=last.key_id is not None and keyring is not None)
-                if (last.event_count or 0) > self.least_events[0]:
-                    self.least_events = (last.event_count, who)
+        if not rows:
+            return
+        last = rows[-1]
+        if last.key_id is not None and self.o.keyring is None:
+            self.report.notes.append("checkpoint hashes are keyed and no keyring was given: "
+                                     "their links were followed, their keyed hashes not checked")
+        who = f"checkpoint {last.id}"
+        vouched = last.key_id is not None and self.o.keyring is not None
+        for chain, (seq, digest) in json.loads(last.heads).items():
+            self.pin(chain, seq, digest, who if vouched or last.key_id else f"unkeyed {who}", covers=vouched)
+        if (last.event_count or 0) > self.least_events[0]:
+            self.least_events = (last.event_count, who)
+
+    def checkpoint_problem(self, row: Any, prev: str, state: dict[str, Any]) -> str | None:
+        keyring, key = self.o.keyring, None
+        if row.key_id is not None and keyring is not None:
+            try:
+                key = keyring.get(row.key_id)
+            except KeyFileError:
+                return f"is hashed with key {row.key_id}, which is not in the keyring"
+        if row.prev_hash != prev:
+            return "does not chain to the checkpoint before it (one was removed or inserted)"
+        if (row.key_id is None or key is not None) and row.hash != checkpoint_hash(
+                at=row.at, heads=row.heads, prev_hash=row.prev_hash, event_count=row.event_count, key=key):
+            return "has a hash that does not match the row (edited, or recomputed without the key)"
+        if row.key_id is None and state["keyed_seen"]:
+            return "is unkeyed after keyed checkpoints (recomputed without the key)"
+        if row.key_id is None and keyring is not None and row.at >= keyring.keys[0].created_at:
+            return (f"is unkeyed although written after the audit key existed "
+                    f"({keyring.keys[0].created_at.isoformat()}): recomputed without the key")
+        if row.event_count is not None and row.event_count < state["count"]:
+            return f"counts {row.event_count} events, fewer than the {state['count']} before it"
+        state["keyed_seen"] = state["keyed_seen"] or row.key_id is not None
+        state["count"] = row.event_count if row.event_count is not None else state["count"]
+        return None
+
+    def anchor_twins(self, anchors: list[Anchor]) -> None:
+        """Each anchor was exported from a checkpoint row: removing the rows shows."""
+        if not anchors:
+            return
+        c = AuditCheckpoint
+        stmt = select(c.at, c.event_count)
+        if len(anchors) == 1:
+            stmt = stmt.where(c.at == datetime.fromisoformat(anchors[0].at))
+        held = {(r.at.isoformat(timespec="microseconds"), r.event_count) for r in self.s.execute(stmt)}
+        for anchor in anchors:
+            at = datetime.fromisoformat(anchor.at).isoformat(timespec="microseconds")
+            if (at, anchor.event_count) not in held:
+                self.find("checkpoint", None, None, f"anchor {anchor.seq} was exported from a checkpoint "
+                          f"at {anchor.at} counting {anchor.event_count} events, which the database no "
+                          "longer holds (checkpoints removed or rewritten)", "checkpoint")
+                return
 
     # ---------------------------------------------------------------- events
     def plan(self, since: Anchor | None) -> dict[str, int] | None:
@@ -296,6 +323,11 @@ class _Run:
         pinned = self.pins.get(ev.chain, {}).pop(ev.seq, None)
         if pinned is not None and pinned[0] != ev.hash:
             return f"{pinned[1]} recorded another hash for this event (history rewritten)"
+        if (pinned is not None and ev.key_id is not None and pinned[1].startswith("unkeyed checkpoint")
+                and not any(b.kind == "checkpoint" for b in self.report.breaks)):  # said once
+            self.find("checkpoint", None, None, f"{pinned[1].removeprefix('unkeyed ')} is unkeyed but names "
+                      f"event {ev.seq} of {ev.chain}, which is keyed: written or recomputed without the key",
+                      "checkpoint")
         return None
 
     def stream(self, plan: dict[str, int] | None, heads: dict[str, tuple[int, str]]) -> int:
@@ -350,6 +382,7 @@ class _Run:
         since = self.anchors()
         self.report.since_anchor = since.seq if since else None
         self.checkpoints(since)
+        self.anchor_twins(self.trusted)
         heads_q = select(AuditHead.chain, AuditHead.seq, AuditHead.hash)
         if o.chain is not None:
             heads_q = heads_q.where(AuditHead.chain == o.chain)
