@@ -89,7 +89,7 @@ def document(i: int, per_doc: int, key: Any) -> tuple[list[tuple[Any, ...]], tup
                "document_id": i, "action": action, "outcome": "allowed", "state_before": before,
                "state_after": after, "details": audit.dump_details(details), "prev_hash": prev}
         prev = audit.event_hash(key, **row)
-        events.append(tuple(row.values()) + (prev, key.key_id))
+        events.append((*row.values(), prev, key.key_id))
         state = after or state
     doc = (i, 1, f"基准文件 {i}", f"基准〔2024〕{i}号", "", "proactive", state, 1, "x" * 64, 1, created,
            created, f"https://b.example.cn/{i}" if due_at else None, published if due_at else None,
