@@ -162,6 +162,11 @@ def test_rotation_applies_from_a_recorded_event_and_old_events_stay_verifiable(d
     stale = check(db, keyring=first, documents=False)
     assert {b.chain for b in stale.breaks} == {"sys", f"doc:{doc}"}
     assert all("not in the keyring" in b.problem for b in stale.breaks)
+    # A retired key does not come back: an event it keys after the new key's is named.
+    audit.use_keyring(first)
+    wf.edit_document(CLERK, doc, {"plan": "方案(二)"})
+    [b] = check(db, keyring=rotated, documents=False).breaks
+    assert (b.chain, b.seq) == (f"doc:{doc}", 4) and "older than the key" in b.problem
 
 
 def test_health_says_whether_the_trail_is_keyed(db, clock, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]

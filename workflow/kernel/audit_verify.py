@@ -111,6 +111,7 @@ class _Chain:
     prev: str | None
     last: tuple[int, str] | None = None
     keyed_seen: bool = False
+    key_rank: int = 0
     facts: Facts | None = None
     rows: int = 0
 
@@ -312,6 +313,11 @@ class _Run:
                     return f"hashed with key {ev.key_id}, which is not in the keyring"
                 if audit.event_hash(key, **fields) != ev.hash:
                     return "its keyed hash does not match the row (edited, or forged without the key)"
+                rank = self.o.keyring.key_ids.index(ev.key_id)
+                if rank < ch.key_rank:
+                    return (f"keyed with {ev.key_id}, older than the key of an event before it "
+                            "(a retired key at work)")
+                ch.key_rank = rank
         else:
             if audit.event_hash(None, **fields) != ev.hash:
                 return "hash does not match the row (the event was edited)"
