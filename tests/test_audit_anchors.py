@@ -97,6 +97,9 @@ def test_verify_usage_errors_exit_2(db, keyed, tmp_path) -> None:  # type: ignor
     assert no_key.exit_code == 2 and "--public-key" in no_key.output
     # An existing but empty anchor folder is a finding (someone removed them), not a usage error.
     assert cli(db, tmp_path, "audit", "verify", "--anchors", str(tmp_path / "empty")).exit_code == 1
+    out = cli(db, tmp_path, "audit", "verify", "--json")
+    body = json.loads(out.stdout)
+    assert out.exit_code == 0 and body["ok"] and body["keyed"] and body["documents"] == 4, out.output
 
 
 def test_incremental_verify_reads_only_what_the_newest_anchor_does_not_vouch_for(db, keyed, tmp_path, clock, settings) -> None:  # type: ignore[no-untyped-def]
@@ -175,5 +178,7 @@ def test_get_audit_verify_reports_what_disagrees(db, keyed, clock, settings, tmp
         conn.execute(text("UPDATE documents SET on_time = :f WHERE id = :d"), {"f": False, "d": ids["posted"]})
     body = client.get("/audit/verify", headers=headers).json()
     assert not body["ok"]
+    bare = TestClient(create_app(db, clock, settings.model_copy(update={"audit_export_dir": None})))
+    assert bare.get("/audit/verify?since_anchor=true", headers=headers).status_code == 422
     [b] = body["breaks"]
     assert b["chain"] == f"doc:{ids['posted']}" and b["kind"] == "document" and "on_time" in b["problem"]
