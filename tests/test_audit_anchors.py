@@ -150,6 +150,26 @@ def test_beat_checkpoints_after_the_interval_or_a_milestone_and_exports(db, keye
         "checkpoint-00000001.json", "checkpoint-00000002.json", "checkpoint-00000003.json"]
 
 
+def test_beat_takes_a_keyed_checkpoint_as_soon_as_the_key_is_set_up(db, clock, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An installation keyed after it ran: its next tick vouches for the unkeyed history, even
+    with nothing new appended, so verify with the key does not name it for long."""
+    from workers.sweep_tasks import run_checkpoint
+
+    previous = audit.use_keyring(None)
+    try:
+        build_trail(db, clock, settings)
+        assert run_checkpoint(db, clock, settings)["key_id"] is None
+        assert run_checkpoint(db, clock, settings)["id"] is None
+        clock.set(clock.now() + timedelta(minutes=1))  # the key is made after that checkpoint
+        with keyring_in_use(tmp_path, clock) as keyring:
+            done = run_checkpoint(db, clock, settings)
+            assert done["why"] == "keyed" and done["key_id"] == keyring.active.key_id
+            with db.snapshot() as s:
+                assert verify(s, VerifyOptions(keyring=keyring)).ok
+    finally:
+        audit.use_keyring(previous)
+
+
 def test_the_beat_entry_polls_at_most_every_minute(settings) -> None:  # type: ignore[no-untyped-def]
     from workers.sweep_tasks import beat_entries
 

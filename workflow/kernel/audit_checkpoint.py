@@ -98,15 +98,19 @@ def export_anchor(directory: Path, cp: AuditCheckpoint, keyring: Keyring) -> Pat
 
 
 def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
-    """Why beat should checkpoint now ("interval", "milestone", "first"), or ``None``:
-    nothing was appended since the last checkpoint, or nothing that cannot wait."""
-    last = session.execute(select(AuditCheckpoint.at, AuditCheckpoint.last_event_id)
+    """Why beat should checkpoint now ("first", "keyed", "interval", "milestone"), or ``None``:
+    nothing was appended since the last checkpoint, or nothing that cannot wait. "keyed": the
+    key was just set up and the last checkpoint is unkeyed; the first keyed one vouches for the
+    unkeyed history before it."""
+    last = session.execute(select(AuditCheckpoint.at, AuditCheckpoint.last_event_id, AuditCheckpoint.key_id)
                            .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
     newest = session.scalar(select(func.max(AuditEvent.id)))
     if newest is None:
         return None
     if last is None:
         return "first"
+    if last.key_id is None and audit.current_keyring() is not None:
+        return "keyed"
     since = last.last_event_id or 0
     if newest <= since:
         return None
