@@ -298,9 +298,13 @@ def render_text(data: dict[str, Any], lang: str) -> str:
     out.append("  " + label(
         lang,
         f"verify:{verdict} — {au['events']} 条事件,{au['chains']} 条哈希链,{au['checkpoints']} 个检查点"
-        + (f"(最新 #{cp.get('id')},{cp.get('chains')} 条链)" if cp else ""),
+        + (f"(最新 #{cp.get('id')},{cp.get('chains')} 条链)" if cp else "")
+        + f",{au['anchors']} 个签名锚点,{au['documents']} 份文件与其记录一致"
+        + (",事件哈希以密钥 audit.key 计算(HMAC)" if au["keyed"] else ""),
         f"verify: {verdict} — {au['events']} events in {au['chains']} hash chains, "
-        f"{au['checkpoints']} checkpoint(s)" + (f" (latest #{cp.get('id')} over {cp.get('chains')} chains)" if cp else "")))
+        f"{au['checkpoints']} checkpoint(s)" + (f" (latest #{cp.get('id')} over {cp.get('chains')} chains)" if cp else "")
+        + f", {au['anchors']} signed anchor(s), {au['documents']} documents agree with their chains"
+        + (", keyed with audit.key" if au["keyed"] else "")))
     for b in au["breaks"]:
         out.append(f"  BROKEN {b['chain']} seq {b['seq']}: {b['problem']}")
     for d in docs:
