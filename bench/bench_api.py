@@ -108,7 +108,7 @@ def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 60) -> 
 def prepare(app, clients: int) -> tuple[list[int], str, str]:  # type: ignore[no-untyped-def]
     """One document per client, ready for request_signoff; a token for the clerk and the signer."""
     from tests.factories import to_plan
-    from workflow.entrypoints.api.auth import Tokens
+    from workflow.services.tokens import Tokens
 
     wf = app.wf
     docs = []

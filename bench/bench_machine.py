@@ -11,8 +11,8 @@ three run every guard and move a case to ``published``:
 * **add_model** — one shared machine; the case is attached with
   ``add_model(case, initial=state)``, its bound ``publish()`` is called, then
   ``remove_model(case)``. (Without ``initial`` the state would be reset to the machine's initial
-  one — DESIGN §9.)
-* **add_model, never removed** — the same without ``remove_model``: the leak DESIGN §9 warns
+  one — docs/design.md §9.)
+* **add_model, never removed** — the same without ``remove_model``: the leak docs/design.md §9 warns
   of, measured only for memory.
 * **Machine per document** — ``Machine(model=case, initial=state, **definition)`` per decision.
 

@@ -165,10 +165,12 @@ def peak_mib() -> float:
 
 def run(n_docs: int, per_doc: int, moved: float, kind: str) -> list[Figure]:
     from workflow.kernel import audit
-    from workflow.kernel.audit_checkpoint import take_checkpoint
     from workflow.kernel.audit_verify import VerifyOptions, verify
     from workflow.kernel.auditkeys import generate_keyring
+    from workflow.kernel.clock import FixedClock
     from workflow.kernel.db import Database
+    from workflow.kernel.settings import Settings
+    from workflow.services.audit_admin import AuditAdmin
 
     events = n_docs * per_doc
     scale = f"{n_docs:,} documents, {events:,} events, {kind}"
@@ -183,7 +185,8 @@ def run(n_docs: int, per_doc: int, moved: float, kind: str) -> list[Figure]:
         figures.append(Figure("verify", f"load, {scale}", events / seconds, "events/s", note="generate + hash + insert"))
         now = START + timedelta(days=400)
         t0 = time.perf_counter()
-        done = take_checkpoint(db, now, export_dir=Path(folder) / "anchors")
+        service = AuditAdmin(db, FixedClock(now), Settings(database_url=url))
+        done = service.checkpoint(export_dir=Path(folder) / "anchors")
         figures.append(Figure("verify", f"checkpoint + signed anchor, {scale}", time.perf_counter() - t0, "s",
                               note=f"{done.chains:,} heads, anchor {done.anchor.stat().st_size / 2**20:.1f} MiB"
                               if done.anchor else ""))

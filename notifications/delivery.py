@@ -285,7 +285,7 @@ def deliver_pending(
 def retry(db: Database, outbox_id: int, actor: ActorSnapshot, clock: Clock) -> OutboxMessage:
     """An administrator sends a failed (or waiting) email again now, with a fresh attempt count.
 
-    A refusal is audited and committed before :class:`Forbidden` is raised (DESIGN §7).
+    A refusal is audited and committed before :class:`Forbidden` is raised (docs/design.md §7).
     """
     now = clock.now()
 

@@ -1,4 +1,4 @@
-"""Queueing emails in the caller's transaction (the transactional outbox, DESIGN §5 and §9).
+"""Queueing emails in the caller's transaction (the transactional outbox, docs/design.md §5 and §9).
 
 A lifecycle change, its audit event and its outbox rows commit together or not at all: a rolled
 back change never emails anyone, and a committed one is never forgotten, because delivery reads

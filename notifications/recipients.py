@@ -149,7 +149,7 @@ def _users_with_role(session: Session, role: str) -> list[User]:
 
 def supervisors(session: Session, c: _Collector | None = None) -> list[Recipient]:
     """Mailboxes and heads of supervising units (政法处, 信息公开办), then users with the
-    ``supervisor`` role, who by DESIGN §7 receive escalations too."""
+    ``supervisor`` role, who by docs/design.md §7 receive escalations too."""
     c = c or _Collector()
     for unit in _units_of_kind(session, "supervising"):
         c.add_unit(unit, "supervising unit")
@@ -172,7 +172,7 @@ def leadership(session: Session, c: _Collector | None = None) -> list[Recipient]
     return c.items
 
 
-# Which groups are emailed for which event, as (to, cc). DESIGN §4 and the notifications issue.
+# Which groups are emailed for which event, as (to, cc). docs/design.md §4 and the notifications issue.
 ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "signoff_requested": (("signers",), ()),
     "rejected": (("unit", "interpreter", "head"), ()),

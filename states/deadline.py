@@ -1,4 +1,4 @@
-"""The interpretation deadline counted in working days (DESIGN §3). Pure: no I/O, no wall clock.
+"""The interpretation deadline counted in working days (docs/design.md §3). Pure: no I/O, no wall clock.
 
 The rule, as an inspector counts it:
 

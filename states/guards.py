@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from states.reasons import Reason
-from states.snapshot import DocumentSnapshot
+from states.snapshot import REQUIRED_CHANNELS, DocumentSnapshot
 
 Guard = Callable[[DocumentSnapshot, Mapping[str, Any]], list[Reason]]
 
@@ -96,12 +96,11 @@ def posted_everywhere(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Re
             p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings
         )
 
-    missing = []
-    if not has("portal"):
-        missing.append(Reason("missing_portal_posting"))
-    if not has("news_media"):
-        missing.append(Reason("missing_media_posting"))
-    return missing
+    return [Reason(_MISSING_POSTING[c]) for c in REQUIRED_CHANNELS if not has(c)]
+
+
+# The reason given for each required channel that has no posting yet.
+_MISSING_POSTING = {"portal": "missing_portal_posting", "news_media": "missing_media_posting"}
 
 
 def reason_given(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:

@@ -1,4 +1,4 @@
-"""The reminder and escalation ladder of DESIGN §4, as data. Pure: no I/O, no wall clock.
+"""The reminder and escalation ladder of docs/design.md §4, as data. Pure: no I/O, no wall clock.
 
 A *rung* says when it fires relative to a document's deadline and which email event it queues:
 
@@ -29,7 +29,7 @@ months across the holidays):
   something may be due.
 
 The ladder is configurable (a JSON list, see :func:`parse_ladder`); :data:`DEFAULT_LADDER` is
-DESIGN §4.
+docs/design.md §4.
 """
 from __future__ import annotations
 

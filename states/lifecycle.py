@@ -1,4 +1,4 @@
-"""The lifecycle of DESIGN §2, declared once on ``transitions``.
+"""The lifecycle of docs/design.md §2, declared once on ``transitions``.
 
 One :class:`transitions.Machine` is shared by every document, built once at import. To decide
 a trigger, a throw-away case carrying the stored state is handed straight to the machine's
@@ -47,29 +47,69 @@ class Trigger(StrEnum):
 TERMINAL = frozenset({State.INTERPRETATION_POSTED, State.WITHDRAWN, State.FILED})
 # States in which the package (text, plan, materials) may still change.
 EDITABLE = frozenset({State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF})
-# Triggers a named signer fires; every other trigger is the drafting unit's.
-SIGNER_TRIGGERS = frozenset({Trigger.REJECT, Trigger.REJECT_TO_DRAFT})
+
+# Who may fire a trigger (docs/design.md §7): the drafting unit's members, or a named signer.
+DRAFTING_UNIT = "drafting_unit"
+SIGNER = "signer"
 
 _BEFORE_PUBLICATION = [State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF]
 
+# Each row: the trigger, where it leads, its guards (states/guards.py), who may fire it
+# (``by``) and the name of the effect the service applies inside the change's transaction
+# (``effect``; workflow/services/documents/effects.py maps each name to a method).
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": Trigger.PREPARE_PLAN, "source": State.DRAFT, "dest": State.INTERPRETATION_PLAN,
-     "guards": ["draft_complete"]},
+     "guards": ["draft_complete"], "by": DRAFTING_UNIT, "effect": None},
     {"trigger": Trigger.REQUEST_SIGNOFF, "source": State.INTERPRETATION_PLAN,
-     "dest": State.JOINT_SIGNOFF, "guards": ["plan_complete"]},
+     "dest": State.JOINT_SIGNOFF, "guards": ["plan_complete"], "by": DRAFTING_UNIT,
+     "effect": "request_signoff"},
     {"trigger": Trigger.PUBLISH, "source": State.JOINT_SIGNOFF, "dest": State.PUBLISHED,
-     "guards": ["may_be_disclosed", "package_signed", "publication_facts"]},
+     "guards": ["may_be_disclosed", "package_signed", "publication_facts"], "by": DRAFTING_UNIT,
+     "effect": "publish"},
     {"trigger": Trigger.FILE_UNDISCLOSED, "source": State.JOINT_SIGNOFF, "dest": State.FILED,
-     "guards": ["is_undisclosed", "package_signed"]},
+     "guards": ["is_undisclosed", "package_signed"], "by": DRAFTING_UNIT, "effect": "close"},
     {"trigger": Trigger.POST_INTERPRETATION, "source": State.PUBLISHED,
-     "dest": State.INTERPRETATION_POSTED, "guards": ["posted_everywhere"]},
+     "dest": State.INTERPRETATION_POSTED, "guards": ["posted_everywhere"], "by": DRAFTING_UNIT,
+     "effect": "complete"},
     {"trigger": Trigger.REJECT, "source": State.JOINT_SIGNOFF, "dest": State.INTERPRETATION_PLAN,
-     "guards": ["reason_given"]},
+     "guards": ["reason_given"], "by": SIGNER, "effect": "reject"},
     {"trigger": Trigger.REJECT_TO_DRAFT, "source": State.JOINT_SIGNOFF, "dest": State.DRAFT,
-     "guards": ["reason_given"]},
+     "guards": ["reason_given"], "by": SIGNER, "effect": "reject"},
     {"trigger": Trigger.WITHDRAW, "source": _BEFORE_PUBLICATION, "dest": State.WITHDRAWN,
-     "guards": ["reason_given"]},
+     "guards": ["reason_given"], "by": DRAFTING_UNIT, "effect": "close"},
 ]
+
+# Who fires each trigger and the effect it has, read off the rows above.
+FIRED_BY: dict[str, str] = {str(t["trigger"]): t["by"] for t in TRANSITIONS}
+EFFECTS: dict[str, str | None] = {str(t["trigger"]): t["effect"] for t in TRANSITIONS}
+# Triggers a named signer fires; every other trigger is the drafting unit's.
+SIGNER_TRIGGERS = frozenset(Trigger(t) for t, by in FIRED_BY.items() if by == SIGNER)
+
+# The way forward a document takes (docs/design.md §2): the web pages show the step that
+# moves it on. A 不予公开 document leaves joint sign-off by being filed instead.
+FORWARD_PATH = (State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF, State.PUBLISHED,
+                State.INTERPRETATION_POSTED)
+UNDISCLOSED_PATH = (State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF, State.FILED)
+
+# The rejections a signer may choose between, by where they send the package back.
+REJECT_TO: dict[str, Trigger] = {"plan": Trigger.REJECT, "draft": Trigger.REJECT_TO_DRAFT}
+
+
+def _sources(row: Mapping[str, Any]) -> list[str]:
+    source = row["source"]
+    return [str(s) for s in source] if isinstance(source, list) else [str(source)]
+
+
+def forward_trigger(state: str, disclosure: str | None = None) -> str | None:
+    """The trigger that moves a document on from ``state`` along its path (``None`` once it
+    is closed): :data:`FORWARD_PATH`, or :data:`UNDISCLOSED_PATH` for a 不予公开 document."""
+    path = UNDISCLOSED_PATH if disclosure == "not_disclosed" else FORWARD_PATH
+    steps = [str(s) for s in path]
+    if state not in steps[:-1]:
+        return None
+    dest = steps[steps.index(state) + 1]
+    return next((str(t["trigger"]) for t in TRANSITIONS
+                 if state in _sources(t) and str(t["dest"]) == dest), None)
 
 
 class _GuardCondition:
@@ -102,7 +142,7 @@ def machine_definition() -> dict[str, Any]:
         conditions = [_GuardCondition(name, GUARDS[name]) for name in t["guards"]]
         transitions.append({
             "trigger": str(t["trigger"]),
-            "source": [str(s) for s in t["source"]] if isinstance(t["source"], list) else str(t["source"]),
+            "source": _sources(t) if isinstance(t["source"], list) else str(t["source"]),
             "dest": str(t["dest"]),
             "conditions": [*conditions, all_guards_pass],
         })

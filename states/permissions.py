@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN §7), as pure functions returning the reasons for a refusal.
+"""Who may do what (docs/design.md §7), as pure functions returning the reasons for a refusal.
 
 Members of the drafting unit edit and advance their own unit's documents; signers sign (or
 reject) what they are named on; supervisors, auditors and leaders read everything;
@@ -6,7 +6,7 @@ administrators manage units, users and calendars. Everyone else is refused.
 """
 from __future__ import annotations
 
-from states.lifecycle import SIGNER_TRIGGERS
+from states.lifecycle import FIRED_BY, SIGNER
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 
@@ -31,8 +31,9 @@ def may_edit(actor: ActorSnapshot, doc: DocumentSnapshot) -> list[Reason]:
 
 
 def may_fire(actor: ActorSnapshot, doc: DocumentSnapshot, trigger: str) -> list[Reason]:
-    """Rejections belong to the named signers; every other trigger to the drafting unit."""
-    if trigger in SIGNER_TRIGGERS:
+    """Whoever the trigger's transition row names (``by``): the named signers for the
+    rejections, the drafting unit for every other trigger."""
+    if FIRED_BY.get(trigger) == SIGNER:
         return may_sign(actor, doc)
     return may_edit(actor, doc)
 

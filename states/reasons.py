@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from states.catalogue import label
+
 MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
     "missing_title": {"zh": "缺少标题", "en": "the title is missing"},
@@ -118,34 +120,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-STATE_NAMES: dict[str, dict[str, str]] = {
-    "draft": {"zh": "起草", "en": "draft"},
-    "interpretation_plan": {"zh": "解读方案", "en": "interpretation plan"},
-    "joint_signoff": {"zh": "同步审签", "en": "joint sign-off"},
-    "published": {"zh": "公开", "en": "published"},
-    "interpretation_posted": {"zh": "解读发布", "en": "interpretation posted"},
-    "withdrawn": {"zh": "撤回", "en": "withdrawn"},
-    "filed": {"zh": "不予公开归档", "en": "filed (not disclosed)"},
-}
-
-TRIGGER_NAMES: dict[str, dict[str, str]] = {
-    "prepare_plan": {"zh": "进入解读方案", "en": "prepare plan"},
-    "request_signoff": {"zh": "提交同步审签", "en": "request sign-off"},
-    "publish": {"zh": "公开发布", "en": "publish"},
-    "file_undisclosed": {"zh": "不予公开归档", "en": "file without disclosure"},
-    "post_interpretation": {"zh": "解读发布", "en": "post interpretation"},
-    "reject": {"zh": "退回解读方案", "en": "reject to plan"},
-    "reject_to_draft": {"zh": "退回起草", "en": "reject to draft"},
-    "withdraw": {"zh": "撤回", "en": "withdraw"},
-}
-
-
 def state_name(state: str, lang: str = "zh") -> str:
-    return STATE_NAMES.get(state, {}).get(lang, state)
+    """A state's label from :mod:`states.catalogue`."""
+    return label("state", state, lang)
 
 
 def trigger_name(trigger: str, lang: str = "zh") -> str:
-    return TRIGGER_NAMES.get(trigger, {}).get(lang, trigger)
+    """A trigger's label from :mod:`states.catalogue`."""
+    return label("trigger", trigger, lang)
 
 
 @dataclass(frozen=True)

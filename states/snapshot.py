@@ -7,6 +7,9 @@ from datetime import datetime
 DISCLOSURES = ("proactive", "on_request", "not_disclosed")
 MATERIAL_FORMS = ("text", "graphic", "video", "qa", "online_interview", "press_conference", "other")
 CHANNELS = ("portal", "news_media", "new_media")
+# The channels an interpretation must reach before the document is done (docs/design.md §1:
+# 门户网站和新闻媒体): a posting on each, with a URL or evidence.
+REQUIRED_CHANNELS = ("portal", "news_media")
 
 
 @dataclass(frozen=True)

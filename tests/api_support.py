@@ -23,14 +23,14 @@ from sqlalchemy import func, select
 from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
 from workflow.entrypoints.api import create_app
-from workflow.entrypoints.api.auth import Tokens
+from workflow.services.tokens import Tokens
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent
 from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 
-# The personas of DESIGN §7, from the sample bureau.
+# The personas of docs/design.md §7, from the sample bureau.
 PERSONAS: dict[str, str | None] = {
     "admin": "admin",              # administrator (unit bgs)
     "clerk": "liu.spc",            # member of the drafting unit spc

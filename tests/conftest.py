@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,21 +41,38 @@ def _pg_admin_engine():  # type: ignore[no-untyped-def]
     return create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
 
 
+@contextmanager
+def fresh_pg_database(prefix: str = "t", *, template: str | None = None) -> Iterator[str]:
+    """A PostgreSQL database of its own (optionally a copy of ``template``), dropped afterwards;
+    yields its URL. Every test module that needs a private database goes through here, so a
+    missing server fails the same way everywhere: with the command that starts it."""
+    name = f"santongbu_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = _pg_admin_engine()
+    copy = f' TEMPLATE "{template}"' if template else ""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    except Exception as exc:  # noqa: BLE001 - reported with the fix
+        engine.dispose()
+        pytest.fail(PG_HINT.format(url=PG_ADMIN_URL, error=exc), pytrace=False)
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def database_name(url: str) -> str:
+    """The database part of a URL made by :func:`fresh_pg_database` (to use it as a template)."""
+    return url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test run."""
-    name = f"santongbu_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    engine = _pg_admin_engine()
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - reported with the fix
-        pytest.fail(PG_HINT.format(url=PG_ADMIN_URL, error=exc), pytrace=False)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

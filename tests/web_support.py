@@ -29,7 +29,7 @@ from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.web import install
-from workflow.entrypoints.web.accounts import Accounts
+from workflow.services.accounts import Accounts
 from workflow.entrypoints.web.security import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,48 +15,29 @@ Broker:
 Either way the broker only carries "go and look" nudges: the truth is the database (outbox rows,
 escalation records), the tasks claim rows there, and are safe to run twice or to lose — the next
 beat tick finds whatever a lost message would have. Hence ``task_acks_late`` (a worker killed
-mid-task leaves its message to be redelivered) and no long countdowns or ETAs (DESIGN §9).
+mid-task leaves its message to be redelivered) and no long countdowns or ETAs (docs/design.md §9).
+
+The tasks call the application services that the composition root builds
+(:func:`workflow.bootstrap.bootstrap`); :func:`make_app` hands those to each task module's
+``register``, so the task modules never import this one back.
 
 ``celery -A workers worker`` finds :data:`app`; tests build their own with :func:`make_app`.
 """
 from __future__ import annotations
 
-import os
-import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 from sqlalchemy.engine import make_url
 
-from workflow.kernel.clock import Clock, SystemClock
+from workers import delivery_tasks, sweep_tasks
+from workflow.bootstrap import Services, bootstrap
+from workflow.kernel import audit
+from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database, normalise_url
-from workflow.kernel.settings import Settings, get_settings
-
-
-@dataclass
-class Runtime:
-    """What tasks need besides their arguments: settings, the database and the clock.
-
-    Held by the app (one per worker process), so a test can run a real worker against its own
-    database and a fixed clock without touching process-wide state.
-    """
-
-    settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
-    _db: Database | None = None
-
-    @property
-    def db(self) -> Database:
-        """The database, opened on first use with the settings' audit keyring (and a log line
-        saying whether the trail is keyed)."""
-        if self._db is None:
-            from workflow.kernel import audit
-
-            audit.configure(self.settings)
-            self._db = Database(self.settings.database_url)
-        return self._db
+from workflow.kernel.settings import Settings
 
 
 def embedded_broker_file(settings: Settings) -> Path:
@@ -77,15 +58,14 @@ def broker_config(settings: Settings) -> tuple[str, dict[str, Any]]:
     return f"sqla+sqlite:///{embedded_broker_file(settings).resolve()}", {}
 
 
-def worker_id(hostname: str | None = None) -> str:
-    """Names the claimer of outbox rows in the database: host and process."""
-    return f"{hostname or socket.gethostname()}:{os.getpid()}"
-
-
 def make_app(settings: Settings | None = None, *, db: Database | None = None,
-             clock: Clock | None = None, name: str = "santongbu") -> Celery:
-    """A configured Celery app with every Santongbu task registered on it."""
-    settings = settings or get_settings()
+             clock: Clock | None = None, name: str = "santongbu",
+             services: Services | None = None) -> Celery:
+    """A configured Celery app with every Santongbu task registered on it, over ``services``
+    (default: what :func:`~workflow.bootstrap.bootstrap` builds from ``settings``, ``db`` and
+    ``clock``; each process of a deployment, one set of services)."""
+    services = services or bootstrap(settings, db=db, clock=clock)
+    settings = services.settings
     broker, transport_options = broker_config(settings)
     celery = Celery(name, broker=broker, set_as_current=False)
     celery.conf.update(
@@ -104,7 +84,8 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
         # Periodic work, run by exactly one `celery beat` (or `worker -B`). Each entry
         # expires after one interval so a backlog built while workers were down collapses
         # into the next run instead of replaying every missed tick. The sweep of the
-        # escalation ladder and the audit checkpoint are added by workers.sweep_tasks.
+        # escalation ladder, the audit checkpoint and the refresh of provisional deadlines
+        # are added by workers.sweep_tasks.
         beat_schedule={
             "deliver-outbox": {
                 "task": "santongbu.deliver_outbox",
@@ -113,22 +94,26 @@ def make_app(settings: Settings | None = None, *, db: Database | None = None,
             },
         },
     )
-    celery.santongbu = Runtime(settings=settings, clock=clock or SystemClock(), _db=db)  # type: ignore[attr-defined]
-
-    from workers import delivery_tasks, sweep_tasks
-
-    delivery_tasks.register(celery)
-    sweep_tasks.register(celery, settings)  # the deadline sweep and the audit checkpoint
+    celery.santongbu = services  # type: ignore[attr-defined]  # read by services_of
+    delivery_tasks.register(celery, services)
+    sweep_tasks.register(celery, services)
     return celery
 
 
-def runtime(celery: Celery) -> Runtime:
-    """The runtime of ``celery`` (created on first use for an app built elsewhere)."""
-    rt = getattr(celery, "santongbu", None)
-    if rt is None:
-        rt = Runtime(settings=get_settings())
-        celery.santongbu = rt  # type: ignore[attr-defined]
-    return rt
+def services_of(celery: Celery) -> Services:
+    """The services an app made by :func:`make_app` runs its tasks over (tests, the demo)."""
+    return celery.santongbu  # type: ignore[attr-defined,no-any-return]
 
+
+def _announce_audit_key(**_: Any) -> None:
+    """A worker's or beat's start-up log says whether the audit trail is keyed (the keyring was
+    taken up by :func:`~workflow.bootstrap.bootstrap`)."""
+    audit.log_keyed_status()
+
+
+# Sent by ``celery worker`` / ``celery beat`` (and ``santongbu worker`` / ``beat``) as they
+# start, not by the in-process worker of the demo and the tests.
+worker_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.worker")
+beat_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.beat")
 
 app = make_app()

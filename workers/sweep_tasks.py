@@ -1,17 +1,20 @@
-"""The deadline sweep and the audit checkpoint as Celery tasks, and their beat entries.
+"""The periodic work besides delivery, as Celery tasks, and their beat entries: the deadline
+sweep, the audit checkpoint, and the refresh of provisional deadlines.
 
-Thin on purpose: :func:`sweep_deadlines` calls :func:`workflow.services.sweep.sweep` and then nudges
-outbox delivery; :func:`audit_checkpoint` calls :func:`workflow.kernel.audit_checkpoint.take_checkpoint`.
+Thin on purpose: each calls one application service from the composition root
+(:func:`workflow.bootstrap.bootstrap`) handed to :func:`register`. All are idempotent, so
+``acks_late`` (a worker killed mid-task leaves its message to be redelivered) and a second beat
+(every tick twice) are harmless: the exactly-once record of a rung is the ``escalations`` row,
+not the task message; two checkpoints at once wait for each other inside the audit service; a
+refresh that finds nothing stale changes nothing.
 
-The checkpoint entry ticks every :func:`checkpoint_poll_seconds` (a minute at most) and the task
-decides: a checkpoint when events were added and ``audit_checkpoint_interval_seconds`` has
-passed, or at once when a sign-off, publication or posting was appended since the last one (the
-services enqueue nothing: the task looks for such events after the last checkpoint's newest
+The checkpoint entry ticks every :func:`checkpoint_poll_seconds` (a minute at most) and the
+audit service decides (:meth:`workflow.services.audit_admin.AuditAdmin.checkpoint` with
+``when_due``): a checkpoint when events were added and ``audit_checkpoint_interval_seconds``
+has passed, or at once when a sign-off, publication or posting was appended since the last one
+(the services enqueue nothing: it looks for such events after the last checkpoint's newest
 event id, one indexed query). Each is exported as a signed anchor when
-``SANTONGBU_AUDIT_EXPORT_DIR`` is set. Both tasks are
-idempotent, so ``acks_late`` (a worker killed mid-task leaves its message to be redelivered) and
-a second beat (every tick twice) are harmless: the exactly-once record is the
-``escalations`` row, not the task message.
+``SANTONGBU_AUDIT_EXPORT_DIR`` is set.
 
 There are no ETA or countdown tasks for deadlines. With Redis as the broker, a task whose ETA
 lies beyond the visibility timeout is delivered again, and far-future ETAs sit in worker memory
@@ -19,9 +22,9 @@ lies beyond the visibility timeout is delivered again, and far-future ETAs sit i
 ``sweep_interval_seconds`` survive restarts, redeliveries and a broker that was down: the first
 sweep after it returns catches up.
 
-Time comes from the app's runtime clock (:class:`workers.app.Runtime`): ``SystemClock`` in
-production; tests and ``santongbu demo`` build their app with ``make_app(clock=FixedClock(…))``
-and move that clock, and the real tasks sweep "as of" it.
+Time comes from the services' clock: ``SystemClock`` in production; tests and ``santongbu
+demo`` build their app with ``make_app(clock=FixedClock(…))`` and move that clock, and the real
+tasks sweep "as of" it.
 """
 from __future__ import annotations
 
@@ -29,25 +32,21 @@ import logging
 from typing import Any
 
 from celery import Celery, Task
-from workflow.kernel.audit_checkpoint import take_checkpoint
-from workflow.kernel.clock import Clock
-from workflow.kernel.db import Database
+
+from workflow.bootstrap import Services
 from workflow.kernel.settings import Settings
-from workflow.services.sweep import sweep
+from workers.delivery_tasks import DELIVER_OUTBOX
 
 log = logging.getLogger("santongbu.workers")
 
 SWEEP_DEADLINES = "santongbu.sweep_deadlines"
 AUDIT_CHECKPOINT = "santongbu.audit_checkpoint"
+REFRESH_PROVISIONAL = "santongbu.refresh_provisional_deadlines"
 
 
-def run_sweep(celery: Celery) -> dict[str, Any]:
-    """Sweep as of the runtime clock; nudge delivery when emails were queued."""
-    from workers.app import runtime
-    from workers.delivery_tasks import DELIVER_OUTBOX
-
-    rt = runtime(celery)
-    report = sweep(rt.db, rt.clock, rt.settings)
+def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
+    """Sweep as of the services' clock; nudge delivery on ``celery`` when emails were queued."""
+    report = services.sweep()
     nudged = False
     if report.emails:
         # After commit, so the rows exist. If this message is lost (broker down), the beat's
@@ -63,17 +62,16 @@ def run_sweep(celery: Celery) -> dict[str, Any]:
                       "fired": fired[:50]}  # a bounded sample: 10,000 rows make no useful log
 
 
-def run_checkpoint(db: Database, clock: Clock, settings: Settings, *, force: bool = False) -> dict[str, Any]:
-    """An audit checkpoint if one is due (``force``: now), exported when the settings say where.
-    A failed export is logged and raised: the task fails visibly, the next tick tries again."""
-    interval = None if force else settings.audit_checkpoint_interval_seconds
+def run_checkpoint(services: Services, *, force: bool = False) -> dict[str, Any]:
+    """An audit checkpoint if one is due (``force``: now), exported when the settings say where
+    (the audit service serialises them). A failed export is logged and raised: the task fails
+    visibly, the next tick tries again."""
     try:
-        done = take_checkpoint(db, clock.now(), export_dir=settings.audit_export_dir,
-                               interval_seconds=interval)
+        cp = services.audit.checkpoint(when_due=not force)
     except Exception as exc:
         log.error("audit checkpoint failed: %s", exc)
         raise
-    return done.as_dict()
+    return cp.as_dict()
 
 
 def checkpoint_poll_seconds(settings: Settings) -> float:
@@ -82,17 +80,10 @@ def checkpoint_poll_seconds(settings: Settings) -> float:
     return min(60.0, float(settings.audit_checkpoint_interval_seconds))
 
 
-def sweep_deadlines(task: Task) -> dict[str, Any]:
-    """Fire every due rung of the escalation ladder, then nudge outbox delivery."""
-    return run_sweep(task.app)
-
-
-def audit_checkpoint(task: Task, force: bool = False) -> dict[str, Any]:
-    """Record every audit chain head when due (``force``: now), signed and exported if set up."""
-    from workers.app import runtime
-
-    rt = runtime(task.app)
-    return run_checkpoint(rt.db, rt.clock, rt.settings, force=force)
+def run_refresh(services: Services) -> dict[str, Any]:
+    """Recompute the provisional open deadlines on the calendar as it is now."""
+    changed = services.calendar.refresh_provisional()
+    return {"changed_count": len(changed), "documents": [m.document_id for m in changed[:50]]}
 
 
 def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -100,15 +91,33 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     while workers were down collapse into the next run instead of replaying one by one."""
     every = settings.sweep_interval_seconds
     checkpoint = checkpoint_poll_seconds(settings)
+    refresh = float(settings.provisional_refresh_interval_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
         "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,
                              "options": {"expires": checkpoint}},
+        "refresh-provisional-deadlines": {"task": REFRESH_PROVISIONAL, "schedule": refresh,
+                                          "options": {"expires": refresh}},
     }
 
 
-def register(celery: Celery, settings: Settings) -> None:
-    """Register both tasks on ``celery`` and add their beat entries."""
-    celery.task(name=SWEEP_DEADLINES, bind=True, acks_late=True, ignore_result=True)(sweep_deadlines)
-    celery.task(name=AUDIT_CHECKPOINT, bind=True, acks_late=True, ignore_result=True)(audit_checkpoint)
-    celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(settings)}
+def register(celery: Celery, services: Services) -> None:
+    """Register the three tasks on ``celery``, over ``services``, and add their beat entries."""
+
+    def sweep_deadlines(self: Task) -> dict[str, Any]:
+        """Fire every due rung of the escalation ladder, then nudge outbox delivery."""
+        return run_sweep(services, self.app)
+
+    def audit_checkpoint(self: Task, force: bool = False) -> dict[str, Any]:
+        """Record every audit chain head when due (``force``: now), keyed, and exported as a
+        signed anchor if set up (catches a document whose whole history was removed)."""
+        return run_checkpoint(services, force=force)
+
+    def refresh_provisional_deadlines(self: Task) -> dict[str, Any]:
+        """Put right a provisional deadline computed on a calendar that changed since."""
+        return run_refresh(services)
+
+    for name, fn in ((SWEEP_DEADLINES, sweep_deadlines), (AUDIT_CHECKPOINT, audit_checkpoint),
+                     (REFRESH_PROVISIONAL, refresh_provisional_deadlines)):
+        celery.task(name=name, bind=True, acks_late=True, ignore_result=True, shared=False)(fn)
+    celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

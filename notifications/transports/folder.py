@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workflow.kernel.settings import Settings
 
-from notifications.transports import Sent, TransientError
+from notifications.transports.base import Sent, TransientError
 
 
 def file_name(outbox_id: int) -> str:

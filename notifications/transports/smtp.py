@@ -19,7 +19,7 @@ from email.message import EmailMessage
 
 from workflow.kernel.settings import Settings
 
-from notifications.transports import DeliveryError, PermanentError, Sent, TransientError
+from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError
 
 
 def _reply(code: int, text: bytes | str) -> str:

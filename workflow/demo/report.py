@@ -17,21 +17,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from states.reasons import state_name
+from states import catalogue
+from states.lifecycle import State
 
-LEVELS: dict[str, tuple[str, str]] = {
-    "reminder": ("提醒", "reminder"),
-    "overdue": ("逾期", "overdue"),
-    "escalated": ("督办", "escalated"),
-    "escalated_high": ("领导督办", "escalated-high"),
-}
-EVENTS: dict[str, tuple[str, str]] = {
-    **LEVELS,
-    "signoff_requested": ("待审签", "sign-off requested"),
-    "published": ("已公开", "published"),
-    "rejected": ("退回", "rejected"),
-    "posted_late": ("逾期发布", "posted late"),
-}
+# What the ladder's levels and the emails' events are called: the one catalogue.
+LEVELS = catalogue.pairs("level")
+EVENTS = catalogue.pairs("event")
 # Audit actions too frequent to help in a one-line timeline (they are all in the trail).
 QUIET_ACTIONS = frozenset({"email_queued", "email_sent", "email_retry", "email_not_queued"})
 # …and the package upkeep that precedes every sign-off request, left out of the short line.
@@ -115,7 +106,7 @@ def collect(run: Any) -> dict[str, Any]:
             events = list(s.scalars(select(AuditEvent).where(AuditEvent.chain == audit.chain_for(doc.id))
                                     .order_by(AuditEvent.seq)))
             overdue_now = (whole_working_days_overdue(doc.due_at, now, calendar, settings.timezone)
-                           if doc.state == "published" and doc.due_at else None)
+                           if doc.state == State.PUBLISHED and doc.due_at else None)
             documents.append({
                 "id": doc.id, "key": keys.get(doc.id), "title": doc.title, "doc_number": doc.doc_number,
                 "unit": units[doc.unit_id].code, "unit_name": units[doc.unit_id].name,
@@ -123,9 +114,9 @@ def collect(run: Any) -> dict[str, Any]:
                 "due_provisional": doc.due_provisional, "posted_at": doc.posted_at,
                 "on_time": doc.on_time, "working_days_taken": doc.working_days_taken,
                 "working_days_late": doc.working_days_late,
-                "late_now": bool(doc.state == "published" and doc.due_at and now > doc.due_at),
+                "late_now": bool(doc.state == State.PUBLISHED and doc.due_at and now > doc.due_at),
                 "whole_working_days_overdue_now": overdue_now, "closed_reason": doc.closed_reason,
-                "awaiting_signatures": sorted(set(signers) - signed) if doc.state == "joint_signoff" else [],
+                "awaiting_signatures": sorted(set(signers) - signed) if doc.state == State.JOINT_SIGNOFF else [],
                 "escalations": esc,
                 "audit_events": len(events),
                 "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "outcome": e.outcome,
@@ -136,7 +127,7 @@ def collect(run: Any) -> dict[str, Any]:
     from workflow.kernel.audit_verify import VerifyOptions, verify
 
     with run.db.snapshot() as s:
-        report = verify(s, VerifyOptions(keyring=audit.current_keyring() or _keyring(settings),
+        report = verify(s, VerifyOptions(keyring=_keyring(settings) or audit.current_keyring(),
                                          anchors=settings.audit_export_dir))
     statuses = {st: sum(1 for e in emails if e["status"] == st) for st in ("sent", "pending", "sending", "failed")}
     by_event: dict[str, int] = {}
@@ -188,18 +179,18 @@ def _days(lang: str, n: int) -> str:
 
 
 def _result(d: dict[str, Any], lang: str) -> str:
-    if d["state"] == "interpretation_posted":
+    if d["state"] == State.INTERPRETATION_POSTED:
         if d["on_time"]:
             return both(lang, f"按时(用 {d['working_days_taken']} 个工作日)",
                         f"on time ({_days('en', d['working_days_taken'])})")
         return both(lang, f"逾期 {d['working_days_late']} 个工作日后发布",
                     f"posted late by {_days('en', d['working_days_late'])}")
-    if d["state"] == "published":
+    if d["state"] == State.PUBLISHED:
         if d["late_now"]:
             n = d["whole_working_days_overdue_now"]
             return both(lang, f"仍未发布,已逾期满 {n} 个工作日", f"still overdue: {_days('en', n)}")
         return both(lang, "解读期限内", "within the deadline")
-    if d["state"] == "joint_signoff":
+    if d["state"] == State.JOINT_SIGNOFF:
         return both(lang, "待签署", "awaiting") + ": " + ", ".join(d["awaiting_signatures"])
     if d["closed_reason"]:
         return d["closed_reason"]
@@ -228,7 +219,7 @@ def _timeline(d: dict[str, Any], lang: str) -> str:
             level = e["details"].get("level", "")
             name = LEVELS.get(level, (level, level))[0 if lang == "zh" else 1]
         elif e["state_before"] != e["state_after"] and e["state_after"]:
-            name = f"{e['action']}→{state_name(e['state_after'], lang)}"
+            name = f"{e['action']}→{catalogue.label('state', e['state_after'], lang)}"
         else:
             name = e["action"]
         at = e["at"] if isinstance(e["at"], datetime) else datetime.fromisoformat(e["at"])
@@ -254,7 +245,7 @@ def render_text(data: dict[str, Any], lang: str) -> str:
     rows = [[label(lang, "编号", "#"), both(lang, "标题", "title"), both(lang, "处室", "unit"),
              both(lang, "状态", "state"), both(lang, "截止", "due"), both(lang, "结果", "result")]]
     for d in docs:
-        state = both(lang, state_name(d["state"], "zh"), state_name(d["state"], "en"))
+        state = both(lang, *catalogue.pairs("state").get(d["state"], (d["state"],) * 2))
         due = fmt_time(d["due_at"], lang, year=False) if d["due_at"] else "—"
         rows.append([f"#{d['id']}", _cut(d["title"], 24), d["unit_name"] if lang == "zh" else d["unit"],
                      state, due, _result(d, lang)])
@@ -272,7 +263,7 @@ def render_text(data: dict[str, Any], lang: str) -> str:
     indent = 5 + (max(_width(r[0]) for r in rows) + 2 if rows else 0)
     for d in laddered:
         tail = ""
-        if d["state"] == "interpretation_posted":
+        if d["state"] == State.INTERPRETATION_POSTED:
             tail = label(lang, f"  — {fmt_time(d['posted_at'], lang, year=False)} 发布解读,阶梯停止",
                          f"  — posted {fmt_time(d['posted_at'], lang, year=False)}: the ladder stopped")
         out.append(f"  #{d['id']} {d['title']}{tail}")
@@ -311,7 +302,7 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         out.append(f"  #{d['id']} " + _timeline(d, lang))
 
     folder = shown_path(Path(data["folder"]))
-    overdue = next((d["id"] for d in docs if d["state"] == "published" and d["late_now"]), docs[0]["id"] if docs else 1)
+    overdue = next((d["id"] for d in docs if d["state"] == State.PUBLISHED and d["late_now"]), docs[0]["id"] if docs else 1)
     out += ["", both(lang, "接下来可以试试", "Try next")]
     hints = [
         (f"export SANTONGBU_DATABASE_URL=sqlite:///{folder}/santongbu.db", ""),

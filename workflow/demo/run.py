@@ -262,20 +262,6 @@ MOMENTS = [
 
 
 # ------------------------------------------------------------------ running it
-def _silence_default_app_folders() -> None:
-    """Importing :mod:`workers` builds the process-wide default app, whose broker-folder hook
-    listens to every task publish in the process and would create ``./santongbu.db.broker``
-    in the current folder. The demo keeps all its files in its own folder, so it unhooks it."""
-    from celery.signals import beat_init, before_task_publish, worker_init
-
-    from workers import app as default_app  # the Celery instance, not the module
-
-    hook = getattr(default_app, "_santongbu_ensure_folders", None)
-    if hook is not None:
-        for signal in (worker_init, beat_init, before_task_publish):
-            signal.disconnect(hook)
-
-
 @dataclass
 class DemoRun:
     folder: Path
@@ -299,7 +285,7 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
     clock = FixedClock(MOMENTS[0].at)
     keyring = generate_keyring(settings.audit_key_file, now=clock.now())  # type: ignore[arg-type]
     write_public_keyring(folder / "audit.key.pub", keyring)
-    previous = audit.use_keyring(keyring)
+    previous = audit.current_keyring()  # bootstrap takes up the demo's keyring; put back after
     try:
         return _play(folder, lang, progress, settings, db, clock, started)
     finally:
@@ -308,24 +294,25 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
 
 def _play(folder: Path, lang: str, progress: Callable[[str], None], settings: Settings, db: Database,
           clock: FixedClock, started: float) -> DemoRun:
-    from workflow.kernel.models.outbox import OutboxMessage
     from workers.app import make_app
     from workers.delivery_tasks import DELIVER_OUTBOX
     from workers.inprocess import running
     from workers.sweep_tasks import AUDIT_CHECKPOINT, SWEEP_DEADLINES
-    from workflow.services.directory import Directory
+    from workflow.bootstrap import bootstrap
     from workflow.kernel.models import Escalation
-    from workflow.services.documents import Workflow
+    from workflow.kernel.models.outbox import OutboxMessage
 
     from workflow.demo.report import label
 
-    counts = Directory(db, clock).import_file(None, SAMPLE)
+    # After importing workers.app, whose module-level app takes up the environment's settings:
+    # from here on the demo's keyring (settings.audit_key_file) keys the trail.
+    services = bootstrap(settings, db=db, clock=clock)
+    counts = services.directory.import_file(None, SAMPLE)
     progress(label(lang, f"示例单位已导入:{counts['units']} 个处室、{counts['users']} 名用户",
                    f"sample bureau imported: {counts['units']} units, {counts['users']} users"))
-    story = Story(Workflow(db, clock, settings), clock)
+    story = Story(services.workflow, clock)
 
-    _silence_default_app_folders()
-    app = make_app(settings, db=db, clock=clock, name="santongbu-demo")
+    app = make_app(services=services, name="santongbu-demo")
     app.conf.broker_transport_options = {"polling_interval": 0.02}
 
     def pending() -> int:

@@ -9,18 +9,16 @@ without a key. Whoever can write the tables but lacks the key cannot recompute a
 The chain heads (``audit_heads``) are moved by a database trigger on each inserted event
 (migration 0008): an event that does not follow its chain's head is refused, which is how two
 writers on one chain are told apart, while writers on different documents never wait for each
-other. Checkpoints and their signed export live in :mod:`workflow.kernel.audit_checkpoint`,
-verification in :mod:`workflow.kernel.audit_verify`.
+other. How an event is hashed and the keyring in use live in
+:mod:`workflow.kernel.audit_hashing` (re-exported here), checkpoints and their signed export in
+:mod:`workflow.kernel.audit_checkpoint`, verification in :mod:`workflow.kernel.audit_verify`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
@@ -30,115 +28,38 @@ from sqlalchemy.orm import Session
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
-from workflow.kernel.auditkeys import Key, Keyring, load_keyring
+from workflow.kernel.audit_hashing import (
+    GENESIS,
+    HASHED_FIELDS,
+    NOT_KEYED,
+    SYSTEM_CHAIN,
+    active_key,
+    chain_for,
+    configure,
+    current_keyring,
+    event_hash,
+    keyed_status,
+    log_keyed_status,
+    use_keyring,
+)
+from workflow.kernel.auditkeys import Key
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.errors import ConcurrentChange
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
 if TYPE_CHECKING:
     from workflow.kernel.audit_verify import VerifyReport
-    from workflow.kernel.settings import Settings
 
-log = logging.getLogger("santongbu.audit")
+# The audit API in one place: appending (here) and, re-exported from audit_hashing, the hash
+# and the keyring in use.
+__all__ = [
+    "GENESIS", "HASHED_FIELDS", "NOT_KEYED", "SYSTEM_CHAIN", "Entry", "active_key", "append",
+    "append_many", "chain_for", "checkpoint", "configure", "current_keyring", "dump_details",
+    "event_hash", "keyed_status", "log_keyed_status", "record_refusal", "use_keyring", "verify",
+]
 
-GENESIS = "0" * 64
-SYSTEM_CHAIN = "sys"
-NOT_KEYED = ("the audit trail is not keyed: anyone who can write the database can rewrite it "
-             "unnoticed; create a key with 'santongbu audit keygen --output FILE' and set "
-             "SANTONGBU_AUDIT_KEY_FILE")
-
-# The columns an event's hash covers, in one place. A column added after the first twelve is
-# left out of the hashed form while NULL, so rows written before it existed keep their hash.
-HASHED_FIELDS: tuple[str, ...] = (
-    "chain", "seq", "at", "actor", "actor_unit", "document_id", "action", "outcome",
-    "state_before", "state_after", "details", "prev_hash",
-)
-_ORIGINAL_FIELDS = frozenset(HASHED_FIELDS[:12])
 # pg_advisory_xact_lock(class, hashtext(chain)): writers of one chain wait for each other.
 _CHAIN_LOCK_CLASS = 0x5A4E4348  # "ZNCH"
-
-
-def chain_for(document_id: int | None) -> str:
-    return f"doc:{document_id}" if document_id is not None else SYSTEM_CHAIN
-
-
-def _canonical(fields: Mapping[str, Any]) -> bytes:
-    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def event_message(fields: Mapping[str, Any]) -> bytes:
-    """The bytes an event's hash is taken over: the hashed columns as canonical JSON."""
-    out: dict[str, Any] = {}
-    for name in HASHED_FIELDS:
-        value = fields[name]
-        if value is None and name not in _ORIGINAL_FIELDS:
-            continue
-        out[name] = value.isoformat(timespec="microseconds") if name == "at" else value
-    return _canonical(out)
-
-
-def event_hash(key: Key | None = None, **fields: Any) -> str:
-    """The hash of one event: HMAC-SHA256 under ``key``, or SHA-256 when unkeyed."""
-    message = event_message(fields)
-    return key.mac(message) if key is not None else hashlib.sha256(message).hexdigest()
-
-
-# ------------------------------------------------------------------ the key of this process
-_keyring: Keyring | None = None
-_loaded: dict[tuple[str, int], Keyring] = {}
-
-
-def use_keyring(keyring: Keyring | None) -> Keyring | None:
-    """Key every event and checkpoint written from now on in this process with ``keyring``'s
-    active key (``None``: unkeyed). Returns the keyring used before, so tests can restore it."""
-    global _keyring
-    previous, _keyring = _keyring, keyring
-    return previous
-
-
-def current_keyring() -> Keyring | None:
-    return _keyring
-
-
-def load_keyring_cached(path: Path) -> Keyring:
-    """The keyring file, read once per (path, modification time): a rotation is picked up."""
-    resolved = path.expanduser().resolve()
-    try:
-        stamp = resolved.stat().st_mtime_ns
-    except OSError:
-        stamp = -1  # load_keyring says what is wrong
-    if (str(resolved), stamp) not in _loaded:
-        _loaded[(str(resolved), stamp)] = load_keyring(resolved)
-    return _loaded[(str(resolved), stamp)]
-
-
-def configure(settings: Settings, *, announce: bool = True) -> Keyring | None:
-    """Use the keyring that ``settings`` names (``SANTONGBU_AUDIT_KEY_FILE``) in this process
-    and, with ``announce``, log whether the trail is keyed (servers and workers do at start).
-
-    Raises :class:`~workflow.kernel.auditkeys.KeyFileError` for a missing or unsafe file: an
-    installation meant to key its trail must not quietly run without."""
-    keyring = load_keyring_cached(settings.audit_key_file) if settings.audit_key_file else None
-    use_keyring(keyring)
-    if announce:
-        if keyring is None:
-            log.warning(NOT_KEYED)
-        else:
-            log.info("audit trail keyed with key %s", keyring.active.key_id)
-    return keyring
-
-
-def keyed_status(keyring: Keyring | None = None) -> dict[str, Any]:
-    """Whether new events are keyed, and with which key (for /health and verify)."""
-    keyring = keyring if keyring is not None else _keyring
-    if keyring is None:
-        return {"keyed": False, "key_id": None, "detail": NOT_KEYED}
-    return {"keyed": True, "key_id": keyring.active.key_id,
-            "detail": f"keyed with key {keyring.active.key_id}"}
-
-
-def _active_key() -> Key | None:
-    return _keyring.active if _keyring is not None else None
 
 
 # ------------------------------------------------------------------ appending
@@ -224,7 +145,7 @@ def append(
     _lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    event = AuditEvent(**_row(entry, chain, seq, prev, _active_key()))
+    event = AuditEvent(**_row(entry, chain, seq, prev, active_key()))
     session.flush()  # the caller's own changes first: their errors are not "changed meanwhile"
     session.add(event)
     try:
@@ -254,7 +175,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     _lock_chains(session, wanted)
     stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
     tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
-    key = _active_key()
+    key = active_key()
     rows = []
     for entry, chain in zip(entries, chains):
         seq, prev = tips.get(chain, (0, GENESIS))
@@ -307,4 +228,4 @@ def verify(session: Session, chain: str | None = None) -> VerifyReport:
     (:func:`workflow.kernel.audit_verify.verify`)."""
     from workflow.kernel.audit_verify import VerifyOptions, verify as run
 
-    return run(session, VerifyOptions(chain=chain, keyring=_keyring, documents=False))
+    return run(session, VerifyOptions(chain=chain, keyring=current_keyring(), documents=False))

@@ -8,24 +8,25 @@ export folder, the same checkpoint is written there as a signed anchor
 (:func:`workflow.kernel.auditkeys.write_anchor`, Ed25519): once that file has left the
 database's reach, no rewrite of the database can agree with it.
 
-Beat calls :func:`take_checkpoint` often and it decides (:func:`due`): when events were added
-and the interval has passed since the last checkpoint, or at once after a sign-off, a
-publication or a posting. Two writers are serialised (an advisory lock on PostgreSQL, SQLite's
-single writer), so the checkpoint chain and the anchor series never fork.
+These are the steps; :meth:`workflow.services.audit_admin.AuditAdmin.checkpoint` takes them in
+one transaction for the CLI and the beat alike, under the lock that serialises two writers (an
+advisory lock on PostgreSQL, SQLite's single writer), so the checkpoint chain and the anchor
+series never fork. The beat asks often and :func:`due` decides: when events were added and the
+interval has passed since the last checkpoint, or at once after a sign-off, a publication or a
+posting.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.kernel import audit
+from workflow.kernel.audit_hashing import GENESIS, _canonical, current_keyring
 from workflow.kernel.auditkeys import (
     Key,
     KeyFileError,
@@ -36,9 +37,6 @@ from workflow.kernel.auditkeys import (
 )
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
-# pg_advisory_xact_lock key: two checkpoints at once (two beats) would both chain to the same
-# predecessor and break the checkpoint chain; this makes the second wait for the first.
-CHECKPOINT_LOCK = 0x5A4E_4350  # "ZNCP"
 # Events after which beat checkpoints at once rather than at the end of the interval.
 MILESTONES = ("sign", "publish", "record_posting", "post_interpretation")
 
@@ -53,8 +51,8 @@ def checkpoint_hash(*, at: datetime, heads: str, prev_hash: str, event_count: in
         fields["event_count"] = event_count
     if key is not None:
         fields["key_id"] = key.key_id
-        return key.mac(audit._canonical(fields))
-    return hashlib.sha256(audit._canonical(fields)).hexdigest()
+        return key.mac(_canonical(fields))
+    return hashlib.sha256(_canonical(fields)).hexdigest()
 
 
 def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
@@ -68,11 +66,11 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     heads: dict[str, tuple[int, str]] = {r.chain: (r.seq, r.hash) for r in session.execute(
         select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain))}
     last = session.execute(select(AuditCheckpoint.hash).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
-    prev = last or audit.GENESIS
+    prev = last or GENESIS
     count = sum(s for s, _h in heads.values())
     newest = session.scalar(select(func.max(AuditEvent.id)))
     body = json.dumps(heads, sort_keys=True, separators=(",", ":"))
-    keyring = audit.current_keyring()
+    keyring = current_keyring()
     key = keyring.active if keyring is not None else None
     cp = AuditCheckpoint(at=at, heads=body, chain_count=len(heads), prev_hash=prev,
                          event_count=count, last_event_id=newest,
@@ -109,7 +107,7 @@ def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
         return None
     if last is None:
         return "first"
-    if last.key_id is None and audit.current_keyring() is not None:
+    if last.key_id is None and current_keyring() is not None:
         return "keyed"
     since = last.last_event_id or 0
     if newest <= since:
@@ -119,43 +117,3 @@ def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
     milestone = session.scalar(select(AuditEvent.id).where(
         AuditEvent.id > since, AuditEvent.action.in_(MILESTONES), AuditEvent.outcome == "allowed").limit(1))
     return "milestone" if milestone is not None else None
-
-
-@dataclass(frozen=True)
-class Checkpointed:
-    """What :func:`take_checkpoint` did (``id`` is ``None`` when nothing was due)."""
-
-    id: int | None
-    at: datetime
-    chains: int = 0
-    events: int = 0
-    hash: str = ""
-    key_id: str | None = None
-    anchor: Path | None = None
-    why: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at.isoformat(), "chains": self.chains, "events": self.events,
-                "hash": self.hash, "key_id": self.key_id, "why": self.why,
-                "anchor": str(self.anchor) if self.anchor else None}
-
-
-def take_checkpoint(db: Any, now: datetime, *, export_dir: Path | None = None,
-                    interval_seconds: float | None = None) -> Checkpointed:
-    """One checkpoint (with ``interval_seconds``: only if :func:`due`), exported as a signed
-    anchor to ``export_dir``, serialised against concurrent ones. The anchor is written before
-    the row commits: if the commit then fails, the anchor still tells the truth about heads
-    that were committed. Raises :class:`KeyFileError` to export without a keyring."""
-    keyring = audit.current_keyring()
-    if export_dir is not None and keyring is None:
-        raise KeyFileError("exporting signed checkpoints needs the audit keyring: set "
-                           "SANTONGBU_AUDIT_KEY_FILE (santongbu audit keygen --output FILE)")
-    with db.transaction() as session:
-        if not db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already admits one writer
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECKPOINT_LOCK})
-        why = "asked" if interval_seconds is None else due(session, now, interval_seconds)
-        if why is None:
-            return Checkpointed(None, now)
-        cp = checkpoint(session, now)
-        path = export_anchor(export_dir, cp, keyring) if export_dir is not None and keyring else None
-        return Checkpointed(cp.id, cp.at, cp.chain_count, cp.event_count or 0, cp.hash, cp.key_id, path, why)

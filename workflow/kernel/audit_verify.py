@@ -30,14 +30,14 @@ from typing import Any
 from sqlalchemy import Integer, column, select, text
 from sqlalchemy.orm import Session
 
-from workflow.kernel import audit
+from workflow.kernel.audit_hashing import GENESIS, HASHED_FIELDS, NOT_KEYED, chain_for, event_hash
 from workflow.kernel.audit_checkpoint import checkpoint_hash
 from workflow.kernel.audit_findings import Break, VerifyOptions, VerifyReport, VerifyUsageError
 from workflow.kernel.audit_replay import DocumentCheck, Facts
 from workflow.kernel.auditkeys import Anchor, KeyFileError, read_anchors, read_latest_anchor
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
-EVENT_COLUMNS = ("id", *audit.HASHED_FIELDS, "hash", "key_id")
+EVENT_COLUMNS = ("id", *HASHED_FIELDS, "hash", "key_id")
 AFTER_LISTED = 1000  # ids of later events named in a break; beyond that only counted
 __all__ = ["Break", "VerifyOptions", "VerifyReport", "VerifyUsageError", "verify"]
 
@@ -128,7 +128,7 @@ class _Run:
         heads are pinned. With ``since``, only the checkpoints from the anchor's instant on."""
         c = AuditCheckpoint
         stmt = select(c.id, c.at, c.heads, c.prev_hash, c.hash, c.key_id, c.event_count).order_by(c.id)
-        prev = audit.GENESIS
+        prev = GENESIS
         if since is not None:
             at = datetime.fromisoformat(since.at)
             prev = self.s.execute(select(c.hash).where(c.at < at).order_by(c.id.desc()).limit(1)).scalar() or prev
@@ -238,9 +238,9 @@ class _Run:
             return f"sequence jumps from {ch.expect - 1} to {ev.seq} (an event was deleted or inserted)"
         if ch.prev is not None and ev.prev_hash != ch.prev:
             return "prev_hash does not match the previous event (an event was deleted or inserted)"
-        if ev.chain.startswith("doc:") and ev.chain != audit.chain_for(ev.document_id):
+        if ev.chain.startswith("doc:") and ev.chain != chain_for(ev.document_id):
             return f"an event of document {ev.document_id} in chain {ev.chain}"
-        fields = {n: getattr(ev, n) for n in audit.HASHED_FIELDS}
+        fields = {n: getattr(ev, n) for n in HASHED_FIELDS}
         if ev.key_id is not None:
             ch.keyed_seen = True
             if self.o.keyring is None:
@@ -250,7 +250,7 @@ class _Run:
                     key = self.o.keyring.get(ev.key_id)
                 except KeyFileError:
                     return f"hashed with key {ev.key_id}, which is not in the keyring"
-                if audit.event_hash(key, **fields) != ev.hash:
+                if event_hash(key, **fields) != ev.hash:
                     return "its keyed hash does not match the row (edited, or forged without the key)"
                 rank = self.o.keyring.key_ids.index(ev.key_id)
                 if rank < ch.key_rank:
@@ -258,7 +258,7 @@ class _Run:
                             "(a retired key at work)")
                 ch.key_rank = rank
         else:
-            if audit.event_hash(None, **fields) != ev.hash:
+            if event_hash(None, **fields) != ev.hash:
                 return "hash does not match the row (the event was edited)"
             if ch.keyed_seen:
                 return "an unkeyed event after keyed ones (written or recomputed without the key)"
@@ -285,7 +285,7 @@ class _Run:
                 if ch is not None:
                     total += self.end_chain(ch, heads)
                 start = ev.start if plan is not None else 1
-                ch = _Chain(ev.chain, start, start, audit.GENESIS if start == 1 else None)
+                ch = _Chain(ev.chain, start, start, GENESIS if start == 1 else None)
                 if self.docs is not None and start == 1 and ev.chain.startswith("doc:"):
                     ch.facts = Facts()
                 self.report.chains += 1
@@ -354,7 +354,7 @@ class _Run:
     def _notes(self) -> None:
         r, o = self.report, self.o
         if not r.keyed:
-            r.notes.append(audit.NOT_KEYED if not r.unchecked_keyed_events else
+            r.notes.append(NOT_KEYED if not r.unchecked_keyed_events else
                            f"{r.unchecked_keyed_events} keyed event hashes not checked: no keyring "
                            "(SANTONGBU_AUDIT_KEY_FILE); links, anchors and documents were")
         if o.anchors is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from states.reasons import Reason, render
+from states.snapshot import ActorSnapshot
 
 
 class SantongbuError(Exception):
@@ -32,7 +33,7 @@ class InvalidInput(SantongbuError):
 
 
 class Forbidden(SantongbuError):
-    """The actor may not do this (DESIGN §7). The refusal is audited."""
+    """The actor may not do this (docs/design.md §7). The refusal is audited."""
 
     code = "forbidden"
     http_status = 403
@@ -56,7 +57,7 @@ class Denied(Exception):
     """Internal: carries a :class:`Forbidden` and who was refused out of the transaction that
     is rolled back, so the refusal can be audited in one of its own."""
 
-    def __init__(self, actor: object, error: Forbidden) -> None:
+    def __init__(self, actor: ActorSnapshot, error: Forbidden) -> None:
         super().__init__(str(error))
         self.actor = actor
         self.error = error

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from states.ladder import parse_ladder
+
 
 class Settings(BaseSettings):
     """All knobs of Santongbu; defaults give the embedded set-up (SQLite, mail folder)."""
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
 
     ladder: str | None = Field(
         default=None,
-        description="The escalation ladder as JSON (see states/ladder.py); unset = DESIGN §4 default.",
+        description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
     audit_checkpoint_interval_seconds: float = Field(
         default=300.0, gt=0,
@@ -68,6 +70,10 @@ class Settings(BaseSettings):
         description="Beat writes each checkpoint here as a signed anchor file (a write-once mount, "
                     "or a folder shipped to the auditors). Needs audit_key_file.",
     )
+    provisional_refresh_interval_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
     )
@@ -77,8 +83,6 @@ class Settings(BaseSettings):
     def _valid_ladder(cls, value: str | None) -> str | None:
         """A bad ladder fails at start-up, not on every sweep."""
         if value:
-            from states.ladder import parse_ladder
-
             try:
                 parse_ladder(value)
             except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error

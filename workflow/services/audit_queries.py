@@ -5,7 +5,7 @@ Who may ask: a document's timeline is open to whoever may read the document
 (:func:`states.permissions.may_read`); trail-wide queries to supervisors, auditors, leaders and
 administrators (:func:`states.permissions.may_audit`). A refused query is itself an audit event
 (``audit_query`` / ``report`` with outcome ``refused``, on the ``sys`` chain or the document's
-chain), because DESIGN §7 wants every refusal audited; an allowed query writes nothing.
+chain), because docs/design.md §7 wants every refusal audited; an allowed query writes nothing.
 
 Pages are keyset pages, never OFFSET: events come in time order (``at``, then ``id``), and the
 next page starts after the last event's id (``after_id``), whose ``at`` is looked up — so a page
@@ -25,23 +25,24 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from states import permissions
+from states.catalogue import pairs
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import AuditEvent, Document, Signer, Unit, User
 from workflow.kernel.settings import Settings
-from workflow.kernel.snapshots import actor_snapshot
+from workflow.services import authz
 
 OUTCOMES = ("allowed", "refused")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 
-OUTCOME_LABELS = {"allowed": ("允许", "allowed"), "refused": ("拒绝", "refused")}
+OUTCOME_LABELS = pairs("outcome")
 EVENT_COLUMNS = (
     Column("id", "编号", "id", "int"),
     Column("at", "时间", "at", "instant"),
@@ -121,16 +122,6 @@ def _details_text(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _lookup_actor(session: Session, login: str) -> ActorSnapshot:
-    """The acting user and their unit in one query (a query is a round trip; the timeline
-    budget is a few of them)."""
-    found = session.execute(select(User, Unit).join(Unit, Unit.id == User.unit_id)
-                            .where(User.login == login)).first()
-    if found is None:
-        raise NotFound(Reason("no_such_user", {"login": login}))
-    return actor_snapshot(found[0], found[1])
-
-
 _DOC_UNIT = Unit.__table__.alias("doc_unit")
 
 
@@ -204,13 +195,12 @@ class Gate:
 
     def require_auditor(self, login: str, action: str, asked: Mapping[str, Any]) -> ActorSnapshot:
         """The actor if :func:`may_audit` allows; otherwise audit the refusal and raise Forbidden."""
-        with reading(self.db) as session:
-            actor = _lookup_actor(session, login)
-        denied = permissions.may_audit(actor)
-        if denied:
-            self.audit_refusal(actor, action, denied, asked)
-            raise Forbidden(denied)
-        return actor
+        try:
+            with reading(self.db) as session:
+                return authz.require(session, login, permissions.may_audit)[1]
+        except Denied as denied:
+            self.audit_refusal(denied.actor, action, list(denied.error.reasons), asked)
+            raise denied.error from None
 
 
 class AuditQueries:
@@ -235,23 +225,6 @@ class AuditQueries:
         return Table("timeline", f"文件 {doc_id} 的审计时间线", f"Timeline of document {doc_id}",
                      TIMELINE_COLUMNS, rows, meta={"document_id": doc_id, "title": doc.title},
                      tz=self.settings.timezone)
-
-    def verify(self, login: str, *, document_id: int | None = None, since_anchor: bool = False) -> Any:
-        """Every check of :func:`workflow.kernel.audit_verify.verify`, for auditors: with this
-        installation's keyring and against the anchors it exports (SANTONGBU_AUDIT_EXPORT_DIR),
-        in one snapshot of the database. Raises InvalidInput for since_anchor without anchors."""
-        from workflow.kernel.audit_verify import VerifyOptions, VerifyUsageError, verify
-
-        self.gate.require_auditor(login, "audit_verify", {"document_id": document_id,
-                                                          "since_anchor": since_anchor})
-        options = VerifyOptions(chain=audit.chain_for(document_id) if document_id else None,
-                                keyring=audit.current_keyring(), anchors=self.settings.audit_export_dir,
-                                since_anchor=since_anchor)
-        try:
-            with self.db.snapshot() as session:
-                return verify(session, options)
-        except VerifyUsageError as exc:
-            raise InvalidInput(Reason("invalid", {"field": "since_anchor", "problem": str(exc)})) from None
 
     def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
                after_id: int | None = None) -> EventPage:

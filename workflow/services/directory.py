@@ -29,6 +29,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User
 from workflow.kernel.snapshots import actor_snapshot
+from workflow.services import authz
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -107,21 +108,6 @@ class UserSpec:
                    roles=_roles(data.get("roles")))
 
 
-def administrator(session: Session, login: str) -> ActorSnapshot:
-    """The acting administrator named ``login``: :class:`NotFound` if there is no such user,
-    :class:`Denied` (carrying who, for the audit line of the refusal) if they may not
-    administer (DESIGN §7). Every administration path — directory, API tokens, passwords —
-    asks here."""
-    user = session.scalars(select(User).where(User.login == login)).first()
-    if user is None:
-        raise NotFound(Reason("no_such_user", {"login": login}))
-    actor = actor_snapshot(user)
-    denied = permissions.may_administer(actor)
-    if denied:
-        raise Denied(actor, Forbidden(denied))
-    return actor
-
-
 class Directory:
     """Administration of units and users."""
 
@@ -130,12 +116,14 @@ class Directory:
         self.clock = clock
 
     def _authorise(self, session: Session, login: str | None, *, bootstrap_ok: bool) -> ActorSnapshot | None:
-        """The acting administrator; ``None`` only while the database has no user at all."""
+        """The acting administrator: :class:`NotFound` if there is no such user, :class:`Denied`
+        (carrying who, for the audit line of the refusal) if they may not administer
+        (docs/design.md §7); ``None`` only while the database has no user at all."""
         if login is None:
             if bootstrap_ok and not session.scalar(select(func.count()).select_from(User)):
                 return None
             raise Forbidden(Reason("not_admin", {"login": "(nobody: give --as LOGIN)"}))
-        return administrator(session, login)
+        return authz.require(session, login, permissions.may_administer)[1]
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
         audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
@@ -154,7 +142,7 @@ class Directory:
         return unit
 
     def _add_user(self, session: Session, actor: ActorSnapshot | None, spec: UserSpec) -> User:
-        if session.scalars(select(User).where(User.login == spec.login)).first():
+        if authz.find_user(session, spec.login) is not None:
             raise InvalidInput(Reason("duplicate", {"what": "user", "value": spec.login}))
         unit = session.scalars(select(Unit).where(Unit.code == spec.unit)).first()
         if unit is None:
@@ -209,7 +197,7 @@ class Directory:
         try:
             with self.db.transaction() as session:
                 actor = self._authorise(session, login, bootstrap_ok=False)
-                user = session.scalars(select(User).where(User.login == target)).first()
+                user = authz.find_user(session, target)
                 if user is None:
                     raise NotFound(Reason("no_such_user", {"login": target}))
                 if "unit" in clean:

@@ -1,4 +1,4 @@
-"""The deadline sweep: fire each due rung of the ladder once per document (DESIGN §4, §9).
+"""The deadline sweep: fire each due rung of the ladder once per document (docs/design.md §4, §9).
 
 Deadlines live in the database (``documents.due_at``), not in Celery ETAs: a beat task runs
 :func:`sweep` every ``sweep_interval_seconds`` and it finds, "as of" the injected clock, every
@@ -67,7 +67,7 @@ OPEN_STATE = State.PUBLISHED.value
 
 def ladder_for(settings: Settings) -> Ladder:
     """The ladder configured by ``settings.ladder`` (JSON; see :func:`states.ladder.parse_ladder`),
-    else DESIGN §4's default."""
+    else docs/design.md §4's default."""
     text = settings.ladder
     return parse_ladder(text) if text else DEFAULT_LADDER
 

@@ -1,7 +1,8 @@
-"""The FastAPI application: ``create_app(db, clock, settings)``.
+"""The FastAPI application: ``create_app(services=…)``, or ``create_app(db, clock, settings)``.
 
-Everything a request needs is built here once and handed in, never read from globals, so a
-test can serve the app with a :class:`~workflow.kernel.clock.FixedClock` and its own database.
+Everything a request needs comes from the composition root (:func:`workflow.bootstrap.bootstrap`)
+and is handed in, never read from globals, so a test can serve the app with a
+:class:`~workflow.kernel.clock.FixedClock` and its own database.
 """
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.services.directory import Directory
-from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
-from workflow.entrypoints.api.auth import Tokens
-from workflow.entrypoints.api.deps import Services
 from workflow.entrypoints.api.limits import BodyLimit
 from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
 
@@ -38,7 +36,8 @@ TAGS = [
     {"name": "calendar", "description": "Deadline calculator and holiday schedules."},
     {"name": "directory", "description": "The caller, units and users."},
     {"name": "reports", "description": "Reports and audit-trail queries (supervisors, auditors, administrators)."},
-    {"name": "outbox", "description": "The email outbox (administrators)."},
+    {"name": "outbox", "description": "The email outbox (read: administrators, auditors, supervisors, leaders; "
+                                      "retry: administrators)."},
     {"name": "tokens", "description": "API tokens (administrators)."},
     {"name": "health", "description": "Liveness of the database and the broker."},
 ]
@@ -55,17 +54,15 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(db: Database, clock: Clock, settings: Settings) -> FastAPI:
-    """The API over ``db``, telling time by ``clock``."""
-    from workflow.kernel import audit
-
-    audit.configure(settings, announce=False)  # the settings' keyring keys this app's trail
+def create_app(db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None,
+               *, services: Services | None = None) -> FastAPI:
+    """The API over ``services``; given ``db``, ``clock`` and ``settings`` instead, over the
+    services :func:`~workflow.bootstrap.bootstrap` builds from them."""
+    services = services or bootstrap(settings, db=db, clock=clock)
     app = FastAPI(title="Santongbu API", version=_version(), description=DESCRIPTION,
                   openapi_tags=TAGS, redoc_url=None)
-    app.state.settings = settings
-    app.state.services = Services(db=db, clock=clock, settings=settings,
-                                  workflow=Workflow(db, clock, settings), directory=Directory(db, clock),
-                                  tokens=Tokens(db, clock))
+    app.state.settings = services.settings
+    app.state.services = services
     problems.install(app)
     app.add_middleware(BodyLimit)
     for router in ROUTERS:

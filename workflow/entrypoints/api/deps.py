@@ -1,15 +1,15 @@
 """What routes are handed: the services, the authenticated caller, role checks, If-Match.
 
-Every route but ``/health`` depends on :func:`caller`; administration routes add
-:func:`require_admin` and trail-wide reads :func:`require_auditor`. Document routes leave the
-document rules (member of the drafting unit, named signer, reader) to the service, which
-applies and audits them in the same way for the CLI and the API.
+Every route but ``/health`` depends on :func:`caller`. Most routes leave the rules to the
+service they call (documents, directory changes, tokens, calendar loads, the outbox, reports),
+which applies and audits them in the same way for the CLI and the API; the few reads no
+service guards (the token list, the user list) add :func:`require_admin` or
+:func:`require_auditor`.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -19,28 +19,12 @@ from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 
-from workflow.kernel.clock import Clock
-from workflow.kernel.db import Database
-from workflow.services.directory import Directory
+from workflow.bootstrap import Services
 from workflow.kernel.errors import Forbidden, InvalidInput
-from workflow.services.documents import Workflow
-from workflow.kernel.settings import Settings
+from workflow.services.tokens import Caller
 from workflow.entrypoints.api import messages
-from workflow.entrypoints.api.auth import Caller, Tokens
 from workflow.entrypoints.api.problems import Unauthenticated, request_language
 from workflow.entrypoints.api.schemas import MAX_ID
-
-
-@dataclass(frozen=True)
-class Services:
-    """One of each service, shared by every request of one app."""
-
-    db: Database
-    clock: Clock
-    settings: Settings
-    workflow: Workflow
-    directory: Directory
-    tokens: Tokens
 
 
 bearer = HTTPBearer(auto_error=False, scheme_name="token",

@@ -4,7 +4,7 @@
 names the kind; ``detail`` is the whole sentence a clerk reads; ``reasons`` carries each reason
 as a code (for programs), its parameters and its sentence, and a 422 names the ``field``.
 
-The language is Chinese unless ``Accept-Language`` prefers English (DESIGN: Chinese first).
+The language is Chinese unless ``Accept-Language`` prefers English (docs/design.md: Chinese first).
 
 A user's mistake is never a 500: invalid JSON, wrong types, out-of-range numbers, unknown
 enum values and bodies too large are caught before they reach a service; a database that is
@@ -225,7 +225,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem statuses a route can answer with."""
     descriptions = {
         401: "No token, or an unknown or revoked one.",
-        403: "The caller may not do this (DESIGN §7); the refusal is audited.",
+        403: "The caller may not do this (docs/design.md §7); the refusal is audited.",
         404: "No such document, user, unit or token.",
         409: "Refused by the lifecycle (wrong state, a guard failed) or changed meanwhile (If-Match).",
         413: "Request body too large.",

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
+from workflow.services.documents.transaction import Outcome as ServiceOutcome
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
@@ -131,15 +132,8 @@ class PostingIn(Strict):
     posted_at: Instant | None = Field(default=None, description="When it went out (default now).")
 
 
-class Outcome(BaseModel):
-    """What a command did; send ``version`` back as ``If-Match`` to guard the next change."""
-
-    document_id: int
-    action: str
-    state_before: str
-    state_after: str
-    version: int
-    details: dict[str, Any]
+# What a command did: the service's own dataclass, used as the response model as it is.
+Outcome = ServiceOutcome
 
 
 class DocumentSummary(BaseModel):

@@ -19,8 +19,7 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 def _directory() -> Directory:
-    ctx = common.context()
-    return Directory(ctx.db, ctx.clock)
+    return common.context().services.directory
 
 
 @unit_app.command("add")

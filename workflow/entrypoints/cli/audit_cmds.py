@@ -11,8 +11,6 @@ from typing import Any, Optional
 
 import typer
 
-from workflow.kernel import audit
-
 from workflow.entrypoints.cli import common
 
 audit_app = typer.Typer(help="The audit trail: keys, checkpoints, verify, query.", no_args_is_help=True)
@@ -37,10 +35,14 @@ def keygen(
     from sqlalchemy import text
 
     from states.snapshot import SYSTEM
+    from workflow.kernel import audit
     from workflow.kernel.auditkeys import KeyFileError, generate_keyring, load_keyring, rotate_keyring, write_public_keyring
 
+    from workflow.kernel.clock import SystemClock
+
     ctx = common.context()
-    now = ctx.clock.now()
+    # Not ctx.clock: that takes up SANTONGBU_AUDIT_KEY_FILE, which may name the file to create.
+    now = ctx.now or SystemClock().now()
     try:
         if rotate:
             old = load_keyring(output).active.key_id
@@ -85,15 +87,13 @@ def checkpoint(
                                                "(default: SANTONGBU_AUDIT_EXPORT_DIR, if set)."),
     json_: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Record every chain head now, keyed (the worker does this periodically); with --export,
-    also as a signed anchor file for a write-once folder or the auditors."""
-    from workflow.kernel.audit_checkpoint import take_checkpoint
+    """Record every chain head now, keyed (the worker does this periodically; both wait for a
+    checkpoint being written elsewhere, so the checkpoints stay one chain); with --export, also
+    as a signed anchor file for a write-once folder or the auditors."""
     from workflow.kernel.auditkeys import KeyFileError
 
-    ctx = common.context()
-    db = ctx.db
     try:
-        done = take_checkpoint(db, ctx.clock.now(), export_dir=export or ctx.settings.audit_export_dir)
+        done = common.context().services.audit.checkpoint(export_dir=export)
     except KeyFileError as exc:
         common.fail(str(exc))
     if json_:
@@ -105,6 +105,7 @@ def checkpoint(
 
 
 @audit_app.command("verify")
+@common.command
 def verify(
     document: Optional[int] = typer.Option(None, "--document", help="Verify one document's chain only."),
     anchors: Optional[Path] = typer.Option(None, "--anchors", exists=True, file_okay=False,
@@ -122,22 +123,13 @@ def verify(
 
     Exit status 0 when intact, 1 on any finding, 2 on a usage error.
     """
-    from workflow.kernel.audit_verify import VerifyOptions, VerifyUsageError, verify as run
-    from workflow.kernel.auditkeys import KeyFileError, load_public_keyring
+    from workflow.kernel.audit_findings import VerifyUsageError
+    from workflow.kernel.auditkeys import KeyFileError
 
-    ctx = common.context()
+    service = common.context().services.audit
     try:
-        db = ctx.db
-        public = load_public_keyring(public_key) if public_key else None
-    except KeyFileError as exc:
-        common.fail(str(exc))
-    options = VerifyOptions(chain=audit.chain_for(document) if document else None,
-                            keyring=audit.current_keyring(), public=public, anchors=anchors,
-                            since_anchor=since_anchor)
-    try:
-        with db.snapshot() as session:
-            report = run(session, options)
-    except VerifyUsageError as exc:
+        report = service.verify(document, anchors=anchors, public_key=public_key, since_anchor=since_anchor)
+    except (KeyFileError, VerifyUsageError) as exc:
         common.fail(str(exc))
     if json_:
         common.emit_json(report.as_dict())

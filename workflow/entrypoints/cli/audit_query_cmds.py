@@ -9,15 +9,15 @@ from typing import Optional
 
 import typer
 
-from workflow.services.audit_queries import DEFAULT_LIMIT, MAX_LIMIT, AuditQueries, EventFilter, flat_rows
+from workflow.services.audit_admin import AuditAdmin
+from workflow.services.audit_queries import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, flat_rows
 
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.report_cmds import CSV, JSON, OUTPUT, emit_table
 
 
-def _queries() -> AuditQueries:
-    ctx = common.context()
-    return AuditQueries(ctx.db, ctx.clock, ctx.settings)
+def _queries() -> AuditAdmin:
+    return common.context().services.audit
 
 
 def events(

@@ -9,9 +9,9 @@ from typing import Any, Optional
 import typer
 
 from states.deadline import DueDate, compute_due, zone
-from workflow.kernel.calendar import Calendar, LoadResult
-from workflow.services.calendar_admin import load_schedule_file
+from workflow.kernel.calendar import Calendar
 from workflow.kernel.calendar.readonly import ReadOnlyCalendar, existing_calendar
+from workflow.services.calendar_admin import LoadResult
 
 from workflow.entrypoints.cli import common
 
@@ -248,7 +248,7 @@ def load(
     except OSError as exc:
         common.fail(f"{file}: cannot be read ({exc.strerror})")
     _require_database(ctx)
-    result = load_schedule_file(ctx.db, ctx.clock, ctx.settings, login=as_, data=data, name=file.name)
+    result = ctx.services.calendar.load(as_, data, file.name)
     if json_:
         common.emit_json({**result.as_dict(), "file": str(file)})
     else:

@@ -1,4 +1,8 @@
-"""What every command shares: settings, the database, the clock, output and error handling.
+"""What every command shares: the services, output and error handling.
+
+The services are built by the composition root (:func:`workflow.bootstrap.bootstrap`) the first
+time a command asks for them, after the global options are read, so a command that needs no
+database (``deadline``, ``calendar show``) never opens one.
 
 A user mistake (bad input, a refused trigger, a missing record) becomes one clear line on
 stderr and a non-zero exit, never a traceback; ``--json`` gives scripts the same facts.
@@ -16,6 +20,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
@@ -32,20 +37,23 @@ class AppContext:
     now: datetime | None = None
 
     @cached_property
-    def db(self) -> Database:
-        """The database, with the audit keyring of the settings in use (first use of either)."""
-        from workflow.kernel import audit
+    def services(self) -> Services:
+        """Every service, on the real clock or, with ``--now``, a clock standing at that instant
+        (and the audit keyring the settings name: a missing or unsafe key file is one line)."""
         from workflow.kernel.auditkeys import KeyFileError
 
         try:
-            audit.configure(self.settings, announce=False)
+            return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
         except KeyFileError as exc:
             fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
-        return Database(self.settings.database_url)
 
-    @cached_property
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
     def clock(self) -> Clock:
-        return FixedClock(self.now) if self.now else SystemClock()
+        return self.services.clock
 
     @property
     def lang(self) -> str:

@@ -8,26 +8,7 @@ from typing import Optional
 import typer
 
 from workflow.entrypoints.cli import common
-
-
-def mermaid() -> str:
-    """Mermaid text from a GraphMachine built on :func:`states.machine_definition`."""
-    from transitions.extensions import GraphMachine
-
-    from states.lifecycle import machine_definition
-
-    machine = GraphMachine(model=None, initial=None, graph_engine="mermaid", show_conditions=True,
-                           title="Santongbu lifecycle", **machine_definition())
-
-    class _Model:
-        pass
-
-    model = _Model()
-    machine.add_model(model, initial="draft")
-    try:
-        return str(model.get_graph().source)
-    finally:
-        machine.remove_model(model)
+from workflow.services.diagram import draw, mermaid
 
 
 def register(app: typer.Typer) -> None:
@@ -46,15 +27,7 @@ def register(app: typer.Typer) -> None:
         elif suffix in (".svg", ".png"):
             if shutil.which("dot") is None:
                 common.fail("SVG/PNG needs Graphviz ('apt-get install graphviz' and 'pip install graphviz'); use -o FILE.mmd for Mermaid")
-            from transitions.extensions import GraphMachine
-
-            from states.lifecycle import machine_definition
-
-            machine = GraphMachine(model=None, initial=None, graph_engine="graphviz", show_conditions=True, **machine_definition())
-            holder = type("M", (), {})()
-            machine.add_model(holder, initial="draft")
-            holder.get_graph().draw(str(output), prog="dot", format=suffix[1:])
-            machine.remove_model(holder)
+            draw(output, suffix[1:])
         else:
             common.fail("--output must end in .mmd, .svg or .png")
         typer.echo(f"wrote {output}")

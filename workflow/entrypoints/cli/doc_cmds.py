@@ -6,7 +6,8 @@ from typing import Any, Optional
 
 import typer
 
-from states.reasons import state_name, trigger_name
+from states.lifecycle import REJECT_TO, State
+from states.catalogue import label
 from workflow.services.documents import Outcome, Workflow
 
 from workflow.entrypoints.cli import common
@@ -19,8 +20,7 @@ IF_VERSION = typer.Option(None, "--if-version", help="Refuse if the document cha
 
 
 def _workflow() -> Workflow:
-    ctx = common.context()
-    return Workflow(ctx.db, ctx.clock, ctx.settings)
+    return common.context().services.workflow
 
 
 def _text(value: Optional[str], file: Optional[Path], what: str) -> Optional[str]:
@@ -38,9 +38,9 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
     if json_:
         return common.emit_json(outcome.as_dict())
     lang = common.context().lang
-    moved = (f"{state_name(outcome.state_before, lang)} → {state_name(outcome.state_after, lang)}"
+    moved = (f"{label('state', outcome.state_before, lang)} → {label('state', outcome.state_after, lang)}"
              if outcome.state_before and outcome.state_before != outcome.state_after
-             else state_name(outcome.state_after, lang))
+             else label("state", outcome.state_after, lang))
     typer.echo(f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})")
 
 
@@ -139,7 +139,7 @@ def sign(doc_id: int = typer.Argument(...),
 
 def _fire(trigger: str, doc_id: int, as_: str, json_: bool, if_version: Optional[int], **kwargs: Any) -> None:
     outcome = _workflow().fire(as_, doc_id, trigger, expected_version=if_version, **kwargs)
-    _done(outcome, json_, trigger_name(trigger, common.context().lang))
+    _done(outcome, json_, label("trigger", trigger, common.context().lang))
 
 
 @doc_app.command("prepare-plan")
@@ -164,9 +164,10 @@ def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "-
            to: str = typer.Option("plan", "--to", help="Send back to 'plan' (default) or 'draft'."),
            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
     """As a signer, send the package back with a reason."""
-    if to not in ("plan", "draft"):
+    if to not in REJECT_TO:
         common.fail("--to must be 'plan' or 'draft'")
-    _fire("reject" if to == "plan" else "reject_to_draft", doc_id, as_, json_, if_version, reason=reason)
+    outcome = _workflow().reject(as_, doc_id, reason, to=to, expected_version=if_version)
+    _done(outcome, json_, label("trigger", outcome.action, common.context().lang))
 
 
 @doc_app.command("publish")
@@ -202,7 +203,7 @@ def post(doc_id: int = typer.Argument(...),
     outcome = _workflow().record_posting(as_, doc_id, channel=channel, url=url, outlet=outlet,
                                          evidence=evidence, posted_at=posted_at, expected_version=if_version)
     extra = ""
-    if outcome.state_after == "interpretation_posted":
+    if outcome.state_after == State.INTERPRETATION_POSTED:
         on_time = outcome.details.get("on_time")
         extra = "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
     _done(outcome, json_, f"{channel} posting recorded{extra}")
@@ -234,35 +235,35 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
     view = wf.read_document(as_, doc_id)
     events = wf.timeline(as_, doc_id) if timeline else []
     if json_:
-        return common.emit_json({**view, "timeline": events})
+        return common.emit_json({**view.as_dict(), "timeline": [e.as_dict() for e in events]})
     lang = common.context().lang
     tz = common.context().settings.timezone
-    typer.echo(f"#{view['id']} {view['title']}  [{view['doc_number'] or '-'}]  unit {view['unit']}")
-    typer.echo(f"  state: {state_name(view['state'], lang)}   version {view['version']}   disclosure {view['disclosure'] or '-'}")
-    typer.echo(f"  interpreter: {view['interpreter'] or '-'}   package {view['package_hash'][:12]}")
-    for m in view["materials"]:
-        typer.echo(f"  material {m['id']}: [{m['form']}] {m['title']}")
-    for s in view["signers"]:
-        typer.echo(f"  signer {s['login']}: {'signed' if s['signed'] else 'not signed'}")
-    if view["published_at"]:
-        typer.echo(f"  published {_local(view['published_at'], tz)} at {view['publication_url']}")
-    if view["due_at"]:
-        flag = " (provisional: that year's holiday schedule is not loaded)" if view["due_provisional"] else ""
-        typer.echo(f"  interpretation due {_local(view['due_at'], tz)}{flag}")
-    for p in view["postings"]:
-        typer.echo(f"  posted [{p['channel']}] {p['outlet'] or ''} {p['url'] or p['evidence']} at {_local(p['posted_at'], tz)}")
-    if view["on_time"] is not None:
-        typer.echo(f"  result: {'on time' if view['on_time'] else 'late by %s working day(s)' % view['working_days_late']}, "
-                   f"{view['working_days_taken']} working day(s) taken")
-    for step in view["next_steps"]:
-        status = "ready" if step["ready"] else "missing: " + "; ".join(step["missing"])
-        typer.echo(f"  next: {trigger_name(step['trigger'], lang)} ({step['trigger']}): {status}")
+    typer.echo(f"#{view.id} {view.title}  [{view.doc_number or '-'}]  unit {view.unit}")
+    typer.echo(f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}")
+    typer.echo(f"  interpreter: {view.interpreter or '-'}   package {view.package_hash[:12]}")
+    for m in view.materials:
+        typer.echo(f"  material {m.id}: [{m.form}] {m.title}")
+    for s in view.signers:
+        typer.echo(f"  signer {s.login}: {'signed' if s.signed else 'not signed'}")
+    if view.published_at:
+        typer.echo(f"  published {_local(view.published_at, tz)} at {view.publication_url}")
+    if view.due_at:
+        flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
+        typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+    for p in view.postings:
+        typer.echo(f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at {_local(p.posted_at, tz)}")
+    if view.on_time is not None:
+        typer.echo(f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
+                   f"{view.working_days_taken} working day(s) taken")
+    for step in view.next_steps:
+        status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
+        typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
     if events:
         typer.echo("  timeline:")
         for e in events:
-            moved = (f" {e['state_before'] or ''}→{e['state_after']}"
-                     if e["state_before"] != e["state_after"] else "")
-            typer.echo(f"    {e['seq']:>3} {_local(e['at'], tz)} {e['actor'] or 'system':<12} {e['action']:<20} {e['outcome']}{moved}")
+            moved = (f" {e.state_before or ''}→{e.state_after}"
+                     if e.state_before != e.state_after else "")
+            typer.echo(f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} {e.outcome}{moved}")
 
 
 def _local(instant: Any, tz: str) -> str:
@@ -279,12 +280,12 @@ def list_(state: Optional[str] = typer.Option(None, "--state"), unit: Optional[s
     """List the documents you may see, by state and unit."""
     docs = _workflow().list_documents(as_, state=state, unit_code=unit, limit=limit, offset=offset)
     if json_:
-        return common.emit_json(docs)
+        return common.emit_json([d.as_dict() for d in docs])
     lang = common.context().lang
     tz = common.context().settings.timezone
     for d in docs:
-        due = f" due {_local(d['due_at'], tz)}" + ("?" if d["due_provisional"] else "") if d["due_at"] else ""
-        typer.echo(f"{d['id']:>6} {d['unit']:<10} {state_name(d['state'], lang):<10} {d['title']}{due}")
+        due = f" due {_local(d.due_at, tz)}" + ("?" if d.due_provisional else "") if d.due_at else ""
+        typer.echo(f"{d.id:>6} {d.unit:<10} {label('state', d.state, lang):<10} {d.title}{due}")
     if not docs:
         typer.echo("no documents")
 

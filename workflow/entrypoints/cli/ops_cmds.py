@@ -26,14 +26,14 @@ def sweep_cmd(
     """Fire every due reminder/escalation once, as of now (or the global --now), and queue
     their emails. Safe to run while workers run: each level fires once per document."""
     from states.ladder import LadderError
-    from workflow.services.sweep import ladder_for, sweep
+    from workflow.services.sweep import ladder_for
 
     ctx = common.context()
     try:
         ladder_for(ctx.settings)
     except LadderError as exc:
         common.fail(f"configuration error: ladder: {exc}")
-    report = sweep(ctx.db, ctx.clock, ctx.settings, batch_size=batch_size)
+    report = ctx.services.sweep(batch_size=batch_size)
     if json_:
         common.emit_json(report.as_dict())
         return
@@ -92,7 +92,7 @@ def beat_cmd(loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
 def _app():  # type: ignore[no-untyped-def]
     from workers.app import make_app
 
-    return make_app(common.context().settings)
+    return make_app(services=common.context().services)
 
 
 @common.command

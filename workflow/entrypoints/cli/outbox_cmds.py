@@ -2,7 +2,10 @@
 
 Emails are queued in the outbox in the same transaction as the change that causes them and
 delivered by the Celery worker (``celery -A workers worker``). These commands let an operator
-look at the table, run one delivery pass by hand, and send a failed email again.
+look at the table, run one delivery pass by hand, and send a failed email again, through the
+same service and the same rules as the HTTP API (:mod:`workflow.services.outbox_admin`):
+reading needs an administrator, auditor, supervisor or leader (``--as``), retrying an
+administrator.
 """
 from __future__ import annotations
 
@@ -12,12 +15,9 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import select
 
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
-from states.reasons import Reason
-from workflow.kernel.errors import NotFound
-from workflow.kernel.models import User
+from workflow.services.outbox_admin import worker_id
 
 from workflow.entrypoints.cli import common
 
@@ -27,6 +27,8 @@ outbox_app = typer.Typer(
 )
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+READER = typer.Option(None, "--as", envvar="SANTONGBU_USER",
+                      help="Your login (an administrator, auditor, supervisor or leader).")
 
 
 def _when(value: datetime | None) -> str:
@@ -43,31 +45,21 @@ def _recipients(row: OutboxMessage) -> str:
     return text + (f" (cc {len(row.cc_list)})" if row.cc_list else "")
 
 
-def _get(session, outbox_id: int) -> OutboxMessage:  # type: ignore[no-untyped-def]
-    row = session.get(OutboxMessage, outbox_id)
-    if row is None:
-        raise NotFound(Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"}))
-    return row
-
-
 @outbox_app.command("list")
 @common.command
 def outbox_list(
     status: Optional[str] = typer.Option(None, "--status", help="Only pending, sending, sent or failed."),
     document: Optional[int] = typer.Option(None, "--document", help="Only emails about this document id."),
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+    as_: Optional[str] = READER,
     json_: bool = JSON,
 ) -> None:
     """List emails in the outbox, newest first."""
     if status is not None and status not in STATUSES:
         common.fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    if document is not None:
-        query = query.where(OutboxMessage.document_id == document)
-    with common.context().db.transaction() as session:
-        rows = list(session.scalars(query))
+    if not as_:
+        common.fail("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+    rows = common.context().services.outbox.list(as_, status=status, document_id=document, limit=limit)
     if json_:
         return common.emit_json([r.as_dict() for r in rows])
     if not rows:
@@ -86,11 +78,13 @@ def outbox_list(
 @common.command
 def outbox_show(
     outbox_id: int = typer.Argument(..., metavar="ID", help="The email's outbox id."),
+    as_: Optional[str] = READER,
     json_: bool = JSON,
 ) -> None:
     """Show one email: recipients, delivery state and the plain-text body."""
-    with common.context().db.transaction() as session:
-        row = _get(session, outbox_id)
+    if not as_:
+        common.fail("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+    row = common.context().services.outbox.show(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict(bodies=True))
     fmt = lambda items: ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)  # noqa: E731
@@ -115,13 +109,9 @@ def outbox_deliver(
     json_: bool = JSON,
 ) -> None:
     """Deliver due emails once, in this process (what the worker does every few seconds)."""
-    from notifications.delivery import deliver_pending
-    from workers.app import worker_id
-
     # Each outcome is printed below; keep the worker's log lines off the terminal.
     logging.getLogger("santongbu.notifications").addHandler(logging.NullHandler())
-    ctx = common.context()
-    report = deliver_pending(ctx.db, ctx.settings, ctx.clock, worker_id="cli:" + worker_id(), limit=limit)
+    report = common.context().services.outbox.deliver(worker_id="cli:" + worker_id(), limit=limit)
     if json_:
         return common.emit_json(report.as_dict())
     if not report.claimed:
@@ -142,18 +132,9 @@ def outbox_retry(
     json_: bool = JSON,
 ) -> None:
     """Queue a failed email again now, with a fresh count of attempts (administrators only)."""
-    from notifications.delivery import retry
-    from workflow.kernel.snapshots import actor_snapshot
-
     if not as_:
         common.fail("retry needs --as LOGIN (an administrator)")
-    ctx = common.context()
-    with ctx.db.transaction() as session:
-        user = session.scalars(select(User).where(User.login == as_)).first()
-        if user is None:
-            raise NotFound(Reason("no_such_user", {"login": as_}))
-        actor = actor_snapshot(user)
-    row = retry(ctx.db, outbox_id, actor, ctx.clock)
+    row = common.context().services.outbox.retry(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict())
     typer.echo(f"email {row.id} queued again; the next delivery pass sends it")

@@ -43,8 +43,7 @@ OUTPUT = typer.Option(None, "--output", "-o", help="Write the output (table, JSO
 
 
 def _reports() -> Reports:
-    ctx = common.context()
-    return Reports(ctx.db, ctx.clock, ctx.settings)
+    return common.context().services.reports
 
 
 def _now(value: Optional[str]):  # type: ignore[no-untyped-def]

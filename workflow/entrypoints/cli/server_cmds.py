@@ -25,8 +25,7 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 def _app() -> Any:
     from workflow.entrypoints.api import create_app
 
-    ctx = common.context()
-    return create_app(ctx.db, ctx.clock, ctx.settings)
+    return create_app(services=common.context().services)
 
 
 def openapi_json(app: Any) -> str:
@@ -35,10 +34,7 @@ def openapi_json(app: Any) -> str:
 
 
 def _tokens() -> Any:
-    from workflow.entrypoints.api.auth import Tokens
-
-    ctx = common.context()
-    return Tokens(ctx.db, ctx.clock)
+    return common.context().services.tokens
 
 
 def api_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,19 +56,14 @@ def api_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def app_from_environment() -> Any:
     """The app as each ``serve --workers N`` process builds it: settings from the environment
     (``serve`` exports its --db and --lang there first), the real clock, API and pages."""
+    from workflow.bootstrap import bootstrap
     from workflow.entrypoints.api import create_app
-    from workflow.kernel.clock import SystemClock
-    from workflow.kernel.db import Database
-    from workflow.kernel.settings import Settings
     from workflow.entrypoints.web import install
+    from workflow.kernel.settings import Settings
 
-    from workflow.kernel import audit
-
-    settings = Settings()
-    audit.configure(settings)  # the start-up log says whether the audit trail is keyed
-    db = Database(settings.database_url)
-    app = create_app(db, SystemClock(), settings)
-    install(app, db, SystemClock(), settings)
+    # announce: each server process logs whether the audit trail is keyed
+    app = create_app(services=bootstrap(Settings(), announce=True))
+    install(app)
     return app
 
 
@@ -100,7 +91,7 @@ def serve(
         from workflow.entrypoints.web import install
 
         app = _app()
-        install(app, ctx.db, ctx.clock, ctx.settings)
+        install(app)
         common.stderr(where)
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
         return

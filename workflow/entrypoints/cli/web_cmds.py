@@ -1,7 +1,7 @@
 """``santongbu user password LOGIN``: set (or clear) a person's password for the web pages.
 
 People sign in to the pages with a password; systems use API tokens (``santongbu token``).
-Setting a password is administration (DESIGN §7): the acting administrator is named with
+Setting a password is administration (docs/design.md §7): the acting administrator is named with
 ``--as`` (or ``SANTONGBU_USER``), and the change is audited — never the password itself. The
 password is asked for twice without echo, or read from the first line of stdin with
 ``--password-stdin`` for scripts; it never appears on the command line (where ``ps`` and the
@@ -26,8 +26,7 @@ def password(
     clear: bool = typer.Option(False, "--clear", help="Remove the password: the user can no longer sign in to the pages."),
 ) -> None:
     """Set LOGIN's password for the web pages (asked twice, not echoed)."""
-    from workflow.entrypoints.web.accounts import Accounts
-    from workflow.entrypoints.web.security import password_problem
+    from workflow.services.passwords import password_problem
 
     if as_ is None:
         common.fail("give the acting administrator with --as LOGIN (or SANTONGBU_USER)")
@@ -40,8 +39,7 @@ def password(
         problem = password_problem(login, secret)
         if problem:
             common.fail(f"password not accepted: {problem}")
-    ctx = common.context()
-    Accounts(ctx.db, ctx.clock).set_password(as_, login, secret)
+    common.context().services.accounts.set_password(as_, login, secret)
     typer.echo(f"password of {login} {'cleared' if clear else 'set'}; existing web sessions of {login} are ended")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from states.deadline import WorkingDays, is_late, local_date, working_days_between, working_days_overdue
+from states.lifecycle import EDITABLE
 
 from workflow.entrypoints.web.i18n import t
 
@@ -52,7 +53,7 @@ def due_status(doc: dict, now: datetime, calendar: WorkingDays, tz: str) -> DueS
     """The deadline status of a document view (``read_document`` or ``list_documents`` row)."""
     due_at: datetime | None = doc.get("due_at")
     if due_at is None:
-        return DueStatus("none" if doc.get("state") in ("draft", "interpretation_plan", "joint_signoff") else "closed")
+        return DueStatus("none" if doc.get("state") in EDITABLE else "closed")
     due_day = local_date(due_at, tz)
     provisional = bool(doc.get("due_provisional"))
     on_time = doc.get("on_time")

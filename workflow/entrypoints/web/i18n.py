@@ -1,34 +1,22 @@
 """The pages' own words, in Chinese (the default) and English.
 
-Lifecycle words (states, triggers, refusal reasons) come from :mod:`states.reasons` and report
-labels from :mod:`workflow.services.reports`, so a state is called the same on a page, in an email and
-in a CSV. A missing key shows the key itself, which a test would notice.
+The names of codes (states, triggers, levels, channels, forms, disclosure attributes, statuses,
+audit actions, roles) come from the one catalogue, :mod:`states.catalogue`, and refusal reasons
+from :mod:`states.reasons`, so a state is called the same on a page, in an email and in a CSV.
+A missing key shows the key itself, which a test would notice.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from states.reasons import Reason, state_name, trigger_name
+from states import catalogue
+from states.reasons import Reason
 
-from workflow.services.reports import CHANNEL_LABELS, FORM_LABELS, LEVEL_LABELS, STATUS_LABELS
+LANGS = catalogue.LANGS
 
-LANGS = ("zh", "en")
-
-DISCLOSURE_LABELS = {"proactive": ("主动公开", "proactive"), "on_request": ("依申请公开", "on request"),
-                     "not_disclosed": ("不予公开", "not disclosed")}
-ROLE_LABELS = {"member": ("处室成员", "member"), "signer": ("审签人", "signer"),
-               "supervisor": ("监督", "supervisor"), "auditor": ("审计", "auditor"),
-               "admin": ("管理员", "administrator"), "leader": ("局领导", "leader")}
 REPORT_LABELS = {"overdue": ("逾期未发布", "Overdue"), "late": ("逾期发布", "Posted late"),
                  "on-time": ("按时率", "On-time rate"), "ledger": ("台账", "Ledger"),
                  "year-end": ("年度报告", "Year-end report")}
-ACTION_LABELS = {
-    "create": ("新建", "created"), "edit": ("修改", "edited"), "attach_material": ("添加解读材料", "material attached"),
-    "remove_material": ("删除解读材料", "material removed"), "set_signers": ("指定审签人", "signers named"),
-    "sign": ("签署", "signed"), "signatures_voided": ("签字作废", "signatures voided"),
-    "record_posting": ("登记解读发布", "posting recorded"), "read": ("查看", "read"),
-    "escalation": ("督办", "escalation"), "sign_in": ("登录", "signed in"),
-}
 
 T: dict[str, tuple[str, str]] = {
     "app": ("三同步 · 政策解读", "Santongbu · policy interpretation"),
@@ -239,30 +227,30 @@ def t(key: str, lang: str, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
-def label(table: dict[str, tuple[str, str]], code: str | None, lang: str) -> str:
-    """A code's label from one of the (zh, en) tables; the code itself if unknown."""
-    if code is None:
-        return ""
-    pair = table.get(code)
-    return (pair[0] if lang == "zh" else pair[1]) if pair else code
-
-
 def labels_for(lang: str) -> dict[str, Any]:
     """Helpers handed to every template."""
+
+    def of(kind: str) -> Any:
+        return lambda code: catalogue.label(kind, code, lang)
+
     return {
         "t": lambda key, **p: t(key, lang, **p),
-        "state_name": lambda s: state_name(s, lang),
-        "trigger_name": lambda s: trigger_name(s, lang),
-        "form_label": lambda c: label(FORM_LABELS, c, lang),
-        "channel_label": lambda c: label(CHANNEL_LABELS, c, lang),
-        "level_label": lambda c: label(LEVEL_LABELS, c, lang),
-        "status_label": lambda c: label(STATUS_LABELS, c, lang),
-        "disclosure_label": lambda c: label(DISCLOSURE_LABELS, c, lang),
-        "role_label": lambda c: label(ROLE_LABELS, c, lang),
-        "report_label": lambda c: label(REPORT_LABELS, c, lang),
+        "state_name": of("state"),
+        "trigger_name": of("trigger"),
+        "form_label": of("form"),
+        "channel_label": of("channel"),
+        "level_label": of("level"),
+        "status_label": of("status"),
+        "disclosure_label": of("disclosure"),
+        "role_label": of("role"),
+        "report_label": lambda c: "" if c is None else _pair(REPORT_LABELS.get(c), c, lang),
         "reason_text": lambda r: _reason_text(r, lang),
-        "action_label": lambda c: label(ACTION_LABELS, c, lang) if c in ACTION_LABELS else trigger_name(c, lang),
+        "action_label": of("action"),
     }
+
+
+def _pair(pair: tuple[str, str] | None, code: str, lang: str) -> str:
+    return (pair[0] if lang == "zh" else pair[1]) if pair else code
 
 
 def _reason_text(stored: Any, lang: str) -> str:

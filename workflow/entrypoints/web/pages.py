@@ -24,13 +24,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from workflow.bootstrap import Services
 from workflow.kernel.clock import Clock
-from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
-from workflow.services.reports import Reports
-from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
-from workflow.entrypoints.web.accounts import Accounts, WebUser
+from workflow.services.accounts import Accounts, WebUser
+from workflow.services.dashboard import Dashboard
+from workflow.services.documents import Workflow
+from workflow.services.reports import Reports
 from workflow.entrypoints.web.i18n import LANGS, labels_for, t
 from workflow.entrypoints.web.security import LANG_COOKIE, SESSION_COOKIE, SecretKeyMissing, SessionCodec, SessionData, csrf_ok, new_session
 
@@ -50,17 +51,39 @@ SECURITY_HEADERS = {
 
 @dataclass
 class WebState:
-    """The services the pages call, built once by :func:`workflow.entrypoints.web.install`."""
+    """What the pages hold: the services (the same ones the API's routes call, built by
+    :func:`workflow.bootstrap.bootstrap`), the cookie codec and the templates; set up once by
+    :func:`workflow.entrypoints.web.install`."""
 
-    db: Database
-    clock: Clock
-    settings: Settings
-    workflow: Workflow
-    reports: Reports
-    accounts: Accounts
+    services: Services
     codec: SessionCodec | None
     env: Environment
     key_problem: str | None = None
+
+    # The services the pages call most, by name (the rest: ``web.services.…``).
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.services.workflow
+
+    @property
+    def reports(self) -> Reports:
+        return self.services.reports
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.services.accounts
+
+    @property
+    def dashboard(self) -> Dashboard:
+        return self.services.dashboard
 
 
 @lru_cache(maxsize=4)

@@ -1,10 +1,5 @@
-"""Passwords, session cookies and CSRF tokens for the pages.
+"""Session cookies and CSRF tokens for the pages (passwords: :mod:`workflow.services.passwords`).
 
-* **Passwords** are hashed with Argon2id (``argon2-cffi``) at OWASP's recommended cost
-  (19 MiB, 2 passes, 1 lane): about 0.1 s on a small server, slow enough for an attacker with
-  the table and cheap enough that sign-in cannot be used to tie up the CPU (argon2-cffi's own
-  default, 64 MiB × 3 passes × 4 lanes, takes 0.75 s per attempt on two cores). Hashes made
-  with other parameters are upgraded at the next sign-in (:meth:`Passwords.needs_rehash`).
 * **Sessions** are a signed, timestamped cookie (``itsdangerous``) carrying the login, a random
   session id, the CSRF token and a fingerprint of the password hash: changing a password (or
   clearing it) ends every session signed in with the old one, without a sessions table. The
@@ -20,18 +15,16 @@ no default, because a key in the code would let anyone forge a session.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from workflow.kernel.settings import Settings
+from workflow.services.passwords import fingerprint
 
 SECRET_ENV = "SANTONGBU_SECRET_KEY"
 MIN_SECRET_LENGTH = 32
@@ -39,8 +32,6 @@ SESSION_COOKIE = "santongbu_session"
 LANG_COOKIE = "santongbu_lang"
 SESSION_SALT = "santongbu.web.session.v1"
 DEFAULT_SESSION_SECONDS = 8 * 3600  # one working day; then sign in again
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256  # argon2 takes any length; a cap stops a megabyte "password"
 
 
 class SecretKeyMissing(RuntimeError):
@@ -63,59 +54,6 @@ def secret_key(settings: Settings, explicit: str | None = None) -> str:
             f"session cookies: set {SECRET_ENV}, e.g. "
             f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
     return str(value)
-
-
-ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
-
-
-class Passwords:
-    """Argon2id hashing and checking; never logs or returns a password."""
-
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher(**ARGON2)
-
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
-
-    def verify(self, stored: str | None, password: str) -> bool:
-        """True if ``password`` matches ``stored``; a missing or malformed hash never matches.
-
-        Without a stored hash a dummy hash is still verified, so the time taken does not tell
-        an attacker whether the login exists or has a password.
-        """
-        if len(password) > MAX_PASSWORD_LENGTH:
-            return False
-        try:
-            return self._hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
-
-    def needs_rehash(self, stored: str) -> bool:
-        try:
-            return self._hasher.check_needs_rehash(stored)
-        except InvalidHashError:
-            return True
-
-
-_DUMMY_HASH = PasswordHasher(**ARGON2).hash(secrets.token_urlsafe(16))
-
-
-def password_problem(login: str, password: str) -> str | None:
-    """Why ``password`` is not acceptable for ``login`` (English, for the CLI), or ``None``."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"at most {MAX_PASSWORD_LENGTH} characters"
-    if password.strip() != password:
-        return "no spaces at the start or end"
-    if login.lower() in password.lower():
-        return "must not contain the login"
-    return None
-
-
-def fingerprint(password_hash: str | None) -> str:
-    """A short digest of the stored hash: a session is valid only while it still matches."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """What the templates are handed: documents with their deadline and next step in words,
 the signer's queue, the dashboard. Every document is read through the service, which applies
-the reading rule of DESIGN §7 (and audits a refusal); the dashboard asks ``may_audit`` first.
+the reading rule of docs/design.md §7 (and audits a refusal); the dashboard service asks
+``may_audit`` first.
 """
 from __future__ import annotations
 
@@ -8,31 +9,24 @@ from typing import Any
 
 from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
+from states.lifecycle import forward_trigger as lifecycle_forward
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 
-from workflow.services.audit_queries import Gate
-from workflow.kernel.calendar import calendar_for
-from workflow.services.directory import Directory
+from workflow.services.diagram import mermaid
 from workflow.services.reports import TOTAL_UNIT
-from workflow.entrypoints.web import queries, svg
+from workflow.entrypoints.web import svg
 from workflow.entrypoints.web.deadlines import DueStatus, due_status
 from workflow.entrypoints.web.pages import Page
 
-# The step that moves a document forward from each state (the one whose gaps a clerk fills).
-FORWARD = {State.DRAFT: Trigger.PREPARE_PLAN, State.INTERPRETATION_PLAN: Trigger.REQUEST_SIGNOFF,
-           State.JOINT_SIGNOFF: Trigger.PUBLISH, State.PUBLISHED: Trigger.POST_INTERPRETATION}
 # Triggers a clerk fires with a button (posting completes the document by itself).
 CLERK_BUTTONS = (Trigger.PREPARE_PLAN, Trigger.REQUEST_SIGNOFF, Trigger.PUBLISH, Trigger.FILE_UNDISCLOSED)
 LIST_LIMIT = 200
 
 
 def forward_trigger(view: dict[str, Any]) -> str | None:
-    """The trigger that moves this document on (``None`` once it is closed)."""
-    state = view["state"]
-    if state == State.JOINT_SIGNOFF and view.get("disclosure") == "not_disclosed":
-        return Trigger.FILE_UNDISCLOSED.value
-    found = FORWARD.get(State(state)) if state in State.__members__.values() else None
-    return found.value if found else None
+    """The trigger that moves this document on along its path (``None`` once it is closed):
+    the step whose gaps a clerk fills (:func:`states.lifecycle.forward_trigger`)."""
+    return lifecycle_forward(view["state"], view.get("disclosure"))
 
 
 def next_step(view: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -56,8 +50,7 @@ class Calendars:
     @property
     def calendar(self) -> Any:
         if self._calendar is None:
-            with self.page.web.db.transaction() as session:
-                self._calendar = calendar_for(session, self.page.web.settings)
+            self._calendar = self.page.web.services.calendar.current()
         return self._calendar
 
     def due(self, doc: dict[str, Any]) -> DueStatus:
@@ -69,16 +62,14 @@ def document_rows(page: Page, *, unit: str | None, closed: bool) -> list[dict[st
     web, login = page.web, page.login
     docs = web.workflow.list_documents(login, unit_code=unit, limit=LIST_LIMIT)
     if not closed:
-        docs = [d for d in docs if d["state"] not in TERMINAL]
+        docs = [d for d in docs if d.state not in TERMINAL]
     cal = Calendars(page)
-    with web.db.transaction() as session:
-        levels = queries.last_levels(session, [d["id"] for d in docs], web.clock.now())
-        names = queries.unit_names(session)
+    levels, names = web.dashboard.levels_and_unit_names([d.id for d in docs])
     rows = []
     for d in docs:
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         rows.append({**view, "next": next_step(view, page.lang), "due": cal.due(view),
-                     "level": levels.get(d["id"]), "unit_name": names.get(view["unit"], view["unit"])})
+                     "level": levels.get(d.id), "unit_name": names.get(view["unit"], view["unit"])})
     rows.sort(key=lambda r: (_urgency(r["due"]), r["id"]))
     return rows
 
@@ -92,7 +83,7 @@ def signing_queue(page: Page) -> list[dict[str, Any]]:
     web, login = page.web, page.login
     waiting = []
     for d in web.workflow.list_documents(login, state=State.JOINT_SIGNOFF.value, limit=LIST_LIMIT):
-        view = web.workflow.read_document(login, d["id"])
+        view = web.workflow.read_document(login, d.id).as_dict()
         mine = next((s for s in view["signers"] if s["login"] == login), None)
         if mine is not None and not mine["signed"]:
             waiting.append(view)
@@ -104,14 +95,12 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     """Everything the document page shows, for this user."""
     web, login, user = page.web, page.login, page.user
     assert user is not None
-    view = web.workflow.read_document(login, doc_id)
+    view = web.workflow.read_document(login, doc_id).as_dict()
     member = user.unit == view["unit"]
     mine = next((s for s in view["signers"] if s["login"] == login), None)
-    directory = Directory(web.db, web.clock)
-    people = [u for u in directory.list_users() if u["active"]]
-    with web.db.transaction() as session:
-        level = queries.last_levels(session, [doc_id], web.clock.now()).get(doc_id)
-        unit_name = queries.unit_names(session).get(view["unit"], view["unit"])
+    people = [u for u in web.services.directory.list_users() if u["active"]]
+    levels, names = web.dashboard.levels_and_unit_names([doc_id])
+    level, unit_name = levels.get(doc_id), names.get(view["unit"], view["unit"])
     steps = {s["trigger"]: s for s in view["next_steps"]}
     buttons = [steps[tr] for tr in CLERK_BUTTONS if tr in steps
                and not (tr == Trigger.PUBLISH and view["disclosure"] == "not_disclosed")
@@ -150,21 +139,17 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
 def dashboard(page: Page) -> dict[str, Any]:
     """The supervisor's dashboard (supervisors, auditors, leaders, administrators)."""
     web, login = page.web, page.login
-    Gate(web.db, web.clock).require_auditor(login, "dashboard", {"page": "dashboard"})
-    now, tz = web.clock.now(), web.settings.timezone
+    seen = web.dashboard.overview(login)  # authorises (may_audit) before anything is read
+    now, tz = seen.now, web.settings.timezone
     year = now.astimezone(zone(tz)).year
     overdue = web.reports.overdue(login, now=now)
     on_time = web.reports.on_time(login, period=str(year), now=now)
-    with web.db.transaction() as session:
-        calendar = calendar_for(session, web.settings)
-        due_soon = queries.due_soon(session, now, calendar, tz)
-        escalations = queries.recent_escalations(session, now)
-        counts = queries.state_counts(session)
-    cal = Calendars(page, calendar)
+    cal = Calendars(page, seen.calendar)
+    counts = seen.counts
     unit_rows = [r for r in on_time.rows if r["unit"] != TOTAL_UNIT]
     return {
-        "overdue": overdue.rows, "due_soon": [{**d, "due": cal.due(d)} for d in due_soon],
-        "escalations": escalations, "rates": svg.rate_bars(unit_rows), "rate_rows": unit_rows,
+        "overdue": overdue.rows, "due_soon": [{**d, "due": cal.due(d)} for d in seen.due_soon],
+        "escalations": seen.escalations, "rates": svg.rate_bars(unit_rows), "rate_rows": unit_rows,
         "rate_total": on_time.totals, "year": year, "diagram": svg.lifecycle(counts),
         "counts": counts, "mermaid": _mermaid(counts),
     }
@@ -173,8 +158,6 @@ def dashboard(page: Page) -> dict[str, Any]:
 def _mermaid(counts: dict[str, int]) -> str:
     """The Mermaid text of ``santongbu diagram`` with each state's count as a note."""
     try:
-        from workflow.entrypoints.cli.diagram_cmds import mermaid
-
         text = mermaid()
     except Exception:  # noqa: BLE001 - the picture above does not depend on it
         return ""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from states import permissions
-from states.lifecycle import State, Trigger, decide
+from states.lifecycle import REJECT_TO, State, Trigger, decide
 from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import (
@@ -70,7 +70,7 @@ class DocumentCommands(Effects):
                     if target is None:
                         raise NotFound(Reason("no_such_unit", {"code": unit_code}))
                     raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
-                denied = permissions.may_edit(actor, DocumentSnapshot(state="draft", unit_id=unit.id, unit_code=unit.code))
+                denied = permissions.may_edit(actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code))
                 if denied:
                     raise _Refusal(Forbidden(denied), None)
                 now = self.clock.now()
@@ -247,6 +247,16 @@ class DocumentCommands(Effects):
         return self._change(login, doc_id, trigger, run, authorise=authorise,
                             expected_version=expected_version,
                             audit_details={"reason": reason} if reason else None)
+
+    def reject(self, login: str, doc_id: int, reason: str | None, *, to: str = "plan",
+               expected_version: int | None = None) -> Outcome:
+        """As a named signer, send the package back with a reason: to the interpretation plan
+        (``to="plan"``, trigger ``reject``) or to the draft (``to="draft"``, ``reject_to_draft``).
+        Every interface rejects through here (docs/design.md §2)."""
+        trigger = REJECT_TO.get(to)
+        if trigger is None:
+            raise invalid("to", f"must be one of {', '.join(REJECT_TO)}")
+        return self.fire(login, doc_id, trigger, reason=reason, expected_version=expected_version)
 
     def record_posting(self, login: str, doc_id: int, *, channel: str, url: str | None = None,
                        outlet: str | None = None, evidence: str | None = None,

@@ -3,50 +3,62 @@ never in a state-machine callback (a callback that fails after the state moved c
 back; docs/design.md §9)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from states.lifecycle import Trigger
+from states.lifecycle import EFFECTS
+from states.snapshot import REQUIRED_CHANNELS
 from workflow.services.documents.transaction import DocumentService, _Ctx
 
 
 class Effects(DocumentService):
-    """The effects of the lifecycle's triggers."""
+    """The effects of the lifecycle's triggers, dispatched by the effect name each transition
+    row of :data:`states.lifecycle.TRANSITIONS` carries. A new effect is one method here and
+    one entry in :data:`EFFECT_METHODS`."""
 
     def _apply_effects(self, ctx: _Ctx, trigger: str, args: Mapping[str, Any]) -> None:
+        effect = EFFECTS.get(str(trigger))
+        if effect is not None:
+            EFFECT_METHODS[effect](self, ctx, args)
+
+    def _publish(self, ctx: _Ctx, args: Mapping[str, Any]) -> None:
+        """Store the publication facts and the deadline; queue ``published``."""
+        from workflow.kernel.calendar import due_for
+        from workflow.kernel.calendar.store import due_sources
+
         doc = ctx.doc
-        if trigger == Trigger.PUBLISH:
-            from workflow.kernel.calendar import due_for
-            from workflow.kernel.calendar.store import due_sources
+        # The deadline first: due_for's query autoflushes, and with half the publication
+        # fields set that cost one more UPDATE (and version) per publish (bench_trigger).
+        due = due_for(ctx.session, args["published_at"], self.settings)
+        doc.publication_url = args["publication_url"]
+        doc.published_at = args["published_at"]
+        doc.due_at, doc.due_provisional = due.due_at, due.provisional
+        doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
+        # The calendar source of each counted year goes on record with the deadline.
+        ctx.details.update({"publication_url": doc.publication_url,
+                            "published_at": doc.published_at, "due_at": doc.due_at,
+                            "due_provisional": doc.due_provisional,
+                            "counted_days": [d.isoformat() for d in due.counted_days],
+                            "calendar": due_sources(ctx.session, due, self.settings)})
+        self._notify(ctx, "published")
 
-            # The deadline first: due_for's query autoflushes, and with half the publication
-            # fields set that cost one more UPDATE (and version) per publish (bench_trigger).
-            due = due_for(ctx.session, args["published_at"], self.settings)
-            doc.publication_url = args["publication_url"]
-            doc.published_at = args["published_at"]
-            doc.due_at, doc.due_provisional = due.due_at, due.provisional
-            doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
-            # The calendar source of each counted year goes on record with the deadline.
-            ctx.details.update({"publication_url": doc.publication_url,
-                                "published_at": doc.published_at, "due_at": doc.due_at,
-                                "due_provisional": doc.due_provisional,
-                                "counted_days": [d.isoformat() for d in due.counted_days],
-                                "calendar": due_sources(ctx.session, due, self.settings)})
-            self._notify(ctx, "published")
-        elif trigger == Trigger.REQUEST_SIGNOFF:
-            ctx.details["package_hash"] = doc.package_hash
-            self._notify(ctx, "signoff_requested")
-        elif trigger in (Trigger.REJECT, Trigger.REJECT_TO_DRAFT):
-            self._void_signatures(ctx, "package rejected")
-            self._notify(ctx, "rejected", {"reason": args["reason"]})
-        elif trigger in (Trigger.WITHDRAW, Trigger.FILE_UNDISCLOSED):
-            doc.closed_reason = args.get("reason")
-            doc.closed_at = ctx.now
-        elif trigger == Trigger.POST_INTERPRETATION:
-            self._complete(ctx)
+    def _request_signoff(self, ctx: _Ctx, args: Mapping[str, Any]) -> None:
+        """Record the package hash the signers are asked to sign; queue ``signoff_requested``."""
+        ctx.details["package_hash"] = ctx.doc.package_hash
+        self._notify(ctx, "signoff_requested")
 
-    def _complete(self, ctx: _Ctx) -> None:
+    def _reject(self, ctx: _Ctx, args: Mapping[str, Any]) -> None:
+        """Void the signatures; queue ``rejected`` with the signer's reason."""
+        self._void_signatures(ctx, "package rejected")
+        self._notify(ctx, "rejected", {"reason": args["reason"]})
+
+    def _close(self, ctx: _Ctx, args: Mapping[str, Any]) -> None:
+        """Withdrawn or filed: store the reason and the closing instant."""
+        ctx.doc.closed_reason = args.get("reason")
+        ctx.doc.closed_at = ctx.now
+
+    def _complete(self, ctx: _Ctx, args: Mapping[str, Any] | None = None) -> None:
         """Record for good when the interpretation went out and whether that was on time."""
         from workflow.kernel.calendar import posting_result
 
@@ -55,7 +67,7 @@ class Effects(DocumentService):
         def first(channel: str) -> datetime:
             return min(p.posted_at for p in doc.postings if p.channel == channel)
 
-        doc.posted_at = max(first("portal"), first("news_media"))
+        doc.posted_at = max(first(c) for c in REQUIRED_CHANNELS)
         assert doc.published_at is not None and doc.due_at is not None
         on_time, taken, late = posting_result(ctx.session, doc.published_at, doc.due_at,
                                               doc.posted_at, self.settings)
@@ -66,3 +78,12 @@ class Effects(DocumentService):
             self._notify(ctx, "posted_late", {"working_days_overdue": late},
                          dedupe_key=f"{doc.id}:posted_late")
 
+
+# Effect name (the ``effect`` of a transition row) → the :class:`Effects` method applying it.
+EFFECT_METHODS: dict[str, Callable[[Effects, _Ctx, Mapping[str, Any]], None]] = {
+    "publish": Effects._publish,
+    "request_signoff": Effects._request_signoff,
+    "reject": Effects._reject,
+    "close": Effects._close,
+    "complete": Effects._complete,
+}

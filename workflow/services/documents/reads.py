@@ -1,7 +1,7 @@
 """Document reads: one document with what it still lacks, the list a user may see, the timeline."""
 from __future__ import annotations
 
-from typing import Any
+import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,18 +11,28 @@ from states.lifecycle import State, decide, triggers_from
 from states.snapshot import (
     DocumentSnapshot,
 )
-from workflow.kernel import audit
 from workflow.kernel.errors import Forbidden
 from workflow.kernel.models import Document, Signer, Unit, User
 from workflow.kernel.snapshots import document_snapshot
 from workflow.services.documents.transaction import DocumentService
+from workflow.services.audit_queries import timeline_events
 from workflow.services.documents.validation import invalid
+from workflow.services.documents.views import (
+    DocumentSummary,
+    DocumentView,
+    MaterialView,
+    NextStep,
+    PostingView,
+    SignatureView,
+    SignerView,
+    TimelineEvent,
+)
 
 
 class DocumentReads(DocumentService):
     """What a user may read of documents; a refused read is audited like a refused change."""
 
-    def read_document(self, login: str, doc_id: int) -> dict[str, Any]:
+    def read_document(self, login: str, doc_id: int) -> DocumentView:
         """A document with its package, signatures, postings, deadline and what is missing."""
         with self.db.transaction() as session:
             user, actor = self._actor(session, login)
@@ -35,7 +45,7 @@ class DocumentReads(DocumentService):
                            error=Forbidden(denied))
         raise Forbidden(denied)
 
-    def next_steps(self, snap: DocumentSnapshot, lang: str | None = None) -> list[dict[str, Any]]:
+    def next_steps(self, snap: DocumentSnapshot, lang: str | None = None) -> tuple[NextStep, ...]:
         """Each trigger offered in the current state and what it still lacks, in words."""
         lang = lang or self.settings.language
         now = self.clock.now()
@@ -45,41 +55,38 @@ class DocumentReads(DocumentService):
         steps = []
         for trig in triggers_from(snap.state):
             decision = decide(snap, trig, given)
-            steps.append({"trigger": trig, "ready": decision.allowed,
-                          "missing": [r.text(lang) for r in decision.reasons]})
-        return steps
+            steps.append(NextStep(trig, decision.allowed, tuple(r.text(lang) for r in decision.reasons)))
+        return tuple(steps)
 
-    def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> dict[str, Any]:
+    def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
         users = {u.id: u.login for u in session.scalars(select(User).where(User.id.in_(
             {s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})))}
-        return {
-            "id": doc.id, "title": doc.title, "doc_number": doc.doc_number,
-            "unit": snap.unit_code, "state": doc.state, "version": doc.version,
-            "disclosure": doc.disclosure, "risk_assessment_needed": doc.risk_assessment_needed,
-            "risk_assessment": doc.risk_assessment, "response_plan": doc.response_plan,
-            "plan": doc.plan, "body": doc.body, "interpreter": snap.interpreter_login,
-            "package_hash": doc.package_hash,
-            "materials": [{"id": m.id, "form": m.form, "title": m.title, "uri": m.uri,
-                           "body": m.body, "content_hash": m.content_hash} for m in doc.materials],
-            "signers": [{"login": login, "signed": login in snap.signed_logins}
-                        for login in sorted(snap.signer_logins)],
-            "signatures": [{"login": users.get(s.user_id), "package_hash": s.package_hash,
-                            "signed_at": s.signed_at, "voided_at": s.voided_at,
-                            "void_reason": s.void_reason} for s in doc.signatures],
-            "publication_url": doc.publication_url, "published_at": doc.published_at,
-            "due_at": doc.due_at, "due_provisional": doc.due_provisional,
-            "postings": [{"channel": p.channel, "outlet": p.outlet, "url": p.url,
-                          "evidence": p.evidence, "posted_at": p.posted_at,
-                          "recorded_by": users.get(p.recorded_by)} for p in doc.postings],
-            "posted_at": doc.posted_at, "on_time": doc.on_time,
-            "working_days_taken": doc.working_days_taken,
-            "working_days_late": doc.working_days_late,
-            "closed_reason": doc.closed_reason, "created_at": doc.created_at,
-            "updated_at": doc.updated_at, "next_steps": self.next_steps(snap),
-        }
+        return DocumentView(
+            id=doc.id, title=doc.title, doc_number=doc.doc_number,
+            unit=snap.unit_code, state=doc.state, version=doc.version,
+            disclosure=doc.disclosure, risk_assessment_needed=doc.risk_assessment_needed,
+            risk_assessment=doc.risk_assessment, response_plan=doc.response_plan,
+            plan=doc.plan, body=doc.body, interpreter=snap.interpreter_login,
+            package_hash=doc.package_hash,
+            materials=tuple(MaterialView(m.id, m.form, m.title, m.uri, m.body, m.content_hash)
+                            for m in doc.materials),
+            signers=tuple(SignerView(login, login in snap.signed_logins)
+                          for login in sorted(snap.signer_logins)),
+            signatures=tuple(SignatureView(users.get(s.user_id), s.package_hash, s.signed_at,
+                                           s.voided_at, s.void_reason) for s in doc.signatures),
+            publication_url=doc.publication_url, published_at=doc.published_at,
+            due_at=doc.due_at, due_provisional=doc.due_provisional,
+            postings=tuple(PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at,
+                                       users.get(p.recorded_by)) for p in doc.postings),
+            posted_at=doc.posted_at, on_time=doc.on_time,
+            working_days_taken=doc.working_days_taken,
+            working_days_late=doc.working_days_late,
+            closed_reason=doc.closed_reason, created_at=doc.created_at,
+            updated_at=doc.updated_at, next_steps=self.next_steps(snap),
+        )
 
     def list_documents(self, login: str, *, state: str | None = None,
-                       unit_code: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+                       unit_code: str | None = None, limit: int = 200, offset: int = 0) -> list[DocumentSummary]:
         """What this user may see: their unit's and what they sign; everything for readers-of-all."""
         if state is not None and state not in {s.value for s in State}:
             raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
@@ -94,22 +101,16 @@ class DocumentReads(DocumentService):
             if unit_code:
                 stmt = stmt.where(Unit.code == unit_code)
             stmt = stmt.order_by(Document.id).limit(limit).offset(offset)
-            return [{"id": d.id, "unit": code, "title": d.title, "doc_number": d.doc_number,
-                     "state": d.state, "due_at": d.due_at, "due_provisional": d.due_provisional,
-                     "on_time": d.on_time, "version": d.version}
+            return [DocumentSummary(d.id, code, d.title, d.doc_number, d.state, d.due_at,
+                                    d.due_provisional, d.on_time, d.version)
                     for d, code in session.execute(stmt)]
 
-    def timeline(self, login: str, doc_id: int) -> list[dict[str, Any]]:
-        """The document's audit chain, oldest first (readers of the document only)."""
+    def timeline(self, login: str, doc_id: int) -> list[TimelineEvent]:
+        """The document's audit chain, oldest first (readers of the document only). The one
+        document timeline of the interfaces; the audit service's ``timeline`` is the same
+        chain as an exportable table (``audit timeline``, the CSV download)."""
         self.read_document(login, doc_id)  # authorises (and audits a refusal)
-        import json
-
-        from workflow.kernel.models import AuditEvent
-
         with self.db.transaction() as session:
-            events = session.scalars(select(AuditEvent).where(
-                AuditEvent.chain == audit.chain_for(doc_id)).order_by(AuditEvent.seq))
-            return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_unit": e.actor_unit,
-                     "action": e.action, "outcome": e.outcome, "state_before": e.state_before,
-                     "state_after": e.state_after, "details": json.loads(e.details)}
-                    for e in events]
+            return [TimelineEvent(e.seq, e.at, e.actor, e.actor_unit, e.action, e.outcome,
+                                  e.state_before, e.state_after, json.loads(e.details))
+                    for e in timeline_events(session, doc_id)]

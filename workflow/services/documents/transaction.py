@@ -45,7 +45,10 @@ from workflow.services import authz
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a successful command did; ``version`` is what the next ``--if-version`` expects."""
+    """What a command did; send ``version`` back as ``If-Match`` to guard the next change."""
+
+    # One definition for every interface: the API uses this dataclass as its response model
+    # (its docstring is the OpenAPI description), the CLI prints it (``--if-version``).
 
     document_id: int
     action: str

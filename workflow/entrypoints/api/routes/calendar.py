@@ -1,8 +1,9 @@
 """The working-day calendar: the deadline calculator, a year's schedule, and loading a year.
 
 Anyone signed in may compute a deadline or look at a year; loading or correcting a year is
-for administrators (DESIGN §3, §7). A load recomputes every open deadline in the same
-transaction and audits it all (:func:`workflow.kernel.calendar.load_year`).
+for administrators (docs/design.md §3, §7). A load recomputes every open deadline in the same
+transaction and audits it all; the calendar service authorises the caller and audits a
+refusal, for the API as for the CLI (:class:`workflow.services.calendar_admin.CalendarAdmin`).
 """
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 
 from states.deadline import compute_due, local_date, zone
 from states.reasons import Reason
-from workflow.kernel.calendar import calendar_for, load_year, parse_schedule
+from workflow.kernel.calendar import YearSchedule
 
 from workflow.kernel.errors import InvalidInput
 from workflow.entrypoints.api import messages
-from workflow.entrypoints.api.auth import Caller
-from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_admin
+from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import request_language, responses
 from workflow.entrypoints.api.schemas import MAX_YEAR, MIN_YEAR, CalendarLoadOut, CalendarYearOut, DeadlineOut
 
@@ -58,12 +58,11 @@ def deadline(request: Request, who: CallerDep, svc: ServicesDep,
     working day after the publication day, counting make-up working days (调休)."""
     tz = svc.settings.timezone
     published_at = _instant(request, published, tz)
-    with svc.db.transaction() as session:
-        calendar = calendar_for(session, svc.settings)
-        due = compute_due(published_at, calendar, days=svc.settings.deadline_days, tz=tz)
-        published_on = local_date(published_at, tz)
-        years = sorted({published_on.year} | {d.year for d in due.counted_days})
-        sources = {str(y): calendar.source(y) for y in years}
+    calendar = svc.calendar.current()
+    due = compute_due(published_at, calendar, days=svc.settings.deadline_days, tz=tz)
+    published_on = local_date(published_at, tz)
+    years = sorted({published_on.year} | {d.year for d in due.counted_days})
+    sources = {str(y): calendar.source(y) for y in years}
     return {"published_at": published_at, "published_on": published_on, "days": due.days,
             "due_at": due.due_at, "due_local": due.due_local, "due_date": due.due_date,
             "counted_days": list(due.counted_days), "provisional": due.provisional, "sources": sources}
@@ -72,8 +71,7 @@ def deadline(request: Request, who: CallerDep, svc: ServicesDep,
 @router.get("/calendar/{year}", response_model=CalendarYearOut, responses=responses(401, 403, 422, 503))
 def show_year(year: Year, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """A year's holidays and make-up working days, and where they came from."""
-    with svc.db.transaction() as session:
-        schedule = calendar_for(session, svc.settings).schedule(year)
+    schedule = svc.calendar.current().schedule(year)
     return {"year": year, "loaded": schedule.loaded, "official": schedule.official, "source": schedule.source,
             "notice": schedule.notice,
             "holidays": [{"date": d, "name": n} for d, n in schedule.holidays.items()],
@@ -83,8 +81,7 @@ def show_year(year: Year, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
 @router.put("/calendar/{year}", response_model=CalendarLoadOut,
             responses=responses(401, 403, 409, 413, 422, 503))
 def load_calendar_year(
-    request: Request, year: Year, who: Annotated[Caller, Depends(require_admin("calendar_loaded"))],
-    svc: ServicesDep,
+    request: Request, year: Year, who: CallerDep, svc: ServicesDep,
     file: Annotated[UploadFile, File(description="The year's schedule as TOML (see docs/calendar.md).")],
 ) -> dict[str, Any]:
     """Load or correct a year's holiday schedule (administrators). Every open deadline is
@@ -93,13 +90,13 @@ def load_calendar_year(
     if len(data) > MAX_FILE:
         raise _invalid(request, "file", "file_too_large", f"larger than {MAX_FILE} bytes", {"limit": MAX_FILE})
     name = file.filename if file.filename and _SAFE_NAME.match(file.filename) else f"{year}.toml"
-    schedule = parse_schedule(data, name=name)
-    if schedule.year != year:
-        raise _invalid(request, "file", "year_mismatch", f"the file is for {schedule.year}, not {year}",
-                       {"file_year": schedule.year, "year": year})
-    texts = [schedule.notice or "", *schedule.holidays.values(), *schedule.workdays.values()]
-    if any(_NUL.search(t) for t in texts):
-        raise _invalid(request, "file", "bad_text", "must not contain NUL characters or invalid Unicode")
-    with svc.db.transaction() as session:
-        result = load_year(session, schedule, actor=who.actor, at=svc.clock.now(), settings=svc.settings)
-    return result.as_dict()
+
+    def check(schedule: YearSchedule) -> None:
+        if schedule.year != year:
+            raise _invalid(request, "file", "year_mismatch", f"the file is for {schedule.year}, not {year}",
+                           {"file_year": schedule.year, "year": year})
+        texts = [schedule.notice or "", *schedule.holidays.values(), *schedule.workdays.values()]
+        if any(_NUL.search(t) for t in texts):
+            raise _invalid(request, "file", "bad_text", "must not contain NUL characters or invalid Unicode")
+
+    return svc.calendar.load(who.login, data, name, check=check).as_dict()

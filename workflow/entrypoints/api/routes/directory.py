@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from workflow.entrypoints.api.auth import Caller
+from workflow.services.tokens import Caller
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_auditor
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import CODE_PATTERN, Code, Me, UnitIn, UnitOut, UserIn, UserOut, UserPatch

@@ -1,7 +1,7 @@
 """Documents: create, edit, attach, name signers, sign, reject, fire triggers, post, read, list.
 
 Each route calls the same :class:`~workflow.services.documents.Workflow` method as the CLI; the service
-checks the document rules of DESIGN §7 (drafting unit's members edit and advance, named
+checks the document rules of docs/design.md §7 (drafting unit's members edit and advance, named
 signers sign and reject, readers read) and audits every refusal. Commands answer with the
 :class:`Outcome` and an ``ETag`` carrying the new version, which the next change may send
 back as ``If-Match``.
@@ -42,7 +42,8 @@ def list_documents(
 ) -> list[dict[str, Any]]:
     """The documents the caller may see: their unit's and those they sign; everything for
     supervisors, auditors, leaders and administrators."""
-    return svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
+    docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
+    return [d.as_dict() for d in docs]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Outcome,
@@ -60,9 +61,9 @@ def create_document(body: DocumentCreate, who: CallerDep, svc: ServicesDep, resp
 def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Response,
                   timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True) -> dict[str, Any]:
     """A document with its package, signatures, postings, deadline, what is missing, and its timeline."""
-    view = svc.workflow.read_document(who.login, doc_id)
+    view = svc.workflow.read_document(who.login, doc_id).as_dict()
     if timeline:
-        view["timeline"] = svc.workflow.timeline(who.login, doc_id)
+        view["timeline"] = [e.as_dict() for e in svc.workflow.timeline(who.login, doc_id)]
     response.headers["ETag"] = f'"{view["version"]}"'
     return view
 
@@ -70,7 +71,7 @@ def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Res
 @router.get("/{doc_id}/timeline", response_model=list[TimelineEvent], responses=READ)
 def document_timeline(doc_id: DocId, who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
     """The document's audit chain, oldest first: every action, allowed or refused."""
-    return svc.workflow.timeline(who.login, doc_id)
+    return [e.as_dict() for e in svc.workflow.timeline(who.login, doc_id)]
 
 
 @router.patch("/{doc_id}", response_model=Outcome, responses=CHANGE)
@@ -117,9 +118,8 @@ def sign(doc_id: DocId, who: CallerDep, svc: ServicesDep, expected: IfMatch, res
 def reject(doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep,
            expected: IfMatch, response: Response) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
-    trigger = Trigger.REJECT if body.to == "plan" else Trigger.REJECT_TO_DRAFT
-    return _answer(response, svc.workflow.fire(who.login, doc_id, trigger, reason=body.reason,
-                                               expected_version=expected))
+    return _answer(response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to,
+                                                 expected_version=expected))
 
 
 @router.post("/{doc_id}/triggers/{trigger}", response_model=Outcome, responses=CHANGE)

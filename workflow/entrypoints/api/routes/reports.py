@@ -1,6 +1,6 @@
 """Reports and trail-wide audit queries, for supervisors, auditors, leaders and administrators.
 
-:class:`workflow.services.reports.Reports` and :class:`workflow.services.audit_queries.AuditQueries` authorise
+:class:`workflow.services.reports.Reports` and :class:`workflow.services.audit_admin.AuditAdmin` authorise
 (``may_audit``) and audit refusals themselves; these routes only translate HTTP. A report is
 JSON by default (machine values: codes, ISO instants, rates as fractions) or CSV with
 ``?format=csv`` (UTF-8 with BOM, headers in the request's language, for Excel).
@@ -15,8 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from workflow.kernel import export
-from workflow.services.audit_queries import OUTCOMES, AuditQueries, EventFilter
-from workflow.services.reports import Reports
+from workflow.services.audit_queries import OUTCOMES, EventFilter
 
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import request_language, responses
@@ -69,7 +68,7 @@ def report(request: Request, name: ReportName, who: CallerDep, svc: ServicesDep,
            ) -> Any:
     """overdue (past the deadline, not posted), late (posted late), on-time (rates per unit),
     ledger (台账) and year-end (how each unit carried out the three synchronisations)."""
-    reports = Reports(svc.db, svc.clock, svc.settings)
+    reports = svc.reports
     if name is ReportName.ON_TIME:
         table = reports.on_time(who.login, period=period, unit=unit, by=by, now=now)
     else:
@@ -100,7 +99,7 @@ def audit_events(
 ) -> Any:
     """The audit trail filtered, in time order, a keyset page at a time (supervisors, auditors,
     leaders, administrators)."""
-    page = AuditQueries(svc.db, svc.clock, svc.settings).events(
+    page = svc.audit.events(
         who.login, EventFilter(document_id=document_id, unit=unit, document_unit=document_unit, actor=actor,
                                action=action, outcome=outcome, since=since, until=until),
         limit=limit, after_id=after_id)
@@ -143,6 +142,5 @@ def audit_verify(
     """Check the audit trail (auditors, supervisors, leaders, administrators): every chain's
     links and keyed hashes, heads, checkpoints, the exported anchors, and every document
     against its chain. 200 whether or not something was found: read ``ok`` and ``breaks``."""
-    report = AuditQueries(svc.db, svc.clock, svc.settings).verify(
-        who.login, document_id=document_id, since_anchor=since_anchor)
+    report = svc.audit.verify_for(who.login, document_id=document_id, since_anchor=since_anchor)
     return report.as_dict()

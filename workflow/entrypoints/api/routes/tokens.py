@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from workflow.entrypoints.api.auth import Caller
+from workflow.services.tokens import Caller
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_admin
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import MAX_ID, Code, TokenCreated, TokenIn, TokenOut

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from states.lifecycle import Trigger
+from states.lifecycle import State, Trigger
 from states.reasons import Reason
 
 from workflow.kernel.errors import InvalidInput, SantongbuError
@@ -101,7 +101,7 @@ def edit(doc_id: DocId, section: str, page: Page = SignedIn, form: dict = Form) 
                 new = raw.strip() or None
             if name in ("title", "body") and new is None:
                 new = ""
-            if (current.get(name) if name != "interpreter" else current.get("interpreter")) != new:
+            if getattr(current, name) != new:
                 changes[name] = new
         if not changes:
             return None
@@ -162,9 +162,9 @@ def sign(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
 @router.post("/documents/{doc_id}/reject", name="web_reject")
 def reject(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
     """Send the package back to the plan (or the draft) with a reason (named signers only)."""
-    trigger = Trigger.REJECT_TO_DRAFT if form.get("to") == "draft" else Trigger.REJECT
-    return _act(page, doc_id, "reject", form, lambda: page.web.workflow.fire(
-        page.login, doc_id, trigger, reason=_clean(form.get("reason")) or None,
+    to = "draft" if form.get("to") == "draft" else "plan"
+    return _act(page, doc_id, "reject", form, lambda: page.web.workflow.reject(
+        page.login, doc_id, _clean(form.get("reason")) or None, to=to,
         expected_version=_version(form)), lambda _: "done=reject")
 
 
@@ -180,7 +180,7 @@ def record_posting(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> R
             posted_at=_instant(page, "posted_at", form.get("posted_at")), expected_version=_version(form))
 
     def done(outcome: Outcome | None) -> str:
-        closed = outcome is not None and outcome.state_after == "interpretation_posted"
+        closed = outcome is not None and outcome.state_after == State.INTERPRETATION_POSTED
         return "done=posted" if closed else "done=record_posting#postings"
 
     return _act(page, doc_id, "posting", form, run, done)

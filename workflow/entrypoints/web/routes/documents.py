@@ -10,7 +10,6 @@ from states.lifecycle import Trigger
 from workflow.kernel.errors import SantongbuError
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, redirect, render
-from workflow.entrypoints.web.queries import drafting_units
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -31,8 +30,7 @@ def documents(page: Page = SignedIn, unit: UnitCode = None, closed: bool = False
     rows = views.document_rows(page, unit=unit, closed=closed)
     units = []
     if user.may_audit:
-        with page.web.db.transaction() as session:
-            units = drafting_units(session)
+        units = page.web.dashboard.drafting_units()
     return render(page, "documents.html", rows=rows, unit=unit, closed=closed, units=units)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from workflow.services.audit_queries import AuditQueries, flat_rows
+from workflow.services.audit_queries import flat_rows
 from workflow.kernel.export import Table, cell, to_csv
 from workflow.services.reports import REPORTS
 from workflow.entrypoints.web import views
@@ -79,15 +79,14 @@ def report_csv(name: Annotated[str, Path(max_length=20)], page: Page = SignedIn,
 @router.get("/documents/{doc_id}/timeline", name="web_timeline")
 def timeline(doc_id: DocId, page: Page = SignedIn) -> Response:
     """Every action on the document, allowed or refused, oldest first."""
-    view = page.web.workflow.read_document(page.login, doc_id)
-    events = page.web.workflow.timeline(page.login, doc_id)
+    view = page.web.workflow.read_document(page.login, doc_id).as_dict()
+    events = [e.as_dict() for e in page.web.workflow.timeline(page.login, doc_id)]
     return render(page, "timeline.html", doc=view, events=events)
 
 
 @router.get("/documents/{doc_id}/timeline.csv", name="web_timeline_csv")
 def timeline_csv(doc_id: DocId, page: Page = SignedIn) -> Response:
-    web = page.web
-    table = AuditQueries(web.db, web.clock, web.settings).timeline(page.login, doc_id)
+    table = page.web.services.audit.timeline(page.login, doc_id)
     return _csv(page, flat_rows(table), f"santongbu-timeline-{doc_id}.csv")
 
 

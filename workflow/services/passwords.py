@@ -1,0 +1,81 @@
+"""People's passwords: hashing, checking, and what makes one acceptable.
+
+Hashed with Argon2id (``argon2-cffi``) at OWASP's recommended cost (19 MiB, 2 passes, 1 lane):
+about 0.1 s on a small server, slow enough for an attacker with the table and cheap enough that
+sign-in cannot be used to tie up the CPU (argon2-cffi's own default, 64 MiB × 3 passes × 4
+lanes, takes 0.75 s per attempt on two cores). Hashes made with other parameters are upgraded at
+the next sign-in (:meth:`Passwords.needs_rehash`). Used by the accounts service; the web pages
+only carry the :func:`fingerprint` of the stored hash in their session cookie.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # argon2 takes any length; a cap stops a megabyte "password"
+
+
+ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+
+
+class Passwords:
+    """Argon2id hashing and checking; never logs or returns a password."""
+
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher(**ARGON2)
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        """True if ``password`` matches ``stored``; a missing or malformed hash never matches.
+
+        Without a stored hash a dummy hash is still verified, so the time taken does not tell
+        an attacker whether the login exists or has a password.
+        """
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return False
+        try:
+            return self._hasher.verify(stored or _dummy_hash(), password) and stored is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def warm_up(self) -> None:
+        """Hash the dummy now, so that the first sign-in with an unknown login takes no longer
+        than any other (the pages call this when they are installed)."""
+        _dummy_hash()
+
+    def needs_rehash(self, stored: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(stored)
+        except InvalidHashError:
+            return True
+
+
+@cache
+def _dummy_hash() -> str:
+    """Hashed on first use, not at import: every command of the CLI imports this module."""
+    return PasswordHasher(**ARGON2).hash(secrets.token_urlsafe(16))
+
+
+def password_problem(login: str, password: str) -> str | None:
+    """Why ``password`` is not acceptable for ``login`` (English, for the CLI), or ``None``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"at most {MAX_PASSWORD_LENGTH} characters"
+    if password.strip() != password:
+        return "no spaces at the start or end"
+    if login.lower() in password.lower():
+        return "must not contain the login"
+    return None
+
+
+def fingerprint(password_hash: str | None) -> str:
+    """A short digest of the stored hash: a session is valid only while it still matches."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
