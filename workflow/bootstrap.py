@@ -14,6 +14,7 @@ checkpoint written from then on is keyed with it, whichever interface writes the
 
 This module sits above every layer and may import any of them; nothing below imports it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,13 @@ class Services:
         return sweep(self.db, self.clock, self.settings, batch_size=batch_size)
 
 
-def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
-              clock: Clock | None = None, announce: bool = False) -> Services:
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    announce: bool = False,
+) -> Services:
     """Every service over ``db`` (default: the settings' database URL), telling time by
     ``clock`` (default: the system clock), configured by ``settings`` (default: the
     environment), with the audit keyring the settings name in use in this process.
@@ -87,7 +93,9 @@ def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
         return transport_for(settings)
 
     return Services(
-        settings=settings, db=db, clock=clock,
+        settings=settings,
+        db=db,
+        clock=clock,
         workflow=Workflow(db, clock, settings),
         directory=Directory(db, clock),
         tokens=Tokens(db, clock),

@@ -1,6 +1,7 @@
 """Checkpoints that leave the database (issue 15, parts 2 and 3): signed, linked anchor files;
 beat's decision when to take one; verify against the anchors, in full and incrementally; its
 exit statuses and the HTTP route. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,9 @@ def cli(db: Database, tmp_path: Path, *args: str, key: bool = True):  # type: ig
     return CliRunner().invoke(app, ["--db", db.url, "--now", "2024-02-07T10:00+08:00", *args], env=env)
 
 
-def test_checkpoint_export_writes_signed_anchors_linked_in_a_series(db, keyed, tmp_path, clock, settings) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_export_writes_signed_anchors_linked_in_a_series(
+    db, keyed, tmp_path, clock, settings
+) -> None:  # type: ignore[no-untyped-def]
     ids, keyring = keyed
     anchors = tmp_path / "anchors"
     first = cli(db, tmp_path, "audit", "checkpoint", "--export", str(anchors))
@@ -68,7 +71,9 @@ def test_exporting_without_a_keyring_is_a_usage_error(db, clock, settings, tmp_p
     assert out.exit_code == 2 and "needs the audit keyring" in out.output
 
 
-def test_an_anchored_verify_of_a_fresh_export_passes_and_of_an_emptied_trail_fails(db, keyed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_anchored_verify_of_a_fresh_export_passes_and_of_an_emptied_trail_fails(
+    db, keyed, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Done-when of issue 15, as an auditor runs it: the public keyring and the anchors only."""
     ids, _keyring = keyed
     anchors = tmp_path / "anchors"
@@ -104,7 +109,9 @@ def test_verify_usage_errors_exit_2(db, keyed, tmp_path) -> None:  # type: ignor
     assert out.exit_code == 0 and body["ok"] and body["keyed"] and body["documents"] == 4, out.output
 
 
-def test_incremental_verify_reads_only_what_the_newest_anchor_does_not_vouch_for(db, keyed, tmp_path, clock, settings) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_verify_reads_only_what_the_newest_anchor_does_not_vouch_for(
+    db, keyed, tmp_path, clock, settings
+) -> None:  # type: ignore[no-untyped-def]
     ids, keyring = keyed
     anchors = tmp_path / "anchors"
     AuditAdmin(db, clock, settings).checkpoint(export_dir=anchors)
@@ -122,19 +129,32 @@ def test_incremental_verify_reads_only_what_the_newest_anchor_does_not_vouch_for
     assert quick.documents == 2  # the edited draft and the new document; the others did not move
     # An edit after the anchor is found incrementally; so is an anchored event that vanished.
     with insider(db) as conn:
-        conn.execute(text("UPDATE audit_events SET actor = 'x' WHERE chain = :c AND seq = 2"), {"c": f"doc:{fresh}"})
-        conn.execute(text("DELETE FROM audit_events WHERE chain = :c AND seq = (SELECT max(seq) FROM "
-                          "audit_events WHERE chain = :c)"), {"c": f"doc:{ids['posted']}"})
+        conn.execute(
+            text("UPDATE audit_events SET actor = 'x' WHERE chain = :c AND seq = 2"), {"c": f"doc:{fresh}"}
+        )
+        conn.execute(
+            text(
+                "DELETE FROM audit_events WHERE chain = :c AND seq = (SELECT max(seq) FROM "
+                "audit_events WHERE chain = :c)"
+            ),
+            {"c": f"doc:{ids['posted']}"},
+        )
     found = {b.chain: b for b in run(since_anchor=True).breaks}
     assert "edited" in found[f"doc:{fresh}"].problem
     assert f"doc:{ids['posted']}" in found
 
 
-def test_beat_checkpoints_after_the_interval_or_a_milestone_and_exports(db, keyed, tmp_path, clock, settings) -> None:  # type: ignore[no-untyped-def]
+def test_beat_checkpoints_after_the_interval_or_a_milestone_and_exports(
+    db, keyed, tmp_path, clock, settings
+) -> None:  # type: ignore[no-untyped-def]
     ids, _keyring = keyed
-    settings = settings.model_copy(update={"audit_key_file": tmp_path / "audit.key",
-                                           "audit_export_dir": tmp_path / "anchors",
-                                           "audit_checkpoint_interval_seconds": 300.0})
+    settings = settings.model_copy(
+        update={
+            "audit_key_file": tmp_path / "audit.key",
+            "audit_export_dir": tmp_path / "anchors",
+            "audit_checkpoint_interval_seconds": 300.0,
+        }
+    )
     services = bootstrap(settings, db=db, clock=clock)  # as the worker's: the same keyring file
     assert run_checkpoint(services)["why"] == "first"
     assert run_checkpoint(services)["id"] is None  # nothing appended since
@@ -149,7 +169,10 @@ def test_beat_checkpoints_after_the_interval_or_a_milestone_and_exports(db, keye
     done = run_checkpoint(services)
     assert done["why"] == "milestone" and done["anchor"].endswith("checkpoint-00000003.json")
     assert sorted(p.name for p in (tmp_path / "anchors").iterdir()) == [
-        "checkpoint-00000001.json", "checkpoint-00000002.json", "checkpoint-00000003.json"]
+        "checkpoint-00000001.json",
+        "checkpoint-00000002.json",
+        "checkpoint-00000003.json",
+    ]
 
 
 def test_beat_takes_a_keyed_checkpoint_as_soon_as_the_key_is_set_up(db, clock, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -164,8 +187,9 @@ def test_beat_takes_a_keyed_checkpoint_as_soon_as_the_key_is_set_up(db, clock, s
         clock.set(clock.now() + timedelta(minutes=1))  # the key is made after that checkpoint
         with keyring_in_use(tmp_path, clock) as keyring:
             # The worker restarted with SANTONGBU_AUDIT_KEY_FILE set.
-            keyed = bootstrap(settings.model_copy(update={"audit_key_file": tmp_path / "audit.key"}),
-                              db=db, clock=clock)
+            keyed = bootstrap(
+                settings.model_copy(update={"audit_key_file": tmp_path / "audit.key"}), db=db, clock=clock
+            )
             done = run_checkpoint(keyed)
             assert done["why"] == "keyed" and done["key_id"] == keyring.active.key_id
             with db.snapshot() as s:
@@ -188,8 +212,9 @@ def test_get_audit_verify_reports_what_disagrees(db, keyed, clock, settings, tmp
     from workflow.services.tokens import Tokens
 
     ids, _keyring = keyed
-    settings = settings.model_copy(update={"audit_key_file": tmp_path / "audit.key",
-                                           "audit_export_dir": tmp_path / "anchors"})
+    settings = settings.model_copy(
+        update={"audit_key_file": tmp_path / "audit.key", "audit_export_dir": tmp_path / "anchors"}
+    )
     AuditAdmin(db, clock, settings).checkpoint(export_dir=tmp_path / "anchors")
     token, _view = Tokens(db, clock).create("admin", "audit.cs", "verify")
     client = TestClient(create_app(db, clock, settings))
@@ -197,7 +222,9 @@ def test_get_audit_verify_reports_what_disagrees(db, keyed, clock, settings, tmp
     body = client.get("/audit/verify", headers=headers).json()
     assert body["ok"] and body["keyed"] and body["anchors"] == 1, body
     with insider(db) as conn:
-        conn.execute(text("UPDATE documents SET on_time = :f WHERE id = :d"), {"f": False, "d": ids["posted"]})
+        conn.execute(
+            text("UPDATE documents SET on_time = :f WHERE id = :d"), {"f": False, "d": ids["posted"]}
+        )
     body = client.get("/audit/verify", headers=headers).json()
     assert not body["ok"]
     bare = TestClient(create_app(db, clock, settings.model_copy(update={"audit_export_dir": None})))

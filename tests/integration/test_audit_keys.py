@@ -1,6 +1,7 @@
 """The keyed chain (issue 15, part 1): each event's hash is an HMAC under the active key of a
 keyring kept outside the database, the row names its key, a rotation applies from a recorded
 event on, and an installation without a key still runs but says so. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -75,7 +76,9 @@ def test_each_event_is_hmac_keyed_with_the_active_key_and_names_it(db, keyed) ->
     assert any("not checked" in n for n in blind.notes)
 
 
-def test_an_unkeyed_installation_still_runs_and_verify_says_it_is_not_keyed(db, wf, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unkeyed_installation_still_runs_and_verify_says_it_is_not_keyed(
+    db, wf, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     doc = to_plan(wf)
     assert {r.key_id for r in events(db)} == {None}
     report = check(db)
@@ -109,16 +112,26 @@ def test_a_keyed_trail_refuses_an_event_forged_without_the_key(db, keyed) -> Non
     chain = f"doc:{doc}"
     last = events(db, chain)[-1]
     forged = {n: getattr(last, n) for n in audit.HASHED_FIELDS} | {
-        "seq": last.seq + 1, "prev_hash": last.hash, "action": "publish", "state_before": "draft",
-        "state_after": "published"}
+        "seq": last.seq + 1,
+        "prev_hash": last.hash,
+        "action": "publish",
+        "state_before": "draft",
+        "state_after": "published",
+    }
     with insider(db) as conn:
-        conn.execute(text(
-            "INSERT INTO audit_events (chain, seq, at, actor, actor_unit, document_id, action, outcome, "
-            "state_before, state_after, details, prev_hash, hash, key_id) VALUES (:chain, :seq, :at, :actor, "
-            ":actor_unit, :document_id, :action, :outcome, :state_before, :state_after, :details, :prev_hash, "
-            ":hash, :key_id)"), forged | {"hash": audit.event_hash(None, **forged), "key_id": None})
-        conn.execute(text("UPDATE audit_heads SET seq = :s, hash = :h WHERE chain = :c"),
-                     {"s": last.seq + 1, "h": audit.event_hash(None, **forged), "c": chain})
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (chain, seq, at, actor, actor_unit, document_id, action, outcome, "
+                "state_before, state_after, details, prev_hash, hash, key_id) VALUES (:chain, :seq, :at, :actor, "
+                ":actor_unit, :document_id, :action, :outcome, :state_before, :state_after, :details, :prev_hash, "
+                ":hash, :key_id)"
+            ),
+            forged | {"hash": audit.event_hash(None, **forged), "key_id": None},
+        )
+        conn.execute(
+            text("UPDATE audit_heads SET seq = :s, hash = :h WHERE chain = :c"),
+            {"s": last.seq + 1, "h": audit.event_hash(None, **forged), "c": chain},
+        )
     [b] = check(db, keyring=keyring, documents=False).breaks
     assert (b.chain, b.seq) == (chain, last.seq + 1) and "unkeyed event after keyed ones" in b.problem
 
@@ -138,7 +151,9 @@ def test_keygen_writes_a_private_keyring_and_its_public_half_and_never_overwrite
     assert bad.exit_code == 2 and "chmod 600" in bad.output
 
 
-def test_rotation_applies_from_a_recorded_event_and_old_events_stay_verifiable(db, clock, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_applies_from_a_recorded_event_and_old_events_stay_verifiable(
+    db, clock, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     key = tmp_path / "audit.key"
     env = {"SANTONGBU_AUDIT_KEY_FILE": str(key)}
     assert cli(db, "audit", "keygen", "--output", str(key)).exit_code == 0
@@ -147,7 +162,9 @@ def test_rotation_applies_from_a_recorded_event_and_old_events_stay_verifiable(d
     seed_bureau(db, clock)
     wf = Workflow(db, clock, settings)
     doc = to_plan(wf)
-    out = cli(db, "--now", "2024-02-06T09:00+08:00", "audit", "keygen", "--output", str(key), "--rotate", env=env)
+    out = cli(
+        db, "--now", "2024-02-06T09:00+08:00", "audit", "keygen", "--output", str(key), "--rotate", env=env
+    )
     assert out.exit_code == 0, out.output
     rotated = load_keyring(key)
     assert rotated.key_ids[0] == first.active.key_id and rotated.active.key_id != first.active.key_id
@@ -179,7 +196,10 @@ def test_health_says_whether_the_trail_is_keyed(db, clock, settings, tmp_path) -
     with keyring_in_use(tmp_path, clock):
         keyed = settings.model_copy(update={"audit_key_file": tmp_path / "audit.key"})
         body = TestClient(create_app(db, clock, keyed)).get("/health").json()
-        assert body["audit"] == {"status": "ok", "detail": f"keyed with key {load_keyring(tmp_path / 'audit.key').active.key_id}"}
+        assert body["audit"] == {
+            "status": "ok",
+            "detail": f"keyed with key {load_keyring(tmp_path / 'audit.key').active.key_id}",
+        }
 
 
 def test_the_keyring_file_in_the_settings_is_loaded_once_per_version(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ was keyed from the start, checkpointed and exported as a signed anchor; then a l
 happened (a document posted its interpretation, a new document was drafted). Verify, given the
 key and the anchors, must name each tamper: the chain, the first broken link, what disagrees.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,11 @@ class Drill:
         return f"doc:{self.ids[name]}"
 
     def verify(self, *, secret: bool = True) -> VerifyReport:
-        options = VerifyOptions(keyring=self.keyring if secret else None, anchors=self.folder / "anchors",  # type: ignore[arg-type]
-                                public=load_public_keyring(self.folder / "audit.key.pub"))
+        options = VerifyOptions(
+            keyring=self.keyring if secret else None,
+            anchors=self.folder / "anchors",  # type: ignore[arg-type]
+            public=load_public_keyring(self.folder / "audit.key.pub"),
+        )
         with self.db.snapshot() as s:
             return verify(s, options)
 
@@ -63,9 +67,16 @@ def drill(db, clock, settings, tmp_path):  # type: ignore[no-untyped-def]
         # After the last checkpoint and anchor: a posting completes one document, a new one is drafted.
         clock.set(clock.now() + timedelta(hours=1))
         wf = Workflow(db, clock, settings)
-        wf.record_posting(CLERK, ids["published"], channel="portal", url="https://jtj.fuzhou.example.cn/jd/2.htm")
-        wf.record_posting(CLERK, ids["published"], channel="news_media", outlet="福建日报",
-                          url="https://fjrb.example.cn/2024-02-06/2.htm")
+        wf.record_posting(
+            CLERK, ids["published"], channel="portal", url="https://jtj.fuzhou.example.cn/jd/2.htm"
+        )
+        wf.record_posting(
+            CLERK,
+            ids["published"],
+            channel="news_media",
+            outlet="福建日报",
+            url="https://fjrb.example.cn/2024-02-06/2.htm",
+        )
         ids["late"] = to_plan(wf, title="福州市新起草管理办法")
         wf.edit_document(CLERK, ids["late"], {"plan": "解读方案"})
         d = Drill(db, ids, tmp_path, keyring)
@@ -83,7 +94,9 @@ def finding(report: VerifyReport, chain: str) -> Break:
 # ------------------------------------------------------------------ the tampers
 def edit_mid_chain_rehash_move_head_recompute_checkpoints(d: Drill, conn: Connection) -> tuple[str, int, str]:
     chain = d.chain("posted")
-    conn.execute(text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 3"), {"c": chain})
+    conn.execute(
+        text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 3"), {"c": chain}
+    )
     rehash(conn, chain, 3)
     recompute_checkpoints(conn)
     return chain, 3, "unkeyed event after keyed ones"
@@ -93,14 +106,18 @@ def rewrite_a_whole_anchored_chain_without_the_key(d: Drill, conn: Connection) -
     """Every event of the chain rehashed unkeyed, so no keyed event comes before the edit: the
     signed anchor's hash of the chain's head is what disagrees."""
     chain = d.chain("posted")
-    conn.execute(text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 3"), {"c": chain})
+    conn.execute(
+        text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 3"), {"c": chain}
+    )
     rehash(conn, chain, 1)
     recompute_checkpoints(conn)
     anchored = json.loads((d.folder / "anchors" / "checkpoint-00000001.json").read_text())["heads"][chain][0]
     return chain, anchored, "anchor 1 (2024-02-06T01:00:00.000000+00:00) recorded another hash"
 
 
-def delete_one_event_renumber_rehash_recompute_checkpoints(d: Drill, conn: Connection) -> tuple[str, int, str]:
+def delete_one_event_renumber_rehash_recompute_checkpoints(
+    d: Drill, conn: Connection
+) -> tuple[str, int, str]:
     chain = d.chain("posted")
     conn.execute(text("DELETE FROM audit_events WHERE chain = :c AND seq = 4"), {"c": chain})
     for row in rows(conn, chain):
@@ -120,7 +137,9 @@ def delete_one_event_of_a_chain_newer_than_the_checkpoint(d: Drill, conn: Connec
     return chain, 1, "no keyed checkpoint or anchor covers"
 
 
-def delete_events_after_the_checkpoint_and_move_the_head_back(d: Drill, conn: Connection) -> tuple[str, int | None, str]:
+def delete_events_after_the_checkpoint_and_move_the_head_back(
+    d: Drill, conn: Connection
+) -> tuple[str, int | None, str]:
     chain = d.chain("published")
     anchored = conn.execute(text("SELECT heads FROM audit_checkpoints ORDER BY id DESC LIMIT 1")).scalar()
     seq = json.loads(anchored)[chain][0]
@@ -129,13 +148,17 @@ def delete_events_after_the_checkpoint_and_move_the_head_back(d: Drill, conn: Co
     return chain, None, "documents.state is 'interpretation_posted' but the chain's event"
 
 
-def delete_events_after_the_checkpoint_recompute_checkpoints(d: Drill, conn: Connection) -> tuple[str, int | None, str]:
+def delete_events_after_the_checkpoint_recompute_checkpoints(
+    d: Drill, conn: Connection
+) -> tuple[str, int | None, str]:
     chain, seq, what = delete_events_after_the_checkpoint_and_move_the_head_back(d, conn)
     recompute_checkpoints(conn)
     return chain, seq, what
 
 
-def delete_a_whole_chain_created_after_the_checkpoint(d: Drill, conn: Connection) -> tuple[str, int | None, str]:
+def delete_a_whole_chain_created_after_the_checkpoint(
+    d: Drill, conn: Connection
+) -> tuple[str, int | None, str]:
     chain = d.chain("late")
     conn.execute(text("DELETE FROM audit_events WHERE chain = :c"), {"c": chain})
     conn.execute(text("DELETE FROM audit_heads WHERE chain = :c"), {"c": chain})
@@ -164,11 +187,20 @@ def append_a_forged_event_with_a_recomputed_hash(d: Drill, conn: Connection) -> 
     from tests.audit_support import as_instant
 
     forged = {n: last[n] for n in audit.HASHED_FIELDS} | {
-        "seq": last["seq"] + 1, "prev_hash": last["hash"], "at": as_instant(last["at"]),
-        "action": "withdraw", "state_before": "interpretation_plan", "state_after": "withdrawn"}
-    conn.execute(text(f"INSERT INTO audit_events ({', '.join(audit.HASHED_FIELDS)}, hash) VALUES "
-                      f"({', '.join(':' + n for n in audit.HASHED_FIELDS)}, :hash)"),
-                 forged | {"hash": audit.event_hash(None, **forged)})
+        "seq": last["seq"] + 1,
+        "prev_hash": last["hash"],
+        "at": as_instant(last["at"]),
+        "action": "withdraw",
+        "state_before": "interpretation_plan",
+        "state_after": "withdrawn",
+    }
+    conn.execute(
+        text(
+            f"INSERT INTO audit_events ({', '.join(audit.HASHED_FIELDS)}, hash) VALUES "
+            f"({', '.join(':' + n for n in audit.HASHED_FIELDS)}, :hash)"
+        ),
+        forged | {"hash": audit.event_hash(None, **forged)},
+    )
     conn.execute(text("UPDATE documents SET state = 'withdrawn' WHERE id = :d"), {"d": d.ids["plan"]})
     move_head(conn, chain)
     return chain, last["seq"] + 1, "unkeyed event after keyed ones"
@@ -191,13 +223,18 @@ def change_due_at(d: Drill, conn: Connection) -> tuple[str, int | None, str]:
 
 
 def change_a_posting(d: Drill, conn: Connection) -> tuple[str, int | None, str]:
-    conn.execute(text("UPDATE postings SET channel = 'new_media' WHERE document_id = :d AND channel = 'news_media'"),
-                 {"d": d.ids["posted"]})
+    conn.execute(
+        text("UPDATE postings SET channel = 'new_media' WHERE document_id = :d AND channel = 'news_media'"),
+        {"d": d.ids["posted"]},
+    )
     return d.chain("posted"), None, "the postings table holds"
 
 
 def naive_edit_without_rehash(d: Drill, conn: Connection) -> tuple[str, int, str]:
-    conn.execute(text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 2"), {"c": d.chain("plan")})
+    conn.execute(
+        text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 2"),
+        {"c": d.chain("plan")},
+    )
     return d.chain("plan"), 2, "keyed hash does not match"
 
 
@@ -239,10 +276,17 @@ def test_each_tamper_is_detected_and_named(drill: Drill, tamper) -> None:  # typ
         assert b.seq == seq, (b, report.as_dict())
 
 
-@pytest.mark.parametrize("tamper", [
-    edit_mid_chain_rehash_move_head_recompute_checkpoints, delete_a_whole_chain_created_after_the_checkpoint,
-    wipe_events_heads_and_checkpoints, append_a_forged_event_with_a_recomputed_hash, change_on_time],
-    ids=lambda t: t.__name__)
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        edit_mid_chain_rehash_move_head_recompute_checkpoints,
+        delete_a_whole_chain_created_after_the_checkpoint,
+        wipe_events_heads_and_checkpoints,
+        append_a_forged_event_with_a_recomputed_hash,
+        change_on_time,
+    ],
+    ids=lambda t: t.__name__,
+)
 def test_an_auditor_with_only_the_public_key_and_the_anchors_detects_them_too(drill: Drill, tamper) -> None:  # type: ignore[no-untyped-def]
     with insider(drill.db) as conn:
         chain, _seq, _what = tamper(drill, conn)

@@ -13,12 +13,13 @@ other. How an event is hashed and the keyring in use live in
 :mod:`workflow.kernel.audit_hashing` (re-exported here), checkpoints and their signed export in
 :mod:`workflow.kernel.audit_checkpoint`, verification in :mod:`workflow.kernel.audit_verify`.
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
@@ -27,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel.audit_hashing import (
     GENESIS,
     HASHED_FIELDS,
@@ -53,9 +53,25 @@ if TYPE_CHECKING:
 # The audit API in one place: appending (here) and, re-exported from audit_hashing, the hash
 # and the keyring in use.
 __all__ = [
-    "GENESIS", "HASHED_FIELDS", "NOT_KEYED", "SYSTEM_CHAIN", "Entry", "active_key", "append",
-    "append_many", "chain_for", "checkpoint", "configure", "current_keyring", "dump_details",
-    "event_hash", "keyed_status", "log_keyed_status", "record_refusal", "use_keyring", "verify",
+    "GENESIS",
+    "HASHED_FIELDS",
+    "NOT_KEYED",
+    "SYSTEM_CHAIN",
+    "Entry",
+    "active_key",
+    "append",
+    "append_many",
+    "chain_for",
+    "checkpoint",
+    "configure",
+    "current_keyring",
+    "dump_details",
+    "event_hash",
+    "keyed_status",
+    "log_keyed_status",
+    "record_refusal",
+    "use_keyring",
+    "verify",
 ]
 
 # pg_advisory_xact_lock(class, hashtext(chain)): writers of one chain wait for each other.
@@ -95,12 +111,18 @@ def _row(entry: Entry, chain: str, seq: int, prev: str, key: Key | None) -> dict
     """The event's columns, its hash and key included, as the database will hand them back."""
     actor = entry.actor
     row: dict[str, Any] = {
-        "chain": chain, "seq": seq, "at": entry.at.astimezone(timezone.utc),
+        "chain": chain,
+        "seq": seq,
+        "at": entry.at.astimezone(UTC),
         "actor": actor.login if actor else None,
         "actor_unit": (actor.unit_code or None) if actor else None,
-        "document_id": entry.document_id, "action": entry.action, "outcome": entry.outcome,
-        "state_before": entry.state_before, "state_after": entry.state_after,
-        "details": dump_details(entry.details), "prev_hash": prev,
+        "document_id": entry.document_id,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "state_before": entry.state_before,
+        "state_after": entry.state_after,
+        "details": dump_details(entry.details),
+        "prev_hash": prev,
     }
     row["hash"] = event_hash(key, **row)
     row["key_id"] = key.key_id if key is not None else None
@@ -114,9 +136,10 @@ def _lock_chains(session: Session, chains: Sequence[str]) -> None:
     audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
     admits one writer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) "
-                             "FROM unnest(CAST(:chains AS text[])) AS c"),
-                        {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c"),
+            {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)},
+        )
 
 
 def append(
@@ -190,9 +213,16 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
 
 
 def record_refusal(
-    db: Any, *, at: datetime, actor: ActorSnapshot | None, action: str,
-    reasons: Iterable[Reason], document_id: int | None = None, state: str | None = None,
-    details: Mapping[str, Any] | None = None, attempts: int = 5,
+    db: Any,
+    *,
+    at: datetime,
+    actor: ActorSnapshot | None,
+    action: str,
+    reasons: Iterable[Reason],
+    document_id: int | None = None,
+    state: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    attempts: int = 5,
 ) -> None:
     """Write the audit line of a refused action in a transaction of its own.
 
@@ -205,9 +235,17 @@ def record_refusal(
     for attempt in range(attempts):
         try:
             with db.transaction() as session:
-                append(session, at=at, actor=actor, action=action, outcome="refused",
-                       document_id=document_id, state_before=state, state_after=state,
-                       details=payload)
+                append(
+                    session,
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    outcome="refused",
+                    document_id=document_id,
+                    state_before=state,
+                    state_after=state,
+                    details=payload,
+                )
             return
         except (ConcurrentChange, IntegrityError, OperationalError):
             if attempt == attempts - 1:
@@ -226,6 +264,7 @@ def verify(session: Session, chain: str | None = None) -> VerifyReport:
     """The trail on its own: every chain's links and (keyed) hashes, the heads, the
     checkpoints. ``santongbu audit verify`` adds the documents and the exported anchors
     (:func:`workflow.kernel.audit_verify.verify`)."""
-    from workflow.kernel.audit_verify import VerifyOptions, verify as run
+    from workflow.kernel.audit_verify import VerifyOptions
+    from workflow.kernel.audit_verify import verify as run
 
     return run(session, VerifyOptions(chain=chain, keyring=current_keyring(), documents=False))

@@ -15,6 +15,7 @@ series never fork. The beat asks often and :func:`due` decides: when events were
 interval has passed since the last checkpoint, or at once after a sign-off, a publication or a
 posting.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,12 +42,16 @@ from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 MILESTONES = ("sign", "publish", "record_posting", "post_interpretation")
 
 
-def checkpoint_hash(*, at: datetime, heads: str, prev_hash: str, event_count: int | None,
-                    key: Key | None) -> str:
+def checkpoint_hash(
+    *, at: datetime, heads: str, prev_hash: str, event_count: int | None, key: Key | None
+) -> str:
     """HMAC-SHA256 under ``key`` of the checkpoint's fields; SHA-256 when unkeyed. Rows
     written before event counts were kept (NULL) hash as they always did."""
-    fields: dict[str, Any] = {"at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-                              "heads": heads, "prev_hash": prev_hash}
+    fields: dict[str, Any] = {
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "heads": heads,
+        "prev_hash": prev_hash,
+    }
     if event_count is not None:
         fields["event_count"] = event_count
     if key is not None:
@@ -63,8 +68,12 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     checkpoint still names it, so verify reports it missing.
     """
     at = at.astimezone(UTC)
-    heads: dict[str, tuple[int, str]] = {r.chain: (r.seq, r.hash) for r in session.execute(
-        select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain))}
+    heads: dict[str, tuple[int, str]] = {
+        r.chain: (r.seq, r.hash)
+        for r in session.execute(
+            select(AuditHead.chain, AuditHead.seq, AuditHead.hash).order_by(AuditHead.chain)
+        )
+    }
     last = session.execute(select(AuditCheckpoint.hash).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
     prev = last or GENESIS
     count = sum(s for s, _h in heads.values())
@@ -72,10 +81,16 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     body = json.dumps(heads, sort_keys=True, separators=(",", ":"))
     keyring = current_keyring()
     key = keyring.active if keyring is not None else None
-    cp = AuditCheckpoint(at=at, heads=body, chain_count=len(heads), prev_hash=prev,
-                         event_count=count, last_event_id=newest,
-                         key_id=key.key_id if key else None,
-                         hash=checkpoint_hash(at=at, heads=body, prev_hash=prev, event_count=count, key=key))
+    cp = AuditCheckpoint(
+        at=at,
+        heads=body,
+        chain_count=len(heads),
+        prev_hash=prev,
+        event_count=count,
+        last_event_id=newest,
+        key_id=key.key_id if key else None,
+        hash=checkpoint_hash(at=at, heads=body, prev_hash=prev, event_count=count, key=key),
+    )
     session.add(cp)
     session.flush()
     return cp
@@ -88,10 +103,14 @@ def export_anchor(directory: Path, cp: AuditCheckpoint, keyring: Keyring) -> Pat
     if problems:
         raise KeyFileError(f"{directory}: {problems[0]} Not exporting onto it; look at the folder.")
     heads = {c: (s, h) for c, (s, h) in json.loads(cp.heads).items()}
-    anchor = make_anchor(seq=previous.seq + 1 if previous else 1,
-                         at=cp.at.astimezone(UTC).isoformat(timespec="microseconds"),
-                         event_count=cp.event_count or 0, heads=heads,
-                         previous_hash=previous.digest() if previous else "", key=keyring.active)
+    anchor = make_anchor(
+        seq=previous.seq + 1 if previous else 1,
+        at=cp.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        event_count=cp.event_count or 0,
+        heads=heads,
+        previous_hash=previous.digest() if previous else "",
+        key=keyring.active,
+    )
     return write_anchor(directory, anchor)
 
 
@@ -100,8 +119,11 @@ def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
     nothing was appended since the last checkpoint, or nothing that cannot wait. "keyed": the
     key was just set up and the last checkpoint is unkeyed; the first keyed one vouches for the
     unkeyed history before it."""
-    last = session.execute(select(AuditCheckpoint.at, AuditCheckpoint.last_event_id, AuditCheckpoint.key_id)
-                           .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    last = session.execute(
+        select(AuditCheckpoint.at, AuditCheckpoint.last_event_id, AuditCheckpoint.key_id)
+        .order_by(AuditCheckpoint.id.desc())
+        .limit(1)
+    ).first()
     newest = session.scalar(select(func.max(AuditEvent.id)))
     if newest is None:
         return None
@@ -114,6 +136,9 @@ def due(session: Session, now: datetime, interval_seconds: float) -> str | None:
         return None
     if now - last.at >= timedelta(seconds=interval_seconds):
         return "interval"
-    milestone = session.scalar(select(AuditEvent.id).where(
-        AuditEvent.id > since, AuditEvent.action.in_(MILESTONES), AuditEvent.outcome == "allowed").limit(1))
+    milestone = session.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.id > since, AuditEvent.action.in_(MILESTONES), AuditEvent.outcome == "allowed")
+        .limit(1)
+    )
     return "milestone" if milestone is not None else None

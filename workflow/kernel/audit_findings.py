@@ -1,5 +1,6 @@
 """What :mod:`workflow.kernel.audit_verify` is asked and answers: its options, its findings, its
 report (kept apart so that the CLI, the API and the tests share them with the checks)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,14 @@ class Break:
     kind: str = "chain"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chain": self.chain, "seq": self.seq, "event_id": self.event_id, "kind": self.kind,
-                "problem": self.problem, "events_after": self.events_after}
+        return {
+            "chain": self.chain,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "problem": self.problem,
+            "events_after": self.events_after,
+        }
 
 
 @dataclass
@@ -58,7 +65,16 @@ class VerifyReport:
         return not self.breaks
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "keyed": self.keyed, "chains": self.chains, "events": self.events,
-                "checkpoints": self.checkpoints, "anchors": self.anchors, "documents": self.documents,
-                "since_anchor": self.since_anchor, "unchecked_keyed_events": self.unchecked_keyed_events,
-                "notes": self.notes, "breaks": [b.as_dict() for b in self.breaks]}
+        return {
+            "ok": self.ok,
+            "keyed": self.keyed,
+            "chains": self.chains,
+            "events": self.events,
+            "checkpoints": self.checkpoints,
+            "anchors": self.anchors,
+            "documents": self.documents,
+            "since_anchor": self.since_anchor,
+            "unchecked_keyed_events": self.unchecked_keyed_events,
+            "notes": self.notes,
+            "breaks": [b.as_dict() for b in self.breaks],
+        }

@@ -10,6 +10,7 @@ outside the database; the row records the ``key_id``), or a plain SHA-256 on an 
 without a key. The keyring in use is per process: :func:`configure` takes up the one the
 settings name (:func:`workflow.bootstrap.bootstrap` calls it), :func:`use_keyring` sets one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,15 +29,27 @@ log = logging.getLogger("santongbu.audit")
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "sys"
-NOT_KEYED = ("the audit trail is not keyed: anyone who can write the database can rewrite it "
-             "unnoticed; create a key with 'santongbu audit keygen --output FILE' and set "
-             "SANTONGBU_AUDIT_KEY_FILE")
+NOT_KEYED = (
+    "the audit trail is not keyed: anyone who can write the database can rewrite it "
+    "unnoticed; create a key with 'santongbu audit keygen --output FILE' and set "
+    "SANTONGBU_AUDIT_KEY_FILE"
+)
 
 # The columns an event's hash covers, in one place. A column added after the first twelve is
 # left out of the hashed form while NULL, so rows written before it existed keep their hash.
 HASHED_FIELDS: tuple[str, ...] = (
-    "chain", "seq", "at", "actor", "actor_unit", "document_id", "action", "outcome",
-    "state_before", "state_after", "details", "prev_hash",
+    "chain",
+    "seq",
+    "at",
+    "actor",
+    "actor_unit",
+    "document_id",
+    "action",
+    "outcome",
+    "state_before",
+    "state_after",
+    "details",
+    "prev_hash",
 )
 _ORIGINAL_FIELDS = frozenset(HASHED_FIELDS[:12])
 
@@ -121,8 +134,11 @@ def keyed_status(keyring: Keyring | None = None) -> dict[str, Any]:
     keyring = keyring if keyring is not None else _keyring
     if keyring is None:
         return {"keyed": False, "key_id": None, "detail": NOT_KEYED}
-    return {"keyed": True, "key_id": keyring.active.key_id,
-            "detail": f"keyed with key {keyring.active.key_id}"}
+    return {
+        "keyed": True,
+        "key_id": keyring.active.key_id,
+        "detail": f"keyed with key {keyring.active.key_id}",
+    }
 
 
 def active_key() -> Key | None:

@@ -14,6 +14,7 @@ What the events carry (workflow/services/documents/*.py, workflow/kernel/calenda
 A direct UPDATE of ``documents.on_time`` (or state, due_at, a posting) leaves the chain as it
 was, so the two disagree and the finding names the event the chain's value comes from.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,56 +99,100 @@ class DocumentCheck:
         if not self.pending:
             return
         ids = list(self.pending)
-        docs = {d.id: d for d in self.session.execute(
-            select(Document.id, Document.state, Document.due_at, Document.on_time).where(Document.id.in_(ids)))}
+        docs = {
+            d.id: d
+            for d in self.session.execute(
+                select(Document.id, Document.state, Document.due_at, Document.on_time).where(
+                    Document.id.in_(ids)
+                )
+            )
+        }
         postings: dict[int, list[tuple[str, datetime | None]]] = {}
-        for p in self.session.execute(select(Posting.document_id, Posting.channel, Posting.posted_at)
-                                      .where(Posting.document_id.in_(ids))):
+        for p in self.session.execute(
+            select(Posting.document_id, Posting.channel, Posting.posted_at).where(
+                Posting.document_id.in_(ids)
+            )
+        ):
             postings.setdefault(p.document_id, []).append((p.channel, _instant(p.posted_at)))
         for doc_id, facts in self.pending.items():
             self._compare(doc_id, facts, docs.get(doc_id), postings.get(doc_id, []))
         self.checked += len(ids)
         self.pending.clear()
 
-    def _compare(self, doc_id: int, facts: Facts, doc: Any, postings: list[tuple[str, datetime | None]]) -> None:
+    def _compare(
+        self, doc_id: int, facts: Facts, doc: Any, postings: list[tuple[str, datetime | None]]
+    ) -> None:
         chain = f"doc:{doc_id}"
         if doc is None:
-            self.report(chain, None, f"the chain is of document {doc_id}, which is not in the documents table")
+            self.report(
+                chain, None, f"the chain is of document {doc_id}, which is not in the documents table"
+            )
             return
         if facts.state is None:
             self.report(chain, None, "the chain records no state for the document")
         elif facts.state[0] != doc.state:
-            self.report(chain, facts.state[1], f"documents.state is {doc.state!r} but the chain's "
-                        f"event at seq {facts.state[1]} left it {facts.state[0]!r}")
+            self.report(
+                chain,
+                facts.state[1],
+                f"documents.state is {doc.state!r} but the chain's "
+                f"event at seq {facts.state[1]} left it {facts.state[0]!r}",
+            )
         due, due_seq = facts.due if facts.due else (None, None)
         if _instant(doc.due_at) != due:
-            where = f"the chain's event at seq {due_seq} set it to {due.isoformat() if due else None}" \
-                if due_seq else "the chain never set a deadline"
-            self.report(chain, due_seq, f"documents.due_at is {doc.due_at.isoformat() if doc.due_at else None} "
-                        f"but {where}")
+            where = (
+                f"the chain's event at seq {due_seq} set it to {due.isoformat() if due else None}"
+                if due_seq
+                else "the chain never set a deadline"
+            )
+            self.report(
+                chain,
+                due_seq,
+                f"documents.due_at is {doc.due_at.isoformat() if doc.due_at else None} but {where}",
+            )
         on_time, on_seq = facts.on_time if facts.on_time else (None, None)
         if doc.on_time != on_time:
-            where = f"the chain's post_interpretation at seq {on_seq} recorded {on_time}" \
-                if on_seq else "the chain records no verdict"
+            where = (
+                f"the chain's post_interpretation at seq {on_seq} recorded {on_time}"
+                if on_seq
+                else "the chain records no verdict"
+            )
             self.report(chain, on_seq, f"documents.on_time is {doc.on_time} but {where}")
         said = sorted(((c, t) for c, t, _s in facts.postings), key=_order)
         stored = sorted(postings, key=_order)
         if said != stored:
             first = facts.postings[0][2] if facts.postings else None
-            self.report(chain, first, f"the postings table holds {_describe(stored)} but the chain's "
-                        f"record_posting events say {_describe(said)}")
+            self.report(
+                chain,
+                first,
+                f"the postings table holds {_describe(stored)} but the chain's "
+                f"record_posting events say {_describe(said)}",
+            )
 
     def documents_without_chain(self) -> int:
         """Every document must have a chain: an emptied trail is not an intact one."""
-        rows = self.session.execute(text(
-            "SELECT d.id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM audit_events e "
-            "WHERE e.chain = 'doc:' || CAST(d.id AS VARCHAR)) ORDER BY d.id")).scalars().all()
+        rows = (
+            self.session.execute(
+                text(
+                    "SELECT d.id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM audit_events e "
+                    "WHERE e.chain = 'doc:' || CAST(d.id AS VARCHAR)) ORDER BY d.id"
+                )
+            )
+            .scalars()
+            .all()
+        )
         for doc_id in rows[:LISTED]:
-            self.report(f"doc:{doc_id}", None, "the document exists but has no audit chain "
-                        "(its history was removed, or it was written around the application)")
+            self.report(
+                f"doc:{doc_id}",
+                None,
+                "the document exists but has no audit chain "
+                "(its history was removed, or it was written around the application)",
+            )
         if len(rows) > LISTED:
-            self.report("documents", None, f"{len(rows) - LISTED} more documents have no audit chain "
-                        f"({len(rows)} in all)")
+            self.report(
+                "documents",
+                None,
+                f"{len(rows) - LISTED} more documents have no audit chain ({len(rows)} in all)",
+            )
         return len(rows)
 
 

@@ -19,6 +19,7 @@ With ``since_anchor`` only what the newest anchor does not already vouch for is 
 event each anchored head names, the chains that moved since (whole), the new chains, and their
 documents. A full check also rereads every older event and every unmoved document.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,9 @@ from typing import Any
 from sqlalchemy import Integer, column, select, text
 from sqlalchemy.orm import Session
 
-from workflow.kernel.audit_hashing import GENESIS, HASHED_FIELDS, NOT_KEYED, chain_for, event_hash
 from workflow.kernel.audit_checkpoint import checkpoint_hash
 from workflow.kernel.audit_findings import Break, VerifyOptions, VerifyReport, VerifyUsageError
+from workflow.kernel.audit_hashing import GENESIS, HASHED_FIELDS, NOT_KEYED, chain_for, event_hash
 from workflow.kernel.audit_replay import DocumentCheck, Facts
 from workflow.kernel.auditkeys import Anchor, KeyFileError, read_anchors, read_latest_anchor
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -86,7 +87,9 @@ class _Run:
     def pin(self, chain: str, seq: int, digest: str, who: str, covers: bool) -> None:
         seen = self.pins.setdefault(chain, {}).get(seq)
         if seen is not None and seen[0] != digest:
-            self.find("anchors", None, None, f"{who} and {seen[1]} disagree on event {seq} of {chain}", "anchor")
+            self.find(
+                "anchors", None, None, f"{who} and {seen[1]} disagree on event {seq} of {chain}", "anchor"
+            )
             return
         self.pins[chain][seq] = (digest, who)
         if covers:
@@ -101,8 +104,10 @@ class _Run:
             return None
         public = o.public or (o.keyring.public() if o.keyring else None)
         if public is None:
-            raise VerifyUsageError("checking anchors needs their public key: --public-key FILE "
-                                   "(or the keyring, SANTONGBU_AUDIT_KEY_FILE)")
+            raise VerifyUsageError(
+                "checking anchors needs their public key: --public-key FILE "
+                "(or the keyring, SANTONGBU_AUDIT_KEY_FILE)"
+            )
         if o.since_anchor:
             latest, problems = read_latest_anchor(o.anchors, public)
             trusted = [latest] if latest else []
@@ -131,7 +136,10 @@ class _Run:
         prev = GENESIS
         if since is not None:
             at = datetime.fromisoformat(since.at)
-            prev = self.s.execute(select(c.hash).where(c.at < at).order_by(c.id.desc()).limit(1)).scalar() or prev
+            prev = (
+                self.s.execute(select(c.hash).where(c.at < at).order_by(c.id.desc()).limit(1)).scalar()
+                or prev
+            )
             stmt = stmt.where(c.at >= at)
         rows = list(self.s.execute(stmt))
         self.report.checkpoints = len(rows)
@@ -146,8 +154,10 @@ class _Run:
             return
         last = rows[-1]
         if last.key_id is not None and self.o.keyring is None:
-            self.report.notes.append("checkpoint hashes are keyed and no keyring was given: "
-                                     "their links were followed, their keyed hashes not checked")
+            self.report.notes.append(
+                "checkpoint hashes are keyed and no keyring was given: "
+                "their links were followed, their keyed hashes not checked"
+            )
         who = f"checkpoint {last.id}"
         vouched = last.key_id is not None and self.o.keyring is not None
         for chain, (seq, digest) in json.loads(last.heads).items():
@@ -165,13 +175,16 @@ class _Run:
         if row.prev_hash != prev:
             return "does not chain to the checkpoint before it (one was removed or inserted)"
         if (row.key_id is None or key is not None) and row.hash != checkpoint_hash(
-                at=row.at, heads=row.heads, prev_hash=row.prev_hash, event_count=row.event_count, key=key):
+            at=row.at, heads=row.heads, prev_hash=row.prev_hash, event_count=row.event_count, key=key
+        ):
             return "has a hash that does not match the row (edited, or recomputed without the key)"
         if row.key_id is None and state["keyed_seen"]:
             return "is unkeyed after keyed checkpoints (recomputed without the key)"
         if row.key_id is None and keyring is not None and row.at >= keyring.keys[0].created_at:
-            return (f"is unkeyed although written after the audit key existed "
-                    f"({keyring.keys[0].created_at.isoformat()}): recomputed without the key")
+            return (
+                f"is unkeyed although written after the audit key existed "
+                f"({keyring.keys[0].created_at.isoformat()}): recomputed without the key"
+            )
         if row.event_count is not None and row.event_count < state["count"]:
             return f"counts {row.event_count} events, fewer than the {state['count']} before it"
         state["keyed_seen"] = state["keyed_seen"] or row.key_id is not None
@@ -190,9 +203,15 @@ class _Run:
         for anchor in anchors:
             at = datetime.fromisoformat(anchor.at).isoformat(timespec="microseconds")
             if (at, anchor.event_count) not in held:
-                self.find("checkpoint", None, None, f"anchor {anchor.seq} was exported from a checkpoint "
-                          f"at {anchor.at} counting {anchor.event_count} events, which the database no "
-                          "longer holds (checkpoints removed or rewritten)", "checkpoint")
+                self.find(
+                    "checkpoint",
+                    None,
+                    None,
+                    f"anchor {anchor.seq} was exported from a checkpoint "
+                    f"at {anchor.at} counting {anchor.event_count} events, which the database no "
+                    "longer holds (checkpoints removed or rewritten)",
+                    "checkpoint",
+                )
                 return
 
     # ---------------------------------------------------------------- events
@@ -217,14 +236,18 @@ class _Run:
             sql = f"SELECT {cols} FROM audit_events e {where}ORDER BY e.chain, e.seq, e.id"
             params: dict[str, Any] = {"chain": self.o.chain} if self.o.chain is not None else {}
         elif self.s.get_bind().dialect.name == "postgresql":
-            sql = (f"SELECT {cols}, f.seq AS start FROM json_to_recordset(CAST(:plan AS json)) "
-                   "AS f(chain varchar, seq integer) JOIN audit_events e ON e.chain = f.chain "
-                   "AND e.seq >= f.seq ORDER BY e.chain, e.seq, e.id")
+            sql = (
+                f"SELECT {cols}, f.seq AS start FROM json_to_recordset(CAST(:plan AS json)) "
+                "AS f(chain varchar, seq integer) JOIN audit_events e ON e.chain = f.chain "
+                "AND e.seq >= f.seq ORDER BY e.chain, e.seq, e.id"
+            )
             params = {"plan": json.dumps([{"chain": c, "seq": s} for c, s in sorted(plan.items())])}
         else:
-            sql = (f"SELECT {cols}, f.seq AS start FROM (SELECT json_extract(value, '$[0]') AS chain, "
-                   "json_extract(value, '$[1]') AS seq FROM json_each(:plan)) f JOIN audit_events e "
-                   "ON e.chain = f.chain AND e.seq >= f.seq ORDER BY e.chain, e.seq, e.id")
+            sql = (
+                f"SELECT {cols}, f.seq AS start FROM (SELECT json_extract(value, '$[0]') AS chain, "
+                "json_extract(value, '$[1]') AS seq FROM json_each(:plan)) f JOIN audit_events e "
+                "ON e.chain = f.chain AND e.seq >= f.seq ORDER BY e.chain, e.seq, e.id"
+            )
             params = {"plan": json.dumps(sorted(plan.items()))}
         table = AuditEvent.__table__
         typed = [table.c[c] for c in EVENT_COLUMNS] + ([column("start", Integer)] if plan is not None else [])
@@ -233,8 +256,10 @@ class _Run:
     def check_event(self, ch: _Chain, ev: Any) -> str | None:
         if ev.seq != ch.expect:
             if ch.last is None and ch.start > 1:
-                return (f"the event at seq {ch.start} that the newest anchor names is gone "
-                        f"(the chain resumes at seq {ev.seq})")
+                return (
+                    f"the event at seq {ch.start} that the newest anchor names is gone "
+                    f"(the chain resumes at seq {ev.seq})"
+                )
             return f"sequence jumps from {ch.expect - 1} to {ev.seq} (an event was deleted or inserted)"
         if ch.prev is not None and ev.prev_hash != ch.prev:
             return "prev_hash does not match the previous event (an event was deleted or inserted)"
@@ -254,8 +279,10 @@ class _Run:
                     return "its keyed hash does not match the row (edited, or forged without the key)"
                 rank = self.o.keyring.key_ids.index(ev.key_id)
                 if rank < ch.key_rank:
-                    return (f"keyed with {ev.key_id}, older than the key of an event before it "
-                            "(a retired key at work)")
+                    return (
+                        f"keyed with {ev.key_id}, older than the key of an event before it "
+                        "(a retired key at work)"
+                    )
                 ch.key_rank = rank
         else:
             if event_hash(None, **fields) != ev.hash:
@@ -263,16 +290,27 @@ class _Run:
             if ch.keyed_seen:
                 return "an unkeyed event after keyed ones (written or recomputed without the key)"
             if self.strict and ev.seq > self.covered.get(ev.chain, 0):
-                return ("an unkeyed event that no keyed checkpoint or anchor covers "
-                        "(written or recomputed without the key)")
+                return (
+                    "an unkeyed event that no keyed checkpoint or anchor covers "
+                    "(written or recomputed without the key)"
+                )
         pinned = self.pins.get(ev.chain, {}).pop(ev.seq, None)
         if pinned is not None and pinned[0] != ev.hash:
             return f"{pinned[1]} recorded another hash for this event (history rewritten)"
-        if (pinned is not None and ev.key_id is not None and pinned[1].startswith("unkeyed checkpoint")
-                and not any(b.kind == "checkpoint" for b in self.report.breaks)):  # said once
-            self.find("checkpoint", None, None, f"{pinned[1].removeprefix('unkeyed ')} is unkeyed but names "
-                      f"event {ev.seq} of {ev.chain}, which is keyed: written or recomputed without the key",
-                      "checkpoint")
+        if (
+            pinned is not None
+            and ev.key_id is not None
+            and pinned[1].startswith("unkeyed checkpoint")
+            and not any(b.kind == "checkpoint" for b in self.report.breaks)
+        ):  # said once
+            self.find(
+                "checkpoint",
+                None,
+                None,
+                f"{pinned[1].removeprefix('unkeyed ')} is unkeyed but names "
+                f"event {ev.seq} of {ev.chain}, which is keyed: written or recomputed without the key",
+                "checkpoint",
+            )
         return None
 
     def stream(self, plan: dict[str, int] | None, heads: dict[str, tuple[int, str]]) -> int:
@@ -315,8 +353,13 @@ class _Run:
         if head is None:
             self.find(ch.name, end, None, "the chain has events but no head", "head")
         elif head != ch.last:
-            self.find(ch.name, end + 1, None,
-                      f"chain ends at seq {end} but its head says {head[0]} (events were deleted at the end)", "head")
+            self.find(
+                ch.name,
+                end + 1,
+                None,
+                f"chain ends at seq {end} but its head says {head[0]} (events were deleted at the end)",
+                "head",
+            )
         elif ch.facts is not None and self.docs is not None:
             self.docs.add(ch.name, ch.facts)
         return ch.start - 1 + ch.rows
@@ -336,13 +379,24 @@ class _Run:
         for chain, pins in sorted(self.pins.items()):
             if pins and (o.chain is None or chain == o.chain):
                 seq, (_digest, who) = max(pins.items())
-                self.find(chain, seq, None, f"{who} names event {seq} of this chain, which it no "
-                          "longer holds (history removed)", "missing")
+                self.find(
+                    chain,
+                    seq,
+                    None,
+                    f"{who} names event {seq} of this chain, which it no longer holds (history removed)",
+                    "missing",
+                )
         for chain, (seq, _h) in sorted(heads.items()):
             self.find(chain, seq, None, f"its head says seq {seq} but the chain has no events", "head")
         if o.chain is None and total < self.least_events[0]:
-            self.find("trail", None, None, f"the trail holds {total} events, fewer than the "
-                      f"{self.least_events[0]} that {self.least_events[1]} counted", "count")
+            self.find(
+                "trail",
+                None,
+                None,
+                f"the trail holds {total} events, fewer than the "
+                f"{self.least_events[0]} that {self.least_events[1]} counted",
+                "count",
+            )
         if self.docs is not None:
             self.docs.flush()
             if o.chain is None:
@@ -354,12 +408,17 @@ class _Run:
     def _notes(self) -> None:
         r, o = self.report, self.o
         if not r.keyed:
-            r.notes.append(NOT_KEYED if not r.unchecked_keyed_events else
-                           f"{r.unchecked_keyed_events} keyed event hashes not checked: no keyring "
-                           "(SANTONGBU_AUDIT_KEY_FILE); links, anchors and documents were")
+            r.notes.append(
+                NOT_KEYED
+                if not r.unchecked_keyed_events
+                else f"{r.unchecked_keyed_events} keyed event hashes not checked: no keyring "
+                "(SANTONGBU_AUDIT_KEY_FILE); links, anchors and documents were"
+            )
         if o.anchors is None:
-            r.notes.append("no anchors given (--anchors DIR): a rewrite of the database and its "
-                           "checkpoints together is only caught against the exported anchors")
+            r.notes.append(
+                "no anchors given (--anchors DIR): a rewrite of the database and its "
+                "checkpoints together is only caught against the exported anchors"
+            )
 
 
 def verify(session: Session, options: VerifyOptions | None = None) -> VerifyReport:

@@ -3,6 +3,7 @@
 Secrets (SMTP password, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -56,26 +57,29 @@ class Settings(BaseSettings):
         description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
     audit_checkpoint_interval_seconds: float = Field(
-        default=300.0, gt=0,
+        default=300.0,
+        gt=0,
         description="Beat checkpoints the audit trail this often (when events were added), "
-                    "and sooner after a sign-off, publication or posting.",
+        "and sooner after a sign-off, publication or posting.",
     )
     audit_key_file: Path | None = Field(
         default=None,
         description="The audit keyring (santongbu audit keygen): keys each event's hash and signs "
-                    "checkpoints. Unset = the trail is not keyed (said by verify, /health, the log).",
+        "checkpoints. Unset = the trail is not keyed (said by verify, /health, the log).",
     )
     audit_export_dir: Path | None = Field(
         default=None,
         description="Beat writes each checkpoint here as a signed anchor file (a write-once mount, "
-                    "or a folder shipped to the auditors). Needs audit_key_file.",
+        "or a folder shipped to the auditors). Needs audit_key_file.",
     )
     provisional_refresh_interval_seconds: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+        default=None,
+        description="Signs the web pages' session cookies (≥ 32 characters).",
     )
 
     @field_validator("ladder")
@@ -85,7 +89,7 @@ class Settings(BaseSettings):
         if value:
             try:
                 parse_ladder(value)
-            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+            except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
 

@@ -22,6 +22,7 @@ authorises and audits refusals; verify and checkpoint are operations on the whol
 the operator of the installation (CLI) or the workers, as before; over HTTP, verify is open to
 whoever may read the whole trail (:meth:`AuditAdmin.verify_for`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,9 +66,16 @@ class Checkpoint:
     why: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at.isoformat(), "chains": self.chains, "events": self.events,
-                "hash": self.hash, "key_id": self.key_id, "why": self.why,
-                "anchor": str(self.anchor) if self.anchor else None}
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "chains": self.chains,
+            "events": self.events,
+            "hash": self.hash,
+            "key_id": self.key_id,
+            "why": self.why,
+            "anchor": str(self.anchor) if self.anchor else None,
+        }
 
 
 def lock_checkpoints(session: Session) -> None:
@@ -86,8 +94,14 @@ class AuditAdmin:
         self.settings = settings
         self.queries = AuditQueries(db, clock, settings)
 
-    def verify(self, document_id: int | None = None, *, anchors: Path | None = None,
-               public_key: Path | None = None, since_anchor: bool = False) -> VerifyReport:
+    def verify(
+        self,
+        document_id: int | None = None,
+        *,
+        anchors: Path | None = None,
+        public_key: Path | None = None,
+        since_anchor: bool = False,
+    ) -> VerifyReport:
         """Every check of :func:`workflow.kernel.audit_verify.verify` over the whole trail (or
         one document's chain), with this process's keyring, against the signed anchors in
         ``anchors`` (checked with the public keyring file ``public_key`` where this process
@@ -97,20 +111,25 @@ class AuditAdmin:
         Raises :class:`~workflow.kernel.auditkeys.KeyFileError` for an unreadable public
         keyring, :class:`~workflow.kernel.audit_findings.VerifyUsageError` for options that
         cannot be checked as given (``since_anchor`` without anchors)."""
-        options = VerifyOptions(chain=audit.chain_for(document_id) if document_id else None,
-                                keyring=audit.current_keyring(),
-                                public=load_public_keyring(public_key) if public_key else None,
-                                anchors=anchors, since_anchor=since_anchor)
+        options = VerifyOptions(
+            chain=audit.chain_for(document_id) if document_id else None,
+            keyring=audit.current_keyring(),
+            public=load_public_keyring(public_key) if public_key else None,
+            anchors=anchors,
+            since_anchor=since_anchor,
+        )
         with self.db.snapshot() as session:
             return verify_trail(session, options)
 
-    def verify_for(self, login: str, *, document_id: int | None = None,
-                   since_anchor: bool = False) -> VerifyReport:
+    def verify_for(
+        self, login: str, *, document_id: int | None = None, since_anchor: bool = False
+    ) -> VerifyReport:
         """:meth:`verify` for auditors (``GET /audit/verify``): whoever may read the whole trail
         (a refusal is audited), against the anchors this installation exports
         (``SANTONGBU_AUDIT_EXPORT_DIR``). Raises InvalidInput for ``since_anchor`` without them."""
-        self.queries.gate.require_auditor(login, "audit_verify", {"document_id": document_id,
-                                                                  "since_anchor": since_anchor})
+        self.queries.gate.require_auditor(
+            login, "audit_verify", {"document_id": document_id, "since_anchor": since_anchor}
+        )
         try:
             return self.verify(document_id, anchors=self.settings.audit_export_dir, since_anchor=since_anchor)
         except VerifyUsageError as exc:
@@ -129,26 +148,43 @@ class AuditAdmin:
         export_dir = export_dir or self.settings.audit_export_dir
         keyring = audit.current_keyring()
         if export_dir is not None and keyring is None:
-            raise KeyFileError("exporting signed checkpoints needs the audit keyring: set "
-                               "SANTONGBU_AUDIT_KEY_FILE (santongbu audit keygen --output FILE)")
+            raise KeyFileError(
+                "exporting signed checkpoints needs the audit keyring: set "
+                "SANTONGBU_AUDIT_KEY_FILE (santongbu audit keygen --output FILE)"
+            )
         with self.db.transaction() as session:
             lock_checkpoints(session)
             now = self.clock.now()
-            why = (audit_checkpoint.due(session, now, self.settings.audit_checkpoint_interval_seconds)
-                   if when_due else "asked")
+            why = (
+                audit_checkpoint.due(session, now, self.settings.audit_checkpoint_interval_seconds)
+                if when_due
+                else "asked"
+            )
             if why is None:
                 return Checkpoint(id=None, at=now)
             cp = audit_checkpoint.checkpoint(session, now)
-            anchor = (audit_checkpoint.export_anchor(export_dir, cp, keyring)
-                      if export_dir is not None and keyring is not None else None)
-            return Checkpoint(id=cp.id, at=cp.at, chains=cp.chain_count, hash=cp.hash,
-                              events=cp.event_count or 0, key_id=cp.key_id, anchor=anchor, why=why)
+            anchor = (
+                audit_checkpoint.export_anchor(export_dir, cp, keyring)
+                if export_dir is not None and keyring is not None
+                else None
+            )
+            return Checkpoint(
+                id=cp.id,
+                at=cp.at,
+                chains=cp.chain_count,
+                hash=cp.hash,
+                events=cp.event_count or 0,
+                key_id=cp.key_id,
+                anchor=anchor,
+                why=why,
+            )
 
     def timeline(self, login: str, doc_id: int) -> Table:
         """Every event of one document, oldest first (whoever may read the document)."""
         return self.queries.timeline(login, doc_id)
 
-    def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
-               after_id: int | None = None) -> EventPage:
+    def events(
+        self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+    ) -> EventPage:
         """One page of events matching ``flt`` (supervisors, auditors, leaders, administrators)."""
         return self.queries.events(login, flt, limit=limit, after_id=after_id)

@@ -3,13 +3,13 @@
 A ``Content-Length`` above the cap is answered at once with 413; a chunked body is counted
 as it arrives and stopped with 413 when it passes the cap.
 """
+
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from states.reasons import Reason
-
 from workflow.entrypoints.api.problems import TooLarge, problem
 
 DEFAULT_LIMIT = 2 * 1024 * 1024
@@ -33,7 +33,9 @@ class BodyLimit:
                 except ValueError:
                     declared = 0  # the HTTP server refuses a malformed length itself
                 if declared > self.limit:
-                    response = problem(Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})])
+                    response = problem(
+                        Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})]
+                    )
                     await response(scope, receive, send)
                     return
         received = 0

@@ -4,10 +4,11 @@ The trail queries (by document, unit, actor, action, period) live in
 :mod:`workflow.entrypoints.cli.audit_query_cmds` and are added to the same ``audit`` group.
 Exit status of ``verify``: 0 intact, 1 a finding, 2 a usage error (scripts rely on it).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -24,8 +25,12 @@ def public_path(keyring_file: Path) -> Path:
 @audit_app.command("keygen")
 @common.command
 def keygen(
-    output: Path = typer.Option(..., "--output", help="The keyring file to create (mode 0600); FILE.pub gets the public keys."),
-    rotate: bool = typer.Option(False, "--rotate", help="Add a new active key to an existing keyring (old keys stay, to verify)."),
+    output: Path = typer.Option(
+        ..., "--output", help="The keyring file to create (mode 0600); FILE.pub gets the public keys."
+    ),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Add a new active key to an existing keyring (old keys stay, to verify)."
+    ),
     json_: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Create the audit keyring: an HMAC secret that keys every event's hash and an Ed25519 key
@@ -36,8 +41,13 @@ def keygen(
 
     from states.snapshot import SYSTEM
     from workflow.kernel import audit
-    from workflow.kernel.auditkeys import KeyFileError, generate_keyring, load_keyring, rotate_keyring, write_public_keyring
-
+    from workflow.kernel.auditkeys import (
+        KeyFileError,
+        generate_keyring,
+        load_keyring,
+        rotate_keyring,
+        write_public_keyring,
+    )
     from workflow.kernel.clock import SystemClock
 
     ctx = common.context()
@@ -56,24 +66,45 @@ def keygen(
         write_public_keyring(public_path(output), keyring)
     except KeyFileError as exc:
         common.fail(str(exc))
-    out: dict[str, Any] = {"keyring": str(output), "public_keyring": str(public_path(output)),
-           "key_id": keyring.active.key_id, "keys": list(keyring.key_ids), "rotated_from": old}
+    out: dict[str, Any] = {
+        "keyring": str(output),
+        "public_keyring": str(public_path(output)),
+        "key_id": keyring.active.key_id,
+        "keys": list(keyring.key_ids),
+        "rotated_from": old,
+    }
     if db is not None:
         audit.use_keyring(keyring)
         try:
             with db.transaction() as session:
-                ev = audit.append(session, at=now, actor=SYSTEM, action="key_rotated",
-                                  details={"old_key_id": old, "new_key_id": keyring.active.key_id,
-                                           "keys": list(keyring.key_ids)})
+                ev = audit.append(
+                    session,
+                    at=now,
+                    actor=SYSTEM,
+                    action="key_rotated",
+                    details={
+                        "old_key_id": old,
+                        "new_key_id": keyring.active.key_id,
+                        "keys": list(keyring.key_ids),
+                    },
+                )
                 out["event"] = {"chain": ev.chain, "seq": ev.seq}
-        except Exception as exc:  # noqa: BLE001 - the file is rotated; say what is missing
-            common.fail(f"{output} was rotated to key {keyring.active.key_id} (in force; the old "
-                        f"keys stay to verify), but its key_rotated event could not be recorded: {exc}",
-                        code=1)
+        except Exception as exc:
+            common.fail(
+                f"{output} was rotated to key {keyring.active.key_id} (in force; the old "
+                f"keys stay to verify), but its key_rotated event could not be recorded: {exc}",
+                code=1,
+            )
     if json_:
         return common.emit_json(out)
-    typer.echo(f"{'rotated' if rotate else 'created'} {output}: active key {keyring.active.key_id}"
-               + (f" (after {old}; key_rotated is {out['event']['chain']} seq {out['event']['seq']})" if rotate else ""))
+    typer.echo(
+        f"{'rotated' if rotate else 'created'} {output}: active key {keyring.active.key_id}"
+        + (
+            f" (after {old}; key_rotated is {out['event']['chain']} seq {out['event']['seq']})"
+            if rotate
+            else ""
+        )
+    )
     typer.echo(f"public keyring for auditors: {public_path(output)}")
     if not rotate:
         typer.echo(f"now set SANTONGBU_AUDIT_KEY_FILE={output} for the server, the workers and the CLI")
@@ -82,9 +113,12 @@ def keygen(
 @audit_app.command("checkpoint")
 @common.command
 def checkpoint(
-    export: Optional[Path] = typer.Option(None, "--export", file_okay=False,
-                                          help="Also write it to this folder as a signed anchor "
-                                               "(default: SANTONGBU_AUDIT_EXPORT_DIR, if set)."),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        file_okay=False,
+        help="Also write it to this folder as a signed anchor (default: SANTONGBU_AUDIT_EXPORT_DIR, if set).",
+    ),
     json_: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record every chain head now, keyed (the worker does this periodically; both wait for a
@@ -107,14 +141,25 @@ def checkpoint(
 @audit_app.command("verify")
 @common.command
 def verify(
-    document: Optional[int] = typer.Option(None, "--document", help="Verify one document's chain only."),
-    anchors: Optional[Path] = typer.Option(None, "--anchors", exists=True, file_okay=False,
-                                           help="The folder of exported anchors to check the trail against."),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", exists=True, dir_okay=False,
-                                              help="The public keyring (FILE.pub) that checks the anchors' "
-                                                   "signatures; not needed where the keyring is set."),
-    since_anchor: bool = typer.Option(False, "--since-anchor",
-                                      help="Incremental: only what the newest anchor does not vouch for."),
+    document: int | None = typer.Option(None, "--document", help="Verify one document's chain only."),
+    anchors: Path | None = typer.Option(
+        None,
+        "--anchors",
+        exists=True,
+        file_okay=False,
+        help="The folder of exported anchors to check the trail against.",
+    ),
+    public_key: Path | None = typer.Option(
+        None,
+        "--public-key",
+        exists=True,
+        dir_okay=False,
+        help="The public keyring (FILE.pub) that checks the anchors' "
+        "signatures; not needed where the keyring is set.",
+    ),
+    since_anchor: bool = typer.Option(
+        False, "--since-anchor", help="Incremental: only what the newest anchor does not vouch for."
+    ),
     json_: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Check everything: each chain's links and keyed hashes, the heads, the checkpoints, every
@@ -135,13 +180,19 @@ def verify(
         common.emit_json(report.as_dict())
     else:
         since = f", since anchor {report.since_anchor}" if report.since_anchor else ""
-        typer.echo(f"checked {report.events} events in {report.chains} chains, {report.documents} documents, "
-                   f"against {report.checkpoints} checkpoint(s) and {report.anchors} anchor(s){since}; "
-                   f"{'keyed' if report.keyed else 'NOT KEYED'}")
+        typer.echo(
+            f"checked {report.events} events in {report.chains} chains, {report.documents} documents, "
+            f"against {report.checkpoints} checkpoint(s) and {report.anchors} anchor(s){since}; "
+            f"{'keyed' if report.keyed else 'NOT KEYED'}"
+        )
         for note in report.notes:
             typer.echo(f"note: {note}")
         for b in report.breaks:
-            after = f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}" if b.events_after else ""
+            after = (
+                f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}"
+                if b.events_after
+                else ""
+            )
             where = f"event id {b.event_id}, " if b.event_id else ""
             at = f" at seq {b.seq}" if b.seq is not None else ""
             typer.echo(f"BROKEN {b.chain}{at} ({where}{b.problem}){after}")
