@@ -8,6 +8,10 @@ The CLI, the HTTP API with its web pages, the Celery workers and the demo each c
 serves, and a test or a drill that injects a database or a :class:`~workflow.kernel.clock.FixedClock`
 here reaches every service at once.
 
+It is also where a process takes up the audit keyring the settings name
+(``SANTONGBU_AUDIT_KEY_FILE``, :func:`workflow.kernel.audit.configure`): every event and
+checkpoint written from then on is keyed with it, whichever interface writes them.
+
 This module sits above every layer and may import any of them; nothing below imports it.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from notifications.transports import Transport, transport_for
+from workflow.kernel import audit
 from workflow.kernel.clock import Clock, SystemClock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings, get_settings
@@ -70,12 +75,22 @@ class Services:
 
 
 def bootstrap(
-    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    announce: bool = False,
 ) -> Services:
     """Every service over ``db`` (default: the settings' database URL), telling time by
     ``clock`` (default: the system clock), configured by ``settings`` (default: the
-    environment)."""
+    environment), with the audit keyring the settings name in use in this process.
+
+    ``announce``: log whether the audit trail is keyed (a server process, at start-up; workers
+    and beat log it as they start, see :mod:`workers.app`).
+    Raises :class:`~workflow.kernel.auditkeys.KeyFileError` for a key file that is named but
+    missing or unsafe: an installation meant to key its trail must not quietly run without."""
     settings = settings or get_settings()
+    audit.configure(settings, announce=announce)
     db = db or Database(settings.database_url)
     clock = clock or SystemClock()
 

@@ -42,7 +42,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader's snapshot (Database.snapshot) takes no write lock: WAL keeps its view.
+        deferred = conn.get_execution_options().get("santongbu_snapshot")
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -77,6 +79,25 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A long read that sees the database as of one instant without holding up writers
+        (``audit verify`` compares documents with chains and must not see half a change):
+        REPEATABLE READ on PostgreSQL, a deferred transaction (no write lock) under WAL on
+        SQLite. Nothing is committed."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(santongbu_snapshot=True)
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            txn = conn.begin()
+            session = Session(bind=conn, expire_on_commit=False)
+            try:
+                yield session
+            finally:
+                session.close()
+                txn.rollback()
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` with Alembic (creates it from empty)."""

@@ -57,7 +57,22 @@ class Settings(BaseSettings):
         default=None,
         description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
-    audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
+    audit_checkpoint_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Beat checkpoints the audit trail this often (when events were added), "
+        "and sooner after a sign-off, publication or posting.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The audit keyring (santongbu audit keygen): keys each event's hash and signs "
+        "checkpoints. Unset = the trail is not keyed (said by verify, /health, the log).",
+    )
+    audit_export_dir: Path | None = Field(
+        default=None,
+        description="Beat writes each checkpoint here as a signed anchor file (a write-once mount, "
+        "or a folder shipped to the auditors). Needs audit_key_file.",
+    )
     provisional_refresh_interval_seconds: float = Field(
         default=3600.0,
         gt=0,

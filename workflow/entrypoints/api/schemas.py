@@ -399,7 +399,7 @@ class CalendarLoadOut(BaseModel):
 
 # ---------------------------------------------------------------------------- health
 class Check(BaseModel):
-    status: Literal["ok", "error", "embedded", "unchecked"]
+    status: Literal["ok", "error", "embedded", "unchecked", "unkeyed"]
     detail: str | None = None
 
 
@@ -407,3 +407,4 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
     broker: Check
+    audit: Check | None = None

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0009_evidence"
-down_revision = "0006_sweep_hints"
+down_revision = "0008_audit_keys"
 branch_labels = None
 depends_on = None
 
