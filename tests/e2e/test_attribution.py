@@ -113,7 +113,7 @@ def test_api_events_name_the_token(db, clock, settings) -> None:  # type: ignore
     assert [r["channel"] for r in events["rows"]] == ["api"]
 
 
-def test_page_events_name_a_hash_of_the_session(web_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_page_events_name_a_hash_of_the_session(web_db: Database, tmp_path: Path) -> None:
     with web_env(web_db, tmp_path, people=None) as env:
         clerk = Session(env.base_url)
         assert clerk.sign_in(CLERK).status_code == 303

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.conftest import shanghai
 from tests.factories import CLERK, seed_bureau, to_published
+from workflow.kernel import audit
 from workflow.kernel.errors import Forbidden, InvalidInput, Refused
 from workflow.kernel.models import AuditEvent
 from workflow.services.documents import Workflow
@@ -164,3 +165,55 @@ def test_corrections_need_a_publication_and_a_reason(wf: Workflow, clock) -> Non
         wf.correct(CLERK, doc, what="publication", url="https://x.example.cn/", reason="  ")
     with pytest.raises(InvalidInput):
         wf.correct(CLERK, doc, what="elsewhere", url="https://x.example.cn/", reason="x")
+
+
+def test_verify_replays_confirmations_and_corrections(wf: Workflow, clock, db) -> None:  # type: ignore[no-untyped-def]
+    """``audit verify`` replays each document from its chain (workflow/kernel/audit_replay.py):
+    after claims confirmed and facts corrected, the document still agrees with its chain; a
+    direct UPDATE of ``documents.on_time`` is named, with the event the verdict comes from."""
+    from sqlalchemy import text
+
+    from workflow.kernel.audit_verify import VerifyOptions, verify
+
+    def check() -> list:  # type: ignore[type-arg]
+        with db.snapshot() as s:
+            return verify(s, VerifyOptions(keyring=audit.current_keyring())).breaks
+
+    clock.set(shanghai(2024, 3, 4, 10, 0))  # Monday
+    doc = to_published(wf)
+    clock.set(shanghai(2024, 3, 21, 16, 0))  # seventeen days later: both claims await confirmation
+    claimed = shanghai(2024, 3, 5, 10, 0)
+    wf.record_posting(CLERK, doc, channel="portal", url=PORTAL, posted_at=claimed)
+    wf.record_posting(CLERK, doc, channel="news_media", outlet="福州日报", url=MEDIA, posted_at=claimed)
+    assert wf.read_document(CLERK, doc).on_time is False
+    wf.confirm(SUPERVISOR, doc, what="portal", reason="门户网站后台日志")
+    out = wf.confirm(SUPERVISOR, doc, what="news_media", reason="福州日报原件")
+    assert out.details["result_after"]["on_time"] is True
+    assert check() == []
+
+    clock.set(shanghai(2024, 3, 22, 9, 0))
+    # The news media posting really went out on Fri 8 Mar: later, so late (the unit may say so).
+    out = wf.correct(CLERK, doc, what="news_media", at=shanghai(2024, 3, 8, 10, 0), reason="见报日期核对有误")
+    assert out.details["result_after"]["on_time"] is False
+    # The policy was public on Fri 1 Mar: an earlier publication, a new deadline, still late.
+    out = wf.correct(
+        CLERK, doc, what="publication", at=shanghai(2024, 3, 1, 10, 0), reason="门户网站发布日志"
+    )
+    assert out.details["after"]["due_at"] != out.details["before"]["due_at"]
+    view = wf.read_document(CLERK, doc)
+    assert view.on_time is False and view.postings[1].posted_at == shanghai(2024, 3, 8, 10, 0)
+    assert check() == []
+
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE documents SET on_time = :t WHERE id = :d"), {"t": True, "d": doc})
+    (finding,) = check()
+    with db.transaction() as s:
+        last_correct = max(
+            s.scalars(
+                select(AuditEvent.seq).where(AuditEvent.document_id == doc, AuditEvent.action == "correct")
+            )
+        )
+    assert finding.chain == f"doc:{doc}" and finding.seq == last_correct
+    assert f"documents.on_time is True but the chain's correct at seq {last_correct} recorded False" in (
+        finding.problem
+    )

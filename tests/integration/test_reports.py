@@ -870,6 +870,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "补录时间确认人",
         "更正次数",
         "更正人",
+        "网页核验",
     ]
     assert rows[1] == [
         "1",
@@ -898,6 +899,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "",
         "0",
         "",
+        "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验",
     ]
     assert rows[2] == [
         "2",
@@ -926,6 +928,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "",
         "0",
         "",
+        "政策文件页面：待核验；门户网站：待核验；政务新媒体：待核验；新闻媒体：待核验",
     ]
     assert len(rows) == 3
     english = read_csv(to_csv(table, "en"))

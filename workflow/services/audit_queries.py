@@ -59,8 +59,9 @@ EVENT_COLUMNS = (
     Column("credential", "凭据", "credential"),
     Column("wall_at", "实际时间(时钟被指定时)", "real time (under a clock override)", "instant"),
 )
-TIMELINE_COLUMNS = (Column("seq", "序号", "seq", "int"),) + tuple(
-    c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")
+TIMELINE_COLUMNS = (
+    Column("seq", "序号", "seq", "int"),
+    *(c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")),
 )
 
 
@@ -221,9 +222,11 @@ def reading(db: Database) -> Iterator[Session]:
         with db.transaction() as session:
             yield session
         return
-    with db.engine.connect() as conn:
-        with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session:
-            yield session
+    with (
+        db.engine.connect() as conn,
+        Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session,
+    ):
+        yield session
 
 
 class Gate:

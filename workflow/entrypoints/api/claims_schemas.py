@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from workflow.entrypoints.api.evidence_schemas import EvidenceOut
+
 
 class ClaimOut(BaseModel):
     """A claimed instant beside the server's recorded one (docs/design.md §7)."""
@@ -33,7 +35,10 @@ class PostingOut(ClaimOut):
     channel: str
     outlet: str | None
     url: str | None
-    evidence: str | None
+    evidence: EvidenceOut = Field(
+        description="What the evidence checker found for this posting's page; the clerk's own "
+        "evidence text is its note."
+    )
     posted_at: datetime = Field(description="The claimed instant (same as claimed_at).")
     counted_at: datetime = Field(
         description="The instant the posting counts from: the claim, or the "

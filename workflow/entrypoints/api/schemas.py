@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
+from workflow.entrypoints.api.evidence_schemas import EvidenceOut
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
 
@@ -67,7 +68,10 @@ MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    StateName = str
+else:  # the states' names, from the one declaration in states/ (mypy cannot read a computed Literal)
+    StateName = Literal[tuple(s.value for s in State)]
 
 
 class Strict(BaseModel):
@@ -263,6 +267,7 @@ class DocumentView(BaseModel):
     publication_url: str | None
     published_at: datetime | None
     publication: PublicationOut | None
+    publication_evidence: EvidenceOut | None
     due_at: datetime | None
     due_provisional: bool
     postings: list[PostingOut]
@@ -402,7 +407,7 @@ class CalendarLoadOut(BaseModel):
 
 # ---------------------------------------------------------------------------- health
 class Check(BaseModel):
-    status: Literal["ok", "error", "embedded", "unchecked"]
+    status: Literal["ok", "error", "embedded", "unchecked", "unkeyed"]
     detail: str | None = None
 
 
@@ -410,3 +415,4 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
     broker: Check
+    audit: Check | None = None

@@ -378,21 +378,22 @@ def show(
     if view.due_at:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
         typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+    if view.publication_evidence is not None:
+        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
     for p in view.postings:
         typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at "
+            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at "
             f"{_local(p.posted_at, tz)}{_claim(p, tz)}"
         )
+        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
     for c in view.corrections:
         typer.echo(
             f"  corrected {c.what} {_local(c.at, tz)} by {c.by}: {c.reason} "
             f"({_changes(c.before or {}, c.after or {}, tz)})"
         )
     if view.on_time is not None:
-        typer.echo(
-            f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
-            f"{view.working_days_taken} working day(s) taken"
-        )
+        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
+        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
         typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
@@ -435,6 +436,17 @@ def _claim(claim: PublicationClaimView | PostingView | None, tz: str, *, publica
     if claim.confirmed_by:
         return f" (recorded {_local(claim.recorded_at, tz)}; claim confirmed by {claim.confirmed_by})"
     return ""
+
+
+def _evidence(e: Any, lang: str) -> str:
+    """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
+    parts = [label("evidence", e.status, lang)]
+    if e.checked_at:
+        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
+    if e.sha256:
+        parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
+    parts.extend(r["message"] for r in e.reasons)
+    return "; ".join(parts)
 
 
 def _local(instant: Any, tz: str) -> str:

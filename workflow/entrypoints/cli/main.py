@@ -86,6 +86,7 @@ def _register() -> None:
         db_cmds,
         diagram_cmds,
         doc_cmds,
+        evidence_cmds,
         ops_cmds,
         outbox_cmds,
         report_cmds,
@@ -106,6 +107,7 @@ def _register() -> None:
         report_cmds,
         server_cmds,
         web_cmds,
+        evidence_cmds,
     ):
         module.register(app)
 

@@ -197,6 +197,8 @@ def dashboard(page: Page) -> dict[str, Any]:
         "counts": counts,
         "mermaid": _mermaid(counts),
         "claims_waiting": seen.claims_waiting,
+        "unverified": seen.unverified,
+        "unverified_count": seen.unverified_count,
     }
 
 

@@ -424,7 +424,14 @@ class DocumentCommands(Effects):
             ctx.doc.postings.append(posting)
             ctx.session.flush()
             ctx.details.update(
-                {"channel": channel, "outlet": outlet, "url": url, "posted_at": at, "recorded_at": ctx.now}
+                {
+                    "posting_id": posting.id,
+                    "channel": channel,
+                    "outlet": outlet,
+                    "url": url,
+                    "posted_at": at,
+                    "recorded_at": ctx.now,
+                }
             )
             if claims.is_backdated(at, ctx.now, self.settings.claim_grace):
                 ctx.details["awaiting_confirmation"] = True  # counts as recorded until confirmed

@@ -31,6 +31,7 @@ from workflow.services.documents.views import (
     SignerView,
     TimelineEvent,
 )
+from workflow.services.evidence.queries import document_evidence
 
 
 class DocumentReads(DocumentService):
@@ -39,7 +40,7 @@ class DocumentReads(DocumentService):
     def read_document(self, login: str, doc_id: int) -> DocumentView:
         """A document with its package, signatures, postings, deadline and what is missing."""
         with self.db.transaction() as session:
-            user, actor = self._actor(session, login)
+            _user, actor = self._actor(session, login)
             doc = self._load(session, doc_id)
             snap = document_snapshot(session, doc)
             denied = permissions.may_read(actor, snap)
@@ -71,6 +72,7 @@ class DocumentReads(DocumentService):
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
         grace = self.settings.claim_grace
+        checked, publication_evidence = document_evidence(session, doc, self.settings.language)
         users = {
             u.id: u.login
             for u in session.scalars(
@@ -87,7 +89,7 @@ class DocumentReads(DocumentService):
                 channel=p.channel,
                 outlet=p.outlet,
                 url=p.url,
-                evidence=p.evidence,
+                evidence=checked[p.id],
                 posted_at=p.posted_at,
                 recorded_by=users.get(p.recorded_by),
                 **posting_claim(p, grace),
@@ -125,6 +127,7 @@ class DocumentReads(DocumentService):
             publication_url=doc.publication_url,
             published_at=doc.published_at,
             publication=publication,
+            publication_evidence=publication_evidence,
             due_at=doc.due_at,
             due_provisional=doc.due_provisional,
             postings=postings,

@@ -15,8 +15,10 @@ from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Material, Posting, Unit, User
 from workflow.services.claims import claimed_or_corrected, document_claims
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     FORM_LABELS,
     POSTED,
     PUBLISHED,
@@ -126,6 +128,7 @@ class LedgerReport(ReportBase):
             ]
             facts = document_claims(session, candidates, self.settings.claim_grace, as_of=scope.now)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -181,6 +184,7 @@ class LedgerReport(ReportBase):
                         "confirmed_by": found.get("confirmed_by", []),
                         "corrections": len(fixes),
                         "corrected_by": list(dict.fromkeys(f["by"] for f in fixes if f["by"])),
+                        "evidence": evidence.get(d.id, []),
                     }
                 )
         columns = (
@@ -208,6 +212,8 @@ class LedgerReport(ReportBase):
             Column("confirmed_by", "补录时间确认人", "claims confirmed by", "list"),
             Column("corrections", "更正次数", "corrections", "int"),
             Column("corrected_by", "更正人", "corrected by", "list"),
+            # Evidence of the pages (docs/evidence.md), last.
+            EVIDENCE_COLUMN,
         )
         return Table(
             "ledger",
