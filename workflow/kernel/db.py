@@ -72,12 +72,12 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_conn, record):
         if record is not None:
             record.info[_IDLE_SINCE] = _now()
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+    def _on_checkout(dbapi_conn, record, _proxy):
         since = record.info.get(_IDLE_SINCE)
         if since is None or _now() - since < idle_seconds:
             return  # new (just connected) or used a moment ago
