@@ -48,6 +48,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("escalation_latency", "deadline → email in SMTP with a real worker and beat", 300),
     ("deadline", "100,000 deadlines on the working-day calendar vs asking day by day", 300),
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
+    ("openloop", "the HTTP API under open-loop load: 50, 100, 200, 400 triggers/s offered", 900),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {
     "common.py",
