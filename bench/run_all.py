@@ -37,12 +37,18 @@ from bench.common import PG_ADMIN_URL, ROOT, Figure, load_figures, print_figures
 BENCHMARKS: list[tuple[str, str, int]] = [
     ("machine", "transitions: shared-machine dispatch vs add_model vs Machine per document", 600),
     ("trigger", "one publish through the service vs the raw driver, SQLite and PostgreSQL", 600),
-    ("spiff", "the five-step workflow: Santongbu vs SpiffWorkflow, SQLite and PostgreSQL", 600),
+    (
+        "spiff",
+        "the workflow, 11 transactions a side: Santongbu vs SpiffWorkflow (+ audit + outbox), "
+        "and engine CPU alone",
+        900,
+    ),
     ("memory", "worker RSS over 100,000 documents", 600),
     ("sweep", "the sweep over 1,000,000 documents in PostgreSQL", 1800),
     ("escalation_latency", "deadline → email in SMTP with a real worker and beat", 300),
     ("deadline", "100,000 deadlines on the working-day calendar vs asking day by day", 300),
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
+    ("openloop", "the HTTP API under open-loop load: 50, 100, 200, 400 triggers/s offered", 900),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {
     "common.py",

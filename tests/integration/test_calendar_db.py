@@ -243,6 +243,85 @@ def test_transactions_share_a_built_calendar_until_a_year_is_loaded(db: Database
         assert calendar_for(s, settings) is after
 
 
+# 2027 loaded again without its make-up working Saturday (a correction of the correction).
+WITHOUT_MAKEUP_2027 = CORRECTED_2027.split("[[workdays]]")[0].replace("test schedule", "test schedule v2")
+MAKEUP_SATURDAY = date(2027, 2, 13)
+
+# Loads 2027 as another process would (the CLI, a worker): argv is the URL, the instant, the file.
+LOAD_ELSEWHERE = """
+import sys
+from datetime import datetime
+from states.snapshot import ActorSnapshot
+from workflow.kernel.db import Database
+from workflow.kernel.settings import Settings
+from workflow.services.calendar_admin import load_year
+
+url, at, data = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
+db = Database(url)
+with db.transaction() as s:
+    load_year(s, data, actor=ActorSnapshot(login="admin", unit_id=None, roles=frozenset({"admin"})),
+              at=at, settings=Settings(database_url=url))
+db.dispose()
+"""
+
+
+def test_a_load_through_one_database_object_is_seen_by_another(db: Database, settings: Settings) -> None:
+    """Two Database objects on one database in one process (as a server's API and its pages
+    could hold): a load through one reaches the other's next transaction, also when the
+    second load happens at the same clock instant as the first (a fixed clock)."""
+    other = Database(db.url)
+    try:
+        with other.transaction() as s:
+            before = calendar_for(s, settings)
+        with other.transaction() as s:
+            assert calendar_for(s, settings) is before  # cached: nothing loaded meanwhile
+        with db.transaction() as s:
+            load_year(s, CORRECTED_2027, actor=ADMIN, at=NOW, settings=settings)
+        with other.transaction() as s:
+            loaded = calendar_for(s, settings)
+            assert loaded.loaded_years == (2027,) and loaded.is_working_day(MAKEUP_SATURDAY)
+        with db.transaction() as s:
+            load_year(s, WITHOUT_MAKEUP_2027, actor=ADMIN, at=NOW, settings=settings)
+        with other.transaction() as s:
+            reloaded = calendar_for(s, settings)
+            assert reloaded is not loaded and not reloaded.is_working_day(MAKEUP_SATURDAY)
+        with other.transaction() as s:
+            assert calendar_for(s, settings) is reloaded
+    finally:
+        other.dispose()
+
+
+def test_a_load_in_another_process_is_seen_through_the_version_in_the_database(
+    db: Database, settings: Settings
+) -> None:
+    """A year replaced by another process (same count of years, a new ``loaded_at``) reaches
+    this process's next transaction: nothing here was told, only the database changed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with db.transaction() as s:
+        load_year(s, CORRECTED_2027, actor=ADMIN, at=NOW, settings=settings)
+    with db.transaction() as s:
+        cached = calendar_for(s, settings)
+        assert cached.is_working_day(MAKEUP_SATURDAY)
+    with db.transaction() as s:
+        assert calendar_for(s, settings) is cached
+    root = Path(__file__).resolve().parents[2]
+    later = shanghai(2026, 12, 1, 9, 5).isoformat()
+    subprocess.run(
+        [sys.executable, "-c", LOAD_ELSEWHERE, db.url, later, WITHOUT_MAKEUP_2027],
+        check=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    with db.transaction() as s:
+        seen = calendar_for(s, settings)
+        assert seen is not cached and not seen.is_working_day(MAKEUP_SATURDAY)
+
+
 def test_the_beat_refreshes_provisional_deadlines(db: Database, settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
     """``refresh_provisional_deadlines`` is periodic work: the workers' beat schedules it, and
     its task, run against the database, puts right a deadline that was computed while 2027 had

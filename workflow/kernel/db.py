@@ -8,15 +8,20 @@ compare-and-set of ``documents.version`` and on ``FOR UPDATE SKIP LOCKED`` where
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# A pooled PostgreSQL connection is pinged before use only after it sat this long unused.
+PING_AFTER_IDLE_SECONDS = 30.0
+_IDLE_SINCE = "santongbu.idle_since"
 
 
 def normalise_url(url: str) -> str:
@@ -47,10 +52,54 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection with a round trip only when it sat idle ``idle_seconds`` or more.
+
+    ``pool_pre_ping=True`` pings on *every* checkout: one more round trip per transaction, two
+    per HTTP trigger (the token look-up and the service each check one out), and half of the
+    token look-up's time (issue 20). A connection handed back a moment ago is not the one a
+    server restart, a firewall's idle timeout or ``idle_session_timeout`` has cut; one that
+    waited half a minute may be. A failed ping raises :class:`DisconnectionError`, on which the
+    pool discards the connection and checks out another (SQLAlchemy's documented "pessimistic"
+    recipe). What is given up: a connection cut *while* in steady use (the server restarted
+    under load) fails the transaction that meets it; SQLAlchemy then invalidates the whole pool,
+    so the next transaction gets fresh connections — as for a transaction in flight when the
+    server restarts.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        if record is not None:
+            record.info[_IDLE_SINCE] = _now()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or _now() - since < idle_seconds:
+            return  # new (just connected) or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise exc.DisconnectionError(
+                f"pooled connection failed its ping after idling: {error}"
+            ) from error
+
+
 class Database:
     """One engine and its session factory; the unit every service and test is handed."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    ) -> None:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
@@ -61,9 +110,9 @@ class Database:
             self.engine = create_engine(self.url, echo=echo, connect_args={"timeout": 30})
             _sqlite_setup(self.engine)
         else:
-            self.engine = create_engine(
-                self.url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
-            )
+            # No pool_pre_ping: a round trip per checkout. Ping only what sat idle (above).
+            self.engine = create_engine(self.url, echo=echo, pool_size=pool_size, max_overflow=20)
+            _ping_after_idle(self.engine, ping_after_idle)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

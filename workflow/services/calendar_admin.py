@@ -21,7 +21,7 @@ from states import permissions
 from states.snapshot import SYSTEM, ActorSnapshot
 from workflow.kernel import audit
 from workflow.kernel.calendar import Calendar, YearSchedule, calendar_for, due_for, parse_schedule
-from workflow.kernel.calendar.store import forget
+from workflow.kernel.calendar.store import calendar_changed, forget
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, Denied, Forbidden
@@ -85,6 +85,7 @@ class LoadResult:
 
 def _store(session: Session, schedule: YearSchedule, *, actor: ActorSnapshot, at: datetime) -> str | None:
     """Replace the stored year; returns the source of the schedule it replaced, if any."""
+    calendar_changed(session)  # this process's built calendars; other processes read the version
     old = session.get(CalendarYear, schedule.year)
     replaced = old.source if old else None
     session.execute(delete(CalendarDay).where(CalendarDay.year == schedule.year))

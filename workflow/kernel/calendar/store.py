@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from states.deadline import DueDate, compute_due, is_late, local_date, working_days_between
@@ -44,43 +44,88 @@ def loaded_schedules(session: Session) -> list[YearSchedule]:
     ]
 
 
-# Built calendars by what was loaded (years, their content hashes and load instants): a
-# Calendar never changes once built, so every transaction that sees the same loads shares one
-# instead of reading every loaded day and expanding the years again (~11 % of a publish,
-# bench_trigger). Any load changes ``loaded_at``, hence the key.
-_BUILT: dict[tuple[object, ...], Calendar] = {}
+# The built calendar of each database this process uses, until a calendar load.
+#
+# A Calendar never changes once built; what can change it is a year being loaded (or replaced),
+# here or in another process (the CLI, the worker, another server process). So each database
+# has one entry, tagged with the version it was built at:
+#
+# * ``generation`` — bumped in this process by :func:`calendar_changed`, which the load calls in
+#   its transaction and again when that transaction commits: a load made here is seen by the
+#   next transaction of every Database object on that URL, even at the same clock instant;
+# * ``(count, max(loaded_at))`` of ``calendar_years`` — the version every process can read: a
+#   load replaces the year's row with a new ``loaded_at`` (the load's instant), an added year
+#   changes the count. One aggregate row over a table of a few rows, read once per transaction
+#   that needs the calendar (``session.info`` keeps it for the rest of the transaction), in
+#   place of reading every loaded day and expanding the years again.
+#
+# Why read the version in every such transaction rather than trust the cache for a while: a
+# deadline computed on a calendar older than a committed load would not be corrected — the load
+# recomputes the open deadlines it can see, and a document published afterwards by a process
+# still holding the old calendar is not among them. A time-to-live would open that window for
+# its whole length on every process; LISTEN/NOTIFY (PostgreSQL only) would need a connection
+# and a thread per process and still leave a window between the commit and the notification.
+# The read costs one round trip (~0.07 ms on loopback here) on the transactions that compute
+# a deadline or count working days, and nothing on the others (the calendar is read lazily).
+#
+# A year stored without its content hash (a schedule built in code) is never shared, as before.
+_VERSION = select(func.count(), func.count(CalendarYear.sha256), func.max(CalendarYear.loaded_at))
+_BUILT: dict[str, tuple[tuple[object, ...], Calendar]] = {}
+_GENERATIONS: dict[str, int] = {}
 _BUILT_LOCK = threading.Lock()
+_HOOKED = "santongbu.calendar.changed"
+
+
+def _database(session: Session) -> str:
+    """What identifies the session's database within this process: its engine's URL."""
+    bind = session.get_bind()
+    return str(bind.engine.url)
 
 
 def calendar_for(session: Session, settings: Settings) -> Calendar:
-    """The calendar as this session's database sees it (one light query per session)."""
+    """The calendar as this session's database sees it (one light query per transaction)."""
     found = session.info.get(_SESSION_KEY)
     if found is None:
-        key = tuple(
-            tuple(row)
-            for row in session.execute(
-                select(
-                    CalendarYear.year,
-                    CalendarYear.sha256,
-                    CalendarYear.source,
-                    CalendarYear.official,
-                    CalendarYear.loaded_at,
-                ).order_by(CalendarYear.year)
-            ).all()
-        )
-        # A year loaded without its content hash (a schedule built in code) is never shared.
-        cacheable = all(row[1] for row in key)
+        where = _database(session)
+        count, hashed, last = session.execute(_VERSION).one()
         with _BUILT_LOCK:
-            found = _BUILT.get(key) if cacheable else None
-        if found is None:
+            generation = _GENERATIONS.get(where, 0)
+            entry = _BUILT.get(where)
+        version = (generation, count, last)
+        if entry is not None and entry[0] == version:
+            found = entry[1]
+        else:
             found = Calendar(loaded_schedules(session))
-        if cacheable:
-            with _BUILT_LOCK:
-                if len(_BUILT) >= 8:
-                    _BUILT.clear()
-                _BUILT[key] = found
+            if hashed == count:
+                with _BUILT_LOCK:
+                    if _GENERATIONS.get(where, 0) == generation:  # no load here meanwhile
+                        _BUILT[where] = (version, found)
         session.info[_SESSION_KEY] = found
     return found
+
+
+def _bump(where: str) -> None:
+    with _BUILT_LOCK:
+        _GENERATIONS[where] = _GENERATIONS.get(where, 0) + 1
+        _BUILT.pop(where, None)
+
+
+def calendar_changed(session: Session) -> None:
+    """Whoever writes ``calendar_years`` calls this in the same transaction: the calendars this
+    process built for the database are dropped now and again when the transaction commits (a
+    transaction of another thread may rebuild from the old rows in between). Other processes
+    see the change through the version in the database (see above)."""
+    where = _database(session)
+    _bump(where)
+    session.info.pop(_SESSION_KEY, None)
+    if not session.info.get(_HOOKED):
+        session.info[_HOOKED] = True
+
+        def committed(_session: Session) -> None:
+            _session.info.pop(_HOOKED, None)
+            _bump(where)
+
+        event.listen(session, "after_commit", committed, once=True)
 
 
 def forget(session: Session) -> None:
