@@ -30,6 +30,7 @@ from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services import authz
+from workflow.services.sessions import end_user_sessions, revoke_user_tokens
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -205,11 +206,19 @@ class Directory:
                     if unit is None:
                         raise NotFound(Reason("no_such_unit", {"code": changes["unit"]}))
                     user.unit_id = unit.id
+                ended: dict[str, Any] = {}
+                if clean.get("active") is False and user.active:
+                    # Deactivation takes effect at once: the pages' sessions end and the API
+                    # tokens are revoked for good (reactivation does not revive them).
+                    now = self.clock.now()
+                    ended = {"sessions_ended": end_user_sessions(session, user.id, "deactivated", now),
+                             "tokens_revoked": revoke_user_tokens(session, user.id, actor.login if actor else "", now)}
                 for key, value in clean.items():
                     setattr(user, key, value)
                 session.flush()
                 audit.append(session, at=self.clock.now(), actor=actor, action="user_changed",
-                             details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}})
+                             details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None},
+                                      **ended})
                 session.refresh(user)
                 return user_view(user, user.unit.code)
         except Denied as denied:

@@ -40,6 +40,7 @@ TITLES: dict[str, dict[str, str]] = {
     "invalid_input": {"zh": "输入无效", "en": "Invalid input"},
     "too_large": {"zh": "请求过大", "en": "Request too large"},
     "unavailable": {"zh": "服务暂不可用", "en": "Service unavailable"},
+    "throttled": {"zh": "请稍后再试", "en": "Too many attempts"},
     "internal_error": {"zh": "内部错误", "en": "Internal error"},
     "error": {"zh": "错误", "en": "Error"},
 }

@@ -37,7 +37,7 @@ def _services(app: FastAPI, db: Database | None, clock: Clock | None, settings: 
 
 def install(app: FastAPI, db: Database | None = None, clock: Clock | None = None,
             settings: Settings | None = None, *, services: Services | None = None,
-            secret: str | None = None, session_seconds: int = DEFAULT_SESSION_SECONDS) -> None:
+            secret: str | None = None, session_seconds: int | None = None) -> None:
     """Add the pages to ``app``, over ``services`` (by default the app's own, see ``_services``).
 
     ``secret`` signs session cookies; without it the key is read from the settings or
@@ -49,7 +49,8 @@ def install(app: FastAPI, db: Database | None = None, clock: Clock | None = None
     services = services or _services(app, db, clock, settings)
     codec, problem = None, None
     try:
-        codec = SessionCodec(secret_key(services.settings, secret), max_age=session_seconds)
+        seconds = session_seconds or int(services.settings.session_hours * 3600) or DEFAULT_SESSION_SECONDS
+        codec = SessionCodec(secret_key(services.settings, secret), max_age=seconds)
     except SecretKeyMissing as exc:
         problem = str(exc)
         log.warning("web pages disabled: %s", exc)

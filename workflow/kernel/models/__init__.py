@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on :data:`Base.metadata`, the
 outbox included (its rows are written and delivered by :mod:`notifications`)."""
+from workflow.kernel.models.access import AuditBurst, AuthThrottle, WebSession
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
 from workflow.kernel.models.calendar import CalendarDay, CalendarYear
@@ -12,5 +13,5 @@ from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api
 __all__ = [
     "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "UTCDateTime", "ROLES", "UNIT_KINDS",
     "Unit", "User", "Document", "Material", "Posting", "Signature", "Signer", "Escalation",
-    "SweepState", "OutboxMessage",
+    "SweepState", "OutboxMessage", "AuditBurst", "AuthThrottle", "WebSession",
 ]
