@@ -1,5 +1,6 @@
 """The periodic work besides delivery, as Celery tasks, and their beat entries: the deadline
-sweep, the audit checkpoint, and the refresh of provisional deadlines.
+sweep, the audit checkpoint, the refresh of provisional deadlines, and the aggregated audit
+events of bursts of refusals (:mod:`workflow.kernel.bursts`).
 
 Thin on purpose: each calls one application service from the composition root
 (:func:`workflow.bootstrap.bootstrap`) handed to :func:`register`. All are idempotent, so
@@ -34,6 +35,7 @@ log = logging.getLogger("santongbu.workers")
 SWEEP_DEADLINES = "santongbu.sweep_deadlines"
 AUDIT_CHECKPOINT = "santongbu.audit_checkpoint"
 REFRESH_PROVISIONAL = "santongbu.refresh_provisional_deadlines"
+FLUSH_AUDIT_BURSTS = "santongbu.flush_audit_bursts"
 
 
 def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
@@ -72,17 +74,20 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     every = settings.sweep_interval_seconds
     checkpoint = float(settings.audit_checkpoint_interval_seconds)
     refresh = float(settings.provisional_refresh_interval_seconds)
+    bursts = float(settings.audit_burst_window_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
         "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,
                              "options": {"expires": checkpoint}},
         "refresh-provisional-deadlines": {"task": REFRESH_PROVISIONAL, "schedule": refresh,
                                           "options": {"expires": refresh}},
+        "flush-audit-bursts": {"task": FLUSH_AUDIT_BURSTS, "schedule": bursts,
+                               "options": {"expires": bursts}},
     }
 
 
 def register(celery: Celery, services: Services) -> None:
-    """Register the three tasks on ``celery``, over ``services``, and add their beat entries."""
+    """Register the four tasks on ``celery``, over ``services``, and add their beat entries."""
 
     def sweep_deadlines(self: Task) -> dict[str, Any]:
         """Fire every due rung of the escalation ladder, then nudge outbox delivery."""
@@ -96,7 +101,12 @@ def register(celery: Celery, services: Services) -> None:
         """Put right a provisional deadline computed on a calendar that changed since."""
         return run_refresh(services)
 
+    def flush_audit_bursts(self: Task) -> dict[str, Any]:
+        """Write the aggregated audit events of bursts of refusals whose window has closed."""
+        return {"written": services.audit.flush_bursts()}
+
     for name, fn in ((SWEEP_DEADLINES, sweep_deadlines), (AUDIT_CHECKPOINT, audit_checkpoint),
-                     (REFRESH_PROVISIONAL, refresh_provisional_deadlines)):
+                     (REFRESH_PROVISIONAL, refresh_provisional_deadlines),
+                     (FLUSH_AUDIT_BURSTS, flush_audit_bursts)):
         celery.task(name=name, bind=True, acks_late=True, ignore_result=True, shared=False)(fn)
     celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

@@ -167,3 +167,76 @@ def test_v3_3_3_a_new_password_deactivation_and_an_administrator_end_every_sessi
                 AuditEvent.action == "sessions_ended"))]
             assert actions == [("sessions_ended", "allowed"), ("sessions_ended", "refused")]
         laptop.close(), phone.close()
+
+
+# --------------------------------------------------------------------------- API tokens (V3.5)
+def _api(db: Database, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from tests.conftest import shanghai
+    from tests.factories import seed_bureau
+    from workflow.kernel.clock import FixedClock
+    from workflow.kernel.settings import Settings
+
+    clock = FixedClock(shanghai(2024, 2, 5, 10, 0))
+    settings = Settings(database_url=db.url, mail_folder=tmp_path / "mail")
+    seed_bureau(db, clock)
+    return clock, settings
+
+
+def test_v3_5_deactivation_revokes_tokens_for_good(db: Database, tmp_path: Path) -> None:
+    """ASVS V3.5.x / V2.10: a token is a credential like a session. Deactivating its user revokes
+    it at once (audited with the ids); reactivating the user does not revive it."""
+    import httpx
+
+    from workflow.services.tokens import Tokens
+
+    clock, settings = _api(db, tmp_path)
+    tokens = Tokens(db, clock, settings)
+    secret, view = tokens.create("admin", CLERK, "portal sync")
+    with live_server(create_app(db, clock, settings)) as url:
+        def me() -> int:
+            return httpx.get(url + "/me", headers={"Authorization": f"Bearer {secret}"}, timeout=30).status_code
+
+        assert me() == 200
+        Directory(db, clock).update_user("admin", CLERK, {"active": False})
+        assert me() == 401
+        Directory(db, clock).update_user("admin", CLERK, {"active": True})
+        assert me() == 401
+    [listed] = tokens.list(CLERK)
+    assert listed["revoked_by"] == "admin" and not listed["active"]
+    with db.transaction() as s:
+        changed = [e.details for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed"))]
+    assert f'"tokens_revoked": [{view["id"]}]' in changed[0]
+
+
+def test_v3_5_tokens_expire_and_record_their_last_use(sqlite_db: Database, tmp_path: Path,
+                                                      monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ASVS V3.5.x / V3.3.x for tokens: ``santongbu token create --expires 90d`` gives a token
+    that stops working after 90 days; ``token list`` shows its expiry and when it was last used."""
+    import json
+
+    import httpx
+
+    clock, settings = _api(sqlite_db, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    now = clock.now().isoformat()
+    made = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", now, "token", "create", CLERK, "--expires", "90d",
+                                   "--as", "admin", "--json"])
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.output)
+    assert created["expires_at"].startswith("2024-05-05T02:00")  # 90 days after 2024-02-05 10:00 +08:00
+    bad = runner.invoke(cli_app, ["--db", sqlite_db.url, "token", "create", CLERK, "--expires", "soon", "--as", "admin"])
+    assert bad.exit_code != 0 and "90d" in bad.output
+    with live_server(create_app(sqlite_db, clock, settings)) as url:
+        def me() -> int:
+            return httpx.get(url + "/me", headers={"Authorization": f"Bearer {created['token']}"}, timeout=30).status_code
+
+        clock.advance(timedelta(days=89, hours=23))
+        assert me() == 200
+        listing = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list"])
+        assert "expires 2024-05-05" in listing.output and "used 2024-05-05 01:00" in listing.output
+        clock.advance(timedelta(hours=1))
+        assert me() == 401
+    listing = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--json"])
+    [view] = json.loads(listing.output)
+    assert view["active"] is False and view["revoked_at"] is None and view["last_used_at"].startswith("2024-05-05T01:00")

@@ -29,25 +29,16 @@ from states.snapshot import ActorSnapshot
 from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.kernel.errors import ConcurrentChange, Denied, InvalidInput, NotFound, SantongbuError
+from workflow.kernel.errors import ConcurrentChange, Denied, InvalidInput, NotFound
 from workflow.kernel.settings import Settings, get_settings
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services import authz
 from workflow.services.directory import CODE
 from workflow.services.passwords import MAX_PASSWORD_LENGTH, Passwords, password_problem
 from workflow.services.sessions import LiveSession, Sessions, end_user_sessions
-from workflow.services.throttle import Throttle
+from workflow.services.throttle import Throttle, TooManyAttempts
 
-
-class TooManyAttempts(SantongbuError):
-    """Refused by the throttle before anything was checked: wait ``retry_after`` seconds."""
-
-    code = "throttled"
-    http_status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(Reason("throttled", {"seconds": retry_after}))
+__all__ = ["Accounts", "SignedIn", "TooManyAttempts", "WebUser"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from workflow.kernel import audit
+from datetime import timedelta
+
+from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.export import Table
@@ -72,6 +74,12 @@ class AuditAdmin:
             lock_checkpoints(session)
             cp = audit.checkpoint(session, self.clock.now())
             return Checkpoint(cp.id, cp.at, cp.chain_count, cp.hash)
+
+    def flush_bursts(self, *, everything: bool = False) -> int:
+        """Write the aggregated event of every burst of refusals whose window has closed (all of
+        them with ``everything``): :mod:`workflow.kernel.bursts`. The beat runs this."""
+        window = timedelta(seconds=self.settings.audit_burst_window_seconds)
+        return bursts.flush(self.db, self.clock.now(), window, everything=everything)
 
     def timeline(self, login: str, doc_id: int) -> Table:
         """Every event of one document, oldest first (whoever may read the document)."""

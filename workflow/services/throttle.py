@@ -33,8 +33,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from states.reasons import Reason
+
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
+from workflow.kernel.errors import SantongbuError
 from workflow.kernel.models.access import AuthThrottle
 from workflow.kernel.settings import Settings
 
@@ -42,6 +45,17 @@ T = TypeVar("T")
 FORGET_AFTER = timedelta(hours=1)
 KNOWN_FOR = timedelta(days=30)
 TRIES = 8
+
+
+class TooManyAttempts(SantongbuError):
+    """Refused by the throttle before anything was checked: wait ``retry_after`` seconds."""
+
+    code = "throttled"
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(Reason("throttled", {"seconds": retry_after}))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
+from workflow.entrypoints.api.headers import SecurityHeaders
 from workflow.entrypoints.api.limits import BodyLimit
 from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
 
@@ -65,6 +66,12 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     app.state.services = services
     problems.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    proxies = services.settings.trusted_proxy_list
+    if proxies:  # outermost: everything inside sees the client and the scheme the proxy reports
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -48,9 +48,10 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)],
     """The user behind the request's token; 401 without a valid one, 403 for a deactivated user."""
     if credentials is None:
         raise Unauthenticated(Reason("unauthenticated"))
-    found = svc.tokens.authenticate(credentials.credentials)
+    found = svc.tokens.check(credentials.credentials, request.client.host if request.client else None)
     if found is None:
         raise Unauthenticated(Reason("token_invalid"))
+    request.state.credential = f"token:{found.token_id}"  # for the audit trail's attribution
     if not found.actor.active:
         route = request.scope.get("route")
         raise refuse(svc, found.actor, getattr(route, "name", "api"), [Reason("inactive_user", {"login": found.login})])

@@ -284,6 +284,9 @@ class UserOut(BaseModel):
 class TokenIn(Strict):
     login: Code = Field(description="Whose token it is.")
     name: Line200 | None = Field(default=None, description="What it is for, e.g. 'portal sync'.")
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650,
+                                        description="The token stops working this many days from now; "
+                                                    "absent: until revoked.")
 
 
 class TokenOut(BaseModel):
@@ -295,7 +298,9 @@ class TokenOut(BaseModel):
     created_by: str
     revoked_at: datetime | None
     revoked_by: str | None
-    active: bool
+    expires_at: datetime | None = Field(description="When it stops working by itself (null: never).")
+    last_used_at: datetime | None = Field(description="When it was last presented (to the minute).")
+    active: bool = Field(description="Neither revoked nor expired.")
 
 
 class TokenCreated(TokenOut):

@@ -45,6 +45,15 @@ def checkpoint(json_: bool = typer.Option(False, "--json")) -> None:
     common.emit_json(cp.as_dict()) if json_ else typer.echo(f"checkpoint {cp.id}: {cp.chains} chains, {cp.hash[:16]}")
 
 
+@audit_app.command("flush")
+@common.command
+def flush(everything: bool = typer.Option(False, "--all", help="Also the bursts whose window is still open.")) -> None:
+    """Write the aggregated events of refusals that came in bursts (the worker does this every
+    SANTONGBU_AUDIT_BURST_WINDOW_SECONDS)."""
+    count = common.context().services.audit.flush_bursts(everything=everything)
+    typer.echo(f"{count} aggregated event{'s' if count != 1 else ''} written")
+
+
 def register(app: typer.Typer) -> None:
     try:
         from workflow.entrypoints.cli import audit_query_cmds

@@ -1,6 +1,7 @@
 """API tokens, for administrators: list, create (the secret is in this one answer), revoke."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 @router.get("", response_model=list[TokenOut], responses=responses(401, 403, 422, 503))
 def list_tokens(who: Annotated[Caller, Depends(require_admin("token_list"))], svc: ServicesDep,
                 login: Annotated[Code | None, Query(description="Only this user's tokens.")] = None) -> list[dict[str, Any]]:
-    """Every token, newest first: id, owner, name, prefix, revoked or not. Never the secret."""
+    """Every token, newest first: id, owner, name, prefix, revoked, expiry, last use. Never the secret."""
     return svc.tokens.list(login)
 
 
@@ -24,7 +25,8 @@ def list_tokens(who: Annotated[Caller, Depends(require_admin("token_list"))], sv
              responses=responses(401, 403, 404, 413, 422, 503))
 def create_token(body: TokenIn, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Create a token for a user. The answer holds the secret; it cannot be shown again."""
-    secret, view = svc.tokens.create(who.login, body.login, body.name)
+    lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    secret, view = svc.tokens.create(who.login, body.login, body.name, lifetime)
     return {**view, "token": secret}
 
 
