@@ -16,7 +16,7 @@ from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
-from workflow.entrypoints.api import problems
+from workflow.entrypoints.api import docs, problems
 from workflow.entrypoints.api.headers import SecurityHeaders
 from workflow.entrypoints.api.limits import BodyLimit
 from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
@@ -61,7 +61,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     services :func:`~workflow.bootstrap.bootstrap` builds from them."""
     services = services or bootstrap(settings, db=db, clock=clock)
     app = FastAPI(title="Santongbu API", version=_version(), description=DESCRIPTION,
-                  openapi_tags=TAGS, redoc_url=None)
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None)
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
@@ -74,6 +74,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app, services.settings.api_docs)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
