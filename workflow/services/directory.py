@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
+from states.text import text_problem
 from states.snapshot import ActorSnapshot
 
 from workflow.kernel import audit
@@ -50,8 +51,8 @@ def _line(field: str, value: Any, limit: int = 200, required: bool = True) -> st
         if required:
             raise _invalid(field, "required")
         return None
-    if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > limit:
-        raise _invalid(field, f"one line of at most {limit} characters")
+    if not isinstance(value, str) or len(value) > limit or text_problem(value, one_line=True):
+        raise _invalid(field, f"one line of at most {limit} characters, without control characters")
     return value.strip()
 
 

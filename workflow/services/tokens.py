@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
+from states.text import text_problem
 from states.snapshot import ActorSnapshot
 
 from workflow.kernel import audit, bursts
@@ -125,7 +126,7 @@ class Tokens:
         if not isinstance(login, str) or not CODE.match(login):
             raise InvalidInput(Reason("invalid", {"field": "login", "problem": "not a login"}))
         label = (name or "").strip() or "api"
-        if len(label) > 200 or "\n" in label or "\r" in label:
+        if len(label) > 200 or text_problem(label, one_line=True):
             raise InvalidInput(Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"}))
         secret = new_secret()
         try:

@@ -9,7 +9,6 @@ clear 422s, not for authority.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from states.lifecycle import State
+from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
@@ -25,19 +25,17 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
 MAX_TEXT = 1_000_000
 
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-
-
 def _text(value: str) -> str:
-    if _BAD_TEXT.search(value):
-        raise PydanticCustomError("bad_text", "must not contain NUL characters or invalid Unicode")
+    """The one rule of :mod:`states.text`, checked here first to name the field in a 422."""
+    if text_problem(value):
+        raise PydanticCustomError("bad_text", CONTROL_PROBLEM)
     return value
 
 
 def _line(value: str) -> str:
     _text(value)
-    if "\n" in value or "\r" in value:
-        raise PydanticCustomError("one_line", "must be one line")
+    if text_problem(value, one_line=True):
+        raise PydanticCustomError("one_line", LINE_PROBLEM)
     return value
 
 
