@@ -55,6 +55,15 @@ class Settings(BaseSettings):
                                   "certificates are always checked.",
     )
     outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_lease_seconds: float = Field(
+        default=15.0, ge=1, description="A claimed email belongs to its worker this long; the worker renews the "
+                                        "claim every third of it while it sends, so a dead worker's emails are "
+                                        "taken over after at most this long.")
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000,
+                                   description="Emails claimed at a time (one SMTP connection serves them).")
+    outbox_batches_per_task: int = Field(
+        default=20, ge=1, description="Batches one delivery task sends before it hands over to a fresh task "
+                                      "(so a long backlog does not hold one task forever).")
     outbox_backoff_base_seconds: float = Field(default=30.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
