@@ -19,7 +19,8 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
+from email.message import Message
+from email.utils import parseaddr
 
 from workflow.kernel.settings import Settings, plaintext_login_problem
 
@@ -109,8 +110,8 @@ class SmtpTransport:
             raise
         return conn
 
-    def send(self, outbox_id: int, message: EmailMessage, recipients: list[str]) -> Sent:
-        sender = message["From"].addresses[0].addr_spec
+    def send(self, outbox_id: int, message: Message, recipients: list[str]) -> Sent:
+        sender = parseaddr(str(message["From"]))[1]
         if self._conn is None:
             try:
                 self._conn = self._open()
