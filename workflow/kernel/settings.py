@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker, e.g. redis://127.0.0.1:6379/0; unset = embedded in-process worker.",
     )
+    broker_reconnect_max_seconds: float = Field(
+        default=2.0, gt=0, description="A worker that lost its broker tries again every 0.5 s, then a little "
+                                       "later each time, up to this long between attempts.")
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     outbox_interval_seconds: float = Field(default=10.0, gt=0)
     sweep_batch_size: int = Field(default=500, ge=1)
