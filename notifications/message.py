@@ -68,7 +68,7 @@ def sender(settings: Settings) -> tuple[str, str]:
 def _set(msg: Message, name: str, value: str | Header) -> None:
     if isinstance(value, str) and ("\r" in value or "\n" in value):
         raise BadMessage(f"{name} would span lines")
-    msg[name] = value
+    msg[name] = value  # type: ignore[assignment]  # compat32 takes a Header too
 
 
 def _part(text: str, subtype: str) -> MIMEText:
