@@ -102,8 +102,9 @@ def register(celery: Celery, services: Services) -> None:
         return run_refresh(services)
 
     def flush_audit_bursts(self: Task) -> dict[str, Any]:
-        """Write the aggregated audit events of bursts of refusals whose window has closed."""
-        return {"written": services.audit.flush_bursts()}
+        """Write the aggregated audit events of bursts of refusals whose window has closed, and
+        forget old sessions and throttle keys."""
+        return {"written": services.audit.flush_bursts(), **services.accounts.prune()}
 
     for name, fn in ((SWEEP_DEADLINES, sweep_deadlines), (AUDIT_CHECKPOINT, audit_checkpoint),
                      (REFRESH_PROVISIONAL, refresh_provisional_deadlines),

@@ -240,3 +240,25 @@ def test_v3_5_tokens_expire_and_record_their_last_use(sqlite_db: Database, tmp_p
     listing = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--json"])
     [view] = json.loads(listing.output)
     assert view["active"] is False and view["revoked_at"] is None and view["last_used_at"].startswith("2024-05-05T01:00")
+
+
+def test_old_sessions_and_throttle_keys_are_forgotten(web_db: Database, tmp_path: Path) -> None:
+    """Housekeeping (the beat's flush-audit-bursts task): sessions ended 90 days ago and throttle
+    keys without a failure for a day (and no success to remember) are deleted; live ones stay."""
+    from workflow.kernel.models import AuthThrottle
+
+    with web_env(web_db, tmp_path, people=None) as env:
+        accounts = Accounts(env.db, env.clock, env.settings)
+        old, live = Session(env.base_url), Session(env.base_url)
+        old.sign_in(CLERK)
+        old.post("/web/logout", {"csrf_token": old.csrf("/web/documents")})
+        old.sign_in("nobody.here", "wrong password 1")
+        env.clock.advance(timedelta(days=91))
+        live.sign_in(CLERK)
+        pruned = accounts.prune()
+        assert pruned["sessions"] == 1 and pruned["throttle_keys"] >= 1
+        with web_db.transaction() as s:
+            assert [r.ended_at for r in s.scalars(select(WebSession))] == [None]
+            keys = set(s.scalars(select(AuthThrottle.key)))
+        assert "web:acct:nobody.here" not in keys and f"web:ok:{CLERK}|127.0.0.1" in keys
+        old.close(), live.close()

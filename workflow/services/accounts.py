@@ -99,6 +99,10 @@ class Accounts:
         live = self.sessions.live(session_id)
         return _web_user(live) if live is not None else None
 
+    def prune(self) -> dict[str, int]:
+        """Housekeeping the beat runs: old sessions and forgotten throttle keys."""
+        return {"sessions": self.sessions.prune(), "throttle_keys": self.throttle.prune()}
+
     # ------------------------------------------------------------------ sign-in
     def sign_in(self, login: str, password: str, *, address: str | None = None) -> SignedIn | None:
         """A new session if ``password`` is ``login``'s; ``None`` otherwise;

@@ -155,6 +155,16 @@ class Sessions:
             .values(ended_at=at, ended_why=why).execution_options(synchronize_session=False)
         ))
 
+    def prune(self, keep: timedelta = timedelta(days=90)) -> int:
+        """Delete sessions that ended (or expired) more than ``keep`` ago; how many."""
+        from sqlalchemy import delete, or_
+
+        cutoff = self.clock.now() - keep
+        with self.db.transaction() as session:
+            return _count(session.execute(delete(WebSession).where(
+                or_(WebSession.ended_at < cutoff, WebSession.expires_at < cutoff))
+                .execution_options(synchronize_session=False)))
+
     def list_live(self, user_id: int) -> list[WebSession]:
         now = self.clock.now()
         with self.db.transaction() as session:

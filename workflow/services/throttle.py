@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -179,14 +179,13 @@ class Throttle:
                     raise
         raise AssertionError("unreachable")
 
-    def status(self, prefix: str = "") -> list[dict[str, object]]:
-        """The keys that are failing or waiting now (for ``santongbu throttle list``)."""
+    def prune(self) -> int:
+        """Forget keys with nothing left to remember: no failure for a day, no success to keep
+        (the beat runs this with the audit bursts); how many rows went."""
         now: datetime = self.clock.now()
         with self.db.transaction() as session:
-            stmt = select(AuthThrottle).where(AuthThrottle.failures > 0).order_by(AuthThrottle.key)
-            if prefix:
-                stmt = stmt.where(AuthThrottle.key.startswith(prefix))
-            return [{"key": r.key, "failures": r.failures, "last_failure_at": r.last_failure_at,
-                     "waiting_seconds": max(0, int((r.blocked_until - now).total_seconds()))
-                     if r.blocked_until else 0}
-                    for r in session.scalars(stmt)]
+            gone = session.execute(delete(AuthThrottle).where(
+                or_(AuthThrottle.last_failure_at.is_(None), AuthThrottle.last_failure_at < now - timedelta(days=1)),
+                or_(AuthThrottle.last_success_at.is_(None), AuthThrottle.last_success_at < now - KNOWN_FOR),
+            ).execution_options(synchronize_session=False))
+            return int(getattr(gone, "rowcount", 0) or 0)
