@@ -57,3 +57,26 @@ def test_v7_2_2_concurrent_change_refusals_are_audited_in_one_event_per_burst(db
     assert event["_outcome"] == "refused" and event["_chain"] == f"doc:{doc}" and event["aggregated"] is True
     assert event["count"] == WRITERS - 1 and event["action"] == {"edit": WRITERS - 1}
     assert event["actor"] == {CLERK: WRITERS - 1}
+
+
+def test_v7_2_2_forged_forms_are_audited_once_per_address_and_window(tmp_path: Path) -> None:
+    """ASVS V7.2.2 / V4.2.2: a form without the session's CSRF token was refused with only a log
+    line. Now the refusals are in the trail too, one aggregated ``csrf_refused`` event per client
+    address and window, naming the paths and the signed-in user."""
+    from tests.web_support import Session, web_env
+
+    db = Database(f"sqlite:///{tmp_path / 'santongbu.db'}")
+    db.upgrade()
+    with web_env(db, tmp_path, people=("liu.spc",)) as env:
+        clerk = Session(env.base_url)
+        clerk.sign_in(CLERK)
+        for _ in range(3):
+            assert clerk.post("/web/documents", {"csrf_token": "forged", "title": "x"}).status_code == 403
+        env.clock.advance(timedelta(seconds=61))
+        assert AuditAdmin(db, env.clock, env.settings).flush_bursts() == 1
+        clerk.close()
+    with db.transaction() as s:
+        [event] = [json.loads(e.details) for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "csrf_refused"))]
+    assert event["count"] == 3 and event["path"] == {"/web/documents": 3} and event["login"] == {CLERK: 3}
+    db.dispose()

@@ -151,6 +151,15 @@ class Accounts:
         if user is not None and ended:
             self._audit(user.actor, "sign_out", "allowed", {"session": user.session_ref})
 
+    def form_refused(self, address: str | None, path: str, user: WebUser | None) -> None:
+        """A form without this session's CSRF token was refused before anything ran: counted
+        per address and written as one ``csrf_refused`` event per window (forged forms come
+        by the hundred or not at all)."""
+        tally = {"path": path[:64], **({"login": user.login} if user is not None else {})}
+        bursts.count(self.db, key=f"csrf:{(address or 'unknown')[:64]}", action="csrf_refused",
+                     at=self.clock.now(), window=timedelta(seconds=self.settings.audit_burst_window_seconds),
+                     tally=tally)
+
     def _anonymous(self, address: str | None, why: str, login: str | None) -> None:
         """A failure that names no account (or was throttled): counted per address and window."""
         tally = {"why": why, **({"login": login} if login else {})}

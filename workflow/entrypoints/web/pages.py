@@ -201,6 +201,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     if not csrf_ok(page.session, str(form.get("csrf_token") or "")):
         log.warning("web: form without a valid CSRF token refused on %s", request.url.path)
+        page.web.accounts.form_refused(client_address(request), request.url.path, page.user)
         raise CsrfFailed()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form.keys()}  # type: ignore[assignment]
