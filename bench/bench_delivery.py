@@ -139,8 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--processes", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--quick", action="store_true", help="2,000 emails, 2 processes")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.emails, args.processes = 2_000, [2]
     finish(run(args.emails, tuple(args.processes)), args.json)
 
 

@@ -42,6 +42,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("escalation_latency", "deadline → email in SMTP with a real worker and beat", 300),
     ("deadline", "100,000 deadlines on the working-day calendar vs asking day by day", 300),
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
+    ("delivery", "10,000 emails through real workers (2 and 4 processes) to SMTP", 900),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {"common.py", "run_all.py", "__init__.py",
                                                            "__main__.py", "latency_app.py"}
