@@ -10,6 +10,10 @@ an ``aiosmtpd`` server on loopback in this process. No beat runs: the benchmark 
 ``deliver_outbox`` task, as a sweep's nudge would, and the tasks spread the backlog over the
 processes themselves (each asks for help at a full batch, see workers/delivery_tasks.py).
 
+``--smtp-delay 0.01`` makes the server take 10 ms per message, like a mail server across a
+network rather than on loopback: then a worker process mostly waits, and more processes deliver
+more even on two cores.
+
 Figure: emails per second, from sending that one task to the last of the emails being accepted
 by the SMTP server; every row is checked ``sent`` afterwards and every email counted once (a
 duplicate would show as more arrivals than rows).
@@ -37,7 +41,7 @@ TARGET_SECONDS = 60.0
 class CountingServer:
     """aiosmtpd on loopback that only counts what it accepts (and when the last one came)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         from aiosmtpd.controller import Controller
 
         from bench.bench_escalation_latency import free_port
@@ -45,10 +49,15 @@ class CountingServer:
         self.port = free_port()
         self.count = 0
         self.last = 0.0
+        self.delay = delay
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)  # a mail server across a network, not on loopback
         with self._lock:
             self.count += 1
             self.last = time.perf_counter()
@@ -76,14 +85,14 @@ def pending(db) -> int:  # type: ignore[no-untyped-def]
         return int(conn.execute(text("SELECT count(*) FROM outbox WHERE status <> 'sent'")).scalar_one())
 
 
-def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4)) -> list[Figure]:
+def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4), smtp_delay: float = 0.0) -> list[Figure]:
     from celery import Celery
 
     from tests.factories import to_signoff
     from workers.delivery_tasks import DELIVER_OUTBOX
 
     work = Path(tempfile.mkdtemp(prefix="santongbu_bench_delivery_"))
-    mail = CountingServer()
+    mail = CountingServer(smtp_delay)
     mail.controller.start()
     redis_server = Redis(work)
     figures: list[Figure] = []
@@ -122,13 +131,16 @@ def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4)) -> list[Figur
                 finally:
                     stop(worker)
                 rate = emails / seconds
-                print(f"  delivery: {emails} emails with {n} worker processes in {seconds:.1f} s "
+                where = f", SMTP answering after {smtp_delay * 1000:.0f} ms" if smtp_delay else ""
+                print(f"  delivery: {emails} emails with {n} worker processes{where} in {seconds:.1f} s "
                       f"= {rate:.0f} emails/s ({extra} duplicates)", flush=True)
                 figures.append(Figure(
-                    "delivery", f"{emails} emails, {n} worker processes", rate, "emails/s",
+                    "delivery", f"{emails} emails, {n} worker processes{where}", rate, "emails/s",
                     note=f"{seconds:.1f} s; {extra} duplicates; one task sent, the rest fanned out",
-                    target=f"{emails} in < {TARGET_SECONDS:.0f} s" if n == 2 else "faster than 2",
-                    met=(seconds < TARGET_SECONDS) if n == 2 else (rate > figures[0].value if figures else None)))
+                    target=(f"{emails} in < {TARGET_SECONDS:.0f} s" if emails >= 10_000 else "") if n == 2
+                    else "faster than 2",
+                    met=((seconds < TARGET_SECONDS) if emails >= 10_000 else None) if n == 2
+                    else (rate > figures[0].value if figures else None)))
     finally:
         redis_server.stop()
         mail.controller.stop()
@@ -139,12 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--processes", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--smtp-delay", type=float, default=0.0,
+                        help="seconds the SMTP server takes per message (a server across a network)")
     parser.add_argument("--quick", action="store_true", help="2,000 emails, 2 processes")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.emails, args.processes = 2_000, [2]
-    finish(run(args.emails, tuple(args.processes)), args.json)
+    finish(run(args.emails, tuple(args.processes), args.smtp_delay), args.json)
 
 
 if __name__ == "__main__":
