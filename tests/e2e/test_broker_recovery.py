@@ -99,7 +99,7 @@ def test_worker_takes_work_again_promptly_and_without_gossip_noise(sqlite_db: Da
         try:
             wait_until(lambda: " ready." in log.read_text(), 60, "the worker to start")
             redis_server.stop()
-            time.sleep(8)  # down long enough for kombu's old back-off to reach 6-8 s
+            time.sleep(13)  # down long enough for kombu's old back-off to reach 8 s between attempts
             from workflow.services.documents import Workflow
 
             to_signoff(Workflow(sqlite_db, clock, settings))  # emails waiting in the outbox
@@ -118,6 +118,7 @@ def test_worker_takes_work_again_promptly_and_without_gossip_noise(sqlite_db: Da
             _stop(worker)
             redis_server.stop()
     text = log.read_text()
-    assert took < 6.0, f"{took:.1f} s after Redis returned"
+    print(f"worker took {took:.1f} s after Redis returned")
+    assert took < 5.0, f"{took:.1f} s after Redis returned"
     assert "Gossip" not in text and "gossip" not in text.lower().replace("without-gossip", "")
     assert "Traceback" not in text, text[-3000:]
