@@ -18,6 +18,7 @@ Figure: emails per second, from sending that one task to the last of the emails 
 by the SMTP server; every row is checked ``sent`` afterwards and every email counted once (a
 duplicate would show as more arrivals than rows).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_escalation_latency import Redis, stop, wait_for  # noqa: E402
-from bench.common import ROOT, Figure, application, finish, throwaway_pg  # noqa: E402
+from bench.bench_escalation_latency import Redis, stop, wait_for
+from bench.common import ROOT, Figure, application, finish, throwaway_pg
 
 TARGET_SECONDS = 60.0
 
@@ -70,12 +71,16 @@ def queue_emails(db, n: int) -> None:  # type: ignore[no-untyped-def]
 
     with db.engine.begin() as conn:
         template = conn.execute(text("SELECT id FROM outbox ORDER BY id LIMIT 1")).scalar_one()
-        conn.execute(text(
-            "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
-            "status, attempts, next_attempt_at, created_at) "
-            "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
-            "'pending', 0, now() - interval '1 minute', now() FROM outbox, generate_series(1, :n) "
-            "WHERE id = :t"), {"n": n, "t": template})
+        conn.execute(
+            text(
+                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "status, attempts, next_attempt_at, created_at) "
+                "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "'pending', 0, now() - interval '1 minute', now() FROM outbox, generate_series(1, :n) "
+                "WHERE id = :t"
+            ),
+            {"n": n, "t": template},
+        )
 
 
 def pending(db) -> int:  # type: ignore[no-untyped-def]
@@ -100,18 +105,40 @@ def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4), smtp_delay: f
         with throwaway_pg("delivery") as url, application(url) as app:
             db = app.db
             to_signoff(app.wf)  # type: ignore[arg-type]  # real rendered emails to copy
-            env = {**os.environ,
-                   "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                   "SANTONGBU_DATABASE_URL": url, "SANTONGBU_BROKER_URL": redis_server.url,
-                   "SANTONGBU_MAIL_TRANSPORT": "smtp", "SANTONGBU_SMTP_HOST": "127.0.0.1",
-                   "SANTONGBU_SMTP_PORT": str(mail.port), "SANTONGBU_LANGUAGE": "zh"}
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                "SANTONGBU_DATABASE_URL": url,
+                "SANTONGBU_BROKER_URL": redis_server.url,
+                "SANTONGBU_MAIL_TRANSPORT": "smtp",
+                "SANTONGBU_SMTP_HOST": "127.0.0.1",
+                "SANTONGBU_SMTP_PORT": str(mail.port),
+                "SANTONGBU_LANGUAGE": "zh",
+            }
             client = Celery("bench", broker=redis_server.url, set_as_current=False)
             for n in processes:
                 log = open(work / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
                 worker = subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "workers", "worker", "--concurrency", str(n),
-                     "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                    cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "workers",
+                        "worker",
+                        "--concurrency",
+                        str(n),
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                    ],
+                    cwd=work,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
                 try:
                     # Warm-up: the worker is up and every process has its connections.
                     before = mail.count + pending(db)
@@ -132,15 +159,26 @@ def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4), smtp_delay: f
                     stop(worker)
                 rate = emails / seconds
                 where = f", SMTP answering after {smtp_delay * 1000:.0f} ms" if smtp_delay else ""
-                print(f"  delivery: {emails} emails with {n} worker processes{where} in {seconds:.1f} s "
-                      f"= {rate:.0f} emails/s ({extra} duplicates)", flush=True)
-                figures.append(Figure(
-                    "delivery", f"{emails} emails, {n} worker processes{where}", rate, "emails/s",
-                    note=f"{seconds:.1f} s; {extra} duplicates; one task sent, the rest fanned out",
-                    target=(f"{emails} in < {TARGET_SECONDS:.0f} s" if emails >= 10_000 else "") if n == 2
-                    else "faster than 2",
-                    met=((seconds < TARGET_SECONDS) if emails >= 10_000 else None) if n == 2
-                    else (rate > figures[0].value if figures else None)))
+                print(
+                    f"  delivery: {emails} emails with {n} worker processes{where} in {seconds:.1f} s "
+                    f"= {rate:.0f} emails/s ({extra} duplicates)",
+                    flush=True,
+                )
+                figures.append(
+                    Figure(
+                        "delivery",
+                        f"{emails} emails, {n} worker processes{where}",
+                        rate,
+                        "emails/s",
+                        note=f"{seconds:.1f} s; {extra} duplicates; one task sent, the rest fanned out",
+                        target=(f"{emails} in < {TARGET_SECONDS:.0f} s" if emails >= 10_000 else "")
+                        if n == 2
+                        else "faster than 2",
+                        met=((seconds < TARGET_SECONDS) if emails >= 10_000 else None)
+                        if n == 2
+                        else (rate > figures[0].value if figures else None),
+                    )
+                )
     finally:
         redis_server.stop()
         mail.controller.stop()
@@ -151,8 +189,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--processes", type=int, nargs="+", default=[2, 4])
-    parser.add_argument("--smtp-delay", type=float, default=0.0,
-                        help="seconds the SMTP server takes per message (a server across a network)")
+    parser.add_argument(
+        "--smtp-delay",
+        type=float,
+        default=0.0,
+        help="seconds the SMTP server takes per message (a server across a network)",
+    )
     parser.add_argument("--quick", action="store_true", help="2,000 emails, 2 processes")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)

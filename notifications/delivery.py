@@ -28,6 +28,7 @@ after the lease. The takeover knows it: the row was marked ``send_started_at`` u
 claim, and its ``email_sent`` says ``possible_duplicate: true``; a row the dead worker never
 started is a clean first send.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,11 +40,6 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
-
-from workflow.kernel.clock import Clock
-from workflow.kernel.db import Database
-from workflow.kernel.models.outbox import OutboxMessage
-from workflow.kernel.settings import Settings
 
 from notifications.delivery_record import (
     Claim,
@@ -57,12 +53,25 @@ from notifications.delivery_record import (
 )
 from notifications.message import BadMessage, build_message
 from notifications.transports import DeliveryError, PermanentError, TransientError, Transport, transport_for
+from workflow.kernel.clock import Clock
+from workflow.kernel.db import Database
+from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.settings import Settings
 
 log = logging.getLogger("santongbu.notifications")
 CHUNK = 10
 
-__all__ = ["Claim", "DeliveryReport", "Outcome", "backoff", "claim", "deliver_due", "deliver_pending",
-           "lease_for", "retry"]
+__all__ = [
+    "Claim",
+    "DeliveryReport",
+    "Outcome",
+    "backoff",
+    "claim",
+    "deliver_due",
+    "deliver_pending",
+    "lease_for",
+    "retry",
+]
 
 
 def lease_for(settings: Settings) -> timedelta:
@@ -99,9 +108,17 @@ class DeliveryReport:
         return self.ids("failed")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"worker_id": self.worker_id, "transport": self.transport, "claimed": self.claimed,
-                "batches": self.batches, "more": self.more, "sent": self.sent, "retried": self.retried,
-                "failed": self.failed, "outcomes": [o.as_dict() for o in self.outcomes]}
+        return {
+            "worker_id": self.worker_id,
+            "transport": self.transport,
+            "claimed": self.claimed,
+            "batches": self.batches,
+            "more": self.more,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "outcomes": [o.as_dict() for o in self.outcomes],
+        }
 
 
 # ---------------------------------------------------------------------------- 1. claim
@@ -112,10 +129,12 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
     def work(session: Session) -> list[Claim]:
         query = (
             select(OutboxMessage)
-            .where(or_(
-                and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= stale),
-            ))
+            .where(
+                or_(
+                    and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= stale),
+                )
+            )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         )
@@ -129,21 +148,39 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 # every worker down forever. An administrator can still retry it.
                 row.status = "failed"
                 row.last_error = f"abandoned by worker {reclaimed} mid-send, {row.attempts} attempts"
-                _audit(session, at=now, action="email_failed", row_document_id=row.document_id,
-                       details={"outbox_id": row.id, "attempt": row.attempts, "worker": worker_id,
-                                "error": row.last_error, "kind": "abandoned"})
+                _audit(
+                    session,
+                    at=now,
+                    action="email_failed",
+                    row_document_id=row.document_id,
+                    details={
+                        "outbox_id": row.id,
+                        "attempt": row.attempts,
+                        "worker": worker_id,
+                        "error": row.last_error,
+                        "kind": "abandoned",
+                    },
+                )
                 continue
             started = row.send_started_at is not None
             row.status, row.claimed_at, row.claimed_by = "sending", now, worker_id
             row.send_started_at = None
             row.attempts += 1
-            c = Claim(row.id, row.document_id, row.attempts, [], reclaimed,
-                      possible_duplicate=reclaimed is not None and started)
+            c = Claim(
+                row.id,
+                row.document_id,
+                row.attempts,
+                [],
+                reclaimed,
+                possible_duplicate=reclaimed is not None and started,
+            )
             try:
                 c.recipients = row.envelope_recipients
                 c.message = build_message(row, settings)
-            except Exception as exc:  # noqa: BLE001 - a malformed row must not block the queue
-                c.build_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
+            except Exception as exc:
+                c.build_error = (
+                    f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
+                )
             claims.append(c)
         return claims
 
@@ -156,14 +193,21 @@ def _start(db: Database, claims: list[Claim], worker_id: str, now: datetime) -> 
     compare-and-set on (id, attempts, claimer, status)); the ids that are."""
     keys = [(c.outbox_id, c.attempts) for c in claims]
     with db.transaction() as session:
-        rows = session.execute(
-            update(OutboxMessage)
-            .where(tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(keys),
-                   OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker_id)
-            .values(claimed_at=now, send_started_at=now)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(keys),
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_by == worker_id,
+                )
+                .values(claimed_at=now, send_started_at=now)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
+        )
     return set(rows)
 
 
@@ -188,12 +232,13 @@ class Heartbeat:
         while not self._stop.wait(self.every):
             try:
                 with self.db.transaction() as session:
-                    session.execute(update(OutboxMessage)
-                                    .where(OutboxMessage.claimed_by == self.worker_id,
-                                           OutboxMessage.status == "sending")
-                                    .values(claimed_at=self.clock.now())
-                                    .execution_options(synchronize_session=False))
-            except Exception as exc:  # noqa: BLE001 - a missed beat costs a possible takeover, nothing more
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.claimed_by == self.worker_id, OutboxMessage.status == "sending")
+                        .values(claimed_at=self.clock.now())
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:
                 log.warning("outbox heartbeat of %s failed: %s", self.worker_id, exc)
 
 
@@ -202,30 +247,41 @@ def _send(transport: Transport, c: Claim) -> Result:
         return Result(c, error=PermanentError(f"cannot build the message: {c.build_error}"))
     try:
         return Result(c, sent=transport.send(c.outbox_id, c.message, c.recipients))
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none leaves the row claimed
+    except Exception as exc:
         error = exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
         log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
         return Result(c, error=error)
 
 
-def _batch(db: Database, settings: Settings, clock: Clock, claims: list[Claim], worker_id: str,
-           transport: Transport) -> list[Outcome]:
+def _batch(
+    db: Database, settings: Settings, clock: Clock, claims: list[Claim], worker_id: str, transport: Transport
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for i in range(0, len(claims), CHUNK):
-        chunk = claims[i:i + CHUNK]
+        chunk = claims[i : i + CHUNK]
         ours = _start(db, chunk, worker_id, clock.now())
-        lost = [Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending")
-                for c in chunk if c.outbox_id not in ours]
+        lost = [
+            Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending")
+            for c in chunk
+            if c.outbox_id not in ours
+        ]
         results = [_send(transport, c) for c in chunk if c.outbox_id in ours]
         outcomes += lost + record(db, settings, results, worker_id, clock.now(), transport.name)
     return outcomes
 
 
 # ---------------------------------------------------------------------------- the runs
-def deliver_due(db: Database, settings: Settings, clock: Clock, *, worker_id: str,
-                batch_size: int | None = None, max_batches: int | None = None,
-                transport: Transport | None = None,
-                on_backlog: Callable[[], None] | None = None) -> DeliveryReport:
+def deliver_due(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    *,
+    worker_id: str,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    transport: Transport | None = None,
+    on_backlog: Callable[[], None] | None = None,
+) -> DeliveryReport:
     """Claim and send batch after batch while batches come back full (up to ``max_batches``),
     over one transport; ``on_backlog`` is called once, at the first full batch."""
     size = batch_size or settings.outbox_batch_size
@@ -251,8 +307,16 @@ def deliver_due(db: Database, settings: Settings, clock: Clock, *, worker_id: st
     return report
 
 
-def deliver_pending(db: Database, settings: Settings, clock: Clock, *, worker_id: str, limit: int = 100,
-                    transport: Transport | None = None) -> DeliveryReport:
+def deliver_pending(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    *,
+    worker_id: str,
+    limit: int = 100,
+    transport: Transport | None = None,
+) -> DeliveryReport:
     """Claim, send and record up to ``limit`` due emails (one batch); safe on many workers at once."""
-    return deliver_due(db, settings, clock, worker_id=worker_id, batch_size=limit, max_batches=1,
-                       transport=transport)
+    return deliver_due(
+        db, settings, clock, worker_id=worker_id, batch_size=limit, max_batches=1, transport=transport
+    )

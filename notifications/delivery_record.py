@@ -9,6 +9,7 @@ however many documents' chains it touches). Retried whole if an audit chain move
 worker that had already handed it to the mail server (``reclaimed_from`` names that worker): the
 one case in which the recipient may get the email twice, with the same Message-ID.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from notifications.transports import DeliveryError, Sent
 from states.permissions import may_administer
 from states.reasons import Reason
 from states.snapshot import SYSTEM, ActorSnapshot
@@ -28,8 +30,6 @@ from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.settings import Settings
-
-from notifications.transports import DeliveryError, Sent
 
 T = TypeVar("T")
 
@@ -57,8 +57,13 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"outbox_id": self.outbox_id, "result": self.result, "attempts": self.attempts,
-                "detail": self.detail, "next_attempt_at": self.next_attempt_at}
+        return {
+            "outbox_id": self.outbox_id,
+            "result": self.result,
+            "attempts": self.attempts,
+            "detail": self.detail,
+            "next_attempt_at": self.next_attempt_at,
+        }
 
 
 @dataclass
@@ -90,19 +95,41 @@ def with_retry(db: Database, work: Callable[[Session], T], tries: int = 8) -> T:
     raise AssertionError("unreachable")
 
 
-def _audit(session: Session, *, at: datetime, action: str, row_document_id: int | None,
-           details: dict[str, Any], actor: ActorSnapshot | None = SYSTEM, outcome: str = "allowed") -> None:
-    audit.append(session, at=at, actor=actor, action=action, outcome=outcome,
-                 document_id=row_document_id, details=details)
+def _audit(
+    session: Session,
+    *,
+    at: datetime,
+    action: str,
+    row_document_id: int | None,
+    details: dict[str, Any],
+    actor: ActorSnapshot | None = SYSTEM,
+    outcome: str = "allowed",
+) -> None:
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        document_id=row_document_id,
+        details=details,
+    )
 
 
-def _entry(at: datetime, action: str, c: Claim, details: dict[str, Any], actor: ActorSnapshot | None = SYSTEM,
-           outcome: str = "allowed") -> audit.Entry:
+def _entry(
+    at: datetime,
+    action: str,
+    c: Claim,
+    details: dict[str, Any],
+    actor: ActorSnapshot | None = SYSTEM,
+    outcome: str = "allowed",
+) -> audit.Entry:
     return audit.Entry(at, actor, action, outcome, document_id=c.document_id, details=details)
 
 
-def record(db: Database, settings: Settings, results: Sequence[Result], worker_id: str, now: datetime,
-           transport: str) -> list[Outcome]:
+def record(
+    db: Database, settings: Settings, results: Sequence[Result], worker_id: str, now: datetime, transport: str
+) -> list[Outcome]:
     """Write the fate of a chunk of sends in one transaction; the outcomes, in order."""
     if not results:
         return []
@@ -113,10 +140,12 @@ def record(db: Database, settings: Settings, results: Sequence[Result], worker_i
         plain = [r.claim.outbox_id for r in results if r.sent is not None and not r.sent.refused]
         if plain:
             # Unconditional on the claim: the mail did go out, whoever holds the row now.
-            session.execute(update(OutboxMessage)
-                            .where(OutboxMessage.id.in_(plain), OutboxMessage.status != "sent")
-                            .values(status="sent", sent_at=now, last_error=None)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(plain), OutboxMessage.status != "sent")
+                .values(status="sent", sent_at=now, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
         for r in results:
             c = r.claim
             if r.sent is not None:
@@ -130,17 +159,31 @@ def record(db: Database, settings: Settings, results: Sequence[Result], worker_i
     return with_retry(db, work)
 
 
-def _sent(session: Session, sent: Sent, c: Claim, worker_id: str, now: datetime, transport: str,
-          entries: list[audit.Entry]) -> Outcome:
+def _sent(
+    session: Session,
+    sent: Sent,
+    c: Claim,
+    worker_id: str,
+    now: datetime,
+    transport: str,
+    entries: list[audit.Entry],
+) -> Outcome:
     note = "; ".join(f"{a}: {r}" for a, r in sent.refused.items())
     if note:
-        session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status != "sent")
-                        .values(status="sent", sent_at=now, last_error="refused: " + note)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status != "sent")
+            .values(status="sent", sent_at=now, last_error="refused: " + note)
+            .execution_options(synchronize_session=False)
+        )
     details: dict[str, Any] = {
-        "outbox_id": c.outbox_id, "attempt": c.attempts, "transport": transport, "worker": worker_id,
-        "detail": sent.detail, "refused": sent.refused, "reclaimed_from": c.reclaimed_from,
+        "outbox_id": c.outbox_id,
+        "attempt": c.attempts,
+        "transport": transport,
+        "worker": worker_id,
+        "detail": sent.detail,
+        "refused": sent.refused,
+        "reclaimed_from": c.reclaimed_from,
     }
     if c.reclaimed_from is not None:
         details["possible_duplicate"] = c.possible_duplicate
@@ -148,8 +191,16 @@ def _sent(session: Session, sent: Sent, c: Claim, worker_id: str, now: datetime,
     return Outcome(c.outbox_id, "sent", c.attempts, sent.detail + (f"; refused: {note}" if note else ""))
 
 
-def _failed(session: Session, settings: Settings, error: DeliveryError, c: Claim, worker_id: str,
-            now: datetime, transport: str, entries: list[audit.Entry]) -> Outcome:
+def _failed(
+    session: Session,
+    settings: Settings,
+    error: DeliveryError,
+    c: Claim,
+    worker_id: str,
+    now: datetime,
+    transport: str,
+    entries: list[audit.Entry],
+) -> Outcome:
     give_up = error.permanent or c.attempts >= settings.outbox_max_attempts
     when = None if give_up else now + backoff(settings, c.attempts)
     values: dict[str, Any] = {"last_error": error.detail[:2000], "send_started_at": None}
@@ -159,16 +210,23 @@ def _failed(session: Session, settings: Settings, error: DeliveryError, c: Claim
         values.update(status="pending", next_attempt_at=when)
     moved = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status == "sending",
-               OutboxMessage.attempts == c.attempts)
+        .where(
+            OutboxMessage.id == c.outbox_id,
+            OutboxMessage.status == "sending",
+            OutboxMessage.attempts == c.attempts,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if moved != 1:  # another worker owns the row now; its outcome is the one that counts
         return Outcome(c.outbox_id, "skipped", c.attempts, "claim lost: " + error.detail)
     details: dict[str, Any] = {
-        "outbox_id": c.outbox_id, "attempt": c.attempts, "transport": transport,
-        "worker": worker_id, "error": error.detail, "kind": "permanent" if error.permanent else "transient",
+        "outbox_id": c.outbox_id,
+        "attempt": c.attempts,
+        "transport": transport,
+        "worker": worker_id,
+        "error": error.detail,
+        "kind": "permanent" if error.permanent else "transient",
     }
     if give_up:
         if not error.permanent:
@@ -193,19 +251,40 @@ def retry(db: Database, outbox_id: int, actor: ActorSnapshot, clock: Clock) -> O
         row = session.get(OutboxMessage, outbox_id)
         refusal = may_administer(actor)
         if refusal:
-            _audit(session, at=now, action="email_retry_requested",
-                   row_document_id=row.document_id if row is not None else None,
-                   actor=actor, outcome="refused", details={"outbox_id": outbox_id, "reasons": refusal})
+            _audit(
+                session,
+                at=now,
+                action="email_retry_requested",
+                row_document_id=row.document_id if row is not None else None,
+                actor=actor,
+                outcome="refused",
+                details={"outbox_id": outbox_id, "reasons": refusal},
+            )
             return refusal
         if row is None:
-            raise NotFound(Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"}))
+            raise NotFound(
+                Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"})
+            )
         if row.status not in ("failed", "pending"):
-            problem = ("it was already sent" if row.status == "sent"
-                       else "it is being sent right now; wait for the outcome")
+            problem = (
+                "it was already sent"
+                if row.status == "sent"
+                else "it is being sent right now; wait for the outcome"
+            )
             raise InvalidInput(Reason("invalid", {"field": f"outbox {row.id}", "problem": problem}))
-        _audit(session, at=now, action="email_retry_requested", row_document_id=row.document_id,
-               actor=actor, details={"outbox_id": row.id, "previous_status": row.status,
-                                     "previous_attempts": row.attempts, "last_error": row.last_error})
+        _audit(
+            session,
+            at=now,
+            action="email_retry_requested",
+            row_document_id=row.document_id,
+            actor=actor,
+            details={
+                "outbox_id": row.id,
+                "previous_status": row.status,
+                "previous_attempts": row.attempts,
+                "last_error": row.last_error,
+            },
+        )
         row.status, row.attempts, row.next_attempt_at = "pending", 0, now
         row.claimed_at = row.claimed_by = row.send_started_at = None
         session.flush()

@@ -15,6 +15,7 @@ folded long lists of non-ASCII names wrongly before cpython#100884 was fixed. En
 display name ourselves avoids both; address checks are memoised (a bureau mails the same few
 hundred addresses over and over).
 """
+
 from __future__ import annotations
 
 import email.policy
@@ -26,10 +27,9 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from workflow.kernel.settings import Settings
-
 from notifications.addresses import clean_text
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.settings import Settings
 
 POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=78)
 
@@ -45,7 +45,7 @@ def _checked(addr: str) -> str:
         parsed = Address(addr_spec=addr)
     except (ValueError, IndexError, TypeError) as exc:  # headerregistry's parse errors
         raise BadMessage(f"not a single valid address: {addr!r} ({exc})") from exc
-    if parsed.addr_spec != addr or any(c in addr for c in "\r\n,<>\""):
+    if parsed.addr_spec != addr or any(c in addr for c in '\r\n,<>"'):
         raise BadMessage(f"not a single valid address: {addr!r}")
     if not addr.isascii():
         raise BadMessage(f"an internationalised address (SMTPUTF8) cannot be sent: {addr!r}")

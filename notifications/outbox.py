@@ -4,6 +4,7 @@ A lifecycle change, its audit event and its outbox rows commit together or not a
 back change never emails anyone, and a committed one is never forgotten, because delivery reads
 the table after commit instead of trusting a task sent from inside the transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -14,25 +15,31 @@ from typing import Any
 from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.orm import Session
 
+from notifications.addresses import clean_text
+from notifications.recipients import ROUTES, Resolved, resolve
+from notifications.render import EVENTS, format_instant, render
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.clock import to_utc
 from workflow.kernel.models import Document, Unit, User
-from workflow.kernel.settings import Settings
-
-from notifications.addresses import clean_text
 from workflow.kernel.models.outbox import OutboxMessage, dump_recipients
-from notifications.recipients import ROUTES, Resolved, resolve
-from notifications.render import EVENTS, format_instant, render
+from workflow.kernel.settings import Settings
 
 # Events that can happen only once per document (or once per ladder level): without a caller's
 # key they are keyed on (document, event[, level]) so a second sweep or a redelivered task can
 # never queue the same email twice. Sign-off requests and rejections may repeat legitimately.
-ONCE_PER_DOCUMENT = frozenset({
-    "published", "reminder", "overdue", "escalated", "escalated_high", "posted_late",
-})
+ONCE_PER_DOCUMENT = frozenset(
+    {
+        "published",
+        "reminder",
+        "overdue",
+        "escalated",
+        "escalated_high",
+        "posted_late",
+    }
+)
 _OVERDUE_EVENTS = frozenset({"overdue", "escalated", "escalated_high", "posted_late"})
 
 
@@ -118,31 +125,54 @@ class _Prepared:
         """The ``email_queued`` audit details of the row once it has its id."""
         assert self.values is not None and self.recipients is not None
         return {
-            "outbox_id": outbox_id, "event": self.event, "level": self.level,
+            "outbox_id": outbox_id,
+            "event": self.event,
+            "level": self.level,
             "to": [r.address for r in self.recipients.to],
             "cc": [r.address for r in self.recipients.cc],
-            "subject": self.values["subject"], "skipped": self.recipients.skipped,
+            "subject": self.values["subject"],
+            "skipped": self.recipients.skipped,
             "dedupe_key": self.key,
         }
 
 
-def _prepare(session: Session, *, event: str, document: Document, at: datetime, settings: Settings,
-             actor: ActorSnapshot | None, extra: Mapping[str, Any], key: str | None) -> _Prepared:
+def _prepare(
+    session: Session,
+    *,
+    event: str,
+    document: Document,
+    at: datetime,
+    settings: Settings,
+    actor: ActorSnapshot | None,
+    extra: Mapping[str, Any],
+    key: str | None,
+) -> _Prepared:
     """Recipients and the rendered message, as of now; no write."""
     prepared = _Prepared(event, document.id, key, extra.get("level"))
     recipients = resolve(session, document, event)
     if recipients.empty:
         prepared.not_queued = {"event": event, "problem": "no valid recipient", "skipped": recipients.skipped}
         return prepared
-    rendered = render(event, settings.language, email_context(
-        session, event=event, document=document, settings=settings, actor=actor, extra=extra))
+    rendered = render(
+        event,
+        settings.language,
+        email_context(session, event=event, document=document, settings=settings, actor=actor, extra=extra),
+    )
     prepared.recipients = recipients
     prepared.values = {
-        "document_id": document.id, "event": event, "language": settings.language,
+        "document_id": document.id,
+        "event": event,
+        "language": settings.language,
         "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
         "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
-        "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-        "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at, "dedupe_key": key,
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+        "dedupe_key": key,
     }
     return prepared
 
@@ -193,8 +223,13 @@ def enqueue(
     With ``defer``, the audit entries are added to that list instead, for the caller to append
     with the rest of its change (:func:`workflow.kernel.audit.append_many`).
     """
-    (queued,) = enqueue_many(session, [Request(event, document, dict(extra or {}), dedupe_key)],
-                             at=at, settings=settings, actor=actor)
+    (queued,) = enqueue_many(
+        session,
+        [Request(event, document, dict(extra or {}), dedupe_key)],
+        at=at,
+        settings=settings,
+        actor=actor,
+    )
     if defer is not None:
         defer.extend(queued.entries)
     else:
@@ -202,8 +237,14 @@ def enqueue(
     return [session.get_one(OutboxMessage, rid) for rid in queued.outbox_ids]
 
 
-def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
-                 settings: Settings, actor: ActorSnapshot | None = None) -> list[Queued]:
+def enqueue_many(
+    session: Session,
+    requests: Sequence[Request],
+    *,
+    at: datetime,
+    settings: Settings,
+    actor: ActorSnapshot | None = None,
+) -> list[Queued]:
     """Queue the emails of ``requests`` in a few statements whatever their number (the
     sweep's batches; :func:`enqueue` is this for one). A one-off event (it has a dedupe key)
     is inserted with ``ON CONFLICT (dedupe_key) DO NOTHING``, so an email queued before, or by
@@ -217,12 +258,24 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
         _check_event(req.event)
         keys.append(req.key or default_dedupe_key(req.event, req.document, req.extra))
     wanted = [k for k in keys if k is not None]
-    taken = set(session.scalars(select(OutboxMessage.dedupe_key).where(
-        OutboxMessage.dedupe_key.in_(wanted)))) if wanted else set()
+    taken = (
+        set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))))
+        if wanted
+        else set()
+    )
     prepared = [
-        None if key is not None and key in taken else _prepare(
-            session, event=req.event, document=req.document, at=at, settings=settings,
-            actor=actor, extra=req.extra, key=key)
+        None
+        if key is not None and key in taken
+        else _prepare(
+            session,
+            event=req.event,
+            document=req.document,
+            at=at,
+            settings=settings,
+            actor=actor,
+            extra=req.extra,
+            key=key,
+        )
         for req, key in zip(requests, keys)
     ]
     table = OutboxMessage.__table__
@@ -230,9 +283,16 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
     ready = [(i, p) for i, p in enumerate(prepared) if p is not None and p.values is not None]
     keyed = [(i, p) for i, p in ready if p.key]
     if keyed:
-        by_key = {key: rid for rid, key in insert_many(
-            session, table, [p.values for _, p in keyed],  # type: ignore[misc]
-            conflict=("dedupe_key",), returning=("id", "dedupe_key"))}
+        by_key = {
+            key: rid
+            for rid, key in insert_many(
+                session,
+                table,
+                [p.values for _, p in keyed],  # type: ignore[misc]
+                conflict=("dedupe_key",),
+                returning=("id", "dedupe_key"),
+            )
+        }
         ids.update((i, by_key[p.key]) for i, p in keyed if p.key in by_key)
     for i, p in ready:
         if not p.key:  # repeatable: one insert each, so the returned id is its own
@@ -242,16 +302,39 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
         # message_id_for, worked out by the database for all the rows in one statement (every
         # row has the same creation instant and domain).
         head, tail = _message_id(0, at, settings).split(".0.", 1)
-        session.execute(update(table).where(table.c.id.in_(list(ids.values()))).values(
-            message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail)))
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(list(ids.values())))
+            .values(message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail))
+        )
     out = []
     for i, p in enumerate(prepared):
         if p is not None and p.values is None:
-            out.append(Queued((), (audit.Entry(at, actor, "email_not_queued", "refused", p.document_id,
-                                               details=p.not_queued),)))
+            out.append(
+                Queued(
+                    (),
+                    (
+                        audit.Entry(
+                            at, actor, "email_not_queued", "refused", p.document_id, details=p.not_queued
+                        ),
+                    ),
+                )
+            )
         elif p is not None and i in ids:
-            out.append(Queued((ids[i],), (audit.Entry(at, actor, "email_queued", document_id=p.document_id,
-                                                      details=p.queued_details(ids[i])),)))
+            out.append(
+                Queued(
+                    (ids[i],),
+                    (
+                        audit.Entry(
+                            at,
+                            actor,
+                            "email_queued",
+                            document_id=p.document_id,
+                            details=p.queued_details(ids[i]),
+                        ),
+                    ),
+                )
+            )
         else:  # queued before, or by a racing transaction between our check and our insert
             out.append(Queued((), ()))
     return out

@@ -7,6 +7,7 @@ name, a URL) may not hold a line break of any kind either, so it cannot forge a 
 row. The services check this for every text they store; the API's request models check it
 first only to name the field in a 422 earlier.
 """
+
 from __future__ import annotations
 
 import re

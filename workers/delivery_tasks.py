@@ -13,6 +13,7 @@ Idempotent and safe to run on many workers at once: rows are claimed in the data
 redelivered or duplicated task message just finds nothing left to send. A nudge that cannot be
 sent (broker down) is logged; the beat's next tick starts delivery again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,13 +32,14 @@ def _nudge(celery: Celery, why: str) -> bool:
     try:
         celery.send_task(DELIVER_OUTBOX)
         return True
-    except Exception as exc:  # noqa: BLE001 - the beat's next tick delivers anyway
+    except Exception as exc:
         log.warning("outbox: could not ask for %s (%s); the beat's next tick will", why, exc)
         return False
 
 
-def deliver_outbox(services: Services, hostname: str | None, limit: int | None = None,
-                   celery: Celery | None = None) -> dict[str, Any]:
+def deliver_outbox(
+    services: Services, hostname: str | None, limit: int | None = None, celery: Celery | None = None
+) -> dict[str, Any]:
     """Deliver due emails until none is left or this task's batches are used up; with
     ``celery``, ask for help at a backlog and hand over to a fresh task at the end of the
     batches. Returns the run's report (as JSON-able data, without the per-row outcomes)."""
@@ -47,8 +49,9 @@ def deliver_outbox(services: Services, hostname: str | None, limit: int | None =
         if celery is not None:
             helped.append(_nudge(celery, "help with a backlog"))
 
-    report = services.outbox.deliver(worker_id=worker_id(hostname), limit=limit, max_batches=None,
-                                     on_backlog=backlog)
+    report = services.outbox.deliver(
+        worker_id=worker_id(hostname), limit=limit, max_batches=None, on_backlog=backlog
+    )
     handed_over = bool(report.more and celery is not None and _nudge(celery, "the rest of the backlog"))
     summary = report.as_dict()
     summary.pop("outcomes")

@@ -13,6 +13,7 @@
 Both are named in the app's configuration (``beat_scheduler``, ``worker_consumer``) by
 :func:`workers.app.make_app`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,12 +45,21 @@ class QuietScheduler(PersistentScheduler):
         def unreachable(exc: BaseException, interval: float) -> None:
             if self._down_since is None:
                 self._down_since = started
-            log.warning("beat: broker unreachable for %.0f s; trying again in %.0f s (%s: %s)",
-                        time.monotonic() - started, interval, type(exc).__name__, exc)
+            log.warning(
+                "beat: broker unreachable for %.0f s; trying again in %.0f s (%s: %s)",
+                time.monotonic() - started,
+                interval,
+                type(exc).__name__,
+                exc,
+            )
 
         connection = self.connection.ensure_connection(
-            unreachable, self.app.conf.broker_connection_max_retries,
-            interval_start=1.0, interval_step=1.0, interval_max=5.0)
+            unreachable,
+            self.app.conf.broker_connection_max_retries,
+            interval_start=1.0,
+            interval_step=1.0,
+            interval_max=5.0,
+        )
         if self._down_since is not None:
             log.info("beat: broker reachable again after %.0f s", time.monotonic() - self._down_since)
             self._down_since = None
@@ -58,15 +68,20 @@ class QuietScheduler(PersistentScheduler):
     def apply_entry(self, entry: Any, producer: Any = None) -> None:
         try:
             self.apply_async(entry, producer=producer, advance=False)
-        except Exception as exc:  # noqa: BLE001 - the next tick sends it again
+        except Exception as exc:
             now = time.monotonic()
             if self._down_since is None:
                 self._down_since = now
             if now - self._last_warning >= 1.0:
                 self._last_warning = now
                 cause = exc.__cause__ or exc.__context__ or exc
-                log.warning("beat: broker unreachable for %.0f s, %s not sent; the next tick tries again (%s: %s)",
-                            now - self._down_since, entry.name, type(cause).__name__, cause)
+                log.warning(
+                    "beat: broker unreachable for %.0f s, %s not sent; the next tick tries again (%s: %s)",
+                    now - self._down_since,
+                    entry.name,
+                    type(cause).__name__,
+                    cause,
+                )
             return
         if self._down_since is not None:
             log.info("beat: broker reachable again after %.0f s", time.monotonic() - self._down_since)

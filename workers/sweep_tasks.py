@@ -19,6 +19,7 @@ Time comes from the services' clock: ``SystemClock`` in production; tests and ``
 demo`` build their app with ``make_app(clock=FixedClock(…))`` and move that clock, and the real
 tasks sweep "as of" it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,9 @@ from typing import Any
 
 from celery import Celery, Task
 
+from workers.delivery_tasks import DELIVER_OUTBOX
 from workflow.bootstrap import Services
 from workflow.kernel.settings import Settings
-from workers.delivery_tasks import DELIVER_OUTBOX
 
 log = logging.getLogger("santongbu.workers")
 
@@ -48,12 +49,15 @@ def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
         try:
             celery.send_task(DELIVER_OUTBOX)
             nudged = True
-        except Exception as exc:  # noqa: BLE001 - the sweep succeeded; delivery will follow
+        except Exception as exc:
             log.warning("sweep: could not nudge delivery (%s); the beat will deliver", exc)
     summary = report.as_dict()
     fired = summary.pop("fired")
-    return summary | {"fired_count": len(fired), "delivery_nudged": nudged,
-                      "fired": fired[:50]}  # a bounded sample: 10,000 rows make no useful log
+    return summary | {
+        "fired_count": len(fired),
+        "delivery_nudged": nudged,
+        "fired": fired[:50],
+    }  # a bounded sample: 10,000 rows make no useful log
 
 
 def run_checkpoint(services: Services) -> dict[str, Any]:
@@ -77,12 +81,21 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     bursts = float(settings.audit_burst_window_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
-        "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,
-                             "options": {"expires": checkpoint}},
-        "refresh-provisional-deadlines": {"task": REFRESH_PROVISIONAL, "schedule": refresh,
-                                          "options": {"expires": refresh}},
-        "flush-audit-bursts": {"task": FLUSH_AUDIT_BURSTS, "schedule": bursts,
-                               "options": {"expires": bursts}},
+        "audit-checkpoint": {
+            "task": AUDIT_CHECKPOINT,
+            "schedule": checkpoint,
+            "options": {"expires": checkpoint},
+        },
+        "refresh-provisional-deadlines": {
+            "task": REFRESH_PROVISIONAL,
+            "schedule": refresh,
+            "options": {"expires": refresh},
+        },
+        "flush-audit-bursts": {
+            "task": FLUSH_AUDIT_BURSTS,
+            "schedule": bursts,
+            "options": {"expires": bursts},
+        },
     }
 
 
@@ -106,8 +119,11 @@ def register(celery: Celery, services: Services) -> None:
         forget old sessions and throttle keys."""
         return {"written": services.audit.flush_bursts(), **services.accounts.prune()}
 
-    for name, fn in ((SWEEP_DEADLINES, sweep_deadlines), (AUDIT_CHECKPOINT, audit_checkpoint),
-                     (REFRESH_PROVISIONAL, refresh_provisional_deadlines),
-                     (FLUSH_AUDIT_BURSTS, flush_audit_bursts)):
+    for name, fn in (
+        (SWEEP_DEADLINES, sweep_deadlines),
+        (AUDIT_CHECKPOINT, audit_checkpoint),
+        (REFRESH_PROVISIONAL, refresh_provisional_deadlines),
+        (FLUSH_AUDIT_BURSTS, flush_audit_bursts),
+    ):
         celery.task(name=name, bind=True, acks_late=True, ignore_result=True, shared=False)(fn)
     celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

@@ -4,13 +4,13 @@ Transient (the mail server is down, slow, or says 4xx): the row is retried with 
 Permanent (5xx for this message or its recipients, an address that is not one): the row fails
 at once, so a bad address never causes a retry storm.
 """
-from __future__ import annotations
 
-from workflow.kernel.settings import Settings
+from __future__ import annotations
 
 from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError, Transport
 from notifications.transports.folder import FolderTransport
 from notifications.transports.smtp import SmtpTransport
+from workflow.kernel.settings import Settings
 
 __all__ = ["DeliveryError", "PermanentError", "Sent", "TransientError", "Transport", "transport_for"]
 

@@ -14,6 +14,7 @@ refused when the transport is built (and when the settings are read), unless
 ``SANTONGBU_SMTP_ALLOW_PLAINTEXT_AUTH=true``. Certificates are always checked against the
 system's CAs, or against ``SANTONGBU_SMTP_CA_FILE`` for a private CA.
 """
+
 from __future__ import annotations
 
 import smtplib
@@ -22,9 +23,8 @@ import ssl
 from email.message import Message
 from email.utils import parseaddr
 
-from workflow.kernel.settings import Settings, plaintext_login_problem
-
 from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError
+from workflow.kernel.settings import Settings, plaintext_login_problem
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -103,7 +103,9 @@ class SmtpTransport:
                 conn.ehlo()
             if s.smtp_username:
                 secret = s.smtp_password
-                password = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
+                password = (
+                    secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
+                )
                 conn.login(s.smtp_username, password)
         except BaseException:
             _quietly_close(conn)
@@ -115,7 +117,7 @@ class SmtpTransport:
         if self._conn is None:
             try:
                 self._conn = self._open()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # Whatever goes wrong before MAIL FROM (refused, TLS, no AUTH, bad login) is
                 # about the server or our configuration, never this message: retry later.
                 error = classify(exc)
@@ -125,13 +127,14 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             # A reply about this message leaves the session usable (smtplib sent RSET);
             # anything about the session itself does not.
-            if isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError,
-                                smtplib.SMTPAuthenticationError)) or exc.smtp_code in (421,):
+            if isinstance(
+                exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
+            ) or exc.smtp_code in (421,):
                 self.close()
             raise classify(exc) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise classify(exc) from exc
-        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes raw
+        except Exception as exc:
             self.close()
             raise classify(exc) from exc
         return Sent(
@@ -148,8 +151,8 @@ class SmtpTransport:
 def _quietly_close(conn: smtplib.SMTP) -> None:
     try:
         conn.quit()
-    except Exception:  # noqa: BLE001 - the connection is being thrown away anyway
+    except Exception:
         try:
             conn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass

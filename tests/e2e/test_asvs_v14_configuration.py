@@ -2,6 +2,7 @@
 installed package under the pages' Content-Security-Policy (or not at all), and every response
 carries the HTTP security headers, HSTS when the request came over HTTPS through a trusted proxy.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,8 @@ HEADERS = ("x-content-type-options", "referrer-policy", "content-security-policy
 
 
 def test_v14_4_docs_page_loads_nothing_from_elsewhere_and_runs_under_the_pages_csp(
-        web_db: Database, tmp_path: Path, browser: Any) -> None:  # noqa: F811
+    web_db: Database, tmp_path: Path, browser: Any
+) -> None:  # noqa: F811
     """ASVS V14.2.3 (no assets from a CDN without integrity checks) and V14.4.3 (a CSP that
     stops inline script): ``/docs`` loaded Swagger UI from a public CDN with an inline script and
     no CSP, on the pages' origin. Now Chromium renders it from this site only, with the pages'
@@ -60,7 +62,8 @@ def test_v14_4_docs_can_be_switched_off(sqlite_db: Database) -> None:
 
 
 def test_v14_4_security_headers_on_every_response_and_hsts_behind_a_trusted_proxy(
-        web_db: Database, tmp_path: Path) -> None:  # noqa: F811
+    web_db: Database, tmp_path: Path
+) -> None:  # noqa: F811
     """ASVS V14.4.1-V14.4.7: X-Content-Type-Options, Referrer-Policy, X-Frame-Options and a CSP on
     API answers, problems, pages, static files and the docs; Strict-Transport-Security when the
     request came over HTTPS (X-Forwarded-Proto from a proxy in SANTONGBU_TRUSTED_PROXIES), never
@@ -69,8 +72,16 @@ def test_v14_4_security_headers_on_every_response_and_hsts_behind_a_trusted_prox
         answer = httpx.get(untrusted.url("/health"), headers={"X-Forwarded-Proto": "https"}, timeout=30)
         assert "strict-transport-security" not in answer.headers  # 127.0.0.1 is not the proxy
     with web_env(web_db, tmp_path, people=None, trusted_proxies="127.0.0.1") as env:
-        paths = ["/health", "/documents", "/no/such/route", "/web/login", "/web/static/app.css", "/docs",
-                 "/docs/assets/swagger-ui.css", "/openapi.json"]
+        paths = [
+            "/health",
+            "/documents",
+            "/no/such/route",
+            "/web/login",
+            "/web/static/app.css",
+            "/docs",
+            "/docs/assets/swagger-ui.css",
+            "/openapi.json",
+        ]
         for path in paths:
             plain = httpx.get(env.url(path), timeout=30)
             assert all(h in plain.headers for h in HEADERS), (path, plain.headers)
@@ -79,5 +90,8 @@ def test_v14_4_security_headers_on_every_response_and_hsts_behind_a_trusted_prox
             assert "strict-transport-security" not in plain.headers, path
             tls = httpx.get(env.url(path), headers={"X-Forwarded-Proto": "https"}, timeout=30)
             assert tls.headers["strict-transport-security"].startswith("max-age=31536000"), path
-        assert httpx.get(env.url("/documents"), timeout=30).headers["content-security-policy"].startswith(
-            "default-src 'none'")
+        assert (
+            httpx.get(env.url("/documents"), timeout=30)
+            .headers["content-security-policy"]
+            .startswith("default-src 'none'")
+        )

@@ -6,6 +6,7 @@ them, because a throttle kept in each process's memory is exactly what they must
 others run one in-process server with an injected clock, to walk through the delays. Client
 addresses come from ``X-Forwarded-For``, believed because 127.0.0.1 is made a trusted proxy.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,25 @@ SANTONGBU = Path(sys.executable).with_name("santongbu")
 def sign_in_events(db: Database, **details: str) -> list[dict[str, object]]:
     """The details of every ``sign_in`` event whose details contain ``details``."""
     with db.transaction() as s:
-        rows = [json.loads(e.details) | {"_outcome": e.outcome, "_actor": e.actor}
-                for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "sign_in").order_by(AuditEvent.id))]
+        rows = [
+            json.loads(e.details) | {"_outcome": e.outcome, "_actor": e.actor}
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "sign_in").order_by(AuditEvent.id)
+            )
+        ]
     return [r for r in rows if all(r.get(k) == v for k, v in details.items())]
 
 
 def aggregated(db: Database, action: str, key: str) -> list[dict[str, object]]:
     with db.transaction() as s:
-        rows = [json.loads(e.details) for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.action == action, AuditEvent.outcome == "refused").order_by(AuditEvent.id))]
+        rows = [
+            json.loads(e.details)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == action, AuditEvent.outcome == "refused")
+                .order_by(AuditEvent.id)
+            )
+        ]
     return [r for r in rows if r.get("aggregated") and r.get("key") == key]
 
 
@@ -83,13 +94,25 @@ def two_servers(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("two-servers")
     path = folder / "santongbu.db"
     shutil.copy(seeded_template, path)
-    env = {**os.environ, "SANTONGBU_SECRET_KEY": secrets.token_urlsafe(48), "SANTONGBU_TRUSTED_PROXIES": "127.0.0.1",
-           "SANTONGBU_MAIL_FOLDER": str(folder / "mail"), "SANTONGBU_DATABASE_URL": f"sqlite:///{path}"}
+    env = {
+        **os.environ,
+        "SANTONGBU_SECRET_KEY": secrets.token_urlsafe(48),
+        "SANTONGBU_TRUSTED_PROXIES": "127.0.0.1",
+        "SANTONGBU_MAIL_FOLDER": str(folder / "mail"),
+        "SANTONGBU_DATABASE_URL": f"sqlite:///{path}",
+    }
     procs, urls = [], []
     for _ in range(2):
         port = _free_port()
-        procs.append(subprocess.Popen([str(SANTONGBU), "serve", "--port", str(port)], cwd=folder, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        procs.append(
+            subprocess.Popen(
+                [str(SANTONGBU), "serve", "--port", str(port)],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 60
@@ -128,9 +151,13 @@ def test_v2_2_1_one_address_cannot_guess_across_many_accounts(two_servers: TwoSe
     address across two processes: the first twenty (SANTONGBU_THROTTLE_ADDRESS_FAILURES) are
     checked, the other 28 wait. ASVS V7.1.x / V2.2.1: these anonymous failures are one
     aggregated audit event for the address, not 48 rows."""
-    statuses = [two_servers.attempt(n, f"guess{n % 12:02d}", "password guess 1", "198.51.100.2") for n in range(48)]
+    statuses = [
+        two_servers.attempt(n, f"guess{n % 12:02d}", "password guess 1", "198.51.100.2") for n in range(48)
+    ]
     assert statuses == [401] * 20 + [429] * 28
-    assert two_servers.attempt(0, "chen.spc", PASSWORD, "198.51.100.2") == 429  # the address waits, even when right
+    assert (
+        two_servers.attempt(0, "chen.spc", PASSWORD, "198.51.100.2") == 429
+    )  # the address waits, even when right
     assert two_servers.attempt(1, "chen.spc", PASSWORD, "198.51.100.3") == 303  # another address does not
     assert not sign_in_events(two_servers.db, address="198.51.100.2")  # no row per attempt
     _flush(two_servers.db)
@@ -146,19 +173,27 @@ def _flush(db: Database) -> None:
 
 
 # --------------------------------------------------------------------------- one process, moved clock
-def test_v2_2_1_malformed_logins_count_and_are_audited_once_per_address(web_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_v2_2_1_malformed_logins_count_and_are_audited_once_per_address(
+    web_db: Database, tmp_path: Path
+) -> None:  # noqa: F811
     """ASVS V2.2.1 and V7.1.x: a malformed login (which never reaches a password check) counts
     against its address like any other failure, and 60 of them reusing one anonymous CSRF token
     leave one aggregated audit event per address and window, not 60 rows."""
     with web_env(web_db, tmp_path, people=None, throttle_address_failures=20) as env:
         visitor = Session(env.base_url)
         token = visitor.csrf("/web/login")
-        statuses = [visitor.post("/web/login", {"csrf_token": token, "login": "bad login!", "password": "x"}).status_code
-                    for _ in range(60)]
+        statuses = [
+            visitor.post(
+                "/web/login", {"csrf_token": token, "login": "bad login!", "password": "x"}
+            ).status_code
+            for _ in range(60)
+        ]
         assert statuses == [401] * 20 + [429] * 40
         assert sign_in_events(web_db) == []  # nothing yet: the window is open
         env.clock.advance(timedelta(seconds=61))
-        visitor.post("/web/login", {"csrf_token": token, "login": "bad login!", "password": "x"})  # next window
+        visitor.post(
+            "/web/login", {"csrf_token": token, "login": "bad login!", "password": "x"}
+        )  # next window
         [event] = aggregated(web_db, "sign_in", "sign_in:127.0.0.1")
         assert event["count"] == 60 and event["why"] == {"malformed": 20, "throttled": 40}
         bursts.flush(web_db, env.clock.now() + timedelta(seconds=61), timedelta(seconds=60))
@@ -166,12 +201,15 @@ def test_v2_2_1_malformed_logins_count_and_are_audited_once_per_address(web_db: 
         visitor.close()
 
 
-def test_v2_2_1_delays_double_and_a_stranger_cannot_lock_the_user_out(web_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_v2_2_1_delays_double_and_a_stranger_cannot_lock_the_user_out(
+    web_db: Database, tmp_path: Path
+) -> None:  # noqa: F811
     """ASVS V2.2.1 ("soft lockouts ... ever increasing delays"): after five failures each
     further attempt waits 15 s, then 30 s, …; the right password works as soon as the wait is
     over (no lockout). Failures from a stranger's address do not delay the user at an address
     where they signed in before."""
     with web_env(web_db, tmp_path, people=None, trusted_proxies="127.0.0.1") as env:
+
         def attempt(address: str, password: str) -> int:
             visitor = Session(env.base_url)
             visitor.client.headers["X-Forwarded-For"] = address
@@ -195,7 +233,9 @@ def test_v2_2_1_delays_double_and_a_stranger_cannot_lock_the_user_out(web_db: Da
         assert attempt(cafe, PASSWORD) == 303  # a delay, never a lockout
 
 
-def test_v2_2_1_api_token_failures_are_throttled_and_audited_per_address(sqlite_db: Database, tmp_path: Path) -> None:
+def test_v2_2_1_api_token_failures_are_throttled_and_audited_per_address(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
     """ASVS V2.2.1 for the API: presented tokens that do not authenticate count against the
     client address; past SANTONGBU_THROTTLE_ADDRESS_FAILURES the answer is 429 with Retry-After,
     and the failures are one aggregated ``token_auth`` audit event per address and window. A
@@ -205,10 +245,13 @@ def test_v2_2_1_api_token_failures_are_throttled_and_audited_per_address(sqlite_
     from workflow.kernel.clock import FixedClock
 
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))
-    settings = Settings(database_url=sqlite_db.url, mail_folder=tmp_path / "mail", throttle_address_failures=3)
+    settings = Settings(
+        database_url=sqlite_db.url, mail_folder=tmp_path / "mail", throttle_address_failures=3
+    )
     seed_bureau(sqlite_db, clock)
     good = Tokens(sqlite_db, clock, settings).create("admin", CLERK, "good")[0]
     with live_server(create_app(sqlite_db, clock, settings)) as url:
+
         def me(token: str) -> httpx.Response:
             return httpx.get(url + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 

@@ -3,6 +3,7 @@
 Sessions are server-side (``web_sessions``): each test shows one way a session ends at once,
 and that a copy of the cookie is worthless afterwards, whichever server process it is shown to.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,9 @@ def replay(base_url: str, cookie: str, path: str = "/web/documents") -> int:
     """GET ``path`` with nothing but a copied session cookie; the status."""
     import httpx
 
-    return httpx.get(base_url + path, headers={"Cookie": f"santongbu_session={cookie}"}, timeout=30).status_code
+    return httpx.get(
+        base_url + path, headers={"Cookie": f"santongbu_session={cookie}"}, timeout=30
+    ).status_code
 
 
 def documents(db: Database) -> int:
@@ -59,9 +62,19 @@ def test_v3_3_1_sign_out_ends_the_session_in_every_process(db: Database, tmp_pat
             # The copied cookie and its CSRF token cannot create a document either.
             import httpx
 
-            answer = httpx.post(second + "/web/documents", headers={"Cookie": f"santongbu_session={stolen}"},
-                                data={"csrf_token": token, "title": "重放", "doc_number": "x", "disclosure": "proactive",
-                                      "risk": "no", "body": "x"}, timeout=30)
+            answer = httpx.post(
+                second + "/web/documents",
+                headers={"Cookie": f"santongbu_session={stolen}"},
+                data={
+                    "csrf_token": token,
+                    "title": "重放",
+                    "doc_number": "x",
+                    "disclosure": "proactive",
+                    "risk": "no",
+                    "body": "x",
+                },
+                timeout=30,
+            )
             assert answer.status_code in (303, 403)
             assert documents(db) == before
             with db.transaction() as s:
@@ -72,7 +85,9 @@ def test_v3_3_1_sign_out_ends_the_session_in_every_process(db: Database, tmp_pat
             clerk.close()
 
 
-def test_v3_2_1_v3_2_2_session_id_is_new_random_and_stored_as_a_digest(web_db: Database, tmp_path: Path) -> None:
+def test_v3_2_1_v3_2_2_session_id_is_new_random_and_stored_as_a_digest(
+    web_db: Database, tmp_path: Path
+) -> None:
     """ASVS V3.2.1 (a new session token on authentication), V3.2.2 (at least 64 bits of
     entropy), V3.2.3 (stored only in a Secure, HttpOnly cookie) and V3.4.x: the cookie names a
     random session, never the user, and the database keeps only the id's SHA-256 digest."""
@@ -125,7 +140,8 @@ def test_v3_3_2_idle_and_absolute_timeouts(web_db: Database, tmp_path: Path) -> 
 
 
 def test_v3_3_3_a_new_password_deactivation_and_an_administrator_end_every_session(
-        web_db: Database, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    web_db: Database, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """ASVS V3.3.3 (a password change terminates the other sessions) and V3.3.4 (sessions can
     be ended): setting a password, deactivating the user and ``santongbu user end-sessions``
     each end all of the user's sessions at once; reactivation does not revive them."""
@@ -154,17 +170,33 @@ def test_v3_3_3_a_new_password_deactivation_and_an_administrator_end_every_sessi
 
         both_signed_in()
         monkeypatch.chdir(tmp_path)
-        result = CliRunner().invoke(cli_app, ["--db", web_db.url, "--now", env.clock.now().isoformat(),
-                                              "user", "end-sessions", CLERK, "--as", "admin"])
+        result = CliRunner().invoke(
+            cli_app,
+            [
+                "--db",
+                web_db.url,
+                "--now",
+                env.clock.now().isoformat(),
+                "user",
+                "end-sessions",
+                CLERK,
+                "--as",
+                "admin",
+            ],
+        )
         assert result.exit_code == 0 and "2 web sessions of liu.spc ended" in result.output
         both_signed_out()
-        refused = CliRunner().invoke(cli_app, ["--db", web_db.url, "user", "end-sessions", "admin", "--as", CLERK])
+        refused = CliRunner().invoke(
+            cli_app, ["--db", web_db.url, "user", "end-sessions", "admin", "--as", CLERK]
+        )
         assert refused.exit_code != 0
         with web_db.transaction() as s:
             whys = sorted(s.scalars(select(WebSession.ended_why)))
             assert whys == ["deactivated"] * 2 + ["ended_by_admin"] * 2 + ["password"] * 2
-            actions = [(e.action, e.outcome) for e in s.scalars(select(AuditEvent).where(
-                AuditEvent.action == "sessions_ended"))]
+            actions = [
+                (e.action, e.outcome)
+                for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "sessions_ended"))
+            ]
             assert actions == [("sessions_ended", "allowed"), ("sessions_ended", "refused")]
         laptop.close(), phone.close()
 
@@ -193,8 +225,11 @@ def test_v3_5_deactivation_revokes_tokens_for_good(db: Database, tmp_path: Path)
     tokens = Tokens(db, clock, settings)
     secret, view = tokens.create("admin", CLERK, "portal sync")
     with live_server(create_app(db, clock, settings)) as url:
+
         def me() -> int:
-            return httpx.get(url + "/me", headers={"Authorization": f"Bearer {secret}"}, timeout=30).status_code
+            return httpx.get(
+                url + "/me", headers={"Authorization": f"Bearer {secret}"}, timeout=30
+            ).status_code
 
         assert me() == 200
         Directory(db, clock).update_user("admin", CLERK, {"active": False})
@@ -204,12 +239,15 @@ def test_v3_5_deactivation_revokes_tokens_for_good(db: Database, tmp_path: Path)
     [listed] = tokens.list(CLERK)
     assert listed["revoked_by"] == "admin" and not listed["active"]
     with db.transaction() as s:
-        changed = [e.details for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed"))]
+        changed = [
+            e.details for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed"))
+        ]
     assert f'"tokens_revoked": [{view["id"]}]' in changed[0]
 
 
-def test_v3_5_tokens_expire_and_record_their_last_use(sqlite_db: Database, tmp_path: Path,
-                                                      monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_v3_5_tokens_expire_and_record_their_last_use(
+    sqlite_db: Database, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """ASVS V3.5.x / V3.3.x for tokens: ``santongbu token create --expires 90d`` gives a token
     that stops working after 90 days; ``token list`` shows its expiry and when it was last used."""
     import json
@@ -220,26 +258,54 @@ def test_v3_5_tokens_expire_and_record_their_last_use(sqlite_db: Database, tmp_p
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     now = clock.now().isoformat()
-    made = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", now, "token", "create", CLERK, "--expires", "90d",
-                                   "--as", "admin", "--json"])
+    made = runner.invoke(
+        cli_app,
+        [
+            "--db",
+            sqlite_db.url,
+            "--now",
+            now,
+            "token",
+            "create",
+            CLERK,
+            "--expires",
+            "90d",
+            "--as",
+            "admin",
+            "--json",
+        ],
+    )
     assert made.exit_code == 0, made.output
     created = json.loads(made.output)
     assert created["expires_at"].startswith("2024-05-05T02:00")  # 90 days after 2024-02-05 10:00 +08:00
-    bad = runner.invoke(cli_app, ["--db", sqlite_db.url, "token", "create", CLERK, "--expires", "soon", "--as", "admin"])
+    bad = runner.invoke(
+        cli_app, ["--db", sqlite_db.url, "token", "create", CLERK, "--expires", "soon", "--as", "admin"]
+    )
     assert bad.exit_code != 0 and "90d" in bad.output
     with live_server(create_app(sqlite_db, clock, settings)) as url:
+
         def me() -> int:
-            return httpx.get(url + "/me", headers={"Authorization": f"Bearer {created['token']}"}, timeout=30).status_code
+            return httpx.get(
+                url + "/me", headers={"Authorization": f"Bearer {created['token']}"}, timeout=30
+            ).status_code
 
         clock.advance(timedelta(days=89, hours=23))
         assert me() == 200
-        listing = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list"])
+        listing = runner.invoke(
+            cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list"]
+        )
         assert "expires 2024-05-05" in listing.output and "used 2024-05-05 01:00" in listing.output
         clock.advance(timedelta(hours=1))
         assert me() == 401
-    listing = runner.invoke(cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--json"])
+    listing = runner.invoke(
+        cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--json"]
+    )
     [view] = json.loads(listing.output)
-    assert view["active"] is False and view["revoked_at"] is None and view["last_used_at"].startswith("2024-05-05T01:00")
+    assert (
+        view["active"] is False
+        and view["revoked_at"] is None
+        and view["last_used_at"].startswith("2024-05-05T01:00")
+    )
 
 
 def test_old_sessions_and_throttle_keys_are_forgotten(web_db: Database, tmp_path: Path) -> None:

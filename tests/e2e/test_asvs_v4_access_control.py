@@ -1,6 +1,7 @@
 """OWASP ASVS 4.0.3, chapter V4 (access control): a deactivated user is refused everything,
 reads included, on every interface; ids that a user may not touch answer the same whether or
 not they exist."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ from workflow.services.documents import Workflow
 CLERK = "liu.spc"
 
 
-def test_v4_1_1_a_deactivated_user_can_list_nothing(db: Database, clock: FixedClock, settings: Settings,
-                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_v4_1_1_a_deactivated_user_can_list_nothing(
+    db: Database, clock: FixedClock, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ASVS V4.1.1 / V4.1.3 (least privilege, enforced on a trusted service layer): ``doc list``
     answered a deactivated user with their unit's documents; now the list is refused like every
     other read, and the refusal is audited."""
@@ -40,12 +42,15 @@ def test_v4_1_1_a_deactivated_user_can_list_nothing(db: Database, clock: FixedCl
     result = CliRunner().invoke(cli_app, ["--db", db.url, "--lang", "en", "doc", "list", "--as", CLERK])
     assert result.exit_code != 0 and "deactivated" in result.output and "福州市" not in result.output
     with db.transaction() as s:
-        lines = [(e.actor, e.outcome) for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "list"))]
+        lines = [
+            (e.actor, e.outcome) for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "list"))
+        ]
     assert lines == [(CLERK, "refused"), (CLERK, "refused")]
 
 
-def test_v4_2_1_outbox_retry_answers_missing_and_forbidden_ids_alike(db: Database, clock: FixedClock,
-                                                                     settings: Settings, tmp_path: Path) -> None:
+def test_v4_2_1_outbox_retry_answers_missing_and_forbidden_ids_alike(
+    db: Database, clock: FixedClock, settings: Settings, tmp_path: Path
+) -> None:
     """ASVS V4.2.1 (no insecure direct object references) and V7.2.2 (access failures logged):
     ``POST /outbox/{id}/retry`` told a clerk 404 for a missing id and 403 for an existing one,
     so ids could be enumerated. Now both are 403, with the same body, and both are audited."""
@@ -65,9 +70,11 @@ def test_v4_2_1_outbox_retry_answers_missing_and_forbidden_ids_alike(db: Databas
     tokens = Tokens(db, clock, settings)
     clerk, admin = (tokens.create("admin", who, "t")[0] for who in (CLERK, "admin"))
     with live_server(create_app(db, clock, settings)) as url:
+
         def retry(token: str, outbox_id: int) -> httpx.Response:
-            return httpx.post(f"{url}/outbox/{outbox_id}/retry", headers={"Authorization": f"Bearer {token}"},
-                              timeout=30)
+            return httpx.post(
+                f"{url}/outbox/{outbox_id}/retry", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
 
         there, missing = retry(clerk, row.id), retry(clerk, 999_999)
         assert there.status_code == missing.status_code == 403
@@ -75,6 +82,12 @@ def test_v4_2_1_outbox_retry_answers_missing_and_forbidden_ids_alike(db: Databas
         assert strip(there) == strip(missing)
         assert retry(admin, 999_999).status_code == 404  # an administrator may know what exists
     with db.transaction() as s:
-        refused = [e.details for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.action == "email_retry_requested", AuditEvent.outcome == "refused"))]
+        refused = [
+            e.details
+            for e in s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "email_retry_requested", AuditEvent.outcome == "refused"
+                )
+            )
+        ]
     assert len(refused) == 2 and '"outbox_id": 999999' in refused[1]

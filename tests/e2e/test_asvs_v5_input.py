@@ -1,5 +1,6 @@
 """OWASP ASVS 4.0.3, chapter V5 (validation): one set of input rules for the pages, the API and
 the command line, and the documented size limit answered as 413 however the body arrives."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,12 @@ from workflow.kernel.models import Document
 from workflow.services.tokens import Tokens
 
 CLERK = "liu.spc"
-BAD = {"NUL": "标题\x00截断", "escape": "标题\x1b[31m", "C1": "标题\x85", "line separator": "标题\u2028第二行"}
+BAD = {
+    "NUL": "标题\x00截断",
+    "escape": "标题\x1b[31m",
+    "C1": "标题\x85",
+    "line separator": "标题\u2028第二行",
+}
 
 
 def documents(db: Database) -> int:
@@ -26,8 +32,9 @@ def documents(db: Database) -> int:
         return int(s.scalar(select(func.count()).select_from(Document)) or 0)
 
 
-def test_v5_1_control_characters_are_refused_alike_by_pages_api_and_cli(web_db: Database, tmp_path: Path,
-                                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_v5_1_control_characters_are_refused_alike_by_pages_api_and_cli(
+    web_db: Database, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """ASVS V5.1.3 / V5.1.4 (input validated positively, the same on every path to the data):
     the web form stored a title with a NUL that the API refused. Now a control character (NUL,
     ESC, a C1 control) or a line break in a one-line field is refused by all three front ends
@@ -39,22 +46,44 @@ def test_v5_1_control_characters_are_refused_alike_by_pages_api_and_cli(web_db: 
         monkeypatch.chdir(tmp_path)
         for kind, title in BAD.items():
             csrf = clerk.csrf("/web/documents/new")
-            page = clerk.post("/web/documents", {"csrf_token": csrf, "title": title, "body": "正文",
-                                                 "disclosure": "proactive", "risk_assessment_needed": "no"})
+            page = clerk.post(
+                "/web/documents",
+                {
+                    "csrf_token": csrf,
+                    "title": title,
+                    "body": "正文",
+                    "disclosure": "proactive",
+                    "risk_assessment_needed": "no",
+                },
+            )
             assert page.status_code == 422 and "标题" in page.text, kind
-            api = httpx.post(env.url("/documents"), json={"title": title}, timeout=30,
-                             headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+            api = httpx.post(
+                env.url("/documents"),
+                json={"title": title},
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+            )
             assert api.status_code == 422 and api.json()["field"] == "title", (kind, api.text)
-            cli = CliRunner().invoke(cli_app, ["--db", web_db.url, "--lang", "en", "doc", "create", "--as", CLERK,
-                                               "--title", title])
+            cli = CliRunner().invoke(
+                cli_app,
+                ["--db", web_db.url, "--lang", "en", "doc", "create", "--as", CLERK, "--title", title],
+            )
             assert cli.exit_code == 2 and "title is invalid" in cli.output, (kind, cli.output)
-        body = httpx.post(env.url("/documents"), json={"title": "可以", "body": "正文\x00"}, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"})
+        body = httpx.post(
+            env.url("/documents"),
+            json={"title": "可以", "body": "正文\x00"},
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert body.status_code == 422 and body.json()["field"] == "body"
         assert documents(web_db) == 0
         # Tabs and line breaks in a multi-line text are text, not controls.
-        fine = httpx.post(env.url("/documents"), json={"title": "可以", "body": "第一条\t…\r\n第二条"}, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"})
+        fine = httpx.post(
+            env.url("/documents"),
+            json={"title": "可以", "body": "第一条\t…\r\n第二条"},
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert fine.status_code == 201
         clerk.close()
 
@@ -80,7 +109,10 @@ def test_v5_1_oversize_chunked_body_is_413_like_a_declared_one(sqlite_db: Databa
             yield b"x" * 65536
         yield b'"}'
 
-    with live_server(create_app(sqlite_db, clock, settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        live_server(create_app(sqlite_db, clock, settings)) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         big = http.post("/documents", content=chunks(3 * 1024 * 1024), headers=headers)
         assert big.status_code == 413 and big.json()["type"] == "urn:santongbu:problem:too_large"
         declared = http.post("/documents", content=b"".join(chunks(3 * 1024 * 1024)), headers=headers)

@@ -1,6 +1,7 @@
 """OWASP ASVS 4.0.3, chapter V7 (error handling and logging): every refusal leaves an audit
 line, concurrent-change refusals (409) included; refusals that come in bursts are aggregated so
 that they cannot flood the trail (nor contend for the very chain the writers race on)."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ CLERK = "liu.spc"
 WRITERS = 16
 
 
-def test_v7_2_2_concurrent_change_refusals_are_audited_in_one_event_per_burst(db: Database, tmp_path: Path) -> None:
+def test_v7_2_2_concurrent_change_refusals_are_audited_in_one_event_per_burst(
+    db: Database, tmp_path: Path
+) -> None:
     """ASVS V7.1.3 / V7.2.2: in a race drill, 237 refusals with 409 left no audit line while
     wrong-state refusals were audited. Sixteen writers PATCH one document with the same If-Match
     at once: one wins, every loser's 409 is counted, and the trail gets one aggregated
@@ -40,9 +43,14 @@ def test_v7_2_2_concurrent_change_refusals_are_audited_in_one_event_per_burst(db
     doc = new_draft(Workflow(db, clock, settings))
     token = Tokens(db, clock, settings).create("admin", CLERK, "t")[0]
     with live_server(create_app(db, clock, settings)) as url:
+
         def edit(n: int) -> int:
-            return httpx.patch(f"{url}/documents/{doc}", json={"title": f"标题 {n}"}, timeout=60,
-                               headers={"Authorization": f"Bearer {token}", "If-Match": '"1"'}).status_code
+            return httpx.patch(
+                f"{url}/documents/{doc}",
+                json={"title": f"标题 {n}"},
+                timeout=60,
+                headers={"Authorization": f"Bearer {token}", "If-Match": '"1"'},
+            ).status_code
 
         with ThreadPoolExecutor(WRITERS) as pool:
             statuses = list(pool.map(edit, range(WRITERS)))
@@ -50,8 +58,10 @@ def test_v7_2_2_concurrent_change_refusals_are_audited_in_one_event_per_burst(db
     clock.advance(timedelta(seconds=61))
     assert AuditAdmin(db, clock, settings).flush_bursts() == 1
     with db.transaction() as s:
-        events = [json.loads(e.details) | {"_outcome": e.outcome, "_chain": e.chain} for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "changed_meanwhile"))]
+        events = [
+            json.loads(e.details) | {"_outcome": e.outcome, "_chain": e.chain}
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "changed_meanwhile"))
+        ]
         assert audit.verify(s).ok
     [event] = events
     assert event["_outcome"] == "refused" and event["_chain"] == f"doc:{doc}" and event["aggregated"] is True
@@ -76,7 +86,9 @@ def test_v7_2_2_forged_forms_are_audited_once_per_address_and_window(tmp_path: P
         assert AuditAdmin(db, env.clock, env.settings).flush_bursts() == 1
         clerk.close()
     with db.transaction() as s:
-        [event] = [json.loads(e.details) for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.action == "csrf_refused"))]
+        [event] = [
+            json.loads(e.details)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "csrf_refused"))
+        ]
     assert event["count"] == 3 and event["path"] == {"/web/documents": 3} and event["login"] == {CLERK: 3}
     db.dispose()

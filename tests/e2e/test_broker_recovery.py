@@ -2,6 +2,7 @@
 ``santongbu beat`` logs one warning line per tick, without tracebacks, while Redis is down;
 ``santongbu worker`` logs no gossip noise and takes work again within a few seconds of Redis
 coming back. Each drill starts its own throwaway redis-server, never the machine's own."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,13 @@ SANTONGBU = Path(sys.executable).with_name("santongbu")
 
 
 def _env(db_url: str, broker: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "SANTONGBU_DATABASE_URL": db_url, "SANTONGBU_BROKER_URL": broker,
-            "SANTONGBU_MAIL_FOLDER": str(tmp_path / "mail"), **extra}
+    return {
+        **os.environ,
+        "SANTONGBU_DATABASE_URL": db_url,
+        "SANTONGBU_BROKER_URL": broker,
+        "SANTONGBU_MAIL_FOLDER": str(tmp_path / "mail"),
+        **extra,
+    }
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -41,15 +47,21 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
-def test_beat_logs_one_line_per_tick_and_no_traceback_while_the_broker_is_down(sqlite_db: Database,
-                                                                               tmp_path: Path) -> None:
+def test_beat_logs_one_line_per_tick_and_no_traceback_while_the_broker_is_down(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
     """While Redis was down, beat logged a full traceback on every tick. Now, whether the broker
     is missing when beat starts or goes away later: one warning line per tick naming the
     outage, never a traceback, and one line when the broker is back."""
     port = free_port()  # nothing listens here yet
     log = tmp_path / "beat.log"
-    env = _env(sqlite_db.url, f"redis://127.0.0.1:{port}/0", tmp_path, SANTONGBU_OUTBOX_INTERVAL_SECONDS="1",
-               SANTONGBU_SWEEP_INTERVAL_SECONDS="3600")
+    env = _env(
+        sqlite_db.url,
+        f"redis://127.0.0.1:{port}/0",
+        tmp_path,
+        SANTONGBU_OUTBOX_INTERVAL_SECONDS="1",
+        SANTONGBU_SWEEP_INTERVAL_SECONDS="3600",
+    )
     redis_server = ThrowawayRedis(tmp_path)
     redis_server.port = port
 
@@ -57,8 +69,13 @@ def test_beat_logs_one_line_per_tick_and_no_traceback_while_the_broker_is_down(s
         return [line for line in log.read_text().splitlines() if phrase in line]
 
     with open(log, "wb") as out:
-        beat = subprocess.Popen([str(SANTONGBU), "beat", "--schedule", str(tmp_path / "schedule")], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        beat = subprocess.Popen(
+            [str(SANTONGBU), "beat", "--schedule", str(tmp_path / "schedule")],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_until(lambda: len(lines("broker unreachable")) >= 3, 60, "warnings while there is no broker")
             redis_server.start()
@@ -67,7 +84,9 @@ def test_beat_logs_one_line_per_tick_and_no_traceback_while_the_broker_is_down(s
             redis_server.stop()  # and now it goes away under a running beat
             before = len(lines("broker unreachable"))
             started = time.monotonic()
-            wait_until(lambda: len(lines("broker unreachable")) >= before + 3, 60, "warnings after the outage")
+            wait_until(
+                lambda: len(lines("broker unreachable")) >= before + 3, 60, "warnings after the outage"
+            )
             elapsed = time.monotonic() - started
             redis_server.start()
             wait_until(lambda: len(lines("broker reachable again")) == 2, 30, "beat to find the broker again")
@@ -81,7 +100,9 @@ def test_beat_logs_one_line_per_tick_and_no_traceback_while_the_broker_is_down(s
     assert during <= elapsed + 4, (during, elapsed)
 
 
-def test_worker_takes_work_again_promptly_and_without_gossip_noise(sqlite_db: Database, tmp_path: Path) -> None:
+def test_worker_takes_work_again_promptly_and_without_gossip_noise(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
     """After Redis came back, workers needed about 12 s to reconnect (kombu's back-off grows to
     30 s) and logged 'Error on restarting Gossip'. Now the worker retries every 0.5-2 s: a task
     sent a moment after Redis returns is done within a few seconds, and nothing about gossip
@@ -93,9 +114,13 @@ def test_worker_takes_work_again_promptly_and_without_gossip_noise(sqlite_db: Da
     redis_server.start()
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
-        worker = subprocess.Popen([str(SANTONGBU), "worker", "--concurrency", "1", "--loglevel", "INFO"],
-                                  cwd=tmp_path, env=_env(sqlite_db.url, redis_server.url, tmp_path),
-                                  stdout=out, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [str(SANTONGBU), "worker", "--concurrency", "1", "--loglevel", "INFO"],
+            cwd=tmp_path,
+            env=_env(sqlite_db.url, redis_server.url, tmp_path),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_until(lambda: " ready." in log.read_text(), 60, "the worker to start")
             redis_server.stop()

@@ -2,6 +2,7 @@
 within the short lease by another worker, and every email that went out twice carries the same
 Message-ID and is recorded as a possible duplicate. Real ``santongbu worker`` processes
 (prefork), PostgreSQL, a throwaway redis-server and a slow aiosmtpd on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,42 +55,63 @@ class SlowServer:
         return "250 OK"
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_flagged(pg_db: Database,
-                                                                                tmp_path: Path) -> None:
+def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_flagged(
+    pg_db: Database, tmp_path: Path
+) -> None:
     db = pg_db
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))
     seed_bureau(db, clock)
     to_signoff(Workflow(db, clock, Settings(database_url=db.url, mail_folder=tmp_path / "m")))
     with db.engine.begin() as conn:  # EMAILS copies of a real rendered email, all due
-        conn.execute(text(
-            "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
-            "status, attempts, next_attempt_at, created_at) "
-            "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, 'pending', 0, "
-            "next_attempt_at, created_at FROM outbox, generate_series(1, :n) WHERE id = (SELECT min(id) FROM outbox)"),
-            {"n": EMAILS})
-        conn.execute(text("UPDATE outbox SET message_id = '<santongbu.outbox.' || id || '.drill@example.org>'"))
+        conn.execute(
+            text(
+                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "status, attempts, next_attempt_at, created_at) "
+                "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, 'pending', 0, "
+                "next_attempt_at, created_at FROM outbox, generate_series(1, :n) WHERE id = (SELECT min(id) FROM outbox)"
+            ),
+            {"n": EMAILS},
+        )
+        conn.execute(
+            text("UPDATE outbox SET message_id = '<santongbu.outbox.' || id || '.drill@example.org>'")
+        )
     with db.transaction() as s:
         total = int(s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
     mail = SlowServer()
     mail.controller.start()
     redis_server = ThrowawayRedis(tmp_path)
     redis_server.start()
-    env = {**os.environ, "SANTONGBU_DATABASE_URL": db.url, "SANTONGBU_BROKER_URL": redis_server.url,
-           "SANTONGBU_MAIL_TRANSPORT": "smtp", "SANTONGBU_SMTP_HOST": "127.0.0.1",
-           "SANTONGBU_SMTP_PORT": str(mail.port), "SANTONGBU_OUTBOX_LEASE_SECONDS": str(LEASE),
-           "SANTONGBU_OUTBOX_BATCH_SIZE": "50"}
+    env = {
+        **os.environ,
+        "SANTONGBU_DATABASE_URL": db.url,
+        "SANTONGBU_BROKER_URL": redis_server.url,
+        "SANTONGBU_MAIL_TRANSPORT": "smtp",
+        "SANTONGBU_SMTP_HOST": "127.0.0.1",
+        "SANTONGBU_SMTP_PORT": str(mail.port),
+        "SANTONGBU_OUTBOX_LEASE_SECONDS": str(LEASE),
+        "SANTONGBU_OUTBOX_BATCH_SIZE": "50",
+    }
     client = Celery("drill", broker=redis_server.url, set_as_current=False)
 
     def worker(name: str) -> subprocess.Popen[bytes]:
         log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        return subprocess.Popen([str(SANTONGBU), "worker", "--concurrency", "2", "--loglevel", "WARNING"],
-                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [str(SANTONGBU), "worker", "--concurrency", "2", "--loglevel", "WARNING"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def sent() -> int:
         with db.transaction() as s:
-            return int(s.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.status == "sent")) or 0)
+            return int(
+                s.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+                )
+                or 0
+            )
 
     doomed = worker("doomed")
     survivor = None
@@ -120,7 +142,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_flagged(
     copies = Counter(i for i, _ in mail.got)
     with db.transaction() as s:
         ids = set(s.scalars(select(OutboxMessage.id)))
-        events = [json.loads(e.details) for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "email_sent"))]
+        events = [
+            json.loads(e.details)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "email_sent"))
+        ]
         assert verify(s).ok
     assert set(copies) == ids  # nothing lost
     message_ids: dict[int, set[str]] = defaultdict(set)
@@ -132,6 +157,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_flagged(
     assert twice <= flagged, (twice, flagged)
     taken_over = {e["outbox_id"] for e in events if e.get("reclaimed_from")}
     assert taken_over, "the survivor should have taken over the killed worker's rows"
-    print(f"drill: {len(taken_over)} rows taken over, {len(twice)} sent twice (flagged), {took:.1f} s to finish")
+    print(
+        f"drill: {len(taken_over)} rows taken over, {len(twice)} sent twice (flagged), {took:.1f} s to finish"
+    )
     assert len(twice) <= 2 * 10  # at most the chunks in flight in the killed pool processes
     assert took < LEASE + 60 and received_then < total

@@ -2,6 +2,7 @@
 a short lease renewed while sending, a dead worker's rows taken over within the lease, and the
 re-send after a takeover recorded as a possible duplicate with the same Message-ID. Against
 aiosmtpd on loopback, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,9 @@ def server():  # type: ignore[no-untyped-def]
 
 
 def _emails(db: Database, cfg, clock, bureau, n: int) -> list[int]:  # type: ignore[no-untyped-def]  # noqa: F811
-    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE,
-                           signers=(bureau.head, bureau.signer))
+    doc_id = make_document(
+        db, bureau, clock.now(), published_at=PUB, due_at=DUE, signers=(bureau.head, bureau.signer)
+    )
     ids: list[int] = []
     for _ in range(n):
         ids += queue(db, cfg, clock, doc_id, "signoff_requested")
@@ -57,12 +59,21 @@ def _emails(db: Database, cfg, clock, bureau, n: int) -> list[int]:  # type: ign
 
 def email_sent(db: Database) -> list[dict[str, object]]:
     with db.transaction() as s:
-        return [json.loads(e.details) for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "email_sent").order_by(AuditEvent.id))]
+        return [
+            json.loads(e.details)
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "email_sent").order_by(AuditEvent.id)
+            )
+        ]
 
 
-def test_one_run_keeps_claiming_while_rows_are_due_over_one_connection(db, settings, clock, bureau,  # noqa: F811
-                                                                        server) -> None:  # type: ignore[no-untyped-def]
+def test_one_run_keeps_claiming_while_rows_are_due_over_one_connection(
+    db,
+    settings,
+    clock,
+    bureau,  # noqa: F811
+    server,
+) -> None:  # type: ignore[no-untyped-def]
     """Delivery was one batch of 100 per beat tick, whatever the backlog. One run now claims
     batch after batch while they come back full, over one SMTP connection, and asks for help
     (``on_backlog``) once, at the first full batch."""
@@ -81,8 +92,13 @@ def test_one_run_keeps_claiming_while_rows_are_due_over_one_connection(db, setti
     assert deliver_due(db, cfg, clock, worker_id="w1").sent == sorted(more)[40:]
 
 
-def test_a_dead_workers_rows_are_taken_over_after_the_short_lease(db, settings, clock, bureau,  # noqa: F811
-                                                                    server) -> None:  # type: ignore[no-untyped-def]
+def test_a_dead_workers_rows_are_taken_over_after_the_short_lease(
+    db,
+    settings,
+    clock,
+    bureau,  # noqa: F811
+    server,
+) -> None:  # type: ignore[no-untyped-def]
     """Rows claimed by a killed worker waited the whole 120-s lease. The lease is now
     ``outbox_lease_seconds`` (15 s): after it, another worker takes the rows over. A row the dead
     worker had handed to the mail server is sent again with the same Message-ID and recorded as
@@ -102,7 +118,9 @@ def test_a_dead_workers_rows_are_taken_over_after_the_short_lease(db, settings, 
     clock.advance(timedelta(seconds=2))
     report = deliver_pending(db, cfg, clock, worker_id="w2")
     assert sorted(report.sent) == [started, untouched]
-    got = [(int(r.message["X-Santongbu-Outbox-Id"]), r.message["Message-ID"]) for r in server.handler.received]
+    got = [
+        (int(r.message["X-Santongbu-Outbox-Id"]), r.message["Message-ID"]) for r in server.handler.received
+    ]
     assert [i for i, _ in got].count(started) == 2 and [i for i, _ in got].count(untouched) == 1
     assert len({m for i, m in got if i == started}) == 1  # the same Message-ID both times
     sent = {e["outbox_id"]: e for e in email_sent(db)}
@@ -155,5 +173,8 @@ def test_a_worker_that_lost_its_claim_does_not_send(db, settings, clock, bureau,
     assert deliver_pending(db, cfg, clock, worker_id="w2").sent == [oid]
     assert _start(db, [mine], "slowpoke", clock.now()) == set()
     with db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+            == 0
+        )
     assert server.handler.outbox_ids() == [oid]

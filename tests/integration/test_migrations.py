@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the schema the models declare, on both databases."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

@@ -13,6 +13,7 @@ key and window, with the count, the first and last instant and a tally of what w
 
 The event is ``outcome = refused`` with ``details.aggregated = true``.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,22 @@ TRIES = 8
 
 def _event(session: Session, row: AuditBurst, at: datetime) -> None:
     tally = json.loads(row.details or "{}")
-    audit.append(session, at=at, actor=None, action=row.action, outcome="refused",
-                 document_id=row.document_id,
-                 details={"aggregated": True, "count": row.count, "from": row.since, "to": row.last_at,
-                          "key": row.key, **tally})
+    audit.append(
+        session,
+        at=at,
+        actor=None,
+        action=row.action,
+        outcome="refused",
+        document_id=row.document_id,
+        details={
+            "aggregated": True,
+            "count": row.count,
+            "from": row.since,
+            "to": row.last_at,
+            "key": row.key,
+            **tally,
+        },
+    )
 
 
 def _merge(tally: dict[str, Any], why: Mapping[str, str]) -> dict[str, Any]:
@@ -58,8 +71,16 @@ def _locked(session: Session, db: Any, key: str) -> AuditBurst | None:
     return session.scalars(stmt).first()
 
 
-def count(db: Any, *, key: str, action: str, at: datetime, window: timedelta,
-          document_id: int | None = None, tally: Mapping[str, str] | None = None) -> None:
+def count(
+    db: Any,
+    *,
+    key: str,
+    action: str,
+    at: datetime,
+    window: timedelta,
+    document_id: int | None = None,
+    tally: Mapping[str, str] | None = None,
+) -> None:
     """Count one refusal under ``key``; write the previous window's event if it has closed."""
     for attempt in range(TRIES):
         try:
@@ -71,8 +92,17 @@ def count(db: Any, *, key: str, action: str, at: datetime, window: timedelta,
                     session.flush()
                     row = None
                 if row is None:
-                    session.add(AuditBurst(key=key, action=action, document_id=document_id, since=at,
-                                           last_at=at, count=1, details=json.dumps(_merge({}, tally or {}))))
+                    session.add(
+                        AuditBurst(
+                            key=key,
+                            action=action,
+                            document_id=document_id,
+                            since=at,
+                            last_at=at,
+                            count=1,
+                            details=json.dumps(_merge({}, tally or {})),
+                        )
+                    )
                 else:
                     row.count += 1
                     row.last_at = max(row.last_at, at)

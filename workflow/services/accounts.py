@@ -15,6 +15,7 @@ the pages (the CLI sets passwords through the same service).
   login) and attempts refused by the throttle are counted per address and written as one event
   per address and window (:mod:`workflow.kernel.bursts`), so a script cannot fill the trail.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -77,9 +77,17 @@ class SignedIn:
 
 def _web_user(live: LiveSession) -> WebUser:
     roles = frozenset(r for r in live.roles.split(",") if r)
-    actor = ActorSnapshot(login=live.login, unit_id=live.unit_id, unit_code=live.unit_code, roles=roles, active=True)
-    return WebUser(login=live.login, name=live.name, unit=live.unit_code, unit_name=live.unit_name, actor=actor,
-                   session_ref=live.ref)
+    actor = ActorSnapshot(
+        login=live.login, unit_id=live.unit_id, unit_code=live.unit_code, roles=roles, active=True
+    )
+    return WebUser(
+        login=live.login,
+        name=live.name,
+        unit=live.unit_code,
+        unit_name=live.unit_name,
+        actor=actor,
+        session_ref=live.ref,
+    )
 
 
 class Accounts:
@@ -129,8 +137,12 @@ class Accounts:
             return None
         if not ok or not user.active:
             why = "inactive" if not user.active else "wrong password" if stored else "no password set"
-            self._audit(actor_snapshot(user), "sign_in", "refused", {"via": "web", "why": why, "login": login,
-                                                                     "address": address})
+            self._audit(
+                actor_snapshot(user),
+                "sign_in",
+                "refused",
+                {"via": "web", "why": why, "login": login, "address": address},
+            )
             return None
         self.throttle.succeeded(admission, login=login, address=address)
         with self.db.transaction() as session:
@@ -140,8 +152,13 @@ class Accounts:
                 row.password_hash = self.passwords.hash(password)
             sid, ref = self.sessions.start(session, row.id, address)
             session.flush()
-            audit.append(session, at=self.clock.now(), actor=actor_snapshot(row), action="sign_in",
-                         details={"via": "web", "session": ref, "address": address})
+            audit.append(
+                session,
+                at=self.clock.now(),
+                actor=actor_snapshot(row),
+                action="sign_in",
+                details={"via": "web", "session": ref, "address": address},
+            )
         user_now = self.session_user(sid)
         return SignedIn(user_now, sid) if user_now is not None else None
 
@@ -156,23 +173,41 @@ class Accounts:
         per address and written as one ``csrf_refused`` event per window (forged forms come
         by the hundred or not at all)."""
         tally = {"path": path[:64], **({"login": user.login} if user is not None else {})}
-        bursts.count(self.db, key=f"csrf:{(address or 'unknown')[:64]}", action="csrf_refused",
-                     at=self.clock.now(), window=timedelta(seconds=self.settings.audit_burst_window_seconds),
-                     tally=tally)
+        bursts.count(
+            self.db,
+            key=f"csrf:{(address or 'unknown')[:64]}",
+            action="csrf_refused",
+            at=self.clock.now(),
+            window=timedelta(seconds=self.settings.audit_burst_window_seconds),
+            tally=tally,
+        )
 
     def _anonymous(self, address: str | None, why: str, login: str | None) -> None:
         """A failure that names no account (or was throttled): counted per address and window."""
         tally = {"why": why, **({"login": login} if login else {})}
-        bursts.count(self.db, key=f"sign_in:{(address or 'unknown')[:64]}", action="sign_in",
-                     at=self.clock.now(), window=timedelta(seconds=self.settings.audit_burst_window_seconds),
-                     tally=tally)
+        bursts.count(
+            self.db,
+            key=f"sign_in:{(address or 'unknown')[:64]}",
+            action="sign_in",
+            at=self.clock.now(),
+            window=timedelta(seconds=self.settings.audit_burst_window_seconds),
+            tally=tally,
+        )
 
-    def _audit(self, actor: ActorSnapshot | None, action: str, outcome: str, details: dict[str, object]) -> None:
+    def _audit(
+        self, actor: ActorSnapshot | None, action: str, outcome: str, details: dict[str, object]
+    ) -> None:
         for attempt in range(5):
             try:
                 with self.db.transaction() as session:
-                    audit.append(session, at=self.clock.now(), actor=actor, action=action,
-                                 outcome=outcome, details=details)
+                    audit.append(
+                        session,
+                        at=self.clock.now(),
+                        actor=actor,
+                        action=action,
+                        outcome=outcome,
+                        details=details,
+                    )
                 return
             except (ConcurrentChange, IntegrityError, OperationalError):
                 if attempt == 4:
@@ -185,7 +220,12 @@ class Accounts:
                 return authz.require(session, acting, permissions.may_administer)[1]
         except Denied as denied:
             reasons = denied.error.reasons
-            self._audit(denied.actor, action, "refused", {"login": login, "reasons": ", ".join(r.code for r in reasons)})
+            self._audit(
+                denied.actor,
+                action,
+                "refused",
+                {"login": login, "reasons": ", ".join(r.code for r in reasons)},
+            )
             raise denied.error from None
 
     def set_password(self, acting: str, login: str, password: str | None) -> None:
@@ -209,7 +249,9 @@ class Accounts:
             now = self.clock.now()
             ended = end_user_sessions(session, user.id, "password", now)
             session.flush()
-            audit.append(session, at=now, actor=actor, action=action, details={"login": login, "sessions_ended": ended})
+            audit.append(
+                session, at=now, actor=actor, action=action, details={"login": login, "sessions_ended": ended}
+            )
 
     def end_sessions(self, acting: str, login: str) -> int:
         """An administrator signs ``login`` out everywhere, at once; how many sessions ended."""
@@ -220,5 +262,11 @@ class Accounts:
                 raise NotFound(Reason("no_such_user", {"login": login}))
             now = self.clock.now()
             ended = end_user_sessions(session, user.id, "ended_by_admin", now)
-            audit.append(session, at=now, actor=actor, action="sessions_ended", details={"login": login, "count": ended})
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="sessions_ended",
+                details={"login": login, "count": ended},
+            )
         return ended

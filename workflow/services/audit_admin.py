@@ -12,15 +12,14 @@ The questions themselves are :class:`workflow.services.audit_queries.AuditQuerie
 authorises and audits refusals; verify and checkpoint are operations on the whole trail run by
 the operator of the installation (CLI) or the workers, as before.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-from datetime import timedelta
 
 from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
@@ -85,7 +84,8 @@ class AuditAdmin:
         """Every event of one document, oldest first (whoever may read the document)."""
         return self.queries.timeline(login, doc_id)
 
-    def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
-               after_id: int | None = None) -> EventPage:
+    def events(
+        self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+    ) -> EventPage:
         """One page of events matching ``flt`` (supervisors, auditors, leaders, administrators)."""
         return self.queries.events(login, flt, limit=limit, after_id=after_id)

@@ -10,6 +10,7 @@ the reports. A retry goes through
 outcomes on the document's chain. Delivery claims rows in the database, so a pass run from
 here and the workers' passes never send one email twice.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,6 @@ from sqlalchemy import select
 from notifications.delivery import DeliveryReport, deliver_due, retry
 from notifications.transports import Transport
 from states.reasons import Reason
-
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import InvalidInput, NotFound
@@ -46,23 +46,33 @@ def _no_such_email(outbox_id: int) -> NotFound:
 class OutboxAdmin:
     """List, show, retry and deliver outbox rows on behalf of a user (or of the workers)."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings,
-                 transport: Callable[[], Transport]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, transport: Callable[[], Transport]
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.transport = transport
         self.gate = Gate(db, clock)
 
-    def list(self, login: str, *, status: str | None = None, document_id: int | None = None,
-             limit: int = DEFAULT_LIMIT) -> list[OutboxMessage]:
+    def list(
+        self,
+        login: str,
+        *,
+        status: str | None = None,
+        document_id: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[OutboxMessage]:
         """Emails in the outbox, newest first (``outbox_list`` when refused)."""
         if status is not None and status not in STATUSES:
-            raise InvalidInput(Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"}))
+            raise InvalidInput(
+                Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"})
+            )
         if limit < 1:
             raise InvalidInput(Reason("invalid", {"field": "limit", "problem": "at least 1"}))
-        self.gate.require_auditor(login, "outbox_list", {"status": status, "document_id": document_id,
-                                                         "limit": limit})
+        self.gate.require_auditor(
+            login, "outbox_list", {"status": status, "document_id": document_id, "limit": limit}
+        )
         stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if status:
             stmt = stmt.where(OutboxMessage.status == status)
@@ -88,11 +98,25 @@ class OutboxAdmin:
             _, actor = authz.actor(session, login)
         return retry(self.db, outbox_id, actor, self.clock)
 
-    def deliver(self, *, worker_id: str, limit: int | None = None, max_batches: int | None = 1,
-                on_backlog: Callable[[], Any] | None = None) -> DeliveryReport:
+    def deliver(
+        self,
+        *,
+        worker_id: str,
+        limit: int | None = None,
+        max_batches: int | None = 1,
+        on_backlog: Callable[[], Any] | None = None,
+    ) -> DeliveryReport:
         """Delivery passes over one transport: claim ``limit`` (default ``outbox_batch_size``)
         due emails, send them, record each fate; again while batches come back full, up to
         ``max_batches`` (``None``: ``outbox_batches_per_task``). ``on_backlog`` is called at the
         first full batch (the worker task asks for help there)."""
-        return deliver_due(self.db, self.settings, self.clock, worker_id=worker_id, batch_size=limit,
-                           max_batches=max_batches, transport=self.transport(), on_backlog=on_backlog)
+        return deliver_due(
+            self.db,
+            self.settings,
+            self.clock,
+            worker_id=worker_id,
+            batch_size=limit,
+            max_batches=max_batches,
+            transport=self.transport(),
+            on_backlog=on_backlog,
+        )

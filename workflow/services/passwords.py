@@ -7,6 +7,7 @@ lanes, takes 0.75 s per attempt on two cores). Hashes made with other parameters
 the next sign-in (:meth:`Passwords.needs_rehash`). Used by the accounts service; a new password
 ends the user's server-side sessions (:mod:`workflow.services.sessions`).
 """
+
 from __future__ import annotations
 
 import secrets

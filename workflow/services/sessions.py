@@ -15,6 +15,7 @@ live sessions. A session ends:
 :func:`end_user_sessions` and :func:`revoke_user_tokens` are called inside the caller's
 transaction by the services that change a user (accounts, directory).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,12 +64,14 @@ class LiveSession:
 
 def end_user_sessions(session: Session, user_id: int, why: str, at: datetime) -> int:
     """End every live session of ``user_id`` inside the caller's transaction; how many."""
-    return _count(session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
-        .values(ended_at=at, ended_why=why)
-        .execution_options(synchronize_session=False)
-    ))
+    return _count(
+        session.execute(
+            update(WebSession)
+            .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+            .values(ended_at=at, ended_why=why)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _count(result: Any) -> int:
@@ -79,12 +82,16 @@ def revoke_user_tokens(session: Session, user_id: int, by: str, at: datetime) ->
     """Revoke every API token of ``user_id`` inside the caller's transaction; their ids.
 
     Revocation is for good: reactivating the user later does not revive them."""
-    ids = list(session.scalars(select(ApiToken.id).where(ApiToken.user_id == user_id,
-                                                         ApiToken.revoked_at.is_(None))))
+    ids = list(
+        session.scalars(select(ApiToken.id).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)))
+    )
     if ids:
-        session.execute(update(ApiToken).where(ApiToken.id.in_(ids))
-                        .values(revoked_at=at, revoked_by=by)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_(ids))
+            .values(revoked_at=at, revoked_by=by)
+            .execution_options(synchronize_session=False)
+        )
     return ids
 
 
@@ -108,8 +115,14 @@ class Sessions:
         """A new session for ``user_id`` inside the caller's transaction: (cookie id, ref)."""
         sid = new_session_id()
         now = self.clock.now()
-        row = WebSession(id_hash=session_digest(sid), user_id=user_id, created_at=now, last_seen_at=now,
-                         expires_at=now + self.lifetime, address=(address or "")[:64] or None)
+        row = WebSession(
+            id_hash=session_digest(sid),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self.lifetime,
+            address=(address or "")[:64] or None,
+        )
         session.add(row)
         return sid, row.ref
 
@@ -120,26 +133,59 @@ class Sessions:
             return None
         digest = session_digest(sid)
         now = self.clock.now()
-        stmt = (select(WebSession.last_seen_at, WebSession.expires_at, WebSession.ended_at,
-                       WebSession.created_at, User.id, User.login, User.name, User.roles, User.active,
-                       Unit.id.label("unit_id"), Unit.code, Unit.name.label("unit_name"))
-                .join(User, User.id == WebSession.user_id).join(Unit, Unit.id == User.unit_id)
-                .where(WebSession.id_hash == digest))
+        stmt = (
+            select(
+                WebSession.last_seen_at,
+                WebSession.expires_at,
+                WebSession.ended_at,
+                WebSession.created_at,
+                User.id,
+                User.login,
+                User.name,
+                User.roles,
+                User.active,
+                Unit.id.label("unit_id"),
+                Unit.code,
+                Unit.name.label("unit_name"),
+            )
+            .join(User, User.id == WebSession.user_id)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(WebSession.id_hash == digest)
+        )
         with self.db.transaction() as session:
             row = session.execute(stmt).first()
             if row is None or row.ended_at is not None:
                 return None
-            why = ("expired" if now >= row.expires_at else "idle" if now - row.last_seen_at >= self.idle
-                   else "deactivated" if not row.active else None)
+            why = (
+                "expired"
+                if now >= row.expires_at
+                else "idle"
+                if now - row.last_seen_at >= self.idle
+                else "deactivated"
+                if not row.active
+                else None
+            )
             if why is not None:
                 self._end(session, digest, why, now)
                 return None
             if now - row.last_seen_at >= TOUCH_EVERY:
-                session.execute(update(WebSession).where(WebSession.id_hash == digest)
-                                .values(last_seen_at=now).execution_options(synchronize_session=False))
-        return LiveSession(ref=session_ref(digest), user_id=row.id, login=row.login, unit_id=row.unit_id,
-                           unit_code=row.code, unit_name=row.unit_name, name=row.name, roles=row.roles,
-                           created_at=row.created_at)
+                session.execute(
+                    update(WebSession)
+                    .where(WebSession.id_hash == digest)
+                    .values(last_seen_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        return LiveSession(
+            ref=session_ref(digest),
+            user_id=row.id,
+            login=row.login,
+            unit_id=row.unit_id,
+            unit_code=row.code,
+            unit_name=row.unit_name,
+            name=row.name,
+            roles=row.roles,
+            created_at=row.created_at,
+        )
 
     def end(self, sid: str, why: str) -> bool:
         """End the session behind cookie id ``sid``; False if it was not live."""
@@ -150,10 +196,14 @@ class Sessions:
 
     @staticmethod
     def _end(session: Session, digest: str, why: str, at: datetime) -> int:
-        return _count(session.execute(
-            update(WebSession).where(WebSession.id_hash == digest, WebSession.ended_at.is_(None))
-            .values(ended_at=at, ended_why=why).execution_options(synchronize_session=False)
-        ))
+        return _count(
+            session.execute(
+                update(WebSession)
+                .where(WebSession.id_hash == digest, WebSession.ended_at.is_(None))
+                .values(ended_at=at, ended_why=why)
+                .execution_options(synchronize_session=False)
+            )
+        )
 
     def prune(self, keep: timedelta = timedelta(days=90)) -> int:
         """Delete sessions that ended (or expired) more than ``keep`` ago; how many."""
@@ -161,13 +211,25 @@ class Sessions:
 
         cutoff = self.clock.now() - keep
         with self.db.transaction() as session:
-            return _count(session.execute(delete(WebSession).where(
-                or_(WebSession.ended_at < cutoff, WebSession.expires_at < cutoff))
-                .execution_options(synchronize_session=False)))
+            return _count(
+                session.execute(
+                    delete(WebSession)
+                    .where(or_(WebSession.ended_at < cutoff, WebSession.expires_at < cutoff))
+                    .execution_options(synchronize_session=False)
+                )
+            )
 
     def list_live(self, user_id: int) -> list[WebSession]:
         now = self.clock.now()
         with self.db.transaction() as session:
-            return list(session.scalars(select(WebSession).where(
-                WebSession.user_id == user_id, WebSession.ended_at.is_(None), WebSession.expires_at > now)
-                .order_by(WebSession.created_at)))
+            return list(
+                session.scalars(
+                    select(WebSession)
+                    .where(
+                        WebSession.user_id == user_id,
+                        WebSession.ended_at.is_(None),
+                        WebSession.expires_at > now,
+                    )
+                    .order_by(WebSession.created_at)
+                )
+            )

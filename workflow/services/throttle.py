@@ -20,6 +20,7 @@ checked against that account-and-address key instead, so a stranger's failures e
 delay the user at their own desk. Failures still count against the address, which stops one
 address from guessing across many accounts.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -34,7 +35,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
-
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import SantongbuError
@@ -98,7 +98,9 @@ class Throttle:
         keys = [Key(f"web:addr:{addr}", s.throttle_address_failures, resets=False)]
         if login:
             known = self._known(login, addr)
-            keys.append(Key(f"web:pair:{login}|{addr}" if known else f"web:acct:{login}", s.throttle_account_failures))
+            keys.append(
+                Key(f"web:pair:{login}|{addr}" if known else f"web:acct:{login}", s.throttle_account_failures)
+            )
         return keys
 
     def token_keys(self, address: str | None) -> list[Key]:
@@ -106,7 +108,9 @@ class Throttle:
 
     def _known(self, login: str, addr: str) -> bool:
         with self.db.transaction() as session:
-            seen = session.scalar(select(AuthThrottle.last_success_at).where(AuthThrottle.key == f"web:ok:{login}|{addr}"))
+            seen = session.scalar(
+                select(AuthThrottle.last_success_at).where(AuthThrottle.key == f"web:ok:{login}|{addr}")
+            )
         return seen is not None and self.clock.now() - seen < KNOWN_FOR
 
     def delay(self, failures: int, free: int) -> timedelta:
@@ -126,8 +130,11 @@ class Throttle:
         for row in rows.values():
             if row.last_failure_at is not None and now - row.last_failure_at >= FORGET_AFTER:
                 row.failures, row.blocked_until = 0, None
-        waiting = [(row.blocked_until, name) for name, row in rows.items()
-                   if row.blocked_until is not None and row.blocked_until > now]
+        waiting = [
+            (row.blocked_until, name)
+            for name, row in rows.items()
+            if row.blocked_until is not None and row.blocked_until > now
+        ]
         if waiting:
             until, name = max(waiting)
             return Admission(False, keys, max(1, int((until - now).total_seconds() + 0.999)), name)
@@ -139,9 +146,12 @@ class Throttle:
                 row.blocked_until = now + self.delay(row.failures, key.free)
         return Admission(True, keys)
 
-    def succeeded(self, admission: Admission, *, login: str | None = None, address: str | None = None) -> None:
+    def succeeded(
+        self, admission: Admission, *, login: str | None = None, address: str | None = None
+    ) -> None:
         """Give back the attempt :meth:`admit` counted: clear the account's keys, take one off
         the address's, and remember the address as one this account signs in from."""
+
         def work(session: Session) -> None:
             now = self.clock.now()
             names = [k.name for k in admission.keys]
@@ -162,8 +172,11 @@ class Throttle:
         """The rows of ``names``, created if missing and locked, in key order (no deadlock)."""
         names = sorted(set(names))
         maker = sqlite_insert if self.db.is_sqlite else pg_insert
-        session.execute(maker(AuthThrottle).values([{"key": n, "failures": 0} for n in names])
-                        .on_conflict_do_nothing(index_elements=["key"]))
+        session.execute(
+            maker(AuthThrottle)
+            .values([{"key": n, "failures": 0} for n in names])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
         stmt = select(AuthThrottle).where(AuthThrottle.key.in_(names)).order_by(AuthThrottle.key)
         if not self.db.is_sqlite:
             stmt = stmt.with_for_update()
@@ -184,8 +197,17 @@ class Throttle:
         (the beat runs this with the audit bursts); how many rows went."""
         now: datetime = self.clock.now()
         with self.db.transaction() as session:
-            gone = session.execute(delete(AuthThrottle).where(
-                or_(AuthThrottle.last_failure_at.is_(None), AuthThrottle.last_failure_at < now - timedelta(days=1)),
-                or_(AuthThrottle.last_success_at.is_(None), AuthThrottle.last_success_at < now - KNOWN_FOR),
-            ).execution_options(synchronize_session=False))
+            gone = session.execute(
+                delete(AuthThrottle)
+                .where(
+                    or_(
+                        AuthThrottle.last_failure_at.is_(None),
+                        AuthThrottle.last_failure_at < now - timedelta(days=1),
+                    ),
+                    or_(
+                        AuthThrottle.last_success_at.is_(None), AuthThrottle.last_success_at < now - KNOWN_FOR
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
             return int(getattr(gone, "rowcount", 0) or 0)

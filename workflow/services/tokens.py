@@ -14,6 +14,7 @@ A token may expire (``expires_at``, ``token create --expires 90d``); it records 
 presented (to the minute, so a busy client does not write on every request). Deactivating a
 user revokes their tokens for good (:func:`workflow.services.sessions.revoke_user_tokens`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,16 +30,15 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
-from states.text import text_problem
 from states.snapshot import ActorSnapshot
-
+from states.text import text_problem
 from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.kernel.settings import Settings, get_settings
 from workflow.kernel.errors import Denied, InvalidInput, NotFound
 from workflow.kernel.models import Unit, User
 from workflow.kernel.models.tokens import ApiToken
+from workflow.kernel.settings import Settings, get_settings
 from workflow.services import authz
 from workflow.services.directory import CODE
 from workflow.services.throttle import Throttle, TooManyAttempts
@@ -56,7 +56,9 @@ def parse_lifetime(text: str) -> timedelta:
     """``90d``, ``12h``, ``2w`` as a :class:`timedelta`; :class:`InvalidInput` otherwise."""
     found = _DURATION.match(text or "")
     if not found:
-        raise InvalidInput(Reason("invalid", {"field": "expires", "problem": "a number of hours, days or weeks, e.g. 90d"}))
+        raise InvalidInput(
+            Reason("invalid", {"field": "expires", "problem": "a number of hours, days or weeks, e.g. 90d"})
+        )
     number, unit = int(found.group(1)), found.group(2)
     lifetime = {"h": timedelta(hours=number), "d": timedelta(days=number), "w": timedelta(weeks=number)}[unit]
     if not timedelta(0) < lifetime <= MAX_LIFETIME:
@@ -91,11 +93,19 @@ class Caller:
 def token_view(token: ApiToken, login: str, now: datetime | None = None) -> dict[str, Any]:
     """A token as listings show it: never the secret, never its digest."""
     expired = token.expires_at is not None and now is not None and token.expires_at <= now
-    return {"id": token.id, "login": login, "name": token.name, "prefix": token.prefix,
-            "created_at": token.created_at, "created_by": token.created_by,
-            "revoked_at": token.revoked_at, "revoked_by": token.revoked_by,
-            "expires_at": token.expires_at, "last_used_at": token.last_used_at,
-            "active": token.revoked_at is None and not expired}
+    return {
+        "id": token.id,
+        "login": login,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "created_by": token.created_by,
+        "revoked_at": token.revoked_at,
+        "revoked_by": token.revoked_by,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "active": token.revoked_at is None and not expired,
+    }
 
 
 class Tokens:
@@ -114,20 +124,31 @@ class Tokens:
         return authz.require(session, login, permissions.may_administer)[1]
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
-        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
-                             reasons=denied.error.reasons, details=details)
+        audit.record_refusal(
+            self.db,
+            at=self.clock.now(),
+            actor=denied.actor,
+            action=action,
+            reasons=denied.error.reasons,
+            details=details,
+        )
 
-    def create(self, admin: str, login: str, name: str | None = None,
-               lifetime: timedelta | None = None) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, admin: str, login: str, name: str | None = None, lifetime: timedelta | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """A new token for ``login``, valid for ``lifetime`` (``None``: until revoked); returns
         the secret (to show once) and the token's view."""
         if lifetime is not None and not timedelta(0) < lifetime <= MAX_LIFETIME:
-            raise InvalidInput(Reason("invalid", {"field": "expires", "problem": "between 1 hour and 10 years"}))
+            raise InvalidInput(
+                Reason("invalid", {"field": "expires", "problem": "between 1 hour and 10 years"})
+            )
         if not isinstance(login, str) or not CODE.match(login):
             raise InvalidInput(Reason("invalid", {"field": "login", "problem": "not a login"}))
         label = (name or "").strip() or "api"
         if len(label) > 200 or text_problem(label, one_line=True):
-            raise InvalidInput(Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"}))
+            raise InvalidInput(
+                Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"})
+            )
         secret = new_secret()
         try:
             with self.db.transaction() as session:
@@ -138,14 +159,30 @@ class Tokens:
                 if not user.active:
                     raise InvalidInput(Reason("inactive_user", {"login": login}))
                 now = self.clock.now()
-                token = ApiToken(user_id=user.id, name=label, token_hash=digest(secret),
-                                 prefix=secret[:SHOWN_PREFIX], created_at=now, created_by=actor.login,
-                                 expires_at=now + lifetime if lifetime is not None else None)
+                token = ApiToken(
+                    user_id=user.id,
+                    name=label,
+                    token_hash=digest(secret),
+                    prefix=secret[:SHOWN_PREFIX],
+                    created_at=now,
+                    created_by=actor.login,
+                    expires_at=now + lifetime if lifetime is not None else None,
+                )
                 session.add(token)
                 session.flush()
-                audit.append(session, at=now, actor=actor, action="token_created",
-                             details={"token_id": token.id, "login": login, "name": label,
-                                      "prefix": token.prefix, "expires_at": token.expires_at})
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="token_created",
+                    details={
+                        "token_id": token.id,
+                        "login": login,
+                        "name": label,
+                        "prefix": token.prefix,
+                        "expires_at": token.expires_at,
+                    },
+                )
                 return secret, token_view(token, login, now)
         except Denied as denied:
             self._refuse(denied, "token_created", {"login": login})
@@ -164,9 +201,17 @@ class Tokens:
                     token.revoked_at = self.clock.now()
                     token.revoked_by = actor.login
                     session.flush()
-                    audit.append(session, at=token.revoked_at, actor=actor, action="token_revoked",
-                                 details={"token_id": token.id, "login": owner.login if owner else None,
-                                          "prefix": token.prefix})
+                    audit.append(
+                        session,
+                        at=token.revoked_at,
+                        actor=actor,
+                        action="token_revoked",
+                        details={
+                            "token_id": token.id,
+                            "login": owner.login if owner else None,
+                            "prefix": token.prefix,
+                        },
+                    )
                 return token_view(token, owner.login if owner else "", self.clock.now())
         except Denied as denied:
             self._refuse(denied, "token_revoked", {"token_id": token_id})
@@ -194,14 +239,30 @@ class Tokens:
         """
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
             return None
-        stmt = (select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-                       User.login, User.name, User.unit_id, User.roles, User.active, Unit.code)
-                .join(User, User.id == ApiToken.user_id)
-                .join(Unit, Unit.id == User.unit_id)
-                .where(ApiToken.token_hash == digest(secret)))
+        stmt = (
+            select(
+                ApiToken.id,
+                ApiToken.revoked_at,
+                ApiToken.expires_at,
+                ApiToken.last_used_at,
+                User.login,
+                User.name,
+                User.unit_id,
+                User.roles,
+                User.active,
+                Unit.code,
+            )
+            .join(User, User.id == ApiToken.user_id)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(ApiToken.token_hash == digest(secret))
+        )
         now = self.clock.now()
-        touch = (update(ApiToken).where(ApiToken.token_hash == digest(secret)).values(last_used_at=now)
-                 .execution_options(synchronize_session=False))
+        touch = (
+            update(ApiToken)
+            .where(ApiToken.token_hash == digest(secret))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
         if self.db.is_sqlite:
             with self.db.transaction() as session:
                 row = session.execute(stmt).first()
@@ -215,8 +276,9 @@ class Tokens:
         if row is None or not _usable(row, now):
             return None
         roles = frozenset(r for r in row.roles.split(",") if r)
-        actor = ActorSnapshot(login=row.login, unit_id=row.unit_id, unit_code=row.code, roles=roles,
-                              active=row.active)
+        actor = ActorSnapshot(
+            login=row.login, unit_id=row.unit_id, unit_code=row.code, roles=roles, active=row.active
+        )
         return Caller(login=row.login, name=row.name, unit=row.code, token_id=row.id, actor=actor)
 
     def check(self, secret: str, address: str | None) -> Caller | None:
@@ -235,9 +297,14 @@ class Tokens:
             return found
         why = self.why_not(secret)
         admission = self.throttle.admit(self.throttle.token_keys(address))
-        bursts.count(self.db, key=f"token_auth:{(address or 'unknown')[:64]}", action="token_auth",
-                     at=self.clock.now(), window=timedelta(seconds=self.settings.audit_burst_window_seconds),
-                     tally={"why": why, **({"prefix": secret[:SHOWN_PREFIX]} if why != "malformed" else {})})
+        bursts.count(
+            self.db,
+            key=f"token_auth:{(address or 'unknown')[:64]}",
+            action="token_auth",
+            at=self.clock.now(),
+            window=timedelta(seconds=self.settings.audit_burst_window_seconds),
+            tally={"why": why, **({"prefix": secret[:SHOWN_PREFIX]} if why != "malformed" else {})},
+        )
         if not admission.allowed:
             raise TooManyAttempts(admission.retry_after)
         return None
@@ -247,8 +314,9 @@ class Tokens:
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
             return "malformed"
         with self.db.transaction() as session:
-            row = session.execute(select(ApiToken.revoked_at, ApiToken.expires_at)
-                                  .where(ApiToken.token_hash == digest(secret))).first()
+            row = session.execute(
+                select(ApiToken.revoked_at, ApiToken.expires_at).where(ApiToken.token_hash == digest(secret))
+            ).first()
         if row is None:
             return "unknown"
         return "revoked" if row.revoked_at is not None else "expired"

@@ -9,6 +9,7 @@ our own, so the page carries the same policy as the pages: scripts, styles and c
 this site only, no inline script, no framing. ``/openapi.json`` stays available either way: it is
 the contract programs read (and ``docs/openapi.json`` is its copy).
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -20,8 +21,10 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
 # The same policy as the pages (workflow/entrypoints/web/pages.py: CSP).
-DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 def swagger_assets() -> Path:
@@ -33,14 +36,14 @@ def swagger_assets() -> Path:
 
 def page(title: str, openapi_url: str) -> str:
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title>"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<link rel=\"stylesheet\" href=\"/docs/assets/swagger-ui.css\">"
-        "<link rel=\"icon\" href=\"/docs/assets/favicon.png\"></head>\n<body>"
-        f"<div id=\"swagger-ui\" data-openapi=\"{escape(openapi_url)}\"></div>"
-        "<script src=\"/docs/assets/swagger-ui-bundle.js\"></script>"
-        "<script src=\"/docs/swagger-init.js\"></script>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/docs/assets/swagger-ui.css">'
+        '<link rel="icon" href="/docs/assets/favicon.png"></head>\n<body>'
+        f'<div id="swagger-ui" data-openapi="{escape(openapi_url)}"></div>'
+        '<script src="/docs/assets/swagger-ui-bundle.js"></script>'
+        '<script src="/docs/swagger-init.js"></script>'
         "</body></html>\n"
     )
 

@@ -11,6 +11,7 @@
   'none'``); ``Strict-Transport-Security`` when the request came over HTTPS, directly or through
   a trusted proxy.
 """
+
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
@@ -50,4 +51,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-

@@ -5,13 +5,13 @@ is read here first, counted as it arrives, and answered with 413 as soon as it p
 under the cap it is handed to the application as it came. (Stopping it from inside the route's
 own read, as before, surfaced as FastAPI's "error parsing the body", a 422.)
 """
+
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from states.reasons import Reason
-
 from workflow.entrypoints.api.problems import problem
 
 DEFAULT_LIMIT = 2 * 1024 * 1024
@@ -35,7 +35,9 @@ class BodyLimit:
                 except ValueError:
                     declared = 0  # the HTTP server refuses a malformed length itself
                 if declared > self.limit:
-                    response = problem(Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})])
+                    response = problem(
+                        Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})]
+                    )
                     await response(scope, receive, send)
                     return
                 await self.app(scope, receive, send)  # the server stops at the declared length
@@ -49,7 +51,9 @@ class BodyLimit:
                 break  # the client went away
             received += len(message.get("body", b""))
             if received > self.limit:
-                response = problem(Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})])
+                response = problem(
+                    Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})]
+                )
                 await response(scope, receive, send)
                 return
             if not message.get("more_body", False):

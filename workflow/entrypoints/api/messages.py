@@ -3,6 +3,7 @@
 Kept apart from :data:`states.reasons.MESSAGES` because they are about HTTP (tokens, routes,
 request bodies), not about documents; :func:`text` looks here first and falls back there.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,10 @@ API_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "需要有效的 API 令牌(请求头 Authorization: Bearer <令牌>)",
         "en": "a valid API token is required (header Authorization: Bearer <token>)",
     },
-    "token_invalid": {"zh": "API 令牌无效、已撤销或已过期", "en": "the API token is unknown, revoked or expired"},
+    "token_invalid": {
+        "zh": "API 令牌无效、已撤销或已过期",
+        "en": "the API token is unknown, revoked or expired",
+    },
     "no_such_token": {"zh": "没有编号为 {id} 的令牌", "en": "no token with id {id}"},
     "no_such_route": {"zh": "没有此地址: {path}", "en": "no such address: {path}"},
     "method_not_allowed": {"zh": "{path} 不支持 {method} 方法", "en": "{method} is not allowed on {path}"},

@@ -7,6 +7,7 @@ overflows at year 1 and 9999), ids fit the 32-bit columns, and unknown fields ar
 name instead of silently ignored. The services check the same facts again: these are for
 clear 422s, not for authority.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -16,14 +17,15 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from states.lifecycle import State
-from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
+from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
 MAX_TEXT = 1_000_000
+
 
 def _text(value: str) -> str:
     """The one rule of :mod:`states.text`, checked here first to name the field in a 422."""
@@ -41,8 +43,9 @@ def _line(value: str) -> str:
 
 def _year(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise PydanticCustomError("year_range", "the year must lie between {low} and {high}",
-                                  {"low": MIN_YEAR, "high": MAX_YEAR})
+        raise PydanticCustomError(
+            "year_range", "the year must lie between {low} and {high}", {"low": MIN_YEAR, "high": MAX_YEAR}
+        )
     return value
 
 
@@ -76,9 +79,13 @@ class DocumentCreate(Strict):
     title: Line500 = Field(description="Title of the policy document.")
     doc_number: Line200 | None = Field(default=None, description="Document number (文号) or working title.")
     body: Text = Field(default="", description="The policy text.")
-    disclosure: Disclosure | None = Field(default=None, description="公开属性: proactive, on_request or not_disclosed.")
+    disclosure: Disclosure | None = Field(
+        default=None, description="公开属性: proactive, on_request or not_disclosed."
+    )
     risk_assessment_needed: bool | None = Field(default=None, description="Whether a 舆情风险评估 is needed.")
-    unit: Code | None = Field(default=None, description="Drafting unit; defaults to (and must be) the caller's own.")
+    unit: Code | None = Field(
+        default=None, description="Drafting unit; defaults to (and must be) the caller's own."
+    )
 
 
 class DocumentEdit(Strict):
@@ -92,7 +99,9 @@ class DocumentEdit(Strict):
     response_plan: Text | None = Field(default=None, description="应对处置预案.")
     disclosure: Disclosure | None = None
     risk_assessment_needed: bool | None = None
-    interpreter: Code | None = Field(default=None, description="Login of the interpreter, from the drafting unit.")
+    interpreter: Code | None = Field(
+        default=None, description="Login of the interpreter, from the drafting unit."
+    )
 
 
 class MaterialIn(Strict):
@@ -107,19 +116,26 @@ class SignersIn(Strict):
 
 
 class TriggerIn(Strict):
-    reason: Reason2000 | None = Field(default=None, description="Required for reject, reject_to_draft and withdraw.")
+    reason: Reason2000 | None = Field(
+        default=None, description="Required for reject, reject_to_draft and withdraw."
+    )
     publication_url: Url | None = Field(default=None, description="publish: where the policy text is public.")
-    published_at: Instant | None = Field(default=None, description="publish: when it went public (default now).")
+    published_at: Instant | None = Field(
+        default=None, description="publish: when it went public (default now)."
+    )
 
 
 class SignIn(Strict):
     package: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
-        default=None, description="The package hash the signer read; refused with 409 if it changed since.")
+        default=None, description="The package hash the signer read; refused with 409 if it changed since."
+    )
 
 
 class RejectIn(Strict):
     reason: Reason2000
-    to: Literal["plan", "draft"] = Field(default="plan", description="Back to the interpretation plan or to the draft.")
+    to: Literal["plan", "draft"] = Field(
+        default="plan", description="Back to the interpretation plan or to the draft."
+    )
 
 
 class PostingIn(Strict):
@@ -226,7 +242,9 @@ class DocumentView(BaseModel):
     created_at: datetime
     updated_at: datetime
     next_steps: list[NextStep]
-    timeline: list[TimelineEvent] | None = Field(default=None, description="The audit timeline (unless ?timeline=false).")
+    timeline: list[TimelineEvent] | None = Field(
+        default=None, description="The audit timeline (unless ?timeline=false)."
+    )
 
 
 # ---------------------------------------------------------------------------- directory
@@ -282,9 +300,12 @@ class UserOut(BaseModel):
 class TokenIn(Strict):
     login: Code = Field(description="Whose token it is.")
     name: Line200 | None = Field(default=None, description="What it is for, e.g. 'portal sync'.")
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650,
-                                        description="The token stops working this many days from now; "
-                                                    "absent: until revoked.")
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="The token stops working this many days from now; absent: until revoked.",
+    )
 
 
 class TokenOut(BaseModel):

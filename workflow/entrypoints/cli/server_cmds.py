@@ -3,20 +3,22 @@
 The API modules are imported inside each command, so that the rest of the CLI starts
 without FastAPI.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from workflow.entrypoints.cli import common
 
-token_app = typer.Typer(help="API tokens for the HTTP API: create (shown once), list, revoke.",
-                        no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens for the HTTP API: create (shown once), list, revoke.", no_args_is_help=True
+)
 
 AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Acting administrator's login.")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -67,11 +69,18 @@ def app_from_environment() -> Any:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."
+    ),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, max=32,
-                                help="Server processes. One Python process uses one core at a time; with "
-                                     "PostgreSQL, use about one per core."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=32,
+        help="Server processes. One Python process uses one core at a time; with "
+        "PostgreSQL, use about one per core.",
+    ),
 ) -> None:
     """Serve the HTTP API and the web pages with uvicorn (pages at /web, OpenAPI at
     /openapi.json, browsable at /docs)."""
@@ -80,7 +89,9 @@ def serve(
     import uvicorn
 
     ctx = common.context()
-    where = f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    where = (
+        f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    )
     # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
     if workers == 1:
         from workflow.entrypoints.web import install
@@ -95,11 +106,20 @@ def serve(
     os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
     os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
     common.stderr(f"{where}, {workers} processes")
-    uvicorn.run("workflow.entrypoints.cli.server_cmds:app_from_environment", factory=True, workers=workers, host=host,
-                port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        "workflow.entrypoints.cli.server_cmds:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
-def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
+def openapi(
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+) -> None:
     """Print (or write) the API's OpenAPI document."""
     text = openapi_json(_app())
     if output is None:
@@ -114,10 +134,12 @@ def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="
 @api_errors
 def token_create(
     login: str = typer.Argument(..., help="Whose token it is."),
-    name: Optional[str] = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
-    expires: Optional[str] = typer.Option(None, "--expires",
-                                          help="Lifetime, e.g. 90d, 12h or 4w (default: until revoked)."),
-    as_: str = AS, json_: bool = JSON,
+    name: str | None = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
+    expires: str | None = typer.Option(
+        None, "--expires", help="Lifetime, e.g. 90d, 12h or 4w (default: until revoked)."
+    ),
+    as_: str = AS,
+    json_: bool = JSON,
 ) -> None:
     """Create a token for LOGIN and print it. It is shown this once: only a digest is kept."""
     from workflow.services.tokens import parse_lifetime
@@ -127,32 +149,45 @@ def token_create(
         return common.emit_json({**view, "token": secret})
     typer.echo(secret)
     until = f", valid until {view['expires_at']:%Y-%m-%d %H:%M} UTC" if view["expires_at"] else ""
-    common.stderr(f"token {view['id']} ({view['prefix']}…) for {login} created{until}; "
-                  f"copy it now, it is not shown again")
+    common.stderr(
+        f"token {view['id']} ({view['prefix']}…) for {login} created{until}; "
+        f"copy it now, it is not shown again"
+    )
 
 
 @token_app.command("list")
 @api_errors
-def token_list(login: Optional[str] = typer.Option(None, "--login", help="Only this user's tokens."),
-               json_: bool = JSON) -> None:
+def token_list(
+    login: str | None = typer.Option(None, "--login", help="Only this user's tokens."), json_: bool = JSON
+) -> None:
     """List tokens (id, owner, prefix, state, expiry, last use, name); never the secrets."""
     tokens = _tokens().list(login)
     if json_:
         return common.emit_json(tokens)
     for t in tokens:
-        state = (f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}" if t["revoked_at"]
-                 else "expired" if not t["active"] else "active")
+        state = (
+            f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}"
+            if t["revoked_at"]
+            else "expired"
+            if not t["active"]
+            else "active"
+        )
         expires = f"expires {t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "no expiry"
         used = f"used {t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
-        typer.echo(f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}")
+        typer.echo(
+            f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}"
+        )
     if not tokens:
         typer.echo("no tokens")
 
 
 @token_app.command("revoke")
 @api_errors
-def token_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="The token's id (see token list)."),
-                 as_: str = AS, json_: bool = JSON) -> None:
+def token_revoke(
+    token_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="The token's id (see token list)."),
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Revoke a token; it stops working at once."""
     view = _tokens().revoke(as_, token_id)
     if json_:

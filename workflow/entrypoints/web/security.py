@@ -13,6 +13,7 @@
 The signing key comes from the settings (``SANTONGBU_SECRET_KEY``) or the environment; there is
 no default, because a key in the code would let anyone forge a cookie.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -51,7 +52,8 @@ def secret_key(settings: Settings, explicit: str | None = None) -> str:
         raise SecretKeyMissing(
             f"the web pages need a secret key of at least {MIN_SECRET_LENGTH} characters to sign "
             f"session cookies: set {SECRET_ENV}, e.g. "
-            f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     return str(value)
 
 
@@ -71,8 +73,11 @@ class SessionData:
 def new_session(session_id: str | None = None) -> SessionData:
     """A fresh cookie with a new CSRF token: anonymous, or for the server-side session
     ``session_id`` that a sign-in just started."""
-    return SessionData(sid=session_id or secrets.token_urlsafe(18), csrf=secrets.token_urlsafe(32),
-                       signed_in=session_id is not None)
+    return SessionData(
+        sid=session_id or secrets.token_urlsafe(18),
+        csrf=secrets.token_urlsafe(32),
+        signed_in=session_id is not None,
+    )
 
 
 class SessionCodec:

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on :data:`Base.metadata`, the
 outbox included (its rows are written and delivered by :mod:`notifications`)."""
+
 from workflow.kernel.models.access import AuditBurst, AuthThrottle, WebSession
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
@@ -11,7 +12,24 @@ from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api_tokens)
 
 __all__ = [
-    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "UTCDateTime", "ROLES", "UNIT_KINDS",
-    "Unit", "User", "Document", "Material", "Posting", "Signature", "Signer", "Escalation",
-    "SweepState", "OutboxMessage", "AuditBurst", "AuthThrottle", "WebSession",
+    "ROLES",
+    "UNIT_KINDS",
+    "AuditBurst",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditHead",
+    "AuthThrottle",
+    "Base",
+    "Document",
+    "Escalation",
+    "Material",
+    "OutboxMessage",
+    "Posting",
+    "Signature",
+    "Signer",
+    "SweepState",
+    "UTCDateTime",
+    "Unit",
+    "User",
+    "WebSession",
 ]

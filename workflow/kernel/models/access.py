@@ -11,6 +11,7 @@
   address, concurrent-change refusals on one document), counted here and written to the audit
   trail as one event per key and window.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

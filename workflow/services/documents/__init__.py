@@ -1,4 +1,5 @@
 """Documents: the commands and reads of the lifecycle, one service for every interface."""
+
 from workflow.services.documents.commands import DocumentCommands
 from workflow.services.documents.reads import DocumentReads
 from workflow.services.documents.transaction import Outcome

@@ -4,6 +4,7 @@ the field it concerns, and nothing is written (not even an audit line: nothing w
 Every text goes through :func:`check_text` (the one rule of :mod:`states.text`: no control
 characters, one line where one line is meant), so the pages, the API and the CLI refuse a NUL
 in the same way."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,22 +12,27 @@ from typing import Any
 
 from states.lifecycle import State
 from states.reasons import Reason
-from states.text import text_problem
 from states.snapshot import (
     DISCLOSURES,
 )
+from states.text import text_problem
 from workflow.kernel.errors import (
     InvalidInput,
 )
 
 # Fields a clerk may edit, with their length limits; ``None`` = free text.
 TEXT_FIELDS: dict[str, int | None] = {
-    "title": 500, "doc_number": 200, "body": None, "plan": None,
-    "risk_assessment": None, "response_plan": None,
+    "title": 500,
+    "doc_number": 200,
+    "body": None,
+    "plan": None,
+    "risk_assessment": None,
+    "response_plan": None,
 }
 # Where a posting may still be recorded.
 POSTABLE = frozenset({State.PUBLISHED})
 # Where a posting may still be recorded.
+
 
 def invalid(field: str, problem: str) -> InvalidInput:
     return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
@@ -88,4 +94,3 @@ def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
         else:
             raise invalid(key, "cannot be edited")
     return clean
-

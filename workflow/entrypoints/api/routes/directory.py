@@ -4,16 +4,26 @@ Anyone signed in may see who they are and the list of units (a clerk needs unit 
 the list of users, with their addresses, is for administrators, supervisors and auditors;
 changes are for administrators only (the directory service checks and audits that itself).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from workflow.services.tokens import Caller
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_auditor
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import CODE_PATTERN, Code, Me, UnitIn, UnitOut, UserIn, UserOut, UserPatch
+from workflow.entrypoints.api.schemas import (
+    CODE_PATTERN,
+    Code,
+    Me,
+    UnitIn,
+    UnitOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from workflow.services.tokens import Caller
 
 router = APIRouter(tags=["directory"])
 
@@ -23,7 +33,13 @@ Login = Annotated[str, Path(pattern=CODE_PATTERN, description="The user's login.
 @router.get("/me", response_model=Me, responses=responses(401, 403, 503))
 def me(who: CallerDep) -> dict[str, Any]:
     """Who the token belongs to: login, unit and roles."""
-    return {"login": who.login, "name": who.name, "unit": who.unit, "roles": who.roles, "token_id": who.token_id}
+    return {
+        "login": who.login,
+        "name": who.name,
+        "unit": who.unit,
+        "roles": who.roles,
+        "token_id": who.token_id,
+    }
 
 
 @router.get("/units", response_model=list[UnitOut], responses=responses(401, 403, 503))
@@ -32,8 +48,12 @@ def list_units(who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
     return svc.directory.list_units()
 
 
-@router.post("/units", status_code=status.HTTP_201_CREATED, response_model=UnitOut,
-             responses=responses(401, 403, 404, 409, 413, 422, 503))
+@router.post(
+    "/units",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UnitOut,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
 def add_unit(body: UnitIn, who: CallerDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     """Add a unit (administrators)."""
     view = svc.directory.add_unit(who.login, body.model_dump())
@@ -42,14 +62,21 @@ def add_unit(body: UnitIn, who: CallerDep, svc: ServicesDep, response: Response)
 
 
 @router.get("/users", response_model=list[UserOut], responses=responses(401, 403, 422, 503))
-def list_users(who: Annotated[Caller, Depends(require_auditor())], svc: ServicesDep,
-               unit: Annotated[Code | None, Query(description="Only this unit's users.")] = None) -> list[dict[str, Any]]:
+def list_users(
+    who: Annotated[Caller, Depends(require_auditor())],
+    svc: ServicesDep,
+    unit: Annotated[Code | None, Query(description="Only this unit's users.")] = None,
+) -> list[dict[str, Any]]:
     """Every user, or one unit's (administrators, supervisors, auditors, leaders)."""
     return svc.directory.list_users(unit)
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut,
-             responses=responses(401, 403, 404, 409, 413, 422, 503))
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
 def add_user(body: UserIn, who: CallerDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     """Add a user (administrators)."""
     view = svc.directory.add_user(who.login, body.model_dump())
@@ -57,7 +84,9 @@ def add_user(body: UserIn, who: CallerDep, svc: ServicesDep, response: Response)
     return view
 
 
-@router.patch("/users/{login}", response_model=UserOut, responses=responses(401, 403, 404, 409, 413, 422, 503))
+@router.patch(
+    "/users/{login}", response_model=UserOut, responses=responses(401, 403, 404, 409, 413, 422, 503)
+)
 def change_user(login: Login, body: UserPatch, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Change a user's roles, email, name, unit or active flag (administrators)."""
     return svc.directory.update_user(who.login, login, body.model_dump(exclude_unset=True))

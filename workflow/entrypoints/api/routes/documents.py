@@ -6,6 +6,7 @@ signers sign and reject, readers read) and audits every refusal. Commands answer
 :class:`Outcome` and an ``ETag`` carrying the new version, which the next change may send
 back as ``If-Match``.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -13,11 +14,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from states.lifecycle import Trigger
-from workflow.services.documents import Outcome as ServiceOutcome
-
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import MAX_ID, Code, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
+from workflow.entrypoints.api.schemas import (
+    MAX_ID,
+    Code,
+    DocumentCreate,
+    DocumentEdit,
+    DocumentSummary,
+    DocumentView,
+    MaterialIn,
+    Outcome,
+    PostingIn,
+    RejectIn,
+    SignersIn,
+    SignIn,
+    StateName,
+    TimelineEvent,
+    TriggerIn,
+)
+from workflow.services.documents import Outcome as ServiceOutcome
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -34,7 +50,8 @@ def _answer(response: Response, outcome: ServiceOutcome) -> dict[str, Any]:
 
 @router.get("", response_model=list[DocumentSummary], responses=responses(401, 403, 422, 503))
 def list_documents(
-    who: CallerDep, svc: ServicesDep,
+    who: CallerDep,
+    svc: ServicesDep,
     state: Annotated[StateName | None, Query(description="Only documents in this state.")] = None,
     unit: Annotated[Code | None, Query(description="Only this drafting unit's documents.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -46,20 +63,37 @@ def list_documents(
     return [d.as_dict() for d in docs]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Outcome,
-             responses=responses(401, 403, 404, 413, 422, 503))
-def create_document(body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Outcome,
+    responses=responses(401, 403, 404, 413, 422, 503),
+)
+def create_document(
+    body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response
+) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
     outcome = svc.workflow.create_document(
-        who.login, title=body.title, doc_number=body.doc_number, body=body.body,
-        disclosure=body.disclosure, risk_assessment_needed=body.risk_assessment_needed, unit_code=body.unit)
+        who.login,
+        title=body.title,
+        doc_number=body.doc_number,
+        body=body.body,
+        disclosure=body.disclosure,
+        risk_assessment_needed=body.risk_assessment_needed,
+        unit_code=body.unit,
+    )
     response.headers["Location"] = f"/documents/{outcome.document_id}"
     return _answer(response, outcome)
 
 
 @router.get("/{doc_id}", response_model=DocumentView, responses=READ)
-def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Response,
-                  timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True) -> dict[str, Any]:
+def read_document(
+    doc_id: DocId,
+    who: CallerDep,
+    svc: ServicesDep,
+    response: Response,
+    timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True,
+) -> dict[str, Any]:
     """A document with its package, signatures, postings, deadline, what is missing, and its timeline."""
     view = svc.workflow.read_document(who.login, doc_id).as_dict()
     if timeline:
@@ -75,70 +109,131 @@ def document_timeline(doc_id: DocId, who: CallerDep, svc: ServicesDep) -> list[d
 
 
 @router.patch("/{doc_id}", response_model=Outcome, responses=CHANGE)
-def edit_document(doc_id: DocId, body: DocumentEdit, who: CallerDep, svc: ServicesDep,
-                  expected: IfMatch, response: Response) -> dict[str, Any]:
+def edit_document(
+    doc_id: DocId, body: DocumentEdit, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Change fields of the document; only the fields sent change. A change to the package
     voids earlier signatures."""
     changes = body.model_dump(exclude_unset=True)
-    return _answer(response, svc.workflow.edit_document(who.login, doc_id, changes, expected_version=expected))
+    return _answer(
+        response, svc.workflow.edit_document(who.login, doc_id, changes, expected_version=expected)
+    )
 
 
-@router.post("/{doc_id}/materials", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE)
-def add_material(doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep,
-                 expected: IfMatch, response: Response) -> dict[str, Any]:
+@router.post(
+    "/{doc_id}/materials", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
+)
+def add_material(
+    doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Attach an interpretation material (解读材料); ``details.material_id`` is its id."""
-    outcome = svc.workflow.add_material(who.login, doc_id, form=body.form, title=body.title, body=body.body,
-                                        uri=body.uri, expected_version=expected)
+    outcome = svc.workflow.add_material(
+        who.login,
+        doc_id,
+        form=body.form,
+        title=body.title,
+        body=body.body,
+        uri=body.uri,
+        expected_version=expected,
+    )
     return _answer(response, outcome)
 
 
 @router.delete("/{doc_id}/materials/{material_id}", response_model=Outcome, responses=CHANGE)
-def remove_material(doc_id: DocId, material_id: MaterialId, who: CallerDep, svc: ServicesDep,
-                    expected: IfMatch, response: Response) -> dict[str, Any]:
+def remove_material(
+    doc_id: DocId,
+    material_id: MaterialId,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
     """Remove an interpretation material."""
-    return _answer(response, svc.workflow.remove_material(who.login, doc_id, material_id, expected_version=expected))
+    return _answer(
+        response, svc.workflow.remove_material(who.login, doc_id, material_id, expected_version=expected)
+    )
 
 
 @router.put("/{doc_id}/signers", response_model=Outcome, responses=CHANGE)
-def set_signers(doc_id: DocId, body: SignersIn, who: CallerDep, svc: ServicesDep,
-                expected: IfMatch, response: Response) -> dict[str, Any]:
+def set_signers(
+    doc_id: DocId, body: SignersIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Name everyone who must sign the package (replaces the list)."""
-    return _answer(response, svc.workflow.set_signers(who.login, doc_id, body.signers, expected_version=expected))
+    return _answer(
+        response, svc.workflow.set_signers(who.login, doc_id, body.signers, expected_version=expected)
+    )
 
 
 @router.post("/{doc_id}/signatures", response_model=Outcome, responses=CHANGE)
-def sign(doc_id: DocId, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response,
-         body: SignIn | None = None) -> dict[str, Any]:
+def sign(
+    doc_id: DocId,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+    body: SignIn | None = None,
+) -> dict[str, Any]:
     """Sign the package as it is now (named signers only)."""
     package = body.package if body else None
     return _answer(response, svc.workflow.sign(who.login, doc_id, package=package, expected_version=expected))
 
 
 @router.post("/{doc_id}/reject", response_model=Outcome, responses=CHANGE)
-def reject(doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep,
-           expected: IfMatch, response: Response) -> dict[str, Any]:
+def reject(
+    doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
-    return _answer(response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to,
-                                                 expected_version=expected))
+    return _answer(
+        response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to, expected_version=expected)
+    )
 
 
 @router.post("/{doc_id}/triggers/{trigger}", response_model=Outcome, responses=CHANGE)
-def fire_trigger(doc_id: DocId, trigger: Trigger, who: CallerDep, svc: ServicesDep,
-                 expected: IfMatch, response: Response, body: TriggerIn | None = None) -> dict[str, Any]:
+def fire_trigger(
+    doc_id: DocId,
+    trigger: Trigger,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+    body: TriggerIn | None = None,
+) -> dict[str, Any]:
     """Fire a lifecycle trigger: prepare_plan, request_signoff, publish (publication_url,
     published_at), file_undisclosed, post_interpretation, reject and reject_to_draft (reason;
     signers only), withdraw (reason)."""
     body = body or TriggerIn()
-    return _answer(response, svc.workflow.fire(
-        who.login, doc_id, trigger.value, reason=body.reason, publication_url=body.publication_url,
-        published_at=body.published_at, expected_version=expected))
+    return _answer(
+        response,
+        svc.workflow.fire(
+            who.login,
+            doc_id,
+            trigger.value,
+            reason=body.reason,
+            publication_url=body.publication_url,
+            published_at=body.published_at,
+            expected_version=expected,
+        ),
+    )
 
 
-@router.post("/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE)
-def record_posting(doc_id: DocId, body: PostingIn, who: CallerDep, svc: ServicesDep,
-                   expected: IfMatch, response: Response) -> dict[str, Any]:
+@router.post(
+    "/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
+)
+def record_posting(
+    doc_id: DocId, body: PostingIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Record where the interpretation went out; portal plus news media completes the document
     (``state_after`` is then interpretation_posted, with on time or late)."""
-    return _answer(response, svc.workflow.record_posting(
-        who.login, doc_id, channel=body.channel, url=body.url, outlet=body.outlet, evidence=body.evidence,
-        posted_at=body.posted_at, expected_version=expected))
+    return _answer(
+        response,
+        svc.workflow.record_posting(
+            who.login,
+            doc_id,
+            channel=body.channel,
+            url=body.url,
+            outlet=body.outlet,
+            evidence=body.evidence,
+            posted_at=body.posted_at,
+            expected_version=expected,
+        ),
+    )

@@ -1,9 +1,9 @@
 """Sign-in, sign-out and the language switch."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from workflow.services.accounts import TooManyAttempts
 from workflow.entrypoints.web.pages import (
     PREFIX,
     Form,
@@ -16,6 +16,7 @@ from workflow.entrypoints.web.pages import (
     safe_next,
 )
 from workflow.entrypoints.web.security import SESSION_COOKIE, new_session
+from workflow.services.accounts import TooManyAttempts
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -40,9 +41,14 @@ def home(request: Request) -> Response:
 @router.get("/login", name="web_login")
 def login_form(request: Request) -> Response:
     page = page_for(request)
-    return render(page, "login.html", next=safe_next(request.query_params.get("next")),
-                  failed=False, https_warning=_https_warning(request),
-                  signed_out=request.query_params.get("bye") == "1")
+    return render(
+        page,
+        "login.html",
+        next=safe_next(request.query_params.get("next")),
+        failed=False,
+        https_warning=_https_warning(request),
+        signed_out=request.query_params.get("bye") == "1",
+    )
 
 
 @router.post("/login", name="web_sign_in")
@@ -53,13 +59,30 @@ def sign_in(request: Request, form: dict = Form) -> Response:
     try:
         found = page.web.accounts.sign_in(login, form.get("password") or "", address=client_address(request))
     except TooManyAttempts as exc:
-        response = render(page, "login.html", 429, next=target, failed=True, login=login[:64],
-                          https_warning=_https_warning(request), signed_out=False, wait=exc.retry_after)
+        response = render(
+            page,
+            "login.html",
+            429,
+            next=target,
+            failed=True,
+            login=login[:64],
+            https_warning=_https_warning(request),
+            signed_out=False,
+            wait=exc.retry_after,
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if found is None:
-        return render(page, "login.html", 401, next=target, failed=True, login=login[:64],
-                      https_warning=_https_warning(request), signed_out=False)
+        return render(
+            page,
+            "login.html",
+            401,
+            next=target,
+            failed=True,
+            login=login[:64],
+            https_warning=_https_warning(request),
+            signed_out=False,
+        )
     page.session = new_session(found.session_id)  # a new id and token: no session fixation
     page.user, page.set_session = found.user, True
     request.state.session_ref = found.user.session_ref
