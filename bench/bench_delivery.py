@@ -145,12 +145,16 @@ def run(emails: int = 10_000, processes: tuple[int, ...] = (2, 4), smtp_delay: f
                     queue_emails(db, 20 * n)
                     client.send_task(DELIVER_OUTBOX)
                     wait_for(lambda: pending(db) == 0, 120, f"the warm-up of {n} processes")
-                    wait_for(lambda: mail.count >= before + 20 * n - pending(db), 30, "warm-up emails")
+                    wait_for(
+                        lambda before=before, n=n: mail.count >= before + 20 * n - pending(db),
+                        30,
+                        "warm-up emails",
+                    )
                     queue_emails(db, emails)
                     arrived = mail.count
                     started = time.perf_counter()
                     client.send_task(DELIVER_OUTBOX)
-                    wait_for(lambda: mail.count >= arrived + emails, 600, f"{emails} emails")
+                    wait_for(lambda arrived=arrived: mail.count >= arrived + emails, 600, f"{emails} emails")
                     seconds = mail.last - started
                     wait_for(lambda: pending(db) == 0, 60, "every row recorded sent")
                     time.sleep(1.0)

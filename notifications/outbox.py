@@ -106,6 +106,8 @@ def email_context(
         "actor_name": actor_name,
         "deadline_days": settings.deadline_days,
         "link": f"{settings.base_url.rstrip('/')}/documents/{document.id}",
+        # evidence_problem: the page, its status and reasons, already in words (docs/evidence.md).
+        "evidence": extra.get("evidence") if event == "evidence_problem" else None,
     }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from states.catalogue import label
+from states.evidence import MESSAGES as EVIDENCE_MESSAGES
 
 MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
@@ -131,6 +132,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{field} contains control characters (such as NUL) that cannot be stored",
     },
 }
+MESSAGES.update(EVIDENCE_MESSAGES)  # evidence of postings (states/evidence.py)
 
 
 def state_name(state: str, lang: str = "zh") -> str:

@@ -277,6 +277,7 @@ ROUTES = [
         lambda e: ("GET", "/audit/events", {"params": {"outcome": "refused", "limit": 5}}),
         TRAIL,
     ),
+    route("GET /audit/verify", lambda e: ("GET", "/audit/verify", {"params": {"document_id": 1}}), TRAIL),
     # Reading the outbox: whoever may read the whole trail, as ``santongbu outbox`` asks.
     route("GET /outbox", lambda e: ("GET", "/outbox", {"params": {"status": "pending"}}), TRAIL),
     route("GET /outbox/{id}", lambda e: ("GET", f"/outbox/{queued_email(e)}", {}), TRAIL),

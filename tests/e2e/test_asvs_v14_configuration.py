@@ -24,7 +24,7 @@ HEADERS = ("x-content-type-options", "referrer-policy", "content-security-policy
 
 def test_v14_4_docs_page_loads_nothing_from_elsewhere_and_runs_under_the_pages_csp(
     web_db: Database, tmp_path: Path, browser: Any
-) -> None:  # noqa: F811
+) -> None:
     """ASVS V14.2.3 (no assets from a CDN without integrity checks) and V14.4.3 (a CSP that
     stops inline script): ``/docs`` loaded Swagger UI from a public CDN with an inline script and
     no CSP, on the pages' origin. Now Chromium renders it from this site only, with the pages'
@@ -63,7 +63,7 @@ def test_v14_4_docs_can_be_switched_off(sqlite_db: Database) -> None:
 
 def test_v14_4_security_headers_on_every_response_and_hsts_behind_a_trusted_proxy(
     web_db: Database, tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     """ASVS V14.4.1-V14.4.7: X-Content-Type-Options, Referrer-Policy, X-Frame-Options and a CSP on
     API answers, problems, pages, static files and the docs; Strict-Transport-Security when the
     request came over HTTPS (X-Forwarded-Proto from a proxy in SANTONGBU_TRUSTED_PROXIES), never

@@ -90,7 +90,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def two_servers(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoServers]:  # noqa: F811
+def two_servers(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoServers]:
     folder = tmp_path_factory.mktemp("two-servers")
     path = folder / "santongbu.db"
     shutil.copy(seeded_template, path)
@@ -175,7 +175,7 @@ def _flush(db: Database) -> None:
 # --------------------------------------------------------------------------- one process, moved clock
 def test_v2_2_1_malformed_logins_count_and_are_audited_once_per_address(
     web_db: Database, tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     """ASVS V2.2.1 and V7.1.x: a malformed login (which never reaches a password check) counts
     against its address like any other failure, and 60 of them reusing one anonymous CSRF token
     leave one aggregated audit event per address and window, not 60 rows."""
@@ -203,7 +203,7 @@ def test_v2_2_1_malformed_logins_count_and_are_audited_once_per_address(
 
 def test_v2_2_1_delays_double_and_a_stranger_cannot_lock_the_user_out(
     web_db: Database, tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     """ASVS V2.2.1 ("soft lockouts ... ever increasing delays"): after five failures each
     further attempt waits 15 s, then 30 s, …; the right password works as soon as the wait is
     over (no lockout). Failures from a stranger's address do not delay the user at an address

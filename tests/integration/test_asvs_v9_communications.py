@@ -72,7 +72,7 @@ def test_v9_2_1_a_login_without_tls_is_refused_at_start_up(
     assert "pw" not in result.output.replace("ALLOW_PLAINTEXT", "")
 
 
-def test_v9_2_1_certificates_are_checked_by_default(db, settings, clock, certificate) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_v9_2_1_certificates_are_checked_by_default(db, settings, clock, certificate) -> None:  # type: ignore[no-untyped-def]
     """ASVS V9.2.1 (trusted TLS certificates): a server whose certificate no trusted CA signed is
     not talked to (the email waits, transiently); naming its CA in SANTONGBU_SMTP_CA_FILE is the
     way to trust a private CA, not switching checks off."""

@@ -47,7 +47,7 @@ def server():  # type: ignore[no-untyped-def]
     smtp.stop()
 
 
-def _emails(db: Database, cfg, clock, bureau, n: int) -> list[int]:  # type: ignore[no-untyped-def]  # noqa: F811
+def _emails(db: Database, cfg, clock, bureau, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     doc_id = make_document(
         db, bureau, clock.now(), published_at=PUB, due_at=DUE, signers=(bureau.head, bureau.signer)
     )
@@ -71,7 +71,7 @@ def test_one_run_keeps_claiming_while_rows_are_due_over_one_connection(
     db,
     settings,
     clock,
-    bureau,  # noqa: F811
+    bureau,
     server,
 ) -> None:  # type: ignore[no-untyped-def]
     """Delivery was one batch of 100 per beat tick, whatever the backlog. One run now claims
@@ -96,7 +96,7 @@ def test_a_dead_workers_rows_are_taken_over_after_the_short_lease(
     db,
     settings,
     clock,
-    bureau,  # noqa: F811
+    bureau,
     server,
 ) -> None:  # type: ignore[no-untyped-def]
     """Rows claimed by a killed worker waited the whole 120-s lease. The lease is now
@@ -128,7 +128,7 @@ def test_a_dead_workers_rows_are_taken_over_after_the_short_lease(
     assert sent[untouched]["reclaimed_from"] == "doomed" and sent[untouched]["possible_duplicate"] is False
 
 
-def test_the_heartbeat_keeps_a_slow_workers_rows(db, settings, bureau, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_heartbeat_keeps_a_slow_workers_rows(db, settings, bureau, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A lease shorter than a batch takes is safe: the heartbeat renews it while the worker
     sends (here each email takes 1.2 s and the lease is 2 s), so a second worker polling all the
     while takes nothing over, and each email goes out once."""
@@ -163,7 +163,7 @@ def test_the_heartbeat_keeps_a_slow_workers_rows(db, settings, bureau, tmp_path)
         slow.stop()
 
 
-def test_a_worker_that_lost_its_claim_does_not_send(db, settings, clock, bureau, server) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_worker_that_lost_its_claim_does_not_send(db, settings, clock, bureau, server) -> None:  # type: ignore[no-untyped-def]
     """The compare-and-set before each chunk: rows another worker took over meanwhile are
     skipped, not sent a second time."""
     cfg = smtp_settings(settings, server.port)

@@ -860,6 +860,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "是否按时",
         "用时工作日",
         "逾期工作日",
+        "网页核验",
     ]
     assert rows[1] == [
         "1",
@@ -881,6 +882,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "按时发布",
         "2",
         "0",
+        "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验",
     ]
     assert rows[2] == [
         "2",
@@ -902,6 +904,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "逾期发布",
         "5",
         "2",
+        "政策文件页面：待核验；门户网站：待核验；政务新媒体：待核验；新闻媒体：待核验",
     ]
     assert len(rows) == 3
     english = read_csv(to_csv(table, "en"))

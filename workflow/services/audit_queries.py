@@ -55,8 +55,9 @@ EVENT_COLUMNS = (
     Column("state_after", "操作后状态", "state after"),
     Column("details", "详情", "details"),
 )
-TIMELINE_COLUMNS = (Column("seq", "序号", "seq", "int"),) + tuple(
-    c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")
+TIMELINE_COLUMNS = (
+    Column("seq", "序号", "seq", "int"),
+    *(c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")),
 )
 
 
@@ -210,9 +211,11 @@ def reading(db: Database) -> Iterator[Session]:
         with db.transaction() as session:
             yield session
         return
-    with db.engine.connect() as conn:
-        with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session:
-            yield session
+    with (
+        db.engine.connect() as conn,
+        Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session,
+    ):
+        yield session
 
 
 class Gate:

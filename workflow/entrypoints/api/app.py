@@ -110,7 +110,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     )
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            for code, response in operation.get("responses", {}).items():
+            for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 json_body = content.get("application/json", {})
                 if json_body.get("schema", {}).get("$ref", "").endswith("/Problem"):

@@ -35,7 +35,7 @@ bearer = HTTPBearer(
 
 async def services(request: Request) -> Services:
     """(``async`` only so that FastAPI calls it in the event loop instead of a worker thread.)"""
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 def refuse(svc: Services, actor: ActorSnapshot, action: str, reasons: list[Reason]) -> Forbidden:
@@ -74,7 +74,7 @@ def _require(rule: Callable[[ActorSnapshot], list[Reason]], action: str | None) 
         denied = rule(who.actor)
         if denied:
             route = request.scope.get("route")
-            raise refuse(svc, who.actor, action or getattr(route, "name", "api"), denied)
+            raise refuse(svc, who.actor, action or str(getattr(route, "name", "api")), denied)
         return who
 
     return check

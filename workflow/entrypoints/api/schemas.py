@@ -11,7 +11,7 @@ clear 422s, not for authority.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -65,7 +65,10 @@ MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    StateName = str
+else:  # the states' names, from the one declaration in states/ (mypy cannot read a computed Literal)
+    StateName = Literal[tuple(s.value for s in State)]
 
 
 class Strict(BaseModel):
@@ -184,11 +187,37 @@ class SignatureOut(BaseModel):
     void_reason: str | None
 
 
+class EvidenceReason(BaseModel):
+    code: str
+    params: dict[str, Any]
+    message: str
+
+
+class EvidenceOut(BaseModel):
+    """What the evidence checker found for a page (docs/evidence.md); ``note`` is the clerk's
+    own evidence text."""
+
+    status: Literal["verified", "mismatch", "unreachable", "unchecked", "pending"]
+    checked_at: datetime | None
+    sha256: str | None
+    reasons: list[EvidenceReason]
+    check_id: int | None
+    url: str | None
+    final_url: str | None
+    http_status: int | None
+    title: str | None
+    page_date: str | None
+    change: str | None
+    next_check_at: datetime | None
+    note: str | None
+    findings: dict[str, Any]
+
+
 class PostingOut(BaseModel):
     channel: str
     outlet: str | None
     url: str | None
-    evidence: str | None
+    evidence: EvidenceOut
     posted_at: datetime
     recorded_by: str | None
 
@@ -231,6 +260,7 @@ class DocumentView(BaseModel):
     signatures: list[SignatureOut]
     publication_url: str | None
     published_at: datetime | None
+    publication_evidence: EvidenceOut | None
     due_at: datetime | None
     due_provisional: bool
     postings: list[PostingOut]
@@ -376,7 +406,7 @@ class CalendarLoadOut(BaseModel):
 
 # ---------------------------------------------------------------------------- health
 class Check(BaseModel):
-    status: Literal["ok", "error", "embedded", "unchecked"]
+    status: Literal["ok", "error", "embedded", "unchecked", "unkeyed"]
     detail: str | None = None
 
 
@@ -384,3 +414,4 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
     broker: Check
+    audit: Check | None = None

@@ -357,15 +357,16 @@ def show(
     if view.due_at:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
         typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+    if view.publication_evidence is not None:
+        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
     for p in view.postings:
         typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at {_local(p.posted_at, tz)}"
+            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at {_local(p.posted_at, tz)}"
         )
+        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
     if view.on_time is not None:
-        typer.echo(
-            f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
-            f"{view.working_days_taken} working day(s) taken"
-        )
+        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
+        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
         typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
@@ -376,6 +377,17 @@ def show(
             typer.echo(
                 f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} {e.outcome}{moved}"
             )
+
+
+def _evidence(e: Any, lang: str) -> str:
+    """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
+    parts = [label("evidence", e.status, lang)]
+    if e.checked_at:
+        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
+    if e.sha256:
+        parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
+    parts.extend(r["message"] for r in e.reasons)
+    return "; ".join(parts)
 
 
 def _local(instant: Any, tz: str) -> str:

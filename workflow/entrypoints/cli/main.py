@@ -62,6 +62,7 @@ def _register() -> None:
         db_cmds,
         diagram_cmds,
         doc_cmds,
+        evidence_cmds,
         ops_cmds,
         outbox_cmds,
         report_cmds,
@@ -81,6 +82,7 @@ def _register() -> None:
         report_cmds,
         server_cmds,
         web_cmds,
+        evidence_cmds,
     ):
         module.register(app)
 

@@ -230,6 +230,23 @@ T: dict[str, tuple[str, str]] = {
         "The interpretation is out on the portal and in the news media: the document is closed.",
     ),
     "done.voided": ("审签包已改变,此前的签字作废。", "The package changed: earlier signatures are void."),
+    # evidence of postings (docs/evidence.md)
+    "ev.label": ("网页核验", "Page check"),
+    "ev.policy_page": ("政策文件页面", "Policy page"),
+    "ev.view": ("查看留存网页", "View the kept page"),
+    "ev.download": ("下载 WARC", "Download WARC"),
+    "ev.changed": ("页面已变化", "page changed"),
+    "ev.disappeared": ("页面已消失", "page gone"),
+    "ev.page_date": ("页面日期", "page date"),
+    "ev.kept_note": (
+        "留存时间 {at};脚本和外部资源均已禁用。",
+        "Kept {at}; scripts and outside resources are disabled.",
+    ),
+    "dash.unverified": ("网页未核验通过的解读发布", "Postings without verified evidence"),
+    "dash.unverified_none": ("所有登记的解读网页均已核验通过。", "Every recorded posting page is verified."),
+    "dash.unverified_more": ("另有 {n} 条未显示。", "{n} more not shown."),
+    "col.channel": ("渠道", "Channel"),
+    "col.evidence": ("核验", "Evidence"),
     # errors
     "err.title": ("无法完成", "Not possible"),
     "err.403": ("您无权查看或办理此项。", "You may not see or do this."),
@@ -271,6 +288,7 @@ def labels_for(lang: str) -> dict[str, Any]:
         "channel_label": of("channel"),
         "level_label": of("level"),
         "status_label": of("status"),
+        "evidence_label": of("evidence"),
         "disclosure_label": of("disclosure"),
         "role_label": of("role"),
         "report_label": lambda c: "" if c is None else _pair(REPORT_LABELS.get(c), c, lang),
@@ -287,5 +305,5 @@ def _reason_text(stored: Any, lang: str) -> str:
     """A refusal reason as the audit trail stores it (code, params) in the page's language."""
     if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
         return str(stored)
-    params = stored.get("params") if isinstance(stored.get("params"), dict) else {}
-    return Reason(stored["code"], params).text(lang)
+    params = stored.get("params")
+    return Reason(stored["code"], params if isinstance(params, dict) else {}).text(lang)

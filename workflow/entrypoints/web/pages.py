@@ -128,7 +128,7 @@ def make_env(tz: str) -> Environment:
 
 
 def state(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+    return request.app.state.web
 
 
 class SignInRequired(Exception):
@@ -182,7 +182,7 @@ def page_for(request: Request) -> Page:
     """The :class:`Page` of this request (built once, kept on ``request.state``)."""
     cached = getattr(request.state, "page", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     web = state(request)
     lang, set_lang = _language(request, web.settings.language)
     if web.codec is None:
@@ -223,7 +223,7 @@ async def checked_form(request: Request) -> dict[str, str]:
         page.web.accounts.form_refused(client_address(request), request.url.path, page.user)
         raise CsrfFailed()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form.keys()}  # type: ignore[assignment]
+    values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}  # type: ignore[assignment]
     return values
 
 

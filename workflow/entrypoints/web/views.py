@@ -183,6 +183,8 @@ def dashboard(page: Page) -> dict[str, Any]:
         "diagram": svg.lifecycle(counts),
         "counts": counts,
         "mermaid": _mermaid(counts),
+        "unverified": seen.unverified,
+        "unverified_count": seen.unverified_count,
     }
 
 

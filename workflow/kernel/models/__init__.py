@@ -8,6 +8,7 @@ from workflow.kernel.models.calendar import CalendarDay, CalendarYear
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS, Unit, User
 from workflow.kernel.models.documents import Document, Material, Posting, Signature, Signer
 from workflow.kernel.models.escalations import Escalation, SweepState
+from workflow.kernel.models.evidence import EvidenceCheck
 from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api_tokens)
 
@@ -20,8 +21,11 @@ __all__ = [
     "AuditHead",
     "AuthThrottle",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Document",
     "Escalation",
+    "EvidenceCheck",
     "Material",
     "OutboxMessage",
     "Posting",

@@ -26,6 +26,7 @@ from workflow.services.documents.views import (
     SignerView,
     TimelineEvent,
 )
+from workflow.services.evidence.queries import document_evidence
 
 
 class DocumentReads(DocumentService):
@@ -34,7 +35,7 @@ class DocumentReads(DocumentService):
     def read_document(self, login: str, doc_id: int) -> DocumentView:
         """A document with its package, signatures, postings, deadline and what is missing."""
         with self.db.transaction() as session:
-            user, actor = self._actor(session, login)
+            _user, actor = self._actor(session, login)
             doc = self._load(session, doc_id)
             snap = document_snapshot(session, doc)
             denied = permissions.may_read(actor, snap)
@@ -63,6 +64,7 @@ class DocumentReads(DocumentService):
         return tuple(steps)
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
+        checked, publication_evidence = document_evidence(session, doc, self.settings.language)
         users = {
             u.id: u.login
             for u in session.scalars(
@@ -98,10 +100,11 @@ class DocumentReads(DocumentService):
             ),
             publication_url=doc.publication_url,
             published_at=doc.published_at,
+            publication_evidence=publication_evidence,
             due_at=doc.due_at,
             due_provisional=doc.due_provisional,
             postings=tuple(
-                PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at, users.get(p.recorded_by))
+                PostingView(p.channel, p.outlet, p.url, checked[p.id], p.posted_at, users.get(p.recorded_by))
                 for p in doc.postings
             ),
             posted_at=doc.posted_at,

@@ -13,9 +13,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from workflow.services.evidence.views import EvidenceView
+
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, _View):
+    if isinstance(value, (_View, EvidenceView)):
         return value.as_dict()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -62,7 +64,9 @@ class PostingView(_View):
     channel: str
     outlet: str | None
     url: str | None
-    evidence: str | None
+    evidence: EvidenceView
+    """What the evidence checker found for this posting's page (docs/evidence.md); the clerk's
+    own evidence text is its ``note``."""
     posted_at: datetime
     recorded_by: str | None
 
@@ -99,6 +103,7 @@ class DocumentView(_View):
     signatures: tuple[SignatureView, ...]
     publication_url: str | None
     published_at: datetime | None
+    publication_evidence: EvidenceView | None
     due_at: datetime | None
     due_provisional: bool
     postings: tuple[PostingView, ...]

@@ -11,8 +11,10 @@ from states.deadline import local_date
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Material, Posting, Unit, User
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     FORM_LABELS,
     POSTED,
     PUBLISHED,
@@ -105,6 +107,7 @@ class LedgerReport(ReportBase):
                 )
                 places[(p.document_id, p.channel)].append(text)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -143,6 +146,7 @@ class LedgerReport(ReportBase):
                             if status == "overdue"
                             else 0
                         ),
+                        "evidence": evidence.get(d.id, []),
                     }
                 )
         columns = (
@@ -162,6 +166,7 @@ class LedgerReport(ReportBase):
             Column("status", "是否按时", "status", "label", STATUS_LABELS),
             Column("working_days_taken", "用时工作日", "working days taken", "int"),
             Column("working_days_late", "逾期工作日", "working days late", "int"),
+            EVIDENCE_COLUMN,
         )
         return Table(
             "ledger",

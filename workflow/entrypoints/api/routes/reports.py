@@ -152,3 +152,46 @@ def audit_events(
     if format == "csv":
         return _render(request, page.table, "csv")
     return {**page.table.as_dict(), "next_after_id": page.next_after_id}
+
+
+class VerifyBreak(BaseModel):
+    chain: str
+    seq: int | None
+    event_id: int | None
+    kind: str
+    problem: str
+    events_after: list[int]
+
+
+class VerifyOut(BaseModel):
+    """What ``santongbu audit verify`` says; ``ok`` false on any finding."""
+
+    ok: bool
+    keyed: bool
+    chains: int
+    events: int
+    checkpoints: int
+    anchors: int
+    documents: int
+    since_anchor: int | None
+    unchecked_keyed_events: int
+    notes: list[str]
+    breaks: list[VerifyBreak]
+
+
+@router.get("/audit/verify", response_model=VerifyOut, responses=responses(401, 403, 422, 503))
+def audit_verify(
+    who: CallerDep,
+    svc: ServicesDep,
+    document_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="One document's chain only.")
+    ] = None,
+    since_anchor: Annotated[
+        bool, Query(description="Incremental: only what the newest exported anchor does not vouch for.")
+    ] = False,
+) -> Any:
+    """Check the audit trail (auditors, supervisors, leaders, administrators): every chain's
+    links and keyed hashes, heads, checkpoints, the exported anchors, and every document
+    against its chain. 200 whether or not something was found: read ``ok`` and ``breaks``."""
+    report = svc.audit.verify_for(who.login, document_id=document_id, since_anchor=since_anchor)
+    return report.as_dict()

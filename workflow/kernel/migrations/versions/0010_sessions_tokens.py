@@ -1,7 +1,7 @@
 """server-side web sessions, token expiry and last use, shared sign-in throttles, audit bursts
 
 Revision ID: 0010_sessions_tokens
-Revises: 0006_sweep_hints
+Revises: 0009_evidence
 
 Issue 17. A signed cookie alone could not be ended: sign-out, a new password or deactivation
 left a copied cookie working until it expired. Sessions now live in ``web_sessions`` (the cookie
@@ -10,15 +10,14 @@ instant they were last used. Sign-in throttling was in each process's memory; ``
 shares it between every process. ``audit_bursts`` counts refusals that come in bursts so that
 the trail gets one event per key and window instead of one row per attempt.
 
-down_revision is the head this branch started from (0006); migrations 0007-0009 were written
-concurrently on other branches, and whoever merges them chains this one after the last.
+Chained after 0009_evidence (issues 15 and 16) when issue 17 was merged with them.
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0010_sessions_tokens"
-down_revision = "0006_sweep_hints"
+down_revision = "0009_evidence"
 branch_labels = None
 depends_on = None
 
