@@ -49,6 +49,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("deadline", "100,000 deadlines on the working-day calendar vs asking day by day", 300),
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
     ("openloop", "the HTTP API under open-loop load: 50, 100, 200, 400 triggers/s offered", 900),
+    ("delivery", "10,000 emails through real workers (2 and 4 processes) to SMTP", 900),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {
     "common.py",

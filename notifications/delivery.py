@@ -1,87 +1,83 @@
-"""Delivering the outbox: claim, send outside any transaction, record the fate.
+"""Delivering the outbox: claim, send outside any transaction, record the fate — at scale.
 
-1. **Claim** due rows in one short transaction — ``pending`` rows whose ``next_attempt_at`` has
-   come, plus ``sending`` rows whose claim is older than the lease (their worker died
-   mid-send; resending them is how no email is lost). On PostgreSQL the claim is
-   ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint rows; on SQLite the
-   ``BEGIN IMMEDIATE`` write lock already admits one claimer at a time. Claimed rows become
-   ``sending`` with ``attempts + 1`` and commit.
-2. **Send** each row with no transaction open (a slow mail server must not hold locks). Just
-   before sending, the claim is renewed with a compare-and-set on ``(id, status, attempts)``:
-   if another worker took the row over meanwhile, this worker does not send it.
-3. **Record**, in a new transaction per row: ``sent`` (audit ``email_sent``), a retry with
-   exponential backoff (``email_retry``), or ``failed`` (``email_failed``) after a permanent
-   error or ``outbox_max_attempts`` tries.
+1. **Claim** up to ``outbox_batch_size`` due rows in one short transaction — ``pending`` rows whose
+   ``next_attempt_at`` has come, plus ``sending`` rows whose lease ran out (their worker died;
+   resending them is how no email is lost). On PostgreSQL the claim is ``SELECT … FOR UPDATE SKIP
+   LOCKED``, so concurrent workers take disjoint rows; on SQLite ``BEGIN IMMEDIATE`` admits one
+   claimer at a time. Claimed rows become ``sending`` with ``attempts + 1`` and commit.
+2. **Send** with no transaction open (a slow mail server must not hold locks), over one
+   transport — one SMTP connection — for the whole run. The lease is short
+   (``outbox_lease_seconds``, 15 s) and a heartbeat thread renews it every third of that while the
+   batch is being sent, so a live worker keeps its rows however slow the server, and a dead
+   worker's rows are taken over within the lease. Rows go out a chunk (10) at a time: just before
+   a chunk, one compare-and-set statement renews its claims and marks them ``send_started_at``;
+   a row another worker took over meanwhile is skipped.
+3. **Record** each chunk's fates in one transaction (:mod:`notifications.delivery_record`):
+   ``sent`` (audit ``email_sent``), a retry with exponential backoff (``email_retry``), or
+   ``failed`` (``email_failed``).
+
+:func:`deliver_due` repeats 1-3 while batches come back full, up to ``outbox_batches_per_task``
+batches; ``on_backlog`` is called at the first full batch, so the worker task can ask for help
+(another task on another worker: the Celery task re-enqueues itself, see
+:mod:`workers.delivery_tasks`). :func:`deliver_pending` is one batch.
 
 Sending is idempotent by outbox id: the Message-ID and Date come from the row and the mail
-folder names files by id. The one window SMTP cannot close — the server accepted the message
-and the worker died before step 3 committed — resends the identical message (same Message-ID)
-after the lease; that is the price of never losing one.
+folder names files by id. The window SMTP cannot close — the server accepted the message and
+the worker died before its chunk was recorded — resends the identical message (same Message-ID)
+after the lease. The takeover knows it: the row was marked ``send_started_at`` under the dead
+claim, and its ``email_sent`` says ``possible_duplicate: true``; a row the dead worker never
+started is a clean first send.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from notifications.message import BadMessage, build_message
-from notifications.transports import (
-    DeliveryError,
-    PermanentError,
-    Sent,
-    TransientError,
-    Transport,
-    transport_for,
+from notifications.delivery_record import (
+    Claim,
+    Outcome,
+    Result,
+    _audit,
+    backoff,
+    record,
+    retry,
+    with_retry,
 )
-from states.permissions import may_administer
-from states.reasons import Reason
-from states.snapshot import SYSTEM, ActorSnapshot
-from workflow.kernel import audit
+from notifications.message import BadMessage, build_message
+from notifications.transports import DeliveryError, PermanentError, TransientError, Transport, transport_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
-from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.settings import Settings
 
 log = logging.getLogger("santongbu.notifications")
-T = TypeVar("T")
+CHUNK = 10
+
+__all__ = [
+    "Claim",
+    "DeliveryReport",
+    "Outcome",
+    "backoff",
+    "claim",
+    "deliver_due",
+    "deliver_pending",
+    "lease_for",
+    "retry",
+]
 
 
 def lease_for(settings: Settings) -> timedelta:
-    """How long a claim protects a row: a generous multiple of one SMTP exchange (connect,
-    TLS, login, DATA each bounded by the timeout). The claim is renewed before each send, so
-    the lease never needs to cover a whole batch."""
-    return timedelta(seconds=max(120.0, 10 * settings.smtp_timeout_seconds))
-
-
-def backoff(settings: Settings, attempts: int) -> timedelta:
-    """Exponential: base, 2×base, 4×base, … capped at ``outbox_backoff_max_seconds``."""
-    seconds = settings.outbox_backoff_base_seconds * (2 ** max(attempts - 1, 0))
-    return timedelta(seconds=min(seconds, settings.outbox_backoff_max_seconds))
-
-
-@dataclass
-class Outcome:
-    outbox_id: int
-    result: str  # sent | retry | failed | skipped
-    attempts: int
-    detail: str
-    next_attempt_at: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "outbox_id": self.outbox_id,
-            "result": self.result,
-            "attempts": self.attempts,
-            "detail": self.detail,
-            "next_attempt_at": self.next_attempt_at,
-        }
+    """How long a claim protects a row without being renewed (the heartbeat renews it every
+    third of that, so it need not cover a slow send, nor a whole batch)."""
+    return timedelta(seconds=settings.outbox_lease_seconds)
 
 
 @dataclass
@@ -91,6 +87,9 @@ class DeliveryReport:
     worker_id: str
     transport: str
     claimed: int = 0
+    batches: int = 0
+    more: bool = False
+    """The last batch was full: more rows may be due."""
     outcomes: list[Outcome] = field(default_factory=list)
 
     def ids(self, result: str) -> list[int]:
@@ -113,6 +112,8 @@ class DeliveryReport:
             "worker_id": self.worker_id,
             "transport": self.transport,
             "claimed": self.claimed,
+            "batches": self.batches,
+            "more": self.more,
             "sent": self.sent,
             "retried": self.retried,
             "failed": self.failed,
@@ -120,56 +121,12 @@ class DeliveryReport:
         }
 
 
-@dataclass
-class _Claim:
-    outbox_id: int
-    document_id: int | None
-    attempts: int
-    recipients: list[str]
-    reclaimed_from: str | None
-    message: Any = None  # EmailMessage, or None when it could not be built
-    build_error: str | None = None
-
-
-def _with_retry(db: Database, work: Callable[[Session], T], tries: int = 8) -> T:
-    """Run ``work`` in a transaction, again if an audit chain moved under it (two workers
-    recording the fate of two emails of the same document at once)."""
-    for attempt in range(tries):
-        try:
-            with db.transaction() as session:
-                return work(session)
-        except ConcurrentChange:
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _audit(
-    session: Session,
-    *,
-    at: datetime,
-    action: str,
-    row_document_id: int | None,
-    details: dict[str, Any],
-    actor: ActorSnapshot | None = SYSTEM,
-    outcome: str = "allowed",
-) -> None:
-    audit.append(
-        session,
-        at=at,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        document_id=row_document_id,
-        details=details,
-    )
-
-
-def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, limit: int) -> list[_Claim]:
-    """Step 1: take up to ``limit`` due rows for this worker and commit."""
+# ---------------------------------------------------------------------------- 1. claim
+def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, limit: int) -> list[Claim]:
+    """Take up to ``limit`` due rows for this worker and commit."""
     stale = now - lease_for(settings)
 
-    def work(session: Session) -> list[_Claim]:
+    def work(session: Session) -> list[Claim]:
         query = (
             select(OutboxMessage)
             .where(
@@ -183,7 +140,7 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
         )
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        claims: list[_Claim] = []
+        claims: list[Claim] = []
         for row in session.scalars(query):
             reclaimed = row.claimed_by if row.status == "sending" else None
             if reclaimed is not None and row.attempts >= settings.outbox_max_attempts:
@@ -205,9 +162,18 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                     },
                 )
                 continue
+            started = row.send_started_at is not None
             row.status, row.claimed_at, row.claimed_by = "sending", now, worker_id
+            row.send_started_at = None
             row.attempts += 1
-            c = _Claim(row.id, row.document_id, row.attempts, [], reclaimed)
+            c = Claim(
+                row.id,
+                row.document_id,
+                row.attempts,
+                [],
+                reclaimed,
+                possible_duplicate=reclaimed is not None and started,
+            )
             try:
                 c.recipients = row.envelope_recipients
                 c.message = build_message(row, settings)
@@ -218,107 +184,127 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
             claims.append(c)
         return claims
 
-    return _with_retry(db, work)
+    return with_retry(db, work)
 
 
-def _renew(db: Database, c: _Claim, worker_id: str, now: datetime) -> bool:
-    """Step 2a: still ours? Renew the lease; False means another worker took the row over."""
+# ---------------------------------------------------------------------------- 2. send
+def _start(db: Database, claims: list[Claim], worker_id: str, now: datetime) -> set[int]:
+    """Renew and mark ``claims`` as handed to the transport, if they are still ours (one
+    compare-and-set on (id, attempts, claimer, status)); the ids that are."""
+    keys = [(c.outbox_id, c.attempts) for c in claims]
     with db.transaction() as session:
-        moved = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == c.outbox_id,
-                OutboxMessage.status == "sending",
-                OutboxMessage.attempts == c.attempts,
-                OutboxMessage.claimed_by == worker_id,
+        rows = (
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(keys),
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_by == worker_id,
+                )
+                .values(claimed_at=now, send_started_at=now)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(claimed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return moved == 1
-
-
-def _record_sent(
-    db: Database, c: _Claim, sent: Sent, worker_id: str, now: datetime, transport: str
-) -> Outcome:
-    note = ("; refused: " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())) if sent.refused else ""
-
-    def work(session: Session) -> Outcome:
-        # Unconditional on the claim: the mail did go out, whoever holds the row now.
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status != "sent")
-            .values(status="sent", sent_at=now, last_error=(note.lstrip("; ") or None))
-            .execution_options(synchronize_session=False)
+            .scalars()
+            .all()
         )
-        _audit(
-            session,
-            at=now,
-            action="email_sent",
-            row_document_id=c.document_id,
-            details={
-                "outbox_id": c.outbox_id,
-                "attempt": c.attempts,
-                "transport": transport,
-                "worker": worker_id,
-                "detail": sent.detail,
-                "refused": sent.refused,
-                "reclaimed_from": c.reclaimed_from,
-            },
-        )
-        return Outcome(c.outbox_id, "sent", c.attempts, sent.detail + note)
-
-    return _with_retry(db, work)
+    return set(rows)
 
 
-def _record_failure(
+class Heartbeat:
+    """Renews this worker's claims every ``every`` seconds while a batch is being sent, in a
+    thread of its own (a send blocked on a slow server does not stop it)."""
+
+    def __init__(self, db: Database, clock: Clock, worker_id: str, every: float) -> None:
+        self.db, self.clock, self.worker_id, self.every = db, clock, worker_id, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"outbox-heartbeat-{worker_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(self.every + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                with self.db.transaction() as session:
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.claimed_by == self.worker_id, OutboxMessage.status == "sending")
+                        .values(claimed_at=self.clock.now())
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:
+                log.warning("outbox heartbeat of %s failed: %s", self.worker_id, exc)
+
+
+def _send(transport: Transport, c: Claim) -> Result:
+    if c.message is None:
+        return Result(c, error=PermanentError(f"cannot build the message: {c.build_error}"))
+    try:
+        return Result(c, sent=transport.send(c.outbox_id, c.message, c.recipients))
+    except Exception as exc:
+        error = exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
+        log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
+        return Result(c, error=error)
+
+
+def _batch(
+    db: Database, settings: Settings, clock: Clock, claims: list[Claim], worker_id: str, transport: Transport
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for i in range(0, len(claims), CHUNK):
+        chunk = claims[i : i + CHUNK]
+        ours = _start(db, chunk, worker_id, clock.now())
+        lost = [
+            Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending")
+            for c in chunk
+            if c.outbox_id not in ours
+        ]
+        results = [_send(transport, c) for c in chunk if c.outbox_id in ours]
+        outcomes += lost + record(db, settings, results, worker_id, clock.now(), transport.name)
+    return outcomes
+
+
+# ---------------------------------------------------------------------------- the runs
+def deliver_due(
     db: Database,
     settings: Settings,
-    c: _Claim,
-    error: DeliveryError,
+    clock: Clock,
+    *,
     worker_id: str,
-    now: datetime,
-    transport: str,
-) -> Outcome:
-    give_up = error.permanent or c.attempts >= settings.outbox_max_attempts
-    when = None if give_up else now + backoff(settings, c.attempts)
-
-    def work(session: Session) -> Outcome:
-        values: dict[str, Any] = {"last_error": error.detail[:2000]}
-        if give_up:
-            values["status"] = "failed"
-        else:
-            values.update(status="pending", next_attempt_at=when)
-        moved = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == c.outbox_id,
-                OutboxMessage.status == "sending",
-                OutboxMessage.attempts == c.attempts,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved != 1:  # another worker owns the row now; its outcome is the one that counts
-            return Outcome(c.outbox_id, "skipped", c.attempts, "claim lost: " + error.detail)
-        details = {
-            "outbox_id": c.outbox_id,
-            "attempt": c.attempts,
-            "transport": transport,
-            "worker": worker_id,
-            "error": error.detail,
-            "kind": "permanent" if error.permanent else "transient",
-        }
-        if give_up:
-            if not error.permanent:
-                details["problem"] = f"gave up after {c.attempts} attempts"
-            _audit(session, at=now, action="email_failed", row_document_id=c.document_id, details=details)
-            return Outcome(c.outbox_id, "failed", c.attempts, error.detail)
-        details["next_attempt_at"] = when
-        _audit(session, at=now, action="email_retry", row_document_id=c.document_id, details=details)
-        return Outcome(c.outbox_id, "retry", c.attempts, error.detail, when)
-
-    return _with_retry(db, work)
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    transport: Transport | None = None,
+    on_backlog: Callable[[], None] | None = None,
+) -> DeliveryReport:
+    """Claim and send batch after batch while batches come back full (up to ``max_batches``),
+    over one transport; ``on_backlog`` is called once, at the first full batch."""
+    size = batch_size or settings.outbox_batch_size
+    batches = max_batches or settings.outbox_batches_per_task
+    transport = transport or transport_for(settings)
+    report = DeliveryReport(worker_id=worker_id, transport=transport.name)
+    every = max(settings.outbox_lease_seconds / 3, 0.2)
+    try:
+        with Heartbeat(db, clock, worker_id, every):
+            for _ in range(batches):
+                claims = claim(db, settings, clock.now(), worker_id=worker_id, limit=size)
+                report.claimed += len(claims)
+                report.batches += 1
+                report.more = len(claims) == size
+                if report.more and on_backlog is not None:
+                    on_backlog()
+                    on_backlog = None
+                report.outcomes += _batch(db, settings, clock, claims, worker_id, transport)
+                if not report.more:
+                    break
+    finally:
+        transport.close()
+    return report
 
 
 def deliver_pending(
@@ -330,92 +316,7 @@ def deliver_pending(
     limit: int = 100,
     transport: Transport | None = None,
 ) -> DeliveryReport:
-    """Claim, send and record up to ``limit`` due emails; safe to run on many workers at once."""
-    transport = transport or transport_for(settings)
-    report = DeliveryReport(worker_id=worker_id, transport=transport.name)
-    claims = claim(db, settings, clock.now(), worker_id=worker_id, limit=limit)
-    report.claimed = len(claims)
-    try:
-        for c in claims:
-            if c.message is None:
-                error: DeliveryError = PermanentError(f"cannot build the message: {c.build_error}")
-                report.outcomes.append(
-                    _record_failure(db, settings, c, error, worker_id, clock.now(), transport.name)
-                )
-                continue
-            if not _renew(db, c, worker_id, clock.now()):
-                report.outcomes.append(
-                    Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending")
-                )
-                continue
-            try:
-                sent = transport.send(c.outbox_id, c.message, c.recipients)
-            except Exception as exc:
-                error = (
-                    exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
-                )
-                log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
-                report.outcomes.append(
-                    _record_failure(db, settings, c, error, worker_id, clock.now(), transport.name)
-                )
-                continue
-            report.outcomes.append(_record_sent(db, c, sent, worker_id, clock.now(), transport.name))
-    finally:
-        transport.close()
-    return report
-
-
-def retry(db: Database, outbox_id: int, actor: ActorSnapshot, clock: Clock) -> OutboxMessage:
-    """An administrator sends a failed (or waiting) email again now, with a fresh attempt count.
-
-    A refusal is audited and committed before :class:`Forbidden` is raised (docs/design.md §7).
-    """
-    now = clock.now()
-
-    def work(session: Session) -> OutboxMessage | list[Reason]:
-        row = session.get(OutboxMessage, outbox_id)
-        if row is None:
-            raise NotFound(
-                Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"})
-            )
-        refusal = may_administer(actor)
-        if refusal:
-            _audit(
-                session,
-                at=now,
-                action="email_retry_requested",
-                row_document_id=row.document_id,
-                actor=actor,
-                outcome="refused",
-                details={"outbox_id": row.id, "reasons": refusal},
-            )
-            return refusal
-        if row.status not in ("failed", "pending"):
-            problem = (
-                "it was already sent"
-                if row.status == "sent"
-                else "it is being sent right now; wait for the outcome"
-            )
-            raise InvalidInput(Reason("invalid", {"field": f"outbox {row.id}", "problem": problem}))
-        _audit(
-            session,
-            at=now,
-            action="email_retry_requested",
-            row_document_id=row.document_id,
-            actor=actor,
-            details={
-                "outbox_id": row.id,
-                "previous_status": row.status,
-                "previous_attempts": row.attempts,
-                "last_error": row.last_error,
-            },
-        )
-        row.status, row.attempts, row.next_attempt_at = "pending", 0, now
-        row.claimed_at = row.claimed_by = None
-        session.flush()
-        return row
-
-    result = _with_retry(db, work)
-    if isinstance(result, list):
-        raise Forbidden(result)
-    return result
+    """Claim, send and record up to ``limit`` due emails (one batch); safe on many workers at once."""
+    return deliver_due(
+        db, settings, clock, worker_id=worker_id, batch_size=limit, max_batches=1, transport=transport
+    )

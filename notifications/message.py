@@ -1,90 +1,103 @@
 """Turning an outbox row into an RFC 5322 message that cannot be tricked into extra headers.
 
 Defence in depth against header injection: subjects and display names are squeezed onto one
-line when queued (:func:`notifications.addresses.clean_text`) and again here; addresses are built
-with :class:`email.headerregistry.Address`, which refuses anything that is not one address; the
-``email.policy.SMTP`` policy refuses to store a header value containing a line break; and the
-transports take the envelope recipients from the row, never from the headers.
+line when queued (:func:`notifications.addresses.clean_text`) and again here, and a header
+value that still holds a line break is refused; every address is checked with
+:class:`email.headerregistry.Address`, which refuses anything that is not one address; display
+names are always written as quoted strings or RFC 2047 encoded words (so a name can never be
+read as an address or a header); and the transports take the envelope recipients from the
+row, never from the headers.
+
+Built with the ``email`` package's classic (``compat32``) API and CRLF line ends. The modern
+API (``policy.SMTP``) parses and re-folds every header on every message, which took about
+14 ms of CPU per email and capped delivery at ~70 emails/s per process (bench_delivery); it also
+folded long lists of non-ASCII names wrongly before cpython#100884 was fixed. Encoding each
+display name ourselves avoids both; address checks are memoised (a bureau mails the same few
+hundred addresses over and over).
 """
 
 from __future__ import annotations
 
 import email.policy
-from email import message_from_string
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from notifications.addresses import clean_text
 from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.settings import Settings
+
+POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=78)
 
 
 class BadMessage(ValueError):
     """The row cannot become a valid message (e.g. an address that is not one); permanent."""
 
 
-def sender(settings: Settings) -> Address:
-    """``settings.mail_from`` as an Address; accepts ``name <addr>`` or a bare address."""
+@lru_cache(maxsize=8192)
+def _checked(addr: str) -> str:
+    """``addr`` if it is exactly one plain address (memoised)."""
+    try:
+        parsed = Address(addr_spec=addr)
+    except (ValueError, IndexError, TypeError) as exc:  # headerregistry's parse errors
+        raise BadMessage(f"not a single valid address: {addr!r} ({exc})") from exc
+    if parsed.addr_spec != addr or any(c in addr for c in '\r\n,<>"'):
+        raise BadMessage(f"not a single valid address: {addr!r}")
+    if not addr.isascii():
+        raise BadMessage(f"an internationalised address (SMTPUTF8) cannot be sent: {addr!r}")
+    return addr
+
+
+def _mailbox(name: str | None, addr: str) -> str:
+    """``"name" <addr>``, the name quoted or RFC 2047-encoded, never able to become syntax."""
+    return formataddr((clean_text(name, limit=200), _checked(addr)), charset="utf-8")
+
+
+def sender(settings: Settings) -> tuple[str, str]:
+    """``settings.mail_from`` as (header value, address); accepts ``name <addr>`` or an address."""
     name, addr = parseaddr(settings.mail_from)
     if not addr or "@" not in addr:
         raise BadMessage(f"mail_from is not an address: {settings.mail_from!r}")
-    return _address(name or "三同步 Santongbu", addr)
+    return _mailbox(name or "三同步 Santongbu", addr), addr
 
 
-def _address(name: str | None, addr: str) -> Address:
-    try:
-        return Address(display_name=clean_text(name, limit=200), addr_spec=addr)
-    except (ValueError, IndexError, TypeError) as exc:  # headerregistry's parse errors
-        raise BadMessage(f"not a single valid address: {addr!r} ({exc})") from exc
+def _set(msg: Message, name: str, value: str | Header) -> None:
+    if isinstance(value, str) and ("\r" in value or "\n" in value):
+        raise BadMessage(f"{name} would span lines")
+    msg[name] = value  # type: ignore[assignment]  # compat32 takes a Header too
 
 
-def _round_trips(msg: EmailMessage, name: str, expected: list[Address]) -> bool:
-    """Does the header, as it will be written, read back as exactly these addresses?"""
-    folded = msg.policy.fold(name, msg[name])
-    parsed = message_from_string(folded + "\r\n", policy=email.policy.default)[name]
-    got = [(a.display_name, a.addr_spec) for a in parsed.addresses]
-    return not parsed.defects and got == [(a.display_name, a.addr_spec) for a in expected]
+def _part(text: str, subtype: str) -> MIMEText:
+    return MIMEText(text, subtype, "utf-8", policy=POLICY)
 
 
-def _set_addresses(msg: EmailMessage, name: str, addresses: list[Address]) -> None:
-    """Set an address header, keeping display names only if they survive folding.
-
-    Python releases from before the 2024 fix of cpython#100884 (3.11.7 is one) can fold a
-    long list of non-ASCII display names into a broken header: the separating comma gets
-    encoded, and recipients would see one garbled address. If the folded header does not read
-    back as the same list, the names are dropped from that header; plain addresses always
-    fold correctly.
-    """
-    msg[name] = addresses
-    if not _round_trips(msg, name, addresses):
-        del msg[name]
-        msg[name] = [Address(addr_spec=a.addr_spec) for a in addresses]
-
-
-def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
+def build_message(row: OutboxMessage, settings: Settings) -> Message:
     """The message for ``row``: same bytes on every attempt (Date and Message-ID come from the
     row), so a resend is recognisably the same email."""
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = sender(settings)
-    to = [_address(r.get("name"), r["address"]) for r in row.to_list]
-    cc = [_address(r.get("name"), r["address"]) for r in row.cc_list]
+    to = [_mailbox(r.get("name"), r["address"]) for r in row.to_list]
+    cc = [_mailbox(r.get("name"), r["address"]) for r in row.cc_list]
     if not to and not cc:
         raise BadMessage("the message has no recipient")
+    msg = MIMEMultipart("alternative", policy=POLICY)
+    _set(msg, "From", sender(settings)[0])
     if to:
-        _set_addresses(msg, "To", to)
+        _set(msg, "To", ", ".join(to))
     if cc:
-        _set_addresses(msg, "Cc", cc)
-    msg["Subject"] = clean_text(row.subject, limit=400)
-    msg["Date"] = format_datetime(row.created_at)
+        _set(msg, "Cc", ", ".join(cc))
+    _set(msg, "Subject", Header(clean_text(row.subject, limit=400), "utf-8"))
+    _set(msg, "Date", format_datetime(row.created_at))
     if row.message_id:
-        msg["Message-ID"] = clean_text(row.message_id, limit=250)
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to robots
-    msg["X-Santongbu-Outbox-Id"] = str(row.id)
-    msg["X-Santongbu-Event"] = clean_text(row.event, limit=40)
+        _set(msg, "Message-ID", clean_text(row.message_id, limit=250))
+    _set(msg, "Auto-Submitted", "auto-generated")  # RFC 3834: no vacation replies to robots
+    _set(msg, "X-Santongbu-Outbox-Id", str(row.id))
+    _set(msg, "X-Santongbu-Event", clean_text(row.event, limit=40))
     if row.document_id is not None:
-        msg["X-Santongbu-Document-Id"] = str(row.document_id)
-    msg.set_content(row.body_text, subtype="plain", charset="utf-8")
-    msg.add_alternative(row.body_html, subtype="html", charset="utf-8")
-    msg["Content-Language"] = "zh-CN" if row.language == "zh" else "en"  # after: set_content clears Content-*
+        _set(msg, "X-Santongbu-Document-Id", str(row.document_id))
+    _set(msg, "Content-Language", "zh-CN" if row.language == "zh" else "en")
+    msg.attach(_part(row.body_text, "plain"))
+    msg.attach(_part(row.body_html, "html"))
     return msg

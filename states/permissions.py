@@ -18,6 +18,11 @@ def _inactive(actor: ActorSnapshot) -> list[Reason]:
     return [] if actor.active else [Reason("inactive_user", {"login": actor.login})]
 
 
+def may_use(actor: ActorSnapshot) -> list[Reason]:
+    """Anything at all, such as listing what one may read: active users only."""
+    return _inactive(actor)
+
+
 def is_member(actor: ActorSnapshot, doc: DocumentSnapshot) -> bool:
     return actor.unit_id is not None and actor.unit_id == doc.unit_id
 

@@ -186,6 +186,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "文件已被他人修改,请重新载入后再试",
         "en": "the document was changed meanwhile; reload it and try again",
     },
+    "throttled": {
+        "zh": "失败次数过多,请 {seconds} 秒后再试",
+        "en": "too many failed attempts; try again in {seconds} s",
+    },
+    "control_characters": {
+        "zh": "{field} 含有控制字符(如 NUL),不能保存",
+        "en": "{field} contains control characters (such as NUL) that cannot be stored",
+    },
 }
 MESSAGES.update(EVIDENCE_MESSAGES)  # evidence of postings (states/evidence.py)
 

@@ -117,14 +117,27 @@ def web_db(seeded_template: Path, tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
+# The tests move the clock by days between two clicks: sessions that outlive that (the session
+# tests ask for the production defaults with ``sessions=None``).
+LONG_SESSIONS = {"session_hours": 24 * 30, "session_idle_minutes": 60 * 24 * 30}
+
+
 @contextmanager
 def web_env(
-    db: Database, tmp: Path, *, secret: str | None = None, people: tuple[str, ...] | None = PEOPLE
+    db: Database,
+    tmp: Path,
+    *,
+    secret: str | None = None,
+    people: tuple[str, ...] | None = PEOPLE,
+    sessions: dict[str, float] | None = LONG_SESSIONS,
+    **overrides: Any,
 ) -> Iterator[WebEnv]:
     """Serve API and pages over ``db``; seed the bureau and give ``people`` a password first,
     unless ``people`` is ``None`` (``db`` is a copy of :func:`seeded_template`)."""
     clock = start_clock()
-    settings = Settings(database_url=db.url, mail_folder=tmp / "mail", language="zh")
+    settings = Settings(
+        database_url=db.url, mail_folder=tmp / "mail", language="zh", **(sessions or {}), **overrides
+    )
     if people is not None:
         seed_people(db, clock, people)
     key = secret if secret is not None else secrets.token_urlsafe(48)

@@ -55,7 +55,13 @@ def broker_config(settings: Settings) -> tuple[str, dict[str, Any]]:
     if settings.broker_url:
         # Redis: a message not acked within the visibility timeout is redelivered. Our tasks
         # are short and idempotent, so the default hour is fine; we never use long ETAs.
-        return settings.broker_url, {}
+        # A broker that is down is noticed in seconds, not at the operating system's TCP
+        # timeouts: connecting gives up after 5 s, idle connections are probed (keepalive, and
+        # a PING every 10 s), so a worker learns of a restarted Redis and reconnects promptly.
+        options: dict[str, Any] = {}
+        if settings.broker_url.startswith(("redis://", "rediss://")):
+            options = {"socket_connect_timeout": 5, "socket_keepalive": True, "health_check_interval": 10}
+        return settings.broker_url, options
     return f"sqla+sqlite:///{embedded_broker_file(settings).resolve()}", {}
 
 
@@ -84,6 +90,13 @@ def make_app(
         worker_prefetch_multiplier=1,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits for its broker as long as it takes
+        # Quiet, prompt recovery from a broker outage (workers/quiet.py): one warning line per
+        # beat tick instead of tracebacks; workers retry every 0.5-2 s instead of up to 30 s.
+        beat_scheduler="workers.quiet:QuietScheduler",
+        beat_enable_remote_control=False,
+        worker_consumer="workers.quiet:PromptConsumer",
+        santongbu_reconnect_max_seconds=settings.broker_reconnect_max_seconds,
         enable_utc=True,
         timezone="UTC",
         worker_hijack_root_logger=False,
@@ -102,10 +115,21 @@ def make_app(
     )
     celery.santongbu = services  # read by services_of
     attribution.register(celery, services)  # every task on the worker channel (task signals)
+    _fresh_connections_after_fork(services)
     delivery_tasks.register(celery, services)
     sweep_tasks.register(celery, services)
     evidence_tasks.register(celery, services)
     return celery
+
+
+def _fresh_connections_after_fork(services: Services) -> None:
+    """A prefork child must not share the parent's pooled database connections."""
+    from celery.signals import worker_process_init
+
+    def dispose(**_: Any) -> None:
+        services.db.engine.dispose(close=False)
+
+    worker_process_init.connect(dispose, weak=False)
 
 
 def services_of(celery: Celery) -> Services:

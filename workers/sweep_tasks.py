@@ -1,5 +1,6 @@
 """The periodic work besides delivery, as Celery tasks, and their beat entries: the deadline
-sweep, the audit checkpoint, and the refresh of provisional deadlines.
+sweep, the audit checkpoint, the refresh of provisional deadlines, and the aggregated audit
+events of bursts of refusals (:mod:`workflow.kernel.bursts`).
 
 Thin on purpose: each calls one application service from the composition root
 (:func:`workflow.bootstrap.bootstrap`) handed to :func:`register`. All are idempotent, so
@@ -43,6 +44,7 @@ log = logging.getLogger("santongbu.workers")
 SWEEP_DEADLINES = "santongbu.sweep_deadlines"
 AUDIT_CHECKPOINT = "santongbu.audit_checkpoint"
 REFRESH_PROVISIONAL = "santongbu.refresh_provisional_deadlines"
+FLUSH_AUDIT_BURSTS = "santongbu.flush_audit_bursts"
 
 
 def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
@@ -96,6 +98,7 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     every = settings.sweep_interval_seconds
     checkpoint = checkpoint_poll_seconds(settings)
     refresh = float(settings.provisional_refresh_interval_seconds)
+    bursts = float(settings.audit_burst_window_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
         "audit-checkpoint": {
@@ -108,11 +111,16 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": refresh,
             "options": {"expires": refresh},
         },
+        "flush-audit-bursts": {
+            "task": FLUSH_AUDIT_BURSTS,
+            "schedule": bursts,
+            "options": {"expires": bursts},
+        },
     }
 
 
 def register(celery: Celery, services: Services) -> None:
-    """Register the three tasks on ``celery``, over ``services``, and add their beat entries."""
+    """Register the four tasks on ``celery``, over ``services``, and add their beat entries."""
 
     def sweep_deadlines(self: Task) -> dict[str, Any]:
         """Fire every due rung of the escalation ladder, then nudge outbox delivery."""
@@ -127,10 +135,16 @@ def register(celery: Celery, services: Services) -> None:
         """Put right a provisional deadline computed on a calendar that changed since."""
         return run_refresh(services)
 
+    def flush_audit_bursts(self: Task) -> dict[str, Any]:
+        """Write the aggregated audit events of bursts of refusals whose window has closed, and
+        forget old sessions and throttle keys."""
+        return {"written": services.audit.flush_bursts(), **services.accounts.prune()}
+
     for name, fn in (
         (SWEEP_DEADLINES, sweep_deadlines),
         (AUDIT_CHECKPOINT, audit_checkpoint),
         (REFRESH_PROVISIONAL, refresh_provisional_deadlines),
+        (FLUSH_AUDIT_BURSTS, flush_audit_bursts),
     ):
         celery.task(name=name, bind=True, acks_late=True, ignore_result=True, shared=False)(fn)
     celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

@@ -8,7 +8,7 @@ transports import these without importing the package that imports them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from typing import Protocol
 
 
@@ -42,6 +42,6 @@ class Sent:
 class Transport(Protocol):
     name: str
 
-    def send(self, outbox_id: int, message: EmailMessage, recipients: list[str]) -> Sent: ...
+    def send(self, outbox_id: int, message: Message, recipients: list[str]) -> Sent: ...
 
     def close(self) -> None: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 from notifications.transports.base import Sent, TransientError
@@ -27,7 +27,7 @@ class FolderTransport:
     def __init__(self, settings: Settings) -> None:
         self.folder = Path(settings.mail_folder)
 
-    def send(self, outbox_id: int, message: EmailMessage, recipients: list[str]) -> Sent:
+    def send(self, outbox_id: int, message: Message, recipients: list[str]) -> Sent:
         target = self.folder / file_name(outbox_id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,11 @@ Errors are classified so the outbox knows whether to wait and retry or give up:
 * permanent: a 5xx reply about this message, its sender or all its recipients, and a message the
   server cannot take (e.g. an internationalised address without SMTPUTF8).
 
-The password comes from settings as a SecretStr and is never logged or put in an error.
+The password comes from settings as a SecretStr and is never logged or put in an error, and
+never crosses the network in clear: a login without TLS to a server that is not on loopback is
+refused when the transport is built (and when the settings are read), unless
+``SANTONGBU_SMTP_ALLOW_PLAINTEXT_AUTH=true``. Certificates are always checked against the
+system's CAs, or against ``SANTONGBU_SMTP_CA_FILE`` for a private CA.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
+from email.message import Message
+from email.utils import parseaddr
 
 from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError
-from workflow.kernel.settings import Settings
+from workflow.kernel.settings import Settings, plaintext_login_problem
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -63,10 +68,17 @@ def classify(exc: BaseException) -> DeliveryError:
     return TransientError(f"{type(exc).__name__}: {exc}")
 
 
+class SmtpConfigurationError(ValueError):
+    """The SMTP settings would be unsafe (a password in clear); refused before connecting."""
+
+
 class SmtpTransport:
     name = "smtp"
 
     def __init__(self, settings: Settings) -> None:
+        problem = plaintext_login_problem(settings)
+        if problem:
+            raise SmtpConfigurationError(problem)
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
 
@@ -76,7 +88,7 @@ class SmtpTransport:
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=str(s.smtp_ca_file) if s.smtp_ca_file else None)
         conn: smtplib.SMTP
         if s.smtp_security == "tls":
             conn = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds, context=context)
@@ -98,8 +110,8 @@ class SmtpTransport:
             raise
         return conn
 
-    def send(self, outbox_id: int, message: EmailMessage, recipients: list[str]) -> Sent:
-        sender = message["From"].addresses[0].addr_spec
+    def send(self, outbox_id: int, message: Message, recipients: list[str]) -> Sent:
+        sender = parseaddr(str(message["From"]))[1]
         if self._conn is None:
             try:
                 self._conn = self._open()

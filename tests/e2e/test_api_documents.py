@@ -266,6 +266,23 @@ def test_a_deactivated_user_is_refused_everywhere_and_that_is_audited(env: ApiEn
     with env.client("admin") as admin:
         r = admin.patch("/users/xu.kxc", json={"active": False})
         assert r.status_code == 200 and r.json()["active"] is False
+    # Deactivation revoked the user's tokens (issue 17): they authenticate no more.
+    with env.client("other_clerk") as gone:
+        r = gone.get("/me")
+        assert r.status_code == 401 and r.json()["reasons"][0]["code"] == "token_invalid"
+    # A token that escaped revocation (say, restored from a backup) still meets the rule
+    # that an inactive user is refused everything, and each refusal is audited.
+    from sqlalchemy import update
+
+    from workflow.kernel.models.tokens import ApiToken
+    from workflow.services.tokens import digest
+
+    with env.db.transaction() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == digest(env.tokens["other_clerk"]))
+            .values(revoked_at=None, revoked_by=None)
+        )
     before = env.audit_count(actor="xu.kxc", outcome="refused")
     with env.client("other_clerk") as gone:
         for path in ("/me", "/documents", "/deadline?published=2024-02-09"):

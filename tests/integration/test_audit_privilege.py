@@ -113,3 +113,49 @@ def test_the_application_role_appends_but_cannot_move_a_head_or_write_a_false_ch
             report = verify(s, VerifyOptions(keyring=keyring, anchors=tmp_path / "anchors"))
         [b] = report.breaks
         assert (b.chain, b.seq) == (chain, n + 1) and "unkeyed" in b.problem
+
+
+def test_sessions_throttles_and_audit_bursts_work_under_the_application_role(
+    pg_db: Database, app_role: Database, clock, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17's tables (web_sessions, auth_throttle, audit_bursts) are the application's to
+    write under the documented role; their aggregated events append to the keyed trail like
+    any other, and verify (documents included) stays intact."""
+    from datetime import timedelta
+
+    from workflow.services.accounts import Accounts
+    from workflow.services.tokens import Tokens
+
+    with keyring_in_use(tmp_path, clock) as keyring:
+        seed_bureau(pg_db, clock)
+        settings = Settings(database_url=app_role.url, mail_folder=tmp_path / "mail")
+        to_plan(Workflow(app_role, clock, settings))  # a document for verify to replay
+        accounts = Accounts(app_role, clock, settings)
+        accounts.set_password("admin", CLERK, "a long enough password 1")
+        assert accounts.sign_in(CLERK, "wrong password here", address="192.0.2.7") is None
+        assert accounts.sign_in("nobody.here", "whatever password", address="192.0.2.7") is None
+        signed = accounts.sign_in(CLERK, "a long enough password 1", address="192.0.2.8")
+        assert signed is not None and accounts.session_user(signed.session_id) is not None
+        assert Tokens(app_role, clock, settings).check("stb_" + "x" * 43, "192.0.2.9") is None
+        assert accounts.end_sessions("admin", CLERK) == 1
+        assert accounts.session_user(signed.session_id) is None
+        clock.advance(timedelta(days=200))
+        accounts.prune()
+        admin = AuditAdmin(app_role, clock, settings)
+        assert admin.flush_bursts(everything=True) >= 2  # the unknown login, the bad token
+        with app_role.transaction() as s:
+            aggregated = s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.outcome == "refused", AuditEvent.details.like("%aggregated%")
+                )
+            ).all()
+            assert {e.action for e in aggregated} >= {"sign_in", "token_auth"}
+            assert all(e.key_id == keyring.active.key_id for e in aggregated)
+            counts = {
+                t: s.scalar(text(f"SELECT count(*) FROM {t}")) for t in ("audit_bursts", "web_sessions")
+            }
+            assert counts == {"audit_bursts": 0, "web_sessions": 0}  # flushed; pruned 90 days after the end
+        with app_role.snapshot() as s:
+            report = verify(s, VerifyOptions(keyring=keyring))
+        assert report.ok, report.as_dict()
+        assert report.documents >= 1

@@ -53,9 +53,10 @@ def test_deadline_highlight_and_closed_documents() -> None:
 
 def test_session_cookie_is_signed_and_expires() -> None:
     codec = SessionCodec("k" * 40, max_age=60)
-    data = new_session("liu.spc", "$argon2id$stored")
+    data = new_session("server-side-session-id")
     cookie = codec.dumps(data)
-    assert codec.loads(cookie) == data
+    assert codec.loads(cookie) == data and data.signed_in and not new_session().signed_in
+    assert "liu.spc" not in cookie  # the cookie names a session, never a user
     assert codec.loads(cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]) is None  # tampered
     assert SessionCodec("z" * 40).loads(cookie) is None  # another key
     assert codec.loads("") is None and codec.loads("x" * 5000) is None

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from states.ladder import parse_ladder
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker, e.g. redis://127.0.0.1:6379/0; unset = embedded in-process worker.",
     )
+    broker_reconnect_max_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="A worker that lost its broker tries again every 0.5 s, then a little "
+        "later each time, up to this long between attempts.",
+    )
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     outbox_interval_seconds: float = Field(default=10.0, gt=0)
     sweep_batch_size: int = Field(default=500, ge=1)
@@ -49,7 +55,36 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 10.0
+    smtp_allow_plaintext_auth: bool = Field(
+        default=False,
+        description="Allow an SMTP login without TLS to a server that is not on loopback (the password "
+        "then crosses the network in clear). Off: such a configuration is refused at start-up.",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the mail server's certificate (a private CA); "
+        "certificates are always checked.",
+    )
     outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_lease_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        description="A claimed email belongs to its worker this long; the worker renews the "
+        "claim every third of it while it sends, so a dead worker's emails are "
+        "taken over after at most this long.",
+    )
+    outbox_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Emails claimed at a time (one SMTP connection serves them).",
+    )
+    outbox_batches_per_task: int = Field(
+        default=20,
+        ge=1,
+        description="Batches one delivery task sends before it hands over to a fresh task "
+        "(so a long backlog does not hold one task forever).",
+    )
     outbox_backoff_base_seconds: float = Field(default=30.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
@@ -84,6 +119,50 @@ class Settings(BaseSettings):
         default=None,
         description="Signs the web pages' session cookies (≥ 32 characters).",
     )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="A web session ends this long after sign-in."
+    )
+    session_idle_minutes: float = Field(
+        default=120.0, gt=0, description="A web session ends after this long without a request."
+    )
+    throttle_account_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account before each further attempt must wait."
+    )
+    throttle_address_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins (or API token checks) per client address before each "
+        "further attempt must wait.",
+    )
+    throttle_base_delay_seconds: float = Field(
+        default=15.0, gt=0, description="The first wait; it doubles with every further failure."
+    )
+    throttle_max_delay_seconds: float = Field(default=900.0, gt=0, description="The longest wait.")
+    audit_burst_window_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Refusals that come in bursts (anonymous sign-in failures per address, "
+        "concurrent-change refusals per document) are audited as one event per "
+        "key and window of this length.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed (client address, HTTPS).",
+    )
+    api_docs: bool = Field(default=True, description="Serve the browsable API documentation at /docs.")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @model_validator(mode="after")
+    def _no_plaintext_login(self) -> Settings:
+        """An SMTP password is never sent in clear over the network (ASVS V9.2.1)."""
+        problem = plaintext_login_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     signer_rule: str = Field(
         default="unit_head,leader,legality_if_risk",
@@ -192,6 +271,26 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("database_url must start with sqlite:// or postgresql://")
         return value
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def plaintext_login_problem(settings: Settings) -> str | None:
+    """Why this configuration would send the SMTP password in clear, or ``None``.
+
+    Checked when the settings are read and again when an SMTP transport is built (settings
+    copied with ``model_copy`` skip validation)."""
+    if settings.mail_transport != "smtp" or not settings.smtp_username or settings.smtp_security != "none":
+        return None
+    host = settings.smtp_host.strip().lower()
+    if host in LOOPBACK_HOSTS or host.startswith("127.") or settings.smtp_allow_plaintext_auth:
+        return None
+    return (
+        f"SANTONGBU_SMTP_USERNAME is set but SANTONGBU_SMTP_SECURITY=none: the password would cross the "
+        f"network to {settings.smtp_host} in clear. Use SANTONGBU_SMTP_SECURITY=starttls or tls, or set "
+        f"SANTONGBU_SMTP_ALLOW_PLAINTEXT_AUTH=true if the network to the mail server is trusted."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ whoever may read the whole trail (:meth:`AuditAdmin.verify_for`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
-from workflow.kernel import audit, audit_checkpoint
+from workflow.kernel import audit, audit_checkpoint, bursts
 from workflow.kernel.audit_findings import VerifyOptions, VerifyReport, VerifyUsageError
 from workflow.kernel.audit_verify import verify as verify_trail
 from workflow.kernel.auditkeys import KeyFileError, load_public_keyring
@@ -178,6 +178,12 @@ class AuditAdmin:
                 anchor=anchor,
                 why=why,
             )
+
+    def flush_bursts(self, *, everything: bool = False) -> int:
+        """Write the aggregated event of every burst of refusals whose window has closed (all of
+        them with ``everything``): :mod:`workflow.kernel.bursts`. The beat runs this."""
+        window = timedelta(seconds=self.settings.audit_burst_window_seconds)
+        return bursts.flush(self.db, self.clock.now(), window, everything=everything)
 
     def timeline(self, login: str, doc_id: int) -> Table:
         """Every event of one document, oldest first (whoever may read the document)."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import RESERVED_LOGINS, ActorSnapshot
+from states.text import text_problem
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -30,6 +31,7 @@ from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services import authz
+from workflow.services.sessions import end_user_sessions, revoke_user_tokens
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -49,8 +51,8 @@ def _line(field: str, value: Any, limit: int = 200, required: bool = True) -> st
         if required:
             raise _invalid(field, "required")
         return None
-    if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > limit:
-        raise _invalid(field, f"one line of at most {limit} characters")
+    if not isinstance(value, str) or len(value) > limit or text_problem(value, one_line=True):
+        raise _invalid(field, f"one line of at most {limit} characters, without control characters")
     return value.strip()
 
 
@@ -259,6 +261,17 @@ class Directory:
                     if unit is None:
                         raise NotFound(Reason("no_such_unit", {"code": changes["unit"]}))
                     user.unit_id = unit.id
+                ended: dict[str, Any] = {}
+                if clean.get("active") is False and user.active:
+                    # Deactivation takes effect at once: the pages' sessions end and the API
+                    # tokens are revoked for good (reactivation does not revive them).
+                    now = self.clock.now()
+                    ended = {
+                        "sessions_ended": end_user_sessions(session, user.id, "deactivated", now),
+                        "tokens_revoked": revoke_user_tokens(
+                            session, user.id, actor.login if actor else "", now
+                        ),
+                    }
                 for key, value in clean.items():
                     setattr(user, key, value)
                 session.flush()
@@ -267,7 +280,11 @@ class Directory:
                     at=self.clock.now(),
                     actor=actor,
                     action="user_changed",
-                    details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}},
+                    details={
+                        "login": target,
+                        **{k: changes[k] for k in changes if changes[k] is not None},
+                        **ended,
+                    },
                 )
                 session.refresh(user)
                 return user_view(user, user.unit.code)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
-from notifications.delivery import DeliveryReport, deliver_pending, retry
+from notifications.delivery import DeliveryReport, deliver_due, retry
 from notifications.transports import Transport
 from states.reasons import Reason
 from workflow.kernel.clock import Clock
@@ -97,8 +98,25 @@ class OutboxAdmin:
             _, actor = authz.actor(session, login)
         return retry(self.db, outbox_id, actor, self.clock)
 
-    def deliver(self, *, worker_id: str, limit: int = 100) -> DeliveryReport:
-        """One delivery pass: claim, send with the configured transport, record each fate."""
-        return deliver_pending(
-            self.db, self.settings, self.clock, worker_id=worker_id, limit=limit, transport=self.transport()
+    def deliver(
+        self,
+        *,
+        worker_id: str,
+        limit: int | None = None,
+        max_batches: int | None = 1,
+        on_backlog: Callable[[], Any] | None = None,
+    ) -> DeliveryReport:
+        """Delivery passes over one transport: claim ``limit`` (default ``outbox_batch_size``)
+        due emails, send them, record each fate; again while batches come back full, up to
+        ``max_batches`` (``None``: ``outbox_batches_per_task``). ``on_backlog`` is called at the
+        first full batch (the worker task asks for help there)."""
+        return deliver_due(
+            self.db,
+            self.settings,
+            self.clock,
+            worker_id=worker_id,
+            batch_size=limit,
+            max_batches=max_batches,
+            transport=self.transport(),
+            on_backlog=on_backlog,
         )

@@ -4,13 +4,12 @@ Hashed with Argon2id (``argon2-cffi``) at OWASP's recommended cost (19 MiB, 2 pa
 about 0.1 s on a small server, slow enough for an attacker with the table and cheap enough that
 sign-in cannot be used to tie up the CPU (argon2-cffi's own default, 64 MiB × 3 passes × 4
 lanes, takes 0.75 s per attempt on two cores). Hashes made with other parameters are upgraded at
-the next sign-in (:meth:`Passwords.needs_rehash`). Used by the accounts service; the web pages
-only carry the :func:`fingerprint` of the stored hash in their session cookie.
+the next sign-in (:meth:`Passwords.needs_rehash`). Used by the accounts service; a new password
+ends the user's server-side sessions (:mod:`workflow.services.sessions`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from functools import cache
 
@@ -75,8 +74,3 @@ def password_problem(login: str, password: str) -> str | None:
     if login.lower() in password.lower():
         return "must not contain the login"
     return None
-
-
-def fingerprint(password_hash: str | None) -> str:
-    """A short digest of the stored hash: a session is valid only while it still matches."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]

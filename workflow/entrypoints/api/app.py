@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from workflow.bootstrap import Services, bootstrap
-from workflow.entrypoints.api import problems
+from workflow.entrypoints.api import docs, problems
 from workflow.entrypoints.api.attribution import AttributionMiddleware
+from workflow.entrypoints.api.headers import SecurityHeaders
 from workflow.entrypoints.api.limits import BodyLimit
 from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
 from workflow.kernel.clock import Clock
@@ -73,15 +74,27 @@ def create_app(
     services :func:`~workflow.bootstrap.bootstrap` builds from them."""
     services = services or bootstrap(settings, db=db, clock=clock)
     app = FastAPI(
-        title="Santongbu API", version=_version(), description=DESCRIPTION, openapi_tags=TAGS, redoc_url=None
+        title="Santongbu API",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AttributionMiddleware, clock=services.clock)  # channel api or web on every event
+    app.add_middleware(SecurityHeaders)
+    proxies = services.settings.trusted_proxy_list
+    if proxies:  # outermost: everything inside sees the client and the scheme the proxy reports
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app, services.settings.api_docs)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

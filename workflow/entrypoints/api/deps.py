@@ -54,12 +54,13 @@ def caller(
     """The user behind the request's token; 401 without a valid one, 403 for a deactivated user."""
     if credentials is None:
         raise Unauthenticated(Reason("unauthenticated"))
-    found = svc.tokens.authenticate(credentials.credentials)
+    found = svc.tokens.check(credentials.credentials, request.client.host if request.client else None)
     if found is None:
         raise Unauthenticated(Reason("token_invalid"))
     by = attribution.current()
     if by.channel == "api":  # every event of this request names the token it came with
         by.credential = f"token:{found.token_id}"
+    request.state.credential = f"token:{found.token_id}"  # for the audit trail's attribution
     if not found.actor.active:
         route = request.scope.get("route")
         raise refuse(

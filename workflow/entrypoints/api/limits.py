@@ -1,7 +1,9 @@
 """A cap on request bodies, so that one request cannot fill the server's memory.
 
-A ``Content-Length`` above the cap is answered at once with 413; a chunked body is counted
-as it arrives and stopped with 413 when it passes the cap.
+A ``Content-Length`` above the cap is answered at once with 413. A body without one (chunked)
+is read here first, counted as it arrives, and answered with 413 as soon as it passes the cap;
+under the cap it is handed to the application as it came. (Stopping it from inside the route's
+own read, as before, surfaced as FastAPI's "error parsing the body", a 422.)
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from states.reasons import Reason
-from workflow.entrypoints.api.problems import TooLarge, problem
+from workflow.entrypoints.api.problems import problem
 
 DEFAULT_LIMIT = 2 * 1024 * 1024
 
@@ -38,15 +40,26 @@ class BodyLimit:
                     )
                     await response(scope, receive, send)
                     return
+                await self.app(scope, receive, send)  # the server stops at the declared length
+                return
+        messages: list[Message] = []
         received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise TooLarge(Reason("too_large", {"limit": self.limit}))
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                response = problem(
+                    Request(scope), 413, "too_large", [Reason("too_large", {"limit": self.limit})]
+                )
+                await response(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)

@@ -15,7 +15,10 @@ API_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "需要有效的 API 令牌(请求头 Authorization: Bearer <令牌>)",
         "en": "a valid API token is required (header Authorization: Bearer <token>)",
     },
-    "token_invalid": {"zh": "API 令牌无效或已撤销", "en": "the API token is unknown or revoked"},
+    "token_invalid": {
+        "zh": "API 令牌无效、已撤销或已过期",
+        "en": "the API token is unknown, revoked or expired",
+    },
     "no_such_token": {"zh": "没有编号为 {id} 的令牌", "en": "no token with id {id}"},
     "no_such_route": {"zh": "没有此地址: {path}", "en": "no such address: {path}"},
     "method_not_allowed": {"zh": "{path} 不支持 {method} 方法", "en": "{method} is not allowed on {path}"},
@@ -41,6 +44,7 @@ TITLES: dict[str, dict[str, str]] = {
     "invalid_input": {"zh": "输入无效", "en": "Invalid input"},
     "too_large": {"zh": "请求过大", "en": "Request too large"},
     "unavailable": {"zh": "服务暂不可用", "en": "Service unavailable"},
+    "throttled": {"zh": "请稍后再试", "en": "Too many attempts"},
     "internal_error": {"zh": "内部错误", "en": "Internal error"},
     "error": {"zh": "错误", "en": "Error"},
 }

@@ -180,6 +180,8 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": 'Bearer realm="santongbu"'} if exc.http_status == 401 else None
         if exc.http_status == 503:
             headers = {"Retry-After": "1"}
+        if exc.http_status == 429:
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
         return problem(request, exc.http_status, exc.code, exc.reasons, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -260,7 +262,8 @@ def install(app: FastAPI) -> None:
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem statuses a route can answer with."""
     descriptions = {
-        401: "No token, or an unknown or revoked one.",
+        401: "No token, or an unknown, revoked or expired one.",
+        429: "Too many failed token checks from this address; wait for Retry-After seconds.",
         403: "The caller may not do this (docs/design.md §7); the refusal is audited.",
         404: "No such document, user, unit or token.",
         409: "Refused by the lifecycle (wrong state, a guard failed) or changed meanwhile (If-Match).",

@@ -10,7 +10,6 @@ clear 422s, not for authority.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
+from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 from workflow.entrypoints.api.evidence_schemas import EvidenceOut
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
@@ -28,19 +28,18 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
 MAX_TEXT = 1_000_000
 
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-
 
 def _text(value: str) -> str:
-    if _BAD_TEXT.search(value):
-        raise PydanticCustomError("bad_text", "must not contain NUL characters or invalid Unicode")
+    """The one rule of :mod:`states.text`, checked here first to name the field in a 422."""
+    if text_problem(value):
+        raise PydanticCustomError("bad_text", CONTROL_PROBLEM)
     return value
 
 
 def _line(value: str) -> str:
     _text(value)
-    if "\n" in value or "\r" in value:
-        raise PydanticCustomError("one_line", "must be one line")
+    if text_problem(value, one_line=True):
+        raise PydanticCustomError("one_line", LINE_PROBLEM)
     return value
 
 
@@ -339,6 +338,12 @@ class UserOut(BaseModel):
 class TokenIn(Strict):
     login: Code = Field(description="Whose token it is.")
     name: Line200 | None = Field(default=None, description="What it is for, e.g. 'portal sync'.")
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="The token stops working this many days from now; absent: until revoked.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -350,7 +355,9 @@ class TokenOut(BaseModel):
     created_by: str
     revoked_at: datetime | None
     revoked_by: str | None
-    active: bool
+    expires_at: datetime | None = Field(description="When it stops working by itself (null: never).")
+    last_used_at: datetime | None = Field(description="When it was last presented (to the minute).")
+    active: bool = Field(description="Neither revoked nor expired.")
 
 
 class TokenCreated(TokenOut):

@@ -14,7 +14,9 @@ import typer
 
 from workflow.entrypoints.cli import common
 
-audit_app = typer.Typer(help="The audit trail: keys, checkpoints, verify, query.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: keys, checkpoints, verify, query, aggregated bursts.", no_args_is_help=True
+)
 
 
 def public_path(keyring_file: Path) -> Path:
@@ -199,6 +201,17 @@ def verify(
         typer.echo("audit trail intact" if report.ok else "audit trail BROKEN")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("flush")
+@common.command
+def flush(
+    everything: bool = typer.Option(False, "--all", help="Also the bursts whose window is still open."),
+) -> None:
+    """Write the aggregated events of refusals that came in bursts (the worker does this every
+    SANTONGBU_AUDIT_BURST_WINDOW_SECONDS)."""
+    count = common.context().services.audit.flush_bursts(everything=everything)
+    typer.echo(f"{count} aggregated event{'s' if count != 1 else ''} written")
 
 
 def register(app: typer.Typer) -> None:

@@ -77,7 +77,9 @@ def worker_cmd(
     if common.context().now is not None:
         common.fail("--now is for one-off commands; a worker always runs on the real clock")
     app = _app()
-    argv = ["worker", f"--loglevel={loglevel}"]
+    # No gossip or mingle: Santongbu's workers coordinate through the database, not through
+    # each other, and gossip's reconnect after a broker outage only logged errors.
+    argv = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
     if beat:
         argv.append("--beat")
     if concurrency:

@@ -146,16 +146,23 @@ def openapi(
 def token_create(
     login: str = typer.Argument(..., help="Whose token it is."),
     name: str | None = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
+    expires: str | None = typer.Option(
+        None, "--expires", help="Lifetime, e.g. 90d, 12h or 4w (default: until revoked)."
+    ),
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
     """Create a token for LOGIN and print it. It is shown this once: only a digest is kept."""
-    secret, view = _tokens().create(as_, login, name)
+    from workflow.services.tokens import parse_lifetime
+
+    secret, view = _tokens().create(as_, login, name, parse_lifetime(expires) if expires else None)
     if json_:
         return common.emit_json({**view, "token": secret})
     typer.echo(secret)
+    until = f", valid until {view['expires_at']:%Y-%m-%d %H:%M} UTC" if view["expires_at"] else ""
     common.stderr(
-        f"token {view['id']} ({view['prefix']}…) for {login} created; copy it now, it is not shown again"
+        f"token {view['id']} ({view['prefix']}…) for {login} created{until}; "
+        f"copy it now, it is not shown again"
     )
 
 
@@ -164,13 +171,23 @@ def token_create(
 def token_list(
     login: str | None = typer.Option(None, "--login", help="Only this user's tokens."), json_: bool = JSON
 ) -> None:
-    """List tokens (id, owner, name, prefix, revoked); never the secrets."""
+    """List tokens (id, owner, prefix, state, expiry, last use, name); never the secrets."""
     tokens = _tokens().list(login)
     if json_:
         return common.emit_json(tokens)
     for t in tokens:
-        state = f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}" if t["revoked_at"] else "active"
-        typer.echo(f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<32} {t['name']}")
+        state = (
+            f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}"
+            if t["revoked_at"]
+            else "expired"
+            if not t["active"]
+            else "active"
+        )
+        expires = f"expires {t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "no expiry"
+        used = f"used {t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
+        typer.echo(
+            f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}"
+        )
     if not tokens:
         typer.echo("no tokens")
 

@@ -1,4 +1,5 @@
-"""``santongbu user password LOGIN``: set (or clear) a person's password for the web pages.
+"""``santongbu user password LOGIN``: set (or clear) a person's password for the web pages;
+``santongbu user end-sessions LOGIN``: sign them out everywhere.
 
 People sign in to the pages with a password; systems use API tokens (``santongbu token``).
 Setting a password is administration (docs/design.md §7): the acting administrator is named with
@@ -49,8 +50,20 @@ def password(
     )
 
 
+def end_sessions(
+    login: str = typer.Argument(..., help="Whose web sessions to end."),
+    as_: str | None = AS,
+) -> None:
+    """Sign LOGIN out of the web pages everywhere, at once (a lost laptop, a shared screen)."""
+    if as_ is None:
+        common.fail("give the acting administrator with --as LOGIN (or SANTONGBU_USER)")
+    count = common.context().services.accounts.end_sessions(as_, login)
+    typer.echo(f"{count} web session{'s' if count != 1 else ''} of {login} ended")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``password`` to the ``user`` group that :mod:`admin_cmds` defines."""
+    """Add ``password`` and ``end-sessions`` to the ``user`` group that :mod:`admin_cmds` defines."""
     from workflow.entrypoints.cli.admin_cmds import user_app
 
     user_app.command("password")(common.command(password))
+    user_app.command("end-sessions")(common.command(end_sessions))

@@ -51,7 +51,7 @@ def install(
     *,
     services: Services | None = None,
     secret: str | None = None,
-    session_seconds: int = DEFAULT_SESSION_SECONDS,
+    session_seconds: int | None = None,
 ) -> None:
     """Add the pages to ``app``, over ``services`` (by default the app's own, see ``_services``).
 
@@ -64,7 +64,8 @@ def install(
     services = services or _services(app, db, clock, settings)
     codec, problem = None, None
     try:
-        codec = SessionCodec(secret_key(services.settings, secret), max_age=session_seconds)
+        seconds = session_seconds or int(services.settings.session_hours * 3600) or DEFAULT_SESSION_SECONDS
+        codec = SessionCodec(secret_key(services.settings, secret), max_age=seconds)
     except SecretKeyMissing as exc:
         problem = str(exc)
         log.warning("web pages disabled: %s", exc)

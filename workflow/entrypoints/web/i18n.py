@@ -39,9 +39,10 @@ T: dict[str, tuple[str, str]] = {
     "login.login": ("用户名", "Login"),
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Sign in"),
-    "login.failed": (
-        "用户名或密码不正确,或该账户暂时被锁定。",
-        "Wrong login or password, or the account is locked for a while.",
+    "login.failed": ("用户名或密码不正确。", "Wrong login or password."),
+    "login.wait": (
+        "失败次数过多,请 {seconds} 秒后再试。",
+        "Too many failed attempts: try again in {seconds} s.",
     ),
     "login.hint": (
         "没有密码?请管理员执行 santongbu user password 您的用户名。",

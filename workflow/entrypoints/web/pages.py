@@ -2,8 +2,9 @@
 turning errors into pages.
 
 A request's :class:`Page` is built from its session cookie: an anonymous visitor gets a fresh
-session (with a CSRF token for the sign-in form); a signed-in user is looked up again on every
-request, so a deactivated user or a changed password ends the session at once. Routes use
+cookie (with a CSRF token for the sign-in form); a signed-in user's server-side session is looked
+up on every request, so sign-out, a deactivation, a changed password or an administrator's "end
+sessions" ends it at once, in every server process. Routes use
 :class:`PageRoute`, which renders a refused action, a forbidden page or a forged form as an
 HTML page (not the API's JSON problem), in the user's language.
 """
@@ -158,6 +159,17 @@ class Page:
             raise SignInRequired()
         return self.user.login
 
+    @property
+    def session_ref(self) -> str | None:
+        """The signed-in session's reference (``ws:`` and a prefix of its digest), for the audit
+        trail's attribution; ``None`` for an anonymous visitor."""
+        return self.user.session_ref if self.user is not None else None
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address (a trusted proxy's X-Forwarded-For already applied by the app)."""
+    return request.client.host if request.client else None
+
 
 def _language(request: Request, default: str) -> tuple[str, bool]:
     asked = request.query_params.get("lang")
@@ -179,10 +191,10 @@ def page_for(request: Request) -> Page:
     session = web.codec.loads(request.cookies.get(SESSION_COOKIE))
     user = None
     fresh = session is None
-    if session is not None and session.login:
-        user = web.accounts.user(session.login)
-        if user is None or user.password_fingerprint != session.pw:
-            session, user, fresh = None, None, True  # deactivated, or the password changed
+    if session is not None and session.signed_in:
+        user = web.accounts.session_user(session.sid)
+        if user is None:  # signed out, ended, expired, idle, or the user was deactivated
+            session, fresh = None, True
     if session is None:
         session = new_session()
     by = attribution.current()
@@ -190,6 +202,7 @@ def page_for(request: Request) -> Page:
         by.credential = attribution.session_credential(session.sid)
     page = Page(request, web, lang, session, user, set_session=fresh, set_lang=set_lang)
     request.state.page = page
+    request.state.session_ref = page.session_ref  # for the audit trail's attribution
     return page
 
 
@@ -211,6 +224,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     if not csrf_ok(page.session, str(form.get("csrf_token") or "")):
         log.warning("web: form without a valid CSRF token refused on %s", request.url.path)
+        page.web.accounts.form_refused(client_address(request), request.url.path, page.user)
         raise CsrfFailed()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}  # type: ignore[assignment]

@@ -1,17 +1,17 @@
 """Session cookies and CSRF tokens for the pages (passwords: :mod:`workflow.services.passwords`).
 
-* **Sessions** are a signed, timestamped cookie (``itsdangerous``) carrying the login, a random
-  session id, the CSRF token and a fingerprint of the password hash: changing a password (or
-  clearing it) ends every session signed in with the old one, without a sessions table. The
-  cookie is ``Secure`` (Chromium and Firefox accept it on http://127.0.0.1 and localhost too),
-  ``HttpOnly`` and ``SameSite=Lax``.
+* **Sessions** are server-side (:mod:`workflow.services.sessions`). The cookie is signed and
+  timestamped (``itsdangerous``) and carries only a random session id and the CSRF token; the
+  database holds the session (by the id's digest) and ends it at sign-out, on a new password,
+  on deactivation or when an administrator says so. The cookie is ``Secure`` (Chromium and
+  Firefox accept it on http://127.0.0.1 and localhost too), ``HttpOnly`` and ``SameSite=Lax``.
 * **CSRF**: every form carries the session's token; a POST whose token does not match the
   session's (compared in constant time) is refused before anything runs. Anonymous visitors
-  get a session without a login, so the sign-in form is protected too; signing in issues a
-  new session id and token (no session fixation).
+  get a cookie with a token but no server-side session, so the sign-in form is protected too;
+  signing in issues a new session id and token (no session fixation).
 
 The signing key comes from the settings (``SANTONGBU_SECRET_KEY``) or the environment; there is
-no default, because a key in the code would let anyone forge a session.
+no default, because a key in the code would let anyone forge a cookie.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from workflow.kernel.settings import Settings
-from workflow.services.passwords import fingerprint
 
 SECRET_ENV = "SANTONGBU_SECRET_KEY"
 MIN_SECRET_LENGTH = 32
 SESSION_COOKIE = "santongbu_session"
 LANG_COOKIE = "santongbu_lang"
-SESSION_SALT = "santongbu.web.session.v1"
+SESSION_SALT = "santongbu.web.session.v2"  # v1 cookies (login in the cookie) are not accepted
 DEFAULT_SESSION_SECONDS = 8 * 3600  # one working day; then sign in again
 
 
@@ -60,24 +59,24 @@ def secret_key(settings: Settings, explicit: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class SessionData:
-    """What the session cookie says: ``login`` is ``None`` for an anonymous visitor."""
+    """What the session cookie says. ``signed_in``: ``sid`` names a server-side session (which
+    may have ended since); otherwise the visitor is anonymous and ``sid`` names nothing."""
 
     sid: str
     csrf: str
-    login: str | None = None
-    pw: str = ""
+    signed_in: bool = False
 
     def as_dict(self) -> dict[str, str]:
-        return {"sid": self.sid, "csrf": self.csrf, "login": self.login or "", "pw": self.pw}
+        return {"sid": self.sid, "csrf": self.csrf, "in": "1" if self.signed_in else ""}
 
 
-def new_session(login: str | None = None, password_hash: str | None = None) -> SessionData:
-    """A fresh session: new id and CSRF token (used on first visit and on every sign-in)."""
+def new_session(session_id: str | None = None) -> SessionData:
+    """A fresh cookie with a new CSRF token: anonymous, or for the server-side session
+    ``session_id`` that a sign-in just started."""
     return SessionData(
-        sid=secrets.token_urlsafe(18),
+        sid=session_id or secrets.token_urlsafe(18),
         csrf=secrets.token_urlsafe(32),
-        login=login,
-        pw=fingerprint(password_hash) if login else "",
+        signed_in=session_id is not None,
     )
 
 
@@ -101,10 +100,10 @@ class SessionCodec:
             return None
         if not isinstance(raw, dict):
             return None
-        sid, csrf, login, pw = (raw.get(k) for k in ("sid", "csrf", "login", "pw"))
-        if not all(isinstance(v, str) for v in (sid, csrf, login, pw)) or not sid or not csrf:
+        sid, csrf, signed_in = (raw.get(k) for k in ("sid", "csrf", "in"))
+        if not all(isinstance(v, str) for v in (sid, csrf, signed_in)) or not sid or not csrf:
             return None
-        return SessionData(sid=sid, csrf=csrf, login=login or None, pw=str(pw))
+        return SessionData(sid=sid, csrf=csrf, signed_in=signed_in == "1")
 
 
 def csrf_ok(session: SessionData | None, submitted: str | None) -> bool:

@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on :data:`Base.metadata`, the
 outbox included (its rows are written and delivered by :mod:`notifications`)."""
 
+from workflow.kernel.models.access import AuditBurst, AuthThrottle, WebSession
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
 from workflow.kernel.models.calendar import CalendarDay, CalendarYear
@@ -14,9 +15,11 @@ from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api
 __all__ = [
     "ROLES",
     "UNIT_KINDS",
+    "AuditBurst",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AuthThrottle",
     "Base",
     "CalendarDay",
     "CalendarYear",
@@ -33,4 +36,5 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "WebSession",
 ]

@@ -18,7 +18,8 @@ from workflow.kernel.models.base import Base, UTCDateTime
 
 
 class ApiToken(Base):
-    """One token: whose it is, what it is called, who made it, and whether it is revoked."""
+    """One token: whose it is, what it is called, who made it, whether it is revoked, when it
+    expires (``None``: never) and when it was last presented (to the minute)."""
 
     __tablename__ = "api_tokens"
 
@@ -31,3 +32,5 @@ class ApiToken(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

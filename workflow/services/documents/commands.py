@@ -48,6 +48,7 @@ from workflow.services.documents.transaction import (
 )
 from workflow.services.documents.validation import (
     POSTABLE,
+    check_text,
     check_url,
     clean_fields,
     invalid,
@@ -190,6 +191,8 @@ class DocumentCommands(Effects):
     ) -> Outcome:
         if form not in MATERIAL_FORMS:
             raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
+        check_text("title", title, one_line=True)
+        check_text("body", body)
         title = (title or "").strip()
         if not title or "\n" in title or len(title) > 500:
             raise invalid("title", "required, one line, at most 500 characters")
@@ -327,6 +330,7 @@ class DocumentCommands(Effects):
             publication_url = check_url("publication_url", publication_url)
         if published_at is not None:
             published_at = to_utc(published_at)
+        check_text("reason", reason)
         reason = reason.strip() if reason else reason
         if reason and len(reason) > 2000:
             raise invalid("reason", "longer than 2000 characters")
@@ -395,6 +399,8 @@ class DocumentCommands(Effects):
         if channel not in CHANNELS:
             raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
         url = check_url("url", url)
+        check_text("outlet", outlet, one_line=True)
+        check_text("evidence", evidence)
         if not url and not (evidence and evidence.strip()):
             raise invalid("url", "give the posting's URL or evidence of it")
         if outlet is not None and (len(outlet) > 200 or "\n" in outlet):

@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.lifecycle import State, decide, triggers_from
-from states.snapshot import (
-    DocumentSnapshot,
-)
+from states.snapshot import ActorSnapshot, DocumentSnapshot
 from workflow.kernel.errors import Forbidden
 from workflow.kernel.models import Document, Signer, Unit, User
 from workflow.kernel.snapshots import document_snapshot
@@ -157,29 +155,44 @@ class DocumentReads(DocumentService):
             raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
         with self.db.transaction() as session:
             user, actor = self._actor(session, login)
-            stmt = select(Document, Unit.code).join(Unit, Unit.id == Document.unit_id)
-            if not actor.roles & permissions.READ_ALL_ROLES:
-                signed = select(Signer.document_id).where(Signer.user_id == user.id)
-                stmt = stmt.where((Document.unit_id == user.unit_id) | Document.id.in_(signed))
-            if state:
-                stmt = stmt.where(Document.state == state)
-            if unit_code:
-                stmt = stmt.where(Unit.code == unit_code)
-            stmt = stmt.order_by(Document.id).limit(limit).offset(offset)
-            return [
-                DocumentSummary(
-                    d.id,
-                    code,
-                    d.title,
-                    d.doc_number,
-                    d.state,
-                    d.due_at,
-                    d.due_provisional,
-                    d.on_time,
-                    d.version,
-                )
-                for d, code in session.execute(stmt)
-            ]
+            denied = permissions.may_use(actor)
+            if not denied:
+                return self._list(session, user, actor, state, unit_code, limit, offset)
+        self.audit_refusal(
+            actor=actor,
+            action="list",
+            document_id=None,
+            state=None,
+            error=Forbidden(denied),
+            extra={"state": state, "unit": unit_code},
+        )
+        raise Forbidden(denied)
+
+    @staticmethod
+    def _list(
+        session: Session,
+        user: User,
+        actor: ActorSnapshot,
+        state: str | None,
+        unit_code: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[DocumentSummary]:
+        stmt = select(Document, Unit.code).join(Unit, Unit.id == Document.unit_id)
+        if not actor.roles & permissions.READ_ALL_ROLES:
+            signed = select(Signer.document_id).where(Signer.user_id == user.id)
+            stmt = stmt.where((Document.unit_id == user.unit_id) | Document.id.in_(signed))
+        if state:
+            stmt = stmt.where(Document.state == state)
+        if unit_code:
+            stmt = stmt.where(Unit.code == unit_code)
+        stmt = stmt.order_by(Document.id).limit(limit).offset(offset)
+        return [
+            DocumentSummary(
+                d.id, code, d.title, d.doc_number, d.state, d.due_at, d.due_provisional, d.on_time, d.version
+            )
+            for d, code in session.execute(stmt)
+        ]
 
     def timeline(self, login: str, doc_id: int) -> list[TimelineEvent]:
         """The document's audit chain, oldest first (readers of the document only). The one

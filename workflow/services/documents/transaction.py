@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -28,7 +28,7 @@ from states.snapshot import (
     DocumentSnapshot,
     MaterialSnapshot,
 )
-from workflow.kernel import audit
+from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import (
@@ -227,11 +227,24 @@ class DocumentService:
                 extra=audit_details,
             )
             raise refusal.error from None
-        except StaleDataError as exc:
-            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
-        except IntegrityError as exc:
+        except (StaleDataError, IntegrityError, ConcurrentChange) as exc:
+            self._audit_conflict(login, doc_id, action)
             raise ConcurrentChange(Reason("changed_meanwhile")) from exc
         return outcome
+
+    def _audit_conflict(self, login: str, doc_id: int, action: str) -> None:
+        """A lost compare-and-set is a refusal too, but they come in bursts (two hundred writers
+        racing on one document): counted per document and written as one ``changed_meanwhile``
+        event per window on the document's chain (:mod:`workflow.kernel.bursts`)."""
+        bursts.count(
+            self.db,
+            key=f"changed_meanwhile:doc:{doc_id}",
+            action="changed_meanwhile",
+            document_id=doc_id,
+            at=self.clock.now(),
+            window=timedelta(seconds=self.settings.audit_burst_window_seconds),
+            tally={"action": action, "actor": login},
+        )
 
     # ------------------------------------------------------------------ package upkeep
     def _rehash(self, ctx: _Ctx) -> None:

@@ -1,5 +1,9 @@
 """Checks on what a clerk types, before any transaction starts: a bad value is refused with
-the field it concerns, and nothing is written (not even an audit line: nothing was attempted)."""
+the field it concerns, and nothing is written (not even an audit line: nothing was attempted).
+
+Every text goes through :func:`check_text` (the one rule of :mod:`states.text`: no control
+characters, one line where one line is meant), so the pages, the API and the CLI refuse a NUL
+in the same way."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from states.reasons import Reason
 from states.snapshot import (
     DISCLOSURES,
 )
+from states.text import text_problem
 from workflow.kernel.errors import (
     InvalidInput,
 )
@@ -33,6 +38,15 @@ def invalid(field: str, problem: str) -> InvalidInput:
     return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
 
 
+def check_text(field: str, value: str | None, *, one_line: bool = False) -> str | None:
+    """``value`` if it may be stored (see :mod:`states.text`); :class:`InvalidInput` otherwise."""
+    if value is not None:
+        problem = text_problem(value, one_line=one_line)
+        if problem:
+            raise invalid(field, problem)
+    return value
+
+
 def check_url(field: str, value: str | None, *, required: bool = False) -> str | None:
     """Only http(s) URLs: a URL ends up as a link in emails and pages."""
     if value is None or not value.strip():
@@ -40,6 +54,7 @@ def check_url(field: str, value: str | None, *, required: bool = False) -> str |
             raise invalid(field, "required")
         return None
     value = value.strip()
+    check_text(field, value, one_line=True)
     if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
         raise invalid(field, "must be an http:// or https:// URL without spaces")
     if len(value) > 2000:
@@ -58,6 +73,7 @@ def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
                 continue
             if not isinstance(value, str):
                 raise invalid(key, "must be text")
+            check_text(key, value, one_line=key in ("title", "doc_number"))
             value = value.strip() if key in ("title", "doc_number") else value
             limit = TEXT_FIELDS[key]
             if limit is not None and len(value) > limit:

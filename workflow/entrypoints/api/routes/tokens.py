@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -20,7 +21,7 @@ def list_tokens(
     svc: ServicesDep,
     login: Annotated[Code | None, Query(description="Only this user's tokens.")] = None,
 ) -> list[dict[str, Any]]:
-    """Every token, newest first: id, owner, name, prefix, revoked or not. Never the secret."""
+    """Every token, newest first: id, owner, name, prefix, revoked, expiry, last use. Never the secret."""
     return svc.tokens.list(login)
 
 
@@ -32,7 +33,8 @@ def list_tokens(
 )
 def create_token(body: TokenIn, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Create a token for a user. The answer holds the secret; it cannot be shown again."""
-    secret, view = svc.tokens.create(who.login, body.login, body.name)
+    lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    secret, view = svc.tokens.create(who.login, body.login, body.name, lifetime)
     return {**view, "token": secret}
 
 

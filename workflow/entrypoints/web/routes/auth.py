@@ -9,12 +9,14 @@ from workflow.entrypoints.web.pages import (
     Form,
     Page,
     PageRoute,
+    client_address,
     page_for,
     redirect,
     render,
     safe_next,
 )
 from workflow.entrypoints.web.security import SESSION_COOKIE, new_session
+from workflow.services.accounts import TooManyAttempts
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -52,9 +54,24 @@ def login_form(request: Request) -> Response:
 @router.post("/login", name="web_sign_in")
 def sign_in(request: Request, form: dict = Form) -> Response:
     page = page_for(request)
-    login = (form.get("login") or "").strip()[:64]
-    found = page.web.accounts.sign_in(login, form.get("password") or "")
+    login = (form.get("login") or "").strip()
     target = safe_next(form.get("next"))
+    try:
+        found = page.web.accounts.sign_in(login, form.get("password") or "", address=client_address(request))
+    except TooManyAttempts as exc:
+        response = render(
+            page,
+            "login.html",
+            429,
+            next=target,
+            failed=True,
+            login=login[:64],
+            https_warning=_https_warning(request),
+            signed_out=False,
+            wait=exc.retry_after,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if found is None:
         return render(
             page,
@@ -62,21 +79,21 @@ def sign_in(request: Request, form: dict = Form) -> Response:
             401,
             next=target,
             failed=True,
-            login=login,
+            login=login[:64],
             https_warning=_https_warning(request),
             signed_out=False,
         )
-    user, stored = found
-    page.session = new_session(user.login, stored)  # a new id and token: no session fixation
-    page.user, page.set_session = user, True
+    page.session = new_session(found.session_id)  # a new id and token: no session fixation
+    page.user, page.set_session = found.user, True
+    request.state.session_ref = found.user.session_ref
     return redirect(page, target)
 
 
 @router.post("/logout", name="web_sign_out")
 def sign_out(request: Request, form: dict = Form) -> Response:
     page: Page = page_for(request)
-    if page.user is not None:
-        page.web.accounts.sign_out(page.user)
+    if page.session.signed_in:
+        page.web.accounts.sign_out(page.session.sid, page.user)
     page.session, page.user, page.set_session = new_session(), None, False
     response = redirect(page, f"{PREFIX}/login?bye=1")
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
