@@ -38,6 +38,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
 from workflow.kernel.settings import Settings
 
+from notifications import robots
 from notifications.message import BadMessage, build_message
 from workflow.kernel.models.outbox import OutboxMessage
 from notifications.transports import DeliveryError, PermanentError, Sent, TransientError, Transport, transport_for
@@ -109,8 +110,9 @@ class _Claim:
     attempts: int
     recipients: list[str]
     reclaimed_from: str | None
-    message: Any = None  # EmailMessage, or None when it could not be built
+    message: Any = None  # EmailMessage or RobotMessage, or None when it could not be built
     build_error: str | None = None
+    channel: str = "email"
 
 
 def _with_retry(db: Database, work: Callable[[Session], T], tries: int = 8) -> T:
@@ -163,10 +165,10 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 continue
             row.status, row.claimed_at, row.claimed_by = "sending", now, worker_id
             row.attempts += 1
-            c = _Claim(row.id, row.document_id, row.attempts, [], reclaimed)
+            c = _Claim(row.id, row.document_id, row.attempts, [], reclaimed, channel=row.channel)
             try:
                 c.recipients = row.envelope_recipients
-                c.message = build_message(row, settings)
+                c.message = build_message(row, settings) if row.channel == "email" else robots.build(session, row)
             except Exception as exc:  # noqa: BLE001 - a malformed row must not block the queue
                 c.build_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
             claims.append(c)
@@ -256,15 +258,16 @@ def deliver_pending(
     transport: Transport | None = None,
 ) -> DeliveryReport:
     """Claim, send and record up to ``limit`` due emails; safe to run on many workers at once."""
-    transport = transport or transport_for(settings)
+    transport = transport or transport_for(settings, clock)
     report = DeliveryReport(worker_id=worker_id, transport=transport.name)
     claims = claim(db, settings, clock.now(), worker_id=worker_id, limit=limit)
     report.claimed = len(claims)
     try:
         for c in claims:
+            via = transport.name if c.channel == "email" else c.channel  # what the fate's audit names
             if c.message is None:
                 error: DeliveryError = PermanentError(f"cannot build the message: {c.build_error}")
-                report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), transport.name))
+                report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), via))
                 continue
             if not _renew(db, c, worker_id, clock.now()):
                 report.outcomes.append(Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending"))
@@ -274,9 +277,9 @@ def deliver_pending(
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none leaves the row claimed
                 error = exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
                 log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
-                report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), transport.name))
+                report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), via))
                 continue
-            report.outcomes.append(_record_sent(db, c, sent, worker_id, clock.now(), transport.name))
+            report.outcomes.append(_record_sent(db, c, sent, worker_id, clock.now(), via))
     finally:
         transport.close()
     return report

@@ -56,7 +56,7 @@ class Services:
 
     def transport(self) -> Transport:
         """A mail transport as the settings name it (one per delivery pass: it holds a connection)."""
-        return transport_for(self.settings)
+        return transport_for(self.settings, self.clock)
 
     def sweep(self, *, batch_size: int | None = None) -> SweepReport:
         """Fire every due rung of the escalation ladder, as of the clock."""
@@ -73,7 +73,7 @@ def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
     clock = clock or SystemClock()
 
     def transport() -> Transport:
-        return transport_for(settings)
+        return transport_for(settings, clock)
 
     return Services(
         settings=settings, db=db, clock=clock,

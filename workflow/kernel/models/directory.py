@@ -25,6 +25,15 @@ class Unit(Base):
     mailbox: Mapped[str | None] = mapped_column(String(320))
     head_login: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Group robots (docs/design.md §5): the webhook URL as the vendor shows it and, for
+    # DingTalk, the signing secret. Both are credentials: never logged, never audited, never
+    # shown back (views say only whether one is set). ``*_events`` is a comma-separated list of
+    # notification events for that channel; NULL means every event routed to the unit.
+    wecom_webhook: Mapped[str | None] = mapped_column(Text)
+    wecom_events: Mapped[str | None] = mapped_column(String(400))
+    dingtalk_webhook: Mapped[str | None] = mapped_column(Text)
+    dingtalk_secret: Mapped[str | None] = mapped_column(Text)
+    dingtalk_events: Mapped[str | None] = mapped_column(String(400))
 
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
