@@ -57,7 +57,7 @@ class RobotServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:  # the http.server API names it so
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
                 call = Call("POST", parts.path, parts.query, parse_qs(parts.query),

@@ -155,7 +155,10 @@ ROUTES = [
     route("GET /units", lambda e: ("GET", "/units", {}), AUTHENTICATED),
     route("POST /units", lambda e: ("POST", "/units", {"json": {"code": f"t{next(_unique)}", "name": "测试处"}}),
           {"admin"}, 201),
+    route("PATCH /units/{code}", lambda e: ("PATCH", "/units/spc", {"json": {
+        "name": f"行政审批处{next(_unique)}", "wecom_events": "overdue,escalated"}}), {"admin"}),
     route("GET /users", lambda e: ("GET", "/users", {"params": {"unit": "spc"}}), TRAIL),
+    route("GET /users/{login}/history", lambda e: ("GET", "/users/he.gl/history", {}), TRAIL),
     route("POST /users", lambda e: ("POST", "/users", {"json": {
         "login": f"new.{next(_unique)}", "name": "新同事", "unit": "spc", "roles": ["member"]}}), {"admin"}, 201),
     route("PATCH /users/{login}", lambda e: ("PATCH", "/users/he.gl", {"json": {"name": "何主任"}}), {"admin"}),

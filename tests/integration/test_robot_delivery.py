@@ -109,7 +109,7 @@ def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: i
     assert f"[查看文件](https://gk.example.org/documents/{doc_id})" in content
     assert call.answered == (200, b'{"errcode": 0, "errmsg": "ok"}')
 
-    sent = [r for r in rows(db) if r.channel == "wecom"][0]
+    sent = next(r for r in rows(db) if r.channel == "wecom")
     assert (sent.status, sent.attempts, sent.sent_at) == ("sent", 1, clock.now())
     audit = events(db)
     queued = [d for a, d in audit if a == "email_queued" and d.get("channel") == "wecom"]

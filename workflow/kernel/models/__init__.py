@@ -3,7 +3,7 @@ outbox included (its rows are written and delivered by :mod:`notifications`)."""
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
 from workflow.kernel.models.calendar import CalendarDay, CalendarYear
-from workflow.kernel.models.directory import ROLES, UNIT_KINDS, Unit, User
+from workflow.kernel.models.directory import ROLES, UNIT_KINDS, Unit, User, UserUnitHistory
 from workflow.kernel.models.documents import Document, Material, Posting, Signature, Signer
 from workflow.kernel.models.escalations import Escalation, SweepState
 from workflow.kernel.models.outbox import OutboxMessage
@@ -12,5 +12,5 @@ from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api
 __all__ = [
     "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "UTCDateTime", "ROLES", "UNIT_KINDS",
     "Unit", "User", "Document", "Material", "Posting", "Signature", "Signer", "Escalation",
-    "SweepState", "OutboxMessage",
+    "SweepState", "OutboxMessage", "UserUnitHistory",
 ]

@@ -62,3 +62,17 @@ class User(Base):
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+
+class UserUnitHistory(Base):
+    """Which unit a user belonged to, and from when to when: one open row (``until`` NULL) per
+    user, closed and followed by a new one when the user moves (audited as ``user_moved``)."""
+
+    __tablename__ = "user_unit_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_by: Mapped[str | None] = mapped_column(String(64))
