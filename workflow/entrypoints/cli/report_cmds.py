@@ -25,7 +25,7 @@ report_app = typer.Typer(
         "posted late, each unit's on-time rate, the ledger (台账) and the year-end report. "
         "Working days are counted on the calendar as loaded now. Every report is computed "
         "as of --now (default: the current time). Output: a table, --json, or --csv "
-        "(UTF-8 with BOM, for Excel), to stdout or --output FILE."
+        "(UTF-8 with BOM), to stdout or --output FILE; or an Excel workbook with --xlsx FILE."
     ),
     no_args_is_help=True,
 )
@@ -40,6 +40,8 @@ NOW = typer.Option(None, "--now", help="Compute as of this instant (ISO 8601, e.
 JSON = typer.Option(False, "--json", help="Print JSON (codes, ISO instants, rates as fractions).")
 CSV = typer.Option(False, "--csv", help="Print CSV (UTF-8 with BOM; headers in the --lang language).")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write the output (table, JSON or CSV) to this file.")
+XLSX = typer.Option(None, "--xlsx", help="Write an Excel workbook to this file: the CSV's columns, typed cells "
+                    "(dates as dates, rates as percentages), frozen header.")
 
 
 def _reports() -> Reports:
@@ -50,11 +52,21 @@ def _now(value: Optional[str]):  # type: ignore[no-untyped-def]
     return common.parse_instant(value, what="--now") if value else None
 
 
-def emit_table(table: export.Table, json_: bool, csv_: bool, output: Optional[Path]) -> None:
+def emit_table(table: export.Table, json_: bool, csv_: bool, output: Optional[Path],
+               xlsx: Optional[Path] = None) -> None:
     """Render ``table`` the way the user asked; one clean line if asked for two formats."""
-    if json_ and csv_:
-        common.fail("choose one of --json and --csv")
+    if json_ + csv_ + (xlsx is not None) > 1:
+        common.fail("choose one of --json, --csv and --xlsx")
     lang = common.context().lang
+    if xlsx is not None:
+        from workflow.kernel.export_xlsx import write_xlsx
+
+        try:
+            write_xlsx(table, xlsx, lang)
+        except OSError as exc:
+            common.fail(f"--xlsx: cannot write {xlsx}: {exc.strerror or exc}")
+        typer.echo(f"{len(table.rows)} row(s) written to {xlsx}")
+        return
     if csv_:
         if output is not None:
             try:
@@ -86,28 +98,28 @@ def emit_table(table: export.Table, json_: bool, csv_: bool, output: Optional[Pa
 def overdue(as_: str = AS, unit: Optional[str] = UNIT,
             period: Optional[str] = typer.Option(None, "--period", help="Only documents published in this period (default: all)."),
             now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-            output: Optional[Path] = OUTPUT) -> None:
+            output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
     """Documents whose interpretation is past its deadline and not posted yet.
 
     Most overdue first: working days overdue (0 = late, but no working day has begun since
     the due day), the escalation level reached, and which channel is still missing.
     """
     table = _reports().overdue(as_, unit=unit, period=period, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("late")
 @common.command
 def late(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
          now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-         output: Optional[Path] = OUTPUT) -> None:
+         output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
     """Interpretations posted late in the period.
 
     Goes by the day the interpretation was posted; shows working days late and taken,
     counted on today's calendar.
     """
     table = _reports().late(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("on-time")
@@ -115,7 +127,7 @@ def late(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UN
 def on_time(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
             by: Optional[str] = typer.Option(None, "--by", help="Split the period by month or quarter."),
             now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-            output: Optional[Path] = OUTPUT) -> None:
+            output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
     """On-time rate per unit (and month or quarter).
 
     Documents published in the period: interpretation posted on time, late, overdue, not
@@ -124,28 +136,28 @@ def on_time(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] =
     if by is not None and by not in ("month", "quarter"):
         common.fail("--by: must be month or quarter")
     table = _reports().on_time(as_, period=period, unit=unit, by=by, now=_now(now))  # type: ignore[arg-type]
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("ledger")
 @common.command
 def ledger(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
            now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-           output: Optional[Path] = OUTPUT) -> None:
+           output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
     """The ledger (台账) of documents published in the period.
 
     Number, unit, publication date and URL, deadline, interpreter, forms of interpretation,
     where and when it was posted (portal, news media, new media), on time or late.
     """
     table = _reports().ledger(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("year-end")
 @common.command
 def year_end(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
              now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-             output: Optional[Path] = OUTPUT) -> None:
+             output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
     """Year-end report: how each unit carried out the three synchronisations (三同步).
 
     Drafted, organised with plan and materials, signed as a package, published,
@@ -153,7 +165,7 @@ def year_end(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] 
     used, signers' rejections, signatures voided and refused actions.
     """
     table = _reports().year_end(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 def register(app: typer.Typer) -> None:

@@ -172,6 +172,7 @@ T: dict[str, tuple[str, str]] = {
     "b.record_posting": ("登记解读发布", "Record posting"),
     "b.create": ("创建草稿", "Create draft"),
     "b.download_csv": ("下载 CSV", "Download CSV"),
+    "b.download_xlsx": ("下载 Excel", "Download Excel"),
     "b.show": ("显示", "Show"),
     "b.open": ("打开", "Open"),
     # signing

@@ -2,8 +2,9 @@
 
 :class:`workflow.services.reports.Reports` and :class:`workflow.services.audit_admin.AuditAdmin` authorise
 (``may_audit``) and audit refusals themselves; these routes only translate HTTP. A report is
-JSON by default (machine values: codes, ISO instants, rates as fractions) or CSV with
-``?format=csv`` (UTF-8 with BOM, headers in the request's language, for Excel).
+JSON by default (machine values: codes, ISO instants, rates as fractions), CSV with
+``?format=csv`` (UTF-8 with BOM, headers in the request's language), or an Excel workbook with
+``?format=xlsx`` (the CSV's columns, typed cells).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from workflow.kernel import export
+from workflow.kernel.export_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from workflow.kernel.export_xlsx import to_xlsx
 from workflow.services.audit_queries import OUTCOMES, EventFilter
 
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
@@ -28,7 +31,8 @@ Period = Annotated[str | None, Query(pattern=PERIOD, max_length=22, description=
     "2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15 (local dates); default the current year."))]
 Unit = Annotated[Code | None, Query(description="Only this unit (its code).")]
 AsOf = Annotated[Instant | None, Query(description="Compute as of this instant (ISO 8601 with offset).")]
-Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv (UTF-8 with BOM).")]
+Format = Annotated[Literal["json", "csv", "xlsx"], Query(
+    description="json (default), csv (UTF-8 with BOM) or xlsx (an Excel workbook: the CSV's columns, typed cells).")]
 
 
 class ReportName(StrEnum):
@@ -50,6 +54,11 @@ class ReportOut(BaseModel):
 
 
 def _render(request: Request, table: export.Table, fmt: str) -> Any:
+    if fmt == "xlsx":
+        lang = request_language(request)
+        return Response(to_xlsx(table, lang), media_type=XLSX_MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{table.name}.xlsx"',
+                                 "Content-Language": lang})
     if fmt == "csv":
         lang = request_language(request)
         return Response(export.to_csv(table, lang), media_type="text/csv; charset=utf-8",
@@ -58,7 +67,9 @@ def _render(request: Request, table: export.Table, fmt: str) -> Any:
     return table.as_dict()
 
 
-CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report as JSON, or CSV with ?format=csv."}
+CSV = {"content": {"text/csv": {"schema": {"type": "string"}},
+                    XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+       "description": "The report as JSON, CSV with ?format=csv, or an Excel workbook with ?format=xlsx."}
 
 
 @router.get("/reports/{name}", response_model=ReportOut, responses={200: CSV, **responses(401, 403, 404, 422, 503)})
@@ -103,6 +114,6 @@ def audit_events(
         who.login, EventFilter(document_id=document_id, unit=unit, document_unit=document_unit, actor=actor,
                                action=action, outcome=outcome, since=since, until=until),
         limit=limit, after_id=after_id)
-    if format == "csv":
-        return _render(request, page.table, "csv")
+    if format != "json":
+        return _render(request, page.table, format)
     return {**page.table.as_dict(), "next_after_id": page.next_after_id}
