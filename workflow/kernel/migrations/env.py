@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 from workflow.kernel.models import Base, UTCDateTime
+from workflow.kernel.search import not_search_object
 
 
 
@@ -23,6 +24,7 @@ with engine.connect() as connection:
         render_as_batch=engine.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=not_search_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,11 +1,12 @@
 """Documents: the commands and reads of the lifecycle, one service for every interface."""
 from workflow.services.documents.commands import DocumentCommands
 from workflow.services.documents.reads import DocumentReads
+from workflow.services.documents.search import DocumentSearch
 from workflow.services.documents.transaction import Outcome
 
 
-class Workflow(DocumentCommands, DocumentReads):
+class Workflow(DocumentCommands, DocumentReads, DocumentSearch):
     """Commands and reads on documents. Interfaces (CLI, HTTP, workers) hold one of these."""
 
 
-__all__ = ["DocumentCommands", "DocumentReads", "Outcome", "Workflow"]
+__all__ = ["DocumentCommands", "DocumentReads", "DocumentSearch", "Outcome", "Workflow"]
