@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 
 FTS_TABLE = "documents_fts"
@@ -111,14 +112,14 @@ def match(dialect: str, query: Query, documents: object) -> ColumnElement[bool]:
         return and_(*clauses)
     if dialect == "sqlite":
         phrase = " AND ".join(_fts_phrase(t) for t in query.indexed)
-        ids = select(literal_column("rowid")).select_from(text(FTS_TABLE)).where(
+        ids: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TABLE)).where(
             text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=phrase))
         clauses.append(d.id.in_(ids))  # type: ignore[attr-defined]
         for term in query.short:
             pattern = _like_pattern(term)
             clauses.append(or_(*(c.like(pattern, escape="\\") for c in (title, number, body, plan))))
         return and_(*clauses)
-    expression = literal_column(pg_expression("documents"))
+    expression: ColumnElement[str] = literal_column(pg_expression("documents"))
     for term in query.terms:
         clauses.append(expression.ilike(_like_pattern(term), escape="\\"))
     return and_(*clauses)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 
@@ -23,6 +23,7 @@ from workflow.services.documents.transaction import DocumentService
 from workflow.services.documents.validation import invalid
 from workflow.services.documents.views import _View
 
+S = TypeVar("S", bound=Select)
 MAX_LIMIT = 200
 FIELDS = ("title", "doc_number", "body", "plan")
 EXCERPT = 30  # characters either side of the first match
@@ -56,7 +57,7 @@ class SearchPage(_View):
     """More hits: ask again with ``before_id`` set to this."""
 
 
-def visible(stmt: Select[Any], user: User, actor: ActorSnapshot) -> Select[Any]:
+def visible(stmt: S, user: User, actor: ActorSnapshot) -> S:
     """Only the documents ``actor`` may read (the list's rule, docs/design.md §7)."""
     if actor.roles & permissions.READ_ALL_ROLES:
         return stmt
