@@ -128,6 +128,7 @@ def _material(env: ApiEnv) -> Request:
 
 ROUTES = [
     route("GET /documents", lambda e: ("GET", "/documents", {"params": {"state": "draft"}}), AUTHENTICATED),
+    route("GET /documents?q=", lambda e: ("GET", "/documents", {"params": {"q": "福州市 管理"}}), AUTHENTICATED),
     route("POST /documents", lambda e: ("POST", "/documents", {"json": {
         "title": "福州市出租汽车管理办法", "doc_number": "榕交〔2024〕2号", "unit": "spc"}}), {"clerk"}, 201),
     route("GET /documents/{id}", lambda e: ("GET", f"/documents/{signoff(e)}", {}), READERS),

@@ -146,6 +146,9 @@ class DocumentSummary(BaseModel):
     due_provisional: bool
     on_time: bool | None
     version: int
+    matched: list[Literal["title", "doc_number", "body", "plan"]] | None = Field(
+        default=None, description="With ?q=: the fields a search word was found in.")
+    excerpt: str | None = Field(default=None, description="With ?q=: the text around the first match.")
 
 
 class MaterialOut(BaseModel):

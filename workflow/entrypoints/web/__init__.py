@@ -19,7 +19,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.web.pages import PREFIX, WebState, make_env
-from workflow.entrypoints.web.routes import actions, admin, auth, documents, supervision
+from workflow.entrypoints.web.routes import actions, admin, auth, documents, search, supervision
 from workflow.entrypoints.web.security import DEFAULT_SESSION_SECONDS, SecretKeyMissing, SessionCodec, secret_key
 
 log = logging.getLogger("santongbu.web")
@@ -56,7 +56,7 @@ def install(app: FastAPI, db: Database | None = None, clock: Clock | None = None
     services.accounts.passwords.warm_up()
     app.state.web = WebState(services=services, codec=codec, env=make_env(services.settings.timezone),
                              key_problem=problem)
-    for module in (auth, documents, actions, supervision, admin):
+    for module in (auth, documents, actions, supervision, admin, search):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web_static")
     if not any(getattr(r, "path", None) == "/" for r in app.router.routes):

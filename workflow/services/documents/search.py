@@ -38,6 +38,7 @@ class SearchHit(_View):
     state: str
     published_at: datetime | None
     due_at: datetime | None
+    due_provisional: bool
     on_time: bool | None
     version: int
     matched: tuple[str, ...]
@@ -123,4 +124,4 @@ class DocumentSearch(DocumentService):
     def _hit(doc: Document, code: str, terms: tuple[str, ...]) -> SearchHit:
         matched, excerpt = _excerpt(doc, terms)
         return SearchHit(doc.id, code, doc.title, doc.doc_number, doc.state, doc.published_at,
-                         doc.due_at, doc.on_time, doc.version, matched, excerpt)
+                         doc.due_at, bool(doc.due_provisional), doc.on_time, doc.version, matched, excerpt)
