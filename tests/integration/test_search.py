@@ -117,19 +117,32 @@ def test_bad_queries(wf: Workflow, bad: str) -> None:
 
 def test_the_index_is_what_answers(db, wf: Workflow, docs: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     query = search.parse("网约车")
-    from sqlalchemy import select
-
-    stmt = select(Document.id).where(search.match(db.engine.dialect.name, query, Document))
+    stmt, order = search.matching(db.engine.dialect.name, query, Document, Document.id)
+    stmt = stmt.where(search.match(db.engine.dialect.name, query, Document)).order_by(order.desc()).limit(51)
     with db.engine.connect() as conn:
         compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
         if db.is_sqlite:
             plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
             assert "documents_fts VIRTUAL TABLE INDEX" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan  # FTS5 gives the rows newest first: no sort
         else:
             assert search.pg_indexes_chinese(conn), "this database's LC_CTYPE does not make Chinese trigrams"
             conn.execute(text("SET enable_seqscan = off"))  # a few rows: force the planner's hand
+            conn.execute(text("SET enable_indexscan = off"))
             plan = " ".join(r[0] for r in conn.execute(text(f"EXPLAIN {compiled}")))
-            assert search.PG_INDEX in plan, plan
+            assert all(name in plan for name in search.PG_INDEXES), plan
+
+
+def test_postgresql_pages_newest_first_across_the_window(db, wf: Workflow, docs: dict[str, int], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Both phases of pg_newest_first: a window of one document leaves the rest to the indexes."""
+    if db.is_sqlite:
+        return
+    monkeypatch.setattr(search, "pg_window", lambda session, wanted: 1)
+    assert hits(wf, SUPERVISOR, "网约车") == [docs["kxc"], docs["ride"]]  # kxc in the window, ride from the index
+    assert hits(wf, SUPERVISOR, "第一条", limit=2) == [docs["kxc"], docs["road"]]
+    assert hits(wf, CLERK, "网约车") == [docs["ride"]]
+    assert hits(wf, SUPERVISOR, "出租汽车 网约车") == [docs["kxc"], docs["ride"]]  # the rarer term's index
+    assert hits(wf, SUPERVISOR, "网约车 平台责任") == [docs["ride"]]
 
 
 def test_published_period_counts_by_publication(wf: Workflow, clock, db) -> None:  # type: ignore[no-untyped-def]

@@ -104,8 +104,9 @@ class DocumentSearch(DocumentService):
             span = parse_period(period, self.settings.timezone)
         with self.db.transaction() as session:
             user, actor = self._actor(session, login)
-            stmt = visible(select(Document, Unit.code).join(Unit, Unit.id == Document.unit_id), user, actor)
-            stmt = stmt.where(search.match(self.db.engine.dialect.name, query, Document))
+            dialect = self.db.engine.dialect.name
+            stmt, order = search.matching(dialect, query, Document, Document, Unit.code)
+            stmt = visible(stmt.join(Unit, Unit.id == Document.unit_id), user, actor)
             if state:
                 stmt = stmt.where(Document.state == state)
             if unit_code:
@@ -114,8 +115,12 @@ class DocumentSearch(DocumentService):
                 when = func.coalesce(Document.published_at, Document.created_at)
                 stmt = stmt.where(when >= span.start_at, when < span.end_at)
             if before_id is not None:
-                stmt = stmt.where(Document.id < before_id)
-            rows = list(session.execute(stmt.order_by(Document.id.desc()).limit(limit + 1)))
+                stmt = stmt.where(order < before_id)
+            if dialect == "postgresql" and not query.titles_only:
+                rows = search.pg_newest_first(session, stmt, query, Document, limit + 1, before_id)
+            else:
+                matched = search.match(dialect, query, Document)
+                rows = list(session.execute(stmt.where(matched).order_by(order.desc()).limit(limit + 1)))
             hits = tuple(self._hit(doc, code, query.terms) for doc, code in rows[:limit])
         more = len(rows) > limit
         return SearchPage(text, query.terms, query.titles_only, hits, hits[-1].id if more and hits else None)

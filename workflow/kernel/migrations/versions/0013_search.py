@@ -10,14 +10,14 @@ segmenter (see workflow/kernel/search.py):
 * SQLite: an FTS5 table with the trigram tokenizer (SQLite ≥ 3.34) over the documents
   (external content), kept current by triggers; only an UPDATE that sets title, doc_number,
   body or plan touches it, so the sweep's and the lifecycle's updates cost nothing more.
-* PostgreSQL: pg_trgm (a trusted extension: the database owner may create it) and a GIN index
-  on the four fields joined by chr(31).
+* PostgreSQL: pg_trgm (a trusted extension: the database owner may create it) and one GIN
+  trigram index per field (per-field statistics let the planner see a title word is common).
 """
 import sqlite3
 
 from alembic import op
 
-from workflow.kernel.search import FTS_TABLE, PG_EXPRESSION, PG_INDEX
+from workflow.kernel.search import FIELDS, FTS_TABLE, PG_INDEXES
 
 revision = "0013_search"
 down_revision = "0012_user_unit_history"
@@ -48,7 +48,8 @@ def upgrade() -> None:
         op.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute(f"CREATE INDEX {PG_INDEX} ON documents USING gin ({PG_EXPRESSION} gin_trgm_ops)")
+        for name, field in zip(PG_INDEXES, FIELDS, strict=True):
+            op.execute(f"CREATE INDEX {name} ON documents USING gin ({field} gin_trgm_ops)")
 
 
 def downgrade() -> None:
@@ -58,4 +59,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{suffix}")
         op.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     else:
-        op.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+        for name in PG_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
