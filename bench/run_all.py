@@ -42,6 +42,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("escalation_latency", "deadline → email in SMTP with a real worker and beat", 300),
     ("deadline", "100,000 deadlines on the working-day calendar vs asking day by day", 300),
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
+    ("search", "document search at 100,000 documents, SQLite and PostgreSQL", 1800),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {"common.py", "run_all.py", "__init__.py",
                                                            "__main__.py", "latency_app.py"}
