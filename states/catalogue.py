@@ -103,6 +103,7 @@ ACTIONS: dict[str, Pair] = {
     "record_posting": ("登记解读发布", "posting recorded"),
     "read": ("查看", "read"),
     "escalation": ("督办", "escalation"),
+    "imported": ("导入", "imported"),
     "sign_in": ("登录", "signed in"),
 }
 

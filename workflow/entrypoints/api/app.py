@@ -18,7 +18,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
 from workflow.entrypoints.api.limits import BodyLimit
-from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
+from workflow.entrypoints.api.routes import calendar, directory, documents, health, imports, outbox, reports, tokens
 
 DESCRIPTION = """\
 Santongbu (三同步) carries every policy document through draft → interpretation plan → joint
@@ -44,7 +44,7 @@ TAGS = [
 
 
 # Every router of the API, in the order they are served (tests walk this to check each route).
-ROUTERS = tuple(m.router for m in (documents, directory, calendar, reports, outbox, tokens, health))
+ROUTERS = tuple(m.router for m in (imports, documents, directory, calendar, reports, outbox, tokens, health))
 
 
 def _version() -> str:
