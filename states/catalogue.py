@@ -97,6 +97,8 @@ ACTIONS: dict[str, Pair] = {
     "edit": ("修改", "edited"),
     "attach_material": ("添加解读材料", "material attached"),
     "remove_material": ("删除解读材料", "material removed"),
+    "replace_file": ("更换材料文件", "material file replaced"),
+    "read_file": ("查看材料文件", "material file read"),
     "set_signers": ("指定审签人", "signers named"),
     "sign": ("签署", "signed"),
     "signatures_voided": ("签字作废", "signatures voided"),

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         description="Where DingTalk group-robot messages are posted (replaces the host of each unit's webhook URL).",
     )
     robot_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one robot webhook call.")
+    blob_folder: Path = Field(default=Path("santongbu-files"),
+                              description="Where material files are kept, content-addressed by SHA-256.")
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest material file (not video).")
+    upload_max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0, description="Largest video file.")
 
     base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
 

@@ -146,6 +146,11 @@ class DocumentSummary(BaseModel):
     due_provisional: bool
     on_time: bool | None
     version: int
+
+
+class DocumentHit(DocumentSummary):
+    """A line of the document list; with ``?q=``, where the search found it."""
+
     matched: list[Literal["title", "doc_number", "body", "plan"]] | None = Field(
         default=None, description="With ?q=: the fields a search word was found in.")
     excerpt: str | None = Field(default=None, description="With ?q=: the text around the first match.")
@@ -158,6 +163,10 @@ class MaterialOut(BaseModel):
     uri: str | None
     body: str | None
     content_hash: str
+    file_sha256: str | None = Field(default=None, description="The file's SHA-256, when the material is a file.")
+    file_size: int | None = None
+    file_type: str | None = Field(default=None, description="Its type, as sniffed from the content.")
+    file_name: str | None = None
 
 
 class SignerOut(BaseModel):

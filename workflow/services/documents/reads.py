@@ -68,7 +68,8 @@ class DocumentReads(DocumentService):
             risk_assessment=doc.risk_assessment, response_plan=doc.response_plan,
             plan=doc.plan, body=doc.body, interpreter=snap.interpreter_login,
             package_hash=doc.package_hash,
-            materials=tuple(MaterialView(m.id, m.form, m.title, m.uri, m.body, m.content_hash)
+            materials=tuple(MaterialView(m.id, m.form, m.title, m.uri, m.body, m.content_hash,
+                                         m.file_sha256, m.file_size, m.file_type, m.file_name)
                             for m in doc.materials),
             signers=tuple(SignerView(login, login in snap.signed_logins)
                           for login in sorted(snap.signer_logins)),

@@ -21,7 +21,7 @@ from workflow.services.documents import Outcome as ServiceOutcome
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.routes.reports import PERIOD as PERIOD_PATTERN
-from workflow.entrypoints.api.schemas import MAX_ID, Code, DocumentCreate, DocumentEdit, DocumentSummary, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
+from workflow.entrypoints.api.schemas import MAX_ID, Code, DocumentCreate, DocumentEdit, DocumentHit, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -36,7 +36,7 @@ def _answer(response: Response, outcome: ServiceOutcome) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-@router.get("", response_model=list[DocumentSummary], responses=responses(401, 403, 422, 503))
+@router.get("", response_model=list[DocumentHit], responses=responses(401, 403, 422, 503))
 def list_documents(
     who: CallerDep, svc: ServicesDep, response: Response,
     state: Annotated[StateName | None, Query(description="Only documents in this state.")] = None,
