@@ -131,7 +131,7 @@ def module_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[Da
 def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
     """Seed the sample bureau into ``db`` (already migrated and empty), make the tokens, serve."""
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))  # Monday
-    settings = Settings(database_url=db.url, mail_folder=mail, language="zh")
+    settings = Settings(database_url=db.url, mail_folder=mail, blob_folder=mail.parent / "files", language="zh")
     seed_bureau(db, clock)
     tokens = Tokens(db, clock)
     env_tokens = {}

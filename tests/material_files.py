@@ -46,15 +46,20 @@ def pdf(text: str = "interpretation") -> bytes:
 
 def _ooxml(main: str, content_type: str, xml: str) -> bytes:
     buf = io.BytesIO()
+    stamp = (2024, 2, 9, 10, 0, 0)  # fixed, so the same call gives the same bytes (and hash)
+
+    def entry(name: str) -> zipfile.ZipInfo:
+        return zipfile.ZipInfo(name, date_time=stamp)
+
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+        z.writestr(entry("[Content_Types].xml"), '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
                    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
                    'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
                    f'<Override PartName="/{main}" ContentType="{content_type}"/></Types>')
-        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        z.writestr(entry("_rels/.rels"), '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
                    'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
                    f'officeDocument/2006/relationships/officeDocument" Target="{main}"/></Relationships>')
-        z.writestr(main, xml)
+        z.writestr(entry(main), xml)
     return buf.getvalue()
 
 

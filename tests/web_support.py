@@ -111,7 +111,7 @@ def web_env(db: Database, tmp: Path, *, secret: str | None = None,
     """Serve API and pages over ``db``; seed the bureau and give ``people`` a password first,
     unless ``people`` is ``None`` (``db`` is a copy of :func:`seeded_template`)."""
     clock = start_clock()
-    settings = Settings(database_url=db.url, mail_folder=tmp / "mail", language="zh")
+    settings = Settings(database_url=db.url, mail_folder=tmp / "mail", blob_folder=tmp / "files", language="zh")
     if people is not None:
         seed_people(db, clock, people)
     key = secret if secret is not None else secrets.token_urlsafe(48)

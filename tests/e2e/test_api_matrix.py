@@ -18,6 +18,7 @@ from sqlalchemy import select
 from workflow.kernel.models.outbox import OutboxMessage
 from tests.api_support import PERSONAS, ApiEnv, api_env, module_database
 from tests.factories import CLERK, HEAD, new_draft, to_plan
+from tests.material_files import png
 from workflow.kernel.models import Document
 
 SIGNER = "sun.jgc"
@@ -121,6 +122,18 @@ def route(name: str, request: Callable[[ApiEnv], Request], allowed: set[str], st
     return Route(name, request, frozenset(allowed), status, public)
 
 
+def _file_material(env: ApiEnv) -> tuple[int, int]:
+    """A document in sign-off with a graphic that is a file (its signers may read it)."""
+    import io
+
+    doc, _ = plan_with_material(env)
+    mid = env.wf.attach_file(CLERK, doc, form="graphic", title="一图读懂", source=io.BytesIO(png()),
+                             filename="图.png").details["material_id"]
+    env.wf.set_signers(CLERK, doc, [HEAD, SIGNER])
+    env.wf.fire(CLERK, doc, "request_signoff")
+    return doc, int(mid)
+
+
 def _material(env: ApiEnv) -> Request:
     doc, material = plan_with_material(env)
     return "DELETE", f"/documents/{doc}/materials/{material}", {}
@@ -140,6 +153,13 @@ ROUTES = [
     route("POST /documents/{id}/materials", lambda e: ("POST", f"/documents/{draft(e)}/materials", {"json": {
         "form": "graphic", "title": "图解", "uri": "https://jtj.fuzhou.example.cn/tj/1.png"}}), {"clerk"}, 201),
     route("DELETE /documents/{id}/materials/{mid}", _material, {"clerk"}),
+    route("POST /documents/{id}/materials/file", lambda e: ("POST", f"/documents/{draft(e)}/materials/file", {
+        "data": {"form": "graphic", "title": "一图读懂"}, "files": {"file": ("图.png", png(), "image/png")}}),
+          {"clerk"}, 201),
+    route("PUT /documents/{id}/materials/{mid}/file", lambda e: ("PUT", "/documents/{}/materials/{}/file".format(
+        *_file_material(e)), {"files": {"file": ("新图.png", png(b"\x00\xff\x00"), "image/png")}}), {"clerk"}),
+    route("GET /documents/{id}/materials/{mid}/file", lambda e: ("GET", "/documents/{}/materials/{}/file".format(
+        *_file_material(e)), {}), READERS),
     route("PUT /documents/{id}/signers", lambda e: ("PUT", f"/documents/{draft(e)}/signers",
                                                     {"json": {"signers": [HEAD, SIGNER]}}), {"clerk"}),
     route("POST /documents/{id}/signatures", lambda e: ("POST", f"/documents/{signoff(e)}/signatures", {}), {"signer"}),
@@ -229,6 +249,6 @@ def test_role_matrix(env: ApiEnv, spec: Route, persona: str) -> None:
         assert env.audit_count() == events_before, "an unauthenticated request wrote to the audit trail"
         assert document_version(env, doc_id) == version_before
     else:
-        assert response.headers["content-type"] in ("application/json", "text/csv; charset=utf-8")
+        assert response.headers["content-type"] in ("application/json", "text/csv; charset=utf-8", "image/png")
         if login and not spec.public:
             assert env.audit_count(actor=login, outcome="refused") == refused_before

@@ -17,8 +17,8 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
 from workflow.entrypoints.api import problems
-from workflow.entrypoints.api.limits import BodyLimit
-from workflow.entrypoints.api.routes import calendar, directory, documents, health, imports, outbox, reports, tokens
+from workflow.entrypoints.api.limits import BodyLimit, upload_caps
+from workflow.entrypoints.api.routes import calendar, directory, documents, files, health, imports, outbox, reports, tokens
 
 DESCRIPTION = """\
 Santongbu (三同步) carries every policy document through draft → interpretation plan → joint
@@ -44,7 +44,7 @@ TAGS = [
 
 
 # Every router of the API, in the order they are served (tests walk this to check each route).
-ROUTERS = tuple(m.router for m in (imports, documents, directory, calendar, reports, outbox, tokens, health))
+ROUTERS = tuple(m.router for m in (imports, files, documents, directory, calendar, reports, outbox, tokens, health))
 
 
 def _version() -> str:
@@ -64,7 +64,8 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
-    app.add_middleware(BodyLimit)
+    settings = services.settings
+    app.add_middleware(BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes)))
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -23,6 +23,16 @@ UPLOADS: tuple[tuple[re.Pattern[str], int], ...] = (
 """(path, cap) of the routes that take a file; the route checks the file's own limit."""
 
 
+FILE_PATHS = (r"^/documents/[0-9]+/materials/file$", r"^/documents/[0-9]+/materials/[0-9]+/file$")
+"""The material file upload routes (:mod:`workflow.entrypoints.api.routes.files`)."""
+
+
+def upload_caps(largest_file: int) -> tuple[tuple[re.Pattern[str], int], ...]:
+    """:data:`UPLOADS` and the material file routes, capped at the largest file the settings
+    allow (the service checks each file's own limit as it streams it)."""
+    return (*UPLOADS, *((re.compile(path), largest_file + MULTIPART_SLACK) for path in FILE_PATHS))
+
+
 class BodyLimit:
     """Pure ASGI middleware (it must see the body before any route reads it)."""
 

@@ -99,11 +99,18 @@ def attach(
     form: str = typer.Option(..., "--form", help="text, graphic, video, qa, online_interview, press_conference or other."),
     title: str = typer.Option(..., "--title"),
     body: Optional[str] = typer.Option(None, "--body"),
-    file: Optional[Path] = typer.Option(None, "--file", help="The material's text from a UTF-8 file."),
+    file: Optional[Path] = typer.Option(None, "--file", help="Any file: an image, video, PDF, DOCX, XLSX or PPTX "
+                                        "becomes the material's file (streamed, typed by content); a text file its text."),
     uri: Optional[str] = typer.Option(None, "--uri", help="Where the material lives (http/https)."),
     if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON,
 ) -> None:
-    """Attach an interpretation material (解读材料)."""
+    """Attach an interpretation material (解读材料): text, a file, or a link."""
+    from workflow.entrypoints.cli import material_files
+
+    if file is not None and body is None and uri is None and material_files.is_binary(file):
+        outcome = material_files.attach_file(as_, doc_id, form, title, file, if_version)
+        return _done(outcome, json_, f"material {outcome.details.get('material_id')} attached "
+                                     f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)")
     outcome = _workflow().add_material(as_, doc_id, form=form, title=title,
                                        body=_text(body, file, "the material"), uri=uri,
                                        expected_version=if_version)

@@ -52,10 +52,10 @@ def _global(
 
 
 def _register() -> None:
-    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, db_cmds, diagram_cmds, doc_cmds, import_cmds, ops_cmds, outbox_cmds, report_cmds, search_cmds, server_cmds, web_cmds
+    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, db_cmds, diagram_cmds, doc_cmds, file_cmds, import_cmds, ops_cmds, outbox_cmds, report_cmds, search_cmds, server_cmds, web_cmds
 
     for module in (db_cmds, admin_cmds, doc_cmds, audit_cmds, diagram_cmds, calendar_cmds,
-                   outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds, search_cmds, import_cmds):
+                   outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds, search_cmds, import_cmds, file_cmds):
         module.register(app)
 
 

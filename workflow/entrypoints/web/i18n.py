@@ -27,6 +27,9 @@ T: dict[str, tuple[str, str]] = {
     "nav.dashboard": ("督查看板", "Supervision"),
     "nav.reports": ("报表", "Reports"),
     "nav.units": ("处室", "Units"),
+    # material files
+    "file.open": ("在浏览器中打开", "Open in the browser"),
+    "file.download": ("下载", "Download"),
     # search
     "search.label": ("搜索文件", "Search documents"),
     "search.placeholder": ("标题、文号、正文、解读方案", "title, number, text, plan"),

@@ -19,9 +19,9 @@ CHUNK = 1024 * 1024
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 413, 422, 503))
-async def import_documents(file: UploadFile, who: CallerDep, svc: ServicesDep,
-                           dry_run: Annotated[bool, Query(description="Check the file, write nothing.")] = False,
-                           ) -> dict[str, Any]:
+def import_documents(file: UploadFile, who: CallerDep, svc: ServicesDep,
+                     dry_run: Annotated[bool, Query(description="Check the file, write nothing.")] = False,
+                     ) -> dict[str, Any]:
     """Import documents in progress (multipart field ``file``: .xlsx, or .csv in UTF-8 or GBK),
     all or nothing: every problem is listed with its row. Each document's chain starts with an
     ``imported`` event. Answers with the ids made and the count per state."""
@@ -33,7 +33,7 @@ async def import_documents(file: UploadFile, who: CallerDep, svc: ServicesDep,
         target = Path(folder) / name
         size = 0
         with target.open("wb") as out:
-            while chunk := await file.read(CHUNK):
+            while chunk := file.file.read(CHUNK):
                 size += len(chunk)
                 if size > MAX_BYTES:
                     raise InvalidInput(Reason("invalid", {"field": "file", "problem": f"larger than {MAX_BYTES // CHUNK} MB"}))
