@@ -40,6 +40,8 @@ def _when(value: datetime | None) -> str:
 
 
 def _recipients(row: OutboxMessage) -> str:
+    if row.channel != "email":  # a group robot's message: no addresses
+        return f"{row.channel} robot of unit #{row.unit_id}"
     to = [r["address"] for r in row.to_list]
     text = ", ".join(to[:2]) + (f" +{len(to) - 2}" if len(to) > 2 else "")
     return text + (f" (cc {len(row.cc_list)})" if row.cc_list else "")
@@ -89,7 +91,8 @@ def outbox_show(
         return common.emit_json(row.as_dict(bodies=True))
     fmt = lambda items: ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)  # noqa: E731
     for label, value in (
-        ("id", row.id), ("status", row.status), ("event", row.event), ("document", row.document_id or "-"),
+        ("id", row.id), ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
+        ("status", row.status), ("event", row.event), ("document", row.document_id or "-"),
         ("language", row.language), ("to", fmt(row.to_list)), ("cc", fmt(row.cc_list) or "-"),
         ("subject", row.subject), ("queued", _when(row.created_at)), ("attempts", row.attempts),
         ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
