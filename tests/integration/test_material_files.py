@@ -120,10 +120,13 @@ def test_downloads_follow_the_read_rule_and_refusals_are_audited(db, wf: Workflo
         wf.read_file("xu.kxc", doc, mid)  # another unit's clerk
     with pytest.raises(Forbidden):
         wf.attach_file("xu.kxc", doc, form="qa", title="x", source=io.BytesIO(docx()))
+    with pytest.raises(Forbidden):
+        wf.replace_file("xu.kxc", doc, mid, source=io.BytesIO(docx()))
     with db.transaction() as s:
         refused = [(e.actor, e.action, json.loads(e.details)) for e in s.scalars(
             select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id))]
-    assert [(a, act) for a, act, _ in refused] == [("xu.kxc", "read_file"), ("xu.kxc", "attach_material")]
+    assert [(a, act) for a, act, _ in refused] == [
+        ("xu.kxc", "read_file"), ("xu.kxc", "attach_material"), ("xu.kxc", "replace_file")]
     assert refused[0][2]["material_id"] == mid
 
 

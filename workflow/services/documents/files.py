@@ -125,7 +125,7 @@ class DocumentFiles(BlobKeeping):
                     filename: str | None = None, expected_version: int | None = None) -> Outcome:
         """A material whose content is a file: 图解, video, PDF, DOCX, XLSX or PPTX."""
         title = _title(form, title)
-        self._may_edit(login, doc_id)  # before the upload is read: an outsider sends nothing to disk
+        self._may_edit(login, doc_id, "attach_material")  # before the upload is read: an outsider sends nothing to disk
         stored, mime = self._store(source, form)
         name = _name(filename, mime)
 
@@ -144,7 +144,7 @@ class DocumentFiles(BlobKeeping):
     def replace_file(self, login: str, doc_id: int, material_id: int, *, source: IO[bytes],
                      filename: str | None = None, expected_version: int | None = None) -> Outcome:
         """A material's file replaced: a new package, so every earlier signature is voided."""
-        self._may_edit(login, doc_id)
+        self._may_edit(login, doc_id, "replace_file")
         form = self._material_form(doc_id, material_id)
         stored, mime = self._store(source, form)
         name = _name(filename, mime)
@@ -187,7 +187,7 @@ class DocumentFiles(BlobKeeping):
         return FileRead(path, int(m.file_size or 0), m.file_type or "application/octet-stream",
                         m.file_name or f"material-{m.id}", m.file_sha256)
 
-    def _may_edit(self, login: str, doc_id: int) -> None:
+    def _may_edit(self, login: str, doc_id: int, action: str) -> None:
         """The edit rule, read-only; the change itself checks (and audits) again."""
         with self.db.transaction() as session:
             _, actor = self._actor(session, login)
@@ -195,7 +195,7 @@ class DocumentFiles(BlobKeeping):
             denied = permissions.may_edit(actor, document_snapshot(session, doc))
             state = doc.state
         if denied:
-            self.audit_refusal(actor=actor, action="attach_material", document_id=doc_id, state=state,
+            self.audit_refusal(actor=actor, action=action, document_id=doc_id, state=state,
                                error=Forbidden(denied))
             raise Forbidden(denied)
 
