@@ -260,47 +260,6 @@ class UnitIn(Strict):
     head: Code | None = Field(default=None, description="Login of the unit's head.")
 
 
-class UnitPatch(Strict):
-    """Only the fields given change; an empty string removes a mailbox, a head, a robot or an
-    event list (then every event routed to the unit)."""
-
-    name: Line200 | None = None
-    mailbox: Email | None = Field(default=None, description="The unit's email address; '' removes it.")
-    head: Annotated[str, StringConstraints(pattern=r"^$|" + CODE_PATTERN)] | None = Field(
-        default=None, description="Login of the unit's head; '' removes it.")
-    supervising: bool | None = Field(default=None, description="Whether the unit supervises (escalations go to it).")
-    kind: UnitKind | None = None
-    wecom_webhook: Url | None = Field(
-        default=None, description="The WeCom group robot's webhook URL (…/cgi-bin/webhook/send?key=…); '' removes it. Never shown back.")
-    wecom_events: Line500 | None = Field(default=None, description="Comma-separated events for the WeCom robot.")
-    dingtalk_webhook: Url | None = Field(
-        default=None, description="The DingTalk group robot's webhook URL (…/robot/send?access_token=…); '' removes it. Never shown back.")
-    dingtalk_secret: Line200 | None = Field(default=None, description="The DingTalk robot's 加签 secret (SEC…). Never shown back.")
-    dingtalk_events: Line500 | None = Field(default=None, description="Comma-separated events for the DingTalk robot.")
-
-
-class WeComRobotOut(BaseModel):
-    events: list[str] | None = Field(description="The events it is told of; null: every event routed to the unit.")
-
-
-class DingTalkRobotOut(WeComRobotOut):
-    signed: bool = Field(description="Whether messages are signed with the robot's 加签 secret.")
-
-
-class RobotsOut(BaseModel):
-    wecom: WeComRobotOut | None
-    dingtalk: DingTalkRobotOut | None
-
-
-class UnitOut(BaseModel):
-    code: str
-    name: str
-    kind: str
-    mailbox: str | None
-    head: str | None
-    robots: RobotsOut
-
-
 class UserIn(Strict):
     login: Code
     name: Line200
@@ -324,13 +283,6 @@ class UserOut(BaseModel):
     unit: str
     roles: list[str]
     active: bool
-
-
-class MembershipOut(BaseModel):
-    unit: str
-    since: datetime
-    until: datetime | None
-    changed_by: str | None
 
 
 class TokenIn(Strict):

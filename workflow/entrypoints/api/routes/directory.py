@@ -10,21 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from workflow.services.tokens import Caller
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_auditor
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import (
-    CODE_PATTERN,
-    Code,
-    Me,
-    MembershipOut,
-    UnitIn,
-    UnitOut,
-    UnitPatch,
-    UserIn,
-    UserOut,
-    UserPatch,
-)
+from workflow.entrypoints.api.schemas import CODE_PATTERN, Code, Me, UnitIn, UserIn, UserOut, UserPatch
+from workflow.entrypoints.api.schemas_units import MembershipOut, UnitOut, UnitPatch
+from workflow.services.tokens import Caller
 
 router = APIRouter(tags=["directory"])
 
