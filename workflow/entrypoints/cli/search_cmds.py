@@ -3,8 +3,6 @@ read, with unit, state and period filters (a command of the ``doc`` group, kept 
 module)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from states.catalogue import label
@@ -13,12 +11,12 @@ from workflow.entrypoints.cli import common, doc_cmds
 
 def search(
     text: str = typer.Argument(..., help="Words to find (Chinese substrings too); every word must match."),
-    state: Optional[str] = typer.Option(None, "--state", help="Only documents in this state."),
-    unit: Optional[str] = typer.Option(None, "--unit", help="Only this drafting unit's documents."),
-    period: Optional[str] = typer.Option(None, "--period", help="Published (or, if not yet, created) in this "
+    state: str | None = typer.Option(None, "--state", help="Only documents in this state."),
+    unit: str | None = typer.Option(None, "--unit", help="Only this drafting unit's documents."),
+    period: str | None = typer.Option(None, "--period", help="Published (or, if not yet, created) in this "
                                          "period: 2024, 2024-Q1, 2024-03, 2024-02-01..2024-03-15."),
     limit: int = typer.Option(50, "--limit", min=1, max=200),
-    before_id: Optional[int] = typer.Option(None, "--before-id", min=1, help="The next page: hits older than this id."),
+    before_id: int | None = typer.Option(None, "--before-id", min=1, help="The next page: hits older than this id."),
     as_: str = doc_cmds.AS,
     json_: bool = doc_cmds.JSON,
 ) -> None:
