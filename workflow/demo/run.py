@@ -257,20 +257,6 @@ MOMENTS = [
 
 
 # ------------------------------------------------------------------ running it
-def _silence_default_app_folders() -> None:
-    """Importing :mod:`workers` builds the process-wide default app, whose broker-folder hook
-    listens to every task publish in the process and would create ``./santongbu.db.broker``
-    in the current folder. The demo keeps all its files in its own folder, so it unhooks it."""
-    from celery.signals import beat_init, before_task_publish, worker_init
-
-    from workers import app as default_app  # the Celery instance, not the module
-
-    hook = getattr(default_app, "_santongbu_ensure_folders", None)
-    if hook is not None:
-        for signal in (worker_init, beat_init, before_task_publish):
-            signal.disconnect(hook)
-
-
 @dataclass
 class DemoRun:
     folder: Path
@@ -308,7 +294,6 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
                    f"sample bureau imported: {counts['units']} units, {counts['users']} users"))
     story = Story(services.workflow, clock)
 
-    _silence_default_app_folders()
     app = make_app(services=services, name="santongbu-demo")
     app.conf.broker_transport_options = {"polling_interval": 0.02}
 
