@@ -17,6 +17,7 @@ PostgreSQL database created and dropped by this script. The clients' warm-up req
 connections, first imports) are not counted. The target of issue 7 is p99 < 50 ms on this
 machine; the ratio printed is p99 / 50 ms (below 1 meets it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, Stats, application, finish, throwaway_pg  # noqa: E402
+from bench.common import Figure, Stats, application, finish, throwaway_pg
 
 TARGET_P99_MS = 50.0
 CLERK, SIGNER = "liu.spc", "chen.spc"
@@ -40,8 +41,16 @@ CLERK, SIGNER = "liu.spc", "chen.spc"
 def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:  # type: ignore[type-arg]
     """``santongbu serve --workers N`` in a process of its own, as it is deployed."""
     env = {**os.environ, "SANTONGBU_DATABASE_URL": url, "SANTONGBU_MAIL_FOLDER": str(log.parent / "mail")}
-    command = [sys.executable, "-c", "from workflow.entrypoints.cli.main import main; main()", "serve", "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-c",
+        "from workflow.entrypoints.cli.main import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(log.parent))
 
@@ -140,13 +149,25 @@ def _step(wf, doc: int, i: int) -> None:  # type: ignore[no-untyped-def]
         wf.fire(SIGNER, doc, "reject", reason="请补充问答材料")
 
 
-def client(base: str, doc: int, clerk: str, signer: str, total: int, warmup: int, barrier: threading.Barrier,
-           stats: Stats, errors: list[str], lock: threading.Lock) -> None:
+def client(
+    base: str,
+    doc: int,
+    clerk: str,
+    signer: str,
+    total: int,
+    warmup: int,
+    barrier: threading.Barrier,
+    stats: Stats,
+    errors: list[str],
+    lock: threading.Lock,
+) -> None:
     """Alternate request_signoff (clerk) and reject (signer) on one document; time each."""
     import httpx
 
-    steps = [(f"/documents/{doc}/triggers/request_signoff", clerk, None),
-             (f"/documents/{doc}/triggers/reject", signer, {"reason": "请补充问答材料"})]
+    steps = [
+        (f"/documents/{doc}/triggers/request_signoff", clerk, None),
+        (f"/documents/{doc}/triggers/reject", signer, {"reason": "请补充问答材料"}),
+    ]
     with httpx.Client(base_url=base, timeout=60) as http:
         http.get("/me", headers={"Authorization": f"Bearer {clerk}"})  # connect before the start
         barrier.wait()
@@ -164,13 +185,24 @@ def client(base: str, doc: int, clerk: str, signer: str, total: int, warmup: int
                     stats.add(elapsed)
 
 
-def run(base: str, docs: list[int], clerk: str, signer: str, requests: int, warmup: int,
-        meter: "Meter | None" = None) -> tuple[Stats, float]:
+def run(
+    base: str,
+    docs: list[int],
+    clerk: str,
+    signer: str,
+    requests: int,
+    warmup: int,
+    meter: Meter | None = None,
+) -> tuple[Stats, float]:
     """All clients at once (one per document), released together; returns the timings and the wall time."""
     stats, errors, lock = Stats(), [], threading.Lock()
     barrier = threading.Barrier(len(docs) + 1)
-    threads = [threading.Thread(target=client, args=(base, d, clerk, signer, requests, warmup, barrier, stats,
-                                                     errors, lock)) for d in docs]
+    threads = [
+        threading.Thread(
+            target=client, args=(base, d, clerk, signer, requests, warmup, barrier, stats, errors, lock)
+        )
+        for d in docs
+    ]
     for t in threads:
         t.start()
     barrier.wait()
@@ -197,7 +229,11 @@ class Meter:
         self.server_pid, self.url = server_pid, url
 
     def start(self) -> None:
-        self.server0, self.db0, self.client0 = tree_cpu(self.server_pid), backend_cpu(self.url), time.process_time()
+        self.server0, self.db0, self.client0 = (
+            tree_cpu(self.server_pid),
+            backend_cpu(self.url),
+            time.process_time(),
+        )
 
     def stop(self) -> None:
         db1 = backend_cpu(self.url)
@@ -250,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         with served(url, 1, app.folder) as (base, _pid):
             single, _ = run(base, docs[:1], clerk, signer, requests * 2, warmup)
         print(f"1 client, 1 process: {single.describe()}", flush=True)
-        figures.append(Figure("api", "fire a trigger over HTTP, p50 (1 client: no queueing)", single.p50 * 1e3, "ms"))
+        figures.append(
+            Figure("api", "fire a trigger over HTTP, p50 (1 client: no queueing)", single.p50 * 1e3, "ms")
+        )
         for workers in (int(w) for w in args.workers.split(",")):
             with served(url, workers, app.folder) as (base, pid):
                 meter = Meter(pid, url)
@@ -261,18 +299,44 @@ def main(argv: list[str] | None = None) -> int:
             p50, p99 = stats.p50 * 1e3, stats.p99 * 1e3
             label = f"{args.clients} clients, {workers} process{'es' if workers > 1 else ''}"
             print(f"{label}: {stats.describe()}; {stats.n / wall:.0f} triggers/s over {wall:.1f} s")
-            print(f"  p99 {p99:.1f} ms against the target {TARGET_P99_MS:.0f} ms: ratio {p99 / TARGET_P99_MS:.2f} "
-                  f"({'met' if p99 < TARGET_P99_MS else 'NOT met'})")
-            print("  CPU per trigger: " + ", ".join(f"{k} {v:.1f} ms" for k, v in per.items())
-                  + f"; {sum(per.values()):.1f} ms in all, on {os.cpu_count()} cores", flush=True)
+            print(
+                f"  p99 {p99:.1f} ms against the target {TARGET_P99_MS:.0f} ms: ratio {p99 / TARGET_P99_MS:.2f} "
+                f"({'met' if p99 < TARGET_P99_MS else 'NOT met'})"
+            )
+            print(
+                "  CPU per trigger: "
+                + ", ".join(f"{k} {v:.1f} ms" for k, v in per.items())
+                + f"; {sum(per.values()):.1f} ms in all, on {os.cpu_count()} cores",
+                flush=True,
+            )
             figures += [
-                Figure("api", f"fire a trigger over HTTP, p50 ({label})", p50, "ms",
-                       baseline=single.p50 * 1e3, baseline_name="1 client p50"),
-                Figure("api", f"fire a trigger over HTTP, p99 ({label})", p99, "ms", baseline=TARGET_P99_MS,
-                       baseline_name="target", target=f"p99 < {TARGET_P99_MS:.0f} ms", met=p99 < TARGET_P99_MS),
+                Figure(
+                    "api",
+                    f"fire a trigger over HTTP, p50 ({label})",
+                    p50,
+                    "ms",
+                    baseline=single.p50 * 1e3,
+                    baseline_name="1 client p50",
+                ),
+                Figure(
+                    "api",
+                    f"fire a trigger over HTTP, p99 ({label})",
+                    p99,
+                    "ms",
+                    baseline=TARGET_P99_MS,
+                    baseline_name="target",
+                    target=f"p99 < {TARGET_P99_MS:.0f} ms",
+                    met=p99 < TARGET_P99_MS,
+                ),
                 Figure("api", f"triggers per second ({label})", stats.n / wall, "/s"),
-                Figure("api", f"server CPU per trigger ({label})", per["server"], "ms",
-                       baseline=alone, baseline_name="service alone"),
+                Figure(
+                    "api",
+                    f"server CPU per trigger ({label})",
+                    per["server"],
+                    "ms",
+                    baseline=alone,
+                    baseline_name="service alone",
+                ),
                 Figure("api", f"PostgreSQL CPU per trigger ({label})", per["PostgreSQL"], "ms"),
             ]
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -36,6 +36,7 @@ Usage::
     .venv/bin/python bench/bench_audit_pg.py --scale 0.01      # quick: 10,000 documents
     .venv/bin/python bench/bench_audit_pg.py                   # full: 1,000,000 / 10,000,000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,11 +56,11 @@ from sqlalchemy import create_engine, event, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workflow.services.audit_queries import AuditQueries, EventFilter, timeline_events  # noqa: E402
 from workflow.kernel.clock import FixedClock  # noqa: E402
 from workflow.kernel.db import Database, normalise_url  # noqa: E402
-from workflow.services.reports import Reports  # noqa: E402
 from workflow.kernel.settings import Settings  # noqa: E402
+from workflow.services.audit_queries import AuditQueries, EventFilter, timeline_events  # noqa: E402
+from workflow.services.reports import Reports  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 1, 2, 10, 0, tzinfo=SHANGHAI)
@@ -69,10 +70,30 @@ LOGIN = "bench.supervisor"
 TIMELINE_TARGET_MS = 20.0
 ON_TIME_TARGET_MS = 1000.0
 LOADED_TABLES = ("documents", "audit_events", "materials", "postings", "escalations")
-ACTIONS = ("create", "prepare_plan", "edit", "attach_material", "set_signers", "request_signoff",
-           "sign", "sign", "publish", "record_posting")
-STATES = ("draft", "draft", "interpretation_plan", "interpretation_plan", "interpretation_plan",
-          "interpretation_plan", "joint_signoff", "joint_signoff", "joint_signoff", "published")
+ACTIONS = (
+    "create",
+    "prepare_plan",
+    "edit",
+    "attach_material",
+    "set_signers",
+    "request_signoff",
+    "sign",
+    "sign",
+    "publish",
+    "record_posting",
+)
+STATES = (
+    "draft",
+    "draft",
+    "interpretation_plan",
+    "interpretation_plan",
+    "interpretation_plan",
+    "interpretation_plan",
+    "joint_signoff",
+    "joint_signoff",
+    "joint_signoff",
+    "published",
+)
 FOUR_YEARS_MINUTES = 1461 * 24 * 60
 
 
@@ -88,8 +109,7 @@ def timed(what: str, fn: Callable[[], Any]) -> Any:
 
 
 # --------------------------------------------------------------------------- data
-CREATED = ("(TIMESTAMPTZ '2021-01-01 00:00+08' + ((i * 7919) % {minutes}) * INTERVAL '1 minute')"
-           .format(minutes=FOUR_YEARS_MINUTES))
+CREATED = f"(TIMESTAMPTZ '2021-01-01 00:00+08' + ((i * 7919) % {FOUR_YEARS_MINUTES}) * INTERVAL '1 minute')"
 
 DOCUMENTS_SQL = f"""
 INSERT INTO documents (id, unit_id, title, doc_number, body, disclosure, risk_assessment_needed,
@@ -140,13 +160,18 @@ FROM generate_series(1, CAST(:n AS bigint)) AS i
 """
 
 SIDE_SQL = [
-    ("materials", """
+    (
+        "materials",
+        """
 INSERT INTO materials (document_id, form, title, body, uri, content_hash, created_by, created_at)
 SELECT id, (ARRAY['text','graphic','video','qa','online_interview','press_conference','other'])[(id % 7) + 1],
        '解读材料 ' || id, '……', NULL, md5(id::text), created_by, created_at
 FROM documents WHERE state IN ('joint_signoff', 'published', 'interpretation_posted')
-"""),
-    ("postings", """
+""",
+    ),
+    (
+        "postings",
+        """
 INSERT INTO postings (document_id, channel, outlet, url, evidence, posted_at, recorded_at, recorded_by)
 SELECT id, 'portal', NULL, 'https://bench.example.cn/jd/' || id || '.htm', NULL,
        posted_at - INTERVAL '1 hour', posted_at - INTERVAL '1 hour', created_by
@@ -158,29 +183,46 @@ FROM documents WHERE state = 'interpretation_posted'
 UNION ALL
 SELECT id, 'new_media', '福州交通微信公众号', 'https://mp.example.cn/' || id, NULL, posted_at, posted_at, created_by
 FROM documents WHERE state = 'interpretation_posted' AND id % 5 = 0
-"""),
-    ("escalations", """
+""",
+    ),
+    (
+        "escalations",
+        """
 INSERT INTO escalations (document_id, level, fired_at, due_at, working_days_overdue)
 SELECT id, 'overdue', due_at + INTERVAL '1 second', due_at, 0
 FROM documents WHERE state = 'published' AND due_at < :now
-"""),
+""",
+    ),
 ]
 
 
 def seed_directory(conn: Any) -> None:
-    conn.execute(text(
-        "INSERT INTO units (id, code, name, kind, mailbox, head_login, created_at) "
-        "SELECT u, 'u' || lpad(u::text, 2, '0'), '基准处室' || u, 'drafting', NULL, NULL, now() "
-        f"FROM generate_series(1, {UNITS}) u"))
-    conn.execute(text(
-        f"INSERT INTO units (id, code, name, kind, created_at) VALUES ({UNITS + 1}, 'zfc', '政法处', 'supervising', now())"))
-    conn.execute(text(
-        "INSERT INTO users (id, login, name, email, unit_id, roles, active, created_at) "
-        "SELECT u, 'clerk.u' || lpad(u::text, 2, '0'), '科员' || u, NULL, u, 'member', true, now() "
-        f"FROM generate_series(1, {UNITS}) u"))
-    conn.execute(text(
-        "INSERT INTO users (id, login, name, unit_id, roles, active, created_at) "
-        f"VALUES ({UNITS + 1}, :login, '林处长', {UNITS + 1}, 'supervisor', true, now())"), {"login": LOGIN})
+    conn.execute(
+        text(
+            "INSERT INTO units (id, code, name, kind, mailbox, head_login, created_at) "
+            "SELECT u, 'u' || lpad(u::text, 2, '0'), '基准处室' || u, 'drafting', NULL, NULL, now() "
+            f"FROM generate_series(1, {UNITS}) u"
+        )
+    )
+    conn.execute(
+        text(
+            f"INSERT INTO units (id, code, name, kind, created_at) VALUES ({UNITS + 1}, 'zfc', '政法处', 'supervising', now())"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO users (id, login, name, email, unit_id, roles, active, created_at) "
+            "SELECT u, 'clerk.u' || lpad(u::text, 2, '0'), '科员' || u, NULL, u, 'member', true, now() "
+            f"FROM generate_series(1, {UNITS}) u"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO users (id, login, name, unit_id, roles, active, created_at) "
+            f"VALUES ({UNITS + 1}, :login, '林处长', {UNITS + 1}, 'supervisor', true, now())"
+        ),
+        {"login": LOGIN},
+    )
 
 
 def set_aside_indexes(conn: Any) -> list[str]:
@@ -188,15 +230,22 @@ def set_aside_indexes(conn: Any) -> list[str]:
     recreates them exactly as the migrations made them."""
     tables = list(LOADED_TABLES)
     recreate: list[str] = []
-    for name, table, definition in conn.execute(text(
+    for name, table, definition in conn.execute(
+        text(
             "SELECT c.conname, t.relname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ANY(:t) AND c.contype = 'u'"),
-            {"t": tables}):
+            "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ANY(:t) AND c.contype = 'u'"
+        ),
+        {"t": tables},
+    ):
         conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
         recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for name, definition in conn.execute(text(
+    for name, definition in conn.execute(
+        text(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = ANY(:t) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"), {"t": tables}):
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        ),
+        {"t": tables},
+    ):
         conn.execute(text(f'DROP INDEX "{name}"'))
         recreate.append(definition)
     return recreate
@@ -222,10 +271,18 @@ def load(db: Database, n_docs: int) -> dict[str, float]:
         with db.engine.begin() as conn:
             conn.execute(text("SET LOCAL synchronous_commit = off"))
             # seq is ours (an int), spelt into the SQL so the server knows its type everywhere.
-            conn.execute(text(EVENTS_SQL.replace(":seq", str(seq))), {"n": n_docs, "action": ACTIONS[seq - 1],
-                                            "before": STATES[seq - 2] if seq > 1 else None,
-                                            "after": STATES[seq - 1]})
-        say(f"  audit events: seq {seq}/{EVENTS_PER_DOC} ({n_docs * seq:,} rows), {time.perf_counter() - start:.1f} s")
+            conn.execute(
+                text(EVENTS_SQL.replace(":seq", str(seq))),
+                {
+                    "n": n_docs,
+                    "action": ACTIONS[seq - 1],
+                    "before": STATES[seq - 2] if seq > 1 else None,
+                    "after": STATES[seq - 1],
+                },
+            )
+        say(
+            f"  audit events: seq {seq}/{EVENTS_PER_DOC} ({n_docs * seq:,} rows), {time.perf_counter() - start:.1f} s"
+        )
     figures["load_events_s"] = time.perf_counter() - start
     start = time.perf_counter()
     with db.engine.begin() as conn:
@@ -234,8 +291,12 @@ def load(db: Database, n_docs: int) -> dict[str, float]:
             rows = conn.execute(text(sql), {"now": NOW} if ":now" in sql else {}).rowcount
             say(f"  {name}: {rows:,} rows")
         for table in ("documents", "materials", "postings", "escalations", "units", "users"):
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                              f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
+            )
     figures["load_side_s"] = time.perf_counter() - start
     start = time.perf_counter()
     with db.engine.connect() as conn:
@@ -252,7 +313,9 @@ def load(db: Database, n_docs: int) -> dict[str, float]:
         say(f"  VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s")
         figures["vacuum_s"] = time.perf_counter() - t0
         for table in ("documents", "audit_events"):
-            size = conn.execute(text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": table}).scalar()
+            size = conn.execute(
+                text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": table}
+            ).scalar()
             count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
             say(f"  {table}: {count:,} rows, {size} with indexes")
     return figures
@@ -294,7 +357,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def measure(db: Database, n_docs: int, samples: int, seed: int, explain: bool) -> list[tuple[str, float, float | None]]:
+def measure(
+    db: Database, n_docs: int, samples: int, seed: int, explain: bool
+) -> list[tuple[str, float, float | None]]:
     settings = Settings(database_url=db.url)
     clock = FixedClock(NOW)
     queries = AuditQueries(db, clock, settings)
@@ -313,9 +378,11 @@ def measure(db: Database, n_docs: int, samples: int, seed: int, explain: bool) -
 
     pings = [run_ms(ping) for _ in range(samples)]
     load = os.getloadavg()
-    say(f"\nMachine load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs; "
+    say(
+        f"\nMachine load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs; "
         f"a bare pooled round trip (SELECT 1) takes p50 {statistics.median(pings):.2f} ms, "
-        f"p95 {percentile(pings, 0.95):.2f} ms")
+        f"p95 {percentile(pings, 0.95):.2f} ms"
+    )
     ids = [rng.randint(1, n_docs) for _ in range(samples)]
     run_ms(lambda: queries.timeline(LOGIN, ids[0]))  # connection pool and statement caches
     rows = len(queries.timeline(LOGIN, ids[0]).rows)
@@ -328,10 +395,15 @@ def measure(db: Database, n_docs: int, samples: int, seed: int, explain: bool) -
 
     bare = [run_ms(lambda d=d: raw(d)) for d in ids]
     say(f"\nTimeline of one document, {samples} random documents (target < {TIMELINE_TARGET_MS:.0f} ms):")
-    for label, values in (("AuditQueries.timeline (authorise + read)", service), ("events query alone", bare)):
+    for label, values in (
+        ("AuditQueries.timeline (authorise + read)", service),
+        ("events query alone", bare),
+    ):
         p50, p95 = statistics.median(values), percentile(values, 0.95)
-        say(f"  {label:42s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(values):6.2f} ms"
-            f"  → p95 is {p95 / TIMELINE_TARGET_MS:.2f}× the target")
+        say(
+            f"  {label:42s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(values):6.2f} ms"
+            f"  → p95 is {p95 / TIMELINE_TARGET_MS:.2f}× the target"
+        )
         results.append((f"timeline p50 ({label})", p50, TIMELINE_TARGET_MS))
         results.append((f"timeline p95 ({label})", p95, TIMELINE_TARGET_MS))
 
@@ -339,27 +411,50 @@ def measure(db: Database, n_docs: int, samples: int, seed: int, explain: bool) -
     first = run_ms(lambda: reports.on_time(LOGIN, period="2024", unit=unit))
     runs = [run_ms(lambda: reports.on_time(LOGIN, period="2024", unit=unit)) for _ in range(5)]
     table = reports.on_time(LOGIN, period="2024", unit=unit)
-    say(f"\nOn-time report, unit {unit}, year 2024 (target < {ON_TIME_TARGET_MS:.0f} ms): "
+    say(
+        f"\nOn-time report, unit {unit}, year 2024 (target < {ON_TIME_TARGET_MS:.0f} ms): "
         f"{table.totals['published']:,} documents; first run {first:.1f} ms, median of 5 "
-        f"{statistics.median(runs):.1f} ms → {statistics.median(runs) / ON_TIME_TARGET_MS:.3f}× the target")
+        f"{statistics.median(runs):.1f} ms → {statistics.median(runs) / ON_TIME_TARGET_MS:.3f}× the target"
+    )
     results.append(("on-time, one unit, one year (first run)", first, ON_TIME_TARGET_MS))
     results.append(("on-time, one unit, one year (median of 5)", statistics.median(runs), ON_TIME_TARGET_MS))
 
     extras: list[tuple[str, Callable[[], Any]]] = [
-        ("on-time, one unit, 2024 by month", lambda: reports.on_time(LOGIN, period="2024", unit=unit, by="month")),
+        (
+            "on-time, one unit, 2024 by month",
+            lambda: reports.on_time(LOGIN, period="2024", unit=unit, by="month"),
+        ),
         ("on-time, all units, 2024", lambda: reports.on_time(LOGIN, period="2024")),
         ("overdue, all units, now", lambda: reports.overdue(LOGIN)),
         ("late, one unit, 2024-Q2", lambda: reports.late(LOGIN, period="2024-Q2", unit=unit)),
         ("ledger, one unit, 2024-03", lambda: reports.ledger(LOGIN, period="2024-03", unit=unit)),
         ("ledger, one unit, 2024", lambda: reports.ledger(LOGIN, period="2024", unit=unit)),
         ("year-end, one unit, 2024", lambda: reports.year_end(LOGIN, period="2024", unit=unit)),
-        ("audit events: actor, one month, 100", lambda: queries.events(LOGIN, EventFilter(
-            actor="clerk.u07", since=datetime(2024, 3, 1, tzinfo=SHANGHAI), until=datetime(2024, 4, 1, tzinfo=SHANGHAI)))),
-        ("audit events: unit, refused, 2024, 100", lambda: queries.events(LOGIN, EventFilter(
-            unit="u07", outcome="refused", since=datetime(2024, 1, 1, tzinfo=SHANGHAI)))),
-        ("audit events: action publish, page 2", lambda: queries.events(
-            LOGIN, EventFilter(action="publish"), after_id=queries.events(
-                LOGIN, EventFilter(action="publish")).next_after_id)),
+        (
+            "audit events: actor, one month, 100",
+            lambda: queries.events(
+                LOGIN,
+                EventFilter(
+                    actor="clerk.u07",
+                    since=datetime(2024, 3, 1, tzinfo=SHANGHAI),
+                    until=datetime(2024, 4, 1, tzinfo=SHANGHAI),
+                ),
+            ),
+        ),
+        (
+            "audit events: unit, refused, 2024, 100",
+            lambda: queries.events(
+                LOGIN, EventFilter(unit="u07", outcome="refused", since=datetime(2024, 1, 1, tzinfo=SHANGHAI))
+            ),
+        ),
+        (
+            "audit events: action publish, page 2",
+            lambda: queries.events(
+                LOGIN,
+                EventFilter(action="publish"),
+                after_id=queries.events(LOGIN, EventFilter(action="publish")).next_after_id,
+            ),
+        ),
     ]
     say("\nOther queries (no target; median of 3):")
     for label, fn in extras:
@@ -380,17 +475,29 @@ def measure(db: Database, n_docs: int, samples: int, seed: int, explain: bool) -
 # --------------------------------------------------------------------------- main
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="fraction of 1,000,000 documents (and of 10,000,000 events), e.g. 0.01")
-    parser.add_argument("--admin-url", default=os.environ.get("SANTONGBU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
-                        help="a superuser connection to the server; the benchmark database is created beside it")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of 1,000,000 documents (and of 10,000,000 events), e.g. 0.01",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("SANTONGBU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a superuser connection to the server; the benchmark database is created beside it",
+    )
     parser.add_argument("--samples", type=int, default=200, help="documents whose timeline is timed")
     parser.add_argument("--seed", type=int, default=20240209)
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the measured queries")
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN ANALYZE of the measured queries"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (prints its name)")
-    parser.add_argument("--reuse", metavar="NAME",
-                        help="measure a database kept by an earlier --keep run instead of generating one "
-                             "(it is kept again; drop it with dropdb when done)")
+    parser.add_argument(
+        "--reuse",
+        metavar="NAME",
+        help="measure a database kept by an earlier --keep run instead of generating one "
+        "(it is kept again; drop it with dropdb when done)",
+    )
     args = parser.parse_args()
     admin = create_engine(normalise_url(args.admin_url), isolation_level="AUTOCOMMIT")
     name = args.reuse or f"santongbu_bench_{os.getpid()}"
@@ -403,15 +510,19 @@ def main() -> int:
     db = Database(url)
     started = time.perf_counter()
     try:
-        say(f"PostgreSQL {version} ({', '.join(f'{k} {v}' for k, v in memory.items())}); "
-            f"{os.cpu_count()} CPUs; database {name}")
+        say(
+            f"PostgreSQL {version} ({', '.join(f'{k} {v}' for k, v in memory.items())}); "
+            f"{os.cpu_count()} CPUs; database {name}"
+        )
         if args.reuse:
             with db.engine.connect() as conn:
                 n_docs = conn.execute(text("SELECT count(*) FROM documents")).scalar() or 0
             say(f"Reusing {n_docs:,} documents and {n_docs * EVENTS_PER_DOC:,} audit events")
         else:
             n_docs = max(100, int(1_000_000 * args.scale))
-            say(f"Generating {n_docs:,} documents and {n_docs * EVENTS_PER_DOC:,} audit events (scale {args.scale}):")
+            say(
+                f"Generating {n_docs:,} documents and {n_docs * EVENTS_PER_DOC:,} audit events (scale {args.scale}):"
+            )
             timed("schema (migrations)", db.upgrade)
             load(db, n_docs)
             say(f"  generated in {time.perf_counter() - started:.0f} s")

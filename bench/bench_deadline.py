@@ -11,21 +11,22 @@ every official year and the provisional 2027 are exercised. Measured in the same
   caching (what a first implementation usually does), on a sample of ``--baseline``
   instants, checked to agree with ours on every one of them.
 """
+
 from __future__ import annotations
 
 import argparse
 import random
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, finish  # noqa: E402
-from states.deadline import compute_due  # noqa: E402
-from workflow.kernel.calendar import Calendar  # noqa: E402
+from bench.common import Figure, finish
+from states.deadline import compute_due
+from workflow.kernel.calendar import Calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2004, 1, 1, tzinfo=TZ)
@@ -35,7 +36,7 @@ END = datetime(2026, 12, 31, 23, 59, tzinfo=TZ)
 def instants(count: int, seed: int = 20190927) -> list[datetime]:
     rng = random.Random(seed)
     span = int((END - START).total_seconds())
-    return [(START + timedelta(seconds=rng.randrange(span))).astimezone(timezone.utc) for _ in range(count)]
+    return [(START + timedelta(seconds=rng.randrange(span))).astimezone(UTC) for _ in range(count)]
 
 
 def naive_due(published: datetime, days: int = 3) -> date:
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     provisional = sum(r.provisional for r in results)
 
     t0 = time.perf_counter()
-    again = [compute_due(p, calendar) for p in sample]   # warm: every year already expanded
+    again = [compute_due(p, calendar) for p in sample]  # warm: every year already expanded
     warm = time.perf_counter() - t0
     assert again == results
 
@@ -84,23 +85,48 @@ def main(argv: list[str] | None = None) -> None:
     mismatches = sum(n != r.due_date for n, r in zip(naive, results))
 
     per_sec, warm_per_sec, base_per_sec = args.count / ours, args.count / warm, base_n / base
-    print(f"deadlines computed:     {args.count:,} instants, 2004–2026 ({provisional:,} provisional, into 2027)")
-    print(f"santongbu (cold start): {ours:.3f} s total, {per_sec:,.0f} deadlines/s, {ours / args.count * 1e6:.1f} µs each")
-    print(f"santongbu (warm):       {warm:.3f} s total, {warm_per_sec:,.0f} deadlines/s, {warm / args.count * 1e6:.1f} µs each")
-    print(f"naive baseline:         {base:.3f} s for {base_n:,} instants, {base_per_sec:,.0f} deadlines/s "
-          f"(≈{args.count / base_per_sec:.1f} s for {args.count:,})")
-    print(f"speed-up:               ×{per_sec / base_per_sec:.1f} cold, ×{warm_per_sec / base_per_sec:.1f} warm")
+    print(
+        f"deadlines computed:     {args.count:,} instants, 2004–2026 ({provisional:,} provisional, into 2027)"
+    )
+    print(
+        f"santongbu (cold start): {ours:.3f} s total, {per_sec:,.0f} deadlines/s, {ours / args.count * 1e6:.1f} µs each"
+    )
+    print(
+        f"santongbu (warm):       {warm:.3f} s total, {warm_per_sec:,.0f} deadlines/s, {warm / args.count * 1e6:.1f} µs each"
+    )
+    print(
+        f"naive baseline:         {base:.3f} s for {base_n:,} instants, {base_per_sec:,.0f} deadlines/s "
+        f"(≈{args.count / base_per_sec:.1f} s for {args.count:,})"
+    )
+    print(
+        f"speed-up:               ×{per_sec / base_per_sec:.1f} cold, ×{warm_per_sec / base_per_sec:.1f} warm"
+    )
     print(f"agreement with naive:   {base_n - mismatches:,}/{base_n:,} identical due dates")
     if mismatches:
         sys.exit(1)
-    finish([
-        Figure("deadline", f"{args.count:,} deadlines, cold (every year expanded once)", ours, "s",
-               baseline=args.count / base_per_sec, baseline_name="naive, day by day (extrapolated)",
-               note=f"{ours / args.count * 1e6:.1f} µs each"),
-        Figure("deadline", f"{args.count:,} deadlines, warm", warm, "s",
-               baseline=args.count / base_per_sec, baseline_name="naive, day by day (extrapolated)",
-               note=f"{warm / args.count * 1e6:.1f} µs each; {base_n:,}/{base_n:,} agree with naive"),
-    ], args.json)
+    finish(
+        [
+            Figure(
+                "deadline",
+                f"{args.count:,} deadlines, cold (every year expanded once)",
+                ours,
+                "s",
+                baseline=args.count / base_per_sec,
+                baseline_name="naive, day by day (extrapolated)",
+                note=f"{ours / args.count * 1e6:.1f} µs each",
+            ),
+            Figure(
+                "deadline",
+                f"{args.count:,} deadlines, warm",
+                warm,
+                "s",
+                baseline=args.count / base_per_sec,
+                baseline_name="naive, day by day (extrapolated)",
+                note=f"{warm / args.count * 1e6:.1f} µs each; {base_n:,}/{base_n:,} agree with naive",
+            ),
+        ],
+        args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ tick (0 to ``--interval``), the broker hop, the sweep (escalation record, audit 
 in one transaction), the sweep's nudge of ``deliver_outbox`` through the broker, the SMTP
 conversation, and recording the row as sent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,10 +47,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, application, finish, shanghai, throwaway_pg  # noqa: E402
+from bench.common import ROOT, Figure, application, finish, shanghai, throwaway_pg
 
-LEAD = 25.0        # seconds between starting worker and beat and the first deadline passing
-STAGGER = 2.3      # seconds between the deadlines of consecutive documents (not a multiple of the tick)
+LEAD = 25.0  # seconds between starting worker and beat and the first deadline passing
+STAGGER = 2.3  # seconds between the deadlines of consecutive documents (not a multiple of the tick)
 PUBLISHED_AT = shanghai(2024, 2, 5, 10, 0)  # Mon: due Thu 2024-02-08 23:59:59 +08:00
 
 
@@ -91,8 +92,22 @@ class Redis:
             raise SystemExit("redis-server is not installed (apt-get install redis-server)")
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self.ping, 15, "redis-server")
 
     @property
@@ -151,46 +166,82 @@ def run(quick: bool = False, documents: int | None = None, interval: float = 1.0
                 # Emails of the set-up (sign-off requested, published) are not what is measured.
                 conn.execute(text("UPDATE outbox SET status = 'sent'"))
                 for i, doc in enumerate(ids):
-                    conn.execute(text("UPDATE documents SET due_at = due_at + :s * interval '1 second' "
-                                      "WHERE id = :id"), {"s": i * STAGGER, "id": doc})
-                due = dict(conn.execute(text("SELECT id, due_at FROM documents WHERE id = ANY(:ids)"),
-                                        {"ids": ids}).all())
+                    conn.execute(
+                        text(
+                            "UPDATE documents SET due_at = due_at + :s * interval '1 second' WHERE id = :id"
+                        ),
+                        {"s": i * STAGGER, "id": doc},
+                    )
+                due = dict(
+                    conn.execute(
+                        text("SELECT id, due_at FROM documents WHERE id = ANY(:ids)"), {"ids": ids}
+                    ).all()
+                )
             passes_virtual = {doc: due[doc].replace(microsecond=0) + timedelta(seconds=1) for doc in ids}
             launched = time.time()
             first = min(passes_virtual.values())
             offset = first.timestamp() - (launched + LEAD)
             passes_real = {doc: at.timestamp() - offset for doc, at in passes_virtual.items()}
-            env = {**os.environ,
-                   "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                   "SANTONGBU_DATABASE_URL": url, "SANTONGBU_BROKER_URL": redis_server.url,
-                   "SANTONGBU_SWEEP_INTERVAL_SECONDS": str(interval),
-                   "SANTONGBU_OUTBOX_INTERVAL_SECONDS": str(interval),
-                   "SANTONGBU_MAIL_TRANSPORT": "smtp", "SANTONGBU_SMTP_HOST": "127.0.0.1",
-                   "SANTONGBU_SMTP_PORT": str(mail.port), "SANTONGBU_SMTP_SECURITY": "none",
-                   "SANTONGBU_LANGUAGE": "zh", "SANTONGBU_BENCH_CLOCK_OFFSET": repr(offset)}
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                "SANTONGBU_DATABASE_URL": url,
+                "SANTONGBU_BROKER_URL": redis_server.url,
+                "SANTONGBU_SWEEP_INTERVAL_SECONDS": str(interval),
+                "SANTONGBU_OUTBOX_INTERVAL_SECONDS": str(interval),
+                "SANTONGBU_MAIL_TRANSPORT": "smtp",
+                "SANTONGBU_SMTP_HOST": "127.0.0.1",
+                "SANTONGBU_SMTP_PORT": str(mail.port),
+                "SANTONGBU_SMTP_SECURITY": "none",
+                "SANTONGBU_LANGUAGE": "zh",
+                "SANTONGBU_BENCH_CLOCK_OFFSET": repr(offset),
+            }
             celery = [sys.executable, "-m", "celery", "-A", "bench.latency_app"]
-            for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "WARNING",
-                                           "--without-gossip", "--without-mingle"]),
-                               ("beat", ["beat", "--schedule", str(work / "beat-schedule"),
-                                         "--loglevel", "WARNING"])):
+            for name, args in (
+                (
+                    "worker",
+                    [
+                        "worker",
+                        "--concurrency",
+                        "2",
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                ),
+                ("beat", ["beat", "--schedule", str(work / "beat-schedule"), "--loglevel", "WARNING"]),
+            ):
                 log = open(work / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-                procs.append(subprocess.Popen(celery + args, cwd=work, env=env, stdout=log,
-                                              stderr=subprocess.STDOUT))
+                procs.append(
+                    subprocess.Popen(celery + args, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+                )
             # Ready = the pipeline has carried the due-day reminders end to end.
             try:
-                wait_for(lambda: len(mail.of("reminder")) >= 1 or time.time() >= passes_real[ids[0]],
-                         LEAD + 5, "worker and beat to start")
+                wait_for(
+                    lambda: len(mail.of("reminder")) >= 1 or time.time() >= passes_real[ids[0]],
+                    LEAD + 5,
+                    "worker and beat to start",
+                )
             finally:
                 ready_at = time.time()
             if not mail.of("reminder"):
-                raise RuntimeError(f"worker and beat were not ready {LEAD:.0f} s after start; see {work}/*.log")
-            print(f"  latency: worker and beat ready {ready_at - launched:.1f} s after start "
-                  f"(first deadline at {LEAD:.0f} s)", flush=True)
+                raise RuntimeError(
+                    f"worker and beat were not ready {LEAD:.0f} s after start; see {work}/*.log"
+                )
+            print(
+                f"  latency: worker and beat ready {ready_at - launched:.1f} s after start "
+                f"(first deadline at {LEAD:.0f} s)",
+                flush=True,
+            )
             last = max(passes_real.values())
-            wait_for(lambda: len(mail.of("overdue")) >= documents, last - time.time() + 60,
-                     "every overdue email")
+            wait_for(
+                lambda: len(mail.of("overdue")) >= documents, last - time.time() + 60, "every overdue email"
+            )
             with db.engine.connect() as conn:  # type: ignore[attr-defined]
-                owner = dict(conn.execute(text("SELECT id, document_id FROM outbox WHERE event = 'overdue'")).all())
+                owner = dict(
+                    conn.execute(text("SELECT id, document_id FROM outbox WHERE event = 'overdue'")).all()
+                )
             latencies: list[float] = []
             for arrived, _event, message_id in mail.of("overdue"):
                 found = re.search(r"santongbu\.outbox\.(\d+)\.", message_id)
@@ -205,12 +256,22 @@ def run(quick: bool = False, documents: int | None = None, interval: float = 1.0
         mail.controller.stop()
         shutil.rmtree(work, ignore_errors=True)
     latencies.sort()
-    print("  latency: deadline → email in the SMTP server: "
-          + ", ".join(f"{x:.2f}" for x in latencies) + " s", flush=True)
+    print(
+        "  latency: deadline → email in the SMTP server: " + ", ".join(f"{x:.2f}" for x in latencies) + " s",
+        flush=True,
+    )
     p50 = statistics.median(latencies)
-    return [Figure("latency", f"deadline → email in SMTP, median of {len(latencies)}", p50, "s",
-                   note=f"max {max(latencies):.2f} s, min {min(latencies):.2f} s; sweep every {interval:g} s",
-                   target=f"≤ interval + 1 s ({interval + 1:g} s)", met=max(latencies) <= interval + 1)]
+    return [
+        Figure(
+            "latency",
+            f"deadline → email in SMTP, median of {len(latencies)}",
+            p50,
+            "s",
+            note=f"max {max(latencies):.2f} s, min {min(latencies):.2f} s; sweep every {interval:g} s",
+            target=f"≤ interval + 1 s ({interval + 1:g} s)",
+            met=max(latencies) <= interval + 1,
+        )
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ Time: µs per decision over ``--decisions`` decisions per way, the ways interlea
 still allocated after ``--memory`` decisions (the cases themselves are dropped by the loop, so
 whatever stays is held by the machine), and the peak.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,13 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, finish  # noqa: E402
+from bench.common import Figure, finish
 
 ROUND = 1_000
 
@@ -44,12 +45,22 @@ def _snapshot():  # type: ignore[no-untyped-def]
     from states.snapshot import DocumentSnapshot, MaterialSnapshot
 
     return DocumentSnapshot(
-        id=1, state="joint_signoff", unit_id=1, unit_code="spc", title="福州市道路运输管理办法",
-        doc_number="榕交〔2024〕1号", body="第一条 …", disclosure="proactive",
-        risk_assessment_needed=False, plan="解读方案", interpreter_login="liu.spc",
-        interpreter_unit_id=1, materials=(MaterialSnapshot("text", "文字解读", "h"),),
+        id=1,
+        state="joint_signoff",
+        unit_id=1,
+        unit_code="spc",
+        title="福州市道路运输管理办法",
+        doc_number="榕交〔2024〕1号",
+        body="第一条 …",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+        plan="解读方案",
+        interpreter_login="liu.spc",
+        interpreter_unit_id=1,
+        materials=(MaterialSnapshot("text", "文字解读", "h"),),
         signer_logins=frozenset({"chen.spc", "director"}),
-        signed_logins=frozenset({"chen.spc", "director"}), package_hash="h",
+        signed_logins=frozenset({"chen.spc", "director"}),
+        package_hash="h",
     )
 
 
@@ -60,9 +71,13 @@ def ways() -> dict[str, Callable[[], str | None]]:
     from states.lifecycle import _Case, decide, machine_definition
 
     snap = _snapshot()
-    now = datetime(2024, 2, 5, 2, 0, tzinfo=timezone.utc)
-    args = {"publication_url": "https://jtj.fuzhou.example.cn/zcwj/1.htm", "published_at": now,
-            "now": now, "reason": None}
+    now = datetime(2024, 2, 5, 2, 0, tzinfo=UTC)
+    args = {
+        "publication_url": "https://jtj.fuzhou.example.cn/zcwj/1.htm",
+        "published_at": now,
+        "now": now,
+        "reason": None,
+    }
     definition = machine_definition()  # built once, as a real per-document design would
     shared = Machine(model=None, initial=None, **definition)
     leaky = Machine(model=None, initial=None, **definition)
@@ -88,8 +103,12 @@ def ways() -> dict[str, Callable[[], str | None]]:
         Machine(model=case, initial=snap.state, **definition)
         return case.state if case.publish() else None  # type: ignore[attr-defined]
 
-    return {"dispatch (Santongbu)": dispatch, "add_model + remove_model": add_model,
-            "add_model, never removed": add_model_leak, "Machine per document": per_document}
+    return {
+        "dispatch (Santongbu)": dispatch,
+        "add_model + remove_model": add_model,
+        "add_model, never removed": add_model_leak,
+        "Machine per document": per_document,
+    }
 
 
 def time_ways(decisions: int) -> dict[str, float]:
@@ -141,25 +160,39 @@ def run(quick: bool = False, decisions: int | None = None, memory: int | None = 
         if name == "dispatch (Santongbu)":
             figures.append(Figure("machine", f"{name}, µs/decision", us, "µs"))
         else:
-            figures.append(Figure("machine", f"{name}, µs/decision", us, "µs", baseline=base,
-                                  baseline_name="dispatch"))
-    for name in ("dispatch (Santongbu)", "add_model + remove_model", "add_model, never removed",
-                 "Machine per document"):
+            figures.append(
+                Figure("machine", f"{name}, µs/decision", us, "µs", baseline=base, baseline_name="dispatch")
+            )
+    for name in (
+        "dispatch (Santongbu)",
+        "add_model + remove_model",
+        "add_model, never removed",
+        "Machine per document",
+    ):
         # The two slow ways (every decision builds or keeps a machine's worth of objects, and
         # tracemalloc records each allocation) get a fifth of the decisions, to keep the whole
         # run within its time budget; their per-decision figure is what compares.
         count = memory if name in ("dispatch (Santongbu)", "add_model + remove_model") else memory // 5
         kept, peak = memory_of(name, count)
         per_decision = kept * 1024 / count
-        print(f"  machine: {name}: {kept:,.0f} KiB kept after {count:,} decisions "
-              f"({per_decision:,.1f} B each, peak {peak:,.0f} KiB)", flush=True)
-        figures.append(Figure(
-            "machine", f"{name}, memory kept after {count:,} decisions", kept, "KiB",
-            note=f"{per_decision:,.1f} B/decision, peak {peak:,.0f} KiB",
-            # Flat: what stays does not grow with the number of decisions (< 8 B each is a
-            # one-off cache, not a leak).
-            target="flat" if name == "dispatch (Santongbu)" else "",
-            met=per_decision < 8 if name == "dispatch (Santongbu)" else None))
+        print(
+            f"  machine: {name}: {kept:,.0f} KiB kept after {count:,} decisions "
+            f"({per_decision:,.1f} B each, peak {peak:,.0f} KiB)",
+            flush=True,
+        )
+        figures.append(
+            Figure(
+                "machine",
+                f"{name}, memory kept after {count:,} decisions",
+                kept,
+                "KiB",
+                note=f"{per_decision:,.1f} B/decision, peak {peak:,.0f} KiB",
+                # Flat: what stays does not grow with the number of decisions (< 8 B each is a
+                # one-off cache, not a leak).
+                target="flat" if name == "dispatch (Santongbu)" else "",
+                met=per_decision < 8 if name == "dispatch (Santongbu)" else None,
+            )
+        )
     return figures
 
 

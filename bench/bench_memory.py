@@ -16,6 +16,7 @@ steady climb. The shared machine's model list is checked to be empty at the end.
 The documents are copies, made in SQL, of one document taken through the service to
 ``joint_signoff`` with its package signed: a run needs 100,000 rows, not 800,000 service calls.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import App, Figure, application, backend, finish  # noqa: E402
+from bench.common import App, Figure, application, backend, finish
 
 SAMPLE_EVERY = 10_000
 CHUNK = 1_000
@@ -57,19 +58,29 @@ def fill(app: App, count: int) -> None:
 
     source = to_signed(app.wf)  # type: ignore[arg-type]
     cols = ", ".join(c for c in _columns(app.db, "documents") if c != "id")
-    series = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) SELECT i FROM n"
-              if app.db.is_sqlite else "SELECT generate_series(1, :k) AS i")  # type: ignore[attr-defined]
+    series = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) SELECT i FROM n"
+        if app.db.is_sqlite
+        else "SELECT generate_series(1, :k) AS i"
+    )  # type: ignore[attr-defined]
     with app.db.engine.begin() as conn:  # type: ignore[attr-defined]
         first = conn.execute(text("SELECT max(id) FROM documents")).scalar_one() + 1
-        conn.execute(text(f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents "
-                          f"CROSS JOIN ({series}) AS s WHERE documents.id = :src"),
-                     {"k": count - 1, "src": source})
+        conn.execute(
+            text(
+                f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents "
+                f"CROSS JOIN ({series}) AS s WHERE documents.id = :src"
+            ),
+            {"k": count - 1, "src": source},
+        )
         for table, copied in CLONED_TABLES.items():
             c = ", ".join(f"t.{x}" for x in copied)
-            conn.execute(text(
-                f"INSERT INTO {table} (document_id, {', '.join(copied)}) SELECT d.id, {c} "
-                f"FROM documents d JOIN {table} t ON t.document_id = :src WHERE d.id >= :first"),
-                {"src": source, "first": first})
+            conn.execute(
+                text(
+                    f"INSERT INTO {table} (document_id, {', '.join(copied)}) SELECT d.id, {c} "
+                    f"FROM documents d JOIN {table} t ON t.document_id = :src WHERE d.id >= :first"
+                ),
+                {"src": source, "first": first},
+            )
 
 
 def process(app: App, count: int) -> list[tuple[int, float]]:
@@ -82,20 +93,33 @@ def process(app: App, count: int) -> list[tuple[int, float]]:
     from workflow.kernel.snapshots import document_snapshot
 
     now = app.clock.now()  # type: ignore[attr-defined]
-    args = {"publication_url": "https://jtj.fuzhou.example.cn/zcwj/1.htm", "published_at": now,
-            "now": now, "reason": "bench"}
+    args = {
+        "publication_url": "https://jtj.fuzhou.example.cn/zcwj/1.htm",
+        "published_at": now,
+        "now": now,
+        "reason": "bench",
+    }
     with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
         from sqlalchemy import text
 
-        ids = list(conn.execute(text("SELECT id FROM documents ORDER BY id LIMIT :n"), {"n": count}).scalars())
+        ids = list(
+            conn.execute(text("SELECT id FROM documents ORDER BY id LIMIT :n"), {"n": count}).scalars()
+        )
     samples: list[tuple[int, float]] = [(0, rss_mib())]
     done = allowed = 0
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        chunk = ids[start : start + CHUNK]
         with app.db.transaction() as session:  # type: ignore[attr-defined]
-            docs = session.scalars(select(Document).where(Document.id.in_(chunk)).options(
-                selectinload(Document.materials), selectinload(Document.signers),
-                selectinload(Document.signatures), selectinload(Document.postings)))
+            docs = session.scalars(
+                select(Document)
+                .where(Document.id.in_(chunk))
+                .options(
+                    selectinload(Document.materials),
+                    selectinload(Document.signers),
+                    selectinload(Document.signatures),
+                    selectinload(Document.postings),
+                )
+            )
             for doc in docs:
                 snap = document_snapshot(session, doc)
                 if "publish" in triggers_from(snap.state):
@@ -120,9 +144,17 @@ def run(quick: bool = False, docs: int | None = None, kind: str = "sqlite") -> l
     print(f"  memory/{kind}: RSS MiB after N documents — {series}", flush=True)
     settled = samples[1][1] if len(samples) > 1 else samples[0][1]
     growth = samples[-1][1] - settled
-    return [Figure("memory", f"worker RSS growth, documents {SAMPLE_EVERY:,}→{samples[-1][0]:,} ({kind})",
-                   growth, "MiB", target=f"flat (< {FLAT_MIB:.0f} MiB)", met=growth < FLAT_MIB,
-                   note=f"RSS {settled:.0f}→{samples[-1][1]:.0f} MiB; series {series}")]
+    return [
+        Figure(
+            "memory",
+            f"worker RSS growth, documents {SAMPLE_EVERY:,}→{samples[-1][0]:,} ({kind})",
+            growth,
+            "MiB",
+            target=f"flat (< {FLAT_MIB:.0f} MiB)",
+            met=growth < FLAT_MIB,
+            note=f"RSS {settled:.0f}→{samples[-1][1]:.0f} MiB; series {series}",
+        )
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

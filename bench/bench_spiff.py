@@ -35,6 +35,7 @@ a ``spiff_workflows`` table (id, version, JSON text) with the same version check
 (``UPDATE … WHERE id = ? AND version = ?``). The BPMN spec is parsed once per process, not per
 step. Steps alternate between the two sides, workflow by workflow, so load falls on both alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import App, Figure, Stats, application, backend, finish  # noqa: E402
+from bench.common import App, Figure, Stats, application, backend, finish
 
 BPMN = Path(__file__).resolve().parent / "bpmn" / "santongbu_lifecycle.bpmn"
 PROCESS = "santongbu_lifecycle"
@@ -57,9 +58,9 @@ TARGET = 10.0
 
 CREATE_TABLE = {
     "sqlite": "CREATE TABLE spiff_workflows (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
-              "state TEXT NOT NULL)",
+    "state TEXT NOT NULL)",
     "postgresql": "CREATE TABLE spiff_workflows (id SERIAL PRIMARY KEY, version INTEGER NOT NULL, "
-                  "state TEXT NOT NULL)",
+    "state TEXT NOT NULL)",
 }
 
 
@@ -82,8 +83,14 @@ class SpiffSide:
     def _run(self, workflow: Any, task_name: str, data: dict[str, Any]) -> None:
         from SpiffWorkflow.util.task import TaskState
 
-        task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
-                     if t.task_spec.name == task_name), None)
+        task = next(
+            (
+                t
+                for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                if t.task_spec.name == task_name
+            ),
+            None,
+        )
         if task is None:
             raise RuntimeError(f"spiff: {task_name} is not ready")
         task.data.update(data)
@@ -100,23 +107,27 @@ class SpiffSide:
         self._run(workflow, "draft", data)
         state = self.serializer.serialize_json(workflow)
         with self.db.transaction() as session:  # type: ignore[attr-defined]
-            return session.execute(text(
-                "INSERT INTO spiff_workflows (version, state) VALUES (1, :s) RETURNING id"),
-                {"s": state}).scalar_one()
+            return session.execute(
+                text("INSERT INTO spiff_workflows (version, state) VALUES (1, :s) RETURNING id"), {"s": state}
+            ).scalar_one()
 
     def step(self, instance: int, task_name: str, data: dict[str, Any]) -> bool:
         """Load, deserialize, run one task, serialize, store; True once the workflow is done."""
         from sqlalchemy import text
 
         with self.db.transaction() as session:  # type: ignore[attr-defined]
-            version, state = session.execute(text(
-                "SELECT version, state FROM spiff_workflows WHERE id = :id"), {"id": instance}).one()
+            version, state = session.execute(
+                text("SELECT version, state FROM spiff_workflows WHERE id = :id"), {"id": instance}
+            ).one()
             workflow = self.serializer.deserialize_json(state)
             self._run(workflow, task_name, data)
-            moved = session.execute(text(
-                "UPDATE spiff_workflows SET state = :s, version = version + 1 "
-                "WHERE id = :id AND version = :v"),
-                {"s": self.serializer.serialize_json(workflow), "id": instance, "v": version}).rowcount
+            moved = session.execute(
+                text(
+                    "UPDATE spiff_workflows SET state = :s, version = version + 1 "
+                    "WHERE id = :id AND version = :v"
+                ),
+                {"s": self.serializer.serialize_json(workflow), "id": instance, "v": version},
+            ).rowcount
             if moved != 1:
                 raise RuntimeError("spiff: changed meanwhile")
             return bool(workflow.is_completed())
@@ -124,29 +135,52 @@ class SpiffSide:
 
 def spiff_steps(side: SpiffSide) -> list[Callable[[dict[str, Any]], None]]:
     """The six steps as callables sharing a small context (the instance id)."""
+
     def draft(ctx: dict[str, Any]) -> None:
-        ctx["id"] = side.start({"title": "福州市道路运输管理办法", "doc_number": "榕交〔2024〕1号",
-                                "body": "第一条 …", "disclosure": "proactive",
-                                "risk_assessment_needed": False, "unit": "spc", "clerk": "liu.spc"})
+        ctx["id"] = side.start(
+            {
+                "title": "福州市道路运输管理办法",
+                "doc_number": "榕交〔2024〕1号",
+                "body": "第一条 …",
+                "disclosure": "proactive",
+                "risk_assessment_needed": False,
+                "unit": "spc",
+                "clerk": "liu.spc",
+            }
+        )
 
     def plan(ctx: dict[str, Any]) -> None:
-        side.step(ctx["id"], "plan", {
-            "plan": "解读方案:政策背景、主要内容、关键词解释", "interpreter": "liu.spc",
-            "materials": [{"form": "text", "title": "文字解读", "body": "一、制定背景 …"}],
-            "signers": ["chen.spc", "director"]})
+        side.step(
+            ctx["id"],
+            "plan",
+            {
+                "plan": "解读方案:政策背景、主要内容、关键词解释",
+                "interpreter": "liu.spc",
+                "materials": [{"form": "text", "title": "文字解读", "body": "一、制定背景 …"}],
+                "signers": ["chen.spc", "director"],
+            },
+        )
 
     def sign(who: str, task: str) -> Callable[[dict[str, Any]], None]:
         def run(ctx: dict[str, Any]) -> None:
             side.step(ctx["id"], task, {f"signed_by_{who}": who})
+
         return run
 
     def publish(ctx: dict[str, Any]) -> None:
         side.step(ctx["id"], "publish", {"publication_url": URL, "published_at": "2024-02-05T10:00:00+08:00"})
 
     def post(ctx: dict[str, Any]) -> None:
-        done = side.step(ctx["id"], "post_interpretation", {"postings": [
-            {"channel": "portal", "url": "https://jtj.fuzhou.example.cn/zcjd/1.htm"},
-            {"channel": "news_media", "outlet": "福州日报", "url": "https://news.example.cn/1.htm"}]})
+        done = side.step(
+            ctx["id"],
+            "post_interpretation",
+            {
+                "postings": [
+                    {"channel": "portal", "url": "https://jtj.fuzhou.example.cn/zcjd/1.htm"},
+                    {"channel": "news_media", "outlet": "福州日报", "url": "https://news.example.cn/1.htm"},
+                ]
+            },
+        )
         if not done:
             raise RuntimeError("spiff: the workflow did not complete")
 
@@ -159,14 +193,21 @@ def santongbu_steps(app: App) -> list[Callable[[dict[str, Any]], None]]:
     wf: Any = app.wf
 
     def draft(ctx: dict[str, Any]) -> None:
-        ctx["id"] = wf.create_document(CLERK, title="福州市道路运输管理办法", doc_number="榕交〔2024〕1号",
-                                       body="第一条 …", disclosure="proactive",
-                                       risk_assessment_needed=False).document_id
+        ctx["id"] = wf.create_document(
+            CLERK,
+            title="福州市道路运输管理办法",
+            doc_number="榕交〔2024〕1号",
+            body="第一条 …",
+            disclosure="proactive",
+            risk_assessment_needed=False,
+        ).document_id
         wf.fire(CLERK, ctx["id"], "prepare_plan")
 
     def plan(ctx: dict[str, Any]) -> None:
         doc = ctx["id"]
-        wf.edit_document(CLERK, doc, {"plan": "解读方案:政策背景、主要内容、关键词解释", "interpreter": CLERK})
+        wf.edit_document(
+            CLERK, doc, {"plan": "解读方案:政策背景、主要内容、关键词解释", "interpreter": CLERK}
+        )
         wf.add_material(CLERK, doc, form="text", title="文字解读", body="一、制定背景 …")
         wf.set_signers(CLERK, doc, [HEAD, SIGNER2])
         wf.fire(CLERK, doc, "request_signoff")
@@ -174,6 +215,7 @@ def santongbu_steps(app: App) -> list[Callable[[dict[str, Any]], None]]:
     def sign(who: str) -> Callable[[dict[str, Any]], None]:
         def run(ctx: dict[str, Any]) -> None:
             wf.sign(who, ctx["id"])
+
         return run
 
     def publish(ctx: dict[str, Any]) -> None:
@@ -181,8 +223,9 @@ def santongbu_steps(app: App) -> list[Callable[[dict[str, Any]], None]]:
 
     def post(ctx: dict[str, Any]) -> None:
         wf.record_posting(CLERK, ctx["id"], channel="portal", url="https://jtj.fuzhou.example.cn/zcjd/1.htm")
-        out = wf.record_posting(CLERK, ctx["id"], channel="news_media", outlet="福州日报",
-                                url="https://news.example.cn/1.htm")
+        out = wf.record_posting(
+            CLERK, ctx["id"], channel="news_media", outlet="福州日报", url="https://news.example.cn/1.htm"
+        )
         if out.state_after != "interpretation_posted":
             raise RuntimeError(f"santongbu: the document ended in {out.state_after}")
 
@@ -197,7 +240,7 @@ def run_backend(kind: str, workflows: int, warmup: int = 3) -> tuple[list[Stats]
         p_stats = [Stats() for _ in STEPS]
         for i in range(warmup + workflows):
             sides = [(ours, s_stats), (theirs, p_stats)]
-            for steps, stats in (sides if i % 2 == 0 else sides[::-1]):
+            for steps, stats in sides if i % 2 == 0 else sides[::-1]:
                 ctx: dict[str, Any] = {}
                 for k, step in enumerate(steps):
                     started = time.perf_counter()
@@ -207,8 +250,9 @@ def run_backend(kind: str, workflows: int, warmup: int = 3) -> tuple[list[Stats]
         return s_stats, p_stats
 
 
-def run(quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"),
-        workflows: int | None = None) -> list[Figure]:
+def run(
+    quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"), workflows: int | None = None
+) -> list[Figure]:
     try:
         import SpiffWorkflow  # noqa: F401
     except ImportError:
@@ -220,17 +264,39 @@ def run(quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"
         total_ours = sum(s.p50 for s in ours)
         total_theirs = sum(s.p50 for s in theirs)
         for name, s, p in zip(STEPS, ours, theirs):
-            print(f"  spiff/{kind} {name:16s} santongbu p50 {s.p50 * 1e3:8.2f} ms   "
-                  f"spiff p50 {p.p50 * 1e3:8.2f} ms   spiff/santongbu {p.p50 / s.p50:5.2f}", flush=True)
-            figures.append(Figure("spiff", f"{kind}: {name}, Santongbu p50", s.p50 * 1e3, "ms",
-                                  baseline=p.p50 * 1e3, baseline_name="SpiffWorkflow"))
+            print(
+                f"  spiff/{kind} {name:16s} santongbu p50 {s.p50 * 1e3:8.2f} ms   "
+                f"spiff p50 {p.p50 * 1e3:8.2f} ms   spiff/santongbu {p.p50 / s.p50:5.2f}",
+                flush=True,
+            )
+            figures.append(
+                Figure(
+                    "spiff",
+                    f"{kind}: {name}, Santongbu p50",
+                    s.p50 * 1e3,
+                    "ms",
+                    baseline=p.p50 * 1e3,
+                    baseline_name="SpiffWorkflow",
+                )
+            )
         speedup = total_theirs / total_ours
-        figures.append(Figure(
-            "spiff", f"{kind}: whole workflow (sum of step p50s), Santongbu", total_ours * 1e3, "ms",
-            baseline=total_theirs * 1e3, baseline_name="SpiffWorkflow",
-            target="Santongbu ≥ 10× faster (ratio ≤ 0.10)", met=speedup >= TARGET,
-            note=(f"Santongbu {speedup:.1f}× faster" if speedup >= 1
-                  else f"SpiffWorkflow {1 / speedup:.1f}× faster")))
+        figures.append(
+            Figure(
+                "spiff",
+                f"{kind}: whole workflow (sum of step p50s), Santongbu",
+                total_ours * 1e3,
+                "ms",
+                baseline=total_theirs * 1e3,
+                baseline_name="SpiffWorkflow",
+                target="Santongbu ≥ 10× faster (ratio ≤ 0.10)",
+                met=speedup >= TARGET,
+                note=(
+                    f"Santongbu {speedup:.1f}× faster"
+                    if speedup >= 1
+                    else f"SpiffWorkflow {1 / speedup:.1f}× faster"
+                ),
+            )
+        )
     return figures
 
 

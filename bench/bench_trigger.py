@@ -24,6 +24,7 @@ Service and floor triggers alternate, one each, on documents cloned from one sig
 (so both see the same table sizes and the same load on this machine), and the rows each wrote
 are counted and compared before a figure is printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,22 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
-    App, Figure, Stats, application, backend, pg_conninfo, finish, sqlite_path,
+from bench.common import (
+    App,
+    Figure,
+    Stats,
+    application,
+    backend,
+    finish,
+    pg_conninfo,
+    sqlite_path,
 )
 
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
@@ -74,20 +82,30 @@ def clone_signed(app: App, count: int) -> list[int]:
     doc_cols = [c for c in _columns(db, "documents") if c != "id"]
     ids: list[int] = [source]
     with db.engine.begin() as conn:  # type: ignore[attr-defined]
-        head = conn.execute(text("SELECT seq, hash FROM audit_heads WHERE chain = :c"),
-                            {"c": f"doc:{source}"}).one()
+        head = conn.execute(
+            text("SELECT seq, hash FROM audit_heads WHERE chain = :c"), {"c": f"doc:{source}"}
+        ).one()
         cols = ", ".join(doc_cols)
         for _ in range(count - 1):
-            new_id = conn.execute(text(
-                f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents WHERE id = :id RETURNING id"),
-                {"id": source}).scalar_one()
+            new_id = conn.execute(
+                text(
+                    f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents WHERE id = :id RETURNING id"
+                ),
+                {"id": source},
+            ).scalar_one()
             for table, copied in CLONED_TABLES.items():
                 c = ", ".join(copied)
-                conn.execute(text(
-                    f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
-                    f"WHERE document_id = :id ORDER BY id"), {"new": new_id, "id": source})
-            conn.execute(text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
-                         {"c": f"doc:{new_id}", "s": head.seq, "h": head.hash})
+                conn.execute(
+                    text(
+                        f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
+                        f"WHERE document_id = :id ORDER BY id"
+                    ),
+                    {"new": new_id, "id": source},
+                )
+            conn.execute(
+                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
+                {"c": f"doc:{new_id}", "s": head.seq, "h": head.hash},
+            )
             ids.append(new_id)
     return ids
 
@@ -102,8 +120,10 @@ def count_rows(app: App) -> dict[str, int]:
     from sqlalchemy import text
 
     with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("audit_events", "outbox")}
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("audit_events", "outbox")
+        }
 
 
 # --------------------------------------------------------------------------- the floor
@@ -116,8 +136,7 @@ class Floor:
         self.t = template
         if self.sqlite:
             conn = sqlite3.connect(sqlite_path(app.db.url), isolation_level=None, timeout=30)  # type: ignore[attr-defined]
-            for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON",
-                           "synchronous=NORMAL"):
+            for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
                 conn.execute(f"PRAGMA {pragma}")
             self.conn: Any = conn
             self.p = "?"
@@ -132,7 +151,7 @@ class Floor:
 
     def _ts(self, value: datetime) -> Any:
         """What the application's UTCDateTime column stores for ``value``."""
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else value
 
     def publish(self, doc_id: int, version: int, now: datetime) -> None:
@@ -145,7 +164,8 @@ class Floor:
             f"UPDATE documents SET state = 'published', publication_url = {p}, published_at = {p}, "
             f"due_at = {p}, due_provisional = {p}, updated_at = {p}, version = version + 1 "
             f"WHERE id = {p} AND version = {p}",
-            (URL, self._ts(now), self._ts(t["due_at"]), False, self._ts(now), doc_id, version))
+            (URL, self._ts(now), self._ts(t["due_at"]), False, self._ts(now), doc_id, version),
+        )
         if cur.rowcount != 1:
             raise RuntimeError(f"floor: document {doc_id} changed meanwhile")
         cur.execute(f"SELECT seq, hash FROM audit_heads WHERE chain = {p}", (chain,))
@@ -155,36 +175,80 @@ class Floor:
             "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, "
             "body_text, body_html, status, attempts, next_attempt_at, created_at, dedupe_key) "
             f"VALUES ({', '.join([p] * 13)}) RETURNING id",
-            (doc_id, "published", "zh", t["to_addrs"], t["cc_addrs"], t["subject"], t["body_text"],
-             t["body_html"], "pending", 0, self._ts(now), self._ts(now), key))
+            (
+                doc_id,
+                "published",
+                "zh",
+                t["to_addrs"],
+                t["cc_addrs"],
+                t["subject"],
+                t["body_text"],
+                t["body_html"],
+                "pending",
+                0,
+                self._ts(now),
+                self._ts(now),
+                key,
+            ),
+        )
         outbox_id = cur.fetchone()[0]
-        cur.execute(f"UPDATE outbox SET message_id = {p} WHERE id = {p}",
-                    (f"<santongbu.outbox.{outbox_id}.{int(now.timestamp())}@localhost>", outbox_id))
+        cur.execute(
+            f"UPDATE outbox SET message_id = {p} WHERE id = {p}",
+            (f"<santongbu.outbox.{outbox_id}.{int(now.timestamp())}@localhost>", outbox_id),
+        )
         # The audit details the service wrote for its own publishes, with this row's ids: the
         # floor follows whatever the service records (the calendar sources, counted days, …).
         queued = {**t["queued_details"], "outbox_id": outbox_id, "dedupe_key": key}
         published = {**t["publish_details"], "emails": [outbox_id]}
-        at = now.astimezone(timezone.utc)
+        at = now.astimezone(UTC)
         for action, state_before, state_after, details in (
-                ("email_queued", None, None, queued),
-                ("publish", "joint_signoff", "published", published)):
+            ("email_queued", None, None, queued),
+            ("publish", "joint_signoff", "published", published),
+        ):
             seq += 1
             text = json.dumps(details, ensure_ascii=False, sort_keys=True)
-            row = {"chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"),
-                   "actor": "liu.spc", "actor_unit": "spc", "document_id": doc_id,
-                   "action": action, "outcome": "allowed", "state_before": state_before,
-                   "state_after": state_after, "details": text, "prev_hash": prev}
-            digest = hashlib.sha256(json.dumps(row, ensure_ascii=False, sort_keys=True,
-                                               separators=(",", ":")).encode()).hexdigest()
+            row = {
+                "chain": chain,
+                "seq": seq,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor": "liu.spc",
+                "actor_unit": "spc",
+                "document_id": doc_id,
+                "action": action,
+                "outcome": "allowed",
+                "state_before": state_before,
+                "state_after": state_after,
+                "details": text,
+                "prev_hash": prev,
+            }
+            digest = hashlib.sha256(
+                json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            ).hexdigest()
             cur.execute(
                 "INSERT INTO audit_events (chain, seq, at, actor, actor_unit, document_id, action, "
                 "outcome, state_before, state_after, details, prev_hash, hash) "
                 f"VALUES ({', '.join([p] * 13)})",
-                (chain, seq, self._ts(at), "liu.spc", "spc", doc_id, action, "allowed",
-                 state_before, state_after, text, prev, digest))
+                (
+                    chain,
+                    seq,
+                    self._ts(at),
+                    "liu.spc",
+                    "spc",
+                    doc_id,
+                    action,
+                    "allowed",
+                    state_before,
+                    state_after,
+                    text,
+                    prev,
+                    digest,
+                ),
+            )
             prev = digest
-        cur.execute(f"UPDATE audit_heads SET seq = {p}, hash = {p} WHERE chain = {p} AND seq = {p}",
-                    (seq, prev, chain, seq - 2))
+        cur.execute(
+            f"UPDATE audit_heads SET seq = {p}, hash = {p} WHERE chain = {p} AND seq = {p}",
+            (seq, prev, chain, seq - 2),
+        )
         if cur.rowcount != 1:
             raise RuntimeError(f"floor: chain {chain} moved meanwhile")
         if self.sqlite:
@@ -199,19 +263,33 @@ def template_from(app: App) -> dict[str, Any]:
     from sqlalchemy import text
 
     with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
-        row = conn.execute(text(
-            "SELECT d.due_at, o.to_addrs, o.cc_addrs, o.subject, o.body_text, o.body_html "
-            "FROM outbox o JOIN documents d ON d.id = o.document_id "
-            "WHERE o.event = 'published' ORDER BY o.id DESC LIMIT 1")).one()
-        details = dict(conn.execute(text(
-            "SELECT action, details FROM audit_events WHERE id IN (SELECT max(id) FROM audit_events "
-            "WHERE action IN ('publish', 'email_queued') GROUP BY action)")).all())
+        row = conn.execute(
+            text(
+                "SELECT d.due_at, o.to_addrs, o.cc_addrs, o.subject, o.body_text, o.body_html "
+                "FROM outbox o JOIN documents d ON d.id = o.document_id "
+                "WHERE o.event = 'published' ORDER BY o.id DESC LIMIT 1"
+            )
+        ).one()
+        details = dict(
+            conn.execute(
+                text(
+                    "SELECT action, details FROM audit_events WHERE id IN (SELECT max(id) FROM audit_events "
+                    "WHERE action IN ('publish', 'email_queued') GROUP BY action)"
+                )
+            ).all()
+        )
     due = row.due_at if isinstance(row.due_at, datetime) else datetime.fromisoformat(str(row.due_at))
-    due = due.replace(tzinfo=timezone.utc) if due.tzinfo is None else due
-    return {"due_at": due, "to_addrs": row.to_addrs, "cc_addrs": row.cc_addrs,
-            "subject": row.subject, "body_text": row.body_text, "body_html": row.body_html,
-            "publish_details": json.loads(details["publish"]),
-            "queued_details": json.loads(details["email_queued"])}
+    due = due.replace(tzinfo=UTC) if due.tzinfo is None else due
+    return {
+        "due_at": due,
+        "to_addrs": row.to_addrs,
+        "cc_addrs": row.cc_addrs,
+        "subject": row.subject,
+        "body_text": row.body_text,
+        "body_html": row.body_html,
+        "publish_details": json.loads(details["publish"]),
+        "queued_details": json.loads(details["email_queued"]),
+    }
 
 
 # --------------------------------------------------------------------------- the run
@@ -243,7 +321,7 @@ def run_backend(kind: str, docs: int, warmup: int = 10) -> tuple[Stats, Stats]:
                     (s_stats, lambda d=s_doc: service(d)),
                     (f_stats, lambda d=f_doc: floor.publish(d, versions[d], now)),
                 ]
-                for stats, call in (pair if i % 2 == 0 else pair[::-1]):
+                for stats, call in pair if i % 2 == 0 else pair[::-1]:
                     started = time.perf_counter()
                     call()
                     stats.add(time.perf_counter() - started)
@@ -281,15 +359,24 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
 
     def shape(doc: int) -> list[tuple[Any, ...]]:
         with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
-            events = conn.execute(text(
-                "SELECT action, outcome, state_before, state_after, details FROM audit_events "
-                "WHERE document_id = :d AND action IN ('publish', 'email_queued') ORDER BY seq"),
-                {"d": doc}).all()
-            outbox = conn.execute(text(
-                "SELECT event, status, dedupe_key IS NOT NULL, message_id IS NOT NULL, "
-                "length(body_html) FROM outbox WHERE document_id = :d"), {"d": doc}).all()
-        return [(e.action, e.outcome, e.state_before, e.state_after, sorted(json.loads(e.details)))
-                for e in events] + [tuple(o) for o in outbox]
+            events = conn.execute(
+                text(
+                    "SELECT action, outcome, state_before, state_after, details FROM audit_events "
+                    "WHERE document_id = :d AND action IN ('publish', 'email_queued') ORDER BY seq"
+                ),
+                {"d": doc},
+            ).all()
+            outbox = conn.execute(
+                text(
+                    "SELECT event, status, dedupe_key IS NOT NULL, message_id IS NOT NULL, "
+                    "length(body_html) FROM outbox WHERE document_id = :d"
+                ),
+                {"d": doc},
+            ).all()
+        return [
+            (e.action, e.outcome, e.state_before, e.state_after, sorted(json.loads(e.details)))
+            for e in events
+        ] + [tuple(o) for o in outbox]
 
     a, b = shape(service_doc), shape(floor_doc)
     if a != b:
@@ -299,19 +386,30 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
     from workflow.kernel.models import AuditEvent
 
     with app.db.transaction() as session:  # type: ignore[attr-defined]
-        for ev in session.scalars(select(AuditEvent).where(AuditEvent.document_id == floor_doc,
-                                                           AuditEvent.action == "publish")):
+        for ev in session.scalars(
+            select(AuditEvent).where(AuditEvent.document_id == floor_doc, AuditEvent.action == "publish")
+        ):
             want = audit.event_hash(
-                chain=ev.chain, seq=ev.seq, at=ev.at, actor=ev.actor, actor_unit=ev.actor_unit,
-                document_id=ev.document_id, action=ev.action, outcome=ev.outcome,
-                state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
-                prev_hash=ev.prev_hash)
+                chain=ev.chain,
+                seq=ev.seq,
+                at=ev.at,
+                actor=ev.actor,
+                actor_unit=ev.actor_unit,
+                document_id=ev.document_id,
+                action=ev.action,
+                outcome=ev.outcome,
+                state_before=ev.state_before,
+                state_after=ev.state_after,
+                details=ev.details,
+                prev_hash=ev.prev_hash,
+            )
             if want != ev.hash:
                 raise RuntimeError("the floor's audit hash differs from workflow.kernel.audit's")
 
 
-def run(quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"),
-        docs: int | None = None) -> list[Figure]:
+def run(
+    quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"), docs: int | None = None
+) -> list[Figure]:
     docs = docs or (60 if quick else 300)
     figures: list[Figure] = []
     for kind in backends:
@@ -320,12 +418,18 @@ def run(quick: bool = False, backends: tuple[str, ...] = ("sqlite", "postgresql"
         print(f"  trigger/{kind}: floor   {f.describe()}", flush=True)
         ratio = s.p50 / f.p50
         for label, a, b in (("p50", s.p50, f.p50), ("mean", s.mean, f.mean), ("p99", s.p99, f.p99)):
-            figures.append(Figure(
-                "trigger", f"publish via service, {kind}, {label}", a * 1e3, "ms",
-                baseline=b * 1e3, baseline_name=f"raw {'sqlite3' if kind == 'sqlite' else 'psycopg'}",
-                target="≤ 2× floor" if label == "p50" else "",
-                met=(ratio <= TARGET_RATIO) if label == "p50" else None,
-            ))
+            figures.append(
+                Figure(
+                    "trigger",
+                    f"publish via service, {kind}, {label}",
+                    a * 1e3,
+                    "ms",
+                    baseline=b * 1e3,
+                    baseline_name=f"raw {'sqlite3' if kind == 'sqlite' else 'psycopg'}",
+                    target="≤ 2× floor" if label == "p50" else "",
+                    met=(ratio <= TARGET_RATIO) if label == "p50" else None,
+                )
+            )
     return figures
 
 

@@ -5,6 +5,7 @@ and so that ``bench/run_all.py`` can collect every figure into one table. Nothin
 the application; it only builds the same databases the application uses (``Database.upgrade()``,
 the sample bureau through the real directory service).
 """
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,10 @@ class Stats:
         return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
 
     def describe(self, scale: float = 1e3, unit: str = "ms") -> str:
-        return (f"n={self.n} mean {self.mean * scale:.3f} {unit}  p50 {self.p50 * scale:.3f} {unit}"
-                f"  p99 {self.p99 * scale:.3f} {unit}")
+        return (
+            f"n={self.n} mean {self.mean * scale:.3f} {unit}  p50 {self.p50 * scale:.3f} {unit}"
+            f"  p99 {self.p99 * scale:.3f} {unit}"
+        )
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -124,7 +127,7 @@ def throwaway_pg(suffix: str) -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - re-raised with the fix
+    except Exception as exc:
         raise SystemExit(PG_HINT.format(url=PG_ADMIN_URL, error=exc)) from exc
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
@@ -178,16 +181,15 @@ def application(url: str, *, start: datetime | None = None, **settings_kw: objec
     from tests.factories import seed_bureau
     from workflow.kernel.clock import FixedClock
     from workflow.kernel.db import Database
-    from workflow.services.documents import Workflow
     from workflow.kernel.settings import Settings
+    from workflow.services.documents import Workflow
 
     folder = Path(tempfile.mkdtemp(prefix="santongbu_bench_app_"))
     db = Database(url)
     try:
         db.upgrade()
         clock = FixedClock(start or shanghai(2024, 2, 5, 10, 0))
-        settings = Settings(database_url=db.url, mail_folder=folder / "mail", language="zh",
-                            **settings_kw)  # type: ignore[arg-type]
+        settings = Settings(database_url=db.url, mail_folder=folder / "mail", language="zh", **settings_kw)  # type: ignore[arg-type]
         seed_bureau(db, clock)
         yield App(db, clock, settings, Workflow(db, clock, settings), folder)
     finally:
@@ -214,14 +216,16 @@ def print_figures(figures: Sequence[Figure], out=None) -> None:  # type: ignore[
         against = f"{f.baseline_name} {fmt(f.baseline, f.unit)}" if f.baseline is not None else ""
         met = "" if f.met is None else ("yes" if f.met else "**no**")
         name = f.name + (f" ({f.note})" if f.note else "")
-        print(f"| {f.bench} | {name} | {fmt(f.value, f.unit)} | {against} | {ratio} | {f.target} | {met} |",
-              file=out)
+        print(
+            f"| {f.bench} | {name} | {fmt(f.value, f.unit)} | {against} | {ratio} | {f.target} | {met} |",
+            file=out,
+        )
 
 
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return ""
-    if abs(value) >= 100 or value == int(value) and abs(value) >= 10:
+    if abs(value) >= 100 or (value == int(value) and abs(value) >= 10):
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"

@@ -7,10 +7,11 @@ real speed, so what the benchmark times — the deadline passing, the beat's tic
 delivery nudge, SMTP — takes exactly as long as it would on the day. Everything else is
 ``workers.app.make_app`` as deployed: settings from the environment, Redis broker.
 """
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from workers.app import make_app
 
@@ -22,8 +23,10 @@ class OffsetClock:
         self.offset = timedelta(seconds=offset_seconds)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
 
-app = make_app(clock=OffsetClock(float(os.environ.get("SANTONGBU_BENCH_CLOCK_OFFSET", "0"))),
-               name="santongbu-bench-latency")
+app = make_app(
+    clock=OffsetClock(float(os.environ.get("SANTONGBU_BENCH_CLOCK_OFFSET", "0"))),
+    name="santongbu-bench-latency",
+)

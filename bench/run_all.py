@@ -14,6 +14,7 @@ Needs PostgreSQL on 127.0.0.1:5432 (user postgres; ``SANTONGBU_BENCH_PG`` to cha
 (``pip install -e '.[bench]'``). ``bench_audit_pg`` (a million documents and ten million audit
 events, ~10 minutes on its own) is listed at the end and run with ``--others``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PG_ADMIN_URL, ROOT, Figure, load_figures, print_figures  # noqa: E402
+from bench.common import PG_ADMIN_URL, ROOT, Figure, load_figures, print_figures
 
 # Cheapest first, so a quick look at the table needs no patience; each with a time limit that
 # stops a stuck benchmark (the run as a whole stays bounded).
@@ -44,25 +45,37 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
     ("search", "document search at 100,000 documents, SQLite and PostgreSQL", 1800),
 ]
-OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {"common.py", "run_all.py", "__init__.py",
-                                                           "__main__.py", "latency_app.py"}
+OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {
+    "common.py",
+    "run_all.py",
+    "__init__.py",
+    "__main__.py",
+    "latency_app.py",
+}
 
 
 def machine() -> list[str]:
     """What the figures came from: cores, memory, CPU, versions, and how busy the machine was."""
     lines = [f"cores (nproc): {os.cpu_count()}"]
     try:
-        total = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        total = next(
+            line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+        )
         lines.append(f"memory: {int(total.split()[1]) / 2**20:.1f} GiB")
     except (OSError, StopIteration):
         pass
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
         lines.append(f"CPU: {model}")
     except (OSError, StopIteration):
         pass
-    lines.append(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.platform()}")
+    lines.append(
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.platform()}"
+    )
     try:
         from sqlalchemy import create_engine, text
 
@@ -71,10 +84,14 @@ def machine() -> list[str]:
         engine = create_engine(normalise_url(PG_ADMIN_URL))
         with engine.connect() as conn:
             lines.append(conn.execute(text("SELECT version()")).scalar_one().split(" on ")[0])
-            lines.append("PostgreSQL synchronous_commit=" + conn.execute(text("SHOW synchronous_commit")).scalar_one()
-                         + ", fsync=" + conn.execute(text("SHOW fsync")).scalar_one())
+            lines.append(
+                "PostgreSQL synchronous_commit="
+                + conn.execute(text("SHOW synchronous_commit")).scalar_one()
+                + ", fsync="
+                + conn.execute(text("SHOW fsync")).scalar_one()
+            )
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - reported, the benchmarks will say more
+    except Exception as exc:
         lines.append(f"PostgreSQL: not reachable ({exc.__class__.__name__})")
     try:
         import SpiffWorkflow
@@ -91,8 +108,19 @@ def run_one(name: str, quick: bool, limit: int, extra: list[str]) -> tuple[list[
     """One benchmark in its own process; (figures, error, seconds)."""
     with tempfile.TemporaryDirectory(prefix="santongbu_bench_run_") as folder:
         out = Path(folder) / "figures.json"
-        cmd = [sys.executable, "-m", f"bench.bench_{name}", "--json", str(out), *(["--quick"] if quick else []), *extra]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        cmd = [
+            sys.executable,
+            "-m",
+            f"bench.bench_{name}",
+            "--json",
+            str(out),
+            *(["--quick"] if quick else []),
+            *extra,
+        ]
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         started = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=limit)
@@ -112,10 +140,16 @@ def others() -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs of each (a few minutes in all)")
-    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(n for n, _, _ in BENCHMARKS))
+    parser.add_argument(
+        "--only", default="", help="comma-separated: " + ",".join(n for n, _, _ in BENCHMARKS)
+    )
     parser.add_argument("--scale", type=int, default=None, help="documents for the sweep (1,000,000)")
-    parser.add_argument("--others", action="store_true", help="also run bench_audit_pg (about 10 more minutes)")
-    parser.add_argument("--out", default=None, help="also write the machine and the table to this Markdown file")
+    parser.add_argument(
+        "--others", action="store_true", help="also run bench_audit_pg (about 10 more minutes)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="also write the machine and the table to this Markdown file"
+    )
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b[0] in args.only.split(",")]
 
@@ -139,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {path.name} (its own output)", flush=True)
             subprocess.run([sys.executable, str(path)], cwd=ROOT, timeout=900, check=False)
     total = time.perf_counter() - started
-    footer = [f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
-              f"wall time: {total / 60:.1f} min ({'; '.join(timings)})"]
+    footer = [
+        f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"wall time: {total / 60:.1f} min ({'; '.join(timings)})",
+    ]
 
     print(f"\n== results ({'quick' if args.quick else 'full'} run)\n", flush=True)
     print_figures(figures)
@@ -149,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nFAILED: " + "; ".join(failures))
     rest = others()
     if rest and not args.others:
-        print("\nOther benchmarks in bench/ (not run; add --others): "
-              + ", ".join(f"{sys.executable} bench/{p.name}" for p in rest))
+        print(
+            "\nOther benchmarks in bench/ (not run; add --others): "
+            + ", ".join(f"{sys.executable} bench/{p.name}" for p in rest)
+        )
     if args.out:
         import io
 

@@ -4,6 +4,7 @@ The directory service calls :func:`validate_address` whenever a unit or a user i
 address is refused at the door; the outbox calls it again when it resolves recipients, because
 rows saved before validation existed may still hold one.
 """
+
 from __future__ import annotations
 
 import re

@@ -18,6 +18,7 @@ folder names files by id. The one window SMTP cannot close — the server accept
 and the worker died before step 3 committed — resends the identical message (same Message-ID)
 after the lease; that is the price of never losing one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,16 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from notifications import robots
+from notifications.message import BadMessage, build_message
+from notifications.transports import (
+    DeliveryError,
+    PermanentError,
+    Sent,
+    TransientError,
+    Transport,
+    transport_for,
+)
 from states.permissions import may_administer
 from states.reasons import Reason
 from states.snapshot import SYSTEM, ActorSnapshot
@@ -36,12 +47,8 @@ from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound
-from workflow.kernel.settings import Settings
-
-from notifications import robots
-from notifications.message import BadMessage, build_message
 from workflow.kernel.models.outbox import OutboxMessage
-from notifications.transports import DeliveryError, PermanentError, Sent, TransientError, Transport, transport_for
+from workflow.kernel.settings import Settings
 
 log = logging.getLogger("santongbu.notifications")
 T = TypeVar("T")
@@ -69,8 +76,13 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"outbox_id": self.outbox_id, "result": self.result, "attempts": self.attempts,
-                "detail": self.detail, "next_attempt_at": self.next_attempt_at}
+        return {
+            "outbox_id": self.outbox_id,
+            "result": self.result,
+            "attempts": self.attempts,
+            "detail": self.detail,
+            "next_attempt_at": self.next_attempt_at,
+        }
 
 
 @dataclass
@@ -98,9 +110,15 @@ class DeliveryReport:
         return self.ids("failed")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"worker_id": self.worker_id, "transport": self.transport, "claimed": self.claimed,
-                "sent": self.sent, "retried": self.retried, "failed": self.failed,
-                "outcomes": [o.as_dict() for o in self.outcomes]}
+        return {
+            "worker_id": self.worker_id,
+            "transport": self.transport,
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "outcomes": [o.as_dict() for o in self.outcomes],
+        }
 
 
 @dataclass
@@ -128,11 +146,25 @@ def _with_retry(db: Database, work: Callable[[Session], T], tries: int = 8) -> T
     raise AssertionError("unreachable")
 
 
-def _audit(session: Session, *, at: datetime, action: str, row_document_id: int | None,
-           details: dict[str, Any], actor: ActorSnapshot | None = SYSTEM,
-           outcome: str = "allowed") -> None:
-    audit.append(session, at=at, actor=actor, action=action, outcome=outcome,
-                 document_id=row_document_id, details=details)
+def _audit(
+    session: Session,
+    *,
+    at: datetime,
+    action: str,
+    row_document_id: int | None,
+    details: dict[str, Any],
+    actor: ActorSnapshot | None = SYSTEM,
+    outcome: str = "allowed",
+) -> None:
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        document_id=row_document_id,
+        details=details,
+    )
 
 
 def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, limit: int) -> list[_Claim]:
@@ -142,10 +174,12 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
     def work(session: Session) -> list[_Claim]:
         query = (
             select(OutboxMessage)
-            .where(or_(
-                and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= stale),
-            ))
+            .where(
+                or_(
+                    and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= stale),
+                )
+            )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         )
@@ -159,18 +193,32 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 # every worker down forever. An administrator can still retry it.
                 row.status = "failed"
                 row.last_error = f"abandoned by worker {reclaimed} mid-send, {row.attempts} attempts"
-                _audit(session, at=now, action="email_failed", row_document_id=row.document_id,
-                       details={"outbox_id": row.id, "attempt": row.attempts, "worker": worker_id,
-                                "error": row.last_error, "kind": "abandoned"})
+                _audit(
+                    session,
+                    at=now,
+                    action="email_failed",
+                    row_document_id=row.document_id,
+                    details={
+                        "outbox_id": row.id,
+                        "attempt": row.attempts,
+                        "worker": worker_id,
+                        "error": row.last_error,
+                        "kind": "abandoned",
+                    },
+                )
                 continue
             row.status, row.claimed_at, row.claimed_by = "sending", now, worker_id
             row.attempts += 1
             c = _Claim(row.id, row.document_id, row.attempts, [], reclaimed, channel=row.channel)
             try:
                 c.recipients = row.envelope_recipients
-                c.message = build_message(row, settings) if row.channel == "email" else robots.build(session, row)
-            except Exception as exc:  # noqa: BLE001 - a malformed row must not block the queue
-                c.build_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
+                c.message = (
+                    build_message(row, settings) if row.channel == "email" else robots.build(session, row)
+                )
+            except Exception as exc:
+                c.build_error = (
+                    f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
+                )
             claims.append(c)
         return claims
 
@@ -182,15 +230,21 @@ def _renew(db: Database, c: _Claim, worker_id: str, now: datetime) -> bool:
     with db.transaction() as session:
         moved = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status == "sending",
-                   OutboxMessage.attempts == c.attempts, OutboxMessage.claimed_by == worker_id)
+            .where(
+                OutboxMessage.id == c.outbox_id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == c.attempts,
+                OutboxMessage.claimed_by == worker_id,
+            )
             .values(claimed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
     return moved == 1
 
 
-def _record_sent(db: Database, c: _Claim, sent: Sent, worker_id: str, now: datetime, transport: str) -> Outcome:
+def _record_sent(
+    db: Database, c: _Claim, sent: Sent, worker_id: str, now: datetime, transport: str
+) -> Outcome:
     note = ("; refused: " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())) if sent.refused else ""
 
     def work(session: Session) -> Outcome:
@@ -201,18 +255,35 @@ def _record_sent(db: Database, c: _Claim, sent: Sent, worker_id: str, now: datet
             .values(status="sent", sent_at=now, last_error=(note.lstrip("; ") or None))
             .execution_options(synchronize_session=False)
         )
-        _audit(session, at=now, action="email_sent", row_document_id=c.document_id, details={
-            "outbox_id": c.outbox_id, "attempt": c.attempts, "transport": transport,
-            "worker": worker_id, "detail": sent.detail, "refused": sent.refused,
-            "reclaimed_from": c.reclaimed_from,
-        })
+        _audit(
+            session,
+            at=now,
+            action="email_sent",
+            row_document_id=c.document_id,
+            details={
+                "outbox_id": c.outbox_id,
+                "attempt": c.attempts,
+                "transport": transport,
+                "worker": worker_id,
+                "detail": sent.detail,
+                "refused": sent.refused,
+                "reclaimed_from": c.reclaimed_from,
+            },
+        )
         return Outcome(c.outbox_id, "sent", c.attempts, sent.detail + note)
 
     return _with_retry(db, work)
 
 
-def _record_failure(db: Database, settings: Settings, c: _Claim, error: DeliveryError,
-                    worker_id: str, now: datetime, transport: str) -> Outcome:
+def _record_failure(
+    db: Database,
+    settings: Settings,
+    c: _Claim,
+    error: DeliveryError,
+    worker_id: str,
+    now: datetime,
+    transport: str,
+) -> Outcome:
     give_up = error.permanent or c.attempts >= settings.outbox_max_attempts
     when = None if give_up else now + backoff(settings, c.attempts)
 
@@ -224,16 +295,22 @@ def _record_failure(db: Database, settings: Settings, c: _Claim, error: Delivery
             values.update(status="pending", next_attempt_at=when)
         moved = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == c.outbox_id, OutboxMessage.status == "sending",
-                   OutboxMessage.attempts == c.attempts)
+            .where(
+                OutboxMessage.id == c.outbox_id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == c.attempts,
+            )
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
         if moved != 1:  # another worker owns the row now; its outcome is the one that counts
             return Outcome(c.outbox_id, "skipped", c.attempts, "claim lost: " + error.detail)
         details = {
-            "outbox_id": c.outbox_id, "attempt": c.attempts, "transport": transport,
-            "worker": worker_id, "error": error.detail,
+            "outbox_id": c.outbox_id,
+            "attempt": c.attempts,
+            "transport": transport,
+            "worker": worker_id,
+            "error": error.detail,
             "kind": "permanent" if error.permanent else "transient",
         }
         if give_up:
@@ -270,12 +347,16 @@ def deliver_pending(
                 report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), via))
                 continue
             if not _renew(db, c, worker_id, clock.now()):
-                report.outcomes.append(Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending"))
+                report.outcomes.append(
+                    Outcome(c.outbox_id, "skipped", c.attempts, "claim lost before sending")
+                )
                 continue
             try:
                 sent = transport.send(c.outbox_id, c.message, c.recipients)
-            except Exception as exc:  # noqa: BLE001 - every failure is recorded, none leaves the row claimed
-                error = exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                error = (
+                    exc if isinstance(exc, DeliveryError) else TransientError(f"{type(exc).__name__}: {exc}")
+                )
                 log.warning("outbox %s attempt %s: %s", c.outbox_id, c.attempts, error.detail)
                 report.outcomes.append(_record_failure(db, settings, c, error, worker_id, clock.now(), via))
                 continue
@@ -295,20 +376,41 @@ def retry(db: Database, outbox_id: int, actor: ActorSnapshot, clock: Clock) -> O
     def work(session: Session) -> OutboxMessage | list[Reason]:
         row = session.get(OutboxMessage, outbox_id)
         if row is None:
-            raise NotFound(Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"}))
+            raise NotFound(
+                Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"})
+            )
         refusal = may_administer(actor)
         if refusal:
-            _audit(session, at=now, action="email_retry_requested", row_document_id=row.document_id,
-                   actor=actor, outcome="refused",
-                   details={"outbox_id": row.id, "reasons": refusal})
+            _audit(
+                session,
+                at=now,
+                action="email_retry_requested",
+                row_document_id=row.document_id,
+                actor=actor,
+                outcome="refused",
+                details={"outbox_id": row.id, "reasons": refusal},
+            )
             return refusal
         if row.status not in ("failed", "pending"):
-            problem = ("it was already sent" if row.status == "sent"
-                       else "it is being sent right now; wait for the outcome")
+            problem = (
+                "it was already sent"
+                if row.status == "sent"
+                else "it is being sent right now; wait for the outcome"
+            )
             raise InvalidInput(Reason("invalid", {"field": f"outbox {row.id}", "problem": problem}))
-        _audit(session, at=now, action="email_retry_requested", row_document_id=row.document_id,
-               actor=actor, details={"outbox_id": row.id, "previous_status": row.status,
-                                     "previous_attempts": row.attempts, "last_error": row.last_error})
+        _audit(
+            session,
+            at=now,
+            action="email_retry_requested",
+            row_document_id=row.document_id,
+            actor=actor,
+            details={
+                "outbox_id": row.id,
+                "previous_status": row.status,
+                "previous_attempts": row.attempts,
+                "last_error": row.last_error,
+            },
+        )
         row.status, row.attempts, row.next_attempt_at = "pending", 0, now
         row.claimed_at = row.claimed_by = None
         session.flush()

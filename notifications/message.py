@@ -6,18 +6,18 @@ with :class:`email.headerregistry.Address`, which refuses anything that is not o
 ``email.policy.SMTP`` policy refuses to store a header value containing a line break; and the
 transports take the envelope recipients from the row, never from the headers.
 """
+
 from __future__ import annotations
 
 import email.policy
+from email import message_from_string
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email import message_from_string
 from email.utils import format_datetime, parseaddr
-
-from workflow.kernel.settings import Settings
 
 from notifications.addresses import clean_text
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.settings import Settings
 
 
 class BadMessage(ValueError):

@@ -4,6 +4,7 @@ A lifecycle change, its audit event and its outbox rows commit together or not a
 back change never emails anyone, and a committed one is never forgotten, because delivery reads
 the table after commit instead of trusting a task sent from inside the transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -30,9 +31,16 @@ from workflow.kernel.settings import Settings
 # Events that can happen only once per document (or once per ladder level): without a caller's
 # key they are keyed on (document, event[, level]) so a second sweep or a redelivered task can
 # never queue the same email twice. Sign-off requests and rejections may repeat legitimately.
-ONCE_PER_DOCUMENT = frozenset({
-    "published", "reminder", "overdue", "escalated", "escalated_high", "posted_late",
-})
+ONCE_PER_DOCUMENT = frozenset(
+    {
+        "published",
+        "reminder",
+        "overdue",
+        "escalated",
+        "escalated_high",
+        "posted_late",
+    }
+)
 _OVERDUE_EVENTS = frozenset({"overdue", "escalated", "escalated_high", "posted_late"})
 
 
@@ -120,22 +128,41 @@ class _Prepared:
         """The ``email_queued`` audit details of the row once it has its id."""
         assert self.values is not None
         if self.unit_code is not None:  # a group robot's message: no addresses, never a credential
-            return {"outbox_id": outbox_id, "event": self.event, "level": self.level,
-                    "channel": self.values["channel"], "unit": self.unit_code,
-                    "subject": self.values["subject"], "dedupe_key": self.key}
+            return {
+                "outbox_id": outbox_id,
+                "event": self.event,
+                "level": self.level,
+                "channel": self.values["channel"],
+                "unit": self.unit_code,
+                "subject": self.values["subject"],
+                "dedupe_key": self.key,
+            }
         assert self.recipients is not None
         return {
-            "outbox_id": outbox_id, "event": self.event, "level": self.level,
+            "outbox_id": outbox_id,
+            "event": self.event,
+            "level": self.level,
             "to": [r.address for r in self.recipients.to],
             "cc": [r.address for r in self.recipients.cc],
-            "subject": self.values["subject"], "skipped": self.recipients.skipped,
+            "subject": self.values["subject"],
+            "skipped": self.recipients.skipped,
             "dedupe_key": self.key,
         }
 
 
-def _prepare(session: Session, *, event: str, document: Document, at: datetime, settings: Settings,
-             actor: ActorSnapshot | None, extra: Mapping[str, Any], key: str | None,
-             robots_told: list[tuple[Unit, str]], taken: set[str]) -> list[_Prepared]:
+def _prepare(
+    session: Session,
+    *,
+    event: str,
+    document: Document,
+    at: datetime,
+    settings: Settings,
+    actor: ActorSnapshot | None,
+    extra: Mapping[str, Any],
+    key: str | None,
+    robots_told: list[tuple[Unit, str]],
+    taken: set[str],
+) -> list[_Prepared]:
     """The email (recipients and the rendered message, as of now) and one row per group robot
     told of the event (:mod:`notifications.robots`), leaving out keys already ``taken``; no write."""
     out: list[_Prepared] = []
@@ -146,34 +173,67 @@ def _prepare(session: Session, *, event: str, document: Document, at: datetime, 
         out.append(prepared)
         recipients = resolve(session, document, event)
         if recipients.empty:
-            prepared.not_queued = {"event": event, "problem": "no valid recipient", "skipped": recipients.skipped}
+            prepared.not_queued = {
+                "event": event,
+                "problem": "no valid recipient",
+                "skipped": recipients.skipped,
+            }
         else:
-            context = email_context(session, event=event, document=document, settings=settings,
-                                    actor=actor, extra=extra)
+            context = email_context(
+                session, event=event, document=document, settings=settings, actor=actor, extra=extra
+            )
             rendered = render(event, settings.language, context)
             prepared.recipients = recipients
             prepared.values = {
-                "document_id": document.id, "event": event, "language": settings.language,
+                "document_id": document.id,
+                "event": event,
+                "language": settings.language,
                 "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
                 "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
-                "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-                "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at, "dedupe_key": key,
+                "subject": rendered.subject,
+                "body_text": rendered.text,
+                "body_html": rendered.html,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+                "dedupe_key": key,
             }
     for unit, channel in robots_told:
         rkey = robots.robot_key(key, channel, unit.id)
         if rkey is not None and rkey in taken:
             continue
         if context is None or rendered is None:
-            context = email_context(session, event=event, document=document, settings=settings,
-                                    actor=actor, extra=extra)
+            context = email_context(
+                session, event=event, document=document, settings=settings, actor=actor, extra=extra
+            )
             rendered = render(event, settings.language, context)
-        out.append(_Prepared(event, document.id, rkey, extra.get("level"), unit_code=unit.code, values={
-            "document_id": document.id, "event": event, "language": settings.language,
-            "to_addrs": "[]", "cc_addrs": "[]", "subject": rendered.subject,
-            "body_text": robots.render(event, settings.language, rendered.subject, context),
-            "body_html": "", "status": "pending", "attempts": 0, "next_attempt_at": at,
-            "created_at": at, "dedupe_key": rkey, "channel": channel, "unit_id": unit.id,
-        }))
+        out.append(
+            _Prepared(
+                event,
+                document.id,
+                rkey,
+                extra.get("level"),
+                unit_code=unit.code,
+                values={
+                    "document_id": document.id,
+                    "event": event,
+                    "language": settings.language,
+                    "to_addrs": "[]",
+                    "cc_addrs": "[]",
+                    "subject": rendered.subject,
+                    "body_text": robots.render(event, settings.language, rendered.subject, context),
+                    "body_html": "",
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                    "dedupe_key": rkey,
+                    "channel": channel,
+                    "unit_id": unit.id,
+                },
+            )
+        )
     return out
 
 
@@ -223,8 +283,13 @@ def enqueue(
     With ``defer``, the audit entries are added to that list instead, for the caller to append
     with the rest of its change (:func:`workflow.kernel.audit.append_many`).
     """
-    (queued,) = enqueue_many(session, [Request(event, document, dict(extra or {}), dedupe_key)],
-                             at=at, settings=settings, actor=actor)
+    (queued,) = enqueue_many(
+        session,
+        [Request(event, document, dict(extra or {}), dedupe_key)],
+        at=at,
+        settings=settings,
+        actor=actor,
+    )
     if defer is not None:
         defer.extend(queued.entries)
     else:
@@ -232,8 +297,14 @@ def enqueue(
     return [session.get_one(OutboxMessage, rid) for rid in queued.outbox_ids]
 
 
-def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
-                 settings: Settings, actor: ActorSnapshot | None = None) -> list[Queued]:
+def enqueue_many(
+    session: Session,
+    requests: Sequence[Request],
+    *,
+    at: datetime,
+    settings: Settings,
+    actor: ActorSnapshot | None = None,
+) -> list[Queued]:
     """Queue the emails of ``requests`` in a few statements whatever their number (the
     sweep's batches; :func:`enqueue` is this for one). A one-off event (it has a dedupe key)
     is inserted with ``ON CONFLICT (dedupe_key) DO NOTHING``, so an email queued before, or by
@@ -249,21 +320,55 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
     # The group robots told of each request, so their keys are checked with the emails' at once.
     aims = [robots.targets(session, req.document, req.event) for req in requests]
     wanted = [k for k in keys if k is not None]
-    wanted += [rk for key, aim in zip(keys, aims, strict=True) for unit, channel in aim
-               if (rk := robots.robot_key(key, channel, unit.id)) is not None]
-    taken: set[str] = {k for k in session.scalars(select(OutboxMessage.dedupe_key).where(
-        OutboxMessage.dedupe_key.in_(wanted))) if k} if wanted else set()
+    wanted += [
+        rk
+        for key, aim in zip(keys, aims, strict=True)
+        for unit, channel in aim
+        if (rk := robots.robot_key(key, channel, unit.id)) is not None
+    ]
+    taken: set[str] = (
+        {
+            k
+            for k in session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+            )
+            if k
+        }
+        if wanted
+        else set()
+    )
     # Every row to insert, with the index of its request.
-    prepared = [(i, p) for i, (req, key, aim) in enumerate(zip(requests, keys, aims, strict=True))
-                for p in _prepare(session, event=req.event, document=req.document, at=at, settings=settings,
-                                  actor=actor, extra=req.extra, key=key, robots_told=aim, taken=taken)]
+    prepared = [
+        (i, p)
+        for i, (req, key, aim) in enumerate(zip(requests, keys, aims, strict=True))
+        for p in _prepare(
+            session,
+            event=req.event,
+            document=req.document,
+            at=at,
+            settings=settings,
+            actor=actor,
+            extra=req.extra,
+            key=key,
+            robots_told=aim,
+            taken=taken,
+        )
+    ]
     table: Table = OutboxMessage.__table__  # type: ignore[assignment]
     ids: dict[int, int] = {}  # id() of a prepared row → its outbox row
     ready = [p for _, p in prepared if p.values is not None]
     keyed = [p for p in ready if p.key]
     if keyed:
-        by_key = {row.dedupe_key: row.id for row in insert_many(
-            session, table, [_columns(p) for p in keyed], conflict=("dedupe_key",), returning=("id", "dedupe_key"))}
+        by_key = {
+            row.dedupe_key: row.id
+            for row in insert_many(
+                session,
+                table,
+                [_columns(p) for p in keyed],
+                conflict=("dedupe_key",),
+                returning=("id", "dedupe_key"),
+            )
+        }
         ids.update((id(p), by_key[p.key]) for p in keyed if p.key in by_key)
     for p in ready:
         if not p.key:  # repeatable: one insert each, so the returned id is its own
@@ -272,18 +377,25 @@ def enqueue_many(session: Session, requests: Sequence[Request], *, at: datetime,
         # message_id_for, worked out by the database for all the rows in one statement (every
         # row has the same creation instant and domain).
         head, tail = _message_id(0, at, settings).split(".0.", 1)
-        session.execute(update(table).where(table.c.id.in_(list(ids.values()))).values(
-            message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail)))
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(list(ids.values())))
+            .values(message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail))
+        )
     out_ids: list[list[int]] = [[] for _ in requests]
     out_entries: list[list[audit.Entry]] = [[] for _ in requests]
     for i, p in prepared:
         if p.values is None:
-            out_entries[i].append(audit.Entry(at, actor, "email_not_queued", "refused", p.document_id,
-                                              details=p.not_queued))
+            out_entries[i].append(
+                audit.Entry(at, actor, "email_not_queued", "refused", p.document_id, details=p.not_queued)
+            )
         elif id(p) in ids:
             out_ids[i].append(ids[id(p)])
-            out_entries[i].append(audit.Entry(at, actor, "email_queued", document_id=p.document_id,
-                                              details=p.queued_details(ids[id(p)])))
+            out_entries[i].append(
+                audit.Entry(
+                    at, actor, "email_queued", document_id=p.document_id, details=p.queued_details(ids[id(p)])
+                )
+            )
         # else: queued before, or by a racing transaction between our check and our insert
     return [Queued(tuple(rid), tuple(entries)) for rid, entries in zip(out_ids, out_entries, strict=True)]
 

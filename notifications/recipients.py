@@ -4,6 +4,7 @@ Every resolver returns :class:`Recipient` objects; inactive users and empty or i
 are skipped (and reported, so the audit trail can say who could not be reached), and the same
 address never appears twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -13,9 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.kernel.models import Document, Unit, User
-
 from notifications.addresses import clean_text, is_valid_address, validate_address
+from workflow.kernel.models import Document, Unit, User
 
 T = TypeVar("T")
 
@@ -110,8 +110,9 @@ def head_of(session: Session, unit: Unit | None) -> User | None:
     if unit is None or not unit.head_login:
         return None
     login = unit.head_login
-    return _memo(session, ("login", login), lambda: session.scalars(
-        select(User).where(User.login == login)).first())
+    return _memo(
+        session, ("login", login), lambda: session.scalars(select(User).where(User.login == login)).first()
+    )
 
 
 def unit_mailbox(session: Session, document: Document) -> list[Recipient]:
@@ -136,9 +137,11 @@ def signers(session: Session, document: Document) -> list[Recipient]:
 
 def units_of_kind(session: Session, kind: str) -> list[Unit]:
     """Every unit of ``kind`` (supervising, leadership), by code; once per transaction."""
-    return _memo(session, ("kind", kind), lambda: list(session.scalars(
-        select(Unit).where(Unit.kind == kind).order_by(Unit.code))))
-
+    return _memo(
+        session,
+        ("kind", kind),
+        lambda: list(session.scalars(select(Unit).where(Unit.kind == kind).order_by(Unit.code))),
+    )
 
 
 def _users_with_role(session: Session, role: str) -> list[User]:
@@ -191,8 +194,12 @@ def _group(session: Session, document: Document, name: str, skipped: list[str]) 
     # The groups that do not depend on the document itself are resolved once per transaction
     # (a sweep batch emails the same supervisors for hundreds of documents).
     key: tuple[object, ...] | None = (
-        ("group", name) if name in ("supervisors", "leadership")
-        else ("group", name, document.unit_id) if name in ("unit", "head") else None)
+        ("group", name)
+        if name in ("supervisors", "leadership")
+        else ("group", name, document.unit_id)
+        if name in ("unit", "head")
+        else None
+    )
     if key is None:
         items, missed = _collect(session, document, name)
     else:

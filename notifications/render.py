@@ -6,6 +6,7 @@ The bodies extend ``_base.txt`` / ``_base.html``, which lay out the facts every 
 HTML is autoescaped, so a title with markup is shown, not interpreted; subjects are squeezed onto
 one line with every control character removed, so no title can add a header.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,8 +23,14 @@ from notifications.addresses import clean_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 EVENTS = (
-    "signoff_requested", "rejected", "published", "reminder", "overdue", "escalated",
-    "escalated_high", "posted_late",
+    "signoff_requested",
+    "rejected",
+    "published",
+    "reminder",
+    "overdue",
+    "escalated",
+    "escalated_high",
+    "posted_late",
 )
 LANGUAGES = ("zh", "en")
 _WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}

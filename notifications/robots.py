@@ -11,6 +11,7 @@ and ``interpreter``, every supervising unit for ``supervisors``, every leadershi
 The webhook and secret are not copied into the row: :func:`build` reads them from the unit
 when the row is claimed, so a unit whose robot changed is reached at its new robot.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,13 @@ from workflow.kernel.models.outbox import OutboxMessage
 
 CHANNELS = ("wecom", "dingtalk")
 # The recipient groups that stand for a unit, and which units they are.
-_GROUP_UNITS = {"unit": "drafting", "head": "drafting", "interpreter": "drafting",
-                "supervisors": "supervising", "leadership": "leadership"}
+_GROUP_UNITS = {
+    "unit": "drafting",
+    "head": "drafting",
+    "interpreter": "drafting",
+    "supervisors": "supervising",
+    "leadership": "leadership",
+}
 
 
 def routed_events(role: str) -> tuple[str, ...]:
@@ -38,7 +44,9 @@ def routed_events(role: str) -> tuple[str, ...]:
     return tuple(e for e in EVENTS if any(_GROUP_UNITS.get(g) == role for side in ROUTES[e] for g in side))
 
 
-ROBOT_EVENTS = tuple(e for e in EVENTS if any(e in routed_events(r) for r in ("drafting", "supervising", "leadership")))
+ROBOT_EVENTS = tuple(
+    e for e in EVENTS if any(e in routed_events(r) for r in ("drafting", "supervising", "leadership"))
+)
 """The events a group robot can be told of (sign-off requests go to people, not groups)."""
 
 
@@ -52,7 +60,9 @@ def parse_events(value: str | list[str] | tuple[str, ...] | None) -> str | None:
     events = [e.strip() for e in items if e and e.strip()]
     unknown = [e for e in events if e not in ROBOT_EVENTS]
     if unknown:
-        raise ValueError(f"unknown event(s) {', '.join(unknown)}; a robot can be told of {', '.join(ROBOT_EVENTS)}")
+        raise ValueError(
+            f"unknown event(s) {', '.join(unknown)}; a robot can be told of {', '.join(ROBOT_EVENTS)}"
+        )
     return ",".join(e for e in ROBOT_EVENTS if e in events) or None
 
 
@@ -121,5 +131,11 @@ def build(session: Session, row: OutboxMessage) -> RobotMessage:
     if not webhook:
         raise ValueError(f"unit {unit.code} has no {row.channel} robot any more")
     secret = unit.dingtalk_secret if row.channel == "dingtalk" else None
-    return RobotMessage(channel=row.channel, unit=unit.code, title=row.subject, markdown=row.body_text,
-                        webhook=SecretStr(webhook), secret=SecretStr(secret) if secret else None)
+    return RobotMessage(
+        channel=row.channel,
+        unit=unit.code,
+        title=row.subject,
+        markdown=row.body_text,
+        webhook=SecretStr(webhook),
+        secret=SecretStr(secret) if secret else None,
+    )

@@ -13,6 +13,7 @@ once, and the service, reports, web pages, CLI, emails and demo all read them fr
 A code that has no label reads as itself; ``None`` reads as "". Chinese is ``"zh"``; every
 other language reads English. Pure: no imports from the rest of the project.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -120,19 +121,21 @@ ROLES: dict[str, Pair] = {
 
 OUTCOMES: dict[str, Pair] = {"allowed": ("允许", "allowed"), "refused": ("拒绝", "refused")}
 
-CATALOGUE: Mapping[str, Mapping[str, Pair]] = MappingProxyType({
-    "state": STATES,
-    "trigger": TRIGGERS,
-    "level": LEVELS,
-    "channel": CHANNELS,
-    "form": FORMS,
-    "disclosure": DISCLOSURES,
-    "status": STATUSES,
-    "event": EVENTS,
-    "action": {**ACTIONS, **TRIGGERS},
-    "role": ROLES,
-    "outcome": OUTCOMES,
-})
+CATALOGUE: Mapping[str, Mapping[str, Pair]] = MappingProxyType(
+    {
+        "state": STATES,
+        "trigger": TRIGGERS,
+        "level": LEVELS,
+        "channel": CHANNELS,
+        "form": FORMS,
+        "disclosure": DISCLOSURES,
+        "status": STATUSES,
+        "event": EVENTS,
+        "action": {**ACTIONS, **TRIGGERS},
+        "role": ROLES,
+        "outcome": OUTCOMES,
+    }
+)
 KINDS = tuple(CATALOGUE)
 
 
@@ -150,4 +153,3 @@ def label(kind: str, code: str | None, lang: str = "zh") -> str:
     if pair is None:
         return str(code)
     return pair[0] if lang == "zh" else pair[1]
-

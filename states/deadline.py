@@ -16,10 +16,11 @@ The rule, as an inspector counts it:
 Which days are working days is the calendar's business (:class:`WorkingDays`); the rule here
 is the same for every calendar, so it is tested with small hand-made calendars.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -146,7 +147,7 @@ def compute_due(
     else:
         provisional = not all(calendar.is_official(y) for y in range(first_year, last_year + 1))
     return DueDate(
-        due_at=due_local.astimezone(timezone.utc),
+        due_at=due_local.astimezone(UTC),
         due_local=due_local,
         counted_days=counted,
         provisional=provisional,
@@ -171,4 +172,4 @@ def working_days_overdue(due_at: datetime, now: datetime, calendar: WorkingDays,
 def reminder_at(due_at: datetime, tz: str) -> datetime:
     """09:00 local on the due day, as an aware UTC instant (the first rung of the ladder)."""
     due_day = local_date(due_at, tz)
-    return datetime.combine(due_day, REMINDER_TIME, tzinfo=zone(tz)).astimezone(timezone.utc)
+    return datetime.combine(due_day, REMINDER_TIME, tzinfo=zone(tz)).astimezone(UTC)

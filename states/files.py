@@ -5,6 +5,7 @@ interview, press conference, other) take documents: PDF, DOCX, XLSX, PPTX, or an
 scanned transcript). Nothing else: no HTML or SVG (a page could run scripts), no archives or
 executables. Images, PDFs and videos are shown in the browser; office files are downloaded.
 """
+
 from __future__ import annotations
 
 IMAGES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
@@ -23,8 +24,11 @@ _DOCUMENTS = frozenset({*PDF, *OFFICE, *IMAGES})
 BY_FORM: dict[str, frozenset[str]] = {
     "graphic": frozenset({*IMAGES, *PDF}),
     "video": frozenset(VIDEOS),
-    "text": _DOCUMENTS, "qa": _DOCUMENTS, "online_interview": _DOCUMENTS | frozenset(VIDEOS),
-    "press_conference": _DOCUMENTS | frozenset(VIDEOS), "other": _DOCUMENTS,
+    "text": _DOCUMENTS,
+    "qa": _DOCUMENTS,
+    "online_interview": _DOCUMENTS | frozenset(VIDEOS),
+    "press_conference": _DOCUMENTS | frozenset(VIDEOS),
+    "other": _DOCUMENTS,
 }
 
 

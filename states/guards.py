@@ -3,6 +3,7 @@
 Each returns the list of what is missing; an empty list means the guard passes. Every guard
 returns *all* its reasons, so a clerk sees everything to fix at once, not one item per try.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -91,10 +92,9 @@ def publication_facts(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Re
 
 def posted_everywhere(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:
     """解读发布: on the portal and at least one news-media channel, each with URL or evidence."""
+
     def has(channel: str) -> bool:
-        return any(
-            p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings
-        )
+        return any(p.channel == channel and not (_blank(p.url) and _blank(p.evidence)) for p in doc.postings)
 
     return [Reason(_MISSING_POSTING[c]) for c in REQUIRED_CHANNELS if not has(c)]
 
@@ -110,7 +110,13 @@ def reason_given(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]
 GUARDS: dict[str, Guard] = {
     g.__name__: g
     for g in (
-        draft_complete, plan_complete, package_signed, may_be_disclosed, is_undisclosed,
-        publication_facts, posted_everywhere, reason_given,
+        draft_complete,
+        plan_complete,
+        package_signed,
+        may_be_disclosed,
+        is_undisclosed,
+        publication_facts,
+        posted_everywhere,
+        reason_given,
     )
 }

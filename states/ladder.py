@@ -31,12 +31,13 @@ months across the holidays):
 The ladder is configurable (a JSON list, see :func:`parse_ladder`); :data:`DEFAULT_LADDER` is
 docs/design.md §4.
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from states.deadline import WorkingDays, is_late, local_date, working_days_between, zone
@@ -79,12 +80,12 @@ class Rung:
         n = self.working_days_overdue
         if n is None:
             assert self.at is not None
-            return datetime.combine(due_day, self.at, tzinfo=tzinfo).astimezone(timezone.utc)
+            return datetime.combine(due_day, self.at, tzinfo=tzinfo).astimezone(UTC)
         if n == 0:
             # Late is "after the whole deadline second" (states.deadline.is_late).
-            return (due_at.replace(microsecond=0) + timedelta(seconds=1)).astimezone(timezone.utc)
+            return (due_at.replace(microsecond=0) + timedelta(seconds=1)).astimezone(UTC)
         day = _nth_working_day_after(due_day, n, calendar) + _ONE_DAY
-        return datetime.combine(day, time(0, 0), tzinfo=tzinfo).astimezone(timezone.utc)
+        return datetime.combine(day, time(0, 0), tzinfo=tzinfo).astimezone(UTC)
 
     def is_due(self, due_at: datetime, now: datetime, calendar: WorkingDays, tz: str) -> bool:
         """True if, at ``now``, this rung should have fired for a document due at ``due_at``."""
@@ -143,7 +144,11 @@ class Ladder:
         raise KeyError(level)
 
     def due_levels(
-        self, due_at: datetime, now: datetime, calendar: WorkingDays, tz: str,
+        self,
+        due_at: datetime,
+        now: datetime,
+        calendar: WorkingDays,
+        tz: str,
         fired: Iterable[str] = (),
     ) -> list[Rung]:
         """The rungs due at ``now`` and not in ``fired``, in ladder order (catch-up: a sweep
@@ -151,8 +156,9 @@ class Ladder:
         done = set(fired)
         return [r for r in self.rungs if r.level not in done and r.is_due(due_at, now, calendar, tz)]
 
-    def next_at(self, due_at: datetime, calendar: WorkingDays, tz: str,
-                fired: Iterable[str] = ()) -> datetime | None:
+    def next_at(
+        self, due_at: datetime, calendar: WorkingDays, tz: str, fired: Iterable[str] = ()
+    ) -> datetime | None:
         """When the first rung not in ``fired`` comes due; ``None`` when all have fired.
         The sweep stores it on the document, so it reads a document only when something may
         be due (``documents.next_rung_at``)."""
@@ -168,12 +174,14 @@ class Ladder:
         return json.dumps([r.as_dict() for r in self.rungs], ensure_ascii=False)
 
 
-DEFAULT_LADDER = Ladder((
-    Rung("reminder", "reminder", None, time(9, 0)),
-    Rung("overdue", "overdue", 0),
-    Rung("escalated", "escalated", 1),
-    Rung("escalated_high", "escalated_high", 3),
-))
+DEFAULT_LADDER = Ladder(
+    (
+        Rung("reminder", "reminder", None, time(9, 0)),
+        Rung("overdue", "overdue", 0),
+        Rung("escalated", "escalated", 1),
+        Rung("escalated_high", "escalated_high", 3),
+    )
+)
 
 
 def _parse_time(value: Any, where: str) -> time:
@@ -226,8 +234,10 @@ def parse_ladder(text: str | Sequence[Any] | None) -> Ladder:
         if n is None and at is None:
             raise LadderError(f"{where}: give 'at' (a time on the due day) or 'working_days_overdue'")
         if n is not None and at is not None:
-            raise LadderError(f"{where}: give either 'at' (a time on the due day, before the "
-                              "deadline) or 'working_days_overdue' (after it), not both")
+            raise LadderError(
+                f"{where}: give either 'at' (a time on the due day, before the "
+                "deadline) or 'working_days_overdue' (after it), not both"
+            )
         rungs.append(Rung(level, event, n, at))
     _check_order(rungs)
     return Ladder(tuple(rungs))
@@ -244,8 +254,9 @@ def _check_order(rungs: list[Rung]) -> None:
         raise LadderError(f"the before-deadline rung ({before[0].level}) must come first")
     after = [r.working_days_overdue for r in rungs if not r.before_due]
     if after != sorted(after) or len(set(after)) != len(after):
-        raise LadderError("rungs after the deadline must be listed in the order they fire "
-                          "(increasing working_days_overdue)")
+        raise LadderError(
+            "rungs after the deadline must be listed in the order they fire (increasing working_days_overdue)"
+        )
 
 
 def _nth_working_day_after(day: date, n: int, calendar: WorkingDays) -> date:

@@ -9,6 +9,7 @@ costs about 30 µs and leaves the machine untouched, so no lock is needed either
 (``bench/`` measures all three ways). Guards only *look*; no callback changes anything outside
 the case, because a callback that fails after the state moved cannot be rolled back.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -58,25 +59,70 @@ _BEFORE_PUBLICATION = [State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNO
 # (``by``) and the name of the effect the service applies inside the change's transaction
 # (``effect``; workflow/services/documents/effects.py maps each name to a method).
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": Trigger.PREPARE_PLAN, "source": State.DRAFT, "dest": State.INTERPRETATION_PLAN,
-     "guards": ["draft_complete"], "by": DRAFTING_UNIT, "effect": None},
-    {"trigger": Trigger.REQUEST_SIGNOFF, "source": State.INTERPRETATION_PLAN,
-     "dest": State.JOINT_SIGNOFF, "guards": ["plan_complete"], "by": DRAFTING_UNIT,
-     "effect": "request_signoff"},
-    {"trigger": Trigger.PUBLISH, "source": State.JOINT_SIGNOFF, "dest": State.PUBLISHED,
-     "guards": ["may_be_disclosed", "package_signed", "publication_facts"], "by": DRAFTING_UNIT,
-     "effect": "publish"},
-    {"trigger": Trigger.FILE_UNDISCLOSED, "source": State.JOINT_SIGNOFF, "dest": State.FILED,
-     "guards": ["is_undisclosed", "package_signed"], "by": DRAFTING_UNIT, "effect": "close"},
-    {"trigger": Trigger.POST_INTERPRETATION, "source": State.PUBLISHED,
-     "dest": State.INTERPRETATION_POSTED, "guards": ["posted_everywhere"], "by": DRAFTING_UNIT,
-     "effect": "complete"},
-    {"trigger": Trigger.REJECT, "source": State.JOINT_SIGNOFF, "dest": State.INTERPRETATION_PLAN,
-     "guards": ["reason_given"], "by": SIGNER, "effect": "reject"},
-    {"trigger": Trigger.REJECT_TO_DRAFT, "source": State.JOINT_SIGNOFF, "dest": State.DRAFT,
-     "guards": ["reason_given"], "by": SIGNER, "effect": "reject"},
-    {"trigger": Trigger.WITHDRAW, "source": _BEFORE_PUBLICATION, "dest": State.WITHDRAWN,
-     "guards": ["reason_given"], "by": DRAFTING_UNIT, "effect": "close"},
+    {
+        "trigger": Trigger.PREPARE_PLAN,
+        "source": State.DRAFT,
+        "dest": State.INTERPRETATION_PLAN,
+        "guards": ["draft_complete"],
+        "by": DRAFTING_UNIT,
+        "effect": None,
+    },
+    {
+        "trigger": Trigger.REQUEST_SIGNOFF,
+        "source": State.INTERPRETATION_PLAN,
+        "dest": State.JOINT_SIGNOFF,
+        "guards": ["plan_complete"],
+        "by": DRAFTING_UNIT,
+        "effect": "request_signoff",
+    },
+    {
+        "trigger": Trigger.PUBLISH,
+        "source": State.JOINT_SIGNOFF,
+        "dest": State.PUBLISHED,
+        "guards": ["may_be_disclosed", "package_signed", "publication_facts"],
+        "by": DRAFTING_UNIT,
+        "effect": "publish",
+    },
+    {
+        "trigger": Trigger.FILE_UNDISCLOSED,
+        "source": State.JOINT_SIGNOFF,
+        "dest": State.FILED,
+        "guards": ["is_undisclosed", "package_signed"],
+        "by": DRAFTING_UNIT,
+        "effect": "close",
+    },
+    {
+        "trigger": Trigger.POST_INTERPRETATION,
+        "source": State.PUBLISHED,
+        "dest": State.INTERPRETATION_POSTED,
+        "guards": ["posted_everywhere"],
+        "by": DRAFTING_UNIT,
+        "effect": "complete",
+    },
+    {
+        "trigger": Trigger.REJECT,
+        "source": State.JOINT_SIGNOFF,
+        "dest": State.INTERPRETATION_PLAN,
+        "guards": ["reason_given"],
+        "by": SIGNER,
+        "effect": "reject",
+    },
+    {
+        "trigger": Trigger.REJECT_TO_DRAFT,
+        "source": State.JOINT_SIGNOFF,
+        "dest": State.DRAFT,
+        "guards": ["reason_given"],
+        "by": SIGNER,
+        "effect": "reject",
+    },
+    {
+        "trigger": Trigger.WITHDRAW,
+        "source": _BEFORE_PUBLICATION,
+        "dest": State.WITHDRAWN,
+        "guards": ["reason_given"],
+        "by": DRAFTING_UNIT,
+        "effect": "close",
+    },
 ]
 
 # Who fires each trigger and the effect it has, read off the rows above.
@@ -87,8 +133,13 @@ SIGNER_TRIGGERS = frozenset(Trigger(t) for t, by in FIRED_BY.items() if by == SI
 
 # The way forward a document takes (docs/design.md §2): the web pages show the step that
 # moves it on. A 不予公开 document leaves joint sign-off by being filed instead.
-FORWARD_PATH = (State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF, State.PUBLISHED,
-                State.INTERPRETATION_POSTED)
+FORWARD_PATH = (
+    State.DRAFT,
+    State.INTERPRETATION_PLAN,
+    State.JOINT_SIGNOFF,
+    State.PUBLISHED,
+    State.INTERPRETATION_POSTED,
+)
 UNDISCLOSED_PATH = (State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF, State.FILED)
 
 # The rejections a signer may choose between, by where they send the package back.
@@ -108,8 +159,9 @@ def forward_trigger(state: str, disclosure: str | None = None) -> str | None:
     if state not in steps[:-1]:
         return None
     dest = steps[steps.index(state) + 1]
-    return next((str(t["trigger"]) for t in TRANSITIONS
-                 if state in _sources(t) and str(t["dest"]) == dest), None)
+    return next(
+        (str(t["trigger"]) for t in TRANSITIONS if state in _sources(t) and str(t["dest"]) == dest), None
+    )
 
 
 class _GuardCondition:
@@ -140,12 +192,14 @@ def machine_definition() -> dict[str, Any]:
     transitions = []
     for t in TRANSITIONS:
         conditions = [_GuardCondition(name, GUARDS[name]) for name in t["guards"]]
-        transitions.append({
-            "trigger": str(t["trigger"]),
-            "source": _sources(t) if isinstance(t["source"], list) else str(t["source"]),
-            "dest": str(t["dest"]),
-            "conditions": [*conditions, all_guards_pass],
-        })
+        transitions.append(
+            {
+                "trigger": str(t["trigger"]),
+                "source": _sources(t) if isinstance(t["source"], list) else str(t["source"]),
+                "dest": str(t["dest"]),
+                "conditions": [*conditions, all_guards_pass],
+            }
+        )
     return {
         "states": [str(s) for s in State],
         "transitions": transitions,
@@ -197,7 +251,9 @@ def decide(snapshot: DocumentSnapshot, trigger: str, args: Mapping[str, Any] | N
         moved = _MACHINE.events[trigger].trigger(case)
     except MachineError:
         return Decision(
-            trigger, snapshot.state, None,
+            trigger,
+            snapshot.state,
+            None,
             (Reason("wrong_state", {"state": snapshot.state, "trigger": trigger}),),
         )
     dest = case.state if moved else None

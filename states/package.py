@@ -3,6 +3,7 @@
 A signature is bound to this hash; any change to what it covers yields a new hash and so
 voids every earlier signature (同步审签: the package is signed as one).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Members of the drafting unit edit and advance their own unit's documents; signer
 reject) what they are named on; supervisors, auditors and leaders read everything;
 administrators manage units, users and calendars. Everyone else is refused.
 """
+
 from __future__ import annotations
 
 from states.lifecycle import FIRED_BY, SIGNER

@@ -3,6 +3,7 @@
 Reasons are data, not strings, so the HTTP API can return the codes, the CLI can print the
 sentence, and a test can assert on the code without depending on wording.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
     "missing_title": {"zh": "缺少标题", "en": "the title is missing"},
     "missing_unit": {"zh": "缺少起草处室", "en": "the drafting unit is missing"},
-    "missing_doc_number": {"zh": "缺少文号或暂定名称", "en": "the document number or working title is missing"},
+    "missing_doc_number": {
+        "zh": "缺少文号或暂定名称",
+        "en": "the document number or working title is missing",
+    },
     "missing_disclosure": {
         "zh": "未审核公开属性(主动公开/依申请公开/不予公开)",
         "en": "the disclosure attribute (proactive / on request / not disclosed) has not been reviewed",
@@ -119,6 +123,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the document was changed meanwhile; reload it and try again",
     },
 }
+
 
 def state_name(state: str, lang: str = "zh") -> str:
     """A state's label from :mod:`states.catalogue`."""

@@ -1,4 +1,5 @@
 """Frozen views of a document and an actor: everything a guard or permission rule may look at."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Nothing is faked: requests go through a TCP socket, uvicorn's HTTP parser, FastA
 services into a real SQLite or PostgreSQL database. The bureau is the sample one; every
 persona of the role matrix gets a token of its own (and the clerk a second, revoked one).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,23 +24,23 @@ from sqlalchemy import func, select
 from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
 from workflow.entrypoints.api import create_app
-from workflow.services.tokens import Tokens
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent
-from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
+from workflow.services.documents import Workflow
+from workflow.services.tokens import Tokens
 
 # The personas of docs/design.md §7, from the sample bureau.
 PERSONAS: dict[str, str | None] = {
-    "admin": "admin",              # administrator (unit bgs)
-    "clerk": "liu.spc",            # member of the drafting unit spc
-    "other_clerk": "xu.kxc",       # member of another drafting unit
-    "signer": "sun.jgc",           # a signer named on the document, from another unit
-    "supervisor": "lin.zfc",       # supervisor (政法处)
-    "auditor": "audit.cs",         # auditor
-    "anonymous": None,             # no token at all
-    "revoked": "liu.spc",          # the clerk's revoked token
+    "admin": "admin",  # administrator (unit bgs)
+    "clerk": "liu.spc",  # member of the drafting unit spc
+    "other_clerk": "xu.kxc",  # member of another drafting unit
+    "signer": "sun.jgc",  # a signer named on the document, from another unit
+    "supervisor": "lin.zfc",  # supervisor (政法处)
+    "auditor": "audit.cs",  # auditor
+    "anonymous": None,  # no token at all
+    "revoked": "liu.spc",  # the clerk's revoked token
 }
 
 
@@ -95,8 +96,11 @@ class ApiEnv:
         return {**({"Authorization": f"Bearer {token}"} if token else {}), **extra}
 
     def client(self, persona: str | None = None, **headers: str) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers=self.headers(persona, **headers) if persona else headers,
-                            timeout=30)
+        return httpx.Client(
+            base_url=self.base_url,
+            headers=self.headers(persona, **headers) if persona else headers,
+            timeout=30,
+        )
 
     def audit_count(self, *, actor: str | None = None, outcome: str | None = None) -> int:
         with self.db.transaction() as session:
@@ -131,7 +135,9 @@ def module_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[Da
 def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
     """Seed the sample bureau into ``db`` (already migrated and empty), make the tokens, serve."""
     clock = FixedClock(shanghai(2024, 2, 5, 10, 0))  # Monday
-    settings = Settings(database_url=db.url, mail_folder=mail, blob_folder=mail.parent / "files", language="zh")
+    settings = Settings(
+        database_url=db.url, mail_folder=mail, blob_folder=mail.parent / "files", language="zh"
+    )
     seed_bureau(db, clock)
     tokens = Tokens(db, clock)
     env_tokens = {}
@@ -142,8 +148,14 @@ def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
     assert tokens.list("liu.spc")[0]["name"] == "test revoked"
     tokens.revoke("admin", revoked_id)
     with live_server(create_app(db, clock, settings)) as url:
-        env = ApiEnv(db=db, clock=clock, settings=settings, base_url=url, tokens=env_tokens,
-                     revoked_token_id=revoked_id)
+        env = ApiEnv(
+            db=db,
+            clock=clock,
+            settings=settings,
+            base_url=url,
+            tokens=env_tokens,
+            revoked_token_id=revoked_id,
+        )
         try:
             yield env
         finally:

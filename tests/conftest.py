@@ -4,6 +4,7 @@ PostgreSQL tests run in a database of their own (created for this pytest run and
 the end), so parallel runs never see each other's rows. If a server is missing the test
 fails with the command that starts it; nothing is skipped and nothing is faked.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,7 +53,7 @@ def fresh_pg_database(prefix: str = "t", *, template: str | None = None) -> Iter
     try:
         with engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-    except Exception as exc:  # noqa: BLE001 - reported with the fix
+    except Exception as exc:
         engine.dispose()
         pytest.fail(PG_HINT.format(url=PG_ADMIN_URL, error=exc), pytrace=False)
     try:

@@ -1,5 +1,6 @@
 """Builders for tests: the sample bureau and documents taken to a given state through the
 real service (never by writing rows directly), so every fixture also exercises the rules."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,9 +8,9 @@ from pathlib import Path
 
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
+from workflow.kernel.settings import Settings
 from workflow.services.directory import Directory
 from workflow.services.documents import Workflow
-from workflow.kernel.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "workflow" / "data" / "sample_bureau.toml"
 CLERK, HEAD, SIGNER2 = "liu.spc", "chen.spc", "director"
@@ -21,10 +22,22 @@ def seed_bureau(db: Database, clock: Clock) -> Directory:
     return directory
 
 
-def new_draft(wf: Workflow, *, clerk: str = CLERK, title: str = "福州市道路运输管理办法",
-              risk: bool = False, disclosure: str = "proactive") -> int:
-    return wf.create_document(clerk, title=title, doc_number="榕交〔2024〕1号", body="第一条 …",
-                              disclosure=disclosure, risk_assessment_needed=risk).document_id
+def new_draft(
+    wf: Workflow,
+    *,
+    clerk: str = CLERK,
+    title: str = "福州市道路运输管理办法",
+    risk: bool = False,
+    disclosure: str = "proactive",
+) -> int:
+    return wf.create_document(
+        clerk,
+        title=title,
+        doc_number="榕交〔2024〕1号",
+        body="第一条 …",
+        disclosure=disclosure,
+        risk_assessment_needed=risk,
+    ).document_id
 
 
 def to_plan(wf: Workflow, **kw: object) -> int:
@@ -51,8 +64,9 @@ def to_signed(wf: Workflow, **kw: object) -> int:
 
 def to_published(wf: Workflow, at: datetime | None = None, **kw: object) -> int:
     doc = to_signed(wf, **kw)
-    wf.fire(CLERK, doc, "publish", publication_url="https://jtj.fuzhou.example.cn/zcwj/1.htm",
-            published_at=at)
+    wf.fire(
+        CLERK, doc, "publish", publication_url="https://jtj.fuzhou.example.cn/zcwj/1.htm", published_at=at
+    )
     return doc
 
 

@@ -3,6 +3,7 @@
 The notification tests exercise the outbox, templates and transports, not the lifecycle rules,
 so they build exactly the rows they need (including deliberately bad ones) without the service.
 """
+
 from __future__ import annotations
 
 import email.policy
@@ -15,7 +16,6 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-
 from sqlalchemy.orm import Session
 
 from workflow.kernel.db import Database
@@ -37,18 +37,28 @@ class Bureau:
     gone: int  # an inactive user
 
 
-def _unit(s: Session, at: datetime, code: str, name: str, kind: str, mailbox: str | None,
-          head: str | None = None) -> Unit:
+def _unit(
+    s: Session, at: datetime, code: str, name: str, kind: str, mailbox: str | None, head: str | None = None
+) -> Unit:
     unit = Unit(code=code, name=name, kind=kind, mailbox=mailbox, head_login=head, created_at=at)
     s.add(unit)
     s.flush()
     return unit
 
 
-def _user(s: Session, at: datetime, login: str, name: str, email: str | None, unit: Unit,
-          roles: str = "member", active: bool = True) -> User:
-    user = User(login=login, name=name, email=email, unit_id=unit.id, roles=roles, active=active,
-                created_at=at)
+def _user(
+    s: Session,
+    at: datetime,
+    login: str,
+    name: str,
+    email: str | None,
+    unit: Unit,
+    roles: str = "member",
+    active: bool = True,
+) -> User:
+    user = User(
+        login=login, name=name, email=email, unit_id=unit.id, roles=roles, active=active, created_at=at
+    )
     s.add(user)
     s.flush()
     return user
@@ -85,18 +95,28 @@ def make_document(
 ) -> int:
     with db.transaction() as s:
         doc = Document(
-            unit_id=bureau.spc, title=title, doc_number=doc_number, body="第一条 …",
-            disclosure="proactive", risk_assessment_needed=False, plan="解读方案",
-            interpreter_id=bureau.clerk, state=state, package_hash="x" * 64,
-            created_by=bureau.clerk, created_at=at, updated_at=at,
-            published_at=published_at, due_at=due_at, due_provisional=due_provisional,
+            unit_id=bureau.spc,
+            title=title,
+            doc_number=doc_number,
+            body="第一条 …",
+            disclosure="proactive",
+            risk_assessment_needed=False,
+            plan="解读方案",
+            interpreter_id=bureau.clerk,
+            state=state,
+            package_hash="x" * 64,
+            created_by=bureau.clerk,
+            created_at=at,
+            updated_at=at,
+            published_at=published_at,
+            due_at=due_at,
+            due_provisional=due_provisional,
         )
         s.add(doc)
         s.flush()
         for uid in signers:
             s.add(Signer(document_id=doc.id, user_id=uid))
         return doc.id
-
 
 
 # --- a real SMTP server on loopback ----------------------------------------------------------
@@ -141,8 +161,11 @@ class Recorder:
             self.data_calls += 1
             if self.data_reply:
                 return self.data_reply
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          envelope.original_content or envelope.content))
+            self.received.append(
+                Received(
+                    envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content
+                )
+            )
         return "250 Message accepted for delivery"
 
     def outbox_ids(self) -> list[int]:

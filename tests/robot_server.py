@@ -12,6 +12,7 @@ It checks each request the way the vendors document it and answers with their bo
 Success is ``{"errcode": 0, "errmsg": "ok"}``. A test scripts other answers (rate limits, HTTP
 errors, a gateway's HTML page) with :meth:`RobotServer.answer_next`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -60,8 +61,14 @@ class RobotServer:
             def do_POST(self) -> None:  # the http.server API names it so
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
-                call = Call("POST", parts.path, parts.query, parse_qs(parts.query),
-                            {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                call = Call(
+                    "POST",
+                    parts.path,
+                    parts.query,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
                 status, body, ctype = server._answer(call)
                 call.answered = (status, body)
                 server.calls.append(call)
@@ -87,7 +94,9 @@ class RobotServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def answer_next(self, status: int = 200, body: Any = None, content_type: str = "application/json") -> None:
+    def answer_next(
+        self, status: int = 200, body: Any = None, content_type: str = "application/json"
+    ) -> None:
         """The next request gets this answer (after the checks pass), instead of success."""
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
         self._script.append((status, raw, content_type))
@@ -144,10 +153,16 @@ class RobotServer:
         stamp = call.query.get("timestamp", [""])[0]
         got = call.query.get("sign", [""])[0]  # parse_qs has undone the URL-encoding
         if not stamp.isdigit() or not got:
-            return self.vendor(310000, "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]")
+            return self.vendor(
+                310000, "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"
+            )
         if self.now_ms is not None and abs(int(stamp) - int(self.now_ms())) > 3600 * 1000:
             return self.vendor(310000, "timestamp is out of range")
-        want = base64.b64encode(hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()).decode()
+        want = base64.b64encode(
+            hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+        ).decode()
         if not hmac.compare_digest(want, got):
-            return self.vendor(310000, "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]")
+            return self.vendor(
+                310000, "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"
+            )
         return None

@@ -5,6 +5,7 @@ Playwright drives Debian's Chromium (``/usr/bin/chromium``, headless) against it
 write a real SQLite (or PostgreSQL) database. If Chromium or Playwright is missing the tests
 FAIL with the command that installs them — a browser test that silently skips proves nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,22 +26,33 @@ from tests.api_support import live_server  # the same loopback server as the API
 from tests.conftest import shanghai
 from tests.factories import seed_bureau
 from workflow.entrypoints.api import create_app
+from workflow.entrypoints.web import install
+from workflow.entrypoints.web.security import SESSION_COOKIE
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
-from workflow.entrypoints.web import install
 from workflow.services.accounts import Accounts
-from workflow.entrypoints.web.security import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("SANTONGBU_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
-FIX = "run 'bash scripts/browser-deps' (installs Debian's chromium, a Chinese font and the playwright package)"
+FIX = (
+    "run 'bash scripts/browser-deps' (installs Debian's chromium, a Chinese font and the playwright package)"
+)
 # The flags this machine needs (no sandbox as root, no GPU, no calls home on a closed network).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-features=Translate,MediaRouter,OptimizationHints", "--lang=zh-CN"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+    "--lang=zh-CN",
+]
 PASSWORD = "correct horse battery 9"
 PEOPLE = ("liu.spc", "chen.spc", "director", "lin.zfc", "xu.kxc", "audit.cs")
 PHONE = {"width": 390, "height": 844}
@@ -106,12 +118,15 @@ def web_db(seeded_template: Path, tmp_path: Path) -> Iterator[Database]:
 
 
 @contextmanager
-def web_env(db: Database, tmp: Path, *, secret: str | None = None,
-            people: tuple[str, ...] | None = PEOPLE) -> Iterator[WebEnv]:
+def web_env(
+    db: Database, tmp: Path, *, secret: str | None = None, people: tuple[str, ...] | None = PEOPLE
+) -> Iterator[WebEnv]:
     """Serve API and pages over ``db``; seed the bureau and give ``people`` a password first,
     unless ``people`` is ``None`` (``db`` is a copy of :func:`seeded_template`)."""
     clock = start_clock()
-    settings = Settings(database_url=db.url, mail_folder=tmp / "mail", blob_folder=tmp / "files", language="zh")
+    settings = Settings(
+        database_url=db.url, mail_folder=tmp / "mail", blob_folder=tmp / "files", language="zh"
+    )
     if people is not None:
         seed_people(db, clock, people)
     key = secret if secret is not None else secrets.token_urlsafe(48)
@@ -163,7 +178,9 @@ class Session:
 
     def sign_in(self, login: str, password: str = PASSWORD) -> httpx.Response:
         token = self.csrf("/web/login")
-        return self.post("/web/login", {"csrf_token": token, "login": login, "password": password, "next": "/web/"})
+        return self.post(
+            "/web/login", {"csrf_token": token, "login": login, "password": password, "next": "/web/"}
+        )
 
     @property
     def session_cookie(self) -> str | None:
@@ -175,8 +192,15 @@ class Session:
 
 # --------------------------------------------------------------------------- browser
 # The pictures docs/web.md and the README show; refreshed with SANTONGBU_DOC_SCREENSHOTS=1.
-CURATED = {"02-document-clerk", "03-refused-next-to-the-button", "05-signer-package", "08-documents-clerk",
-           "10-dashboard", "13-documents-phone", "14-signer-english"}
+CURATED = {
+    "02-document-clerk",
+    "03-refused-next-to-the-button",
+    "05-signer-package",
+    "08-documents-clerk",
+    "10-dashboard",
+    "13-documents-phone",
+    "14-signer-english",
+}
 
 
 @dataclass
@@ -228,8 +252,9 @@ def sign_in(browser: Any, env: WebEnv, login: str, *, viewport: dict[str, int] |
     """A new browser context (its own cookies) signed in as ``login``, through the form."""
     if isinstance(browser, NoBrowser):
         pytest.fail(browser.message, pytrace=False)
-    context = browser.new_context(viewport=viewport or DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport=viewport or DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(env.url("/web/login"))

@@ -23,6 +23,7 @@ The tasks call the application services that the composition root builds
 
 ``celery -A workers worker`` finds :data:`app`; tests build their own with :func:`make_app`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,9 +57,14 @@ def broker_config(settings: Settings) -> tuple[str, dict[str, Any]]:
     return f"sqla+sqlite:///{embedded_broker_file(settings).resolve()}", {}
 
 
-def make_app(settings: Settings | None = None, *, db: Database | None = None,
-             clock: Clock | None = None, name: str = "santongbu",
-             services: Services | None = None) -> Celery:
+def make_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    name: str = "santongbu",
+    services: Services | None = None,
+) -> Celery:
     """A configured Celery app with every Santongbu task registered on it, over ``services``
     (default: what :func:`~workflow.bootstrap.bootstrap` builds from ``settings``, ``db`` and
     ``clock``; each process of a deployment, one set of services)."""

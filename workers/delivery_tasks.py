@@ -4,6 +4,7 @@
 Idempotent and safe to run on many workers at once: rows are claimed in the database, so a
 redelivered or duplicated task message just finds nothing left to send.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -7,6 +7,7 @@ app's beat schedule. They run in threads so the caller can move the app's inject
 watch what the real tasks do; :class:`TaskProbe` counts finished task runs (Celery's
 ``task_postrun`` signal) so the caller can wait for "two more sweeps" instead of sleeping.
 """
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,9 @@ class TaskProbe:
         self.failures: list[tuple[str, Any]] = []
         self.results: list[tuple[str, Any]] = []
 
-    def _on_postrun(self, sender: Any = None, state: str | None = None, retval: Any = None,
-                    **_kw: Any) -> None:
+    def _on_postrun(
+        self, sender: Any = None, state: str | None = None, retval: Any = None, **_kw: Any
+    ) -> None:
         if sender is None or getattr(sender, "app", None) is not self.app:
             return
         with self._cond:
@@ -66,8 +68,10 @@ class TaskProbe:
             while self._counts[name] < at_least:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"{name} finished {self._counts[name]} times, "
-                                       f"expected {at_least} within {timeout:.0f} s")
+                    raise TimeoutError(
+                        f"{name} finished {self._counts[name]} times, "
+                        f"expected {at_least} within {timeout:.0f} s"
+                    )
                 self._cond.wait(left)
 
     def wait_more(self, name: str, more: int, timeout: float) -> None:
@@ -100,7 +104,7 @@ def _wake_for_shutdown(celery: Celery, task: str) -> None:
     try:
         for _ in range(2):
             celery.send_task(task)
-    except Exception:  # noqa: BLE001 - only a speed-up; the poll ends by itself anyway
+    except Exception:
         pass
 
 
@@ -114,9 +118,17 @@ class InProcess:
 
 
 @contextmanager
-def running(celery: Celery, *, beat: bool = True, pool: str = "threads", concurrency: int = 2,
-            loglevel: str = "ERROR", beat_loop_seconds: float = 0.2,
-            shutdown_timeout: float = 30.0, wake_task: str | None = None) -> Iterator[InProcess]:
+def running(
+    celery: Celery,
+    *,
+    beat: bool = True,
+    pool: str = "threads",
+    concurrency: int = 2,
+    loglevel: str = "ERROR",
+    beat_loop_seconds: float = 0.2,
+    shutdown_timeout: float = 30.0,
+    wake_task: str | None = None,
+) -> Iterator[InProcess]:
     """Run a worker (and, with ``beat``, the beat) for ``celery`` until the block ends.
 
     ``wake_task``: an idempotent task sent once at the end so the worker notices the shutdown
@@ -129,8 +141,14 @@ def running(celery: Celery, *, beat: bool = True, pool: str = "threads", concurr
     celery.conf.worker_enable_remote_control = False  # no pidbox: nothing to broadcast to
     beat_thread: _Beat | None = None
     try:
-        with start_worker(celery, pool=pool, concurrency=concurrency, loglevel=loglevel,
-                          perform_ping_check=False, shutdown_timeout=shutdown_timeout) as worker:
+        with start_worker(
+            celery,
+            pool=pool,
+            concurrency=concurrency,
+            loglevel=loglevel,
+            perform_ping_check=False,
+            shutdown_timeout=shutdown_timeout,
+        ) as worker:
             if beat:
                 beat_thread = _Beat(celery, beat_loop_seconds)
                 beat_thread.start()

@@ -18,6 +18,7 @@ Time comes from the services' clock: ``SystemClock`` in production; tests and ``
 demo`` build their app with ``make_app(clock=FixedClock(…))`` and move that clock, and the real
 tasks sweep "as of" it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,9 +26,9 @@ from typing import Any
 
 from celery import Celery, Task
 
+from workers.delivery_tasks import DELIVER_OUTBOX
 from workflow.bootstrap import Services
 from workflow.kernel.settings import Settings
-from workers.delivery_tasks import DELIVER_OUTBOX
 
 log = logging.getLogger("santongbu.workers")
 
@@ -46,12 +47,15 @@ def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
         try:
             celery.send_task(DELIVER_OUTBOX)
             nudged = True
-        except Exception as exc:  # noqa: BLE001 - the sweep succeeded; delivery will follow
+        except Exception as exc:
             log.warning("sweep: could not nudge delivery (%s); the beat will deliver", exc)
     summary = report.as_dict()
     fired = summary.pop("fired")
-    return summary | {"fired_count": len(fired), "delivery_nudged": nudged,
-                      "fired": fired[:50]}  # a bounded sample: 10,000 rows make no useful log
+    return summary | {
+        "fired_count": len(fired),
+        "delivery_nudged": nudged,
+        "fired": fired[:50],
+    }  # a bounded sample: 10,000 rows make no useful log
 
 
 def run_checkpoint(services: Services) -> dict[str, Any]:
@@ -74,10 +78,16 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     refresh = float(settings.provisional_refresh_interval_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
-        "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": checkpoint,
-                             "options": {"expires": checkpoint}},
-        "refresh-provisional-deadlines": {"task": REFRESH_PROVISIONAL, "schedule": refresh,
-                                          "options": {"expires": refresh}},
+        "audit-checkpoint": {
+            "task": AUDIT_CHECKPOINT,
+            "schedule": checkpoint,
+            "options": {"expires": checkpoint},
+        },
+        "refresh-provisional-deadlines": {
+            "task": REFRESH_PROVISIONAL,
+            "schedule": refresh,
+            "options": {"expires": refresh},
+        },
     }
 
 
@@ -96,7 +106,10 @@ def register(celery: Celery, services: Services) -> None:
         """Put right a provisional deadline computed on a calendar that changed since."""
         return run_refresh(services)
 
-    for name, fn in ((SWEEP_DEADLINES, sweep_deadlines), (AUDIT_CHECKPOINT, audit_checkpoint),
-                     (REFRESH_PROVISIONAL, refresh_provisional_deadlines)):
+    for name, fn in (
+        (SWEEP_DEADLINES, sweep_deadlines),
+        (AUDIT_CHECKPOINT, audit_checkpoint),
+        (REFRESH_PROVISIONAL, refresh_provisional_deadlines),
+    ):
         celery.task(name=name, bind=True, acks_late=True, ignore_result=True, shared=False)(fn)
     celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), **beat_entries(services.settings)}

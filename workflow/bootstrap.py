@@ -10,6 +10,7 @@ here reaches every service at once.
 
 This module sits above every layer and may import any of them; nothing below imports it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,9 @@ class Services:
         return sweep(self.db, self.clock, self.settings, batch_size=batch_size)
 
 
-def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
-              clock: Clock | None = None) -> Services:
+def bootstrap(
+    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+) -> Services:
     """Every service over ``db`` (default: the settings' database URL), telling time by
     ``clock`` (default: the system clock), configured by ``settings`` (default: the
     environment)."""
@@ -76,7 +78,9 @@ def bootstrap(settings: Settings | None = None, *, db: Database | None = None,
         return transport_for(settings, clock)
 
     return Services(
-        settings=settings, db=db, clock=clock,
+        settings=settings,
+        db=db,
+        clock=clock,
         workflow=Workflow(db, clock, settings),
         directory=Directory(db, clock),
         tokens=Tokens(db, clock),

@@ -7,6 +7,7 @@ at once, so a bad address never causes a retry storm.
 Emails go by the configured mail transport (``folder`` or ``smtp``); messages for a unit's
 group robot go by the WeCom or DingTalk transport beside it (:class:`Channels`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -27,8 +28,16 @@ from notifications.transports.wecom import WeComTransport
 from workflow.kernel.clock import Clock, SystemClock
 from workflow.kernel.settings import Settings
 
-__all__ = ["Channels", "DeliveryError", "PermanentError", "RobotMessage", "Sent", "TransientError",
-           "Transport", "transport_for"]
+__all__ = [
+    "Channels",
+    "DeliveryError",
+    "PermanentError",
+    "RobotMessage",
+    "Sent",
+    "TransientError",
+    "Transport",
+    "transport_for",
+]
 
 
 class Channels:
@@ -59,7 +68,9 @@ class Channels:
 def transport_for(settings: Settings, clock: Clock | None = None) -> Channels:
     """The mail transport named by ``settings.mail_transport``, with the WeCom and DingTalk
     robots; ``clock`` dates DingTalk's signatures (the system clock unless a test injects one)."""
-    email: Transport = SmtpTransport(settings) if settings.mail_transport == "smtp" else FolderTransport(settings)
+    email: Transport = (
+        SmtpTransport(settings) if settings.mail_transport == "smtp" else FolderTransport(settings)
+    )
     robots: dict[str, Transport] = {
         "wecom": WeComTransport(settings),  # type: ignore[dict-item]
         "dingtalk": DingTalkTransport(settings, clock or SystemClock()),  # type: ignore[dict-item]

@@ -4,6 +4,7 @@ what a send returns, and the protocol a transport follows.
 Kept apart from the package's ``__init__`` (which picks a transport by the settings) so the
 transports import these without importing the package that imports them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

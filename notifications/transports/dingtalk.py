@@ -10,6 +10,7 @@ or IP addresses), the two parameters are left out. The token comes from the unit
 as DingTalk shows it; the message goes to ``SANTONGBU_DINGTALK_BASE_URL``. ``130101`` (sending
 too fast: 20 messages a minute) and ``-1`` (busy) are retried.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,7 @@ def dingtalk_token(webhook: str) -> str:
 
 def sign(timestamp_ms: int, secret: str) -> str:
     """DingTalk's signature of ``timestamp_ms``, base64 (not yet URL-encoded)."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -56,6 +56,8 @@ class DingTalkTransport(WebhookRobot):
             timestamp = int(self.clock.now().timestamp() * 1000)
             signature = sign(timestamp, secret)
             url += f"&timestamp={timestamp}&sign={quote_plus(signature)}"
-        body = {"msgtype": "markdown",
-                "markdown": {"title": message.title, "text": truncate_utf8(message.markdown, MAX_TEXT_BYTES)}}
+        body = {
+            "msgtype": "markdown",
+            "markdown": {"title": message.title, "text": truncate_utf8(message.markdown, MAX_TEXT_BYTES)},
+        }
         return url, body, (token, secret, signature)

@@ -5,6 +5,7 @@ would have been sent, with no mail server. The file is written to a temporary na
 into place, so a reader never sees half a message; it is named by outbox id, so a retry
 overwrites the same file instead of making a second copy.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,8 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from workflow.kernel.settings import Settings
-
 from notifications.transports.base import Sent, TransientError
+from workflow.kernel.settings import Settings
 
 
 def file_name(outbox_id: int) -> str:

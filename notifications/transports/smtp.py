@@ -10,6 +10,7 @@ Errors are classified so the outbox knows whether to wait and retry or give up:
 
 The password comes from settings as a SecretStr and is never logged or put in an error.
 """
+
 from __future__ import annotations
 
 import smtplib
@@ -17,9 +18,8 @@ import socket
 import ssl
 from email.message import EmailMessage
 
-from workflow.kernel.settings import Settings
-
 from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError
+from workflow.kernel.settings import Settings
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -91,7 +91,9 @@ class SmtpTransport:
                 conn.ehlo()
             if s.smtp_username:
                 secret = s.smtp_password
-                password = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
+                password = (
+                    secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
+                )
                 conn.login(s.smtp_username, password)
         except BaseException:
             _quietly_close(conn)
@@ -103,7 +105,7 @@ class SmtpTransport:
         if self._conn is None:
             try:
                 self._conn = self._open()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # Whatever goes wrong before MAIL FROM (refused, TLS, no AUTH, bad login) is
                 # about the server or our configuration, never this message: retry later.
                 error = classify(exc)
@@ -113,13 +115,14 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             # A reply about this message leaves the session usable (smtplib sent RSET);
             # anything about the session itself does not.
-            if isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError,
-                                smtplib.SMTPAuthenticationError)) or exc.smtp_code in (421,):
+            if isinstance(
+                exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
+            ) or exc.smtp_code in (421,):
                 self.close()
             raise classify(exc) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise classify(exc) from exc
-        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes raw
+        except Exception as exc:
             self.close()
             raise classify(exc) from exc
         return Sent(
@@ -136,8 +139,8 @@ class SmtpTransport:
 def _quietly_close(conn: smtplib.SMTP) -> None:
     try:
         conn.quit()
-    except Exception:  # noqa: BLE001 - the connection is being thrown away anyway
+    except Exception:
         try:
             conn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass

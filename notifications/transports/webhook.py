@@ -13,6 +13,7 @@ The webhook's key, access token and signature travel in the URL, so no URL is ev
 error, and the ``httpx`` logger (which logs each request's URL at INFO) has its query strings
 masked.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,7 +89,9 @@ class WebhookRobot:
         webhook = message.webhook.get_secret_value()
         if webhook in self._throttled:
             # The robot said "too fast" earlier in this pass; asking again now only prolongs it.
-            raise TransientError(f"{self.name} robot of unit {message.unit} answered 'too fast' or 'busy' earlier in this pass; not tried again")
+            raise TransientError(
+                f"{self.name} robot of unit {message.unit} answered 'too fast' or 'busy' earlier in this pass; not tried again"
+            )
         try:
             url, body, secrets = self.request(message)
         except ValueError as exc:  # the stored webhook cannot be used: an administrator fixes the unit
@@ -98,13 +101,15 @@ class WebhookRobot:
             self._client = httpx.Client(timeout=self.settings.robot_timeout_seconds, follow_redirects=False)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            response = self._client.post(url, content=data,
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
+            response = self._client.post(
+                url, content=data, headers={"Content-Type": "application/json; charset=utf-8"}
+            )
         except httpx.TimeoutException:
             raise TransientError(f"{self.name} robot of unit {message.unit}: timed out") from None
         except httpx.HTTPError as exc:
-            raise TransientError(scrub(f"{self.name} robot of unit {message.unit}: "
-                                       f"{type(exc).__name__}: {exc}", *secrets)) from None
+            raise TransientError(
+                scrub(f"{self.name} robot of unit {message.unit}: {type(exc).__name__}: {exc}", *secrets)
+            ) from None
         return self._read(message, response, secrets)
 
     def _read(self, message: RobotMessage, response: httpx.Response, secrets: tuple[str | None, ...]) -> Sent:

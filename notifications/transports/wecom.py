@@ -7,6 +7,7 @@ it (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``); the message i
 otherwise). Markdown content is at most 4096 bytes. ``45009`` (the robot's rate limit, 20
 messages a minute), ``45033`` (too many concurrent calls) and ``-1`` (busy) are retried.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,5 +32,8 @@ class WeComTransport(WebhookRobot):
     def request(self, message: RobotMessage) -> tuple[str, dict[str, Any], tuple[str | None, ...]]:
         key = wecom_key(message.webhook.get_secret_value())
         url = f"{self.settings.wecom_base_url}{PATH}?key={quote(key, safe='')}"
-        body = {"msgtype": "markdown", "markdown": {"content": truncate_utf8(message.markdown, MAX_CONTENT_BYTES)}}
+        body = {
+            "msgtype": "markdown",
+            "markdown": {"content": truncate_utf8(message.markdown, MAX_CONTENT_BYTES)},
+        }
         return url, body, (key,)

@@ -3,6 +3,7 @@
 Real threads, real connections, a barrier so the requests leave together, on SQLite (one
 writer, BEGIN IMMEDIATE) and on PostgreSQL (READ COMMITTED plus the version compare-and-set).
 """
+
 from __future__ import annotations
 
 import threading
@@ -39,7 +40,7 @@ def _race(env: ApiEnv, path: str, headers: dict[str, str]) -> list[httpx.Respons
         try:
             barrier.wait(timeout=30)
             results[i] = clients[i].post(path, headers=headers)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=fire, args=(i,)) for i in range(CLIENTS)]
@@ -56,8 +57,15 @@ def _race(env: ApiEnv, path: str, headers: dict[str, str]) -> list[httpx.Respons
 
 def _allowed(env: ApiEnv, doc: int, action: str) -> int:
     with env.db.transaction() as session:
-        return len(session.scalars(select(AuditEvent).where(
-            AuditEvent.document_id == doc, AuditEvent.action == action, AuditEvent.outcome == "allowed")).all())
+        return len(
+            session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.document_id == doc,
+                    AuditEvent.action == action,
+                    AuditEvent.outcome == "allowed",
+                )
+            ).all()
+        )
 
 
 def test_same_trigger_same_if_match_one_200_the_rest_409(env: ApiEnv) -> None:

@@ -1,25 +1,25 @@
 """The API the way a drafting unit, its signers and an administrator use it, over real HTTP,
 on SQLite and PostgreSQL: a whole lifecycle, If-Match, refusals in Chinese and English,
 visibility, tokens, the deadline calculator, calendar loading and /health."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-import httpx
-
 from tests.api_support import ApiEnv, api_env, live_server
 from tests.conftest import REDIS_URL, shanghai
-from workflow.services.tokens import Tokens
-from workflow.entrypoints.api.problems import negotiate
 from workflow.entrypoints.api import create_app
+from workflow.entrypoints.api.problems import negotiate
 from workflow.kernel.clock import SystemClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent
 from workflow.kernel.settings import Settings
+from workflow.services.tokens import Tokens
 
 PORTAL = "https://jtj.fuzhou.example.cn"
 
@@ -32,9 +32,16 @@ def env(db: Database, tmp_path: Path) -> Iterator[ApiEnv]:
 
 def test_first_session_from_draft_to_interpretation_posted(env: ApiEnv) -> None:
     clerk = env.client("clerk")
-    r = clerk.post("/documents", json={"title": "福州市网约车管理办法", "doc_number": "榕交〔2024〕5号",
-                                       "body": "第一条 为规范…", "disclosure": "proactive",
-                                       "risk_assessment_needed": False})
+    r = clerk.post(
+        "/documents",
+        json={
+            "title": "福州市网约车管理办法",
+            "doc_number": "榕交〔2024〕5号",
+            "body": "第一条 为规范…",
+            "disclosure": "proactive",
+            "risk_assessment_needed": False,
+        },
+    )
     assert r.status_code == 201, r.text
     doc = r.json()["document_id"]
     assert r.headers["location"] == f"/documents/{doc}"
@@ -43,12 +50,17 @@ def test_first_session_from_draft_to_interpretation_posted(env: ApiEnv) -> None:
 
     r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"If-Match": f'"{version}"'})
     assert r.status_code == 200 and r.json()["state_after"] == "interpretation_plan", r.text
-    r = clerk.patch(f"/documents/{doc}", json={"plan": "解读方案:背景、要点、问答", "interpreter": "liu.spc"},
-                    headers={"If-Match": r.headers["etag"]})
+    r = clerk.patch(
+        f"/documents/{doc}",
+        json={"plan": "解读方案:背景、要点、问答", "interpreter": "liu.spc"},
+        headers={"If-Match": r.headers["etag"]},
+    )
     assert r.status_code == 200, r.text
     r = clerk.post(f"/documents/{doc}/materials", json={"form": "qa", "title": "问答", "body": "问:…答:…"})
     assert r.status_code == 201 and r.json()["details"]["material_id"] > 0
-    assert clerk.put(f"/documents/{doc}/signers", json={"signers": ["chen.spc", "director"]}).status_code == 200
+    assert (
+        clerk.put(f"/documents/{doc}/signers", json={"signers": ["chen.spc", "director"]}).status_code == 200
+    )
     assert clerk.post(f"/documents/{doc}/triggers/request_signoff").json()["state_after"] == "joint_signoff"
 
     package = clerk.get(f"/documents/{doc}", params={"timeline": "false"}).json()["package_hash"]
@@ -65,11 +77,15 @@ def test_first_session_from_draft_to_interpretation_posted(env: ApiEnv) -> None:
     assert r.json()["details"]["due_at"].startswith("2024-02-20T15:59:59")  # Tue 20 Feb 23:59:59 +08:00
 
     env.clock.set(shanghai(2024, 2, 19, 15, 0))
-    r = clerk.post(f"/documents/{doc}/postings", json={"channel": "portal", "url": f"{PORTAL}/jd/5.htm",
-                                                        "posted_at": "2024-02-19T10:00:00+08:00"})
+    r = clerk.post(
+        f"/documents/{doc}/postings",
+        json={"channel": "portal", "url": f"{PORTAL}/jd/5.htm", "posted_at": "2024-02-19T10:00:00+08:00"},
+    )
     assert r.status_code == 201 and r.json()["state_after"] == "published"
-    r = clerk.post(f"/documents/{doc}/postings", json={"channel": "news_media", "outlet": "福州日报",
-                                                        "evidence": "2024-02-19 第3版"})
+    r = clerk.post(
+        f"/documents/{doc}/postings",
+        json={"channel": "news_media", "outlet": "福州日报", "evidence": "2024-02-19 第3版"},
+    )
     assert r.status_code == 201 and r.json()["state_after"] == "interpretation_posted", r.text
     assert r.json()["details"]["on_time"] is True
 
@@ -85,8 +101,16 @@ def test_first_session_from_draft_to_interpretation_posted(env: ApiEnv) -> None:
 
 def test_a_stale_if_match_is_409_and_changes_nothing(env: ApiEnv) -> None:
     clerk = env.client("clerk")
-    created = clerk.post("/documents", json={"title": "办法", "doc_number": "1号", "body": "正文",
-                                             "disclosure": "proactive", "risk_assessment_needed": False}).json()
+    created = clerk.post(
+        "/documents",
+        json={
+            "title": "办法",
+            "doc_number": "1号",
+            "body": "正文",
+            "disclosure": "proactive",
+            "risk_assessment_needed": False,
+        },
+    ).json()
     doc, seen = created["document_id"], created["version"]
     assert clerk.patch(f"/documents/{doc}", json={"title": "办法(修订)"}).status_code == 200
     r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"If-Match": str(seen)})
@@ -94,7 +118,7 @@ def test_a_stale_if_match_is_409_and_changes_nothing(env: ApiEnv) -> None:
     assert r.json()["type"] == "urn:santongbu:problem:concurrent_change"
     assert r.json()["reasons"][0]["code"] == "changed_meanwhile"
     assert clerk.get(f"/documents/{doc}").json()["state"] == "draft"
-    r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"If-Match": "W/\"9\""})
+    r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"If-Match": 'W/"9"'})
     assert r.status_code == 409
     r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"If-Match": "three"})
     assert r.status_code == 422 and r.json()["field"] == "If-Match"
@@ -111,33 +135,44 @@ def test_a_refused_trigger_says_why_in_chinese_or_english_and_is_audited(env: Ap
     codes = {x["code"] for x in problem["reasons"]}
     assert {"missing_doc_number", "missing_disclosure", "missing_risk_flag"} <= codes
     assert "未审核公开属性" in problem["detail"] and r.headers["content-language"] == "zh"
-    r = clerk.post(f"/documents/{doc}/triggers/prepare_plan", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
+    r = clerk.post(
+        f"/documents/{doc}/triggers/prepare_plan", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"}
+    )
     assert r.json()["title"] == "Refused" and "disclosure attribute" in r.json()["detail"]
     assert r.headers["content-language"] == "en"
     with env.db.transaction() as session:
-        refused = session.scalars(select(AuditEvent).where(AuditEvent.document_id == doc,
-                                                           AuditEvent.outcome == "refused")).all()
+        refused = session.scalars(
+            select(AuditEvent).where(AuditEvent.document_id == doc, AuditEvent.outcome == "refused")
+        ).all()
     assert [e.action for e in refused] == ["prepare_plan", "prepare_plan"]
     clerk.close()
 
 
-@pytest.mark.parametrize("request_kwargs, status, field", [
-    ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 422, "body"),
-    ({"json": {"title": 123}}, 422, "title"),
-    ({"json": {"title": "t", "owner": "me"}}, 422, "owner"),
-    ({"json": {"title": "t", "disclosure": "public"}}, 422, "disclosure"),
-    ({"json": {"title": "t", "risk_assessment_needed": "maybe"}}, 422, "risk_assessment_needed"),
-    ({"json": {"title": "a\u0000b"}}, 422, "title"),
-    ({"content": b'{"title": "\\ud800"}', "headers": {"Content-Type": "application/json"}}, 422, "title"),
-    ({"json": {"title": "two\nlines"}}, 422, "title"),
-    ({"json": {"title": "t" * 501}}, 422, "title"),
-    ({"json": {"title": "t", "unit": "no such unit!"}}, 422, "unit"),
-    ({"json": []}, 422, "body"),
-    ({"content": b"title=t", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 422, "body"),
-    ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 413, None),
-])
-def test_mistakes_in_a_create_are_problems_never_500(env: ApiEnv, request_kwargs: dict, status: int,
-                                                      field: str | None) -> None:
+@pytest.mark.parametrize(
+    "request_kwargs, status, field",
+    [
+        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 422, "body"),
+        ({"json": {"title": 123}}, 422, "title"),
+        ({"json": {"title": "t", "owner": "me"}}, 422, "owner"),
+        ({"json": {"title": "t", "disclosure": "public"}}, 422, "disclosure"),
+        ({"json": {"title": "t", "risk_assessment_needed": "maybe"}}, 422, "risk_assessment_needed"),
+        ({"json": {"title": "a\u0000b"}}, 422, "title"),
+        ({"content": b'{"title": "\\ud800"}', "headers": {"Content-Type": "application/json"}}, 422, "title"),
+        ({"json": {"title": "two\nlines"}}, 422, "title"),
+        ({"json": {"title": "t" * 501}}, 422, "title"),
+        ({"json": {"title": "t", "unit": "no such unit!"}}, 422, "unit"),
+        ({"json": []}, 422, "body"),
+        (
+            {"content": b"title=t", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+            422,
+            "body",
+        ),
+        ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 413, None),
+    ],
+)
+def test_mistakes_in_a_create_are_problems_never_500(
+    env: ApiEnv, request_kwargs: dict, status: int, field: str | None
+) -> None:
     with env.client("clerk") as clerk:
         r = clerk.post("/documents", **request_kwargs)
     assert r.status_code == status, r.text
@@ -147,32 +182,52 @@ def test_mistakes_in_a_create_are_problems_never_500(env: ApiEnv, request_kwargs
         assert r.json()["field"] == field
 
 
-@pytest.mark.parametrize("method, path, kwargs, status, field", [
-    ("GET", "/documents/99999999999999999999", {}, 422, "doc_id"),
-    ("GET", "/documents/0", {}, 422, "doc_id"),
-    ("GET", "/documents/abc", {}, 422, "doc_id"),
-    ("GET", "/documents/2147483647", {}, 404, None),
-    ("GET", "/documents", {"params": {"state": "lost"}}, 422, "state"),
-    ("GET", "/documents", {"params": {"limit": "1e9"}}, 422, "limit"),
-    ("GET", "/documents", {"params": {"unit": "spc\u0000"}}, 422, "unit"),
-    ("POST", "/documents/1/triggers/explode", {}, 422, "trigger"),
-    ("POST", "/documents/1/triggers/publish", {"json": {"published_at": "2024-02-09T10:00:00"}}, 422, "published_at"),
-    ("POST", "/documents/1/triggers/publish", {"json": {"published_at": "0001-01-01T00:00:00+01:00"}}, 422,
-     "published_at"),
-    ("POST", "/documents/1/postings", {"json": {"channel": "carrier pigeon"}}, 422, "channel"),
-    ("PUT", "/documents/1/signers", {"json": {"signers": []}}, 422, "signers"),
-    ("PUT", "/documents/1/signers", {"json": {"signers": ["x"] * 51}}, 422, "signers"),
-    ("GET", "/deadline", {"params": {"published": "yesterday"}}, 422, "published"),
-    ("GET", "/deadline", {"params": {"published": "9999-12-31"}}, 422, "published"),
-    ("GET", "/calendar/10000", {}, 422, "year"),
-    ("GET", "/reports/ledger", {"params": {"period": "2024-13"}}, 422, "period"),
-    ("GET", "/audit/events", {"params": {"since": "2024-01-01T00:00:00+08:00", "until": "2023-01-01T00:00:00+08:00"}},
-     422, "until"),
-    ("DELETE", "/documents", {}, 405, None),
-    ("GET", "/no/such/page", {}, 404, None),
-])
-def test_mistakes_anywhere_are_problems_never_500(env: ApiEnv, method: str, path: str, kwargs: dict, status: int,
-                                                  field: str | None) -> None:
+@pytest.mark.parametrize(
+    "method, path, kwargs, status, field",
+    [
+        ("GET", "/documents/99999999999999999999", {}, 422, "doc_id"),
+        ("GET", "/documents/0", {}, 422, "doc_id"),
+        ("GET", "/documents/abc", {}, 422, "doc_id"),
+        ("GET", "/documents/2147483647", {}, 404, None),
+        ("GET", "/documents", {"params": {"state": "lost"}}, 422, "state"),
+        ("GET", "/documents", {"params": {"limit": "1e9"}}, 422, "limit"),
+        ("GET", "/documents", {"params": {"unit": "spc\u0000"}}, 422, "unit"),
+        ("POST", "/documents/1/triggers/explode", {}, 422, "trigger"),
+        (
+            "POST",
+            "/documents/1/triggers/publish",
+            {"json": {"published_at": "2024-02-09T10:00:00"}},
+            422,
+            "published_at",
+        ),
+        (
+            "POST",
+            "/documents/1/triggers/publish",
+            {"json": {"published_at": "0001-01-01T00:00:00+01:00"}},
+            422,
+            "published_at",
+        ),
+        ("POST", "/documents/1/postings", {"json": {"channel": "carrier pigeon"}}, 422, "channel"),
+        ("PUT", "/documents/1/signers", {"json": {"signers": []}}, 422, "signers"),
+        ("PUT", "/documents/1/signers", {"json": {"signers": ["x"] * 51}}, 422, "signers"),
+        ("GET", "/deadline", {"params": {"published": "yesterday"}}, 422, "published"),
+        ("GET", "/deadline", {"params": {"published": "9999-12-31"}}, 422, "published"),
+        ("GET", "/calendar/10000", {}, 422, "year"),
+        ("GET", "/reports/ledger", {"params": {"period": "2024-13"}}, 422, "period"),
+        (
+            "GET",
+            "/audit/events",
+            {"params": {"since": "2024-01-01T00:00:00+08:00", "until": "2023-01-01T00:00:00+08:00"}},
+            422,
+            "until",
+        ),
+        ("DELETE", "/documents", {}, 405, None),
+        ("GET", "/no/such/page", {}, 404, None),
+    ],
+)
+def test_mistakes_anywhere_are_problems_never_500(
+    env: ApiEnv, method: str, path: str, kwargs: dict, status: int, field: str | None
+) -> None:
     with env.client("admin") as admin:
         r = admin.request(method, path, **kwargs)
     assert r.status_code == status, r.text
@@ -182,8 +237,13 @@ def test_mistakes_anywhere_are_problems_never_500(env: ApiEnv, method: str, path
 
 
 def test_authentication_failures_are_401_with_a_bearer_challenge(env: ApiEnv) -> None:
-    for headers in ({}, {"Authorization": "Basic YWRtaW46YWRtaW4="}, {"Authorization": "Bearer stb_guessed"},
-                    {"Authorization": "Bearer " + "x" * 5000}, {"Authorization": "Bearer"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        {"Authorization": "Bearer stb_guessed"},
+        {"Authorization": "Bearer " + "x" * 5000},
+        {"Authorization": "Bearer"},
+    ):
         r = env.http.get("/me", headers=headers)
         assert r.status_code == 401, headers
         assert r.headers["www-authenticate"] == 'Bearer realm="santongbu"'
@@ -240,7 +300,9 @@ def _actions(env: ApiEnv) -> list[str]:
 
 def test_deadline_calculator_counts_make_up_working_days(env: ApiEnv) -> None:
     with env.client("other_clerk") as anyone:
-        r = anyone.get("/deadline", params={"published": "2019-09-27"})  # docs/design.md §3: Sun 29 Sep is worked
+        r = anyone.get(
+            "/deadline", params={"published": "2019-09-27"}
+        )  # docs/design.md §3: Sun 29 Sep is worked
         assert r.status_code == 200
         assert r.json()["due_date"] == "2019-10-08" and r.json()["provisional"] is False
         assert r.json()["counted_days"] == ["2019-09-29", "2019-09-30", "2019-10-08"]
@@ -279,15 +341,20 @@ def test_an_administrator_loads_a_year_and_everyone_sees_it(env: ApiEnv) -> None
         assert r.status_code == 422 and "TOML" in r.json()["detail"]
     with env.client("clerk") as clerk:
         shown = clerk.get("/calendar/2027").json()
-        assert shown["loaded"] is True and shown["workdays"] == [{"date": "2027-02-14", "name": "春节调休上班"}]
+        assert shown["loaded"] is True and shown["workdays"] == [
+            {"date": "2027-02-14", "name": "春节调休上班"}
+        ]
         r = clerk.get("/deadline", params={"published": "2027-02-05"})
         assert r.json()["counted_days"] == ["2027-02-14", "2027-02-15", "2027-02-16"]
 
 
 @pytest.mark.redis
 def test_health_pings_the_redis_broker(db: Database, tmp_path: Path) -> None:
-    for broker, status, broker_status in ((REDIS_URL, 200, "ok"), ("redis://127.0.0.1:1/0", 503, "error"),
-                                          (None, 200, "embedded")):
+    for broker, status, broker_status in (
+        (REDIS_URL, 200, "ok"),
+        ("redis://127.0.0.1:1/0", 503, "error"),
+        (None, 200, "embedded"),
+    ):
         settings = Settings(database_url=db.url, broker_url=broker, mail_folder=tmp_path)
         with live_server(create_app(db, SystemClock(), settings)) as url:
             r = httpx.get(url + "/health")
@@ -296,10 +363,20 @@ def test_health_pings_the_redis_broker(db: Database, tmp_path: Path) -> None:
         assert "127.0.0.1" not in r.text  # names no host
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, "zh"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
-    ("fr-FR, en;q=0.5", "en"), ("fr", "zh"), ("en;q=0, zh", "zh"), ("*", "zh"), ("en;q=abc", "zh"),
-    ("de;q=0.9, en;q=0.8, zh;q=0.9", "zh"),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, "zh"),
+        ("en", "en"),
+        ("en-US,en;q=0.9", "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("fr-FR, en;q=0.5", "en"),
+        ("fr", "zh"),
+        ("en;q=0, zh", "zh"),
+        ("*", "zh"),
+        ("en;q=abc", "zh"),
+        ("de;q=0.9, en;q=0.8, zh;q=0.9", "zh"),
+    ],
+)
 def test_language_negotiation(header: str | None, expected: str) -> None:
     assert negotiate(header, "zh") == expected

@@ -11,6 +11,7 @@ at 404. The number of examples is bounded (``SANTONGBU_FUZZ_EXAMPLES``, default 
 operation) and the run is derandomised, so CI sees the same cases every time; raise the
 number locally for a longer hunt.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,19 @@ from schemathesis.specs.openapi import checks as oa_checks
 
 from tests.api_support import ApiEnv, api_env, module_database
 from tests.factories import HEAD, new_draft, to_plan, to_published, to_signoff
-from workflow.services.tokens import Tokens
 from workflow.kernel.db import Database
+from workflow.services.tokens import Tokens
 
 EXAMPLES = int(os.environ.get("SANTONGBU_FUZZ_EXAMPLES", "15"))
 # (lowest, highest) id the fuzzer picks for a valid request. Tokens 1–7 are the personas' own
 # (api_support), so the fuzzer may revoke only the throwaway ones made in _seed.
 NARROW = {"doc_id": (1, 12), "material_id": (1, 8), "token_id": (8, 12), "outbox_id": (1, 12)}
-CHECKS = [st_checks.not_a_server_error, oa_checks.status_code_conformance,
-          oa_checks.content_type_conformance, oa_checks.response_schema_conformance]
+CHECKS = [
+    st_checks.not_a_server_error,
+    oa_checks.status_code_conformance,
+    oa_checks.content_type_conformance,
+    oa_checks.response_schema_conformance,
+]
 
 
 def _seed(env: ApiEnv) -> None:
@@ -106,8 +111,14 @@ def test_no_request_gets_a_500(method: str, path: str, api_schema: Any, fuzz_env
     cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
     headers = fuzz_env.headers(_persona(path))
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(case=cases)
     def run(case: Any) -> None:
         case.call_and_validate(base_url=fuzz_env.base_url, headers=headers, checks=CHECKS, timeout=30)

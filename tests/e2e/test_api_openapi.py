@@ -3,6 +3,7 @@
 ``docs/openapi.json`` is what other government systems code against, so a change to the API
 that is not regenerated (``santongbu openapi -o docs/openapi.json``) fails here.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from typer.testing import CliRunner
 from tests.factories import SAMPLE
 from workflow.entrypoints.api import create_app
 from workflow.entrypoints.api.app import ROUTERS
-from workflow.services.tokens import digest
 from workflow.entrypoints.api.deps import caller
 from workflow.entrypoints.cli.main import app as cli_app
 from workflow.entrypoints.cli.server_cmds import openapi_json
@@ -23,6 +23,7 @@ from workflow.kernel.clock import SystemClock
 from workflow.kernel.db import Database
 from workflow.kernel.models.tokens import ApiToken
 from workflow.kernel.settings import Settings
+from workflow.services.tokens import digest
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
@@ -37,7 +38,8 @@ def _app(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_committed_openapi_document_is_current(tmp_path: Path) -> None:
     current = openapi_json(_app(tmp_path))
     assert COMMITTED.read_text(encoding="utf-8") == current, (
-        "docs/openapi.json is out of date: run 'santongbu openapi -o docs/openapi.json' and commit it")
+        "docs/openapi.json is out of date: run 'santongbu openapi -o docs/openapi.json' and commit it"
+    )
 
 
 def _depends_on(dependant, target) -> bool:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ Redis stopped and restarted mid-run (a throwaway server, never the machine's own
 The clock is injected through the app's runtime (``make_app(clock=…)``): the tasks read it, the
 test moves it. Nothing is faked: Celery's own worker and beat, Redis, aiosmtpd on loopback.
 """
+
 from __future__ import annotations
 
 import email
@@ -27,7 +28,9 @@ from aiosmtpd.controller import Controller
 from celery import Celery
 from sqlalchemy import func, select
 
-from workflow.kernel.models.outbox import OutboxMessage
+from tests.conftest import REDIS_URL, shanghai
+from tests.factories import CLERK, make_workflow, seed_bureau, to_published
+from tests.integration.test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
 from workers.app import make_app, services_of
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workers.inprocess import InProcess, running
@@ -35,11 +38,8 @@ from workers.sweep_tasks import SWEEP_DEADLINES, run_sweep
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import Document, Escalation
+from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.settings import Settings
-
-from tests.conftest import REDIS_URL, shanghai
-from tests.factories import CLERK, make_workflow, seed_bureau, to_published
-from tests.integration.test_sweep import EXPECTED_RECIPIENTS, _bulk_overdue
 
 pytestmark = pytest.mark.redis
 
@@ -67,9 +67,13 @@ class MailServer:
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
-            self.messages.append(Received(str(msg["X-Santongbu-Event"]),
-                                          frozenset(a.lower() for a in envelope.rcpt_tos),
-                                          str(msg["Subject"])))
+            self.messages.append(
+                Received(
+                    str(msg["X-Santongbu-Event"]),
+                    frozenset(a.lower() for a in envelope.rcpt_tos),
+                    str(msg["Subject"]),
+                )
+            )
         return "250 OK"
 
     def events(self) -> list[str]:
@@ -100,9 +104,24 @@ class ThrowawayRedis:
         exe = shutil.which("redis-server")
         assert exe, "redis-server is not installed (apt-get install redis-server)"
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(self.ping, 10, "throwaway redis-server to answer")
 
     def ping(self) -> bool:
@@ -139,8 +158,11 @@ def machine_redis() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: start it with 'redis-server --daemonize yes' "
-                    f"or point SANTONGBU_TEST_REDIS at one ({exc})", pytrace=False)
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_URL}: start it with 'redis-server --daemonize yes' "
+            f"or point SANTONGBU_TEST_REDIS at one ({exc})",
+            pytrace=False,
+        )
     return REDIS_URL
 
 
@@ -161,8 +183,12 @@ def redis_app(db: Database, clock: FixedClock, settings: Settings, broker: str) 
     """The production app (make_app) on ``broker``, with a queue of this test's own so parallel
     runs sharing the machine's Redis never take each other's messages (removed afterwards by
     the ``forget_queues`` fixture)."""
-    app = make_app(settings.model_copy(update={"broker_url": broker}), db=db, clock=clock,
-                   name=f"santongbu-test-{uuid.uuid4().hex[:8]}")
+    app = make_app(
+        settings.model_copy(update={"broker_url": broker}),
+        db=db,
+        clock=clock,
+        name=f"santongbu-test-{uuid.uuid4().hex[:8]}",
+    )
     app.conf.task_default_queue = QUEUE_PREFIX + uuid.uuid4().hex
     app.conf.broker_transport_options = {"socket_connect_timeout": 2, "socket_timeout": 5}
     _queues.append((broker, app.conf.task_default_queue))
@@ -189,11 +215,18 @@ def settle(rt: InProcess) -> None:
     rt.probe.wait_more(DELIVER_OUTBOX, 2, WAIT)
 
 
-def test_the_ladder_reaches_smtp_in_order(db: Database, clock: FixedClock, settings: Settings,
-                                          mail_server: MailServer, machine_redis: str) -> None:
-    settings = settings.model_copy(update={
-        "mail_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": mail_server.port,
-        "sweep_interval_seconds": TICK, "outbox_interval_seconds": TICK})
+def test_the_ladder_reaches_smtp_in_order(
+    db: Database, clock: FixedClock, settings: Settings, mail_server: MailServer, machine_redis: str
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "mail_transport": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail_server.port,
+            "sweep_interval_seconds": TICK,
+            "outbox_interval_seconds": TICK,
+        }
+    )
     seed_bureau(db, clock)
     wf = make_workflow(db, clock, settings)
     clock.set(shanghai(2024, 2, 9, 10, 0))  # Fri before the Spring Festival: due Tue 2024-02-20
@@ -204,10 +237,17 @@ def test_the_ladder_reaches_smtp_in_order(db: Database, clock: FixedClock, setti
     with running(app, concurrency=2) as rt:
         clock.set(shanghai(2024, 2, 9, 10, 5))
         wait_until(lambda: len(mail_server.messages) == 4, WAIT, "the sign-off and publication emails")
-        assert sorted(mail_server.events()) == ["published", "published", "signoff_requested", "signoff_requested"]
+        assert sorted(mail_server.events()) == [
+            "published",
+            "published",
+            "signoff_requested",
+            "signoff_requested",
+        ]
         clock.set(shanghai(2024, 2, 19, 15, 0))  # the make-up Sunday counted: day 2 of 3
         wf.record_posting(CLERK, on_time, channel="portal", url="https://jtj.example.cn/jd/1.htm")
-        wf.record_posting(CLERK, on_time, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/1")
+        wf.record_posting(
+            CLERK, on_time, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/1"
+        )
 
         steps: list[tuple[datetime, str | None]] = [
             (shanghai(2024, 2, 20, 8, 59, 59), None),
@@ -237,18 +277,32 @@ def test_the_ladder_reaches_smtp_in_order(db: Database, clock: FixedClock, setti
     assert "逾期" in ladder[3].subject and "3 个工作日" in ladder[3].subject
     with db.transaction() as s:
         assert s.get(Document, on_time).state == "interpretation_posted"
-        assert s.scalar(select(func.count()).select_from(Escalation).where(Escalation.document_id == on_time)) == 0
-        assert s.scalar(select(func.count()).select_from(Escalation).where(Escalation.document_id == late)) == 4
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(Escalation).where(Escalation.document_id == on_time))
+            == 0
+        )
+        assert (
+            s.scalar(select(func.count()).select_from(Escalation).where(Escalation.document_id == late)) == 4
+        )
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+            == 0
+        )
 
 
-def test_racing_sweep_tasks_fire_each_rung_once(pg_db: Database, clock: FixedClock, tmp_path: Path,
-                                                machine_redis: str) -> None:
+def test_racing_sweep_tasks_fire_each_rung_once(
+    pg_db: Database, clock: FixedClock, tmp_path: Path, machine_redis: str
+) -> None:
     """Four sweep messages at once (a second beat, a redelivery) on four worker threads
     against PostgreSQL: each rung of each of 24 documents fires once, each email goes once."""
     N = 24
-    settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail",
-                        outbox_interval_seconds=TICK, sweep_interval_seconds=3600, sweep_batch_size=5)
+    settings = Settings(
+        database_url=pg_db.url,
+        mail_folder=tmp_path / "mail",
+        outbox_interval_seconds=TICK,
+        sweep_interval_seconds=3600,
+        sweep_batch_size=5,
+    )
     seed_bureau(pg_db, clock)
     wf = make_workflow(pg_db, clock, settings)
     _bulk_overdue(pg_db, wf, clock, N)
@@ -262,8 +316,13 @@ def test_racing_sweep_tasks_fire_each_rung_once(pg_db: Database, clock: FixedClo
 
         def all_sent() -> bool:
             with pg_db.transaction() as s:
-                return s.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.status != "sent")) == 0
+                return (
+                    s.scalar(
+                        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+                    )
+                    == 0
+                )
+
         wait_until(all_sent, WAIT, "every queued email to be delivered")
         rt.probe.wait_more(DELIVER_OUTBOX, 2, WAIT)
         assert not rt.probe.failures
@@ -273,31 +332,39 @@ def test_racing_sweep_tasks_fire_each_rung_once(pg_db: Database, clock: FixedClo
     assert sum(r["fired_count"] for r in sweeps) == N * 4
     with pg_db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Escalation)) == N * 4
-        ladder = s.execute(select(OutboxMessage.event, func.count()).where(
-            OutboxMessage.event.in_(["reminder", "overdue", "escalated", "escalated_high"]))
-            .group_by(OutboxMessage.event)).all()
+        ladder = s.execute(
+            select(OutboxMessage.event, func.count())
+            .where(OutboxMessage.event.in_(["reminder", "overdue", "escalated", "escalated_high"]))
+            .group_by(OutboxMessage.event)
+        ).all()
         assert dict(ladder) == {"overdue": N, "escalated": N, "escalated_high": N}
     files = list((tmp_path / "mail").glob("*.eml"))
-    events = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["X-Santongbu-Event"]
-              for f in files]
+    events = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["X-Santongbu-Event"]
+        for f in files
+    ]
     assert sorted(e for e in events if e in ("overdue", "escalated", "escalated_high")) == (
-        ["escalated"] * N + ["escalated_high"] * N + ["overdue"] * N)
+        ["escalated"] * N + ["escalated_high"] * N + ["overdue"] * N
+    )
 
 
 def _eml_events(folder: Path) -> list[str]:
     out = []
     for f in sorted(folder.glob("outbox-*.eml")):
-        out.append(str(email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["X-Santongbu-Event"]))
+        out.append(
+            str(email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["X-Santongbu-Event"])
+        )
     return out
 
 
-def test_redis_stopped_and_restarted_mid_run_loses_nothing(sqlite_db: Database, clock: FixedClock,
-                                                           tmp_path: Path,
-                                                           throwaway_redis: ThrowawayRedis) -> None:
+def test_redis_stopped_and_restarted_mid_run_loses_nothing(
+    sqlite_db: Database, clock: FixedClock, tmp_path: Path, throwaway_redis: ThrowawayRedis
+) -> None:
     db = sqlite_db
     mail = tmp_path / "mail"
-    settings = Settings(database_url=db.url, mail_folder=mail, sweep_interval_seconds=TICK,
-                        outbox_interval_seconds=TICK)
+    settings = Settings(
+        database_url=db.url, mail_folder=mail, sweep_interval_seconds=TICK, outbox_interval_seconds=TICK
+    )
     seed_bureau(db, clock)
     wf = make_workflow(db, clock, settings)
     clock.set(shanghai(2024, 2, 9, 10, 0))
@@ -325,8 +392,11 @@ def test_redis_stopped_and_restarted_mid_run_loses_nothing(sqlite_db: Database, 
 
         # Redis returns empty (no persistence): every message it held is gone.
         throwaway_redis.start()
-        wait_until(lambda: {"overdue", "escalated"} <= set(_eml_events(mail)), WAIT,
-                   "the overdue and escalated emails after Redis returned")
+        wait_until(
+            lambda: {"overdue", "escalated"} <= set(_eml_events(mail)),
+            WAIT,
+            "the overdue and escalated emails after Redis returned",
+        )
         settle(rt)
         clock.set(shanghai(2024, 2, 24, 0, 0))
         wait_until(lambda: "escalated_high" in _eml_events(mail), WAIT, "escalated_high")
@@ -335,7 +405,11 @@ def test_redis_stopped_and_restarted_mid_run_loses_nothing(sqlite_db: Database, 
     ladder = [e for e in _eml_events(mail) if e in EXPECTED_RECIPIENTS]
     assert ladder == ["reminder", "overdue", "escalated", "escalated_high"]
     with db.transaction() as s:
-        levels = list(s.scalars(select(Escalation.level).where(Escalation.document_id == doc)
-                                .order_by(Escalation.id)))
+        levels = list(
+            s.scalars(select(Escalation.level).where(Escalation.document_id == doc).order_by(Escalation.id))
+        )
         assert levels == ["reminder", "overdue", "escalated", "escalated_high"]
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+            == 0
+        )

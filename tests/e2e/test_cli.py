@@ -1,10 +1,12 @@
 """The command line end to end, the way a clerk, a signer and an administrator use it."""
+
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -40,8 +42,24 @@ def ok(result: tuple[int, str]) -> str:
 
 def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: ignore[no-untyped-def]
     ok(cli("unit", "import", str(SAMPLE)))
-    out = ok(cli("doc", "create", "--as", "liu.spc", "--title", "福州市网约车管理办法", "--number", "榕交〔2024〕5号",
-                 "--disclosure", "proactive", "--no-risk", "--body", "第一条 为规范…", "--json"))
+    out = ok(
+        cli(
+            "doc",
+            "create",
+            "--as",
+            "liu.spc",
+            "--title",
+            "福州市网约车管理办法",
+            "--number",
+            "榕交〔2024〕5号",
+            "--disclosure",
+            "proactive",
+            "--no-risk",
+            "--body",
+            "第一条 为规范…",
+            "--json",
+        )
+    )
     doc = str(json.loads(out)["document_id"])
     ok(cli("doc", "prepare-plan", doc, "--as", "liu.spc"))
     code, out = cli("doc", "request-signoff", doc, "--as", "liu.spc")
@@ -56,14 +74,43 @@ def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: i
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json")))
     assert shown["state"] == "published"
     assert shown["due_at"].startswith("2024-02-20T15:59:59")  # 23:59:59 +08:00 of Tue 20 Feb
-    ok(cli("doc", "post", doc, "--as", "liu.spc", "--channel", "portal", "--url", "https://jtj.fuzhou.example.cn/jd/5.htm",
-           now="2024-02-19T10:00+08:00"))
-    out = ok(cli("doc", "post", doc, "--as", "liu.spc", "--channel", "news_media", "--outlet", "福州日报",
-                 "--evidence", "2024-02-19 第2版", now="2024-02-19T11:00+08:00", lang="en"))
+    ok(
+        cli(
+            "doc",
+            "post",
+            doc,
+            "--as",
+            "liu.spc",
+            "--channel",
+            "portal",
+            "--url",
+            "https://jtj.fuzhou.example.cn/jd/5.htm",
+            now="2024-02-19T10:00+08:00",
+        )
+    )
+    out = ok(
+        cli(
+            "doc",
+            "post",
+            doc,
+            "--as",
+            "liu.spc",
+            "--channel",
+            "news_media",
+            "--outlet",
+            "福州日报",
+            "--evidence",
+            "2024-02-19 第2版",
+            now="2024-02-19T11:00+08:00",
+            lang="en",
+        )
+    )
     assert "on time" in out and "interpretation posted" in out
     text = ok(cli("doc", "show", doc, "--as", "lin.zfc"))
     assert "解读发布" in text and "timeline:" in text and "record_posting" in text
-    listed = json.loads(ok(cli("doc", "list", "--as", "lin.zfc", "--state", "interpretation_posted", "--json")))
+    listed = json.loads(
+        ok(cli("doc", "list", "--as", "lin.zfc", "--state", "interpretation_posted", "--json"))
+    )
     assert [d["id"] for d in listed] == [int(doc)]
     verify = json.loads(ok(cli("audit", "verify", "--json")))
     assert verify["ok"] is True and verify["events"] > 10
@@ -77,11 +124,26 @@ def test_user_mistakes_give_one_line_and_change_nothing(cli) -> None:  # type: i
     assert code == 2 and out.strip() == "no document with id 42"
     code, out = cli("doc", "create", "--as", "liu.spc", "--title", "x", "--disclosure", "secret", lang="en")
     assert code == 2 and "disclosure is invalid" in out
-    code, out = cli("doc", "publish", "1", "--as", "liu.spc", "--url", "https://x.example.cn", "--at", "yesterday")
+    code, out = cli(
+        "doc", "publish", "1", "--as", "liu.spc", "--url", "https://x.example.cn", "--at", "yesterday"
+    )
     assert code == 2 and "ISO 8601" in out
     code, out = cli("unit", "add", "new", "--name", "新处", "--as", "liu.spc", lang="en")
     assert code == 2 and "not an administrator" in out
-    code, out = cli("user", "add", "bad", "--name", "x", "--unit", "spc", "--email", "a@b\nBcc: c@d", "--as", "admin", lang="en")
+    code, out = cli(
+        "user",
+        "add",
+        "bad",
+        "--name",
+        "x",
+        "--unit",
+        "spc",
+        "--email",
+        "a@b\nBcc: c@d",
+        "--as",
+        "admin",
+        lang="en",
+    )
     assert code == 2 and "email" in out
     assert json.loads(ok(cli("doc", "list", "--as", "lin.zfc", "--json"))) == []
     users = json.loads(ok(cli("user", "list", "--json")))
@@ -90,8 +152,11 @@ def test_user_mistakes_give_one_line_and_change_nothing(cli) -> None:  # type: i
 
 def test_an_import_is_all_or_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[units]]\ncode = "a"\nname = "甲"\n[[users]]\nlogin = "root"\nname = "R"\nunit = "a"\nroles = "admin"\n'
-                   '[[users]]\nlogin = "x"\nname = "X"\nunit = "missing"\n', encoding="utf-8")
+    bad.write_text(
+        '[[units]]\ncode = "a"\nname = "甲"\n[[users]]\nlogin = "root"\nname = "R"\nunit = "a"\nroles = "admin"\n'
+        '[[users]]\nlogin = "x"\nname = "X"\nunit = "missing"\n',
+        encoding="utf-8",
+    )
     code, out = cli("unit", "import", str(bad), lang="en")
     assert code == 2 and "no unit missing" in out
     assert json.loads(ok(cli("unit", "list", "--json"))) == []
@@ -113,15 +178,21 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("santongbu")
     help_ = subprocess.run([str(exe), "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert help_.returncode == 0 and "doc" in help_.stdout and "audit" in help_.stdout
-    bad = subprocess.run([str(exe), "--db", "mysql://x", "doc", "list", "--as", "a"], capture_output=True,
-                         text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [str(exe), "--db", "mysql://x", "doc", "list", "--as", "a"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "database_url" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
     from workflow.kernel.clock import FixedClock
     from workflow.services.accounts import Accounts
-    from datetime import datetime, timezone
 
     ok(cli("unit", "import", str(SAMPLE)))
     runner = CliRunner()
@@ -133,6 +204,6 @@ def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -
     done = runner.invoke(app, [*base, "--as", "admin"], input="Correct-Horse-42\n")
     assert done.exit_code == 0, done.output
     assert "Correct-Horse-42" not in done.output
-    accounts = Accounts(db, FixedClock(datetime(2024, 2, 9, 2, 0, tzinfo=timezone.utc)))
+    accounts = Accounts(db, FixedClock(datetime(2024, 2, 9, 2, 0, tzinfo=UTC)))
     assert accounts.sign_in("liu.spc", "Correct-Horse-42") is not None
     assert accounts.sign_in("liu.spc", "wrong-password-1") is None

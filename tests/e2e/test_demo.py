@@ -1,6 +1,7 @@
 """``santongbu demo`` runs to the end, as a newcomer runs it (a fresh process in an empty
 folder), and what it prints is what is stored: on time, late, overdue with its whole ladder,
 the .eml files the worker wrote, an intact audit trail, and nothing outside its folder."""
+
 from __future__ import annotations
 
 import email
@@ -20,10 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANTONGBU_")}
     # Settings of a real installation must not leak into the demo (it sets its own).
-    env.update(SANTONGBU_DATABASE_URL="postgresql://nobody@127.0.0.1:1/not_here",
-               SANTONGBU_MAIL_TRANSPORT="smtp", SANTONGBU_SMTP_PORT="1",
-               SANTONGBU_BROKER_URL="redis://127.0.0.1:1/0",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.update(
+        SANTONGBU_DATABASE_URL="postgresql://nobody@127.0.0.1:1/not_here",
+        SANTONGBU_MAIL_TRANSPORT="smtp",
+        SANTONGBU_SMTP_PORT="1",
+        SANTONGBU_BROKER_URL="redis://127.0.0.1:1/0",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
     return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -43,8 +47,12 @@ def test_demo_documents_end_in_every_state(demo_json: tuple[Path, dict]) -> None
     _cwd, data = demo_json
     docs = by_key(data)
     assert {k: d["state"] for k, d in docs.items()} == {
-        "on_time": "interpretation_posted", "late": "interpretation_posted", "overdue": "published",
-        "fixed": "interpretation_posted", "withdrawn": "withdrawn", "filed": "filed",
+        "on_time": "interpretation_posted",
+        "late": "interpretation_posted",
+        "overdue": "published",
+        "fixed": "interpretation_posted",
+        "withdrawn": "withdrawn",
+        "filed": "filed",
         "signoff": "joint_signoff",
     }
     # Published Fri 2024-02-09; the make-up Sunday 2024-02-18 counts: due Tue 2024-02-20.
@@ -55,8 +63,10 @@ def test_demo_documents_end_in_every_state(demo_json: tuple[Path, dict]) -> None
     assert (docs["late"]["on_time"], docs["late"]["working_days_late"]) == (False, 1)
     assert docs["overdue"]["late_now"] and docs["overdue"]["whole_working_days_overdue_now"] == 3
     assert docs["fixed"]["on_time"] is True
-    assert any(e["action"] == "reject" and e["state_after"] == "interpretation_plan"
-               for e in docs["fixed"]["timeline"])
+    assert any(
+        e["action"] == "reject" and e["state_after"] == "interpretation_plan"
+        for e in docs["fixed"]["timeline"]
+    )
     assert docs["signoff"]["awaiting_signatures"] == ["director"]
     assert docs["withdrawn"]["closed_reason"] and docs["filed"]["closed_reason"]
 
@@ -71,8 +81,12 @@ def test_demo_escalations_fired_once_and_the_ladder_stopped(demo_json: tuple[Pat
         ("escalated", "2024-02-21T16:00:00+00:00", 1),  # after Wed 21, a whole working day
         ("escalated_high", "2024-02-23T16:00:00+00:00", 3),  # after Wed, Thu, Fri
     ]
-    assert set(overdue[2]["email"]["to"]) == {"zfc@jtj.example.cn", "lin.zfc@jtj.example.cn",
-                                             "xxgk@jtj.example.cn", "zheng.gk@jtj.example.cn"}
+    assert set(overdue[2]["email"]["to"]) == {
+        "zfc@jtj.example.cn",
+        "lin.zfc@jtj.example.cn",
+        "xxgk@jtj.example.cn",
+        "zheng.gk@jtj.example.cn",
+    }
     assert set(overdue[3]["email"]["to"]) == {"leaders@jtj.example.cn", "director@jtj.example.cn"}
     assert [e["level"] for e in docs["late"]["escalations"]] == ["reminder", "overdue"]
     for key in ("on_time", "fixed", "withdrawn", "filed", "signoff"):
@@ -92,7 +106,9 @@ def test_demo_eml_files_exist_and_match_the_outbox(demo_json: tuple[Path, dict])
         assert msg["X-Santongbu-Event"] == row["event"] and msg["Subject"] == row["subject"]
 
 
-def test_demo_audit_trail_is_intact_and_nothing_is_left_outside_its_folder(demo_json: tuple[Path, dict]) -> None:
+def test_demo_audit_trail_is_intact_and_nothing_is_left_outside_its_folder(
+    demo_json: tuple[Path, dict],
+) -> None:
     cwd, data = demo_json
     audit = data["audit"]
     assert audit["ok"] and audit["breaks"] == []
@@ -107,17 +123,28 @@ def test_demo_text_summary_in_english_in_a_chosen_folder(tmp_path: Path) -> None
     result = run_cli(tmp_path, "--lang", "en", "demo", "--dir", "here")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for line in ("[15/15]", "sweep → reminder #2, #3", "sweep → escalated to leadership #3",
-                 "on time (2 working days)", "posted late by 1 working day",
-                 "still overdue: 3 working days", "awaiting: director",
-                 "escalated to leadership  Sat 02-24 00:00", "here/mail/outbox-", "verify: intact",
-                 "filed (not disclosed)", "withdrawn"):
+    for line in (
+        "[15/15]",
+        "sweep → reminder #2, #3",
+        "sweep → escalated to leadership #3",
+        "on time (2 working days)",
+        "posted late by 1 working day",
+        "still overdue: 3 working days",
+        "awaiting: director",
+        "escalated to leadership  Sat 02-24 00:00",
+        "here/mail/outbox-",
+        "verify: intact",
+        "filed (not disclosed)",
+        "withdrawn",
+    ):
         assert line in out, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
     # Run again: the folder is replaced, not added to.
     again = run_cli(tmp_path, "--lang", "en", "demo", "--dir", "here", "--json")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert json.loads(again.stdout)["emails"]["eml_files"] == len(list((tmp_path / "here" / "mail").glob("*.eml")))
+    assert json.loads(again.stdout)["emails"]["eml_files"] == len(
+        list((tmp_path / "here" / "mail").glob("*.eml"))
+    )
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:

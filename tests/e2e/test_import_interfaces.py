@@ -1,5 +1,6 @@
 """Importing documents in progress from the command line (with the template it writes) and
 over HTTP (multipart upload), end to end."""
+
 from __future__ import annotations
 
 import csv
@@ -49,23 +50,39 @@ def test_template_then_import_from_the_command_line(db, tmp_path, monkeypatch) -
 
 def _csv(number: str) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([["标题", "文号", "单位代码", "状态"], ["福州市停车管理办法", number, "spc", "起草"]])
+    csv.writer(buffer).writerows(
+        [["标题", "文号", "单位代码", "状态"], ["福州市停车管理办法", number, "spc", "起草"]]
+    )
     return buffer.getvalue().encode("gbk")
 
 
 def test_import_over_http(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with api_env(db, tmp_path / "mail") as env:
         http = env.client("admin")
-        done = http.post("/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕90号"), "text/csv")})
+        done = http.post(
+            "/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕90号"), "text/csv")}
+        )
         assert done.status_code == 201, done.text
         assert done.json()["by_state"] == {"draft": 1} and len(done.json()["documents"]) == 1
-        dry = http.post("/documents/import", params={"dry_run": "true"},
-                        files={"file": ("在办.csv", _csv("榕交〔2024〕91号"), "text/csv")})
+        dry = http.post(
+            "/documents/import",
+            params={"dry_run": "true"},
+            files={"file": ("在办.csv", _csv("榕交〔2024〕91号"), "text/csv")},
+        )
         assert dry.status_code == 201 and dry.json()["documents"] == []
-        bad = http.post("/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕90号"), "text/csv")})
+        bad = http.post(
+            "/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕90号"), "text/csv")}
+        )
         assert bad.status_code == 422 and "row 2: doc_number" in bad.text
-        assert http.post("/documents/import", files={"file": ("x.pdf", b"%PDF", "application/pdf")}).status_code == 422
-        big = http.post("/documents/import", files={"file": ("big.csv", b"x" * (21 * 1024 * 1024), "text/csv")})
+        assert (
+            http.post("/documents/import", files={"file": ("x.pdf", b"%PDF", "application/pdf")}).status_code
+            == 422
+        )
+        big = http.post(
+            "/documents/import", files={"file": ("big.csv", b"x" * (21 * 1024 * 1024), "text/csv")}
+        )
         assert big.status_code == 413
-        clerk = env.client("clerk").post("/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕92号"), "text/csv")})
+        clerk = env.client("clerk").post(
+            "/documents/import", files={"file": ("在办.csv", _csv("榕交〔2024〕92号"), "text/csv")}
+        )
         assert clerk.status_code == 403

@@ -1,5 +1,6 @@
 """``santongbu outbox …`` end to end on a real database and the mail folder; reads by those who
 may read the whole trail, retry by an admin, and every refusal audited."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from notifications.delivery import deliver_pending, retry
-from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from notifications.transports.folder import file_name
 from states.snapshot import ActorSnapshot
@@ -20,6 +20,7 @@ from tests.notif_factories import make_bureau, make_document
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import AuditEvent, Document
+from workflow.kernel.models.outbox import OutboxMessage
 from workflow.services.directory import Directory
 
 NOW = "2024-02-05T10:00:00+08:00"
@@ -28,10 +29,17 @@ NOW = "2024-02-05T10:00:00+08:00"
 @pytest.fixture
 def queued(sqlite_db, settings, clock):  # type: ignore[no-untyped-def]
     bureau = make_bureau(sqlite_db, clock.now())
-    doc_id = make_document(sqlite_db, bureau, clock.now(), published_at=shanghai(2024, 2, 2, 9),
-                           due_at=shanghai(2024, 2, 7, 23, 59, 59))
+    doc_id = make_document(
+        sqlite_db,
+        bureau,
+        clock.now(),
+        published_at=shanghai(2024, 2, 2, 9),
+        due_at=shanghai(2024, 2, 7, 23, 59, 59),
+    )
     with sqlite_db.transaction() as s:
-        [row] = enqueue(s, event="published", document=s.get(Document, doc_id), at=clock.now(), settings=settings)
+        [row] = enqueue(
+            s, event="published", document=s.get(Document, doc_id), at=clock.now(), settings=settings
+        )
         return row.id
 
 
@@ -41,8 +49,11 @@ def db(sqlite_db):  # type: ignore[no-untyped-def]  # the CLI tests need one dat
 
 
 def run(db, settings, *args: str):  # type: ignore[no-untyped-def]
-    env = {"SANTONGBU_MAIL_FOLDER": str(settings.mail_folder), "SANTONGBU_MAIL_TRANSPORT": "folder",
-           "SANTONGBU_BROKER_URL": ""}
+    env = {
+        "SANTONGBU_MAIL_FOLDER": str(settings.mail_folder),
+        "SANTONGBU_MAIL_TRANSPORT": "folder",
+        "SANTONGBU_BROKER_URL": "",
+    }
     return CliRunner().invoke(app, ["--db", db.url, "--now", NOW, *args], env=env)
 
 
@@ -65,13 +76,18 @@ def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: igno
     assert list(settings.mail_folder.iterdir()) == [eml]  # no temporary file left behind
 
     assert run(db, settings, "outbox", "deliver").output.strip() == "nothing to deliver"
-    data = json.loads(run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output)
+    data = json.loads(
+        run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output
+    )
     assert [d["id"] for d in data] == [queued] and data[0]["sent_at"] == "2024-02-05T02:00:00+00:00"
 
 
 def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type: ignore[no-untyped-def]
     for args, text in (
-        (["outbox", "list", "--status", "lost"], "--status: 'lost' is not one of pending, sending, sent, failed"),
+        (
+            ["outbox", "list", "--status", "lost"],
+            "--status: 'lost' is not one of pending, sending, sent, failed",
+        ),
         (["outbox", "list"], "outbox list needs --as LOGIN"),
         (["outbox", "show", "999", "--as", "admin"], "no email with id 999"),
         (["outbox", "show", "999"], "outbox show needs --as LOGIN"),
@@ -94,15 +110,20 @@ def test_reading_the_outbox_needs_someone_who_may_read_the_whole_trail(db, setti
     """A clerk may not read other units' emails from the command line any more than through
     the API: refused in one line with exit status 2, and the refusal audited. An
     administrator and an auditor read them."""
-    Directory(db, clock).add_user("admin", {"login": "shen", "name": "沈审计", "unit": "gkb",
-                                            "roles": ["member", "auditor"]})
-    for args, action in ((["outbox", "list"], "outbox_list"), (["outbox", "show", str(queued)], "outbox_show")):
+    Directory(db, clock).add_user(
+        "admin", {"login": "shen", "name": "沈审计", "unit": "gkb", "roles": ["member", "auditor"]}
+    )
+    for args, action in (
+        (["outbox", "list"], "outbox_list"),
+        (["outbox", "show", str(queued)], "outbox_show"),
+    ):
         out = run(db, settings, *args, "--as", "liu")
         assert out.exit_code == 2, out.output
         assert out.output.strip().splitlines() == ["liu 不是监督或审计人员"]
         with db.transaction() as s:
-            refused = s.scalars(select(AuditEvent).where(AuditEvent.actor == "liu")
-                                .order_by(AuditEvent.id.desc())).first()
+            refused = s.scalars(
+                select(AuditEvent).where(AuditEvent.actor == "liu").order_by(AuditEvent.id.desc())
+            ).first()
             assert (refused.action, refused.outcome) == (action, "refused")
             assert json.loads(refused.details)["reasons"][0]["code"] == "not_auditor"
         for reader in ("admin", "shen"):
@@ -127,10 +148,14 @@ def test_failed_email_retried_by_an_administrator_only(db, settings, clock, queu
     with pytest.raises(InvalidInput):
         retry(db, queued, admin, clock)  # already sent: nothing to retry
     with db.transaction() as s:
-        trail = [(e.action, e.outcome, e.actor) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        trail = [
+            (e.action, e.outcome, e.actor) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
     assert trail == [
-        ("email_queued", "allowed", None), ("email_failed", "allowed", "system"),
-        ("email_retry_requested", "refused", "liu"), ("email_retry_requested", "allowed", "admin"),
+        ("email_queued", "allowed", None),
+        ("email_failed", "allowed", "system"),
+        ("email_retry_requested", "refused", "liu"),
+        ("email_retry_requested", "allowed", "admin"),
         ("email_sent", "allowed", "system"),
     ]
 

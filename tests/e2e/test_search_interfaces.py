@@ -1,5 +1,6 @@
 """Search through every interface: ``santongbu doc search``, ``GET /documents?q=`` (with the
 next page in a Link header) and the pages' search box; the same service answers each."""
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,19 @@ NOW = "2024-02-09T10:00+08:00"
 
 def seed(wf: Workflow) -> dict[str, int]:
     made = {}
-    for key, title, number in [("ride", "福州市网约车经营服务管理实施细则", "榕交〔2024〕5号"),
-                               ("taxi", "福州市出租汽车客运管理办法", "榕交〔2024〕6号"),
-                               ("bus", "福州市城市公交网约车衔接方案", None)]:
-        made[key] = wf.create_document("liu.spc", title=title, doc_number=number, body="第一条 驾驶员背景审查……",
-                                       disclosure="proactive", risk_assessment_needed=False).document_id
+    for key, title, number in [
+        ("ride", "福州市网约车经营服务管理实施细则", "榕交〔2024〕5号"),
+        ("taxi", "福州市出租汽车客运管理办法", "榕交〔2024〕6号"),
+        ("bus", "福州市城市公交网约车衔接方案", None),
+    ]:
+        made[key] = wf.create_document(
+            "liu.spc",
+            title=title,
+            doc_number=number,
+            body="第一条 驾驶员背景审查……",
+            disclosure="proactive",
+            risk_assessment_needed=False,
+        ).document_id
     return made
 
 
@@ -39,8 +48,24 @@ def test_cli_search(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
 
     assert run("unit", "import", str(SAMPLE))[0] == 0
     for title in ("福州市网约车经营服务管理实施细则", "福州市出租汽车客运管理办法"):
-        assert run("doc", "create", "--as", "liu.spc", "--title", title, "--number", "榕交〔2024〕5号",
-                   "--disclosure", "proactive", "--no-risk", "--body", "第一条 驾驶员背景审查")[0] == 0
+        assert (
+            run(
+                "doc",
+                "create",
+                "--as",
+                "liu.spc",
+                "--title",
+                title,
+                "--number",
+                "榕交〔2024〕5号",
+                "--disclosure",
+                "proactive",
+                "--no-risk",
+                "--body",
+                "第一条 驾驶员背景审查",
+            )[0]
+            == 0
+        )
     code, out, _ = run("doc", "search", "网约车", "--as", "lin.zfc")
     assert code == 0 and "福州市网约车经营服务管理实施细则" in out and "出租汽车" not in out
     code, out, _ = run("doc", "search", "背景审查", "--as", "lin.zfc", "--limit", "1")
@@ -64,10 +89,14 @@ def test_api_search_with_paging(db, tmp_path: Path) -> None:  # type: ignore[no-
         [hit] = got.json()
         assert hit["id"] == made["bus"] and hit["matched"] == ["title"] and hit["excerpt"]
         link = got.headers["link"]
-        assert link == f'</documents?q=%E7%BD%91%E7%BA%A6%E8%BD%A6&limit=1&before_id={made["bus"]}>; rel="next"'
-        nxt = http.get(link[1:link.index(">")])
+        assert (
+            link == f'</documents?q=%E7%BD%91%E7%BA%A6%E8%BD%A6&limit=1&before_id={made["bus"]}>; rel="next"'
+        )
+        nxt = http.get(link[1 : link.index(">")])
         assert [h["id"] for h in nxt.json()] == [made["ride"]] and "link" not in nxt.headers
-        assert [h["id"] for h in http.get("/documents", params={"q": "榕交〔2024〕6号"}).json()] == [made["taxi"]]
+        assert [h["id"] for h in http.get("/documents", params={"q": "榕交〔2024〕6号"}).json()] == [
+            made["taxi"]
+        ]
         assert http.get("/documents", params={"period": "2024"}).status_code == 422  # only with q
         assert http.get("/documents", params={"q": " "}).status_code == 422
         plain = http.get("/documents").json()

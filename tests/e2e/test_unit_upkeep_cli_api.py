@@ -1,5 +1,6 @@
 """Unit upkeep through the CLI (``unit set``, ``user history``) and the API (``PATCH
 /units/{code}``, ``GET /users/{login}/history``), end to end."""
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,39 @@ def run(db, *args: str, input: str | None = None) -> tuple[int, str]:  # type: i
 def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     assert run(db, "unit", "import", str(SAMPLE))[0] == 0
-    code, out = run(db, "unit", "set", "spc", "--head", "liu.spc", "--email", "spc2@jtj.example.cn",
-                    "--name", "行政审批处", "--supervising", "--as", "admin")
+    code, out = run(
+        db,
+        "unit",
+        "set",
+        "spc",
+        "--head",
+        "liu.spc",
+        "--email",
+        "spc2@jtj.example.cn",
+        "--name",
+        "行政审批处",
+        "--supervising",
+        "--as",
+        "admin",
+    )
     assert code == 0, out
     assert out.strip() == "unit spc changed: supervising  mailbox=spc2@jtj.example.cn  head=liu.spc"
     # The webhook from stdin, so it stays out of the shell history; never printed back.
-    code, out = run(db, "unit", "set", "spc", "--wecom-webhook", "-", "--wecom-events", "overdue,escalated",
-                    "--no-supervising", "--as", "admin", "--json", input=WECOM + "\n")
+    code, out = run(
+        db,
+        "unit",
+        "set",
+        "spc",
+        "--wecom-webhook",
+        "-",
+        "--wecom-events",
+        "overdue,escalated",
+        "--no-supervising",
+        "--as",
+        "admin",
+        "--json",
+        input=WECOM + "\n",
+    )
     assert code == 0, out
     view = json.loads(out)
     assert view["kind"] == "drafting" and view["robots"]["wecom"] == {"events": ["overdue", "escalated"]}
@@ -42,8 +69,20 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
     assert "spc" in listed and "wecom=overdue,escalated" in listed and "cli-key-1" not in listed
 
     # Both DingTalk credentials from stdin, one line each (webhook, then secret), as the README shows.
-    code, out = run(db, "unit", "set", "zfc", "--dingtalk-webhook", "-", "--dingtalk-secret", "-", "--as", "admin",
-                    "--json", input="https://oapi.dingtalk.com/robot/send?access_token=tok9\nSECsecret9\n")
+    code, out = run(
+        db,
+        "unit",
+        "set",
+        "zfc",
+        "--dingtalk-webhook",
+        "-",
+        "--dingtalk-secret",
+        "-",
+        "--as",
+        "admin",
+        "--json",
+        input="https://oapi.dingtalk.com/robot/send?access_token=tok9\nSECsecret9\n",
+    )
     assert code == 0, out
     assert json.loads(out)["robots"]["dingtalk"] == {"events": None, "signed": True}
     assert "tok9" not in out and "SECsecret9" not in out
@@ -69,13 +108,25 @@ def served(db, tmp_path: Path) -> Iterator[ApiEnv]:  # type: ignore[no-untyped-d
 
 def test_patch_units_and_user_history_over_http(served: ApiEnv) -> None:
     http = served.client("admin")
-    response = http.patch("/units/spc", json={"head": "liu.spc", "wecom_webhook": WECOM,
-                                              "dingtalk_webhook": "https://oapi.dingtalk.com/robot/send?access_token=t",
-                                              "dingtalk_secret": "SECxyz", "dingtalk_events": "escalated_high"})
+    response = http.patch(
+        "/units/spc",
+        json={
+            "head": "liu.spc",
+            "wecom_webhook": WECOM,
+            "dingtalk_webhook": "https://oapi.dingtalk.com/robot/send?access_token=t",
+            "dingtalk_secret": "SECxyz",
+            "dingtalk_events": "escalated_high",
+        },
+    )
     assert response.status_code == 200, response.text
-    assert response.json() == {"code": "spc", "name": "审批处", "kind": "drafting", "mailbox": "spc@jtj.example.cn",
-                               "head": "liu.spc", "robots": {"wecom": {"events": None},
-                                                             "dingtalk": {"events": ["escalated_high"], "signed": True}}}
+    assert response.json() == {
+        "code": "spc",
+        "name": "审批处",
+        "kind": "drafting",
+        "mailbox": "spc@jtj.example.cn",
+        "head": "liu.spc",
+        "robots": {"wecom": {"events": None}, "dingtalk": {"events": ["escalated_high"], "signed": True}},
+    }
     assert "cli-key-1" not in http.get("/units").text and "SECxyz" not in http.get("/units").text
     bad = http.patch("/units/spc", json={"wecom_webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"})
     assert bad.status_code == 422 and "key=" in bad.text

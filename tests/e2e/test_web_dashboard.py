@@ -15,6 +15,7 @@ E      审批处   Thu 02-08        Mon 02-19                   due today (remin
 D      审批处   Fri 02-16        Tue 02-20                   1 working day left
 =====  ======  ==============  =========================  ==================================
 """
+
 from __future__ import annotations
 
 import re
@@ -22,24 +23,42 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-
 from tests.conftest import shanghai
 from tests.web_support import (  # noqa: F401 (fixtures)
-    PHONE, Shots, browser, seeded_template, sign_in, web_db, web_env,
+    PHONE,
+    Shots,
+    browser,
+    seeded_template,
+    sign_in,
+    web_db,
+    web_env,
 )
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
-from workflow.services.reports import Reports
 from workflow.services.documents import Workflow
+from workflow.services.reports import Reports
 from workflow.services.sweep import sweep
 
 
-def publish(wf: Workflow, clock: FixedClock, at: datetime, title: str, *, clerk: str = "liu.spc",
-            signers: tuple[str, ...] = ("chen.spc", "director")) -> int:
+def publish(
+    wf: Workflow,
+    clock: FixedClock,
+    at: datetime,
+    title: str,
+    *,
+    clerk: str = "liu.spc",
+    signers: tuple[str, ...] = ("chen.spc", "director"),
+) -> int:
     """A document taken to publication through the service, as its unit would."""
     clock.set(at)
-    doc = wf.create_document(clerk, title=title, doc_number=f"榕交〔2024〕{at.day}号", body="第一条 ……",
-                             disclosure="proactive", risk_assessment_needed=False).document_id
+    doc = wf.create_document(
+        clerk,
+        title=title,
+        doc_number=f"榕交〔2024〕{at.day}号",
+        body="第一条 ……",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     wf.fire(clerk, doc, "prepare_plan")
     wf.edit_document(clerk, doc, {"plan": "解读方案:背景、要点、关键词", "interpreter": clerk})
     wf.add_material(clerk, doc, form="text", title="文字解读", body="一、制定背景 ……")
@@ -57,7 +76,8 @@ def sweep_at(env: Any, at: datetime) -> list[str]:
 
 
 def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
-        browser: Any, web_db: Database, tmp_path: Path) -> None:
+    browser: Any, web_db: Database, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     shots = Shots()
@@ -67,19 +87,36 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         a = publish(wf, clock, shanghai(2024, 2, 5, 10, 0), "福州市道路运输安全生产监督管理规定")
         clock.set(shanghai(2024, 2, 6, 10, 0))
         wf.record_posting("liu.spc", c, channel="portal", url="https://jtj.fuzhou.example.cn/zcjd/c.htm")
-        wf.record_posting("liu.spc", c, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/c.htm")
-        b = publish(wf, clock, shanghai(2024, 2, 7, 10, 0), "福州市交通运输数据共享管理办法", clerk="xu.kxc",
-                    signers=("wu.kxc",))
+        wf.record_posting(
+            "liu.spc", c, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/c.htm"
+        )
+        b = publish(
+            wf,
+            clock,
+            shanghai(2024, 2, 7, 10, 0),
+            "福州市交通运输数据共享管理办法",
+            clerk="xu.kxc",
+            signers=("wu.kxc",),
+        )
         e = publish(wf, clock, shanghai(2024, 2, 8, 10, 0), "福州市公路养护作业管理细则")
         assert sweep_at(env, shanghai(2024, 2, 8, 10, 0)) == [f"{a}:reminder"]
         assert sweep_at(env, shanghai(2024, 2, 9, 8, 0)) == [f"{a}:overdue"]
         d = publish(wf, clock, shanghai(2024, 2, 16, 15, 0), "福州市出租汽车服务质量信誉考核办法")
-        assert sorted(sweep_at(env, shanghai(2024, 2, 18, 10, 0))) == sorted([f"{a}:escalated", f"{b}:reminder"])
+        assert sorted(sweep_at(env, shanghai(2024, 2, 18, 10, 0))) == sorted(
+            [f"{a}:escalated", f"{b}:reminder"]
+        )
         clock.set(shanghai(2024, 2, 19, 9, 30))
-        draft = wf.create_document("liu.spc", title="福州市公共自行车管理办法(征求意见稿)", doc_number="暂定",
-                                   disclosure="proactive", risk_assessment_needed=True).document_id
+        draft = wf.create_document(
+            "liu.spc",
+            title="福州市公共自行车管理办法(征求意见稿)",
+            doc_number="暂定",
+            disclosure="proactive",
+            risk_assessment_needed=True,
+        ).document_id
         wf.fire("liu.spc", draft, "prepare_plan")
-        assert sorted(sweep_at(env, shanghai(2024, 2, 19, 10, 0))) == sorted([f"{b}:overdue", f"{e}:reminder"])
+        assert sorted(sweep_at(env, shanghai(2024, 2, 19, 10, 0))) == sorted(
+            [f"{b}:overdue", f"{e}:reminder"]
+        )
 
         # -------------------------------------------------------------- the supervisor's dashboard
         boss = sign_in(browser, env, "lin.zfc")
@@ -101,8 +138,10 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         expect(boss.locator(f'#due-soon li[data-doc="{e}"]')).to_have_class("due-today")
         expect(boss.locator(f'#due-soon li[data-doc="{d}"]')).to_contain_text("剩 1 个工作日")
 
-        fired = [(int(li.get_attribute("data-doc")), li.get_attribute("data-level"))
-                 for li in boss.locator("#escalations li").all()]
+        fired = [
+            (int(li.get_attribute("data-doc")), li.get_attribute("data-level"))
+            for li in boss.locator("#escalations li").all()
+        ]
         assert sorted(fired[:2]) == sorted([(b, "overdue"), (e, "reminder")])  # newest first
         assert sorted(fired[2:4]) == sorted([(a, "escalated"), (b, "reminder")])
         assert fired[4:] == [(a, "overdue"), (a, "reminder")]
@@ -112,10 +151,19 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         assert [t.text_content() for t in boss.locator("#rates svg .bar-label").all()] == ["科信处", "审批处"]
         assert float(boss.locator("#rates svg rect.bar").nth(1).get_attribute("width")) == 180.0
 
-        counts = {g.get_attribute("data-state"): int(g.locator(".node-count").text_content())
-                  for g in boss.locator("#lifecycle g.node").all()}
-        assert counts == {"draft": 0, "interpretation_plan": 1, "joint_signoff": 0, "published": 4,
-                          "interpretation_posted": 1, "withdrawn": 0, "filed": 0}
+        counts = {
+            g.get_attribute("data-state"): int(g.locator(".node-count").text_content())
+            for g in boss.locator("#lifecycle g.node").all()
+        }
+        assert counts == {
+            "draft": 0,
+            "interpretation_plan": 1,
+            "joint_signoff": 0,
+            "published": 4,
+            "interpretation_posted": 1,
+            "withdrawn": 0,
+            "filed": 0,
+        }
         expect(boss.locator("#lifecycle .edge-label").first).to_have_text("进入解读方案")
         shots(boss, "10-dashboard")
 

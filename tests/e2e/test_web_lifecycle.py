@@ -7,6 +7,7 @@ which voids the signature; the clerk adds what was asked; both sign; the clerk p
 records the portal and news-media postings, closing the document on time. Another unit's
 clerk is refused the draft. Every page is photographed.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         clerk.get_by_label("文号或暂定名称").fill("榕交规〔2024〕3号")
         clerk.get_by_label("公开属性").select_option("proactive")
         clerk.get_by_label("不需要").check()
-        clerk.get_by_label("正文").fill("第一条 为规范网络预约出租汽车经营服务行为……\n第二条 本细则适用于本市行政区域内。")
+        clerk.get_by_label("正文").fill(
+            "第一条 为规范网络预约出租汽车经营服务行为……\n第二条 本细则适用于本市行政区域内。"
+        )
         shots(clerk, "01-new-draft")
         clerk.get_by_role("button", name="创建草稿").click()
         clerk.wait_for_url(re.compile(r"/web/documents/\d+\?done=create"))
@@ -85,7 +88,9 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         shots(clerk, "03-refused-next-to-the-button")
 
         # -------------------------------------------------------------- plan, materials, signers
-        clerk.get_by_role("textbox", name="解读方案", exact=True).fill("一、解读重点:经营许可条件、车辆标准。\n二、解读形式:文字解读、图解。")
+        clerk.get_by_role("textbox", name="解读方案", exact=True).fill(
+            "一、解读重点:经营许可条件、车辆标准。\n二、解读形式:文字解读、图解。"
+        )
         clerk.get_by_label("解读人(谁起草谁解读)").select_option("liu.spc")
         clerk.get_by_role("button", name="保存解读方案").click()
         expect(clerk.locator("#flash")).to_have_text("已保存。")
@@ -137,7 +142,9 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         expect(director.locator(".heading .state")).to_have_text("interpretation plan")
         with web_db.transaction() as s:
             signatures = list(s.scalars(select(Signature).where(Signature.document_id == doc_id)))
-            assert [(sig.voided_at is not None, sig.void_reason) for sig in signatures] == [(True, "package rejected")]
+            assert [(sig.voided_at is not None, sig.void_reason) for sig in signatures] == [
+                (True, "package rejected")
+            ]
 
         # -------------------------------------------------------------- the clerk adds what was asked
         clerk.reload()
@@ -194,8 +201,12 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
         assert events.count() >= 15
         shots(clerk, "07-timeline")
         with web_db.transaction() as s:
-            refused = [(e.actor, e.action) for e in s.scalars(
-                select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id))]
+            refused = [
+                (e.actor, e.action)
+                for e in s.scalars(
+                    select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id)
+                )
+            ]
         assert refused == [("xu.kxc", "read"), ("liu.spc", "request_signoff")]
 
         # -------------------------------------------------------------- closed documents listed on request

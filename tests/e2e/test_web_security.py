@@ -1,6 +1,7 @@
 """The pages' guards over plain HTTP (no browser needed): CSRF on every form, the role rules
 of docs/design.md §7, sign-in, the session cookie, and what happens without a secret key. Each runs
 on SQLite and PostgreSQL against a real uvicorn server."""
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,12 @@ from sqlalchemy import select
 from tests.factories import new_draft
 from tests.web_support import PASSWORD, Session, live_server, seeded_template, web_db, web_env  # noqa: F401 (fixtures)
 from workflow.entrypoints.api import create_app
+from workflow.entrypoints.web import install
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, Document
-from workflow.services.documents import Workflow
-from workflow.entrypoints.web import install
 from workflow.services.accounts import MAX_FAILURES, Accounts
+from workflow.services.documents import Workflow
 
 CLERK, OTHER_CLERK, SUPERVISOR = "liu.spc", "xu.kxc", "lin.zfc"
 
@@ -48,10 +49,12 @@ def test_a_forged_form_without_the_csrf_token_is_refused(db: Database, tmp_path:
         url = f"/web/documents/{doc}/fire/prepare_plan"
         attacker = Session(env.base_url)
         foreign_token = attacker.csrf("/web/login")  # a valid token, but of another session
-        for forged in ({"version": str(before[1])},                                   # no token
-                       {"version": str(before[1]), "csrf_token": ""},
-                       {"version": str(before[1]), "csrf_token": "x" * 43},
-                       {"version": str(before[1]), "csrf_token": foreign_token}):
+        for forged in (
+            {"version": str(before[1])},  # no token
+            {"version": str(before[1]), "csrf_token": ""},
+            {"version": str(before[1]), "csrf_token": "x" * 43},
+            {"version": str(before[1]), "csrf_token": foreign_token},
+        ):
             answer = clerk.post(url, forged)
             assert answer.status_code == 403, forged
             assert "安全令牌" in answer.text
@@ -60,7 +63,9 @@ def test_a_forged_form_without_the_csrf_token_is_refused(db: Database, tmp_path:
         # The same form with the session's own token goes through: the refusal above was the token.
         token = clerk.csrf(f"/web/documents/{doc}")
         answer = clerk.post(url, {"version": str(before[1]), "csrf_token": token})
-        assert answer.status_code == 303 and answer.headers["location"].startswith(f"/web/documents/{doc}?done=fire")
+        assert answer.status_code == 303 and answer.headers["location"].startswith(
+            f"/web/documents/{doc}?done=fire"
+        )
         assert state_of(db, doc)[0] == "interpretation_plan"
         # A JSON body is no form: refused as well, even with the cookie.
         raw = clerk.client.post(url, json={"csrf_token": token}, headers=clerk._headers())
@@ -143,7 +148,9 @@ def test_sign_in_failures_are_throttled_and_audited(web_db: Database, tmp_path: 
         client.close()
 
 
-def test_pages_need_a_signed_in_user_and_a_new_password_ends_sessions(web_db: Database, tmp_path: Path) -> None:
+def test_pages_need_a_signed_in_user_and_a_new_password_ends_sessions(
+    web_db: Database, tmp_path: Path
+) -> None:
     with web_env(web_db, tmp_path, people=None) as env:
         visitor = Session(env.base_url)
         answer = visitor.get("/web/dashboard")
@@ -170,7 +177,9 @@ def test_english_switch(web_db: Database, tmp_path: Path) -> None:
         assert '<html lang="en">' in english.text and "Sign in" in english.text
         client.sign_in(CLERK)
         listing = client.get("/web/documents").text
-        assert '<html lang="en">' in listing and "Documents of 审批处" in listing and "New document" in listing
+        assert (
+            '<html lang="en">' in listing and "Documents of 审批处" in listing and "New document" in listing
+        )
         back = client.get("/web/lang/zh?next=/web/documents")
         assert back.headers["location"] == "/web/documents"
         assert "本处室文件" in client.get("/web/documents").text
@@ -179,7 +188,8 @@ def test_english_switch(web_db: Database, tmp_path: Path) -> None:
 
 
 def test_without_a_secret_key_the_pages_refuse_and_the_api_still_answers(
-        sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = sqlite_db
     from tests.conftest import shanghai
     from workflow.kernel.settings import Settings
@@ -203,7 +213,9 @@ def test_reports_download_as_csv_with_bom(web_db: Database, tmp_path: Path) -> N
         answer = auditor.get("/web/reports/on-time.csv?period=2024")
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/csv")
-        assert re.search(r'attachment; filename="santongbu-on-time-2024\.csv"', answer.headers["content-disposition"])
+        assert re.search(
+            r'attachment; filename="santongbu-on-time-2024\.csv"', answer.headers["content-disposition"]
+        )
         text = answer.content.decode("utf-8")
         assert text.startswith("\ufeff单位代码,单位,期间,")
         assert auditor.get("/web/reports/nonsense.csv").status_code == 303

@@ -1,5 +1,6 @@
 """The units page: administrators change a unit (and its robots) from the browser's form;
 others see the list without forms and are refused, audited, if they post anyway."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,10 +28,22 @@ def test_an_administrator_changes_a_unit_on_the_page(web_db: Database, tmp_path:
         admin = Session(env.base_url)
         assert admin.sign_in("admin").status_code == 303
         page = admin.get("/web/units")
-        assert page.status_code == 200 and 'href="/web/units"' in page.text and 'action="/web/units/spc"' in page.text
+        assert (
+            page.status_code == 200
+            and 'href="/web/units"' in page.text
+            and 'action="/web/units/spc"' in page.text
+        )
         token = admin.csrf("/web/units")
-        form = {"csrf_token": token, "name": "审批处", "kind": "supervising", "mailbox": "spc@jtj.example.cn",
-                "head": "liu.spc", "wecom_webhook": WECOM, "wecom_events": "overdue", "dingtalk_events": ""}
+        form = {
+            "csrf_token": token,
+            "name": "审批处",
+            "kind": "supervising",
+            "mailbox": "spc@jtj.example.cn",
+            "head": "liu.spc",
+            "wecom_webhook": WECOM,
+            "wecom_events": "overdue",
+            "dingtalk_events": "",
+        }
         done = admin.post("/web/units/spc", form)
         assert done.status_code == 303 and done.headers["location"] == "/web/units?changed=spc"
         shown = admin.get("/web/units?changed=spc").text
@@ -38,7 +51,11 @@ def test_an_administrator_changes_a_unit_on_the_page(web_db: Database, tmp_path:
         with web_db.transaction() as s:
             unit = s.scalars(select(Unit).where(Unit.code == "spc")).one()
             assert (unit.kind, unit.head_login, unit.wecom_webhook, unit.wecom_events) == (
-                "supervising", "liu.spc", WECOM, "overdue")
+                "supervising",
+                "liu.spc",
+                WECOM,
+                "overdue",
+            )
         # Blank webhook: unchanged; a bad value: refused next to the unit's form, nothing changed.
         bad = admin.post("/web/units/spc", {**form, "wecom_webhook": "", "mailbox": "not-an-address"})
         assert bad.status_code == 422 and 'data-refusal="spc"' in bad.text

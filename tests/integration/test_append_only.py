@@ -3,6 +3,7 @@ depend on that: an owner who drops the triggers and edits a row is still caught.
 
 Raw SQL through real connections, on SQLite and PostgreSQL; nothing is mocked.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,15 +39,16 @@ def trail(db: Database, clock, settings) -> int:  # type: ignore[no-untyped-def]
 
 def counts(db: Database) -> tuple[int, int]:
     with db.transaction() as s:
-        return (s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
-                s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0)
+        return (
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0,
+        )
 
 
 def refused(db: Database, sql: str) -> str:
     """Run ``sql`` in its own transaction; it must fail. Returns the database's message."""
-    with pytest.raises(DBAPIError) as err:
-        with db.engine.begin() as conn:
-            conn.execute(text(sql))
+    with pytest.raises(DBAPIError) as err, db.engine.begin() as conn:
+        conn.execute(text(sql))
     return str(err.value.orig)
 
 
@@ -78,8 +80,12 @@ def test_truncate_is_refused_on_postgresql(pg_db, clock, tmp_path) -> None:  # t
     settings = Settings(database_url=pg_db.url, mail_folder=tmp_path / "mail")
     trail(pg_db, clock, settings)
     before = counts(pg_db)
-    for sql in ("TRUNCATE audit_events", "TRUNCATE audit_events RESTART IDENTITY CASCADE",
-                "TRUNCATE audit_checkpoints", "TRUNCATE audit_heads, audit_events"):
+    for sql in (
+        "TRUNCATE audit_events",
+        "TRUNCATE audit_events RESTART IDENTITY CASCADE",
+        "TRUNCATE audit_checkpoints",
+        "TRUNCATE audit_heads, audit_events",
+    ):
         message = refused(pg_db, sql)
         assert "append-only: TRUNCATE" in message, (sql, message)
     assert counts(pg_db) == before
@@ -99,7 +105,9 @@ def private_db(request: pytest.FixtureRequest) -> Iterator[Database]:
         db.dispose()
 
 
-def test_verify_finds_an_edit_made_after_dropping_the_trigger(private_db: Database, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_verify_finds_an_edit_made_after_dropping_the_trigger(
+    private_db: Database, clock, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from workflow.kernel.settings import Settings
 
     db = private_db
@@ -114,8 +122,10 @@ def test_verify_finds_an_edit_made_after_dropping_the_trigger(private_db: Databa
             conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
         else:
             conn.exec_driver_sql("DROP TRIGGER audit_events_append_only ON audit_events")
-        conn.execute(text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 2"),
-                     {"c": f"doc:{doc}"})
+        conn.execute(
+            text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 2"),
+            {"c": f"doc:{doc}"},
+        )
     result = runner.invoke(app, ["--db", db.url, "audit", "verify"])
     assert result.exit_code == 1, result.output
     assert f"BROKEN doc:{doc} at seq 2" in result.stdout and "edited" in result.stdout
@@ -129,8 +139,12 @@ def test_the_migration_can_be_undone_and_redone(private_db: Database) -> None:
 
     db = private_db
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO audit_checkpoints (at, heads, chain_count, prev_hash, hash) "
-                          "VALUES (CURRENT_TIMESTAMP, '{}', 0, 'p', 'h')"))
+        conn.execute(
+            text(
+                "INSERT INTO audit_checkpoints (at, heads, chain_count, prev_hash, hash) "
+                "VALUES (CURRENT_TIMESTAMP, '{}', 0, 'p', 'h')"
+            )
+        )
     command.downgrade(alembic_config(db), "0003_outbox")
     with db.engine.begin() as conn:  # no guard any more
         conn.execute(text("UPDATE audit_checkpoints SET heads = '[]'"))
@@ -169,12 +183,15 @@ def test_the_documented_application_role_works_and_cannot_rewrite_history(pg_db,
         with app_db.transaction() as s:
             audit.checkpoint(s, clock.now())
             assert audit.verify(s).ok
-        for sql in (f"UPDATE audit_events SET actor = 'x' WHERE document_id = {doc}",
-                    "DELETE FROM audit_events", "TRUNCATE audit_events",
-                    "DELETE FROM audit_checkpoints",
-                    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
-                    "DROP TRIGGER audit_events_append_only ON audit_events",
-                    "SET session_replication_role = replica"):
+        for sql in (
+            f"UPDATE audit_events SET actor = 'x' WHERE document_id = {doc}",
+            "DELETE FROM audit_events",
+            "TRUNCATE audit_events",
+            "DELETE FROM audit_checkpoints",
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+            "DROP TRIGGER audit_events_append_only ON audit_events",
+            "SET session_replication_role = replica",
+        ):
             message = refused(app_db, sql)
             assert "permission denied" in message or "must be owner" in message, (sql, message)
     finally:

@@ -1,6 +1,7 @@
 """The hash chain: tampering through raw SQL (edit, insert, delete, a whole history removed)
 is found by verify, on SQLite and PostgreSQL. Append-only triggers, where a later migration
 adds them, are bypassed here the way an attacker with owner rights would."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,8 @@ from sqlalchemy import text
 from tests.factories import CLERK, new_draft, seed_bureau, to_plan
 from workflow.kernel import audit
 from workflow.kernel.db import Database
-from workflow.services.documents import Workflow
 from workflow.services.audit_admin import Checkpoint
+from workflow.services.documents import Workflow
 
 
 @pytest.fixture
@@ -26,10 +27,18 @@ def tamper(db: Database, sql: str, **params: object) -> None:
     """Raw SQL as someone with direct database access, around any append-only trigger."""
     with db.engine.begin() as conn:
         if db.is_sqlite:
-            triggers = [r[0] for r in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name IN ('audit_events','audit_checkpoints')")]
-            saved = [r[0] for r in conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN ('audit_events','audit_checkpoints')")]
+            triggers = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name IN ('audit_events','audit_checkpoints')"
+                )
+            ]
+            saved = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN ('audit_events','audit_checkpoints')"
+                )
+            ]
             for name in triggers:
                 conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
             conn.execute(text(sql), params)
@@ -80,9 +89,13 @@ def test_a_deleted_last_event_is_found_by_the_head(wf: Workflow, db) -> None:  #
 def test_an_inserted_event_is_found(wf: Workflow, db) -> None:  # type: ignore[no-untyped-def]
     doc = to_plan(wf)
     tamper(db, "UPDATE audit_events SET seq = seq + 1 WHERE chain = :c AND seq = 2", c=f"doc:{doc}")
-    tamper(db, "INSERT INTO audit_events (chain, seq, at, actor, action, outcome, details, prev_hash, hash) "
-               "SELECT chain, 2, at, 'forger', 'sign', 'allowed', '{}', hash, hash FROM audit_events "
-               "WHERE chain = :c AND seq = 1", c=f"doc:{doc}")
+    tamper(
+        db,
+        "INSERT INTO audit_events (chain, seq, at, actor, action, outcome, details, prev_hash, hash) "
+        "SELECT chain, 2, at, 'forger', 'sign', 'allowed', '{}', hash, hash FROM audit_events "
+        "WHERE chain = :c AND seq = 1",
+        c=f"doc:{doc}",
+    )
     [b] = verify(db).breaks
     assert b.chain == f"doc:{doc}" and b.seq == 2
 
@@ -130,25 +143,29 @@ def test_two_checkpoints_at_once_leave_one_chain(pg_db: Database, clock, tmp_pat
     def checkpoint() -> None:
         try:
             results.append(services.audit.checkpoint())
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             results.append(exc)
 
     def waiting() -> int:
         with pg_db.engine.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")).scalar_one())
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+            )
 
     threads = [threading.Thread(target=checkpoint) for _ in range(2)]
-    with pg_db.engine.connect() as holder:
-        with holder.begin():
-            holder.execute(text("LOCK TABLE audit_checkpoints IN SHARE MODE"))
-            for t in threads:
-                t.start()
-            deadline = time.monotonic() + 20
-            while waiting() < 2:  # one on the table (about to insert), one on the checkpoint lock
-                assert time.monotonic() < deadline, "the two checkpoints never got under way"
-                time.sleep(0.05)
+    with pg_db.engine.connect() as holder, holder.begin():
+        holder.execute(text("LOCK TABLE audit_checkpoints IN SHARE MODE"))
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while waiting() < 2:  # one on the table (about to insert), one on the checkpoint lock
+            assert time.monotonic() < deadline, "the two checkpoints never got under way"
+            time.sleep(0.05)
     for t in threads:
         t.join(20)
     assert all(isinstance(r, Checkpoint) for r in results), results

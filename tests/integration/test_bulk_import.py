@@ -1,6 +1,7 @@
 """Importing documents in progress (.xlsx, .csv in UTF-8 or GBK): validated whole, all or
 nothing, each chain starting with an ``imported`` event, the engine taking over (deadline,
 sweep, signatures, further commands). SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import csv
@@ -22,23 +23,161 @@ from workflow.services.documents import Workflow
 from workflow.services.sweep import sweep
 
 NOW = shanghai(2024, 2, 20, 12, 0)
-HEADER = ["标题", "文号", "单位代码", "状态", "公开属性", "需舆情风险评估", "正文", "解读方案", "解读人", "解读材料",
-          "审签人", "已签署", "公开时间", "公开网址", "门户网站发布时间", "门户网站网址", "新闻媒体发布时间",
-          "新闻媒体名称", "新闻媒体证明", "撤回或归档理由"]
+HEADER = [
+    "标题",
+    "文号",
+    "单位代码",
+    "状态",
+    "公开属性",
+    "需舆情风险评估",
+    "正文",
+    "解读方案",
+    "解读人",
+    "解读材料",
+    "审签人",
+    "已签署",
+    "公开时间",
+    "公开网址",
+    "门户网站发布时间",
+    "门户网站网址",
+    "新闻媒体发布时间",
+    "新闻媒体名称",
+    "新闻媒体证明",
+    "撤回或归档理由",
+]
 ROWS = [
-    ["福州市停车场管理办法(草稿)", "", "spc", "起草", "", "", "第一条 …", "", "", "", "", "", "", "", "", "", "", "", "", ""],
-    ["福州市网约车管理办法", "榕交〔2024〕21号", "spc", "解读方案", "主动公开", "否", "第一条 …", "解读方案:背景", "liu.spc",
-     "图解:一图读懂", "", "", "", "", "", "", "", "", "", ""],
-    ["福州市出租汽车管理办法", "榕交〔2024〕22号", "spc", "同步审签", "主动公开", "否", "第一条 …", "解读方案", "liu.spc",
-     "文字解读:解读;问答:问答", "chen.spc;director", "chen.spc", "", "", "", "", "", "", "", ""],
-    ["福州市公交管理办法", "榕交〔2024〕23号", "spc", "公开", "主动公开", "否", "第一条 …", "解读方案", "liu.spc",
-     "text:解读", "chen.spc、director", "", "2024-02-01 10:00", "https://jtj.fuzhou.example.cn/zcwj/23.htm",
-     "2024-02-02 09:00", "https://jtj.fuzhou.example.cn/jd/23.htm", "", "", "", ""],
-    ["福州市道路运输管理办法", "榕交〔2024〕24号", "spc", "interpretation_posted", "proactive", "no", "第一条 …", "解读方案",
-     "liu.spc", "video:解读视频", "chen.spc", "", "2024-02-01T10:00+08:00", "https://jtj.fuzhou.example.cn/zcwj/24.htm",
-     "2024-02-02 09:00", "https://jtj.fuzhou.example.cn/jd/24.htm", "2024-02-07 09:00", "福州日报", "2024-02-07 第2版", ""],
-    ["福州市港口管理办法", "榕交〔2024〕25号", "spc", "撤回", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
-     "政策调整,不再出台"],
+    [
+        "福州市停车场管理办法(草稿)",
+        "",
+        "spc",
+        "起草",
+        "",
+        "",
+        "第一条 …",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "福州市网约车管理办法",
+        "榕交〔2024〕21号",
+        "spc",
+        "解读方案",
+        "主动公开",
+        "否",
+        "第一条 …",
+        "解读方案:背景",
+        "liu.spc",
+        "图解:一图读懂",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "福州市出租汽车管理办法",
+        "榕交〔2024〕22号",
+        "spc",
+        "同步审签",
+        "主动公开",
+        "否",
+        "第一条 …",
+        "解读方案",
+        "liu.spc",
+        "文字解读:解读;问答:问答",
+        "chen.spc;director",
+        "chen.spc",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "福州市公交管理办法",
+        "榕交〔2024〕23号",
+        "spc",
+        "公开",
+        "主动公开",
+        "否",
+        "第一条 …",
+        "解读方案",
+        "liu.spc",
+        "text:解读",
+        "chen.spc、director",
+        "",
+        "2024-02-01 10:00",
+        "https://jtj.fuzhou.example.cn/zcwj/23.htm",
+        "2024-02-02 09:00",
+        "https://jtj.fuzhou.example.cn/jd/23.htm",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "福州市道路运输管理办法",
+        "榕交〔2024〕24号",
+        "spc",
+        "interpretation_posted",
+        "proactive",
+        "no",
+        "第一条 …",
+        "解读方案",
+        "liu.spc",
+        "video:解读视频",
+        "chen.spc",
+        "",
+        "2024-02-01T10:00+08:00",
+        "https://jtj.fuzhou.example.cn/zcwj/24.htm",
+        "2024-02-02 09:00",
+        "https://jtj.fuzhou.example.cn/jd/24.htm",
+        "2024-02-07 09:00",
+        "福州日报",
+        "2024-02-07 第2版",
+        "",
+    ],
+    [
+        "福州市港口管理办法",
+        "榕交〔2024〕25号",
+        "spc",
+        "撤回",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "政策调整,不再出台",
+    ],
 ]
 
 
@@ -71,24 +210,40 @@ def count(db, model) -> int:  # type: ignore[no-untyped-def]
         return int(s.scalar(select(func.count()).select_from(model)))
 
 
-def test_every_state_imported_and_the_engine_takes_over(db, wf: Workflow, settings, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_state_imported_and_the_engine_takes_over(
+    db, wf: Workflow, settings, clock, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     events_before = count(db, AuditEvent)
     report = wf.import_documents("admin", write_csv(tmp_path / "在办文件.csv", ROWS))
-    assert report.by_state == {"draft": 1, "interpretation_plan": 1, "joint_signoff": 1, "published": 1,
-                               "interpretation_posted": 1, "withdrawn": 1}
+    assert report.by_state == {
+        "draft": 1,
+        "interpretation_plan": 1,
+        "joint_signoff": 1,
+        "published": 1,
+        "interpretation_posted": 1,
+        "withdrawn": 1,
+    }
     _draft, _plan, signoff, published, posted, withdrawn = report.documents
     with db.transaction() as s:
         docs = {d.id: d for d in s.scalars(select(Document))}
         assert docs[published].due_at == shanghai(2024, 2, 5, 23, 59, 59)  # Sun 4 Feb was worked
         assert docs[published].next_rung_at == docs[published].published_at
-        assert (docs[posted].on_time, docs[posted].working_days_taken, docs[posted].working_days_late) == (False, 5, 2)
+        assert (docs[posted].on_time, docs[posted].working_days_taken, docs[posted].working_days_late) == (
+            False,
+            5,
+            2,
+        )
         assert docs[posted].posted_at == shanghai(2024, 2, 7, 9, 0)
         assert docs[withdrawn].closed_reason == "政策调整,不再出台"
         first = {e.document_id: e for e in s.scalars(select(AuditEvent).where(AuditEvent.seq == 1))}
     for doc in report.documents:
         event = first[doc]
         assert (event.action, event.actor, event.state_before, event.state_after) == (
-            "imported", "admin", None, docs[doc].state)
+            "imported",
+            "admin",
+            None,
+            docs[doc].state,
+        )
         details = json.loads(event.details)
         assert details["file"] == "在办文件.csv" and details["sha256"] == report.sha256
     assert json.loads(first[signoff].details)["signed"] == ["chen.spc"]
@@ -105,7 +260,9 @@ def test_every_state_imported_and_the_engine_takes_over(db, wf: Workflow, settin
     sweep(db, clock, settings)
     sweep(db, clock, settings)
     with db.transaction() as s:
-        levels = sorted(e.level for e in s.scalars(select(Escalation).where(Escalation.document_id == published)))
+        levels = sorted(
+            e.level for e in s.scalars(select(Escalation).where(Escalation.document_id == published))
+        )
     assert levels == ["escalated", "escalated_high", "overdue", "reminder"]
     with db.transaction() as s:
         assert verify(s).ok
@@ -129,10 +286,10 @@ def test_xlsx_with_excel_dates_and_gbk_csv(db, wf: Workflow, tmp_path: Path) -> 
 
 def test_a_bad_row_refuses_the_whole_file_listing_every_problem(db, wf: Workflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = [list(r) for r in ROWS]
-    bad[2][3] = "已审签"                  # row 4: no such state
+    bad[2][3] = "已审签"  # row 4: no such state
     bad[3][13] = "jtj.fuzhou.example.cn"  # row 5: not a URL
-    bad[4][10] = "chen.spc;nobody"       # row 6: no such user
-    bad[1][8] = "xu.kxc"                 # row 3: interpreter from another unit
+    bad[4][10] = "chen.spc;nobody"  # row 6: no such user
+    bad[1][8] = "xu.kxc"  # row 3: interpreter from another unit
     docs_before, events_before = count(db, Document), count(db, AuditEvent)
     with pytest.raises(InvalidInput) as err:
         wf.import_documents("admin", write_csv(tmp_path / "bad.csv", bad))
@@ -142,16 +299,44 @@ def test_a_bad_row_refuses_the_whole_file_listing_every_problem(db, wf: Workflow
     assert (count(db, Document), count(db, AuditEvent)) == (docs_before, events_before)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({3: "公开", 12: ""}, "row 2: published_at"),                      # published without the instant
-    ({3: "interpretation_posted", 12: "2024-02-01 10:00", 13: "https://x.example/1.htm", 14: "2024-02-02 09:00",
-      15: "https://x.example/j.htm", 10: "chen.spc", 9: "text:解读", 8: "liu.spc", 7: "方案", 4: "主动公开", 5: "否"},
-     "row 2: portal_posted_at"),                                       # posted needs news media too
-    ({12: "2099-01-01 10:00", 3: "公开", 13: "https://x.example/1.htm", 10: "chen.spc", 9: "text:解读",
-      8: "liu.spc", 7: "方案", 4: "主动公开", 5: "否"}, "row 2: published_at"),  # in the future
-    ({3: "同步审签", 4: "主动公开", 5: "否"}, "row 2: plan"),               # sign-off without a plan
-    ({9: "动画:解读"}, "row 2: materials"),                               # unknown form
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({3: "公开", 12: ""}, "row 2: published_at"),  # published without the instant
+        (
+            {
+                3: "interpretation_posted",
+                12: "2024-02-01 10:00",
+                13: "https://x.example/1.htm",
+                14: "2024-02-02 09:00",
+                15: "https://x.example/j.htm",
+                10: "chen.spc",
+                9: "text:解读",
+                8: "liu.spc",
+                7: "方案",
+                4: "主动公开",
+                5: "否",
+            },
+            "row 2: portal_posted_at",
+        ),  # posted needs news media too
+        (
+            {
+                12: "2099-01-01 10:00",
+                3: "公开",
+                13: "https://x.example/1.htm",
+                10: "chen.spc",
+                9: "text:解读",
+                8: "liu.spc",
+                7: "方案",
+                4: "主动公开",
+                5: "否",
+            },
+            "row 2: published_at",
+        ),  # in the future
+        ({3: "同步审签", 4: "主动公开", 5: "否"}, "row 2: plan"),  # sign-off without a plan
+        ({9: "动画:解读"}, "row 2: materials"),  # unknown form
+    ],
+)
 def test_facts_a_state_requires(db, wf: Workflow, tmp_path: Path, change: dict[int, str], field: str) -> None:  # type: ignore[no-untyped-def]
     row = list(ROWS[0])
     for i, value in change.items():
@@ -174,8 +359,11 @@ def test_duplicates_dry_run_rights_and_bad_files(db, wf: Workflow, tmp_path: Pat
     with pytest.raises(Forbidden):
         wf.import_documents("liu.spc", write_csv(tmp_path / "clerk.csv", [ROWS[0]]))
     with db.transaction() as s:
-        refused = s.scalars(select(AuditEvent).where(AuditEvent.action == "documents_imported",
-                                                     AuditEvent.outcome == "refused")).all()
+        refused = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "documents_imported", AuditEvent.outcome == "refused"
+            )
+        ).all()
         assert [e.actor for e in refused] == ["liu.spc"]
     (tmp_path / "x.txt").write_text("nothing")
     for path, words in [(tmp_path / "x.txt", ".xlsx"), (tmp_path / "missing.csv", "cannot read")]:

@@ -1,5 +1,6 @@
 """The calendar against a real database (SQLite and PostgreSQL): deadlines stored on publish,
 on-time results on posting, and loading a corrected schedule moves open deadlines, audited."""
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,21 @@ def _directory(session) -> tuple[Unit, User]:  # type: ignore[no-untyped-def]
     return unit, user
 
 
-def _published(session, unit: Unit, user: User, published_at: datetime, settings: Settings,
-               state: str = "published") -> Document:  # type: ignore[no-untyped-def]
+def _published(
+    session, unit: Unit, user: User, published_at: datetime, settings: Settings, state: str = "published"
+) -> Document:  # type: ignore[no-untyped-def]
     due = due_for(session, published_at, settings)
     doc = Document(
-        unit_id=unit.id, title=f"doc {published_at:%Y-%m-%d}", body="x", state=state,
-        created_by=user.id, created_at=NOW, updated_at=NOW, published_at=published_at,
-        due_at=due.due_at, due_provisional=due.provisional,
+        unit_id=unit.id,
+        title=f"doc {published_at:%Y-%m-%d}",
+        body="x",
+        state=state,
+        created_by=user.id,
+        created_at=NOW,
+        updated_at=NOW,
+        published_at=published_at,
+        due_at=due.due_at,
+        due_provisional=due.provisional,
     )
     session.add(doc)
     session.flush()
@@ -84,19 +93,35 @@ def test_due_stored_on_publish_is_official_and_true_to_2024(db: Database, settin
 
 
 def test_posting_result_on_time_and_late(db: Database, settings: Settings) -> None:
-    published = shanghai(2019, 9, 27, 16, 0)   # Fri; due Tue 2019-10-08 (see test_deadline)
+    published = shanghai(2019, 9, 27, 16, 0)  # Fri; due Tue 2019-10-08 (see test_deadline)
     with db.transaction() as s:
         due = due_for(s, published, settings)
         assert due.due_local == shanghai(2019, 10, 8, 23, 59, 59)
         # Posted Mon 2019-09-30: working days after Fri 27th: Sun 29 (make-up), Mon 30 → 2.
-        assert posting_result(s, published, due.due_at, shanghai(2019, 9, 30, 11, 0), settings) == (True, 2, 0)
+        assert posting_result(s, published, due.due_at, shanghai(2019, 9, 30, 11, 0), settings) == (
+            True,
+            2,
+            0,
+        )
         # Posted on the due day at 23:59:59 → on time, 3 days taken.
-        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 8, 23, 59, 59), settings) == (True, 3, 0)
+        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 8, 23, 59, 59), settings) == (
+            True,
+            3,
+            0,
+        )
         # Posted Sat 2019-10-12 (a make-up working day in 2019): 9 Wed, 10 Thu, 11 Fri, 12 Sat
         # after the due day → 4 late; taken 3 + 4 = 7.
-        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 12, 10, 0), settings) == (False, 7, 4)
+        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 12, 10, 0), settings) == (
+            False,
+            7,
+            4,
+        )
         # Posted at 00:00:00 the day after the due day → late, 1 working day (Wed 10-09).
-        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 9, 0, 0), settings) == (False, 4, 1)
+        assert posting_result(s, published, due.due_at, shanghai(2019, 10, 9, 0, 0), settings) == (
+            False,
+            4,
+            1,
+        )
 
 
 def test_load_corrected_year_moves_open_deadlines_and_audits(db: Database, settings: Settings) -> None:
@@ -107,8 +132,9 @@ def test_load_corrected_year_moves_open_deadlines_and_audits(db: Database, setti
         # Published Mon 2026-12-28: 29, 30, 31 Dec → due 2026-12-31, official, untouched.
         staying = _published(s, unit, user, shanghai(2026, 12, 28, 10, 0), settings)
         # Already posted: closed for good, never recomputed.
-        closed = _published(s, unit, user, shanghai(2026, 12, 30, 11, 0), settings,
-                            state="interpretation_posted")
+        closed = _published(
+            s, unit, user, shanghai(2026, 12, 30, 11, 0), settings, state="interpretation_posted"
+        )
         ids = moving.id, staying.id, closed.id
         assert moving.due_at == shanghai(2027, 1, 5, 23, 59, 59) and moving.due_provisional
         assert staying.due_at == shanghai(2026, 12, 31, 23, 59, 59) and not staying.due_provisional
@@ -159,14 +185,23 @@ def test_stale_provisional_deadline_is_refreshed(db: Database, settings: Setting
         load_year(s, CORRECTED_2027, actor=ADMIN, at=NOW, settings=settings)
     with db.transaction() as s:
         # The racing publish: its deadline was computed on the package calendar (no 2027 load).
-        from workflow.kernel.calendar import package_calendar
         from states.deadline import compute_due
+        from workflow.kernel.calendar import package_calendar
 
         stale = compute_due(shanghai(2026, 12, 30, 10, 0), package_calendar())
         assert stale.provisional and stale.due_local == shanghai(2027, 1, 5, 23, 59, 59)
-        doc = Document(unit_id=unit.id, title="raced", body="x", state="published", created_by=user.id,
-                       created_at=NOW, updated_at=NOW, published_at=shanghai(2026, 12, 30, 10, 0),
-                       due_at=stale.due_at, due_provisional=True)
+        doc = Document(
+            unit_id=unit.id,
+            title="raced",
+            body="x",
+            state="published",
+            created_by=user.id,
+            created_at=NOW,
+            updated_at=NOW,
+            published_at=shanghai(2026, 12, 30, 10, 0),
+            due_at=stale.due_at,
+            due_provisional=True,
+        )
         s.add(doc)
         s.flush()
         doc_id = doc.id
@@ -228,17 +263,26 @@ def test_the_beat_refreshes_provisional_deadlines(db: Database, settings: Settin
         doc_id = stale.id
         # The official schedule arrives (as a load committed while this deadline was being
         # computed would leave it: the year stored, this document not yet recomputed).
-        s.add(CalendarYear(year=2027, source="official notice", official=True, loaded_at=NOW, loaded_by="admin"))
+        s.add(
+            CalendarYear(year=2027, source="official notice", official=True, loaded_at=NOW, loaded_by="admin")
+        )
         s.flush()
-        s.add_all([CalendarDay(day=d, year=2027, kind="holiday", name="元旦") for d in
-                   (date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3), date(2027, 1, 4))])
+        s.add_all(
+            [
+                CalendarDay(day=d, year=2027, kind="holiday", name="元旦")
+                for d in (date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3), date(2027, 1, 4))
+            ]
+        )
 
     result = app.tasks[REFRESH_PROVISIONAL].apply().get()
     assert result == {"changed_count": 1, "documents": [doc_id]}
     with db.transaction() as s:
         doc = s.get(Document, doc_id)
         assert doc.due_provisional is False and doc.due_at == shanghai(2027, 1, 6, 23, 59, 59)
-        event = s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc_id,
-                                                   AuditEvent.action == "deadline_recomputed")).one()
+        event = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.document_id == doc_id, AuditEvent.action == "deadline_recomputed"
+            )
+        ).one()
         assert event.actor == "system" and json.loads(event.details)["reason"] == "provisional_refresh"
     assert app.tasks[REFRESH_PROVISIONAL].apply().get() == {"changed_count": 0, "documents": []}

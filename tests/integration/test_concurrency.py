@@ -1,5 +1,6 @@
 """Two people firing at the same document at once: exactly one wins, the other is told to
 reload. On PostgreSQL through real concurrent connections, on SQLite through its write lock."""
+
 from __future__ import annotations
 
 import threading
@@ -8,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_signed, to_signoff
+from tests.factories import CLERK, HEAD, new_draft, seed_bureau, to_signed, to_signoff
 from workflow.kernel import audit
 from workflow.kernel.errors import ConcurrentChange, Refused, SantongbuError
 from workflow.kernel.models import AuditEvent, Document
@@ -58,13 +59,20 @@ def test_same_trigger_with_the_same_version_exactly_one_wins(wf: Workflow, db) -
     for _ in range(3):
         doc = to_signed(wf)
         seen = version(db, doc)
-        counts = race(6, lambda: wf.fire(CLERK, doc, "publish", publication_url="https://p.example.cn/1",
-                                         expected_version=seen))
+        counts = race(
+            6,
+            lambda: wf.fire(
+                CLERK, doc, "publish", publication_url="https://p.example.cn/1", expected_version=seen
+            ),
+        )
         assert counts == Counter({"ok": 1, "concurrent": 5}), counts
         with db.transaction() as s:
             assert s.get(Document, doc).state == "published"
-            published = s.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.chain == f"doc:{doc}", AuditEvent.action == "publish"))
+            published = s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.chain == f"doc:{doc}", AuditEvent.action == "publish")
+            )
             assert published == 1
 
 

@@ -1,4 +1,5 @@
 """The lifecycle through the service, on SQLite and PostgreSQL: every step, refusal and audit line."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import shanghai
-from tests.factories import CLERK, HEAD, SIGNER2, new_draft, seed_bureau, to_plan, to_published, to_signed, to_signoff
+from tests.factories import (
+    CLERK,
+    HEAD,
+    SIGNER2,
+    new_draft,
+    seed_bureau,
+    to_plan,
+    to_published,
+    to_signed,
+    to_signoff,
+)
 from workflow.kernel import audit
 from workflow.kernel.errors import ConcurrentChange, Forbidden, InvalidInput, NotFound, Refused
 from workflow.kernel.models import AuditEvent, Document
@@ -23,7 +34,9 @@ def wf(db, clock, settings) -> Workflow:  # type: ignore[no-untyped-def]
 
 def events(db, doc_id: int) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.chain == f"doc:{doc_id}").order_by(AuditEvent.seq)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.chain == f"doc:{doc_id}").order_by(AuditEvent.seq))
+        )
 
 
 def doc_row(db, doc_id: int) -> Document:  # type: ignore[no-untyped-def]
@@ -69,13 +82,22 @@ def test_refused_trigger_changes_nothing_but_writes_one_audit_line(wf: Workflow,
     count = len(events(db, doc))
     with pytest.raises(Refused) as err:
         wf.fire(CLERK, doc, "request_signoff")
-    assert {r.code for r in err.value.reasons} == {"missing_plan", "missing_material", "missing_interpreter", "missing_signers"}
+    assert {r.code for r in err.value.reasons} == {
+        "missing_plan",
+        "missing_material",
+        "missing_interpreter",
+        "missing_signers",
+    }
     assert "缺少解读方案" in err.value.message("zh")
     after = doc_row(db, doc)
     assert (after.state, after.version) == (before.state, before.version)
     evs = events(db, doc)
     assert len(evs) == count + 1
-    assert (evs[-1].action, evs[-1].outcome, evs[-1].state_after) == ("request_signoff", "refused", "interpretation_plan")
+    assert (evs[-1].action, evs[-1].outcome, evs[-1].state_after) == (
+        "request_signoff",
+        "refused",
+        "interpretation_plan",
+    )
     assert "missing_plan" in evs[-1].details
 
 
@@ -88,7 +110,11 @@ def test_outsiders_are_refused_and_audited(wf: Workflow, db) -> None:  # type: i
     with pytest.raises(Forbidden):
         wf.read_document("xu.kxc", doc)
     refused = [e for e in events(db, doc) if e.outcome == "refused"]
-    assert [(e.action, e.actor) for e in refused] == [("edit", "xu.kxc"), ("withdraw", "xu.kxc"), ("read", "xu.kxc")]
+    assert [(e.action, e.actor) for e in refused] == [
+        ("edit", "xu.kxc"),
+        ("withdraw", "xu.kxc"),
+        ("read", "xu.kxc"),
+    ]
     assert doc_row(db, doc).plan is None
     # Supervisors, auditors and signers read; the drafting unit's head too.
     assert wf.read_document("lin.zfc", doc).id == doc
@@ -125,7 +151,9 @@ def test_any_change_to_the_package_voids_signatures(wf: Workflow, db) -> None:  
     assert wf.fire(CLERK, doc, "publish", publication_url="https://p.example.cn/1").state_after == "published"
 
 
-def test_edit_of_text_plan_or_interpreter_voids_signatures_but_naming_signers_does_not(wf: Workflow, db) -> None:  # type: ignore[no-untyped-def]
+def test_edit_of_text_plan_or_interpreter_voids_signatures_but_naming_signers_does_not(
+    wf: Workflow, db
+) -> None:  # type: ignore[no-untyped-def]
     for change in ({"body": "第一条 修改后"}, {"plan": "新方案"}, {"title": "新标题"}):
         doc = to_signed(wf)
         wf.edit_document(CLERK, doc, change)
@@ -190,8 +218,13 @@ def test_bad_input_is_refused_before_anything_is_written(wf: Workflow, db) -> No
 def test_publication_time_cannot_lie_in_the_future(wf: Workflow, db, clock) -> None:  # type: ignore[no-untyped-def]
     doc = to_signed(wf)
     with pytest.raises(Refused) as err:
-        wf.fire(CLERK, doc, "publish", publication_url="https://p.example.cn/1",
-                published_at=clock.now() + timedelta(days=1))
+        wf.fire(
+            CLERK,
+            doc,
+            "publish",
+            publication_url="https://p.example.cn/1",
+            published_at=clock.now() + timedelta(days=1),
+        )
     assert err.value.reasons[0].code == "publication_in_future"
 
 
@@ -207,8 +240,9 @@ def test_stale_version_is_a_concurrent_change(wf: Workflow, db) -> None:  # type
 
 def test_listing_follows_the_reading_rules(wf: Workflow, db) -> None:  # type: ignore[no-untyped-def]
     mine = new_draft(wf)
-    theirs = wf.create_document("xu.kxc", title="科信处文件", doc_number="x", disclosure="proactive",
-                                risk_assessment_needed=False).document_id
+    theirs = wf.create_document(
+        "xu.kxc", title="科信处文件", doc_number="x", disclosure="proactive", risk_assessment_needed=False
+    ).document_id
     assert [d.id for d in wf.list_documents(CLERK)] == [mine]
     assert {d.id for d in wf.list_documents("lin.zfc")} == {mine, theirs}
     assert [d.id for d in wf.list_documents("lin.zfc", unit_code="kxc")] == [theirs]

@@ -2,6 +2,7 @@
 the file's hash in the package (a replaced file voids the signatures), the read rule on
 downloads (refusals audited), shared blobs removed only when nothing refers to them, and a
 1 GB upload streamed without the process growing. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,9 +20,20 @@ from workflow.kernel.errors import Forbidden, InvalidInput
 from workflow.kernel.models import AuditEvent, Signature
 from workflow.services.documents import Workflow
 
-FITS = [("graphic", "png"), ("graphic", "jpeg"), ("graphic", "gif"), ("graphic", "pdf"), ("video", "mp4"),
-        ("video", "mov"), ("video", "webm"), ("qa", "docx"), ("text", "pdf"), ("other", "xlsx"),
-        ("press_conference", "pptx"), ("press_conference", "mp4")]
+FITS = [
+    ("graphic", "png"),
+    ("graphic", "jpeg"),
+    ("graphic", "gif"),
+    ("graphic", "pdf"),
+    ("video", "mp4"),
+    ("video", "mov"),
+    ("video", "webm"),
+    ("qa", "docx"),
+    ("text", "pdf"),
+    ("other", "xlsx"),
+    ("press_conference", "pptx"),
+    ("press_conference", "mp4"),
+]
 
 
 @pytest.fixture
@@ -36,7 +48,9 @@ def wf(db, clock, cfg) -> Workflow:  # type: ignore[no-untyped-def]
 
 
 def attach(wf: Workflow, doc: int, form: str, data: bytes, name: str = "解读", **kw) -> int:  # type: ignore[no-untyped-def]
-    outcome = wf.attach_file(CLERK, doc, form=form, title=name, source=io.BytesIO(data), filename=f"{name}.bin", **kw)
+    outcome = wf.attach_file(
+        CLERK, doc, form=form, title=name, source=io.BytesIO(data), filename=f"{name}.bin", **kw
+    )
     return int(outcome.details["material_id"])
 
 
@@ -59,14 +73,19 @@ def test_each_type_on_the_forms_it_fits(wf: Workflow, cfg, form: str, kind: str)
     assert got.inline == (kind not in ("docx", "xlsx", "pptx"))
 
 
-@pytest.mark.parametrize(("form", "data", "words"), [
-    ("video", pdf(), "a pdf file cannot be a video material"),
-    ("graphic", mp4_header() + b"\0" * 32, "a mp4 file cannot be a graphic material"),
-    ("qa", "问:…答:…".encode(), "a file of type unknown"),
-    ("other", b"<html><script>alert(1)</script></html>", "a file of type unknown"),
-    ("other", b"PK\x03\x04" + b"\0" * 40, "a file of type application/zip"),
-])
-def test_the_type_comes_from_the_content_and_must_fit_the_form(wf: Workflow, cfg, form: str, data: bytes, words: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("form", "data", "words"),
+    [
+        ("video", pdf(), "a pdf file cannot be a video material"),
+        ("graphic", mp4_header() + b"\0" * 32, "a mp4 file cannot be a graphic material"),
+        ("qa", "问:…答:…".encode(), "a file of type unknown"),
+        ("other", b"<html><script>alert(1)</script></html>", "a file of type unknown"),
+        ("other", b"PK\x03\x04" + b"\0" * 40, "a file of type application/zip"),
+    ],
+)
+def test_the_type_comes_from_the_content_and_must_fit_the_form(
+    wf: Workflow, cfg, form: str, data: bytes, words: str
+) -> None:  # type: ignore[no-untyped-def]
     doc = to_plan(wf)
     with pytest.raises(InvalidInput) as err:
         wf.attach_file(CLERK, doc, form=form, title="解读", source=io.BytesIO(data), filename="解读.png")
@@ -76,7 +95,9 @@ def test_the_type_comes_from_the_content_and_must_fit_the_form(wf: Workflow, cfg
 
 def test_size_limits(db, clock, cfg) -> None:  # type: ignore[no-untyped-def]
     seed_bureau(db, clock)
-    wf = make_workflow(db, clock, cfg.model_copy(update={"upload_max_bytes": 1000, "upload_max_video_bytes": 3000}))
+    wf = make_workflow(
+        db, clock, cfg.model_copy(update={"upload_max_bytes": 1000, "upload_max_video_bytes": 3000})
+    )
     doc = to_plan(wf)
     big_png = png() + b"\0" * 2000  # trailing bytes: still a PNG by its signature
     with pytest.raises(InvalidInput) as err:
@@ -100,7 +121,9 @@ def test_the_files_hash_is_in_the_package_and_replacing_it_voids_signatures(db, 
     wf.sign(HEAD, doc, package=signed_hash)
     outcome = wf.replace_file(CLERK, doc, mid, source=io.BytesIO(png(b"\x00\x00\xff")), filename="新图.png")
     view = wf.read_document(CLERK, doc)
-    assert view.package_hash != signed_hash and outcome.details["previous"] != outcome.details["file"]["sha256"]
+    assert (
+        view.package_hash != signed_hash and outcome.details["previous"] != outcome.details["file"]["sha256"]
+    )
     assert [(s.login, s.signed) for s in view.signers] == [(HEAD, False), (SIGNER2, False)]
     with db.transaction() as s:
         assert [sig.void_reason is not None for sig in s.scalars(select(Signature))] == [True]
@@ -123,10 +146,17 @@ def test_downloads_follow_the_read_rule_and_refusals_are_audited(db, wf: Workflo
     with pytest.raises(Forbidden):
         wf.replace_file("xu.kxc", doc, mid, source=io.BytesIO(docx()))
     with db.transaction() as s:
-        refused = [(e.actor, e.action, json.loads(e.details)) for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id))]
+        refused = [
+            (e.actor, e.action, json.loads(e.details))
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id)
+            )
+        ]
     assert [(a, act) for a, act, _ in refused] == [
-        ("xu.kxc", "read_file"), ("xu.kxc", "attach_material"), ("xu.kxc", "replace_file")]
+        ("xu.kxc", "read_file"),
+        ("xu.kxc", "attach_material"),
+        ("xu.kxc", "replace_file"),
+    ]
     assert refused[0][2]["material_id"] == mid
 
 
@@ -167,8 +197,16 @@ def test_a_1_gb_upload_streams_without_memory_growth(sqlite_db, clock, tmp_path:
 
     db = sqlite_db
     seed_bureau(db, clock)
-    wf = make_workflow(db, clock, Settings(database_url=db.url, mail_folder=tmp_path / "mail",
-                                           blob_folder=tmp_path / "files", upload_max_video_bytes=2 * 1024**3))
+    wf = make_workflow(
+        db,
+        clock,
+        Settings(
+            database_url=db.url,
+            mail_folder=tmp_path / "mail",
+            blob_folder=tmp_path / "files",
+            upload_max_video_bytes=2 * 1024**3,
+        ),
+    )
     doc = to_plan(wf)
     source = tmp_path / "1gb.mp4"
     with source.open("wb") as fh:
@@ -176,7 +214,9 @@ def test_a_1_gb_upload_streams_without_memory_growth(sqlite_db, clock, tmp_path:
         fh.truncate(1024**3)  # sparse: a gigabyte on paper, nothing on disk until read back
     before = _peak_rss_kib()
     with source.open("rb") as fh:
-        mid = wf.attach_file(CLERK, doc, form="video", title="新闻发布会", source=fh, filename="发布会.mp4").details["material_id"]
+        mid = wf.attach_file(
+            CLERK, doc, form="video", title="新闻发布会", source=fh, filename="发布会.mp4"
+        ).details["material_id"]
     growth_mib = (_peak_rss_kib() - before) / 1024
     got = wf.read_file(CLERK, doc, mid)
     assert got.size == 1024**3 and got.mime == "video/mp4"

@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the schema the models declare, on both databases."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -11,8 +12,9 @@ from workflow.kernel.search import not_search_object
 
 def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False,
-                                                         "include_object": not_search_object})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_object": not_search_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
 

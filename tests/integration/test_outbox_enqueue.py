@@ -1,4 +1,5 @@
 """enqueue(): rows and audit events in the caller's transaction, recipients, dedupe, rollback."""
+
 from __future__ import annotations
 
 import json
@@ -6,12 +7,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from states.snapshot import SYSTEM
 from tests.conftest import shanghai
 from tests.notif_factories import make_bureau, make_document
 from workflow.kernel.models import AuditEvent, Document
+from workflow.kernel.models.outbox import OutboxMessage
 
 PUB = shanghai(2024, 2, 9, 10, 30)
 DUE = shanghai(2024, 2, 20, 23, 59, 59)
@@ -52,8 +53,12 @@ def test_published_queues_one_row_with_audit(db, settings, clock, bureau):  # ty
 
 def test_same_level_is_never_queued_twice(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
     doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
-    first = _queue(db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1})
-    again = _queue(db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1})
+    first = _queue(
+        db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1}
+    )
+    again = _queue(
+        db, settings, doc_id, "escalated", clock, extra={"level": "escalated", "working_days_overdue": 1}
+    )
     assert len(first) == 1 and again == []
     explicit = _queue(db, settings, doc_id, "reminder", clock, dedupe_key="k1")
     assert len(explicit) == 1 and _queue(db, settings, doc_id, "reminder", clock, dedupe_key="k1") == []
@@ -63,31 +68,41 @@ def test_same_level_is_never_queued_twice(db, settings, clock, bureau):  # type:
 
 def test_rollback_of_the_change_leaves_no_email(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
     doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
-    with pytest.raises(RuntimeError):
-        with db.transaction() as s:
-            doc = s.get(Document, doc_id)
-            doc.state = "interpretation_posted"
-            assert enqueue(s, event="posted_late", document=doc, at=clock.now(), settings=settings)
-            raise RuntimeError("the causing change fails after the email was queued")
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        doc = s.get(Document, doc_id)
+        doc.state = "interpretation_posted"
+        assert enqueue(s, event="posted_late", document=doc, at=clock.now(), settings=settings)
+        raise RuntimeError("the causing change fails after the email was queued")
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
         assert s.get(Document, doc_id).state == "published"
 
 
-@pytest.mark.parametrize("event, to, cc", [
-    ("signoff_requested", ["chen@", "zhao@"], []),
-    ("rejected", ["spc@", "liu@", "chen@"], []),
-    ("reminder", ["spc@", "liu@"], []),
-    ("overdue", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
-    ("escalated", ["gkb@", "zfc@", "wang@"], ["spc@", "chen@"]),
-    ("escalated_high", ["sun@", "zhao@"], ["gkb@", "zfc@", "wang@"]),
-    ("posted_late", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
-])
+@pytest.mark.parametrize(
+    "event, to, cc",
+    [
+        ("signoff_requested", ["chen@", "zhao@"], []),
+        ("rejected", ["spc@", "liu@", "chen@"], []),
+        ("reminder", ["spc@", "liu@"], []),
+        ("overdue", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
+        ("escalated", ["gkb@", "zfc@", "wang@"], ["spc@", "chen@"]),
+        ("escalated_high", ["sun@", "zhao@"], ["gkb@", "zfc@", "wang@"]),
+        ("posted_late", ["spc@", "chen@"], ["gkb@", "zfc@", "wang@"]),
+    ],
+)
 def test_recipients_per_event(db, settings, clock, bureau, event, to, cc):  # type: ignore[no-untyped-def]
-    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE,
-                           signers=(bureau.head, bureau.signer, bureau.gone))
-    ids = _queue(db, settings, doc_id, event, clock, extra={"reason": "解读材料不完整", "working_days_overdue": 2})
+    doc_id = make_document(
+        db,
+        bureau,
+        clock.now(),
+        published_at=PUB,
+        due_at=DUE,
+        signers=(bureau.head, bureau.signer, bureau.gone),
+    )
+    ids = _queue(
+        db, settings, doc_id, event, clock, extra={"reason": "解读材料不完整", "working_days_overdue": 2}
+    )
     with db.transaction() as s:
         row = s.get(OutboxMessage, ids[0])
         assert [r["address"].split("@")[0] + "@" for r in row.to_list] == to
@@ -117,16 +132,23 @@ def test_enqueue_many_writes_what_enqueue_writes_and_skips_what_is_queued(db, se
     (single,) = _queue(db, settings, one, "escalated", clock, extra=extra)
     with db.transaction() as s:
         docs = [s.get(Document, one), s.get(Document, two)]
-        queued = enqueue_many(s, [Request("escalated", d, extra) for d in docs], at=clock.now(),
-                              settings=settings, actor=SYSTEM)
+        queued = enqueue_many(
+            s, [Request("escalated", d, extra) for d in docs], at=clock.now(), settings=settings, actor=SYSTEM
+        )
         assert queued[0].outbox_ids == () and queued[0].entries == ()
         (batch_id,) = queued[1].outbox_ids
         (entry,) = queued[1].entries
         assert entry.action == "email_queued" and entry.details["outbox_id"] == batch_id
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_queued")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_queued"))
+            == 1
+        )
     with db.transaction() as s:
         a, b = s.get(OutboxMessage, single), s.get(OutboxMessage, batch_id)
         assert b.message_id == message_id_for(b, settings)
         assert b.dedupe_key == f"doc:{two}:escalated"
         assert (b.to_addrs, b.cc_addrs, b.status) == (a.to_addrs, a.cc_addrs, a.status)
-        assert b.subject == a.subject and b.body_text.replace(f"/documents/{two}", f"/documents/{one}") == a.body_text
+        assert (
+            b.subject == a.subject
+            and b.body_text.replace(f"/documents/{two}", f"/documents/{one}") == a.body_text
+        )

@@ -1,4 +1,5 @@
 """A real Celery worker, on the Redis of this machine, delivers the outbox exactly once."""
+
 from __future__ import annotations
 
 import time
@@ -9,13 +10,13 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
 
-from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import REDIS_URL, shanghai
 from tests.notif_factories import SmtpServer, make_bureau, make_document
 from workers.app import embedded_broker_file, make_app
 from workers.delivery_tasks import DELIVER_OUTBOX
 from workflow.kernel.models import Document
+from workflow.kernel.models.outbox import OutboxMessage
 
 pytestmark = pytest.mark.redis
 
@@ -32,22 +33,39 @@ def queue_name():  # type: ignore[no-untyped-def]
 def test_worker_delivers_each_email_once_despite_duplicate_tasks(db, settings, clock, queue_name):  # type: ignore[no-untyped-def]
     server = SmtpServer().start()
     try:
-        cfg = settings.model_copy(update={
-            "broker_url": REDIS_URL, "mail_transport": "smtp", "smtp_host": "127.0.0.1",
-            "smtp_port": server.port, "smtp_timeout_seconds": 5.0})
+        cfg = settings.model_copy(
+            update={
+                "broker_url": REDIS_URL,
+                "mail_transport": "smtp",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_timeout_seconds": 5.0,
+            }
+        )
         bureau = make_bureau(db, clock.now())
         ids = []
         for n in range(3):
-            doc_id = make_document(db, bureau, clock.now(), title=f"文件{n}",
-                                   published_at=shanghai(2024, 2, 9, 10), due_at=shanghai(2024, 2, 20, 23, 59, 59))
+            doc_id = make_document(
+                db,
+                bureau,
+                clock.now(),
+                title=f"文件{n}",
+                published_at=shanghai(2024, 2, 9, 10),
+                due_at=shanghai(2024, 2, 20, 23, 59, 59),
+            )
             with db.transaction() as s:
-                ids += [r.id for r in enqueue(s, event="published", document=s.get(Document, doc_id),
-                                              at=clock.now(), settings=cfg)]
+                ids += [
+                    r.id
+                    for r in enqueue(
+                        s, event="published", document=s.get(Document, doc_id), at=clock.now(), settings=cfg
+                    )
+                ]
         app = make_app(cfg, db=db, clock=clock, name=f"santongbu-test-{queue_name}")
         app.conf.task_default_queue = queue_name
         assert app.conf.task_acks_late and app.conf.task_serializer == "json"
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=10):
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+        ):
             for _ in range(3):  # a duplicated beat tick or a redelivery: still once per email
                 app.send_task(DELIVER_OUTBOX, kwargs={"limit": 2}, queue=queue_name)
             deadline = time.monotonic() + 30
@@ -68,6 +86,9 @@ def test_embedded_broker_lives_beside_the_sqlite_file(tmp_path):  # type: ignore
 
     app = make_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
     assert app.conf.broker_url == f"sqla+sqlite:///{tmp_path}/s.db.broker.sqlite"
-    assert embedded_broker_file(Settings(database_url=f"sqlite:///{tmp_path}/s.db")) == tmp_path / "s.db.broker.sqlite"
+    assert (
+        embedded_broker_file(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
+        == tmp_path / "s.db.broker.sqlite"
+    )
     assert app.conf.beat_schedule["deliver-outbox"]["task"] == DELIVER_OUTBOX
     assert DELIVER_OUTBOX in app.tasks

@@ -30,6 +30,7 @@ posted Fri 5 → 1 working day late, taken 2, 3, 4, 5 = 4. H is published at 00:
 1 January, i.e. 2023-12-31 16:30 UTC: it belongs to 2024 because periods are local.
 Also: xu.kxc tries to edit A (refused: not a member).
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,7 +40,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,6 @@ from typer.testing import CliRunner
 
 from tests.conftest import database_name, fresh_pg_database, shanghai
 from tests.factories import seed_bureau
-from workflow.services.audit_queries import AuditQueries, EventFilter
-from workflow.services.calendar_admin import load_year
 from workflow.entrypoints.cli.main import app
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
@@ -60,6 +59,7 @@ from workflow.kernel.models import AuditEvent, Escalation, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services.audit_queries import AuditQueries, EventFilter
+from workflow.services.calendar_admin import load_year
 from workflow.services.documents import Workflow
 from workflow.services.reports import Reports, parse_period
 
@@ -69,13 +69,27 @@ NOW = shanghai(2024, 5, 7, 10, 0)
 SUPERVISOR, AUDITOR = "lin.zfc", "audit.cs"
 
 
-def publish(wf: Workflow, clock, who: tuple[str, list[str]], *, number: str, title: str,  # type: ignore[no-untyped-def]
-            at: datetime, forms: tuple[str, ...] = ("text",)) -> int:
+def publish(
+    wf: Workflow,
+    clock,
+    who: tuple[str, list[str]],
+    *,
+    number: str,
+    title: str,  # type: ignore[no-untyped-def]
+    at: datetime,
+    forms: tuple[str, ...] = ("text",),
+) -> int:
     """Draft → plan → sign-off → published, everything at ``at``."""
     clerk, signers = who
     clock.set(at)
-    doc = wf.create_document(clerk, title=title, doc_number=number, body="第一条 为规范……",
-                             disclosure="proactive", risk_assessment_needed=False).document_id
+    doc = wf.create_document(
+        clerk,
+        title=title,
+        doc_number=number,
+        body="第一条 为规范……",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     wf.fire(clerk, doc, "prepare_plan")
     wf.edit_document(clerk, doc, {"plan": "解读方案:背景、要点、关键词", "interpreter": clerk})
     for form in forms:
@@ -88,11 +102,27 @@ def publish(wf: Workflow, clock, who: tuple[str, list[str]], *, number: str, tit
     return doc
 
 
-def post(wf: Workflow, clock, clerk: str, doc: int, channel: str, at: datetime, *,  # type: ignore[no-untyped-def]
-         outlet: str | None = None, url: str | None = None, evidence: str | None = None) -> None:
+def post(
+    wf: Workflow,
+    clock,
+    clerk: str,
+    doc: int,
+    channel: str,
+    at: datetime,
+    *,  # type: ignore[no-untyped-def]
+    outlet: str | None = None,
+    url: str | None = None,
+    evidence: str | None = None,
+) -> None:
     clock.set(at)
-    wf.record_posting(clerk, doc, channel=channel, outlet=outlet, evidence=evidence,
-                      url=url or (None if evidence else f"https://jtj.fuzhou.example.cn/jd/{doc}-{channel}.htm"))
+    wf.record_posting(
+        clerk,
+        doc,
+        channel=channel,
+        outlet=outlet,
+        evidence=evidence,
+        url=url or (None if evidence else f"https://jtj.fuzhou.example.cn/jd/{doc}-{channel}.htm"),
+    )
 
 
 def escalate(db: Database, doc: int, level: str, fired: datetime, due: datetime) -> None:
@@ -106,30 +136,115 @@ def build(db: Database, clock, settings) -> dict[str, int]:  # type: ignore[no-u
     seed_bureau(db, clock)
     wf = Workflow(db, clock, settings)
     d: dict[str, int] = {}
-    d["Z"] = publish(wf, clock, SPC, number="榕交〔2023〕9号", title="福州市城市公交管理办法", at=shanghai(2023, 12, 29, 10, 0))
-    d["H"] = publish(wf, clock, SPC, number="榕交〔2024〕0号", title="福州市元旦交通保障方案", at=shanghai(2024, 1, 1, 0, 30))
+    d["Z"] = publish(
+        wf,
+        clock,
+        SPC,
+        number="榕交〔2023〕9号",
+        title="福州市城市公交管理办法",
+        at=shanghai(2023, 12, 29, 10, 0),
+    )
+    d["H"] = publish(
+        wf,
+        clock,
+        SPC,
+        number="榕交〔2024〕0号",
+        title="福州市元旦交通保障方案",
+        at=shanghai(2024, 1, 1, 0, 30),
+    )
     post(wf, clock, "liu.spc", d["H"], "portal", shanghai(2024, 1, 3, 9, 0))
-    post(wf, clock, "liu.spc", d["H"], "news_media", shanghai(2024, 1, 3, 10, 0), outlet="福州日报", evidence="2024-01-03 第2版")
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["H"],
+        "news_media",
+        shanghai(2024, 1, 3, 10, 0),
+        outlet="福州日报",
+        evidence="2024-01-03 第2版",
+    )
     post(wf, clock, "liu.spc", d["Z"], "portal", shanghai(2024, 1, 5, 9, 0))
-    post(wf, clock, "liu.spc", d["Z"], "news_media", shanghai(2024, 1, 5, 10, 0), outlet="福州日报", evidence="2024-01-05 第1版")
-    d["A"] = publish(wf, clock, SPC, number="榕交〔2024〕1号", title="福州市道路运输管理办法",
-                     at=shanghai(2024, 2, 9, 10, 0), forms=("text", "graphic"))
-    d["B"] = publish(wf, clock, SPC, number="榕交〔2024〕2号", title="福州市网约车管理实施细则",
-                     at=shanghai(2024, 2, 9, 11, 0), forms=("qa",))
-    post(wf, clock, "liu.spc", d["A"], "portal", shanghai(2024, 2, 19, 15, 0), url="https://jtj.fuzhou.example.cn/jd/a.htm")
-    post(wf, clock, "liu.spc", d["A"], "news_media", shanghai(2024, 2, 19, 16, 0), outlet="福州日报", evidence="2024-02-19 第3版")
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["Z"],
+        "news_media",
+        shanghai(2024, 1, 5, 10, 0),
+        outlet="福州日报",
+        evidence="2024-01-05 第1版",
+    )
+    d["A"] = publish(
+        wf,
+        clock,
+        SPC,
+        number="榕交〔2024〕1号",
+        title="福州市道路运输管理办法",
+        at=shanghai(2024, 2, 9, 10, 0),
+        forms=("text", "graphic"),
+    )
+    d["B"] = publish(
+        wf,
+        clock,
+        SPC,
+        number="榕交〔2024〕2号",
+        title="福州市网约车管理实施细则",
+        at=shanghai(2024, 2, 9, 11, 0),
+        forms=("qa",),
+    )
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["A"],
+        "portal",
+        shanghai(2024, 2, 19, 15, 0),
+        url="https://jtj.fuzhou.example.cn/jd/a.htm",
+    )
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["A"],
+        "news_media",
+        shanghai(2024, 2, 19, 16, 0),
+        outlet="福州日报",
+        evidence="2024-02-19 第3版",
+    )
     clock.set(shanghai(2024, 2, 20, 9, 0))
     with pytest.raises(Forbidden):
         wf.edit_document("xu.kxc", d["A"], {"title": "改标题"})
     post(wf, clock, "liu.spc", d["B"], "portal", shanghai(2024, 2, 21, 9, 0))
-    post(wf, clock, "liu.spc", d["B"], "new_media", shanghai(2024, 2, 21, 15, 30), outlet="福州交通微信公众号",
-         url="https://mp.example.cn/s/fzjt-7")
-    post(wf, clock, "liu.spc", d["B"], "news_media", shanghai(2024, 2, 22, 9, 0), outlet="福建日报",
-         url="https://fjrb.example.cn/2024-02-22/7.htm")
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["B"],
+        "new_media",
+        shanghai(2024, 2, 21, 15, 30),
+        outlet="福州交通微信公众号",
+        url="https://mp.example.cn/s/fzjt-7",
+    )
+    post(
+        wf,
+        clock,
+        "liu.spc",
+        d["B"],
+        "news_media",
+        shanghai(2024, 2, 22, 9, 0),
+        outlet="福建日报",
+        url="https://fjrb.example.cn/2024-02-22/7.htm",
+    )
     # E: signed as a package, not published.
     clock.set(shanghai(2024, 3, 1, 9, 0))
-    e = wf.create_document("liu.spc", title="福州市出租汽车服务规范", doc_number="榕交〔2024〕5号", body="…",
-                           disclosure="proactive", risk_assessment_needed=False).document_id
+    e = wf.create_document(
+        "liu.spc",
+        title="福州市出租汽车服务规范",
+        doc_number="榕交〔2024〕5号",
+        body="…",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     wf.fire("liu.spc", e, "prepare_plan")
     wf.edit_document("liu.spc", e, {"plan": "解读方案", "interpreter": "liu.spc"})
     wf.add_material("liu.spc", e, form="text", title="文字解读", body="……")
@@ -140,8 +255,14 @@ def build(db: Database, clock, settings) -> dict[str, int]:  # type: ignore[no-u
     d["E"] = e
     # F: a refused request (no material yet), then a rejection that voids a signature.
     clock.set(shanghai(2024, 3, 4, 9, 0))
-    f = wf.create_document("liu.spc", title="福州市客运站管理办法", doc_number="榕交〔2024〕6号", body="…",
-                           disclosure="proactive", risk_assessment_needed=False).document_id
+    f = wf.create_document(
+        "liu.spc",
+        title="福州市客运站管理办法",
+        doc_number="榕交〔2024〕6号",
+        body="…",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     wf.fire("liu.spc", f, "prepare_plan")
     wf.edit_document("liu.spc", f, {"plan": "解读方案", "interpreter": "liu.spc"})
     wf.set_signers("liu.spc", f, ["chen.spc", "director"])
@@ -154,23 +275,53 @@ def build(db: Database, clock, settings) -> dict[str, int]:  # type: ignore[no-u
     d["F"] = f
     # G: withdrawn while a draft.
     clock.set(shanghai(2024, 3, 5, 9, 0))
-    g = wf.create_document("liu.spc", title="福州市共享单车管理办法(草案)", doc_number=None, body="…",
-                           disclosure="proactive", risk_assessment_needed=False).document_id
+    g = wf.create_document(
+        "liu.spc",
+        title="福州市共享单车管理办法(草案)",
+        doc_number=None,
+        body="…",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     wf.fire("liu.spc", g, "withdraw", reason="并入其他文件")
     d["G"] = g
-    d["K1"] = publish(wf, clock, KXC, number="榕交科〔2024〕1号", title="福州市交通信息化项目管理办法",
-                      at=shanghai(2024, 3, 28, 10, 0), forms=("video", "qa"))
+    d["K1"] = publish(
+        wf,
+        clock,
+        KXC,
+        number="榕交科〔2024〕1号",
+        title="福州市交通信息化项目管理办法",
+        at=shanghai(2024, 3, 28, 10, 0),
+        forms=("video", "qa"),
+    )
     post(wf, clock, "xu.kxc", d["K1"], "portal", shanghai(2024, 4, 7, 10, 0))
-    post(wf, clock, "xu.kxc", d["K1"], "news_media", shanghai(2024, 4, 7, 11, 0), outlet="海峡都市报",
-         url="https://hxdsb.example.cn/2024-04-07/3.htm")
-    d["C"] = publish(wf, clock, SPC, number="榕交〔2024〕3号", title="福州市公路养护管理规定", at=shanghai(2024, 4, 26, 10, 0))
+    post(
+        wf,
+        clock,
+        "xu.kxc",
+        d["K1"],
+        "news_media",
+        shanghai(2024, 4, 7, 11, 0),
+        outlet="海峡都市报",
+        url="https://hxdsb.example.cn/2024-04-07/3.htm",
+    )
+    d["C"] = publish(
+        wf,
+        clock,
+        SPC,
+        number="榕交〔2024〕3号",
+        title="福州市公路养护管理规定",
+        at=shanghai(2024, 4, 26, 10, 0),
+    )
     post(wf, clock, "liu.spc", d["C"], "portal", shanghai(2024, 4, 29, 10, 0))
     due_c = shanghai(2024, 4, 30, 23, 59, 59)
     escalate(db, d["C"], "reminder", shanghai(2024, 4, 30, 9, 0), due_c)
     escalate(db, d["C"], "overdue", shanghai(2024, 5, 1, 0, 0), due_c)
     escalate(db, d["C"], "escalated", shanghai(2024, 5, 6, 0, 0), due_c)
     escalate(db, d["C"], "escalated_high", shanghai(2024, 5, 8, 0, 0), due_c)
-    d["D"] = publish(wf, clock, SPC, number="榕交〔2024〕4号", title="福州市停车场管理办法", at=shanghai(2024, 5, 6, 10, 0))
+    d["D"] = publish(
+        wf, clock, SPC, number="榕交〔2024〕4号", title="福州市停车场管理办法", at=shanghai(2024, 5, 6, 10, 0)
+    )
     clock.set(NOW)
     return d
 
@@ -243,13 +394,26 @@ def by_unit(table: Any) -> dict[str, dict[str, Any]]:
 def test_the_data_set_has_the_hand_computed_deadlines(data, db) -> None:  # type: ignore[no-untyped-def]
     from workflow.kernel.models import Document
 
-    expected = {"Z": (2024, 1, 4), "H": (2024, 1, 4), "A": (2024, 2, 20), "B": (2024, 2, 20),
-                "K1": (2024, 4, 2), "C": (2024, 4, 30), "D": (2024, 5, 9)}
+    expected = {
+        "Z": (2024, 1, 4),
+        "H": (2024, 1, 4),
+        "A": (2024, 2, 20),
+        "B": (2024, 2, 20),
+        "K1": (2024, 4, 2),
+        "C": (2024, 4, 30),
+        "D": (2024, 5, 9),
+    }
     with db.transaction() as s:
         for name, ymd in expected.items():
             doc = s.get(Document, data[name])
             assert doc.due_at == shanghai(*ymd, 23, 59, 59), name
-        assert [s.get(Document, data[n]).on_time for n in ("Z", "H", "A", "B", "K1")] == [False, True, True, False, False]
+        assert [s.get(Document, data[n]).on_time for n in ("Z", "H", "A", "B", "K1")] == [
+            False,
+            True,
+            True,
+            False,
+            False,
+        ]
         assert s.get(Document, data["B"]).working_days_late == 2
 
 
@@ -271,7 +435,9 @@ def test_overdue_later_counts_make_up_saturday_and_sorts_most_overdue_first(data
     table = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0))
     # C: 6, 7, 8, 9, 10 May, Sat 11 (make-up), Mon 13 → 7. D: due Thu 9 → 10, 11, 13 → 3.
     assert [(r["document_id"], r["working_days_overdue"], r["escalation"]) for r in table.rows] == [
-        (data["C"], 7, "escalated_high"), (data["D"], 3, None)]
+        (data["C"], 7, "escalated_high"),
+        (data["D"], 3, None),
+    ]
     assert table.rows[1]["missing"] == ["portal", "news_media"]
     only_kxc = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0), unit="kxc")
     assert only_kxc.rows == []
@@ -281,10 +447,14 @@ def test_overdue_as_of_a_past_day_ignores_later_postings(data, reports) -> None:
     # On Wed 21 Feb 10:00 B was due the day before and only its portal posting (09:00) existed.
     table = reports.overdue(AUDITOR, now=shanghai(2024, 2, 21, 10, 0))
     assert [(r["document_id"], r["working_days_overdue"], r["posted_channels"]) for r in table.rows] == [
-        (data["B"], 1, ["portal"])]
+        (data["B"], 1, ["portal"])
+    ]
     # The last second of the due day is still on time; one second later it is overdue with 0
     # working days (no working day has begun since the due day yet).
-    assert reports.overdue(AUDITOR, now=shanghai(2024, 2, 20, 23, 59, 59) + timedelta(microseconds=900_000)).rows == []
+    assert (
+        reports.overdue(AUDITOR, now=shanghai(2024, 2, 20, 23, 59, 59) + timedelta(microseconds=900_000)).rows
+        == []
+    )
     late_night = reports.overdue(AUDITOR, now=shanghai(2024, 2, 21, 0, 0, 0))
     assert [(r["document_id"], r["working_days_overdue"]) for r in late_night.rows] == [(data["B"], 1)]
 
@@ -294,13 +464,21 @@ def test_late_postings_in_a_period(data, reports) -> None:  # type: ignore[no-un
     year = reports.late(SUPERVISOR, period="2024")
     # Z was published in 2023 but posted (late) in 2024: the late list goes by posting day.
     assert [(r["document_id"], r["working_days_late"], r["working_days_taken"]) for r in year.rows] == [
-        (data["Z"], 1, 4), (data["B"], 2, 5), (data["K1"], 2, 5)]
+        (data["Z"], 1, 4),
+        (data["B"], 2, 5),
+        (data["K1"], 2, 5),
+    ]
     b = by_id(year)[data["B"]]
     assert b["portal_at"] == shanghai(2024, 2, 21, 9, 0) and b["news_media_at"] == shanghai(2024, 2, 22, 9, 0)
     assert b["posted_at"] == shanghai(2024, 2, 22, 9, 0)
     assert b["outlets"] == ["福州交通微信公众号", "福建日报"]
-    assert [r["document_id"] for r in reports.late(SUPERVISOR, period="2024-Q1").rows] == [data["Z"], data["B"]]
-    assert [r["document_id"] for r in reports.late(SUPERVISOR, period="2024", unit="kxc").rows] == [data["K1"]]
+    assert [r["document_id"] for r in reports.late(SUPERVISOR, period="2024-Q1").rows] == [
+        data["Z"],
+        data["B"],
+    ]
+    assert [r["document_id"] for r in reports.late(SUPERVISOR, period="2024", unit="kxc").rows] == [
+        data["K1"]
+    ]
     assert [r["document_id"] for r in reports.late(SUPERVISOR, period="2024-02").rows] == [data["B"]]
     assert reports.late(SUPERVISOR, period="2023").rows == []
 
@@ -312,17 +490,40 @@ def test_on_time_per_unit_for_the_year(data, reports) -> None:  # type: ignore[n
     assert set(rows) == {"spc", "kxc"}
     # spc: H, A on time; B late; C overdue; D not yet due → 2 / (2 + 1 + 1).
     assert {k: rows["spc"][k] for k in ("published", "on_time", "late", "overdue", "open", "rate")} == {
-        "published": 5, "on_time": 2, "late": 1, "overdue": 1, "open": 1, "rate": 0.5}
+        "published": 5,
+        "on_time": 2,
+        "late": 1,
+        "overdue": 1,
+        "open": 1,
+        "rate": 0.5,
+    }
     assert {k: rows["kxc"][k] for k in ("published", "on_time", "late", "overdue", "open", "rate")} == {
-        "published": 1, "on_time": 0, "late": 1, "overdue": 0, "open": 0, "rate": 0.0}
-    assert table.totals == {"unit": "*", "unit_name": "合计", "period": "2024", "published": 6, "on_time": 2,
-                            "late": 2, "overdue": 1, "open": 1, "rate": 0.4}
+        "published": 1,
+        "on_time": 0,
+        "late": 1,
+        "overdue": 0,
+        "open": 0,
+        "rate": 0.0,
+    }
+    assert table.totals == {
+        "unit": "*",
+        "unit_name": "合计",
+        "period": "2024",
+        "published": 6,
+        "on_time": 2,
+        "late": 2,
+        "overdue": 1,
+        "open": 1,
+        "rate": 0.4,
+    }
 
 
 def test_on_time_by_quarter_month_and_as_of(data, reports) -> None:  # type: ignore[no-untyped-def]
     q = reports.on_time(SUPERVISOR, period="2024", by="quarter")
-    assert [(r["unit"], r["period"], r["published"], r["on_time"], r["late"], r["overdue"], r["open"], r["rate"])
-            for r in q.rows] == [
+    assert [
+        (r["unit"], r["period"], r["published"], r["on_time"], r["late"], r["overdue"], r["open"], r["rate"])
+        for r in q.rows
+    ] == [
         ("kxc", "2024-Q1", 1, 0, 1, 0, 0, 0.0),
         ("spc", "2024-Q1", 3, 2, 1, 0, 0, 0.6667),
         ("spc", "2024-Q2", 2, 0, 0, 1, 1, 0.0),
@@ -333,7 +534,9 @@ def test_on_time_by_quarter_month_and_as_of(data, reports) -> None:  # type: ign
     assert [(r["unit"], r["published"], r["late"], r["rate"]) for r in dec.rows] == [("spc", 1, 1, 0.0)]
     # As of Wed 21 Feb: H and A on time, B overdue (posted only on the 22nd).
     feb = reports.on_time(SUPERVISOR, period="2024", unit="spc", now=shanghai(2024, 2, 21, 10, 0))
-    assert [(r["published"], r["on_time"], r["late"], r["overdue"], r["open"]) for r in feb.rows] == [(3, 2, 0, 1, 0)]
+    assert [(r["published"], r["on_time"], r["late"], r["overdue"], r["open"]) for r in feb.rows] == [
+        (3, 2, 0, 1, 0)
+    ]
 
 
 # ------------------------------------------------------------------ ledger
@@ -364,21 +567,57 @@ def test_year_end_per_unit(data, reports) -> None:  # type: ignore[no-untyped-de
     spc = by_unit(table)["spc"]
     assert {k: spc[k] for k in ("drafted", "organised", "signed", "withdrawn", "filed")} == {
         # H A B C D E F G drafted in 2024 (Z in 2023); G has no plan; F's signature was voided.
-        "drafted": 8, "organised": 7, "signed": 6, "withdrawn": 1, "filed": 0}
-    assert {k: spc[k] for k in ("published", "on_time", "late", "overdue", "open", "rate", "avg_days_taken")} == {
-        "published": 5, "on_time": 2, "late": 1, "overdue": 1, "open": 1, "rate": 0.5, "avg_days_taken": 3.0}
-    assert {k: v for k, v in spc.items() if k.startswith("form_") and v} == {"form_text": 4, "form_graphic": 1, "form_qa": 1}
+        "drafted": 8,
+        "organised": 7,
+        "signed": 6,
+        "withdrawn": 1,
+        "filed": 0,
+    }
+    assert {
+        k: spc[k] for k in ("published", "on_time", "late", "overdue", "open", "rate", "avg_days_taken")
+    } == {
+        "published": 5,
+        "on_time": 2,
+        "late": 1,
+        "overdue": 1,
+        "open": 1,
+        "rate": 0.5,
+        "avg_days_taken": 3.0,
+    }
+    assert {k: v for k, v in spc.items() if k.startswith("form_") and v} == {
+        "form_text": 4,
+        "form_graphic": 1,
+        "form_qa": 1,
+    }
     assert (spc["channel_portal"], spc["channel_news_media"], spc["channel_new_media"]) == (4, 3, 1)
     assert spc["outlets"] == sorted(["福州日报", "福建日报", "福州交通微信公众号"])
     assert (spc["rejections"], spc["voided"], spc["refusals"]) == (1, 1, 1)
     kxc = by_unit(table)["kxc"]
-    assert (kxc["drafted"], kxc["organised"], kxc["signed"], kxc["published"], kxc["late"], kxc["rate"],
-            kxc["avg_days_taken"]) == (1, 1, 1, 1, 1, 0.0, 5.0)
+    assert (
+        kxc["drafted"],
+        kxc["organised"],
+        kxc["signed"],
+        kxc["published"],
+        kxc["late"],
+        kxc["rate"],
+        kxc["avg_days_taken"],
+    ) == (1, 1, 1, 1, 1, 0.0, 5.0)
     assert (kxc["form_video"], kxc["form_qa"], kxc["outlets"], kxc["refusals"]) == (1, 1, ["海峡都市报"], 1)
     assert by_unit(table)["bgs"]["drafted"] == 0 and by_unit(table)["bgs"]["rate"] is None
     t = table.totals
-    assert (t["drafted"], t["organised"], t["signed"], t["published"], t["on_time"], t["late"], t["overdue"],
-            t["open"], t["rate"], t["avg_days_taken"], t["refusals"]) == (9, 8, 7, 6, 2, 2, 1, 1, 0.4, 3.5, 2)
+    assert (
+        t["drafted"],
+        t["organised"],
+        t["signed"],
+        t["published"],
+        t["on_time"],
+        t["late"],
+        t["overdue"],
+        t["open"],
+        t["rate"],
+        t["avg_days_taken"],
+        t["refusals"],
+    ) == (9, 8, 7, 6, 2, 2, 1, 1, 0.4, 3.5, 2)
     only = reports.year_end(SUPERVISOR, period="2024", unit="kxc")
     assert [r["unit"] for r in only.rows] == ["kxc"] and only.totals["refusals"] == 1
 
@@ -456,7 +695,10 @@ def test_a_corrected_calendar_recomputes_the_figures(data, db, clock, settings, 
     # C: 7 May is now a holiday → 6. D (still open) gets a new deadline, Fri 10 May
     # (8, 9, 10), so on Mon 13 it is 2 working days overdue (Sat 11 make-up, Mon 13).
     after = reports.overdue(SUPERVISOR, now=later)
-    assert [(r["document_id"], r["working_days_overdue"]) for r in after.rows] == [(data["C"], 6), (data["D"], 2)]
+    assert [(r["document_id"], r["working_days_overdue"]) for r in after.rows] == [
+        (data["C"], 6),
+        (data["D"], 2),
+    ]
     assert after.rows[1]["due_at"] == shanghai(2024, 5, 10, 23, 59, 59)
     # B was posted late on Thu 22 Feb; with 21 Feb a holiday it was 1 working day late, not 2;
     # the verdict (late) is the one recorded at the time.
@@ -469,13 +711,18 @@ def test_a_corrected_calendar_recomputes_the_figures(data, db, clock, settings, 
 def test_reports_refuse_and_audit_a_clerk(data, db, reports) -> None:  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         before = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.outcome == "refused"))
-    for call in (lambda: reports.overdue("liu.spc"), lambda: reports.ledger("liu.spc", period="2024"),
-                 lambda: reports.year_end("xu.kxc")):
+    for call in (
+        lambda: reports.overdue("liu.spc"),
+        lambda: reports.ledger("liu.spc", period="2024"),
+        lambda: reports.year_end("xu.kxc"),
+    ):
         with pytest.raises(Forbidden) as err:
             call()
         assert "不是监督或审计人员" in err.value.message("zh")
     with db.transaction() as s:
-        refused = list(s.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id)))
+        refused = list(
+            s.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused").order_by(AuditEvent.id))
+        )
     assert len(refused) == before + 3
     last = refused[-1]
     assert (last.actor, last.actor_unit, last.action, last.chain) == ("xu.kxc", "kxc", "report", "sys")
@@ -489,11 +736,20 @@ def test_reports_refuse_and_audit_a_clerk(data, db, reports) -> None:  # type: i
 def test_periods() -> None:
     p = parse_period("2024-Q1")
     assert (p.first.isoformat(), p.last.isoformat()) == ("2024-01-01", "2024-03-31")
-    assert p.start_at == datetime(2023, 12, 31, 16, 0, tzinfo=timezone.utc)
+    assert p.start_at == datetime(2023, 12, 31, 16, 0, tzinfo=UTC)
     assert parse_period("2024-02").last.isoformat() == "2024-02-29"
     assert parse_period("2024-H2").first.isoformat() == "2024-07-01"
-    assert [x.label for x in parse_period("2024-02-15..2024-04-10").split("month")] == ["2024-02", "2024-03", "2024-04"]
-    assert [x.label for x in parse_period("2024").split("quarter")] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
+    assert [x.label for x in parse_period("2024-02-15..2024-04-10").split("month")] == [
+        "2024-02",
+        "2024-03",
+        "2024-04",
+    ]
+    assert [x.label for x in parse_period("2024").split("quarter")] == [
+        "2024-Q1",
+        "2024-Q2",
+        "2024-Q3",
+        "2024-Q4",
+    ]
     for bad in ("24", "2024-13", "2024-Q5", "2024-02-30", "2024-03-01..2024-02-01", "last year"):
         with pytest.raises(InvalidInput):
             parse_period(bad)
@@ -504,13 +760,19 @@ def test_trail_queries_filter_and_page(data, db, clock, settings) -> None:  # ty
     q = AuditQueries(db, clock, settings)
     refused = q.events(AUDITOR, EventFilter(outcome="refused")).table.rows
     assert [(r["actor"], r["action"], r["document_id"]) for r in refused] == [
-        ("xu.kxc", "edit", data["A"]), ("liu.spc", "request_signoff", data["F"])]
+        ("xu.kxc", "edit", data["A"]),
+        ("liu.spc", "request_signoff", data["F"]),
+    ]
     by_kxc = q.events(AUDITOR, EventFilter(unit="kxc", action="publish")).table.rows
     assert [r["document_id"] for r in by_kxc] == [data["K1"]]
     director = q.events(AUDITOR, EventFilter(actor="director", action="reject")).table.rows
     assert [(r["document_id"], r["state_before"], r["state_after"]) for r in director] == [
-        (data["F"], "joint_signoff", "interpretation_plan")]
-    feb = q.events(AUDITOR, EventFilter(action="publish", since=shanghai(2024, 2, 1, 0, 0), until=shanghai(2024, 3, 1, 0, 0)))
+        (data["F"], "joint_signoff", "interpretation_plan")
+    ]
+    feb = q.events(
+        AUDITOR,
+        EventFilter(action="publish", since=shanghai(2024, 2, 1, 0, 0), until=shanghai(2024, 3, 1, 0, 0)),
+    )
     assert [r["document_id"] for r in feb.table.rows] == [data["A"], data["B"]]
     on_kxc_docs = q.events(AUDITOR, EventFilter(document_unit="kxc", outcome="allowed")).table.rows
     assert {r["document_id"] for r in on_kxc_docs} == {data["K1"]}
@@ -541,9 +803,17 @@ def test_timeline_is_the_documents_chain_in_order(data, db, clock, settings) -> 
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     # Email events (queued, sent) interleave as notifications evolve; the lifecycle order is fixed.
     assert [(r["action"], r["outcome"]) for r in rows if not r["action"].startswith("email_")] == [
-        ("create", "allowed"), ("prepare_plan", "allowed"), ("edit", "allowed"), ("set_signers", "allowed"),
-        ("request_signoff", "refused"), ("attach_material", "allowed"), ("request_signoff", "allowed"),
-        ("sign", "allowed"), ("signatures_voided", "allowed"), ("reject", "allowed")]
+        ("create", "allowed"),
+        ("prepare_plan", "allowed"),
+        ("edit", "allowed"),
+        ("set_signers", "allowed"),
+        ("request_signoff", "refused"),
+        ("attach_material", "allowed"),
+        ("request_signoff", "allowed"),
+        ("sign", "allowed"),
+        ("signatures_voided", "allowed"),
+        ("reject", "allowed"),
+    ]
     assert rows[-1]["details"]["reason"] == "请补充政策背景"
     with pytest.raises(Forbidden):
         q.timeline("xu.kxc", data["F"])
@@ -553,15 +823,16 @@ def test_timeline_is_the_documents_chain_in_order(data, db, clock, settings) -> 
         q.timeline("nobody", data["F"])
     assert q.timeline("liu.spc", data["F"]).rows[0]["action"] == "create"  # the drafting unit reads it
     with db.transaction() as s:
-        last = s.scalars(select(AuditEvent).where(AuditEvent.chain == f"doc:{data['F']}")
-                         .order_by(AuditEvent.seq.desc())).first()
+        last = s.scalars(
+            select(AuditEvent).where(AuditEvent.chain == f"doc:{data['F']}").order_by(AuditEvent.seq.desc())
+        ).first()
     assert (last.actor, last.action, last.outcome) == ("xu.kxc", "audit_query", "refused")
 
 
 # ------------------------------------------------------------------ CSV, JSON and the CLI
 def read_csv(text: str) -> list[list[str]]:
     assert text.startswith(BOM), "Excel needs the BOM to read UTF-8"
-    return list(csv.reader(io.StringIO(text[len(BOM):], newline="")))
+    return list(csv.reader(io.StringIO(text[len(BOM) :], newline="")))
 
 
 def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-untyped-def]
@@ -569,18 +840,69 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
     raw = to_csv(table, "zh")
     assert "\r\n" in raw
     rows = read_csv(raw)
-    assert rows[0] == ["序号", "单位代码", "单位", "文件编号", "文号", "标题", "公开时间", "公开网址", "解读截止日期",
-                       "截止日期暂定", "解读人", "解读形式", "门户网站", "新闻媒体", "政务新媒体", "解读发布完成",
-                       "是否按时", "用时工作日", "逾期工作日"]
-    assert rows[1] == ["1", "spc", "审批处", str(data["A"]), "榕交〔2024〕1号", "福州市道路运输管理办法",
-                       "2024-02-09 10:00", f"https://jtj.fuzhou.example.cn/zcwj/{data['A']}.htm", "2024-02-20", "否",
-                       "刘科员", "文字解读；图解", "2024-02-19 https://jtj.fuzhou.example.cn/jd/a.htm",
-                       "2024-02-19 福州日报 2024-02-19 第3版", "", "2024-02-19 16:00", "按时发布", "2", "0"]
-    assert rows[2] == ["2", "spc", "审批处", str(data["B"]), "榕交〔2024〕2号", "福州市网约车管理实施细则",
-                       "2024-02-09 11:00", f"https://jtj.fuzhou.example.cn/zcwj/{data['B']}.htm", "2024-02-20", "否",
-                       "刘科员", "问答", f"2024-02-21 https://jtj.fuzhou.example.cn/jd/{data['B']}-portal.htm",
-                       "2024-02-22 福建日报 https://fjrb.example.cn/2024-02-22/7.htm",
-                       "2024-02-21 福州交通微信公众号 https://mp.example.cn/s/fzjt-7", "2024-02-22 09:00", "逾期发布", "5", "2"]
+    assert rows[0] == [
+        "序号",
+        "单位代码",
+        "单位",
+        "文件编号",
+        "文号",
+        "标题",
+        "公开时间",
+        "公开网址",
+        "解读截止日期",
+        "截止日期暂定",
+        "解读人",
+        "解读形式",
+        "门户网站",
+        "新闻媒体",
+        "政务新媒体",
+        "解读发布完成",
+        "是否按时",
+        "用时工作日",
+        "逾期工作日",
+    ]
+    assert rows[1] == [
+        "1",
+        "spc",
+        "审批处",
+        str(data["A"]),
+        "榕交〔2024〕1号",
+        "福州市道路运输管理办法",
+        "2024-02-09 10:00",
+        f"https://jtj.fuzhou.example.cn/zcwj/{data['A']}.htm",
+        "2024-02-20",
+        "否",
+        "刘科员",
+        "文字解读；图解",
+        "2024-02-19 https://jtj.fuzhou.example.cn/jd/a.htm",
+        "2024-02-19 福州日报 2024-02-19 第3版",
+        "",
+        "2024-02-19 16:00",
+        "按时发布",
+        "2",
+        "0",
+    ]
+    assert rows[2] == [
+        "2",
+        "spc",
+        "审批处",
+        str(data["B"]),
+        "榕交〔2024〕2号",
+        "福州市网约车管理实施细则",
+        "2024-02-09 11:00",
+        f"https://jtj.fuzhou.example.cn/zcwj/{data['B']}.htm",
+        "2024-02-20",
+        "否",
+        "刘科员",
+        "问答",
+        f"2024-02-21 https://jtj.fuzhou.example.cn/jd/{data['B']}-portal.htm",
+        "2024-02-22 福建日报 https://fjrb.example.cn/2024-02-22/7.htm",
+        "2024-02-21 福州交通微信公众号 https://mp.example.cn/s/fzjt-7",
+        "2024-02-22 09:00",
+        "逾期发布",
+        "5",
+        "2",
+    ]
     assert len(rows) == 3
     english = read_csv(to_csv(table, "en"))
     assert english[0][:3] == ["no.", "unit", "unit name"] and english[2][16] == "posted late"
@@ -589,7 +911,17 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
 def test_on_time_and_year_end_csv(data, reports) -> None:  # type: ignore[no-untyped-def]
     rows = read_csv(to_csv(reports.on_time(SUPERVISOR, period="2024"), "zh"))
     assert rows == [
-        ["单位代码", "单位", "期间", "公开文件", "按时发布", "逾期发布", "已逾期未发布", "期限内未发布", "按时率"],
+        [
+            "单位代码",
+            "单位",
+            "期间",
+            "公开文件",
+            "按时发布",
+            "逾期发布",
+            "已逾期未发布",
+            "期限内未发布",
+            "按时率",
+        ],
         ["kxc", "科信处", "2024", "1", "0", "1", "0", "0", "0.0%"],
         ["spc", "审批处", "2024", "5", "2", "1", "1", "1", "50.0%"],
         ["*", "合计", "2024", "6", "2", "2", "1", "1", "40.0%"],
@@ -597,13 +929,26 @@ def test_on_time_and_year_end_csv(data, reports) -> None:  # type: ignore[no-unt
     ye = read_csv(to_csv(reports.year_end(SUPERVISOR, period="2024", unit="kxc"), "zh"))
     header, kxc = ye[0], dict(zip(ye[0], ye[1]))
     assert header[:3] == ["单位代码", "单位", "起草文件"]
-    assert (kxc["单位"], kxc["同步审签"], kxc["按时率"], kxc["平均用时(工作日)"], kxc["形式:视频"], kxc["发布媒体"]) == (
-        "科信处", "1", "0.0%", "5.0", "1", "海峡都市报")
+    assert (
+        kxc["单位"],
+        kxc["同步审签"],
+        kxc["按时率"],
+        kxc["平均用时(工作日)"],
+        kxc["形式:视频"],
+        kxc["发布媒体"],
+    ) == ("科信处", "1", "0.0%", "5.0", "1", "海峡都市报")
 
 
 def test_csv_neutralises_formulas(data, db, clock, settings) -> None:  # type: ignore[no-untyped-def]
     wf = Workflow(db, clock, settings)
-    publish(wf, clock, SPC, number="=1+1", title='=HYPERLINK("http://evil.example","点我")', at=shanghai(2024, 5, 7, 11, 0))
+    publish(
+        wf,
+        clock,
+        SPC,
+        number="=1+1",
+        title='=HYPERLINK("http://evil.example","点我")',
+        at=shanghai(2024, 5, 7, 11, 0),
+    )
     rows = read_csv(to_csv(Reports(db, clock, settings).ledger(AUDITOR, period="2024-05-07"), "zh"))
     assert rows[1][4] == "'=1+1" and rows[1][5] == '\'=HYPERLINK("http://evil.example","点我")'
 
@@ -626,13 +971,17 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     code, out, _ = cli("report", "on-time", "--as", SUPERVISOR, "--period", "2024", "--json")
     assert code == 0
     got = json.loads(out)
-    assert got["report"] == "on-time" and got["period"] == "2024" and got["as_of"] == "2024-05-07T10:00:00+08:00"
+    assert (
+        got["report"] == "on-time" and got["period"] == "2024" and got["as_of"] == "2024-05-07T10:00:00+08:00"
+    )
     assert got["totals"]["rate"] == 0.4
     code, out, _ = cli("report", "overdue", "--as", SUPERVISOR, "--now", "2024-05-13T10:00+08:00", "--csv")
     assert code == 0
     assert [r[3] for r in read_csv(out)[1:]] == ["榕交〔2024〕3号", "榕交〔2024〕4号"]
     target = tmp_path / "台账.csv"
-    code, out, _ = cli("report", "ledger", "--as", AUDITOR, "--period", "2024", "--csv", "--output", str(target))
+    code, out, _ = cli(
+        "report", "ledger", "--as", AUDITOR, "--period", "2024", "--csv", "--output", str(target)
+    )
     assert code == 0 and "6 row(s)" in out
     assert read_csv(target.read_text(encoding="utf-8"))[1][5] == "福州市元旦交通保障方案"
     code, out, _ = cli("report", "year-end", "--as", AUDITOR, "--period", "2024")
@@ -658,7 +1007,10 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     assert rows[0][:4] == ["编号", "时间", "文件", "操作人"]
     # The two refusals of the data set, then liu.spc's refused report just above (audited).
     assert [(r[3], r[5], r[6]) for r in rows[1:]] == [
-        ("xu.kxc", "edit", "拒绝"), ("liu.spc", "request_signoff", "拒绝"), ("liu.spc", "report", "拒绝")]
+        ("xu.kxc", "edit", "拒绝"),
+        ("liu.spc", "request_signoff", "拒绝"),
+        ("liu.spc", "report", "拒绝"),
+    ]
     code, out, _ = cli("audit", "timeline", str(data["A"]), "--as", "liu.spc", "--json")
     assert code == 0
     timeline = json.loads(out)["rows"]

@@ -4,6 +4,7 @@ rates as percentages), frozen bold header, widths that fit Chinese text, text ne
 On the hand-checked data set of test_reports (SQLite and PostgreSQL), and through the CLI
 (``--xlsx``), the API (``?format=xlsx``) and the pages (the dashboard's links).
 """
+
 from __future__ import annotations
 
 import io
@@ -62,8 +63,10 @@ def check_workbook(table: Table, raw: bytes, lang: str = "zh") -> list[list[Any]
     assert len(grid) == len(expected)
     kinds = [c.kind for c in table.columns]
     for i, (cells, want) in enumerate(zip(grid, expected, strict=True)):
-        got = [as_csv_text(c.value, c.number_format, kinds[j]) if i else str(c.value)
-               for j, c in enumerate(cells)]
+        got = [
+            as_csv_text(c.value, c.number_format, kinds[j]) if i else str(c.value)
+            for j, c in enumerate(cells)
+        ]
         assert got == want, (table.name, i)
         for j, c in enumerate(cells):
             if i == 0:
@@ -85,16 +88,26 @@ def check_workbook(table: Table, raw: bytes, lang: str = "zh") -> list[list[Any]
     return [[c.value for c in r] for r in grid]
 
 
-@pytest.mark.parametrize(("name", "kwargs"), [
-    ("overdue", {}),
-    ("late", {"period": "2024"}),
-    ("on-time", {"period": "2024", "by": "quarter"}),
-    ("ledger", {"period": "2024"}),
-    ("year-end", {"period": "2024"}),
-])
-def test_every_report_as_xlsx_matches_its_csv(data, reports: Reports, name: str, kwargs: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
-    method = {"overdue": reports.overdue, "late": reports.late, "on-time": reports.on_time,
-              "ledger": reports.ledger, "year-end": reports.year_end}[name]
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("overdue", {}),
+        ("late", {"period": "2024"}),
+        ("on-time", {"period": "2024", "by": "quarter"}),
+        ("ledger", {"period": "2024"}),
+        ("year-end", {"period": "2024"}),
+    ],
+)
+def test_every_report_as_xlsx_matches_its_csv(
+    data, reports: Reports, name: str, kwargs: dict[str, Any]
+) -> None:  # type: ignore[no-untyped-def]
+    method = {
+        "overdue": reports.overdue,
+        "late": reports.late,
+        "on-time": reports.on_time,
+        "ledger": reports.ledger,
+        "year-end": reports.year_end,
+    }[name]
     table = method(SUPERVISOR, **kwargs)
     assert table.rows, "a report with rows, so the cells are checked"
     check_workbook(table, to_xlsx(table, "zh"), "zh")
@@ -114,7 +127,14 @@ def test_ledger_cells_are_typed(data, reports: Reports) -> None:  # type: ignore
 
 def test_text_that_looks_like_a_formula_stays_text(data, db, clock, settings) -> None:  # type: ignore[no-untyped-def]
     wf = Workflow(db, clock, settings)
-    publish(wf, clock, SPC, number="=1+1", title='=HYPERLINK("http://evil.example","点我")', at=shanghai(2024, 5, 7, 11, 0))
+    publish(
+        wf,
+        clock,
+        SPC,
+        number="=1+1",
+        title='=HYPERLINK("http://evil.example","点我")',
+        at=shanghai(2024, 5, 7, 11, 0),
+    )
     table = Reports(db, clock, settings).ledger(AUDITOR, period="2024-05-07")
     ws = load_workbook(io.BytesIO(to_xlsx(table))).worksheets[0]
     assert ws["E2"].value == "=1+1" and ws["E2"].data_type == "s"
@@ -140,8 +160,9 @@ def test_api_and_pages_serve_xlsx(tmp_path: Path) -> None:
     api_db = Database(f"sqlite:///{tmp_path / 'api.db'}")
     api_db.upgrade()
     with api_env(api_db, tmp_path / "mail") as env:
-        response = env.client("auditor").get("/reports/on-time", params={"format": "xlsx", "period": "2024"},
-                                              headers={"Accept-Language": "en"})
+        response = env.client("auditor").get(
+            "/reports/on-time", params={"format": "xlsx", "period": "2024"}, headers={"Accept-Language": "en"}
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == MEDIA_TYPE
         assert response.headers["content-disposition"] == 'attachment; filename="on-time.xlsx"'
@@ -168,8 +189,15 @@ def test_api_and_pages_serve_xlsx(tmp_path: Path) -> None:
 def test_dates_round_trip_as_dates() -> None:
     from workflow.kernel.export import Column
 
-    table = Table("t", "测试", "test", [Column("d", "日期", "date", "date"), Column("i", "时刻", "instant", "instant")],
-                  [{"d": date(2024, 2, 20), "i": shanghai(2024, 2, 20, 23, 59, 59)}])
+    table = Table(
+        "t",
+        "测试",
+        "test",
+        [Column("d", "日期", "date", "date"), Column("i", "时刻", "instant", "instant")],
+        [{"d": date(2024, 2, 20), "i": shanghai(2024, 2, 20, 23, 59, 59)}],
+    )
     ws = load_workbook(io.BytesIO(to_xlsx(table))).worksheets[0]
     assert ws["A2"].value == datetime(2024, 2, 20) and ws["A2"].number_format == "yyyy-mm-dd"
-    assert ws["B2"].value == datetime(2024, 2, 20, 23, 59, 59) and ws["B2"].number_format == "yyyy-mm-dd hh:mm"
+    assert (
+        ws["B2"].value == datetime(2024, 2, 20, 23, 59, 59) and ws["B2"].number_format == "yyyy-mm-dd hh:mm"
+    )

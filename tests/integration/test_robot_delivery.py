@@ -6,6 +6,7 @@ Covers: the request (path, key or signed token, JSON shape), which units' groups
 retries on the vendors' rate-limit codes and on HTTP errors, permanent failures, the unit's
 current robot being used at send time, and credentials kept out of rows, audit and logs.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,16 +42,25 @@ def dingtalk_url(token: str = DING_TOKEN) -> str:
 
 @pytest.fixture
 def server(clock):  # type: ignore[no-untyped-def]
-    srv = RobotServer(wecom_keys={WECOM_KEY}, dingtalk_secrets={DING_TOKEN: DING_SECRET},
-                      now_ms=lambda: clock.now().timestamp() * 1000).start()
+    srv = RobotServer(
+        wecom_keys={WECOM_KEY},
+        dingtalk_secrets={DING_TOKEN: DING_SECRET},
+        now_ms=lambda: clock.now().timestamp() * 1000,
+    ).start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture
 def cfg(settings, server):  # type: ignore[no-untyped-def]
-    return settings.model_copy(update={"wecom_base_url": server.base_url, "dingtalk_base_url": server.base_url,
-                                       "robot_timeout_seconds": 5.0, "base_url": "https://gk.example.org"})
+    return settings.model_copy(
+        update={
+            "wecom_base_url": server.base_url,
+            "dingtalk_base_url": server.base_url,
+            "robot_timeout_seconds": 5.0,
+            "base_url": "https://gk.example.org",
+        }
+    )
 
 
 @pytest.fixture
@@ -67,8 +77,12 @@ def set_unit(db, unit_id, **columns):  # type: ignore[no-untyped-def]
 
 def queue(db, cfg, clock, doc_id, event="published", **kw):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return [r.id for r in enqueue(s, event=event, document=s.get(Document, doc_id), at=clock.now(),
-                                      settings=cfg, **kw)]
+        return [
+            r.id
+            for r in enqueue(
+                s, event=event, document=s.get(Document, doc_id), at=clock.now(), settings=cfg, **kw
+            )
+        ]
 
 
 def rows(db):  # type: ignore[no-untyped-def]
@@ -78,8 +92,10 @@ def rows(db):  # type: ignore[no-untyped-def]
 
 def events(db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return [(e.action, json.loads(e.details) if isinstance(e.details, str) else e.details)
-                for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        return [
+            (e.action, json.loads(e.details) if isinstance(e.details, str) else e.details)
+            for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
 
 
 def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: ignore[no-untyped-def]
@@ -113,8 +129,17 @@ def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: i
     assert (sent.status, sent.attempts, sent.sent_at) == ("sent", 1, clock.now())
     audit = events(db)
     queued = [d for a, d in audit if a == "email_queued" and d.get("channel") == "wecom"]
-    assert queued == [{"outbox_id": robot.id, "event": "overdue", "level": None, "channel": "wecom",
-                       "unit": "spc", "subject": robot.subject, "dedupe_key": robot.dedupe_key}]
+    assert queued == [
+        {
+            "outbox_id": robot.id,
+            "event": "overdue",
+            "level": None,
+            "channel": "wecom",
+            "unit": "spc",
+            "subject": robot.subject,
+            "dedupe_key": robot.dedupe_key,
+        }
+    ]
     [fate] = [d for a, d in audit if a == "email_sent" and d["outbox_id"] == robot.id]
     assert fate["transport"] == "wecom" and "accepted" in fate["detail"]
     assert WECOM_KEY not in json.dumps(audit, ensure_ascii=False, default=str)
@@ -167,10 +192,13 @@ def test_wrong_signature_is_refused_by_the_server_and_fails(db, cfg, clock, bure
     assert "SECnot-the-right-one" not in robot.last_error and DING_TOKEN not in robot.last_error
 
 
-@pytest.mark.parametrize(("channel", "code", "errmsg"), [
-    ("wecom", 45009, "api freq out of limit"),
-    ("dingtalk", 130101, "send too fast, exceed 20 times per minute"),
-])
+@pytest.mark.parametrize(
+    ("channel", "code", "errmsg"),
+    [
+        ("wecom", 45009, "api freq out of limit"),
+        ("dingtalk", 130101, "send too fast, exceed 20 times per minute"),
+    ],
+)
 def test_rate_limit_is_retried_then_sent_once(db, cfg, clock, bureau, server, channel, code, errmsg):  # type: ignore[no-untyped-def]
     if channel == "wecom":
         set_unit(db, bureau.spc, wecom_webhook=wecom_url())
@@ -194,7 +222,9 @@ def test_rate_limit_is_retried_then_sent_once(db, cfg, clock, bureau, server, ch
     assert len(server.calls) == 2 and server.calls[1].answered[1] == b'{"errcode": 0, "errmsg": "ok"}'
     clock.advance(timedelta(hours=2))
     assert deliver_pending(db, cfg, clock, worker_id="w1").claimed == 0  # sent once, never again
-    fates = [(a, d.get("kind")) for a, d in events(db) if a.startswith("email_") and d.get("outbox_id") == rid]
+    fates = [
+        (a, d.get("kind")) for a, d in events(db) if a.startswith("email_") and d.get("outbox_id") == rid
+    ]
     assert fates == [("email_queued", None), ("email_retry", "transient"), ("email_sent", None)]
 
 
@@ -212,12 +242,15 @@ def test_rate_limited_robot_is_not_asked_again_in_the_same_pass(db, cfg, clock, 
     assert "not tried again" in robots[1].last_error
 
 
-@pytest.mark.parametrize(("status", "body", "ctype"), [
-    (500, b"<html>502 Bad Gateway</html>", "text/html"),
-    (429, b"", "text/plain"),
-    (200, b"<html>proxy login</html>", "text/html"),
-    (200, {"errcode": -1, "errmsg": "system busy"}, "application/json"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "ctype"),
+    [
+        (500, b"<html>502 Bad Gateway</html>", "text/html"),
+        (429, b"", "text/plain"),
+        (200, b"<html>proxy login</html>", "text/html"),
+        (200, {"errcode": -1, "errmsg": "system busy"}, "application/json"),
+    ],
+)
 def test_server_errors_are_retried(db, cfg, clock, bureau, server, status, body, ctype):  # type: ignore[no-untyped-def]
     set_unit(db, bureau.spc, wecom_webhook=wecom_url())
     doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
@@ -264,16 +297,30 @@ def test_groups_told_follow_the_routes_and_each_units_event_list(db, cfg, clock,
     queue(db, cfg, clock, doc_id, "published")  # the drafting unit only, and spc does not take it
     assert [r.channel for r in rows(db)] == ["email"]
     queue(db, cfg, clock, doc_id, "overdue", extra={"level": "overdue"})  # spc and the supervisors
-    queue(db, cfg, clock, doc_id, "escalated_high", extra={"level": "escalated_high"})  # leadership, supervisors
+    queue(
+        db, cfg, clock, doc_id, "escalated_high", extra={"level": "escalated_high"}
+    )  # leadership, supervisors
     told = [(r.event, r.unit_id) for r in rows(db) if r.channel == "wecom"]
-    assert told == [("overdue", bureau.spc), ("overdue", bureau.zfc),
-                    ("escalated_high", bureau.zfc), ("escalated_high", bureau.lead)]
+    assert told == [
+        ("overdue", bureau.spc),
+        ("overdue", bureau.zfc),
+        ("escalated_high", bureau.zfc),
+        ("escalated_high", bureau.lead),
+    ]
     deliver_pending(db, cfg, clock, worker_id="w1")
-    assert sorted(c.query["key"][0] for c in server.calls) == sorted([WECOM_KEY, "zfc-key", "zfc-key", "lead-key"])
+    assert sorted(c.query["key"][0] for c in server.calls) == sorted(
+        [WECOM_KEY, "zfc-key", "zfc-key", "lead-key"]
+    )
 
 
 def test_exactly_once_per_document_level_and_channel(db, cfg, clock, bureau, server):  # type: ignore[no-untyped-def]
-    set_unit(db, bureau.spc, wecom_webhook=wecom_url(), dingtalk_webhook=dingtalk_url(), dingtalk_secret=DING_SECRET)
+    set_unit(
+        db,
+        bureau.spc,
+        wecom_webhook=wecom_url(),
+        dingtalk_webhook=dingtalk_url(),
+        dingtalk_secret=DING_SECRET,
+    )
     doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
     first = queue(db, cfg, clock, doc_id, "overdue", extra={"level": "overdue"})
     again = queue(db, cfg, clock, doc_id, "overdue", extra={"level": "overdue"})
@@ -315,8 +362,14 @@ def test_long_messages_are_cut_to_the_vendors_limit(db, cfg, clock, bureau, serv
 
 def test_markdown_in_a_title_is_shown_not_obeyed(db, cfg, clock, bureau, server):  # type: ignore[no-untyped-def]
     set_unit(db, bureau.spc, wecom_webhook=wecom_url())
-    doc_id = make_document(db, bureau, clock.now(), title="关于[点此](http://evil.example) *加急*\n### 通知",
-                           published_at=PUB, due_at=DUE)
+    doc_id = make_document(
+        db,
+        bureau,
+        clock.now(),
+        title="关于[点此](http://evil.example) *加急*\n### 通知",
+        published_at=PUB,
+        due_at=DUE,
+    )
     queue(db, cfg, clock, doc_id, "published")
     deliver_pending(db, cfg, clock, worker_id="w1")
     content = server.calls[0].json["markdown"]["content"]

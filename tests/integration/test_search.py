@@ -1,6 +1,7 @@
 """Searching documents (title, 文号, body, plan; unit, state and period filters), Chinese
 substrings on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm), within what the searcher may
 read, with the index kept current by edits and actually used by the queries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,9 +25,12 @@ def wf(db, clock, settings) -> Workflow:  # type: ignore[no-untyped-def]
     return make_workflow(db, clock, settings)
 
 
-def create(wf: Workflow, clerk: str, title: str, number: str | None, body: str, plan: str | None = None) -> int:
-    doc = wf.create_document(clerk, title=title, doc_number=number, body=body, disclosure="proactive",
-                             risk_assessment_needed=False).document_id
+def create(
+    wf: Workflow, clerk: str, title: str, number: str | None, body: str, plan: str | None = None
+) -> int:
+    doc = wf.create_document(
+        clerk, title=title, doc_number=number, body=body, disclosure="proactive", risk_assessment_needed=False
+    ).document_id
     if plan:
         wf.fire(clerk, doc, "prepare_plan")
         wf.edit_document(clerk, doc, {"plan": plan})
@@ -36,16 +40,31 @@ def create(wf: Workflow, clerk: str, title: str, number: str | None, body: str, 
 @pytest.fixture
 def docs(wf: Workflow, clock) -> dict[str, int]:  # type: ignore[no-untyped-def]
     ids = {
-        "ride": create(wf, CLERK, "福州市网约车经营服务管理实施细则", "榕交〔2024〕5号",
-                       "第一条 为规范网络预约出租汽车经营服务行为,保障乘客安全,加强驾驶员背景审查……",
-                       "解读方案:政策解读要点三项,网约车平台责任"),
-        "taxi": create(wf, CLERK, "福州市出租汽车客运管理办法", "榕交〔2024〕6号",
-                       "第一条 巡游出租汽车应当按照 GB/T 2099 标准安装计价器。收费 100% 透明。"),
+        "ride": create(
+            wf,
+            CLERK,
+            "福州市网约车经营服务管理实施细则",
+            "榕交〔2024〕5号",
+            "第一条 为规范网络预约出租汽车经营服务行为,保障乘客安全,加强驾驶员背景审查……",
+            "解读方案:政策解读要点三项,网约车平台责任",
+        ),
+        "taxi": create(
+            wf,
+            CLERK,
+            "福州市出租汽车客运管理办法",
+            "榕交〔2024〕6号",
+            "第一条 巡游出租汽车应当按照 GB/T 2099 标准安装计价器。收费 100% 透明。",
+        ),
         "road": create(wf, CLERK, "福州市道路运输管理办法", None, "第一条 道路运输经营应当依法取得许可。"),
     }
     clock.advance(timedelta(days=40))
-    ids["kxc"] = create(wf, OTHER, "交通科技信息化建设网约车监管平台方案", "榕交科〔2024〕1号",
-                        "第一条 建设网约车监管平台,接入出租汽车计价器数据。")
+    ids["kxc"] = create(
+        wf,
+        OTHER,
+        "交通科技信息化建设网约车监管平台方案",
+        "榕交科〔2024〕1号",
+        "第一条 建设网约车监管平台,接入出租汽车计价器数据。",
+    )
     return ids
 
 
@@ -56,8 +75,8 @@ def hits(wf: Workflow, login: str, q: str, **kw) -> list[int]:  # type: ignore[n
 def test_chinese_substrings_in_each_field(wf: Workflow, docs: dict[str, int]) -> None:
     assert hits(wf, SUPERVISOR, "网约车") == [docs["kxc"], docs["ride"]]  # newest first
     assert hits(wf, SUPERVISOR, "榕交〔2024〕5号") == [docs["ride"]]
-    assert hits(wf, SUPERVISOR, "驾驶员背景审查") == [docs["ride"]]   # body only
-    assert hits(wf, SUPERVISOR, "政策解读要点") == [docs["ride"]]     # plan only
+    assert hits(wf, SUPERVISOR, "驾驶员背景审查") == [docs["ride"]]  # body only
+    assert hits(wf, SUPERVISOR, "政策解读要点") == [docs["ride"]]  # plan only
     assert hits(wf, SUPERVISOR, "不存在的词语") == []
     page = wf.search_documents(SUPERVISOR, "驾驶员背景审查")
     [hit] = page.hits
@@ -95,7 +114,7 @@ def test_filters_and_paging(wf: Workflow, docs: dict[str, int]) -> None:
     assert hits(wf, SUPERVISOR, "网约车", unit_code="kxc") == [docs["kxc"]]
     assert hits(wf, SUPERVISOR, "网约车", state="interpretation_plan") == [docs["ride"]]
     assert hits(wf, SUPERVISOR, "网约车", period="2024-02") == [docs["ride"]]  # created 5 Feb
-    assert hits(wf, SUPERVISOR, "网约车", period="2024-03") == [docs["kxc"]]   # created 16 Mar
+    assert hits(wf, SUPERVISOR, "网约车", period="2024-03") == [docs["kxc"]]  # created 16 Mar
     first = wf.search_documents(SUPERVISOR, "第一条", limit=2)
     assert [h.id for h in first.hits] == [docs["kxc"], docs["road"]] and first.next_before_id == docs["road"]
     rest = wf.search_documents(SUPERVISOR, "第一条", limit=2, before_id=first.next_before_id)
@@ -133,12 +152,17 @@ def test_the_index_is_what_answers(db, wf: Workflow, docs: dict[str, int]) -> No
             assert all(name in plan for name in search.PG_INDEXES), plan
 
 
-def test_postgresql_pages_newest_first_across_the_window(db, wf: Workflow, docs: dict[str, int], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_postgresql_pages_newest_first_across_the_window(
+    db, wf: Workflow, docs: dict[str, int], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """Both phases of pg_newest_first: a window of one document leaves the rest to the indexes."""
     if db.is_sqlite:
         return
     monkeypatch.setattr(search, "pg_window", lambda session, wanted: 1)
-    assert hits(wf, SUPERVISOR, "网约车") == [docs["kxc"], docs["ride"]]  # kxc in the window, ride from the index
+    assert hits(wf, SUPERVISOR, "网约车") == [
+        docs["kxc"],
+        docs["ride"],
+    ]  # kxc in the window, ride from the index
     assert hits(wf, SUPERVISOR, "第一条", limit=2) == [docs["kxc"], docs["road"]]
     assert hits(wf, CLERK, "网约车") == [docs["ride"]]
     assert hits(wf, SUPERVISOR, "出租汽车 网约车") == [docs["kxc"], docs["ride"]]  # the rarer term's index

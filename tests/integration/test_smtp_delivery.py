@@ -1,4 +1,5 @@
 """Delivery over real SMTP (aiosmtpd on loopback): content, retries, failures, concurrency, safety."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from notifications.delivery import backoff, claim, deliver_pending, lease_for
-from workflow.kernel.models.outbox import OutboxMessage
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
 from tests.notif_factories import SmtpServer, free_port, make_bureau, make_document
 from workflow.kernel.db import Database
 from workflow.kernel.models import AuditEvent, Document
+from workflow.kernel.models.outbox import OutboxMessage
 
 PUB = shanghai(2024, 2, 9, 10, 30)
 DUE = shanghai(2024, 2, 20, 23, 59, 59)
@@ -29,9 +30,16 @@ def smtp():  # type: ignore[no-untyped-def]
 
 
 def smtp_settings(settings, port, **kw):  # type: ignore[no-untyped-def]
-    return settings.model_copy(update={
-        "mail_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port,
-        "smtp_timeout_seconds": 5.0, "mail_from": "三同步 <santongbu@jtj.example.org>", **kw})
+    return settings.model_copy(
+        update={
+            "mail_transport": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_timeout_seconds": 5.0,
+            "mail_from": "三同步 <santongbu@jtj.example.org>",
+            **kw,
+        }
+    )
 
 
 @pytest.fixture
@@ -41,8 +49,9 @@ def bureau(db, clock):  # type: ignore[no-untyped-def]
 
 def queue(db, settings, clock, doc_id, event="published", **kw):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        rows = enqueue(s, event=event, document=s.get(Document, doc_id), at=clock.now(),
-                       settings=settings, **kw)
+        rows = enqueue(
+            s, event=event, document=s.get(Document, doc_id), at=clock.now(), settings=settings, **kw
+        )
         return [r.id for r in rows]
 
 
@@ -66,14 +75,24 @@ def test_delivered_message_headers_and_bodies(db, settings, clock, bureau, smtp,
 
     [got] = smtp.received
     assert got.mail_from == "santongbu@jtj.example.org"
-    assert sorted(got.rcpt_tos) == sorted(["spc@jtj.example.org", "chen@jtj.example.org",
-                                           "gkb@jtj.example.org", "zfc@jtj.example.org",
-                                           "wang@jtj.example.org"])
+    assert sorted(got.rcpt_tos) == sorted(
+        [
+            "spc@jtj.example.org",
+            "chen@jtj.example.org",
+            "gkb@jtj.example.org",
+            "zfc@jtj.example.org",
+            "wang@jtj.example.org",
+        ]
+    )
     msg = got.message
     assert msg["From"].addresses[0].addr_spec == "santongbu@jtj.example.org"
     assert [a.addr_spec for a in msg["To"].addresses] == ["spc@jtj.example.org", "chen@jtj.example.org"]
     assert [a.display_name for a in msg["To"].addresses] == ["行政审批处", "陈处长"]
-    assert [a.addr_spec for a in msg["Cc"].addresses] == ["gkb@jtj.example.org", "zfc@jtj.example.org", "wang@jtj.example.org"]
+    assert [a.addr_spec for a in msg["Cc"].addresses] == [
+        "gkb@jtj.example.org",
+        "zfc@jtj.example.org",
+        "wang@jtj.example.org",
+    ]
     assert msg["Bcc"] is None
     assert msg["Message-ID"] == row(db, oid).message_id and f".outbox.{oid}." in msg["Message-ID"]
     assert msg["Auto-Submitted"] == "auto-generated"
@@ -202,13 +221,18 @@ def test_worker_that_died_mid_send_does_not_lose_the_email(db, settings, clock, 
 def test_rolled_back_change_sends_nothing(db, settings, clock, bureau, smtp):  # type: ignore[no-untyped-def]
     cfg = smtp_settings(settings, smtp.port)
     doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
-    with pytest.raises(RuntimeError):
-        with db.transaction() as s:
-            doc = s.get(Document, doc_id)
-            doc.state = "interpretation_posted"
-            enqueue(s, event="posted_late", document=doc, at=clock.now(), settings=cfg,
-                    extra={"working_days_overdue": 1})
-            raise RuntimeError("a later step of the change fails")
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        doc = s.get(Document, doc_id)
+        doc.state = "interpretation_posted"
+        enqueue(
+            s,
+            event="posted_late",
+            document=doc,
+            at=clock.now(),
+            settings=cfg,
+            extra={"working_days_overdue": 1},
+        )
+        raise RuntimeError("a later step of the change fails")
     assert deliver_pending(db, cfg, clock, worker_id="w1").claimed == 0
     assert smtp.received == []
 
@@ -219,6 +243,7 @@ def test_header_injection_cannot_add_header_or_recipient(db, settings, clock, bu
     doc_id = make_document(db, bureau, clock.now(), title=evil, published_at=PUB, due_at=DUE)
     with db.transaction() as s:
         from workflow.kernel.models import Unit, User
+
         s.get(Unit, bureau.spc).name = "审批处\r\nCc: spy2@evil.example"
         s.get(User, bureau.clerk).name = "刘\nBcc: spy3@evil.example"
     [oid] = queue(db, cfg, clock, doc_id)
@@ -235,7 +260,9 @@ def test_header_injection_cannot_add_header_or_recipient(db, settings, clock, bu
     # list wrongly, cpython#100884); it never becomes a Cc header or an address.
     assert msg["To"].addresses[0].display_name in ("", "审批处 Cc: spy2@evil.example")
     assert not msg["To"].defects
-    assert "Bcc: spy@evil.example" in msg.get_body(("plain",)).get_content().replace("\r", "")  # shown as text
+    assert "Bcc: spy@evil.example" in msg.get_body(("plain",)).get_content().replace(
+        "\r", ""
+    )  # shown as text
     header_block = got.data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
     assert all(not line.lower().startswith(("bcc:", "x-evil:")) for line in header_block.splitlines())
 
@@ -296,7 +323,7 @@ def test_two_workers_at_once_send_each_email_once(pg_db, tmp_path, clock, smtp):
                     break
                 reports[name].append(report)
             db.dispose()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in reports]
@@ -310,9 +337,16 @@ def test_two_workers_at_once_send_each_email_once(pg_db, tmp_path, clock, smtp):
     assert smtp.handler.outbox_ids() == sorted(ids)  # and the server got each exactly once
     assert all(reports[n] for n in reports), "both workers should have taken part"
     with pg_db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_sent")) == 36
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+            == 0
+        )
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "email_sent"))
+            == 36
+        )
     from workflow.kernel.audit import verify
+
     with pg_db.transaction() as s:
         assert verify(s).ok
 

@@ -1,4 +1,5 @@
 """STARTTLS and implicit TLS with login, against aiosmtpd with a throw-away certificate."""
+
 from __future__ import annotations
 
 import shutil
@@ -29,10 +30,26 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -59,22 +76,38 @@ def test_tls_with_login(db, settings, clock, certificate, monkeypatch, security)
         server = SmtpServer(ssl_context=context, authenticator=_authenticator, auth_require_tls=False)
     server.start()
     try:
-        cfg = settings.model_copy(update={
-            "mail_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": server.port,
-            "smtp_security": security, "smtp_username": "gk", "smtp_password": SecretStr("pw"),
-            "smtp_timeout_seconds": 5.0})
+        cfg = settings.model_copy(
+            update={
+                "mail_transport": "smtp",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_security": security,
+                "smtp_username": "gk",
+                "smtp_password": SecretStr("pw"),
+                "smtp_timeout_seconds": 5.0,
+            }
+        )
         bureau = make_bureau(db, clock.now())
-        doc_id = make_document(db, bureau, clock.now(), published_at=shanghai(2024, 2, 2, 9),
-                               due_at=shanghai(2024, 2, 7, 23, 59, 59))
+        doc_id = make_document(
+            db,
+            bureau,
+            clock.now(),
+            published_at=shanghai(2024, 2, 2, 9),
+            due_at=shanghai(2024, 2, 7, 23, 59, 59),
+        )
         with db.transaction() as s:
-            [row] = enqueue(s, event="published", document=s.get(Document, doc_id), at=clock.now(), settings=cfg)
+            [row] = enqueue(
+                s, event="published", document=s.get(Document, doc_id), at=clock.now(), settings=cfg
+            )
         assert deliver_pending(db, cfg, clock, worker_id="w").sent == [row.id]
         assert server.handler.outbox_ids() == [row.id]
 
         # Without TLS the server refuses to go on: transient (configuration), not a lost email.
         plain = cfg.model_copy(update={"smtp_security": "none"})
         with db.transaction() as s:
-            [again] = enqueue(s, event="reminder", document=s.get(Document, doc_id), at=clock.now(), settings=cfg)
+            [again] = enqueue(
+                s, event="reminder", document=s.get(Document, doc_id), at=clock.now(), settings=cfg
+            )
         assert deliver_pending(db, plain, clock, worker_id="w").retried == [again.id]
     finally:
         server.stop()

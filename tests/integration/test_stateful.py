@@ -7,6 +7,7 @@ Invariants after every step:
 - every trigger, accepted or refused, leaves exactly one audit event of its own;
 - every chain verifies.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -14,7 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import func, select
 
@@ -24,11 +27,11 @@ from tests.factories import SAMPLE
 from workflow.kernel import audit
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
-from workflow.services.directory import Directory
 from workflow.kernel.errors import SantongbuError
 from workflow.kernel.models import AuditEvent, Document, Posting, Signature, Signer
-from workflow.services.documents import Workflow
 from workflow.kernel.settings import Settings
+from workflow.services.directory import Directory
+from workflow.services.documents import Workflow
 
 REACHED: set[str] = set()  # states met across a run, to show the invariants were not vacuous
 USERS = ["liu.spc", "chen.spc", "director", "xu.kxc", "lin.zfc", "admin"]
@@ -53,8 +56,13 @@ class Lifecycle(RuleBasedStateMachine):
         ``interpretation_posted``, so every example starts with the invariants in play."""
         Directory(self.db, self.clock).import_file(None, SAMPLE)
         for steps in (3, 4):
-            doc = self.wf.create_document("liu.spc", title="起点文件", doc_number="榕交〔2024〕1号",
-                                          disclosure="proactive", risk_assessment_needed=False).document_id
+            doc = self.wf.create_document(
+                "liu.spc",
+                title="起点文件",
+                doc_number="榕交〔2024〕1号",
+                disclosure="proactive",
+                risk_assessment_needed=False,
+            ).document_id
             self.docs.append(doc)
             self.clerk_of[doc] = "liu.spc"
             for _ in range(steps):
@@ -66,8 +74,14 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _count(self, doc: int, action: str) -> int:
         with self.db.transaction() as s:
-            return s.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.chain == f"doc:{doc}", AuditEvent.action == action)) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.chain == f"doc:{doc}", AuditEvent.action == action)
+                )
+                or 0
+            )
 
     def _attempt(self, doc: int, action: str, call) -> None:  # type: ignore[no-untyped-def]
         """Run one command; whatever happens, exactly one event of its own is added, unless
@@ -80,29 +94,57 @@ class Lifecycle(RuleBasedStateMachine):
             added = 1 if exc.code in ("refused", "forbidden") else 0
         assert self._count(doc, action) - before == added
 
-    @rule(user=st.sampled_from(USERS), risk=st.booleans(), disclosure=st.sampled_from(["proactive", "not_disclosed", None]))
+    @rule(
+        user=st.sampled_from(USERS),
+        risk=st.booleans(),
+        disclosure=st.sampled_from(["proactive", "not_disclosed", None]),
+    )
     def create(self, user: str, risk: bool, disclosure: str | None) -> None:
         try:
-            out = self.wf.create_document(user, title="随机文件", doc_number="榕交〔2024〕9号",
-                                          disclosure=disclosure, risk_assessment_needed=risk)
+            out = self.wf.create_document(
+                user,
+                title="随机文件",
+                doc_number="榕交〔2024〕9号",
+                disclosure=disclosure,
+                risk_assessment_needed=risk,
+            )
             self.docs.append(out.document_id)
             self.clerk_of[out.document_id] = user
         except SantongbuError:
             pass
 
-    @rule(data=st.data(), user=st.sampled_from(USERS), trigger=st.sampled_from(TRIGGERS),
-          reason=st.sampled_from(["", "需修改"]))
+    @rule(
+        data=st.data(),
+        user=st.sampled_from(USERS),
+        trigger=st.sampled_from(TRIGGERS),
+        reason=st.sampled_from(["", "需修改"]),
+    )
     def fire(self, data: st.DataObject, user: str, trigger: str, reason: str) -> None:
         if not self.docs:
             return
         doc = data.draw(st.sampled_from(self.docs))
-        self._attempt(doc, trigger, lambda: self.wf.fire(
-            user, doc, trigger, reason=reason or None, publication_url="https://p.example.cn/x"))
+        self._attempt(
+            doc,
+            trigger,
+            lambda: self.wf.fire(
+                user, doc, trigger, reason=reason or None, publication_url="https://p.example.cn/x"
+            ),
+        )
 
-    @rule(data=st.data(), user=st.sampled_from(USERS),
-          change=st.sampled_from([{"plan": "方案"}, {"body": "新正文"}, {"interpreter": "liu.spc"},
-                                  {"interpreter": "xu.kxc"}, {"risk_assessment": "评估", "response_plan": "预案"},
-                                  {"disclosure": "proactive"}]))
+    @rule(
+        data=st.data(),
+        user=st.sampled_from(USERS),
+        change=st.sampled_from(
+            [
+                {"plan": "方案"},
+                {"body": "新正文"},
+                {"interpreter": "liu.spc"},
+                {"interpreter": "xu.kxc"},
+                {"risk_assessment": "评估", "response_plan": "预案"},
+                {"disclosure": "proactive"},
+            ]
+        ),
+    )
     def edit(self, data: st.DataObject, user: str, change: dict[str, str]) -> None:
         if self.docs:
             doc = data.draw(st.sampled_from(self.docs))
@@ -112,11 +154,17 @@ class Lifecycle(RuleBasedStateMachine):
     def attach(self, data: st.DataObject, user: str) -> None:
         if self.docs:
             doc = data.draw(st.sampled_from(self.docs))
-            self._attempt(doc, "attach_material", lambda: self.wf.add_material(
-                user, doc, form="text", title="解读", body="内容"))
+            self._attempt(
+                doc,
+                "attach_material",
+                lambda: self.wf.add_material(user, doc, form="text", title="解读", body="内容"),
+            )
 
-    @rule(data=st.data(), user=st.sampled_from(USERS),
-          signers=st.sampled_from([["chen.spc"], ["chen.spc", "director"], ["director"]]))
+    @rule(
+        data=st.data(),
+        user=st.sampled_from(USERS),
+        signers=st.sampled_from([["chen.spc"], ["chen.spc", "director"], ["director"]]),
+    )
     def name_signers(self, data: st.DataObject, user: str, signers: list[str]) -> None:
         if self.docs:
             doc = data.draw(st.sampled_from(self.docs))
@@ -128,12 +176,19 @@ class Lifecycle(RuleBasedStateMachine):
             doc = data.draw(st.sampled_from(self.docs))
             self._attempt(doc, "sign", lambda: self.wf.sign(user, doc))
 
-    @rule(data=st.data(), user=st.sampled_from(USERS), channel=st.sampled_from(["portal", "news_media", "new_media"]))
+    @rule(
+        data=st.data(),
+        user=st.sampled_from(USERS),
+        channel=st.sampled_from(["portal", "news_media", "new_media"]),
+    )
     def post(self, data: st.DataObject, user: str, channel: str) -> None:
         if self.docs:
             doc = data.draw(st.sampled_from(self.docs))
-            self._attempt(doc, "record_posting", lambda: self.wf.record_posting(
-                user, doc, channel=channel, url="https://m.example.cn/1"))
+            self._attempt(
+                doc,
+                "record_posting",
+                lambda: self.wf.record_posting(user, doc, channel=channel, url="https://m.example.cn/1"),
+            )
 
     @rule(data=st.data())
     def progress(self, data: st.DataObject) -> None:
@@ -149,18 +204,36 @@ class Lifecycle(RuleBasedStateMachine):
         with self.db.transaction() as s:
             state = s.get(Document, doc).state
         steps = {
-            "draft": [lambda: self.wf.edit_document(clerk, doc, {"disclosure": "proactive"}),
-                      lambda: self.wf.fire(clerk, doc, "prepare_plan")],
+            "draft": [
+                lambda: self.wf.edit_document(clerk, doc, {"disclosure": "proactive"}),
+                lambda: self.wf.fire(clerk, doc, "prepare_plan"),
+            ],
             "interpretation_plan": [
-                lambda: self.wf.edit_document(clerk, doc, {"plan": "方案", "interpreter": clerk,
-                                                               "risk_assessment": "评估", "response_plan": "预案"}),
-                lambda: self.wf.add_material(clerk, doc, form="video", title="视频", uri="https://v.example.cn/1"),
+                lambda: self.wf.edit_document(
+                    clerk,
+                    doc,
+                    {
+                        "plan": "方案",
+                        "interpreter": clerk,
+                        "risk_assessment": "评估",
+                        "response_plan": "预案",
+                    },
+                ),
+                lambda: self.wf.add_material(
+                    clerk, doc, form="video", title="视频", uri="https://v.example.cn/1"
+                ),
                 lambda: self.wf.set_signers(clerk, doc, ["chen.spc", "director"]),
-                lambda: self.wf.fire(clerk, doc, "request_signoff")],
-            "joint_signoff": [lambda: self.wf.sign("chen.spc", doc), lambda: self.wf.sign("director", doc),
-                              lambda: self.wf.fire(clerk, doc, "publish", publication_url="https://p.example.cn/1")],
-            "published": [lambda: self.wf.record_posting(clerk, doc, channel="portal", url="https://p.example.cn/2"),
-                          lambda: self.wf.record_posting(clerk, doc, channel="news_media", evidence="报纸")],
+                lambda: self.wf.fire(clerk, doc, "request_signoff"),
+            ],
+            "joint_signoff": [
+                lambda: self.wf.sign("chen.spc", doc),
+                lambda: self.wf.sign("director", doc),
+                lambda: self.wf.fire(clerk, doc, "publish", publication_url="https://p.example.cn/1"),
+            ],
+            "published": [
+                lambda: self.wf.record_posting(clerk, doc, channel="portal", url="https://p.example.cn/2"),
+                lambda: self.wf.record_posting(clerk, doc, channel="news_media", evidence="报纸"),
+            ],
         }.get(state, [])
         for step in steps:
             try:
@@ -177,12 +250,21 @@ class Lifecycle(RuleBasedStateMachine):
     @invariant()
     def published_only_when_complete_and_signed(self) -> None:
         with self.db.transaction() as s:
-            for doc in s.scalars(select(Document).where(Document.state.in_(["published", "interpretation_posted"]))):
+            for doc in s.scalars(
+                select(Document).where(Document.state.in_(["published", "interpretation_posted"]))
+            ):
                 assert doc.plan and doc.materials, doc.id
                 signers = {x.user_id for x in s.scalars(select(Signer).where(Signer.document_id == doc.id))}
-                valid = {x.user_id for x in s.scalars(select(Signature).where(
-                    Signature.document_id == doc.id, Signature.voided_at.is_(None),
-                    Signature.package_hash == doc.package_hash))}
+                valid = {
+                    x.user_id
+                    for x in s.scalars(
+                        select(Signature).where(
+                            Signature.document_id == doc.id,
+                            Signature.voided_at.is_(None),
+                            Signature.package_hash == doc.package_hash,
+                        )
+                    )
+                }
                 assert signers and signers <= valid, doc.id
                 assert doc.disclosure != "not_disclosed"
                 assert doc.due_at is not None and doc.published_at is not None
@@ -191,7 +273,9 @@ class Lifecycle(RuleBasedStateMachine):
     def posted_only_with_portal_and_news_media(self) -> None:
         with self.db.transaction() as s:
             for doc in s.scalars(select(Document).where(Document.state == "interpretation_posted")):
-                channels = {p.channel for p in s.scalars(select(Posting).where(Posting.document_id == doc.id))}
+                channels = {
+                    p.channel for p in s.scalars(select(Posting).where(Posting.document_id == doc.id))
+                }
                 assert {"portal", "news_media"} <= channels
                 assert doc.on_time is not None and doc.posted_at is not None
 
@@ -205,7 +289,10 @@ class Lifecycle(RuleBasedStateMachine):
 def _run(make_db, folder: Path, examples: int) -> None:  # type: ignore[no-untyped-def]
     machine = type("Machine", (Lifecycle,), {"make_db": staticmethod(make_db), "folder": folder})
     machine.TestCase.settings = hsettings(
-        max_examples=examples, stateful_step_count=25, deadline=None, derandomize=True,
+        max_examples=examples,
+        stateful_step_count=25,
+        deadline=None,
+        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     machine.TestCase().runTest()

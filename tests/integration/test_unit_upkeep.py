@@ -1,6 +1,7 @@
 """Keeping units and users up to date: ``Directory.update_unit`` (``unit set``, ``PATCH
 /units/{code}``), users moving between units with history, all audited, and recipients that
 follow at once (the next escalation goes to the new head). SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -29,13 +30,17 @@ def directory(db, clock):  # type: ignore[no-untyped-def]
 
 def audit_rows(db, action):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return [(e.actor, e.outcome, json.loads(e.details) if isinstance(e.details, str) else e.details)
-                for e in s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+        return [
+            (e.actor, e.outcome, json.loads(e.details) if isinstance(e.details, str) else e.details)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        ]
 
 
 def emails(db, event):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.event == event, OutboxMessage.channel == "email"))
+        rows = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.event == event, OutboxMessage.channel == "email")
+        )
         return [([r["address"] for r in row.to_list], [r["address"] for r in row.cc_list]) for row in rows]
 
 
@@ -59,34 +64,65 @@ def test_change_the_head_and_the_next_escalation_goes_to_the_new_head(db, clock,
     [(to, cc)] = emails(db, "escalated")
     assert "chen.spc@jtj.example.cn" not in to + cc
     assert cc == ["spc-office@jtj.example.cn", "liu.spc@jtj.example.cn"]
-    assert "glzx@jtj.example.cn" in to and "he.gl@jtj.example.cn" in to  # the new supervising unit and its head
+    assert (
+        "glzx@jtj.example.cn" in to and "he.gl@jtj.example.cn" in to
+    )  # the new supervising unit and its head
     assert "zfc@jtj.example.cn" not in to and "lin.zfc@jtj.example.cn" in to  # lin keeps the supervisor role
 
     changed = audit_rows(db, "unit_changed")
-    assert changed[0] == ("admin", "allowed", {"code": "spc", "changes": {
-        "mailbox": {"from": "spc@jtj.example.cn", "to": "spc-office@jtj.example.cn"},
-        "head": {"from": "chen.spc", "to": "liu.spc"}}})
+    assert changed[0] == (
+        "admin",
+        "allowed",
+        {
+            "code": "spc",
+            "changes": {
+                "mailbox": {"from": "spc@jtj.example.cn", "to": "spc-office@jtj.example.cn"},
+                "head": {"from": "chen.spc", "to": "liu.spc"},
+            },
+        },
+    )
     assert changed[1][2]["changes"] == {"kind": {"from": "drafting", "to": "supervising"}}
     assert changed[2][2]["changes"] == {"kind": {"from": "supervising", "to": "drafting"}}
 
 
 def test_robots_are_set_without_their_credentials_ever_showing(db, clock, settings, directory):  # type: ignore[no-untyped-def]
-    view = directory.update_unit("admin", "spc", {
-        "wecom_webhook": WECOM, "wecom_events": "overdue, escalated",
-        "dingtalk_webhook": DINGTALK, "dingtalk_secret": "SECabc123"})
-    assert view["robots"] == {"wecom": {"events": ["overdue", "escalated"]},
-                              "dingtalk": {"events": None, "signed": True}}
+    view = directory.update_unit(
+        "admin",
+        "spc",
+        {
+            "wecom_webhook": WECOM,
+            "wecom_events": "overdue, escalated",
+            "dingtalk_webhook": DINGTALK,
+            "dingtalk_secret": "SECabc123",
+        },
+    )
+    assert view["robots"] == {
+        "wecom": {"events": ["overdue", "escalated"]},
+        "dingtalk": {"events": None, "signed": True},
+    }
     assert "k-123" not in json.dumps(view) and "SECabc123" not in json.dumps(view)
     [(_, _, details)] = audit_rows(db, "unit_changed")
-    assert details["changes"] == {"wecom_webhook": "set", "wecom_events": {"from": None, "to": "overdue,escalated"},
-                                  "dingtalk_webhook": "set", "dingtalk_secret": "set"}
-    directory.update_unit("admin", "spc", {"wecom_webhook": WECOM.replace("k-123", "k-789"), "dingtalk_webhook": ""})
+    assert details["changes"] == {
+        "wecom_webhook": "set",
+        "wecom_events": {"from": None, "to": "overdue,escalated"},
+        "dingtalk_webhook": "set",
+        "dingtalk_secret": "set",
+    }
+    directory.update_unit(
+        "admin", "spc", {"wecom_webhook": WECOM.replace("k-123", "k-789"), "dingtalk_webhook": ""}
+    )
     assert audit_rows(db, "unit_changed")[1][2]["changes"] == {
-        "wecom_webhook": "replaced", "dingtalk_webhook": "removed", "dingtalk_secret": "removed"}
+        "wecom_webhook": "replaced",
+        "dingtalk_webhook": "removed",
+        "dingtalk_secret": "removed",
+    }
     with db.transaction() as s:
         unit = s.scalars(select(Unit).where(Unit.code == "spc")).one()
         assert (unit.wecom_webhook, unit.dingtalk_webhook, unit.dingtalk_secret) == (
-            WECOM.replace("k-123", "k-789"), None, None)
+            WECOM.replace("k-123", "k-789"),
+            None,
+            None,
+        )
     everything = json.dumps([r for a in ("unit_changed",) for r in audit_rows(db, a)], ensure_ascii=False)
     assert "k-123" not in everything and "k-789" not in everything and "SECabc123" not in everything
 
@@ -100,29 +136,36 @@ def test_the_next_robot_message_follows_a_changed_unit(db, clock, settings, dire
     clock.set(due + timedelta(seconds=1))
     sweep(db, clock, settings)
     with db.transaction() as s:
-        robots = [(r.event, r.channel, r.unit_id) for r in s.scalars(
-            select(OutboxMessage).where(OutboxMessage.channel != "email"))]
+        robots = [
+            (r.event, r.channel, r.unit_id)
+            for r in s.scalars(select(OutboxMessage).where(OutboxMessage.channel != "email"))
+        ]
         zfc = s.scalars(select(Unit.id).where(Unit.code == "zfc")).one()
     assert robots == [("overdue", "wecom", zfc)]
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"wecom_webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"}, "wecom_webhook"),
-    ({"wecom_webhook": "k-123"}, "wecom_webhook"),
-    ({"wecom_webhook": "https://qyapi.weixin.qq.com/other?key=1"}, "wecom_webhook"),
-    ({"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send?token=1"}, "dingtalk_webhook"),
-    ({"dingtalk_secret": "not-a-secret"}, "dingtalk_secret"),
-    ({"wecom_events": "overdue,signoff_requested"}, "wecom_events"),
-    ({"kind": "ministry"}, "kind"),
-    ({"mailbox": "not an address"}, "mailbox"),
-    ({"kind": "drafting", "supervising": True}, "supervising"),
-    ({}, "changes"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"wecom_webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"}, "wecom_webhook"),
+        ({"wecom_webhook": "k-123"}, "wecom_webhook"),
+        ({"wecom_webhook": "https://qyapi.weixin.qq.com/other?key=1"}, "wecom_webhook"),
+        ({"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send?token=1"}, "dingtalk_webhook"),
+        ({"dingtalk_secret": "not-a-secret"}, "dingtalk_secret"),
+        ({"wecom_events": "overdue,signoff_requested"}, "wecom_events"),
+        ({"kind": "ministry"}, "kind"),
+        ({"mailbox": "not an address"}, "mailbox"),
+        ({"kind": "drafting", "supervising": True}, "supervising"),
+        ({}, "changes"),
+    ],
+)
 def test_bad_changes_are_refused_whole(db, clock, directory, changes, field):  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInput) as err:
         directory.update_unit("admin", "spc", {"name": "新名字", **changes} if changes else {})
     assert err.value.reasons[0].params["field"] == field
-    assert directory.list_units()[[u["code"] for u in directory.list_units()].index("spc")]["name"] == "审批处"
+    assert (
+        directory.list_units()[[u["code"] for u in directory.list_units()].index("spc")]["name"] == "审批处"
+    )
 
 
 def test_unknown_unit_or_head(db, clock, directory):  # type: ignore[no-untyped-def]
@@ -150,12 +193,24 @@ def test_a_user_moves_with_history_and_acts_for_the_new_unit_at_once(db, clock, 
     directory.update_user("admin", "xu.kxc", {"unit": "spc"})
     history = directory.user_history("admin", "xu.kxc")
     assert [(h["unit"], h["since"], h["until"], h["changed_by"]) for h in history] == [
-        ("kxc", start, clock.now(), "admin"), ("spc", clock.now(), None, "admin")]
+        ("kxc", start, clock.now(), "admin"),
+        ("spc", clock.now(), None, "admin"),
+    ]
     [(actor, outcome, details)] = audit_rows(db, "user_moved")
-    assert (actor, outcome, details) == ("admin", "allowed", {"login": "xu.kxc", "from": "kxc", "to": "spc", "head_of": []})
+    assert (actor, outcome, details) == (
+        "admin",
+        "allowed",
+        {"login": "xu.kxc", "from": "kxc", "to": "spc", "head_of": []},
+    )
     # A member of 审批处 from now: may create its documents.
-    doc = wf.create_document("xu.kxc", title="新文件", doc_number="榕交〔2024〕9号", body="…",
-                             disclosure="proactive", risk_assessment_needed=False).document_id
+    doc = wf.create_document(
+        "xu.kxc",
+        title="新文件",
+        doc_number="榕交〔2024〕9号",
+        body="…",
+        disclosure="proactive",
+        risk_assessment_needed=False,
+    ).document_id
     with db.transaction() as s:
         assert s.get(Document, doc).unit_id == s.scalars(select(Unit.id).where(Unit.code == "spc")).one()
     # Moving to the same unit is no move.
@@ -176,10 +231,19 @@ def test_existing_users_get_an_open_membership_on_upgrade(tmp_path):  # type: ig
     command.upgrade(cfg, "0011_units_channels")
     at = shanghai(2023, 1, 2, 9, 0)
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO units (id, code, name, kind, created_at) VALUES (1, 'spc', '审批处', 'drafting', :at)"),
-                     {"at": at.replace(tzinfo=None)})
-        conn.execute(text("INSERT INTO users (id, login, name, unit_id, roles, active, created_at) "
-                          "VALUES (7, 'liu', '刘', 1, 'member', true, :at)"), {"at": at.replace(tzinfo=None)})
+        conn.execute(
+            text(
+                "INSERT INTO units (id, code, name, kind, created_at) VALUES (1, 'spc', '审批处', 'drafting', :at)"
+            ),
+            {"at": at.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, login, name, unit_id, roles, active, created_at) "
+                "VALUES (7, 'liu', '刘', 1, 'member', true, :at)"
+            ),
+            {"at": at.replace(tzinfo=None)},
+        )
     db.upgrade()
     with db.transaction() as s:
         [row] = s.scalars(select(UserUnitHistory))

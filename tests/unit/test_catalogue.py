@@ -1,5 +1,6 @@
 """The one zh/en label catalogue (states/catalogue.py): every code the lifecycle, the ladder,
 postings and materials use has a Chinese and an English label, and every interface reads it."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,7 +8,8 @@ import pytest
 from notifications.render import EVENTS as EMAIL_EVENTS
 from states import catalogue
 from states.catalogue import label
-from states.ladder import DEFAULT_LADDER, EVENTS as LADDER_EVENTS
+from states.ladder import DEFAULT_LADDER
+from states.ladder import EVENTS as LADDER_EVENTS
 from states.lifecycle import State, Trigger
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from workflow.kernel.models.directory import ROLES
@@ -50,7 +52,11 @@ def test_each_kind_has_only_codes_that_exist() -> None:
 
 def test_the_levels_are_called_what_the_readme_emails_and_demo_call_them() -> None:
     assert [label("level", lv) for lv in ("reminder", "overdue", "escalated", "escalated_high")] == [
-        "提醒", "逾期", "督办", "领导督办"]
+        "提醒",
+        "逾期",
+        "督办",
+        "领导督办",
+    ]
     assert label("level", "escalated_high", "en") == "escalated to leadership"
 
 
@@ -69,8 +75,16 @@ def test_interfaces_read_the_catalogue() -> None:
     from workflow.services.reports import CHANNEL_LABELS, FORM_LABELS, LEVEL_LABELS, STATUS_LABELS
 
     assert LEVELS == LEVEL_LABELS == catalogue.LEVELS and EVENTS == catalogue.EVENTS
-    assert (CHANNEL_LABELS, FORM_LABELS, STATUS_LABELS) == (catalogue.CHANNELS, catalogue.FORMS, catalogue.STATUSES)
-    assert state_name("joint_signoff", "zh") == "同步审签" and trigger_name("reject", "en") == "reject to plan"
+    assert (CHANNEL_LABELS, FORM_LABELS, STATUS_LABELS) == (
+        catalogue.CHANNELS,
+        catalogue.FORMS,
+        catalogue.STATUSES,
+    )
+    assert (
+        state_name("joint_signoff", "zh") == "同步审签" and trigger_name("reject", "en") == "reject to plan"
+    )
     web = labels_for("zh")
     assert web["level_label"]("escalated") == "督办" and web["action_label"]("publish") == "公开发布"
-    assert web["action_label"]("escalation") == "督办" and web["disclosure_label"]("on_request") == "依申请公开"
+    assert (
+        web["action_label"]("escalation") == "督办" and web["disclosure_label"]("on_request") == "依申请公开"
+    )

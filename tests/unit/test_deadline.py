@@ -5,15 +5,21 @@ Expected dates are counted by hand from the State Council's yearly notices
 the code under test. Rule (docs/design.md §3): day 1 is the first working day after the calendar day
 of publication in Asia/Shanghai; due at 23:59:59 of day 3.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from states.deadline import (
-    DueDate, add_working_days, compute_due, is_late, reminder_at, working_days_between,
+    DueDate,
+    add_working_days,
+    compute_due,
+    is_late,
+    reminder_at,
+    working_days_between,
     working_days_overdue,
 )
 from tests.conftest import shanghai
@@ -31,13 +37,14 @@ def assert_due(result: DueDate, due_day: str, counted: list[str], provisional: b
     assert result.due_local == shanghai(y, m, d, 23, 59, 59)
     assert result.due_local.isoformat() == f"{due_day}T23:59:59+08:00"
     assert result.due_at == shanghai(y, m, d, 23, 59, 59)
-    assert result.due_at.tzinfo == timezone.utc
+    assert result.due_at.tzinfo == UTC
     assert result.counted_days == tuple(D(c) for c in counted)
     assert result.provisional is provisional
 
 
 # ── 2019 National Day ────────────────────────────────────────────────────────────────────────
 # 2019 notice: 国庆节 10月1日至7日放假调休,共7天。9月29日(星期日)、10月12日(星期六)上班。
+
 
 def test_2019_national_day_counts_the_make_up_sunday() -> None:
     # Fri 09-27 → Sat 28 off; Sun 29 make-up = day 1; Mon 30 = day 2; 1–7 Oct off; Tue 10-08 = day 3.
@@ -58,6 +65,7 @@ def test_published_on_a_holiday() -> None:
 # 2024 notice: 春节 2月10日至17日放假调休,共8天。2月4日(星期日)、2月18日(星期日)上班。
 # (除夕 Fri 02-09 is a working day: the notice only encourages units to let staff rest.)
 
+
 def test_2024_spring_festival() -> None:
     # Fri 02-09 → 10–17 off; Sun 18 make-up = day 1; Mon 19 = day 2; Tue 20 = day 3.
     assert_due(due(shanghai(2024, 2, 9, 10, 0)), "2024-02-20", ["2024-02-18", "2024-02-19", "2024-02-20"])
@@ -65,21 +73,24 @@ def test_2024_spring_festival() -> None:
 
 @pytest.mark.parametrize("hour, minute", [(0, 1), (23, 59)])
 def test_time_of_publication_does_not_matter(hour: int, minute: int) -> None:
-    assert_due(due(shanghai(2024, 2, 9, hour, minute)), "2024-02-20",
-               ["2024-02-18", "2024-02-19", "2024-02-20"])
+    assert_due(
+        due(shanghai(2024, 2, 9, hour, minute)), "2024-02-20", ["2024-02-18", "2024-02-19", "2024-02-20"]
+    )
 
 
 def test_day_boundary_is_midnight_in_shanghai_not_utc() -> None:
     # Thu 2024-02-08 23:59 local → day 1 = Fri 02-09, then Sun 18, Mon 19.
     assert_due(due(shanghai(2024, 2, 8, 23, 59)), "2024-02-19", ["2024-02-09", "2024-02-18", "2024-02-19"])
     # 2024-02-08T16:01Z is already Fri 02-09 00:01 in Shanghai although still the 8th in UTC.
-    assert_due(due(datetime(2024, 2, 8, 16, 1, tzinfo=timezone.utc)), "2024-02-20",
-               ["2024-02-18", "2024-02-19", "2024-02-20"])
+    assert_due(
+        due(datetime(2024, 2, 8, 16, 1, tzinfo=UTC)), "2024-02-20", ["2024-02-18", "2024-02-19", "2024-02-20"]
+    )
 
 
 # ── Spring Festival 2025 ─────────────────────────────────────────────────────────────────────
 # 2025 notice: 春节 1月28日(农历除夕、周二)至2月4日(农历正月初七、周二)放假调休,共8天。
 # 1月26日(周日)、2月8日(周六)上班。
+
 
 def test_2025_spring_festival_before_the_holiday() -> None:
     # Fri 01-24 → Sat 25 off; Sun 26 make-up = day 1; Mon 27 = day 2; 28 Jan–4 Feb off; Wed 02-05.
@@ -94,6 +105,7 @@ def test_2025_spring_festival_ends_on_the_make_up_saturday() -> None:
 # ── Spring Festival 2026 ─────────────────────────────────────────────────────────────────────
 # 2026 notice: 春节 2月15日(腊月二十八、周日)至23日(正月初七、周一)放假调休,共9天。
 # 2月14日(周六)、2月28日(周六)上班。
+
 
 def test_2026_spring_festival() -> None:
     # Thu 02-12 → Fri 13 = day 1; Sat 14 make-up = day 2; 15–23 off; Tue 24 = day 3.
@@ -113,6 +125,7 @@ def test_2026_due_on_the_make_up_saturday_after_spring_festival() -> None:
 # ── Labour Day 2026 ──────────────────────────────────────────────────────────────────────────
 # 2026 notice: 劳动节 5月1日(周五)至5日(周二)放假调休,共5天。5月9日(周六)上班。
 
+
 def test_2026_labour_day() -> None:
     # Thu 04-30 → 1–5 May off; Wed 6, Thu 7, Fri 8.
     assert_due(due(shanghai(2026, 4, 30, 17, 0)), "2026-05-08", ["2026-05-06", "2026-05-07", "2026-05-08"])
@@ -126,6 +139,7 @@ def test_2026_labour_day_make_up_saturday_is_day_three() -> None:
 # ── Mid-Autumn and National Day 2026 ─────────────────────────────────────────────────────────
 # 2026 notice: 中秋节 9月25日(周五)至27日(周日)放假,共3天。国庆节 10月1日(周四)至7日(周三)
 # 放假调休,共7天。9月20日(周日)、10月10日(周六)上班。
+
 
 def test_2026_national_day_make_up_sunday_before() -> None:
     # Fri 09-18 → Sat 19 off; Sun 20 make-up = day 1; Mon 21; Tue 22.
@@ -146,6 +160,7 @@ def test_2026_national_day() -> None:
 # The 2027 notice is not in the packages: weekends plus the statutory New Year's Day (Fri
 # 2027-01-01) are all that is known, so anything that counts a 2027 day is provisional.
 
+
 def test_deadline_inside_2026_is_official() -> None:
     # Mon 12-28 → Tue 29, Wed 30, Thu 31: all in 2026.
     assert_due(due(shanghai(2026, 12, 28, 10, 0)), "2026-12-31", ["2026-12-29", "2026-12-30", "2026-12-31"])
@@ -153,11 +168,19 @@ def test_deadline_inside_2026_is_official() -> None:
 
 def test_deadline_crossing_into_2027_is_provisional() -> None:
     # Wed 12-30 → Thu 31 = day 1; Fri 01-01 New Year's Day; weekend; Mon 4; Tue 5.
-    assert_due(due(shanghai(2026, 12, 30, 10, 0)), "2027-01-05", ["2026-12-31", "2027-01-04", "2027-01-05"],
-               provisional=True)
+    assert_due(
+        due(shanghai(2026, 12, 30, 10, 0)),
+        "2027-01-05",
+        ["2026-12-31", "2027-01-04", "2027-01-05"],
+        provisional=True,
+    )
     # Thu 12-31 23:59 → Mon 4, Tue 5, Wed 6.
-    assert_due(due(shanghai(2026, 12, 31, 23, 59)), "2027-01-06", ["2027-01-04", "2027-01-05", "2027-01-06"],
-               provisional=True)
+    assert_due(
+        due(shanghai(2026, 12, 31, 23, 59)),
+        "2027-01-06",
+        ["2027-01-04", "2027-01-05", "2027-01-06"],
+        provisional=True,
+    )
 
 
 def test_package_calendar_knows_which_years_are_official() -> None:
@@ -170,11 +193,15 @@ def test_package_calendar_knows_which_years_are_official() -> None:
 def test_number_of_days_is_a_parameter() -> None:
     # 2024: Fri 02-09 → day 1 Sun 18 (make-up); 5 days: 18, 19, 20, 21, 22.
     assert_due(due(shanghai(2024, 2, 9, 10, 0), days=1), "2024-02-18", ["2024-02-18"])
-    assert_due(due(shanghai(2024, 2, 9, 10, 0), days=5), "2024-02-22",
-               ["2024-02-18", "2024-02-19", "2024-02-20", "2024-02-21", "2024-02-22"])
+    assert_due(
+        due(shanghai(2024, 2, 9, 10, 0), days=5),
+        "2024-02-22",
+        ["2024-02-18", "2024-02-19", "2024-02-20", "2024-02-21", "2024-02-22"],
+    )
 
 
 # ── The rule itself, on hand-made calendars ──────────────────────────────────────────────────
+
 
 @dataclass
 class Toy:
@@ -193,9 +220,9 @@ class Toy:
 
 def test_add_working_days_skips_weekends_and_never_counts_the_start() -> None:
     cal = Toy()
-    assert add_working_days(D("2030-01-04"), 1, cal) == D("2030-01-07")   # Fri → Mon
-    assert add_working_days(D("2030-01-05"), 1, cal) == D("2030-01-07")   # Sat → Mon
-    assert add_working_days(D("2030-01-07"), 3, cal) == D("2030-01-10")   # Mon → Thu
+    assert add_working_days(D("2030-01-04"), 1, cal) == D("2030-01-07")  # Fri → Mon
+    assert add_working_days(D("2030-01-05"), 1, cal) == D("2030-01-07")  # Sat → Mon
+    assert add_working_days(D("2030-01-07"), 3, cal) == D("2030-01-10")  # Mon → Thu
     with pytest.raises(ValueError):
         add_working_days(D("2030-01-07"), 0, cal)
 
@@ -215,7 +242,7 @@ def test_a_calendar_with_no_working_days_does_not_loop_for_ever() -> None:
 def test_working_days_between_is_half_open() -> None:
     cal = Toy(off={D("2030-01-08")})
     assert working_days_between(D("2030-01-07"), D("2030-01-07"), cal) == 0
-    assert working_days_between(D("2030-01-07"), D("2030-01-10"), cal) == 2   # 9, 10 (8 off)
+    assert working_days_between(D("2030-01-07"), D("2030-01-10"), cal) == 2  # 9, 10 (8 off)
     assert working_days_between(D("2030-01-10"), D("2030-01-07"), cal) == 0
 
 
@@ -225,7 +252,7 @@ def test_provisional_only_if_the_span_reaches_an_unofficial_year() -> None:
     assert compute_due(shanghai(2030, 12, 31, 10, 0), cal).provisional is True
     assert compute_due(shanghai(2030, 12, 20, 10, 0), cal).provisional is False
     # Published in an unofficial year, the span also is: provisional.
-    assert compute_due(datetime(2031, 3, 3, 2, tzinfo=timezone.utc), cal).provisional is True
+    assert compute_due(datetime(2031, 3, 3, 2, tzinfo=UTC), cal).provisional is True
 
 
 def test_naive_instants_and_unknown_zones_are_refused() -> None:
@@ -237,7 +264,7 @@ def test_naive_instants_and_unknown_zones_are_refused() -> None:
 
 def test_other_zone_counts_days_there() -> None:
     # 2030-01-07 (Mon) 20:00 UTC is Tue 08 in Shanghai but still Mon 07 in London.
-    instant = datetime(2030, 1, 7, 20, 0, tzinfo=timezone.utc)
+    instant = datetime(2030, 1, 7, 20, 0, tzinfo=UTC)
     assert compute_due(instant, Toy(), tz="Europe/London").due_local.date() == D("2030-01-10")
     assert compute_due(instant, Toy(), tz="Asia/Shanghai").due_local.date() == D("2030-01-11")
 
@@ -259,7 +286,7 @@ def test_working_days_overdue() -> None:
     tz = "Asia/Shanghai"
     assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 1, 23, 0), cal, tz) == 0
     assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 2, 10, 0), cal, tz) == 0  # Sat: late, 0 days
-    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 4, 0, 0), cal, tz) == 1   # Mon
+    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 4, 0, 0), cal, tz) == 1  # Mon
     assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 6, 12, 0), cal, tz) == 3  # Wed
 
 
@@ -271,8 +298,8 @@ def test_overdue_counts_a_make_up_saturday() -> None:
 
 def test_reminder_is_nine_in_the_morning_of_the_due_day() -> None:
     at = reminder_at(shanghai(2024, 2, 20, 23, 59, 59), "Asia/Shanghai")
-    assert at == datetime(2024, 2, 20, 1, 0, tzinfo=timezone.utc)
-    assert at.tzinfo == timezone.utc
+    assert at == datetime(2024, 2, 20, 1, 0, tzinfo=UTC)
+    assert at.tzinfo == UTC
 
 
 def test_loaded_year_overrides_the_packages() -> None:
@@ -282,13 +309,16 @@ def test_loaded_year_overrides_the_packages() -> None:
     fixed = YearSchedule(
         year=2024,
         holidays={**package_calendar().schedule(2024).holidays, D("2024-02-19"): "test"},
-        workdays=package_calendar().schedule(2024).workdays, official=True, source="test",
+        workdays=package_calendar().schedule(2024).workdays,
+        official=True,
+        source="test",
     )
     result = compute_due(shanghai(2024, 2, 9, 10, 0), Calendar([fixed]))
     assert result.counted_days == (D("2024-02-18"), D("2024-02-20"), D("2024-02-21"))
 
 
 # ── The packages, cross-checked ──────────────────────────────────────────────────────────────
+
 
 def test_2005_make_up_saturday_missing_from_chinesecalendar_is_corrected() -> None:
     # 2006 notice (国办发明电〔2005〕35号): 元旦 1月1日—3日放假 … 12月31日(星期六)上班.

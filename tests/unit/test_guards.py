@@ -1,29 +1,46 @@
 """Every guard and permission rule, on pure snapshots (no database)."""
+
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from states import decide
 from states.guards import (
-    draft_complete, is_undisclosed, may_be_disclosed, package_signed, plan_complete,
-    posted_everywhere, publication_facts, reason_given,
+    draft_complete,
+    is_undisclosed,
+    may_be_disclosed,
+    package_signed,
+    plan_complete,
+    posted_everywhere,
+    publication_facts,
+    reason_given,
 )
-from states.lifecycle import State, Trigger, _MACHINE
+from states.lifecycle import _MACHINE, State, Trigger
 from states.permissions import may_administer, may_audit, may_edit, may_fire, may_read, may_sign
 from states.reasons import Reason, render
 from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot
 
-NOW = datetime(2024, 2, 9, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 2, 9, 2, 0, tzinfo=UTC)
 
 COMPLETE = DocumentSnapshot(
-    state="joint_signoff", unit_id=1, unit_code="spc", id=7, title="办法", doc_number="榕交〔2024〕1号",
-    body="正文", disclosure="proactive", risk_assessment_needed=False, plan="方案",
-    interpreter_login="liu", interpreter_unit_id=1,
+    state="joint_signoff",
+    unit_id=1,
+    unit_code="spc",
+    id=7,
+    title="办法",
+    doc_number="榕交〔2024〕1号",
+    body="正文",
+    disclosure="proactive",
+    risk_assessment_needed=False,
+    plan="方案",
+    interpreter_login="liu",
+    interpreter_unit_id=1,
     materials=(MaterialSnapshot("text", "文字解读", "h"),),
-    signer_logins=frozenset({"chen", "zhang"}), signed_logins=frozenset({"chen", "zhang"}),
+    signer_logins=frozenset({"chen", "zhang"}),
+    signed_logins=frozenset({"chen", "zhang"}),
     package_hash="p",
 )
 
@@ -35,15 +52,27 @@ def codes(reasons: list[Reason] | tuple[Reason, ...]) -> list[str]:
 def test_draft_complete_names_every_missing_fact() -> None:
     empty = DocumentSnapshot(state="draft")
     assert codes(draft_complete(empty, {})) == [
-        "missing_title", "missing_unit", "missing_doc_number", "missing_disclosure", "missing_risk_flag"]
+        "missing_title",
+        "missing_unit",
+        "missing_doc_number",
+        "missing_disclosure",
+        "missing_risk_flag",
+    ]
     assert draft_complete(COMPLETE, {}) == []
     # "No risk assessment needed" is a decision; only "not decided" is missing.
     assert draft_complete(dataclasses.replace(COMPLETE, risk_assessment_needed=False), {}) == []
 
 
 def test_plan_complete_requires_plan_material_interpreter_and_signers() -> None:
-    doc = dataclasses.replace(COMPLETE, plan=" ", materials=(), interpreter_login=None, signer_logins=frozenset())
-    assert codes(plan_complete(doc, {})) == ["missing_plan", "missing_material", "missing_interpreter", "missing_signers"]
+    doc = dataclasses.replace(
+        COMPLETE, plan=" ", materials=(), interpreter_login=None, signer_logins=frozenset()
+    )
+    assert codes(plan_complete(doc, {})) == [
+        "missing_plan",
+        "missing_material",
+        "missing_interpreter",
+        "missing_signers",
+    ]
     assert plan_complete(COMPLETE, {}) == []
 
 
@@ -78,7 +107,9 @@ def test_publication_facts() -> None:
     assert codes(publication_facts(COMPLETE, {})) == ["missing_publication_url", "missing_publication_time"]
     future = {"publication_url": "https://x", "published_at": NOW + timedelta(minutes=1), "now": NOW}
     assert codes(publication_facts(COMPLETE, future)) == ["publication_in_future"]
-    assert publication_facts(COMPLETE, {"publication_url": "https://x", "published_at": NOW, "now": NOW}) == []
+    assert (
+        publication_facts(COMPLETE, {"publication_url": "https://x", "published_at": NOW, "now": NOW}) == []
+    )
 
 
 def test_posted_everywhere_needs_portal_and_news_media_with_url_or_evidence() -> None:
@@ -87,10 +118,14 @@ def test_posted_everywhere_needs_portal_and_news_media_with_url_or_evidence() ->
     new_media = PostingSnapshot("new_media", "https://weixin", None, NOW)
     doc = dataclasses.replace(COMPLETE, state="published")
     assert codes(posted_everywhere(doc, {})) == ["missing_portal_posting", "missing_media_posting"]
-    assert codes(posted_everywhere(dataclasses.replace(doc, postings=(portal, new_media)), {})) == ["missing_media_posting"]
+    assert codes(posted_everywhere(dataclasses.replace(doc, postings=(portal, new_media)), {})) == [
+        "missing_media_posting"
+    ]
     assert posted_everywhere(dataclasses.replace(doc, postings=(portal, media)), {}) == []
     blank = PostingSnapshot("news_media", " ", None, NOW)
-    assert codes(posted_everywhere(dataclasses.replace(doc, postings=(portal, blank)), {})) == ["missing_media_posting"]
+    assert codes(posted_everywhere(dataclasses.replace(doc, postings=(portal, blank)), {})) == [
+        "missing_media_posting"
+    ]
 
 
 def test_reason_given() -> None:
@@ -98,15 +133,18 @@ def test_reason_given() -> None:
     assert reason_given(COMPLETE, {"reason": "有误"}) == []
 
 
-@pytest.mark.parametrize("state,trigger,dest", [
-    ("draft", "prepare_plan", "interpretation_plan"),
-    ("interpretation_plan", "request_signoff", "joint_signoff"),
-    ("joint_signoff", "reject", "interpretation_plan"),
-    ("joint_signoff", "reject_to_draft", "draft"),
-    ("draft", "withdraw", "withdrawn"),
-    ("interpretation_plan", "withdraw", "withdrawn"),
-    ("joint_signoff", "withdraw", "withdrawn"),
-])
+@pytest.mark.parametrize(
+    "state,trigger,dest",
+    [
+        ("draft", "prepare_plan", "interpretation_plan"),
+        ("interpretation_plan", "request_signoff", "joint_signoff"),
+        ("joint_signoff", "reject", "interpretation_plan"),
+        ("joint_signoff", "reject_to_draft", "draft"),
+        ("draft", "withdraw", "withdrawn"),
+        ("interpretation_plan", "withdraw", "withdrawn"),
+        ("joint_signoff", "withdraw", "withdrawn"),
+    ],
+)
 def test_forward_and_side_paths(state: str, trigger: str, dest: str) -> None:
     decision = decide(dataclasses.replace(COMPLETE, state=state), trigger, {"reason": "理由"})
     assert decision.allowed and decision.dest == dest
@@ -177,7 +215,7 @@ def test_every_transition_row_says_who_fires_it_and_its_effect() -> None:
     assert {str(t["trigger"]) for t in TRANSITIONS} == {str(t) for t in Trigger}
     assert all(t["by"] in (DRAFTING_UNIT, SIGNER) for t in TRANSITIONS)
     assert all("effect" in t for t in TRANSITIONS)
-    assert SIGNER_TRIGGERS == {Trigger.REJECT, Trigger.REJECT_TO_DRAFT}
+    assert {Trigger.REJECT, Trigger.REJECT_TO_DRAFT} == SIGNER_TRIGGERS
     assert set(FIRED_BY) == set(EFFECTS) == {str(t) for t in Trigger}
 
 
@@ -189,14 +227,23 @@ def test_the_effect_table_covers_every_effect_the_lifecycle_names() -> None:
     assert named == set(EFFECT_METHODS)
 
 
-@pytest.mark.parametrize(("state", "disclosure", "trigger"), [
-    ("draft", None, "prepare_plan"), ("interpretation_plan", "proactive", "request_signoff"),
-    ("joint_signoff", "proactive", "publish"), ("joint_signoff", "not_disclosed", "file_undisclosed"),
-    ("published", "proactive", "post_interpretation"), ("interpretation_posted", "proactive", None),
-    ("withdrawn", None, None), ("filed", "not_disclosed", None), ("nonsense", None, None),
-])
-def test_the_forward_step_comes_from_the_declared_path(state: str, disclosure: str | None,
-                                                       trigger: str | None) -> None:
+@pytest.mark.parametrize(
+    ("state", "disclosure", "trigger"),
+    [
+        ("draft", None, "prepare_plan"),
+        ("interpretation_plan", "proactive", "request_signoff"),
+        ("joint_signoff", "proactive", "publish"),
+        ("joint_signoff", "not_disclosed", "file_undisclosed"),
+        ("published", "proactive", "post_interpretation"),
+        ("interpretation_posted", "proactive", None),
+        ("withdrawn", None, None),
+        ("filed", "not_disclosed", None),
+        ("nonsense", None, None),
+    ],
+)
+def test_the_forward_step_comes_from_the_declared_path(
+    state: str, disclosure: str | None, trigger: str | None
+) -> None:
     from states.lifecycle import forward_trigger
 
     assert forward_trigger(state, disclosure) == trigger

@@ -1,8 +1,9 @@
 """The ladder as pure rules (states/ladder.py): when each rung fires, across the 2024 holidays,
 and that the sweep's hint (next_rung_at) agrees with the per-document rule on every day."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,10 +51,12 @@ def test_default_ladder_across_labour_day_with_make_up_days() -> None:
 
 def test_due_levels_in_order_and_only_missing_ones() -> None:
     due = compute_due(local(2024, 2, 9, 10, 0), CAL, tz=TZ).due_at
-    at = local(2024, 2, 26, 10, 0).astimezone(timezone.utc)
+    at = local(2024, 2, 26, 10, 0).astimezone(UTC)
     assert [r.level for r in DEFAULT_LADDER.due_levels(due, at, CAL, TZ)] == list(DEFAULT_LADDER.levels)
     assert [r.level for r in DEFAULT_LADDER.due_levels(due, at, CAL, TZ, {"reminder", "overdue"})] == [
-        "escalated", "escalated_high"]
+        "escalated",
+        "escalated_high",
+    ]
     assert DEFAULT_LADDER.due_levels(due, local(2024, 2, 20, 8, 59, 59), CAL, TZ) == []
 
 
@@ -81,24 +84,37 @@ def _instants(first: date, days: int) -> list[datetime]:
     out = []
     for i in range(days):
         d = first + timedelta(days=i)
-        for t in (time(0, 0), time(8, 59, 59, 999_999), time(9, 0), time(23, 59, 59),
-                  time(23, 59, 59, 999_999)):
-            out.append(datetime.combine(d, t, tzinfo=SH).astimezone(timezone.utc))
+        for t in (
+            time(0, 0),
+            time(8, 59, 59, 999_999),
+            time(9, 0),
+            time(23, 59, 59),
+            time(23, 59, 59, 999_999),
+        ):
+            out.append(datetime.combine(d, t, tzinfo=SH).astimezone(UTC))
     return out
 
 
-@pytest.mark.parametrize("text", [None, '[{"level": "reminder", "at": "17:30"},'
-                                        ' {"level": "overdue", "working_days_overdue": 0},'
-                                        ' {"level": "escalated", "working_days_overdue": 2},'
-                                        ' {"level": "escalated_high", "working_days_overdue": 5}]'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        '[{"level": "reminder", "at": "17:30"},'
+        ' {"level": "overdue", "working_days_overdue": 0},'
+        ' {"level": "escalated", "working_days_overdue": 2},'
+        ' {"level": "escalated_high", "working_days_overdue": 5}]',
+    ],
+)
 def test_the_sweep_hint_agrees_with_the_rule_on_every_day(text: str | None) -> None:
     """For every set of rungs already fired: next_at(due, fired) <= now ⇔ some rung not fired
     is due at now — for every due day and edge instant over the Spring Festival and Labour Day
     2024 (holidays and make-up days). The sweep reads a document exactly when the rule says
     something is due, never later."""
     ladder = parse_ladder(text)
-    dues = [datetime.combine(date(2024, 1, 20) + timedelta(days=i), time(23, 59, 59), tzinfo=SH)
-            .astimezone(timezone.utc) for i in range(120)]
+    dues = [
+        datetime.combine(date(2024, 1, 20) + timedelta(days=i), time(23, 59, 59), tzinfo=SH).astimezone(UTC)
+        for i in range(120)
+    ]
     nows = _instants(date(2024, 1, 25), 125)
     levels = ladder.levels
     fired_sets = [set(levels[:k]) for k in range(len(levels) + 1)]
@@ -115,29 +131,42 @@ def test_parse_ladder_round_trip_and_default() -> None:
     assert parse_ladder(None) is DEFAULT_LADDER
     assert parse_ladder("  ") is DEFAULT_LADDER
     assert parse_ladder(DEFAULT_LADDER.as_json()) == DEFAULT_LADDER
-    two = parse_ladder('[{"level": "overdue", "working_days_overdue": 0},'
-                       ' {"level": "second_notice", "event": "escalated", "working_days_overdue": 2}]')
+    two = parse_ladder(
+        '[{"level": "overdue", "working_days_overdue": 0},'
+        ' {"level": "second_notice", "event": "escalated", "working_days_overdue": 2}]'
+    )
     assert two.levels == ("overdue", "second_notice")
     assert two.rung("second_notice").event == "escalated"
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("not json", "not valid JSON"),
-    ("[]", "non-empty"),
-    ('[{"level": "x", "event": "party", "working_days_overdue": 0}]', "'event' must be one of"),
-    ('[{"level": "reminder"}]', "give 'at'"),
-    ('[{"level": "reminder", "at": "9 o\'clock"}]', "is not a time"),
-    ('[{"level": "overdue", "working_days_overdue": 0, "at": "09:00"}]', "not both"),
-    ('[{"level": "overdue", "working_days_overdue": -1}]', "whole number"),
-    ('[{"level": "escalated", "working_days_overdue": 3},'
-     ' {"level": "overdue", "working_days_overdue": 1}]', "order they fire"),
-    ('[{"level": "overdue", "working_days_overdue": 1},'
-     ' {"level": "overdue", "working_days_overdue": 2}]', "unique"),
-    ('[{"level": "overdue", "working_days_overdue": 1}, {"level": "reminder", "at": "09:00"}]',
-     "must come first"),
-    ('[{"level": "a", "working_days_overdue": 1, "when": "soon"}]', "unknown key"),
-    ('[{"level": "' + "x" * 33 + '", "working_days_overdue": 1}]', "1 to 32 characters"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("not json", "not valid JSON"),
+        ("[]", "non-empty"),
+        ('[{"level": "x", "event": "party", "working_days_overdue": 0}]', "'event' must be one of"),
+        ('[{"level": "reminder"}]', "give 'at'"),
+        ('[{"level": "reminder", "at": "9 o\'clock"}]', "is not a time"),
+        ('[{"level": "overdue", "working_days_overdue": 0, "at": "09:00"}]', "not both"),
+        ('[{"level": "overdue", "working_days_overdue": -1}]', "whole number"),
+        (
+            '[{"level": "escalated", "working_days_overdue": 3},'
+            ' {"level": "overdue", "working_days_overdue": 1}]',
+            "order they fire",
+        ),
+        (
+            '[{"level": "overdue", "working_days_overdue": 1},'
+            ' {"level": "overdue", "working_days_overdue": 2}]',
+            "unique",
+        ),
+        (
+            '[{"level": "overdue", "working_days_overdue": 1}, {"level": "reminder", "at": "09:00"}]',
+            "must come first",
+        ),
+        ('[{"level": "a", "working_days_overdue": 1, "when": "soon"}]', "unknown key"),
+        ('[{"level": "' + "x" * 33 + '", "working_days_overdue": 1}]', "1 to 32 characters"),
+    ],
+)
 def test_parse_ladder_refuses_what_cannot_work(text: str, problem: str) -> None:
     with pytest.raises(LadderError, match=problem):
         parse_ladder(text)

@@ -11,6 +11,7 @@ import or a cycle usually hides (it dodges the ImportError the module-level one 
 so it is read here like any other. Alembic's migrations are scripts run by Alembic, not part of
 the graph. Reads the source with :mod:`ast`; nothing is imported, so the test needs no server.
 """
+
 from __future__ import annotations
 
 import ast
@@ -176,9 +177,11 @@ def _where(imp: Import) -> str:
 
 
 def upward_imports(found: list[Import]) -> list[str]:
-    return [f"{_where(i)} imports {i.target}: {LAYER_NAMES[layer(i.source)]} → "
-            f"{LAYER_NAMES[layer(i.target)]}"
-            for i in found if layer(i.target) > layer(i.source)]
+    return [
+        f"{_where(i)} imports {i.target}: {LAYER_NAMES[layer(i.source)]} → {LAYER_NAMES[layer(i.target)]}"
+        for i in found
+        if layer(i.target) > layer(i.source)
+    ]
 
 
 def cycles(found: list[Import]) -> list[str]:
@@ -189,8 +192,9 @@ def cycles(found: list[Import]) -> list[str]:
     out = []
     for component in strongly_connected(graph):
         members = set(component)
-        edges = sorted({f"{_where(i)} → {i.target}" for i in found
-                        if i.source in members and i.target in members})
+        edges = sorted(
+            {f"{_where(i)} → {i.target}" for i in found if i.source in members and i.target in members}
+        )
         out.append(" ↔ ".join(component) + "\n      " + "\n      ".join(edges))
     return out
 

@@ -1,5 +1,6 @@
 """The pure parts of the group robots: DingTalk's signature, webhook parsing, event lists,
 Markdown escaping and masking credentials."""
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,9 @@ def test_dingtalk_signature_is_the_documented_hmac() -> None:
     # DingTalk's documented recipe: string_to_sign = timestamp + "\n" + secret, HMAC-SHA256
     # keyed with the secret, then base64 (URL-encoding happens when it is put in the query).
     secret, stamp = "SEC000000000000000000000000000000000000000000000000000000000000000", 1577836800000
-    expected = base64.b64encode(hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+    ).decode()
     assert sign(stamp, secret) == expected
     assert len(base64.b64decode(sign(stamp, secret))) == 32
     assert sign(stamp + 1, secret) != sign(stamp, secret)
@@ -52,19 +54,26 @@ def test_markdown_facts_stay_on_one_line_and_cannot_link() -> None:
 
 
 def test_secrets_never_show() -> None:
-    msg = RobotMessage("dingtalk", "spc", "t", "m", SecretStr("https://x/robot/send?access_token=T0K"),
-                       SecretStr("SECxyz"))
+    msg = RobotMessage(
+        "dingtalk", "spc", "t", "m", SecretStr("https://x/robot/send?access_token=T0K"), SecretStr("SECxyz")
+    )
     assert "T0K" not in repr(msg) and "SECxyz" not in repr(msg)
-    assert scrub("GET https://h/robot/send?access_token=T0K&sign=abc failed: T0K", "T0K") == \
-        "GET https://h/robot/send?*** failed: ***"
+    assert (
+        scrub("GET https://h/robot/send?access_token=T0K&sign=abc failed: T0K", "T0K")
+        == "GET https://h/robot/send?*** failed: ***"
+    )
 
 
 def test_httpx_request_lines_are_logged_without_their_query(caplog: pytest.LogCaptureFixture) -> None:
     import notifications.transports.webhook  # noqa: F401 - installs the filter
 
     caplog.set_level(logging.INFO, logger="httpx")
-    logging.getLogger("httpx").info('HTTP Request: %s %s "%s"', "POST",
-                                    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET", "200 OK")
+    logging.getLogger("httpx").info(
+        'HTTP Request: %s %s "%s"',
+        "POST",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET",
+        "200 OK",
+    )
     assert "SECRET" not in caplog.text and "/cgi-bin/webhook/send?***" in caplog.text
 
 

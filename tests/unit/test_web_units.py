@@ -1,19 +1,19 @@
 """The pages' pure parts: deadline wording on the real holiday calendar, session cookies,
 passwords, redirects, and the lifecycle drawing built from the machine's declaration."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
 from states.lifecycle import TRANSITIONS, State
 from tests.conftest import shanghai
-from workflow.kernel.calendar import package_calendar
-from workflow.kernel.settings import Settings
 from workflow.entrypoints.web.deadlines import due_status
 from workflow.entrypoints.web.pages import safe_next
 from workflow.entrypoints.web.security import SecretKeyMissing, SessionCodec, csrf_ok, new_session, secret_key
-from workflow.services.passwords import Passwords, password_problem
 from workflow.entrypoints.web.svg import lifecycle, rate_bars
+from workflow.kernel.calendar import package_calendar
+from workflow.kernel.settings import Settings
+from workflow.services.passwords import Passwords, password_problem
 
 TZ = "Asia/Shanghai"
 # Published Fri 2024-02-09 (eve of the Spring Festival): due Tue 2024-02-20 (docs/design.md §3), with
@@ -22,15 +22,18 @@ DUE = shanghai(2024, 2, 20, 23, 59, 59)
 PUBLISHED = {"state": "published", "due_at": DUE, "due_provisional": False, "on_time": None}
 
 
-@pytest.mark.parametrize("now, kind, days, text", [
-    (shanghai(2024, 2, 9, 15, 0), "open", 3, "剩 3 个工作日"),        # holiday week does not count
-    (shanghai(2024, 2, 17, 12, 0), "open", 3, "剩 3 个工作日"),       # Saturday, last holiday
-    (shanghai(2024, 2, 18, 9, 0), "open", 2, "剩 2 个工作日"),        # make-up Sunday counts
-    (shanghai(2024, 2, 19, 9, 0), "open", 1, "剩 1 个工作日"),
-    (shanghai(2024, 2, 20, 23, 59, 59), "today", 0, "今天到期"),    # the whole last second is on time
-    (shanghai(2024, 2, 21, 0, 0, 0), "overdue", 1, "已逾期 1 个工作日"),
-    (shanghai(2024, 2, 24, 10, 0), "overdue", 3, "已逾期 3 个工作日"),  # Sat: Wed, Thu, Fri passed
-])
+@pytest.mark.parametrize(
+    "now, kind, days, text",
+    [
+        (shanghai(2024, 2, 9, 15, 0), "open", 3, "剩 3 个工作日"),  # holiday week does not count
+        (shanghai(2024, 2, 17, 12, 0), "open", 3, "剩 3 个工作日"),  # Saturday, last holiday
+        (shanghai(2024, 2, 18, 9, 0), "open", 2, "剩 2 个工作日"),  # make-up Sunday counts
+        (shanghai(2024, 2, 19, 9, 0), "open", 1, "剩 1 个工作日"),
+        (shanghai(2024, 2, 20, 23, 59, 59), "today", 0, "今天到期"),  # the whole last second is on time
+        (shanghai(2024, 2, 21, 0, 0, 0), "overdue", 1, "已逾期 1 个工作日"),
+        (shanghai(2024, 2, 24, 10, 0), "overdue", 3, "已逾期 3 个工作日"),  # Sat: Wed, Thu, Fri passed
+    ],
+)
 def test_deadline_in_working_days_on_the_2024_calendar(now, kind, days, text) -> None:
     status = due_status(PUBLISHED, now, package_calendar(), TZ)
     assert (status.kind, status.days, status.text("zh")) == (kind, days, text)
@@ -54,7 +57,7 @@ def test_session_cookie_is_signed_and_expires() -> None:
     cookie = codec.dumps(data)
     assert codec.loads(cookie) == data
     assert codec.loads(cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]) is None  # tampered
-    assert SessionCodec("z" * 40).loads(cookie) is None                      # another key
+    assert SessionCodec("z" * 40).loads(cookie) is None  # another key
     assert codec.loads("") is None and codec.loads("x" * 5000) is None
     expired = SessionCodec("k" * 40, max_age=-1)
     assert expired.loads(cookie) is None
@@ -87,11 +90,18 @@ def test_passwords_hash_with_argon2id() -> None:
     assert password_problem("liu.spc", "correct horse battery") is None
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("/web/documents/3", "/web/documents/3"), (None, "/web/"), ("https://evil.example/web/", "/web/"),
-    ("//evil.example/web/", "/web/"), ("/web//evil.example", "/web/"), ("/api/x", "/web/"),
-    ("/web/\\evil", "/web/"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("/web/documents/3", "/web/documents/3"),
+        (None, "/web/"),
+        ("https://evil.example/web/", "/web/"),
+        ("//evil.example/web/", "/web/"),
+        ("/web//evil.example", "/web/"),
+        ("/api/x", "/web/"),
+        ("/web/\\evil", "/web/"),
+    ],
+)
 def test_redirect_after_sign_in_stays_on_the_site(value, expected) -> None:
     assert safe_next(value) == expected
 
@@ -107,9 +117,16 @@ def test_lifecycle_drawing_has_every_state_and_transition() -> None:
 
 
 def test_rate_bars_scale_and_colour() -> None:
-    bars = rate_bars([{"unit": "spc", "unit_name": "审批处", "rate": 0.5, "on_time": 1, "late": 0, "overdue": 1},
-                      {"unit": "kxc", "unit_name": "科信处", "rate": None, "on_time": 0, "late": 0, "overdue": 0},
-                      {"unit": "jgc", "unit_name": "建管处", "rate": 1.0, "on_time": 3, "late": 0, "overdue": 0}],
-                     width=200)["bars"]
+    bars = rate_bars(
+        [
+            {"unit": "spc", "unit_name": "审批处", "rate": 0.5, "on_time": 1, "late": 0, "overdue": 1},
+            {"unit": "kxc", "unit_name": "科信处", "rate": None, "on_time": 0, "late": 0, "overdue": 0},
+            {"unit": "jgc", "unit_name": "建管处", "rate": 1.0, "on_time": 3, "late": 0, "overdue": 0},
+        ],
+        width=200,
+    )["bars"]
     assert [(b.width, b.level, b.detail) for b in bars] == [
-        (100.0, "bad", "50.0% (1/2)"), (0, "none", "—"), (200.0, "good", "100.0% (3/3)")]
+        (100.0, "bad", "50.0% (1/2)"),
+        (0, "none", "—"),
+        (200.0, "good", "100.0% (3/3)"),
+    ]

@@ -17,6 +17,7 @@ What it does, in a folder of its own (``./santongbu-demo/`` by default, fresh ea
 The people act through :class:`workflow.services.documents.Workflow` exactly as the CLI and HTTP API do;
 the sweep and the deliveries are done only by the worker's tasks, triggered by the beat.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -51,8 +52,10 @@ def prepare_folder(folder: Path) -> None:
         if not folder.is_dir():
             raise DemoError(f"{folder} exists and is not a folder; choose another --dir")
         if any(folder.iterdir()) and not (folder / MARKER).exists():
-            raise DemoError(f"{folder} is not empty and was not made by 'santongbu demo'; "
-                            "choose another --dir or remove it yourself")
+            raise DemoError(
+                f"{folder} is not empty and was not made by 'santongbu demo'; "
+                "choose another --dir or remove it yourself"
+            )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by 'santongbu demo'; replaced on the next run\n", encoding="utf-8")
@@ -62,10 +65,17 @@ def demo_settings(folder: Path, lang: str) -> Settings:
     """Everything the demo depends on, set explicitly so a ``.env`` or ``SANTONGBU_*`` variable
     for a real installation cannot point it at a real database, broker or mail server."""
     return Settings(
-        database_url=f"sqlite:///{folder / 'santongbu.db'}", language=lang,  # type: ignore[arg-type]
-        timezone="Asia/Shanghai", deadline_days=3, broker_url="memory://", mail_transport="folder",
-        mail_folder=folder / "mail", mail_from="santongbu@jtj.example.cn",
-        sweep_interval_seconds=TICK, outbox_interval_seconds=TICK, sweep_batch_size=500,
+        database_url=f"sqlite:///{folder / 'santongbu.db'}",
+        language=lang,  # type: ignore[arg-type]
+        timezone="Asia/Shanghai",
+        deadline_days=3,
+        broker_url="memory://",
+        mail_transport="folder",
+        mail_folder=folder / "mail",
+        mail_from="santongbu@jtj.example.cn",
+        sweep_interval_seconds=TICK,
+        outbox_interval_seconds=TICK,
+        sweep_batch_size=500,
         base_url="http://127.0.0.1:8000",
     )
 
@@ -91,20 +101,52 @@ class Spec:
         return self.number.rsplit("〕", 1)[-1].rstrip("号")
 
 
-SPECS = {s.key: s for s in (
-    Spec("on_time", "福州市网络预约出租汽车经营服务管理实施细则", "榕交〔2024〕3号", "liu.spc",
-         ("chen.spc", "director")),
-    Spec("late", "福州市道路运输驾驶员从业资格管理办法", "榕交〔2024〕4号", "liu.spc",
-         ("chen.spc", "director"), risk=True),
-    Spec("overdue", "福州市交通运输数据资源共享管理办法", "榕交〔2024〕5号", "xu.kxc",
-         ("wu.kxc", "director")),
-    Spec("fixed", "福州市道路客运班线经营许可实施办法", "榕交〔2024〕6号", "liu.spc",
-         ("chen.spc", "director")),
-    Spec("withdrawn", "福州市出租汽车运价调整方案", "榕交〔2024〕7号", "liu.spc", ("chen.spc",)),
-    Spec("filed", "福州市交通运输行业安全生产内部督查规程", "榕交〔2024〕8号", "liu.spc",
-         ("chen.spc", "director"), disclosure="not_disclosed"),
-    Spec("signoff", "福州市智慧交通建设三年行动方案", "榕交〔2024〕9号", "xu.kxc", ("wu.kxc", "director")),
-)}
+SPECS = {
+    s.key: s
+    for s in (
+        Spec(
+            "on_time",
+            "福州市网络预约出租汽车经营服务管理实施细则",
+            "榕交〔2024〕3号",
+            "liu.spc",
+            ("chen.spc", "director"),
+        ),
+        Spec(
+            "late",
+            "福州市道路运输驾驶员从业资格管理办法",
+            "榕交〔2024〕4号",
+            "liu.spc",
+            ("chen.spc", "director"),
+            risk=True,
+        ),
+        Spec(
+            "overdue",
+            "福州市交通运输数据资源共享管理办法",
+            "榕交〔2024〕5号",
+            "xu.kxc",
+            ("wu.kxc", "director"),
+        ),
+        Spec(
+            "fixed",
+            "福州市道路客运班线经营许可实施办法",
+            "榕交〔2024〕6号",
+            "liu.spc",
+            ("chen.spc", "director"),
+        ),
+        Spec("withdrawn", "福州市出租汽车运价调整方案", "榕交〔2024〕7号", "liu.spc", ("chen.spc",)),
+        Spec(
+            "filed",
+            "福州市交通运输行业安全生产内部督查规程",
+            "榕交〔2024〕8号",
+            "liu.spc",
+            ("chen.spc", "director"),
+            disclosure="not_disclosed",
+        ),
+        Spec(
+            "signoff", "福州市智慧交通建设三年行动方案", "榕交〔2024〕9号", "xu.kxc", ("wu.kxc", "director")
+        ),
+    )
+}
 ORDER = list(SPECS)
 
 
@@ -139,9 +181,13 @@ class Story:
     def create(self, key: str) -> None:
         s = SPECS[key]
         self.ids[key] = self.wf.create_document(
-            s.clerk, title=s.title, doc_number=s.number, disclosure=s.disclosure,
+            s.clerk,
+            title=s.title,
+            doc_number=s.number,
+            disclosure=s.disclosure,
             risk_assessment_needed=s.risk,
-            body="第一条 为规范……,根据有关法律法规,结合本市实际,制定本办法。").document_id
+            body="第一条 为规范……,根据有关法律法规,结合本市实际,制定本办法。",
+        ).document_id
 
     def plan(self, key: str) -> None:
         s, doc = SPECS[key], self.ids[key]
@@ -153,8 +199,9 @@ class Story:
             changes["risk_assessment"] = "涉及从业人员切身利益,舆情风险中等。"
             changes["response_plan"] = "设专人回应咨询;发布当日开展舆情监测。"
         self.wf.edit_document(s.clerk, doc, changes)
-        self.wf.add_material(s.clerk, doc, form="text", title="文字解读",
-                             body="一、制定背景\n二、主要内容\n三、适用对象")
+        self.wf.add_material(
+            s.clerk, doc, form="text", title="文字解读", body="一、制定背景\n二、主要内容\n三、适用对象"
+        )
         self.wf.add_material(s.clerk, doc, form="qa", title="答记者问", body="问:……\n答:……")
         self.wf.set_signers(s.clerk, doc, list(s.signers))
         self.wf.fire(s.clerk, doc, "request_signoff")
@@ -165,16 +212,26 @@ class Story:
 
     def publish(self, key: str) -> None:
         n = SPECS[key].serial
-        self.wf.fire(SPECS[key].clerk, self.ids[key], "publish",
-                     publication_url=f"https://jtj.fuzhou.example.cn/zwgk/zcwj/2024/{n}.htm")
+        self.wf.fire(
+            SPECS[key].clerk,
+            self.ids[key],
+            "publish",
+            publication_url=f"https://jtj.fuzhou.example.cn/zwgk/zcwj/2024/{n}.htm",
+        )
 
     def post(self, key: str) -> None:
         s, doc = SPECS[key], self.ids[key]
         n = s.serial
-        self.wf.record_posting(s.clerk, doc, channel="portal",
-                               url=f"https://jtj.fuzhou.example.cn/zwgk/zcjd/2024/{n}.htm")
-        self.wf.record_posting(s.clerk, doc, channel="news_media", outlet="福州日报",
-                               url=f"https://fzrb.example.cn/2024/jd-{n}.htm")
+        self.wf.record_posting(
+            s.clerk, doc, channel="portal", url=f"https://jtj.fuzhou.example.cn/zwgk/zcjd/2024/{n}.htm"
+        )
+        self.wf.record_posting(
+            s.clerk,
+            doc,
+            channel="news_media",
+            outlet="福州日报",
+            url=f"https://fzrb.example.cn/2024/jd-{n}.htm",
+        )
 
 
 def _monday(story: Story) -> None:
@@ -196,8 +253,13 @@ def _wednesday(story: Story) -> None:
 
 def _thursday(story: Story) -> None:
     fixed = story.doc("fixed")
-    story.wf.add_material("liu.spc", fixed, form="graphic", title="一图读懂",
-                          uri="https://jtj.fuzhou.example.cn/zwgk/zcjd/2024/6-tj.png")
+    story.wf.add_material(
+        "liu.spc",
+        fixed,
+        form="graphic",
+        title="一图读懂",
+        uri="https://jtj.fuzhou.example.cn/zwgk/zcjd/2024/6-tj.png",
+    )
     story.wf.fire("liu.spc", fixed, "request_signoff")
     for key in ("on_time", "late", "overdue", "fixed", "filed"):
         story.sign_all(key)
@@ -227,32 +289,83 @@ def _signoff(story: Story) -> None:
 
 
 MOMENTS = [
-    Moment(local(2024, 2, 5, 9, 0), ("审批处、科信处起草 6 份文件;5 份进入解读方案(谁起草谁解读)",
-                                     "审批处 and 科信处 draft 6 documents; 5 move on to their interpretation plan"),
-           _monday),
-    Moment(local(2024, 2, 6, 10, 0), ("方案、解读材料、审签人就绪,提交同步审签",
-                                      "plans, materials and signers ready; joint sign-off requested"), _tuesday),
-    Moment(local(2024, 2, 7, 15, 0), ("张局长退回 #fixed(缺图解);#withdrawn 撤回",
-                                      "the director rejects #fixed (no graphic); #withdrawn is withdrawn"), _wednesday),
-    Moment(local(2024, 2, 8, 10, 0), ("#fixed 补充图解后重新提交;全部签署;#filed 不予公开归档",
-                                      "#fixed adds a graphic and is re-submitted; all signed; #filed filed as 不予公开"),
-           _thursday),
-    Moment(local(2024, 2, 9, 10, 0), ("春节前的周五公开 #on_time #late #overdue:截止 2月20日(周二)",
-                                      "published on the Friday before the Spring Festival: due Tue 20 February"), _friday),
-    Moment(local(2024, 2, 14, 10, 0), ("春节假期(2月10日—17日):不计工作日", "Spring Festival holiday (10–17 Feb): no working days")),
-    Moment(local(2024, 2, 18, 10, 0), ("周日调休上班:第 1 个工作日", "make-up working Sunday: working day 1 of 3")),
-    Moment(local(2024, 2, 19, 10, 0), ("#on_time 在门户网站和福州日报发布解读;#fixed 公开(截止 2月22日)",
-                                       "#on_time posts its interpretation (portal + 福州日报); #fixed is published, due 22 Feb"),
-           _back_at_work),
+    Moment(
+        local(2024, 2, 5, 9, 0),
+        (
+            "审批处、科信处起草 6 份文件;5 份进入解读方案(谁起草谁解读)",
+            "审批处 and 科信处 draft 6 documents; 5 move on to their interpretation plan",
+        ),
+        _monday,
+    ),
+    Moment(
+        local(2024, 2, 6, 10, 0),
+        (
+            "方案、解读材料、审签人就绪,提交同步审签",
+            "plans, materials and signers ready; joint sign-off requested",
+        ),
+        _tuesday,
+    ),
+    Moment(
+        local(2024, 2, 7, 15, 0),
+        (
+            "张局长退回 #fixed(缺图解);#withdrawn 撤回",
+            "the director rejects #fixed (no graphic); #withdrawn is withdrawn",
+        ),
+        _wednesday,
+    ),
+    Moment(
+        local(2024, 2, 8, 10, 0),
+        (
+            "#fixed 补充图解后重新提交;全部签署;#filed 不予公开归档",
+            "#fixed adds a graphic and is re-submitted; all signed; #filed filed as 不予公开",
+        ),
+        _thursday,
+    ),
+    Moment(
+        local(2024, 2, 9, 10, 0),
+        (
+            "春节前的周五公开 #on_time #late #overdue:截止 2月20日(周二)",
+            "published on the Friday before the Spring Festival: due Tue 20 February",
+        ),
+        _friday,
+    ),
+    Moment(
+        local(2024, 2, 14, 10, 0),
+        ("春节假期(2月10日—17日):不计工作日", "Spring Festival holiday (10–17 Feb): no working days"),
+    ),
+    Moment(
+        local(2024, 2, 18, 10, 0),
+        ("周日调休上班:第 1 个工作日", "make-up working Sunday: working day 1 of 3"),
+    ),
+    Moment(
+        local(2024, 2, 19, 10, 0),
+        (
+            "#on_time 在门户网站和福州日报发布解读;#fixed 公开(截止 2月22日)",
+            "#on_time posts its interpretation (portal + 福州日报); #fixed is published, due 22 Feb",
+        ),
+        _back_at_work,
+    ),
     Moment(local(2024, 2, 20, 9, 0), ("截止日 09:00", "09:00 on the due day")),
     Moment(local(2024, 2, 21, 0, 0), ("截止时间已过", "the deadline has passed")),
-    Moment(local(2024, 2, 21, 15, 0), ("#late 逾期后发布解读;#fixed 按时发布解读",
-                                       "#late posts after the deadline; #fixed posts on time"), _late_posting),
+    Moment(
+        local(2024, 2, 21, 15, 0),
+        ("#late 逾期后发布解读;#fixed 按时发布解读", "#late posts after the deadline; #fixed posts on time"),
+        _late_posting,
+    ),
     Moment(local(2024, 2, 22, 0, 0), ("逾期满 1 个工作日", "1 whole working day overdue")),
-    Moment(local(2024, 2, 23, 10, 0), ("#signoff 提交审签,吴处长已签,待张局长签署",
-                                       "#signoff: sign-off requested, signed by wu.kxc, awaiting the director"), _signoff),
+    Moment(
+        local(2024, 2, 23, 10, 0),
+        (
+            "#signoff 提交审签,吴处长已签,待张局长签署",
+            "#signoff: sign-off requested, signed by wu.kxc, awaiting the director",
+        ),
+        _signoff,
+    ),
     Moment(local(2024, 2, 24, 0, 0), ("逾期满 3 个工作日", "3 whole working days overdue")),
-    Moment(local(2024, 2, 26, 10, 0), ("周一:最后一次巡检,审计检查点", "Monday: a last sweep and an audit checkpoint")),
+    Moment(
+        local(2024, 2, 26, 10, 0),
+        ("周一:最后一次巡检,审计检查点", "Monday: a last sweep and an audit checkpoint"),
+    ),
 ]
 
 
@@ -276,10 +389,9 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
     from workers.inprocess import running
     from workers.sweep_tasks import AUDIT_CHECKPOINT, SWEEP_DEADLINES
     from workflow.bootstrap import bootstrap
+    from workflow.demo.report import label
     from workflow.kernel.models import Escalation
     from workflow.kernel.models.outbox import OutboxMessage
-
-    from workflow.demo.report import label
 
     started = time.perf_counter()
     folder = folder.resolve()
@@ -290,8 +402,13 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
     clock = FixedClock(MOMENTS[0].at)
     services = bootstrap(settings, db=db, clock=clock)
     counts = services.directory.import_file(None, SAMPLE)
-    progress(label(lang, f"示例单位已导入:{counts['units']} 个处室、{counts['users']} 名用户",
-                   f"sample bureau imported: {counts['units']} units, {counts['users']} users"))
+    progress(
+        label(
+            lang,
+            f"示例单位已导入:{counts['units']} 个处室、{counts['users']} 名用户",
+            f"sample bureau imported: {counts['units']} units, {counts['users']} users",
+        )
+    )
     story = Story(services.workflow, clock)
 
     app = make_app(services=services, name="santongbu-demo")
@@ -299,15 +416,33 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
 
     def pending() -> int:
         with db.transaction() as s:
-            return s.scalar(select(func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.status.in_(("pending", "sending")))) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+                or 0
+            )
 
     steps: list[StepResult] = []
     checkpoint: dict[str, Any] | None = None
-    with running(app, beat=True, pool="threads", concurrency=2, beat_loop_seconds=TICK / 2,
-                 shutdown_timeout=STEP_TIMEOUT, wake_task=SWEEP_DEADLINES) as rt:
-        progress(label(lang, "Celery worker 与 beat 已在本进程启动(内存传输,无需 Redis)",
-                       "Celery worker and beat started in this process (in-memory transport, no Redis)"))
+    with running(
+        app,
+        beat=True,
+        pool="threads",
+        concurrency=2,
+        beat_loop_seconds=TICK / 2,
+        shutdown_timeout=STEP_TIMEOUT,
+        wake_task=SWEEP_DEADLINES,
+    ) as rt:
+        progress(
+            label(
+                lang,
+                "Celery worker 与 beat 已在本进程启动(内存传输,无需 Redis)",
+                "Celery worker and beat started in this process (in-memory transport, no Redis)",
+            )
+        )
         for i, moment in enumerate(MOMENTS, 1):
             clock.set(moment.at)
             if moment.act is not None:
@@ -328,11 +463,20 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
                 raise DemoError(f"task {name} failed in the worker: {error!r}")
             now = clock.now()
             with db.transaction() as s:
-                fired = [(d, lv) for d, lv in s.execute(
-                    select(Escalation.document_id, Escalation.level).where(Escalation.fired_at == now)
-                    .order_by(Escalation.id))]
-                sent = s.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.sent_at == now)) or 0
+                fired = [
+                    (d, lv)
+                    for d, lv in s.execute(
+                        select(Escalation.document_id, Escalation.level)
+                        .where(Escalation.fired_at == now)
+                        .order_by(Escalation.id)
+                    )
+                ]
+                sent = (
+                    s.scalar(
+                        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at == now)
+                    )
+                    or 0
+                )
             step = StepResult(moment.at, moment.note, fired, sent)
             steps.append(step)
             progress(_step_line(i, step, story.ids, lang))
@@ -344,10 +488,16 @@ def run_demo(folder: Path, lang: str, progress: Callable[[str], None]) -> DemoRu
             raise DemoError(f"the audit checkpoint task did not run: {exc}") from exc
         results = rt.probe.returned(AUDIT_CHECKPOINT)
         checkpoint = results[-1] if results else None
-        progress(label(lang, "审计检查点已由 worker 记录;正在停止 worker……",
-                       "audit checkpoint recorded by the worker; stopping the worker…"))
-    return DemoRun(folder, settings, db, clock, dict(story.ids), steps, checkpoint,
-                   time.perf_counter() - started)
+        progress(
+            label(
+                lang,
+                "审计检查点已由 worker 记录;正在停止 worker……",
+                "audit checkpoint recorded by the worker; stopping the worker…",
+            )
+        )
+    return DemoRun(
+        folder, settings, db, clock, dict(story.ids), steps, checkpoint, time.perf_counter() - started
+    )
 
 
 def _step_line(i: int, step: StepResult, ids: dict[str, int], lang: str) -> str:
@@ -361,10 +511,19 @@ def _step_line(i: int, step: StepResult, ids: dict[str, int], lang: str) -> str:
         by_level: dict[str, list[int]] = {}
         for doc_id, level in step.fired:
             by_level.setdefault(level, []).append(doc_id)
-        fired = "; ".join(f"{LEVELS.get(lv, (lv, lv))[0 if lang == 'zh' else 1]} "
-                          + ", ".join(f"#{d}" for d in docs) for lv, docs in by_level.items())
+        fired = "; ".join(
+            f"{LEVELS.get(lv, (lv, lv))[0 if lang == 'zh' else 1]} " + ", ".join(f"#{d}" for d in docs)
+            for lv, docs in by_level.items()
+        )
         line += "\n" + " " * 9 + label(lang, f"巡检 → {fired}", f"sweep → {fired}")
     if step.emails_sent:
-        line += "\n" + " " * 9 + label(lang, f"worker 已发送 {step.emails_sent} 封邮件",
-                                       f"worker delivered {step.emails_sent} email(s)")
+        line += (
+            "\n"
+            + " " * 9
+            + label(
+                lang,
+                f"worker 已发送 {step.emails_sent} 封邮件",
+                f"worker delivered {step.emails_sent} email(s)",
+            )
+        )
     return line

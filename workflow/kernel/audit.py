@@ -4,13 +4,14 @@ Each document has its own chain (``doc:<id>``); directory and calendar administr
 ``sys``. A chain's head row is advanced with a compare-and-set, so two writers on one chain
 cannot both append seq N, while writers on different documents never wait for each other.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -19,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.errors import ConcurrentChange
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -37,17 +37,39 @@ def _canonical(fields: Mapping[str, Any]) -> bytes:
 
 
 def event_hash(
-    *, chain: str, seq: int, at: datetime, actor: str | None, actor_unit: str | None,
-    document_id: int | None, action: str, outcome: str, state_before: str | None,
-    state_after: str | None, details: str, prev_hash: str,
+    *,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str | None,
+    actor_unit: str | None,
+    document_id: int | None,
+    action: str,
+    outcome: str,
+    state_before: str | None,
+    state_after: str | None,
+    details: str,
+    prev_hash: str,
 ) -> str:
     """The hash of one event: every column but ``id`` and ``hash`` itself."""
-    return hashlib.sha256(_canonical({
-        "chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor": actor,
-        "actor_unit": actor_unit, "document_id": document_id, "action": action,
-        "outcome": outcome, "state_before": state_before, "state_after": state_after,
-        "details": details, "prev_hash": prev_hash,
-    })).hexdigest()
+    return hashlib.sha256(
+        _canonical(
+            {
+                "chain": chain,
+                "seq": seq,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor": actor,
+                "actor_unit": actor_unit,
+                "document_id": document_id,
+                "action": action,
+                "outcome": outcome,
+                "state_before": state_before,
+                "state_after": state_after,
+                "details": details,
+                "prev_hash": prev_hash,
+            }
+        )
+    ).hexdigest()
 
 
 def dump_details(details: Mapping[str, Any] | None) -> str:
@@ -82,12 +104,18 @@ def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
     """The event's columns, its hash included, as the database will hand them back."""
     actor = entry.actor
     row = {
-        "chain": chain, "seq": seq, "at": entry.at.astimezone(timezone.utc),
+        "chain": chain,
+        "seq": seq,
+        "at": entry.at.astimezone(UTC),
         "actor": actor.login if actor else None,
         "actor_unit": (actor.unit_code or None) if actor else None,
-        "document_id": entry.document_id, "action": entry.action, "outcome": entry.outcome,
-        "state_before": entry.state_before, "state_after": entry.state_after,
-        "details": dump_details(entry.details), "prev_hash": prev,
+        "document_id": entry.document_id,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "state_before": entry.state_before,
+        "state_after": entry.state_after,
+        "details": dump_details(entry.details),
+        "prev_hash": prev,
     }
     row["hash"] = event_hash(**row)
     return row
@@ -182,23 +210,34 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
 def _move_heads(session: Session, moved: Sequence[tuple[str, int, int, str]]) -> int:
     """Compare-and-set many heads (chain, old seq, new seq, new hash); the number moved."""
     if session.get_bind().dialect.name == "postgresql":  # one JSON parameter, as in workflow.kernel.bulk
-        return session.execute(text(
-            "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash "
-            "FROM json_to_recordset(CAST(:moved AS json)) AS v(chain varchar, old integer, seq integer, hash varchar) "
-            "WHERE h.chain = v.chain AND h.seq = v.old"),
-            {"moved": json.dumps([{"chain": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved])}).rowcount
+        return session.execute(
+            text(
+                "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash "
+                "FROM json_to_recordset(CAST(:moved AS json)) AS v(chain varchar, old integer, seq integer, hash varchar) "
+                "WHERE h.chain = v.chain AND h.seq = v.old"
+            ),
+            {"moved": json.dumps([{"chain": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved])},
+        ).rowcount
     table = AuditHead.__table__
     return session.execute(
-        update(table).where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
+        update(table)
+        .where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
         .values(seq=bindparam("seq"), hash=bindparam("hash")),
         [{"c": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved],
     ).rowcount
 
 
 def record_refusal(
-    db: Any, *, at: datetime, actor: ActorSnapshot | None, action: str,
-    reasons: Iterable[Reason], document_id: int | None = None, state: str | None = None,
-    details: Mapping[str, Any] | None = None, attempts: int = 5,
+    db: Any,
+    *,
+    at: datetime,
+    actor: ActorSnapshot | None,
+    action: str,
+    reasons: Iterable[Reason],
+    document_id: int | None = None,
+    state: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    attempts: int = 5,
 ) -> None:
     """Write the audit line of a refused action in a transaction of its own.
 
@@ -211,9 +250,17 @@ def record_refusal(
     for attempt in range(attempts):
         try:
             with db.transaction() as session:
-                append(session, at=at, actor=actor, action=action, outcome="refused",
-                       document_id=document_id, state_before=state, state_after=state,
-                       details=payload)
+                append(
+                    session,
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    outcome="refused",
+                    document_id=document_id,
+                    state_before=state,
+                    state_after=state,
+                    details=payload,
+                )
             return
         except (ConcurrentChange, IntegrityError, OperationalError):
             if attempt == attempts - 1:
@@ -230,7 +277,9 @@ def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
     last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     text = json.dumps(heads, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(_canonical({"at": at.isoformat(timespec="microseconds"), "heads": text, "prev_hash": prev})).hexdigest()
+    digest = hashlib.sha256(
+        _canonical({"at": at.isoformat(timespec="microseconds"), "heads": text, "prev_hash": prev})
+    ).hexdigest()
     cp = AuditCheckpoint(at=at, heads=text, chain_count=len(heads), prev_hash=prev, hash=digest)
     session.add(cp)
     session.flush()
@@ -248,8 +297,13 @@ class Break:
     events_after: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chain": self.chain, "seq": self.seq, "event_id": self.event_id,
-                "problem": self.problem, "events_after": self.events_after}
+        return {
+            "chain": self.chain,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "problem": self.problem,
+            "events_after": self.events_after,
+        }
 
 
 @dataclass
@@ -264,8 +318,13 @@ class VerifyReport:
         return not self.breaks
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "chains": self.chains, "events": self.events,
-                "checkpoints": self.checkpoints, "breaks": [b.as_dict() for b in self.breaks]}
+        return {
+            "ok": self.ok,
+            "chains": self.chains,
+            "events": self.events,
+            "checkpoints": self.checkpoints,
+            "breaks": [b.as_dict() for b in self.breaks],
+        }
 
 
 def _events(session: Session, chain: str | None) -> Iterator[AuditEvent]:
@@ -300,9 +359,17 @@ def verify(session: Session, chain: str | None = None) -> VerifyReport:
             problem = "prev_hash does not match the previous event (an event was deleted or inserted)"
         else:
             digest = event_hash(
-                chain=ev.chain, seq=ev.seq, at=ev.at, actor=ev.actor, actor_unit=ev.actor_unit,
-                document_id=ev.document_id, action=ev.action, outcome=ev.outcome,
-                state_before=ev.state_before, state_after=ev.state_after, details=ev.details,
+                chain=ev.chain,
+                seq=ev.seq,
+                at=ev.at,
+                actor=ev.actor,
+                actor_unit=ev.actor_unit,
+                document_id=ev.document_id,
+                action=ev.action,
+                outcome=ev.outcome,
+                state_before=ev.state_before,
+                state_after=ev.state_after,
+                details=ev.details,
                 prev_hash=ev.prev_hash,
             )
             if digest != ev.hash:
@@ -316,25 +383,41 @@ def verify(session: Session, chain: str | None = None) -> VerifyReport:
         prev, expect_seq = ev.hash, ev.seq + 1
     report.breaks.extend(broken.values())
     for name, (seq, digest) in heads.items():
-        if chain is not None and name != chain or name in broken:
+        if (chain is not None and name != chain) or name in broken:
             continue
         if seen.get(name) != (seq, digest):
             last = seen.get(name, (0, GENESIS))[0]
-            report.breaks.append(Break(name, last + 1, None,
-                f"chain ends at seq {last} but its head says {seq} (events were deleted at the end)"))
+            report.breaks.append(
+                Break(
+                    name,
+                    last + 1,
+                    None,
+                    f"chain ends at seq {last} but its head says {seq} (events were deleted at the end)",
+                )
+            )
     if cp_rows:
         report.checkpoints = len(cp_rows)
         prev_cp = GENESIS
         for cp in cp_rows:
-            digest = hashlib.sha256(_canonical({"at": cp.at.isoformat(timespec="microseconds"), "heads": cp.heads, "prev_hash": prev_cp})).hexdigest()
+            digest = hashlib.sha256(
+                _canonical(
+                    {"at": cp.at.isoformat(timespec="microseconds"), "heads": cp.heads, "prev_hash": prev_cp}
+                )
+            ).hexdigest()
             if cp.prev_hash != prev_cp or cp.hash != digest:
                 report.breaks.append(Break("checkpoint", None, cp.id, "checkpoint row was edited or removed"))
                 break
             prev_cp = cp.hash
         for name, (seq, digest) in json.loads(cp_rows[-1].heads).items():
-            if chain is not None and name != chain or name in broken:
+            if (chain is not None and name != chain) or name in broken:
                 continue
             if hashes_at.get((name, seq)) != digest:
-                report.breaks.append(Break(name, seq, None,
-                    "the checkpoint names this event but the chain no longer holds it (history removed)"))
+                report.breaks.append(
+                    Break(
+                        name,
+                        seq,
+                        None,
+                        "the checkpoint names this event but the chain no longer holds it (history removed)",
+                    )
+                )
     return report

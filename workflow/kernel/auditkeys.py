@@ -6,6 +6,7 @@ third party can check); the public keyring is what auditors receive. Anchors are
 linked checkpoints of every chain head, exported to a folder meant to be write-once or
 shipped away: once an anchor has left the machine, rewriting what it covers shows.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,11 +43,13 @@ def canonical(obj: Any) -> bytes:
     """One byte string per value, so a signature or MAC made here verifies anywhere."""
 
     def reject(value: Any) -> Any:
-        raise TypeError(f"canonical() takes JSON types only, not {type(value).__name__}; "
-                        "pass datetimes as ISO strings")
+        raise TypeError(
+            f"canonical() takes JSON types only, not {type(value).__name__}; pass datetimes as ISO strings"
+        )
 
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False, default=reject).encode("utf-8")
+    return json.dumps(
+        obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=reject
+    ).encode("utf-8")
 
 
 def _b64(raw: bytes) -> str:
@@ -129,8 +132,9 @@ class Keyring:
         raise KeyFileError(f"Key {key_id!r} is not in the keyring.")
 
     def public(self) -> PublicKeyring:
-        return PublicKeyring(tuple(PublicKey(k.key_id, k.created_at, k.private.public_key())
-                                   for k in self.keys))
+        return PublicKeyring(
+            tuple(PublicKey(k.key_id, k.created_at, k.private.public_key()) for k in self.keys)
+        )
 
 
 def _write_file(path: Path, data: bytes, *, mode: int, overwrite: bool) -> None:
@@ -159,13 +163,19 @@ def _save_keyring(path: Path, keys: list[Key], now: datetime, *, overwrite: bool
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     private = Ed25519PrivateKey.generate()
-    keys.append(Key(_key_id(private.public_key()), now.astimezone(UTC),
-                    secrets.token_bytes(32), private))
-    entries = [{"key_id": k.key_id, "created_at": k.created_at.isoformat(),
-                "hmac_secret": _b64(k.hmac_secret),
-                "ed25519_private": _b64(k.private.private_bytes_raw())} for k in keys]
-    _write_file(path, json.dumps({"keys": entries}, indent=2).encode() + b"\n",
-                mode=0o600, overwrite=overwrite)
+    keys.append(Key(_key_id(private.public_key()), now.astimezone(UTC), secrets.token_bytes(32), private))
+    entries = [
+        {
+            "key_id": k.key_id,
+            "created_at": k.created_at.isoformat(),
+            "hmac_secret": _b64(k.hmac_secret),
+            "ed25519_private": _b64(k.private.private_bytes_raw()),
+        }
+        for k in keys
+    ]
+    _write_file(
+        path, json.dumps({"keys": entries}, indent=2).encode() + b"\n", mode=0o600, overwrite=overwrite
+    )
     return load_keyring(path)
 
 
@@ -182,8 +192,7 @@ def rotate_keyring(path: Path, *, now: datetime) -> Keyring:
     return _save_keyring(path, list(load_keyring(path).keys), now, overwrite=True)
 
 
-def _entries(path: Path, what: str, blobs: tuple[str, ...]
-             ) -> list[tuple[str, str, datetime, list[bytes]]]:
+def _entries(path: Path, what: str, blobs: tuple[str, ...]) -> list[tuple[str, str, datetime, list[bytes]]]:
     """Each key as (where, key_id, created_at, decoded 32-byte blobs), or KeyFileError."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
@@ -195,7 +204,7 @@ def _entries(path: Path, what: str, blobs: tuple[str, ...]
         raise KeyFileError(f"{what} {path} cannot be read ({e.strerror}).") from None
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, list):
-        raise KeyFileError(f"{what} {path} has no \"keys\" list.")
+        raise KeyFileError(f'{what} {path} has no "keys" list.')
     if not keys:
         raise KeyFileError(f"{what} {path} contains no keys.")
     out = []
@@ -241,12 +250,14 @@ def load_keyring(path: Path) -> Keyring:
     except OSError as e:
         raise KeyFileError(f"Keyring file {path} cannot be read ({e.strerror}).") from None
     if mode & 0o077:
-        raise KeyFileError(f"Keyring file {path} is open to group or others "
-                           f"(mode {mode & 0o777:o}); run: chmod 600 {path}")
+        raise KeyFileError(
+            f"Keyring file {path} is open to group or others (mode {mode & 0o777:o}); run: chmod 600 {path}"
+        )
     keys: list[Key] = []
     seen: set[str] = set()
     for where, key_id, created, (secret, raw) in _entries(
-            path, "Keyring file", ("hmac_secret", "ed25519_private")):
+        path, "Keyring file", ("hmac_secret", "ed25519_private")
+    ):
         private = Ed25519PrivateKey.from_private_bytes(raw)
         _check_id(where, key_id, private.public_key(), seen)
         keys.append(Key(key_id, created, secret, private))
@@ -254,10 +265,11 @@ def load_keyring(path: Path) -> Keyring:
 
 
 def write_public_keyring(path: Path, keyring: Keyring) -> None:
-    entries = [{"key_id": k.key_id, "created_at": k.created_at.isoformat(),
-                "ed25519_public": k.public_key_b64} for k in keyring.keys]
-    _write_file(path, json.dumps({"keys": entries}, indent=2).encode() + b"\n",
-                mode=0o644, overwrite=True)
+    entries = [
+        {"key_id": k.key_id, "created_at": k.created_at.isoformat(), "ed25519_public": k.public_key_b64}
+        for k in keyring.keys
+    ]
+    _write_file(path, json.dumps({"keys": entries}, indent=2).encode() + b"\n", mode=0o644, overwrite=True)
 
 
 def load_public_keyring(path: Path) -> PublicKeyring:
@@ -284,18 +296,31 @@ class Anchor:
     signature: str
 
     def body(self) -> dict[str, Any]:
-        return {"seq": self.seq, "at": self.at, "event_count": self.event_count,
-                "heads": {c: [s, h] for c, (s, h) in self.heads.items()},
-                "previous_hash": self.previous_hash, "key_id": self.key_id}
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "event_count": self.event_count,
+            "heads": {c: [s, h] for c, (s, h) in self.heads.items()},
+            "previous_hash": self.previous_hash,
+            "key_id": self.key_id,
+        }
 
     def digest(self) -> str:
         return hashlib.sha256(canonical({**self.body(), "signature": self.signature})).hexdigest()
 
 
-def make_anchor(*, seq: int, at: str, event_count: int, heads: Mapping[str, tuple[int, str]],
-                previous_hash: str, key: Key) -> Anchor:
-    unsigned = Anchor(seq, at, event_count, {c: (int(s), str(h)) for c, (s, h) in heads.items()},
-                      previous_hash, key.key_id, "")
+def make_anchor(
+    *, seq: int, at: str, event_count: int, heads: Mapping[str, tuple[int, str]], previous_hash: str, key: Key
+) -> Anchor:
+    unsigned = Anchor(
+        seq,
+        at,
+        event_count,
+        {c: (int(s), str(h)) for c, (s, h) in heads.items()},
+        previous_hash,
+        key.key_id,
+        "",
+    )
     return dataclasses.replace(unsigned, signature=key.sign(canonical(unsigned.body())))
 
 
@@ -303,8 +328,9 @@ def write_anchor(directory: Path, anchor: Anchor) -> Path:
     """Never overwrites: an anchor that could be replaced would prove nothing."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"checkpoint-{anchor.seq:08d}.json"
-    data = json.dumps({**anchor.body(), "signature": anchor.signature}, indent=2,
-                      sort_keys=True, ensure_ascii=False)
+    data = json.dumps(
+        {**anchor.body(), "signature": anchor.signature}, indent=2, sort_keys=True, ensure_ascii=False
+    )
     _write_file(path, data.encode("utf-8") + b"\n", mode=0o644, overwrite=False)
     return path
 
@@ -320,12 +346,19 @@ def _parse_anchor(data: Any) -> Anchor:
     if not all(isinstance(data[f], str) for f in ("at", "previous_hash", "key_id", "signature")):
         raise ValueError("at, previous_hash, key_id and signature must be strings")
     heads = data["heads"]
-    if not isinstance(heads, dict) or not all(isinstance(v, list) and len(v) == 2 and count(v[0])
-                                              and isinstance(v[1], str) for v in heads.values()):
+    if not isinstance(heads, dict) or not all(
+        isinstance(v, list) and len(v) == 2 and count(v[0]) and isinstance(v[1], str) for v in heads.values()
+    ):
         raise ValueError("heads must map each chain to [seq, hash]")
-    return Anchor(data["seq"], data["at"], data["event_count"],
-                  {c: (s, h) for c, (s, h) in heads.items()},
-                  data["previous_hash"], data["key_id"], data["signature"])
+    return Anchor(
+        data["seq"],
+        data["at"],
+        data["event_count"],
+        {c: (s, h) for c, (s, h) in heads.items()},
+        data["previous_hash"],
+        data["key_id"],
+        data["signature"],
+    )
 
 
 def _missing(first: int, stop: int) -> str:
@@ -350,18 +383,19 @@ def _continuity(parsed: list[tuple[str, Anchor]]) -> list[str]:
         elif cur.previous_hash != prev.digest():
             found.append(f"{name} has a previous_hash that does not match {prev_name}.")
         if cur.event_count < prev.event_count:
-            found.append(f"{name} counts {cur.event_count} events, fewer than the "
-                         f"{prev.event_count} in {prev_name}.")
+            found.append(
+                f"{name} counts {cur.event_count} events, fewer than the {prev.event_count} in {prev_name}."
+            )
         for chain, (seq, head) in prev.heads.items():
             now = cur.heads.get(chain)
             if now is None:
                 found.append(f"{name} omits chain {chain!r}, which {prev_name} has.")
             elif now[0] < seq:
-                found.append(f"{name} has chain {chain!r} at seq {now[0]}, behind seq {seq} "
-                             f"in {prev_name}.")
+                found.append(f"{name} has chain {chain!r} at seq {now[0]}, behind seq {seq} in {prev_name}.")
             elif now[0] == seq and now[1] != head:
-                found.append(f"{name} has chain {chain!r} at seq {seq} with a different hash "
-                             f"from {prev_name}.")
+                found.append(
+                    f"{name} has chain {chain!r} at seq {seq} with a different hash from {prev_name}."
+                )
         prev_name, prev = name, cur
     return found
 
@@ -391,8 +425,9 @@ def read_anchors(directory: Path, public: PublicKeyring) -> tuple[list[Anchor], 
             continue
         parsed.append((path.name, anchor))
         if anchor.key_id not in public.key_ids:
-            findings.append(f"{path.name} is signed with key {anchor.key_id!r}, "
-                            "which is not in the public keyring.")
+            findings.append(
+                f"{path.name} is signed with key {anchor.key_id!r}, which is not in the public keyring."
+            )
         elif not public.verify(anchor.key_id, canonical(anchor.body()), anchor.signature):
             findings.append(f"{path.name} has a signature that does not match its contents.")
         else:

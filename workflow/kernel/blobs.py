@@ -13,6 +13,7 @@ materials with the same bytes share one file and a file's name proves its conten
   (never from the name or the client's word).
 * **Removed** only by the caller that has checked nothing refers to the file any more.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -12,6 +12,7 @@ the C JSON encoder instead of psycopg's per-element array escaping (the first at
 Only the table and column names of our own metadata are written into the SQL; every value is a
 bound parameter.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,10 @@ def insert_many(
     names = list(rows[0])
     columns = ", ".join(f"{quote(n)} {table.c[n].type.compile(dialect=dialect)}" for n in names)
     listed = ", ".join(quote(n) for n in names)
-    sql = (f"INSERT INTO {quote(table.name)} ({listed}) "
-           f"SELECT {listed} FROM json_to_recordset(CAST(:rows AS json)) AS r({columns})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({listed}) "
+        f"SELECT {listed} FROM json_to_recordset(CAST(:rows AS json)) AS r({columns})"
+    )
     if conflict is not None:
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
     if returning:

@@ -1,8 +1,9 @@
 """Injected time: logic never reads the wall clock, so deadlines can be tested by moving a clock."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -16,7 +17,7 @@ class SystemClock:
     """The real clock, used only at the edges (CLI, server, worker start-up)."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -44,4 +45,4 @@ def to_utc(instant: datetime) -> datetime:
     """Normalise to aware UTC; a naive datetime is refused because its zone is a guess."""
     if instant.tzinfo is None:
         raise ValueError("naive datetime: give a time zone (e.g. +08:00)")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)

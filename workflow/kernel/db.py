@@ -5,6 +5,7 @@ writers queue on the lock (with a busy timeout) instead of failing half-way with
 locked"; WAL lets readers carry on meanwhile. PostgreSQL uses READ COMMITTED and relies on the
 compare-and-set of ``documents.version`` and on ``FOR UPDATE SKIP LOCKED`` where rows are claimed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -21,9 +22,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` as users write it and pick the psycopg 3 driver for it."""
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url[len("postgres://"):]
+        return "postgresql+psycopg://" + url[len("postgres://") :]
     return url
 
 

@@ -1,5 +1,6 @@
 """Errors a user can cause. Interfaces turn them into one clear line (CLI) or a problem
 document (HTTP); anything else is a bug and may show a traceback."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -12,6 +12,7 @@ script reads and the CSV a supervisor opens in Excel.
   rates as fractions, lists as lists.
 * **Text** is an aligned table for the terminal, aware that a Chinese character is two columns.
 """
+
 from __future__ import annotations
 
 import csv
@@ -78,8 +79,11 @@ class Table:
             "rows": [{c.key: _json_value(r.get(c.key), self.tz) for c in self.columns} for r in self.rows],
         }
         if self.totals is not None:
-            out["totals"] = {c.key: _json_value(self.totals.get(c.key), self.tz)
-                             for c in self.columns if c.key in self.totals}
+            out["totals"] = {
+                c.key: _json_value(self.totals.get(c.key), self.tz)
+                for c in self.columns
+                if c.key in self.totals
+            }
         return out
 
 
@@ -137,11 +141,14 @@ def write_csv(table: Table, out: IO[str], lang: str = "zh") -> None:
     writer.writerow([c.header(lang) for c in table.columns])
     rows = list(table.rows) + ([table.totals] if table.totals is not None else [])
     for row in rows:
-        writer.writerow([
-            _safe(cell(c, row.get(c.key), lang, table.tz)) if c.kind in ("text", "list")
-            else cell(c, row.get(c.key), lang, table.tz)
-            for c in table.columns
-        ])
+        writer.writerow(
+            [
+                _safe(cell(c, row.get(c.key), lang, table.tz))
+                if c.kind in ("text", "list")
+                else cell(c, row.get(c.key), lang, table.tz)
+                for c in table.columns
+            ]
+        )
 
 
 def to_csv(table: Table, lang: str = "zh") -> str:
@@ -181,12 +188,17 @@ def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
     """An aligned plain-text table with the title and what was asked on top."""
     headers = [c.header(lang) for c in table.columns]
     rows = list(table.rows) + ([table.totals] if table.totals is not None else [])
-    body = [[_clip(cell(c, r.get(c.key), lang, table.tz).replace("\n", " "), max_cell)
-             for c in table.columns] for r in rows]
+    body = [
+        [_clip(cell(c, r.get(c.key), lang, table.tz).replace("\n", " "), max_cell) for c in table.columns]
+        for r in rows
+    ]
     widths = [max([_width(h)] + [_width(line[i]) for line in body]) for i, h in enumerate(headers)]
     lines = [table.title(lang)]
-    about = [f"{k}: {cell(Column(k, k, k, 'instant'), v, lang, table.tz) if isinstance(v, datetime) else v}"
-             for k, v in table.meta.items() if v not in (None, "", [])]
+    about = [
+        f"{k}: {cell(Column(k, k, k, 'instant'), v, lang, table.tz) if isinstance(v, datetime) else v}"
+        for k, v in table.meta.items()
+        if v not in (None, "", [])
+    ]
     if about:
         lines.append("  ".join(about))
     lines.append("  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip())

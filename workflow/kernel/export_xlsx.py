@@ -11,6 +11,7 @@ says what the table answers (its ``meta``: period, unit, as-of instant).
 
 Written in openpyxl's write-only mode, so a long ledger streams row by row.
 """
+
 from __future__ import annotations
 
 import io
@@ -67,7 +68,9 @@ def _sheet_title(text: str) -> str:
     return _SHEET_NAME_BAD.sub(" ", text)[:31] or "Sheet1"
 
 
-def _cells(ws: WriteOnlyWorksheet, values: list[tuple[Any, str | None]], bold: bool = False) -> list[WriteOnlyCell]:
+def _cells(
+    ws: WriteOnlyWorksheet, values: list[tuple[Any, str | None]], bold: bool = False
+) -> list[WriteOnlyCell]:
     out = []
     for value, fmt in values:
         c = WriteOnlyCell(ws, value=value)
@@ -109,8 +112,11 @@ def write_xlsx(table: Table, out: IO[bytes] | Path, lang: str = "zh") -> None:
     for key, value in table.meta.items():
         if value in (None, "", []):
             continue
-        shown = (value.astimezone(ZoneInfo(table.tz)).replace(tzinfo=None), INSTANT_FORMAT) \
-            if isinstance(value, datetime) else (str(value), None)
+        shown = (
+            (value.astimezone(ZoneInfo(table.tz)).replace(tzinfo=None), INSTANT_FORMAT)
+            if isinstance(value, datetime)
+            else (str(value), None)
+        )
         about.append(_cells(about, [(key, None), shown]))
     wb.save(out)
 

@@ -25,6 +25,7 @@ A term shorter than three characters has no trigram. Such terms only narrow the 
 the longer terms of the same query; a query made only of short terms searches titles and 文号
 (a scan of two short columns), never bodies.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,7 +52,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 FTS_TABLE = "documents_fts"
-FTS_SHADOW_TABLES = tuple(f"{FTS_TABLE}{suffix}" for suffix in ("", "_data", "_idx", "_docsize", "_config", "_content"))
+FTS_SHADOW_TABLES = tuple(
+    f"{FTS_TABLE}{suffix}" for suffix in ("", "_data", "_idx", "_docsize", "_config", "_content")
+)
 """The FTS5 table and the tables SQLite keeps for it: not models, left alone by schema checks."""
 FIELDS = ("title", "doc_number", "body", "plan")
 PG_INDEXES = tuple(f"ix_documents_search_{field}" for field in FIELDS)
@@ -170,12 +173,15 @@ def pg_window(session: Session, wanted: int) -> int:
     asks the indexes: √(wanted × documents). A term in a fraction f of N documents costs
     wanted/f rows in the first phase and f·N in the second; the window makes the worse of the
     two √(wanted·N) rows. N is PostgreSQL's estimate (``reltuples``)."""
-    estimate = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'documents'::regclass")).scalar()
+    estimate = session.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'documents'::regclass")
+    ).scalar()
     return int(min(20_000, max(500, math.sqrt(wanted * max(float(estimate or 0), 1.0)))))
 
 
-def pg_newest_first(session: Session, stmt: Select[Any], query: Query, documents: Any,
-                    wanted: int, before: int | None = None) -> list[Any]:
+def pg_newest_first(
+    session: Session, stmt: Select[Any], query: Query, documents: Any, wanted: int, before: int | None = None
+) -> list[Any]:
     """The first ``wanted`` rows of ``stmt`` (already filtered by who may read, state, unit,
     period and page) that match ``query``, newest first, on PostgreSQL. ``before`` is the
     page's bound on the documents' key.
@@ -201,7 +207,9 @@ def pg_newest_first(session: Session, stmt: Select[Any], query: Query, documents
         if low is None or len(rows) >= wanted:
             return rows
         if len(clauses) > 1:
-            window = select(*(func.count().filter(c) for c in clauses)).select_from(documents).where(key >= low)
+            window = (
+                select(*(func.count().filter(c) for c in clauses)).select_from(documents).where(key >= low)
+            )
             seen = session.execute(window if before is None else window.where(key < before)).one()
             rarest = min(range(len(clauses)), key=lambda i: seen[i])
             tested = pg_term_clauses(query, documents, indexable=False)

@@ -3,6 +3,7 @@
 Secrets (SMTP password, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -51,16 +52,20 @@ class Settings(BaseSettings):
     wecom_base_url: str = Field(
         default="https://qyapi.weixin.qq.com",
         description="Where WeCom group-robot messages are posted (the host of each unit's webhook URL is "
-                    "replaced by this one: an egress gateway, or a test server).",
+        "replaced by this one: an egress gateway, or a test server).",
     )
     dingtalk_base_url: str = Field(
         default="https://oapi.dingtalk.com",
         description="Where DingTalk group-robot messages are posted (replaces the host of each unit's webhook URL).",
     )
     robot_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one robot webhook call.")
-    blob_folder: Path = Field(default=Path("santongbu-files"),
-                              description="Where material files are kept, content-addressed by SHA-256.")
-    upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest material file (not video).")
+    blob_folder: Path = Field(
+        default=Path("santongbu-files"),
+        description="Where material files are kept, content-addressed by SHA-256.",
+    )
+    upload_max_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest material file (not video)."
+    )
     upload_max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0, description="Largest video file.")
 
     base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
@@ -71,11 +76,13 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     provisional_refresh_interval_seconds: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="How often the beat recomputes provisional deadlines on the calendar as it is now.",
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs the web pages' session cookies (≥ 32 characters).",
+        default=None,
+        description="Signs the web pages' session cookies (≥ 32 characters).",
     )
 
     @field_validator("ladder")
@@ -85,7 +92,7 @@ class Settings(BaseSettings):
         if value:
             try:
                 parse_ladder(value)
-            except Exception as exc:  # noqa: BLE001 - any parse problem is a configuration error
+            except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
 

@@ -7,6 +7,7 @@ Every sign-in, failed sign-in and password change is an audit event on the ``sys
 memory, by the injected clock: after :data:`MAX_FAILURES` failures within
 :data:`FAILURE_WINDOW`, sign-in for that login is refused until the window has passed.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,7 +19,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -110,8 +110,14 @@ class Accounts:
             user = authz.find_user(session, login)
             if user is None or not user.active:
                 return None
-            return WebUser(login=user.login, name=user.name, unit=user.unit.code, unit_name=user.unit.name,
-                           actor=actor_snapshot(user), password_fingerprint=fingerprint(user.password_hash))
+            return WebUser(
+                login=user.login,
+                name=user.name,
+                unit=user.unit.code,
+                unit_name=user.unit.name,
+                actor=actor_snapshot(user),
+                password_fingerprint=fingerprint(user.password_hash),
+            )
 
     # ------------------------------------------------------------------ sign-in
     def sign_in(self, login: str, password: str) -> tuple[WebUser, str] | None:
@@ -133,11 +139,19 @@ class Accounts:
         ok = self.passwords.verify(stored, password)
         if not ok or user is None or not user.active:
             self.throttle.failed(login)
-            why = "wrong password" if user is not None and user.active and stored else \
-                "inactive" if user is not None and not user.active else \
-                "no password set" if user is not None else "unknown login"
+            why = (
+                "wrong password"
+                if user is not None and user.active and stored
+                else "inactive"
+                if user is not None and not user.active
+                else "no password set"
+                if user is not None
+                else "unknown login"
+            )
             actor = actor_snapshot(user) if user is not None else None
-            self._audit_sign_in(actor, "refused", {"why": why, **({"login": login} if user is not None else {})})
+            self._audit_sign_in(
+                actor, "refused", {"why": why, **({"login": login} if user is not None else {})}
+            )
             return None
         self.throttle.succeeded(login)
         assert stored is not None
@@ -162,8 +176,14 @@ class Accounts:
         for attempt in range(5):
             try:
                 with self.db.transaction() as session:
-                    audit.append(session, at=self.clock.now(), actor=actor, action=action,
-                                 outcome=outcome, details=details)
+                    audit.append(
+                        session,
+                        at=self.clock.now(),
+                        actor=actor,
+                        action=action,
+                        outcome=outcome,
+                        details=details,
+                    )
                 return
             except (ConcurrentChange, IntegrityError, OperationalError):
                 if attempt == 4:
@@ -193,7 +213,12 @@ class Accounts:
                 _, actor = authz.require(session, acting, permissions.may_administer)
         except Denied as denied:
             reasons = denied.error.reasons
-            self._audit(denied.actor, action, "refused", {"login": login, "reasons": ", ".join(r.code for r in reasons)})
+            self._audit(
+                denied.actor,
+                action,
+                "refused",
+                {"login": login, "reasons": ", ".join(r.code for r in reasons)},
+            )
             raise denied.error from None
         hashed = self.passwords.hash(password) if password is not None else None
         with self.db.transaction() as session:

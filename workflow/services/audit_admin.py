@@ -12,6 +12,7 @@ The questions themselves are :class:`workflow.services.audit_queries.AuditQuerie
 authorises and audits refusals; verify and checkpoint are operations on the whole trail run by
 the operator of the installation (CLI) or the workers, as before.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,7 +78,8 @@ class AuditAdmin:
         """Every event of one document, oldest first (whoever may read the document)."""
         return self.queries.timeline(login, doc_id)
 
-    def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
-               after_id: int | None = None) -> EventPage:
+    def events(
+        self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+    ) -> EventPage:
         """One page of events matching ``flt`` (supervisors, auditors, leaders, administrators)."""
         return self.queries.events(login, flt, limit=limit, after_id=after_id)

@@ -12,6 +12,7 @@ next page starts after the last event's id (``after_id``), whose ``at`` is looke
 costs the same at the millionth event as at the first, and events appended meanwhile never
 shift a page. The filters map onto the indexes of migration 0004.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,6 @@ from states import permissions
 from states.catalogue import pairs
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
-
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -56,7 +56,8 @@ EVENT_COLUMNS = (
     Column("details", "详情", "details"),
 )
 TIMELINE_COLUMNS = (Column("seq", "序号", "seq", "int"),) + tuple(
-    c for c in EVENT_COLUMNS if c.key not in ("id", "document_id"))
+    c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")
+)
 
 
 def invalid(field: str, problem: str) -> InvalidInput:
@@ -107,26 +108,35 @@ def event_row(ev: Any) -> dict[str, Any]:
         details: Any = json.loads(ev.details) if ev.details else {}
     except ValueError:  # a tampered row still shows; verify reports it
         details = ev.details
-    return {"id": ev.id, "seq": ev.seq, "at": ev.at, "document_id": ev.document_id,
-            "actor": ev.actor, "actor_unit": ev.actor_unit, "action": ev.action,
-            "outcome": ev.outcome, "state_before": ev.state_before,
-            "state_after": ev.state_after, "details": details}
+    return {
+        "id": ev.id,
+        "seq": ev.seq,
+        "at": ev.at,
+        "document_id": ev.document_id,
+        "actor": ev.actor,
+        "actor_unit": ev.actor_unit,
+        "action": ev.action,
+        "outcome": ev.outcome,
+        "state_before": ev.state_before,
+        "state_after": ev.state_after,
+        "details": details,
+    }
 
 
 def _details_text(row: dict[str, Any]) -> dict[str, Any]:
     """Details as compact JSON text for CSV and the terminal (JSON output keeps the object)."""
     out = dict(row)
     if not isinstance(out["details"], str):
-        out["details"] = json.dumps(out["details"], ensure_ascii=False, sort_keys=True,
-                                    separators=(",", ":"))
+        out["details"] = json.dumps(out["details"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return out
 
 
 _DOC_UNIT = Unit.__table__.alias("doc_unit")
 
 
-def _timeline_rows(session: Session, login: str, doc_id: int
-                   ) -> tuple[ActorSnapshot, DocumentSnapshot, list[Any]]:
+def _timeline_rows(
+    session: Session, login: str, doc_id: int
+) -> tuple[ActorSnapshot, DocumentSnapshot, list[Any]]:
     """The actor, what :func:`permissions.may_read` looks at in the document, and the
     document's events — in **one** statement, for the timeline's latency budget.
 
@@ -136,28 +146,55 @@ def _timeline_rows(session: Session, login: str, doc_id: int
     ``signer_logins`` holds the actor alone (if a signer): all that may_read asks of it.
     """
     signs = exists().where(Signer.document_id == Document.id, Signer.user_id == User.id)
-    who = (select(User.login, User.unit_id, User.roles, User.active, Unit.code.label("unit_code"),
-                  Document.id.label("doc_id"), Document.state, Document.unit_id.label("doc_unit_id"),
-                  Document.title, Document.doc_number, _DOC_UNIT.c.code.label("doc_unit_code"),
-                  signs.label("signs"))
-           .select_from(User).join(Unit, Unit.id == User.unit_id)
-           .outerjoin(Document, Document.id == doc_id)
-           .outerjoin(_DOC_UNIT, _DOC_UNIT.c.id == Document.unit_id)
-           .where(User.login == login).subquery("who"))
+    who = (
+        select(
+            User.login,
+            User.unit_id,
+            User.roles,
+            User.active,
+            Unit.code.label("unit_code"),
+            Document.id.label("doc_id"),
+            Document.state,
+            Document.unit_id.label("doc_unit_id"),
+            Document.title,
+            Document.doc_number,
+            _DOC_UNIT.c.code.label("doc_unit_code"),
+            signs.label("signs"),
+        )
+        .select_from(User)
+        .join(Unit, Unit.id == User.unit_id)
+        .outerjoin(Document, Document.id == doc_id)
+        .outerjoin(_DOC_UNIT, _DOC_UNIT.c.id == Document.unit_id)
+        .where(User.login == login)
+        .subquery("who")
+    )
     rows = session.execute(
-        select(who, *_EVENTS.c).select_from(who)
+        select(who, *_EVENTS.c)
+        .select_from(who)
         .outerjoin(_EVENTS, and_(_EVENTS.c.chain == audit.chain_for(doc_id), who.c.doc_id.is_not(None)))
-        .order_by(_EVENTS.c.seq)).all()
+        .order_by(_EVENTS.c.seq)
+    ).all()
     if not rows:
         raise NotFound(Reason("no_such_user", {"login": login}))
     first = rows[0]
     if first.doc_id is None:
         raise NotFound(Reason("no_such_document", {"id": doc_id}))
-    actor = ActorSnapshot(login=first.login, unit_id=first.unit_id, unit_code=first.unit_code,
-                          roles=frozenset(r for r in first.roles.split(",") if r), active=first.active)
-    doc = DocumentSnapshot(state=first.state, unit_id=first.doc_unit_id, unit_code=first.doc_unit_code,
-                           id=first.doc_id, title=first.title, doc_number=first.doc_number,
-                           signer_logins=frozenset({login}) if first.signs else frozenset())
+    actor = ActorSnapshot(
+        login=first.login,
+        unit_id=first.unit_id,
+        unit_code=first.unit_code,
+        roles=frozenset(r for r in first.roles.split(",") if r),
+        active=first.active,
+    )
+    doc = DocumentSnapshot(
+        state=first.state,
+        unit_id=first.doc_unit_id,
+        unit_code=first.doc_unit_code,
+        id=first.doc_id,
+        title=first.title,
+        doc_number=first.doc_number,
+        signer_logins=frozenset({login}) if first.signs else frozenset(),
+    )
     return actor, doc, [r for r in rows if r.id is not None]
 
 
@@ -185,13 +222,26 @@ class Gate:
         self.db = db
         self.clock = clock
 
-    def audit_refusal(self, actor: ActorSnapshot, action: str, reasons: list[Reason],
-                      asked: Mapping[str, Any], document_id: int | None = None,
-                      state: str | None = None) -> None:
+    def audit_refusal(
+        self,
+        actor: ActorSnapshot,
+        action: str,
+        reasons: list[Reason],
+        asked: Mapping[str, Any],
+        document_id: int | None = None,
+        state: str | None = None,
+    ) -> None:
         """The refused question, in a transaction of its own."""
-        audit.record_refusal(self.db, at=self.clock.now(), actor=actor, action=action,
-                             reasons=reasons, document_id=document_id, state=state,
-                             details={"asked": dict(asked)})
+        audit.record_refusal(
+            self.db,
+            at=self.clock.now(),
+            actor=actor,
+            action=action,
+            reasons=reasons,
+            document_id=document_id,
+            state=state,
+            details={"asked": dict(asked)},
+        )
 
     def require_auditor(self, login: str, action: str, asked: Mapping[str, Any]) -> ActorSnapshot:
         """The actor if :func:`may_audit` allows; otherwise audit the refusal and raise Forbidden."""
@@ -218,28 +268,38 @@ class AuditQueries:
             actor, doc, events = _timeline_rows(session, login, doc_id)
         denied = permissions.may_read(actor, doc)
         if denied:
-            self.gate.audit_refusal(actor, "audit_query", denied, {"timeline": doc_id},
-                                    document_id=doc_id, state=doc.state)
+            self.gate.audit_refusal(
+                actor, "audit_query", denied, {"timeline": doc_id}, document_id=doc_id, state=doc.state
+            )
             raise Forbidden(denied)
         rows = [event_row(e) for e in events]
-        return Table("timeline", f"文件 {doc_id} 的审计时间线", f"Timeline of document {doc_id}",
-                     TIMELINE_COLUMNS, rows, meta={"document_id": doc_id, "title": doc.title},
-                     tz=self.settings.timezone)
+        return Table(
+            "timeline",
+            f"文件 {doc_id} 的审计时间线",
+            f"Timeline of document {doc_id}",
+            TIMELINE_COLUMNS,
+            rows,
+            meta={"document_id": doc_id, "title": doc.title},
+            tz=self.settings.timezone,
+        )
 
-    def events(self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT,
-               after_id: int | None = None) -> EventPage:
+    def events(
+        self, login: str, flt: EventFilter, *, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+    ) -> EventPage:
         """One page of events matching ``flt`` in time order, starting after ``after_id``."""
         flt.check()
         if not 1 <= limit <= MAX_LIMIT:
             raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
-        self.gate.require_auditor(login, "audit_query", {**flt.as_dict(), "limit": limit,
-                                                        "after_id": after_id})
+        self.gate.require_auditor(
+            login, "audit_query", {**flt.as_dict(), "limit": limit, "after_id": after_id}
+        )
         with reading(self.db) as session:
             rows = [event_row(e) for e in find_events(session, flt, limit=limit, after_id=after_id)]
         next_id = rows[-1]["id"] if len(rows) == limit else None
         meta = {**flt.as_dict(), "after_id": after_id, "limit": limit, "next_after_id": next_id}
-        table = Table("events", "审计事件", "Audit events", EVENT_COLUMNS, rows, meta=meta,
-                      tz=self.settings.timezone)
+        table = Table(
+            "events", "审计事件", "Audit events", EVENT_COLUMNS, rows, meta=meta, tz=self.settings.timezone
+        )
         return EventPage(table, next_id)
 
 
@@ -249,12 +309,14 @@ _EVENTS = AuditEvent.__table__
 def timeline_events(session: Session, doc_id: int) -> list[Any]:
     """A document's chain in order, as plain rows (read-only: no ORM identity bookkeeping);
     served by the (chain, seq) unique index."""
-    return list(session.execute(
-        select(_EVENTS).where(_EVENTS.c.chain == audit.chain_for(doc_id)).order_by(_EVENTS.c.seq)))
+    return list(
+        session.execute(
+            select(_EVENTS).where(_EVENTS.c.chain == audit.chain_for(doc_id)).order_by(_EVENTS.c.seq)
+        )
+    )
 
 
-def find_events(session: Session, flt: EventFilter, *, limit: int,
-                after_id: int | None = None) -> list[Any]:
+def find_events(session: Session, flt: EventFilter, *, limit: int, after_id: int | None = None) -> list[Any]:
     """Events matching ``flt``, ordered by (at, id), keyset-paged after event ``after_id``."""
     stmt = select(_EVENTS)
     if flt.document_id is not None:
@@ -262,7 +324,9 @@ def find_events(session: Session, flt: EventFilter, *, limit: int,
     if flt.unit is not None:
         stmt = stmt.where(AuditEvent.actor_unit == flt.unit)
     if flt.document_unit is not None:
-        docs = select(Document.id).join(Unit, Unit.id == Document.unit_id).where(Unit.code == flt.document_unit)
+        docs = (
+            select(Document.id).join(Unit, Unit.id == Document.unit_id).where(Unit.code == flt.document_unit)
+        )
         stmt = stmt.where(AuditEvent.document_id.in_(docs))
     if flt.actor is not None:
         stmt = stmt.where(AuditEvent.actor == flt.actor)
@@ -279,13 +343,23 @@ def find_events(session: Session, flt: EventFilter, *, limit: int,
         if last_at is None:
             raise invalid("after_id", f"no audit event has id {after_id}")
         # (at, id) > (last_at, after_id), spelt so that the index range on ``at`` is used.
-        stmt = stmt.where(AuditEvent.at >= last_at,
-                          or_(AuditEvent.at > last_at, and_(AuditEvent.at == last_at, AuditEvent.id > after_id)))
+        stmt = stmt.where(
+            AuditEvent.at >= last_at,
+            or_(AuditEvent.at > last_at, and_(AuditEvent.at == last_at, AuditEvent.id > after_id)),
+        )
     stmt = stmt.order_by(AuditEvent.at, AuditEvent.id).limit(limit)
     return list(session.execute(stmt))
 
 
 def flat_rows(table: Table) -> Table:
     """The same table with details as one JSON text cell (for CSV and the terminal)."""
-    return Table(table.name, table.title_zh, table.title_en, table.columns,
-                 [_details_text(r) for r in table.rows], dict(table.meta), table.totals, table.tz)
+    return Table(
+        table.name,
+        table.title_zh,
+        table.title_en,
+        table.columns,
+        [_details_text(r) for r in table.rows],
+        dict(table.meta),
+        table.totals,
+        table.tz,
+    )

@@ -7,6 +7,7 @@ was refused, so the caller can roll back and audit the refusal in a transaction 
 (docs/design.md §7). Keeping the lookup in one place means one rule for inactive users,
 unknown logins and the engine's own identity, whichever interface the request came through.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,9 +26,7 @@ Rule = Callable[[ActorSnapshot], list[Reason]]
 
 def find_user(session: Session, login: str) -> User | None:
     """The user named ``login`` with their unit loaded, or ``None``."""
-    return session.scalars(
-        select(User).where(User.login == login).options(joinedload(User.unit))
-    ).first()
+    return session.scalars(select(User).where(User.login == login).options(joinedload(User.unit))).first()
 
 
 def actor(session: Session, login: str) -> tuple[User, ActorSnapshot]:

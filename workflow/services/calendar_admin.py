@@ -7,6 +7,7 @@ transaction of its own, since the refused one rolls back. The kernel calendar
 (:mod:`workflow.kernel.calendar`) only reads schedules and computes due dates; what changes
 documents because a schedule changed lives here, beside the sweep whose hints it resets.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.snapshot import SYSTEM, ActorSnapshot
-
 from workflow.kernel import audit
 from workflow.kernel.calendar import Calendar, YearSchedule, calendar_for, due_for, parse_schedule
 from workflow.kernel.calendar.store import forget
@@ -43,8 +43,11 @@ class MovedDeadline:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "document_id": self.document_id, "old_due": self.old_due_at, "new_due": self.new_due_at,
-            "old_provisional": self.old_provisional, "new_provisional": self.new_provisional,
+            "document_id": self.document_id,
+            "old_due": self.old_due_at,
+            "new_due": self.new_due_at,
+            "old_provisional": self.old_provisional,
+            "new_provisional": self.new_provisional,
         }
 
 
@@ -68,8 +71,12 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "year": self.year, "source": self.source, "official": self.official,
-            "holidays": self.holidays, "workdays": self.workdays, "replaced": self.replaced,
+            "year": self.year,
+            "source": self.source,
+            "official": self.official,
+            "holidays": self.holidays,
+            "workdays": self.workdays,
+            "replaced": self.replaced,
             "documents_checked": self.documents_checked,
             "documents_moved": len(self.moved),
             "changed": [m.as_dict() for m in self.changed],
@@ -84,22 +91,37 @@ def _store(session: Session, schedule: YearSchedule, *, actor: ActorSnapshot, at
     if old is not None:
         session.delete(old)
     session.flush()
-    session.add(CalendarYear(
-        year=schedule.year, source=schedule.source, notice=schedule.notice, sha256=schedule.sha256,
-        official=schedule.official, loaded_at=at, loaded_by=actor.login,
-    ))
+    session.add(
+        CalendarYear(
+            year=schedule.year,
+            source=schedule.source,
+            notice=schedule.notice,
+            sha256=schedule.sha256,
+            official=schedule.official,
+            loaded_at=at,
+            loaded_by=actor.login,
+        )
+    )
     session.flush()
     session.add_all(
         [CalendarDay(day=d, year=schedule.year, kind="holiday", name=n) for d, n in schedule.holidays.items()]
-        + [CalendarDay(day=d, year=schedule.year, kind="workday", name=n) for d, n in schedule.workdays.items()]
+        + [
+            CalendarDay(day=d, year=schedule.year, kind="workday", name=n)
+            for d, n in schedule.workdays.items()
+        ]
     )
     session.flush()
     return replaced
 
 
 def recompute_open_deadlines(
-    session: Session, settings: Settings, *, actor: ActorSnapshot | None, at: datetime,
-    why: dict[str, object], only_provisional: bool = False,
+    session: Session,
+    settings: Settings,
+    *,
+    actor: ActorSnapshot | None,
+    at: datetime,
+    why: dict[str, object],
+    only_provisional: bool = False,
 ) -> tuple[int, list[MovedDeadline]]:
     """Recompute ``due_at``/``due_provisional`` of every published document (or only the
     provisional ones) on the current calendar; audit each change (``deadline_recomputed``)
@@ -119,13 +141,21 @@ def recompute_open_deadlines(
         doc.due_at, doc.due_provisional = new.due_at, new.provisional
         session.flush()
         audit.append(
-            session, at=at, actor=actor, action="deadline_recomputed", document_id=doc.id,
-            state_before=doc.state, state_after=doc.state,
+            session,
+            at=at,
+            actor=actor,
+            action="deadline_recomputed",
+            document_id=doc.id,
+            state_before=doc.state,
+            state_after=doc.state,
             details={
-                "old_due": move.old_due_at, "new_due": move.new_due_at,
+                "old_due": move.old_due_at,
+                "new_due": move.new_due_at,
                 "moved": move.old_due_at != move.new_due_at,
-                "old_provisional": move.old_provisional, "provisional": move.new_provisional,
-                "counted_days": [d.isoformat() for d in new.counted_days], **why,
+                "old_provisional": move.old_provisional,
+                "provisional": move.new_provisional,
+                "counted_days": [d.isoformat() for d in new.counted_days],
+                **why,
             },
         )
         changed.append(move)
@@ -135,7 +165,9 @@ def recompute_open_deadlines(
     return len(docs), changed
 
 
-def refresh_provisional_deadlines(session: Session, settings: Settings, *, at: datetime) -> list[MovedDeadline]:
+def refresh_provisional_deadlines(
+    session: Session, settings: Settings, *, at: datetime
+) -> list[MovedDeadline]:
     """Recompute provisional open deadlines on the calendar as it is now (for a periodic sweep).
 
     On PostgreSQL a document published while a year was being loaded can commit a deadline
@@ -143,14 +175,19 @@ def refresh_provisional_deadlines(session: Session, settings: Settings, *, at: d
     (the year was not loaded yet), so this catches it. Cheap: provisional deadlines are few
     and only exist around the turn of the year. Changes are audited with the system actor.
     """
-    _, changed = recompute_open_deadlines(session, settings, actor=SYSTEM, at=at,
-                                          why={"reason": "provisional_refresh"}, only_provisional=True)
+    _, changed = recompute_open_deadlines(
+        session, settings, actor=SYSTEM, at=at, why={"reason": "provisional_refresh"}, only_provisional=True
+    )
     return changed
 
 
 def load_year(
-    session: Session, year_file_data: YearSchedule | bytes | str, *, actor: ActorSnapshot,
-    at: datetime, settings: Settings,
+    session: Session,
+    year_file_data: YearSchedule | bytes | str,
+    *,
+    actor: ActorSnapshot,
+    at: datetime,
+    settings: Settings,
 ) -> LoadResult:
     """Store a year's schedule (replacing an earlier load), recompute every open deadline and
     audit it all, in the caller's transaction.
@@ -163,23 +200,41 @@ def load_year(
     reasons = permissions.may_administer(actor)
     if reasons:
         raise Forbidden(reasons)
-    schedule = (year_file_data if isinstance(year_file_data, YearSchedule)
-                else parse_schedule(year_file_data, name="<data>"))
+    schedule = (
+        year_file_data
+        if isinstance(year_file_data, YearSchedule)
+        else parse_schedule(year_file_data, name="<data>")
+    )
     replaced = _store(session, schedule, actor=actor, at=at)
     checked, changed = recompute_open_deadlines(
-        session, settings, actor=actor, at=at,
+        session,
+        settings,
+        actor=actor,
+        at=at,
         why={"reason": "calendar_loaded", "year": schedule.year, "source": schedule.source},
     )
     result = LoadResult(
-        year=schedule.year, source=schedule.source, official=schedule.official,
-        holidays=len(schedule.holidays), workdays=len(schedule.workdays), replaced=replaced,
-        documents_checked=checked, changed=tuple(changed),
+        year=schedule.year,
+        source=schedule.source,
+        official=schedule.official,
+        holidays=len(schedule.holidays),
+        workdays=len(schedule.workdays),
+        replaced=replaced,
+        documents_checked=checked,
+        changed=tuple(changed),
     )
     audit.append(
-        session, at=at, actor=actor, action="calendar_loaded", document_id=None,
-        details={**{k: v for k, v in result.as_dict().items() if k != "changed"},
-                 "notice": schedule.notice, "sha256": schedule.sha256,
-                 "documents_recomputed": [m.document_id for m in changed]},
+        session,
+        at=at,
+        actor=actor,
+        action="calendar_loaded",
+        document_id=None,
+        details={
+            **{k: v for k, v in result.as_dict().items() if k != "changed"},
+            "notice": schedule.notice,
+            "sha256": schedule.sha256,
+            "documents_recomputed": [m.document_id for m in changed],
+        },
     )
     return result
 
@@ -197,8 +252,9 @@ class CalendarAdmin:
         with self.db.transaction() as session:
             return calendar_for(session, self.settings)
 
-    def load(self, login: str, data: bytes | str, name: str, *,
-             check: Callable[[YearSchedule], None] | None = None) -> LoadResult:
+    def load(
+        self, login: str, data: bytes | str, name: str, *, check: Callable[[YearSchedule], None] | None = None
+    ) -> LoadResult:
         """Validate ``data`` (the file named ``name``) and load it as ``login``; all or nothing.
 
         Raises :class:`~workflow.kernel.errors.NotFound` for an unknown login,
@@ -215,10 +271,18 @@ class CalendarAdmin:
                     schedule = parse_schedule(data, name=name)
                     if check is not None:
                         check(schedule)
-                    return load_year(session, schedule, actor=actor, at=self.clock.now(), settings=self.settings)
+                    return load_year(
+                        session, schedule, actor=actor, at=self.clock.now(), settings=self.settings
+                    )
             except Denied as denied:
-                audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action="calendar_loaded",
-                                     reasons=denied.error.reasons, details={"file": name})
+                audit.record_refusal(
+                    self.db,
+                    at=self.clock.now(),
+                    actor=denied.actor,
+                    action="calendar_loaded",
+                    reasons=denied.error.reasons,
+                    details={"file": name},
+                )
                 raise denied.error from None
             except ConcurrentChange:
                 if attempt == ATTEMPTS - 1:

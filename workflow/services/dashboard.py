@@ -6,6 +6,7 @@ same gate as the reports); the other reads answer about documents the document s
 let the user see (a list of documents, one document's page), so they ask nothing more. Only
 bound parameters and ORM expressions reach SQL.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from states.deadline import END_OF_DAY, WorkingDays, add_working_days, local_date, zone
 from states.lifecycle import State
-
 from workflow.kernel.calendar import Calendar, calendar_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -35,46 +35,93 @@ def due_soon(session: Session, now: datetime, calendar: WorkingDays, tz: str) ->
     horizon = add_working_days(today, 1, calendar)
     limit = datetime.combine(horizon, END_OF_DAY, tzinfo=zone(tz))
     rows = session.execute(
-        select(Document.id, Document.title, Document.doc_number, Document.due_at,
-               Document.due_provisional, Unit.code, Unit.name)
+        select(
+            Document.id,
+            Document.title,
+            Document.doc_number,
+            Document.due_at,
+            Document.due_provisional,
+            Unit.code,
+            Unit.name,
+        )
         .join(Unit, Unit.id == Document.unit_id)
-        .where(Document.state == State.PUBLISHED.value, Document.due_at >= now.replace(microsecond=0),
-               Document.due_at <= limit)
-        .order_by(Document.due_at, Document.id))
-    return [{"id": r.id, "title": r.title, "doc_number": r.doc_number, "due_at": r.due_at,
-             "due_provisional": r.due_provisional, "unit": r.code, "unit_name": r.name,
-             "state": State.PUBLISHED.value, "on_time": None} for r in rows]
+        .where(
+            Document.state == State.PUBLISHED.value,
+            Document.due_at >= now.replace(microsecond=0),
+            Document.due_at <= limit,
+        )
+        .order_by(Document.due_at, Document.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "title": r.title,
+            "doc_number": r.doc_number,
+            "due_at": r.due_at,
+            "due_provisional": r.due_provisional,
+            "unit": r.code,
+            "unit_name": r.name,
+            "state": State.PUBLISHED.value,
+            "on_time": None,
+        }
+        for r in rows
+    ]
 
 
-def recent_escalations(session: Session, now: datetime, limit: int = RECENT_ESCALATIONS) -> list[dict[str, Any]]:
+def recent_escalations(
+    session: Session, now: datetime, limit: int = RECENT_ESCALATIONS
+) -> list[dict[str, Any]]:
     """The last escalations fired by ``now``, newest first."""
     rows = session.execute(
-        select(Escalation.document_id, Escalation.level, Escalation.fired_at,
-               Escalation.working_days_overdue, Document.title, Document.state, Unit.code, Unit.name)
+        select(
+            Escalation.document_id,
+            Escalation.level,
+            Escalation.fired_at,
+            Escalation.working_days_overdue,
+            Document.title,
+            Document.state,
+            Unit.code,
+            Unit.name,
+        )
         .join(Document, Document.id == Escalation.document_id)
         .join(Unit, Unit.id == Document.unit_id)
         .where(Escalation.fired_at <= now)
-        .order_by(Escalation.fired_at.desc(), Escalation.id.desc()).limit(limit))
-    return [{"document_id": r.document_id, "level": r.level, "fired_at": r.fired_at,
-             "working_days_overdue": r.working_days_overdue, "title": r.title, "state": r.state,
-             "unit": r.code, "unit_name": r.name} for r in rows]
+        .order_by(Escalation.fired_at.desc(), Escalation.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "document_id": r.document_id,
+            "level": r.level,
+            "fired_at": r.fired_at,
+            "working_days_overdue": r.working_days_overdue,
+            "title": r.title,
+            "state": r.state,
+            "unit": r.code,
+            "unit_name": r.name,
+        }
+        for r in rows
+    ]
 
 
 def state_counts(session: Session) -> dict[str, int]:
     """How many documents are in each state right now."""
-    return {state: int(n) for state, n in session.execute(
-        select(Document.state, func.count()).group_by(Document.state))}
+    return {
+        state: int(n)
+        for state, n in session.execute(select(Document.state, func.count()).group_by(Document.state))
+    }
 
 
 def last_levels(session: Session, ids: Sequence[int], now: datetime) -> dict[int, str]:
     """Each document's highest ladder level fired by ``now`` (the last one fired)."""
     found: dict[int, str] = {}
     for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
+        chunk = list(ids[start : start + 500])
         for r in session.execute(
-                select(Escalation.document_id, Escalation.level)
-                .where(Escalation.document_id.in_(chunk), Escalation.fired_at <= now)
-                .order_by(Escalation.fired_at, Escalation.id)):
+            select(Escalation.document_id, Escalation.level)
+            .where(Escalation.document_id.in_(chunk), Escalation.fired_at <= now)
+            .order_by(Escalation.fired_at, Escalation.id)
+        ):
             found[r.document_id] = r.level
     return found
 
@@ -84,8 +131,12 @@ def unit_names(session: Session) -> dict[str, str]:
 
 
 def drafting_units(session: Session) -> list[tuple[str, str]]:
-    return [(c, n) for c, n in session.execute(
-        select(Unit.code, Unit.name).where(Unit.kind == "drafting").order_by(Unit.code))]
+    return [
+        (c, n)
+        for c, n in session.execute(
+            select(Unit.code, Unit.name).where(Unit.kind == "drafting").order_by(Unit.code)
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,8 +166,13 @@ class Dashboard:
         now = self.clock.now()
         with self.db.transaction() as session:
             calendar = calendar_for(session, self.settings)
-            return Overview(now, calendar, due_soon(session, now, calendar, self.settings.timezone),
-                            recent_escalations(session, now), state_counts(session))
+            return Overview(
+                now,
+                calendar,
+                due_soon(session, now, calendar, self.settings.timezone),
+                recent_escalations(session, now),
+                state_counts(session),
+            )
 
     def levels_and_unit_names(self, ids: Sequence[int]) -> tuple[dict[int, str], dict[str, str]]:
         """Each of these documents' last escalation level fired by now, and every unit's name

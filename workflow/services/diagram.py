@@ -3,6 +3,7 @@
 Pure: no database, nothing read but the definition. ``santongbu diagram`` prints or writes it,
 and the supervisor's dashboard shows the Mermaid text with each state's count.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,9 @@ def _graph(engine: Literal["mermaid", "graphviz"], **options: Any) -> Any:
     """The graph of a throwaway model on a GraphMachine built with ``engine``."""
     from transitions.extensions import GraphMachine  # 35 ms; every CLI command imports this module
 
-    machine = GraphMachine(model=None, initial=None, graph_engine=engine, show_conditions=True,
-                           **options, **machine_definition())
+    machine = GraphMachine(
+        model=None, initial=None, graph_engine=engine, show_conditions=True, **options, **machine_definition()
+    )
     model = type("Model", (), {})()
     machine.add_model(model, initial="draft")
     try:

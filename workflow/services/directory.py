@@ -4,6 +4,7 @@ The very first user of an empty database may be added without an acting user, an
 an administrator: that is how an installation is bootstrapped. Every change is audited on
 the ``sys`` chain; an import is all-or-nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,6 @@ from sqlalchemy.orm import Session
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -88,9 +88,13 @@ class UnitSpec:
         if kind not in UNIT_KINDS:
             raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
         head = data.get("head") or data.get("head_login")
-        return cls(code=_code("code", data.get("code")), name=_line("name", data.get("name")) or "",
-                   kind=kind, mailbox=_address("mailbox", data.get("mailbox")),
-                   head=_code("head", head) if head else None)
+        return cls(
+            code=_code("code", data.get("code")),
+            name=_line("name", data.get("name")) or "",
+            kind=kind,
+            mailbox=_address("mailbox", data.get("mailbox")),
+            head=_code("head", head) if head else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,13 @@ class UserSpec:
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> UserSpec:
-        return cls(login=_code("login", data.get("login")), name=_line("name", data.get("name")) or "",
-                   unit=_code("unit", data.get("unit")), email=_address("email", data.get("email")),
-                   roles=_roles(data.get("roles")))
+        return cls(
+            login=_code("login", data.get("login")),
+            name=_line("name", data.get("name")) or "",
+            unit=_code("unit", data.get("unit")),
+            email=_address("email", data.get("email")),
+            roles=_roles(data.get("roles")),
+        )
 
 
 class Directory:
@@ -126,19 +134,41 @@ class Directory:
         return authz.require(session, login, permissions.may_administer)[1]
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
-        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
-                             reasons=denied.error.reasons, details=details)
+        audit.record_refusal(
+            self.db,
+            at=self.clock.now(),
+            actor=denied.actor,
+            action=action,
+            reasons=denied.error.reasons,
+            details=details,
+        )
 
     def _add_unit(self, session: Session, actor: ActorSnapshot | None, spec: UnitSpec) -> Unit:
         if session.scalars(select(Unit).where(Unit.code == spec.code)).first():
             raise InvalidInput(Reason("duplicate", {"what": "unit", "value": spec.code}))
-        unit = Unit(code=spec.code, name=spec.name, kind=spec.kind, mailbox=spec.mailbox,
-                    head_login=spec.head, created_at=self.clock.now())
+        unit = Unit(
+            code=spec.code,
+            name=spec.name,
+            kind=spec.kind,
+            mailbox=spec.mailbox,
+            head_login=spec.head,
+            created_at=self.clock.now(),
+        )
         session.add(unit)
         session.flush()
-        audit.append(session, at=self.clock.now(), actor=actor, action="unit_added",
-                     details={"code": spec.code, "name": spec.name, "kind": spec.kind,
-                              "mailbox": spec.mailbox, "head": spec.head})
+        audit.append(
+            session,
+            at=self.clock.now(),
+            actor=actor,
+            action="unit_added",
+            details={
+                "code": spec.code,
+                "name": spec.name,
+                "kind": spec.kind,
+                "mailbox": spec.mailbox,
+                "head": spec.head,
+            },
+        )
         return unit
 
     def _add_user(self, session: Session, actor: ActorSnapshot | None, spec: UserSpec) -> User:
@@ -149,16 +179,39 @@ class Directory:
             raise NotFound(Reason("no_such_unit", {"code": spec.unit}))
         if actor is None and "admin" not in spec.roles.split(","):
             raise _invalid("roles", "the first user of a new installation must have the admin role")
-        user = User(login=spec.login, name=spec.name, email=spec.email, unit_id=unit.id,
-                    roles=spec.roles, active=True, created_at=self.clock.now())
+        user = User(
+            login=spec.login,
+            name=spec.name,
+            email=spec.email,
+            unit_id=unit.id,
+            roles=spec.roles,
+            active=True,
+            created_at=self.clock.now(),
+        )
         session.add(user)
         session.flush()
-        session.add(UserUnitHistory(user_id=user.id, unit_id=unit.id, since=self.clock.now(),
-                                    changed_by=actor.login if actor else None))
-        audit.append(session, at=self.clock.now(), actor=actor or actor_snapshot(user, unit),
-                     action="user_added",
-                     details={"login": spec.login, "name": spec.name, "unit": spec.unit,
-                              "email": spec.email, "roles": spec.roles, "bootstrap": actor is None})
+        session.add(
+            UserUnitHistory(
+                user_id=user.id,
+                unit_id=unit.id,
+                since=self.clock.now(),
+                changed_by=actor.login if actor else None,
+            )
+        )
+        audit.append(
+            session,
+            at=self.clock.now(),
+            actor=actor or actor_snapshot(user, unit),
+            action="user_added",
+            details={
+                "login": spec.login,
+                "name": spec.name,
+                "unit": spec.unit,
+                "email": spec.email,
+                "roles": spec.roles,
+                "bootstrap": actor is None,
+            },
+        )
         return user
 
     def add_unit(self, login: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -212,8 +265,13 @@ class Directory:
                 for key, value in clean.items():
                     setattr(user, key, value)
                 session.flush()
-                audit.append(session, at=self.clock.now(), actor=actor, action="user_changed",
-                             details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}})
+                audit.append(
+                    session,
+                    at=self.clock.now(),
+                    actor=actor,
+                    action="user_changed",
+                    details={"login": target, **{k: changes[k] for k in changes if changes[k] is not None}},
+                )
                 session.refresh(user)
                 return user_view(user, user.unit.code)
         except Denied as denied:
@@ -235,8 +293,13 @@ class Directory:
                 changed = unit_changes.apply(session, unit, clean)
                 session.flush()
                 if changed:
-                    audit.append(session, at=self.clock.now(), actor=actor, action="unit_changed",
-                                 details={"code": code, "changes": changed})
+                    audit.append(
+                        session,
+                        at=self.clock.now(),
+                        actor=actor,
+                        action="unit_changed",
+                        details={"code": code, "changes": changed},
+                    )
                 return unit_view(unit)
         except Denied as denied:
             self._refuse(denied, "unit_changed", {"code": code, "fields": sorted(clean)})
@@ -247,14 +310,20 @@ class Directory:
         this commit on the user acts, reads and is emailed as a member of the new unit."""
         now = self.clock.now()
         before = user.unit.code
-        for row in session.scalars(select(UserUnitHistory).where(
-                UserUnitHistory.user_id == user.id, UserUnitHistory.until.is_(None))):
+        for row in session.scalars(
+            select(UserUnitHistory).where(UserUnitHistory.user_id == user.id, UserUnitHistory.until.is_(None))
+        ):
             row.until = now
         session.add(UserUnitHistory(user_id=user.id, unit_id=unit.id, since=now, changed_by=actor.login))
         user.unit_id = unit.id
         heads = [u.code for u in session.scalars(select(Unit).where(Unit.head_login == user.login))]
-        audit.append(session, at=now, actor=actor, action="user_moved",
-                     details={"login": user.login, "from": before, "to": unit.code, "head_of": heads})
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="user_moved",
+            details={"login": user.login, "from": before, "to": unit.code, "head_of": heads},
+        )
 
     def user_history(self, login: str, target: str) -> list[dict[str, Any]]:
         """The units ``target`` belonged to, oldest first (administrators, supervisors,
@@ -266,10 +335,15 @@ class Directory:
                 if user is None:
                     raise NotFound(Reason("no_such_user", {"login": target}))
                 rows = session.execute(
-                    select(UserUnitHistory, Unit.code).join(Unit, Unit.id == UserUnitHistory.unit_id)
-                    .where(UserUnitHistory.user_id == user.id).order_by(UserUnitHistory.since, UserUnitHistory.id))
-                return [{"unit": code, "since": h.since, "until": h.until, "changed_by": h.changed_by}
-                        for h, code in rows]
+                    select(UserUnitHistory, Unit.code)
+                    .join(Unit, Unit.id == UserUnitHistory.unit_id)
+                    .where(UserUnitHistory.user_id == user.id)
+                    .order_by(UserUnitHistory.since, UserUnitHistory.id)
+                )
+                return [
+                    {"unit": code, "since": h.since, "until": h.until, "changed_by": h.changed_by}
+                    for h, code in rows
+                ]
         except Denied as denied:
             self._refuse(denied, "user_history", {"login": target})
             raise denied.error from None
@@ -307,13 +381,25 @@ class Directory:
 
 
 def unit_view(unit: Unit) -> dict[str, Any]:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "mailbox": unit.mailbox,
-            "head": unit.head_login, "robots": unit_changes.robots_view(unit)}
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "mailbox": unit.mailbox,
+        "head": unit.head_login,
+        "robots": unit_changes.robots_view(unit),
+    }
 
 
 def user_view(user: User, unit_code: str) -> dict[str, Any]:
-    return {"login": user.login, "name": user.name, "email": user.email, "unit": unit_code,
-            "roles": user.roles.split(","), "active": user.active}
+    return {
+        "login": user.login,
+        "name": user.name,
+        "email": user.email,
+        "unit": unit_code,
+        "roles": user.roles.split(","),
+        "active": user.active,
+    }
 
 
 def _located(where: str, exc: InvalidInput) -> InvalidInput:

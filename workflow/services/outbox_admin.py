@@ -10,6 +10,7 @@ the reports. A retry goes through
 outcomes on the document's chain. Delivery claims rows in the database, so a pass run from
 here and the workers' passes never send one email twice.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,6 @@ from sqlalchemy import select
 from notifications.delivery import DeliveryReport, deliver_pending, retry
 from notifications.transports import Transport
 from states.reasons import Reason
-
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import InvalidInput, NotFound
@@ -45,23 +45,33 @@ def _no_such_email(outbox_id: int) -> NotFound:
 class OutboxAdmin:
     """List, show, retry and deliver outbox rows on behalf of a user (or of the workers)."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings,
-                 transport: Callable[[], Transport]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, transport: Callable[[], Transport]
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.transport = transport
         self.gate = Gate(db, clock)
 
-    def list(self, login: str, *, status: str | None = None, document_id: int | None = None,
-             limit: int = DEFAULT_LIMIT) -> list[OutboxMessage]:
+    def list(
+        self,
+        login: str,
+        *,
+        status: str | None = None,
+        document_id: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[OutboxMessage]:
         """Emails in the outbox, newest first (``outbox_list`` when refused)."""
         if status is not None and status not in STATUSES:
-            raise InvalidInput(Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"}))
+            raise InvalidInput(
+                Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"})
+            )
         if limit < 1:
             raise InvalidInput(Reason("invalid", {"field": "limit", "problem": "at least 1"}))
-        self.gate.require_auditor(login, "outbox_list", {"status": status, "document_id": document_id,
-                                                         "limit": limit})
+        self.gate.require_auditor(
+            login, "outbox_list", {"status": status, "document_id": document_id, "limit": limit}
+        )
         stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if status:
             stmt = stmt.where(OutboxMessage.status == status)
@@ -89,5 +99,6 @@ class OutboxAdmin:
 
     def deliver(self, *, worker_id: str, limit: int = 100) -> DeliveryReport:
         """One delivery pass: claim, send with the configured transport, record each fate."""
-        return deliver_pending(self.db, self.settings, self.clock, worker_id=worker_id, limit=limit,
-                               transport=self.transport())
+        return deliver_pending(
+            self.db, self.settings, self.clock, worker_id=worker_id, limit=limit, transport=self.transport()
+        )

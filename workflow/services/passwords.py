@@ -7,6 +7,7 @@ lanes, takes 0.75 s per attempt on two cores). Hashes made with other parameters
 the next sign-in (:meth:`Passwords.needs_rehash`). Used by the accounts service; the web pages
 only carry the :func:`fingerprint` of the stored hash in their session cookie.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -29,6 +29,7 @@ calendar load (:func:`reset_hints`), a sweep running with a ladder other than th
 were computed with (``sweep_state``). The hint decides only *when* a document is looked at;
 what fires is decided by :meth:`states.ladder.Ladder.due_levels` as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,6 @@ from states.deadline import is_late
 from states.ladder import DEFAULT_LADDER, Ladder, Rung, parse_ladder, whole_working_days_overdue
 from states.lifecycle import State
 from states.snapshot import SYSTEM
-
 from workflow.kernel import audit
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.calendar import calendar_for
@@ -87,10 +87,16 @@ class Fired:
     """True when a later rung was due too (the sweep had not run since this one came due)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"document_id": self.document_id, "level": self.level, "event": self.event,
-                "fired_at": self.fired_at, "due_at": self.due_at,
-                "working_days_overdue": self.working_days_overdue,
-                "outbox_ids": list(self.outbox_ids), "caught_up": self.caught_up}
+        return {
+            "document_id": self.document_id,
+            "level": self.level,
+            "event": self.event,
+            "fired_at": self.fired_at,
+            "due_at": self.due_at,
+            "working_days_overdue": self.working_days_overdue,
+            "outbox_ids": list(self.outbox_ids),
+            "caught_up": self.caught_up,
+        }
 
 
 @dataclass
@@ -119,12 +125,17 @@ class SweepReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "now": self.now, "ladder": list(self.ladder), "batch_size": self.batch_size,
-            "batches": self.batches, "documents": self.documents,
+            "now": self.now,
+            "ladder": list(self.ladder),
+            "batch_size": self.batch_size,
+            "batches": self.batches,
+            "documents": self.documents,
             "fired": [f.as_dict() for f in self.fired],
             "fired_by_level": {level: self.count(level) for level in self.ladder},
-            "emails_queued": self.emails, "already_recorded": self.already_recorded,
-            "deferred": self.deferred, "seconds": round(self.seconds, 3),
+            "emails_queued": self.emails,
+            "already_recorded": self.already_recorded,
+            "deferred": self.deferred,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -139,8 +150,12 @@ def _candidates_query(db: Database, now: datetime, after: tuple[datetime, int] |
     )
     if after is not None:
         last_hint, last_id = after
-        stmt = stmt.where(or_(Document.next_rung_at > last_hint,
-                              and_(Document.next_rung_at == last_hint, Document.id > last_id)))
+        stmt = stmt.where(
+            or_(
+                Document.next_rung_at > last_hint,
+                and_(Document.next_rung_at == last_hint, Document.id > last_id),
+            )
+        )
     if not db.is_sqlite:
         stmt = stmt.with_for_update(skip_locked=True, of=Document)
     return stmt
@@ -152,10 +167,17 @@ def _store_hints(session: Session, hints: dict[int, datetime | None]) -> None:
     if not hints:
         return
     if session.get_bind().dialect.name == "postgresql":  # one statement, as in workflow.kernel.bulk
-        session.execute(text(
-            "UPDATE documents AS d SET next_rung_at = h.hint FROM json_to_recordset(CAST(:hints AS json)) "
-            "AS h(id integer, hint timestamptz) WHERE d.id = h.id"),
-            {"hints": json.dumps([{"id": i, "hint": h.isoformat() if h else None} for i, h in hints.items()])})
+        session.execute(
+            text(
+                "UPDATE documents AS d SET next_rung_at = h.hint FROM json_to_recordset(CAST(:hints AS json)) "
+                "AS h(id integer, hint timestamptz) WHERE d.id = h.id"
+            ),
+            {
+                "hints": json.dumps(
+                    [{"id": i, "hint": h.isoformat() if h else None} for i, h in hints.items()]
+                )
+            },
+        )
         return
     table = Document.__table__
     session.execute(
@@ -222,8 +244,9 @@ class _Planned:
     caught_up: bool
 
 
-def _fire_all(db: Database, session: Session, settings: Settings, planned: list[_Planned],
-              now: datetime) -> tuple[list[Fired], int]:
+def _fire_all(
+    db: Database, session: Session, settings: Settings, planned: list[_Planned], now: datetime
+) -> tuple[list[Fired], int]:
     """Fire a whole batch's rungs in a few statements: the escalation records in one insert,
     the emails with :func:`notifications.outbox.enqueue_many`, the audit events with
     :func:`audit.append_many`. Returns (fired, rungs a racing sweep had recorded).
@@ -240,41 +263,93 @@ def _fire_all(db: Database, session: Session, settings: Settings, planned: list[
     if not planned:
         return [], 0
     rows = insert_many(
-        session, Escalation.__table__,
-        [{"document_id": p.doc.id, "level": p.rung.level, "fired_at": now, "due_at": p.doc.due_at,
-          "working_days_overdue": p.overdue} for p in planned],
-        conflict=("document_id", "level"), returning=("document_id", "level", "id"))
+        session,
+        Escalation.__table__,
+        [
+            {
+                "document_id": p.doc.id,
+                "level": p.rung.level,
+                "fired_at": now,
+                "due_at": p.doc.due_at,
+                "working_days_overdue": p.overdue,
+            }
+            for p in planned
+        ],
+        conflict=("document_id", "level"),
+        returning=("document_id", "level", "id"),
+    )
     inserted = {(doc_id, level): rid for doc_id, level, rid in rows}
     mine = [p for p in planned if (p.doc.id, p.rung.level) in inserted]
     stale = {id(p) for p in mine if p.rung.before_due and is_late(p.doc.due_at, now)}  # type: ignore[arg-type]
     mailed = [p for p in mine if id(p) not in stale]
-    queued = dict(zip(map(id, mailed), enqueue_many(
-        session, [Request(p.rung.event, p.doc, {"level": p.rung.level, "working_days_overdue": p.overdue})
-                  for p in mailed], at=now, settings=settings, actor=SYSTEM)))
+    queued = dict(
+        zip(
+            map(id, mailed),
+            enqueue_many(
+                session,
+                [
+                    Request(p.rung.event, p.doc, {"level": p.rung.level, "working_days_overdue": p.overdue})
+                    for p in mailed
+                ],
+                at=now,
+                settings=settings,
+                actor=SYSTEM,
+            ),
+        )
+    )
     entries: list[audit.Entry] = []
     fired: list[Fired] = []
     for p in mine:
         assert p.doc.due_at is not None
         details: dict[str, Any] = {
-            "level": p.rung.level, "event": p.rung.event, "working_days_overdue": p.overdue,
-            "due_at": p.doc.due_at, "scheduled_at": p.scheduled, "caught_up": p.caught_up,
+            "level": p.rung.level,
+            "event": p.rung.event,
+            "working_days_overdue": p.overdue,
+            "due_at": p.doc.due_at,
+            "scheduled_at": p.scheduled,
+            "caught_up": p.caught_up,
             "escalation_id": inserted[(p.doc.id, p.rung.level)],
         }
         if id(p) in stale:
             details["emails"] = "none: the deadline had already passed when the sweep reached it"
-        entries.append(audit.Entry(now, SYSTEM, ACTION, document_id=p.doc.id,
-                                   state_before=p.doc.state, state_after=p.doc.state, details=details))
+        entries.append(
+            audit.Entry(
+                now,
+                SYSTEM,
+                ACTION,
+                document_id=p.doc.id,
+                state_before=p.doc.state,
+                state_after=p.doc.state,
+                details=details,
+            )
+        )
         got = queued.get(id(p))
         if got is not None:
             entries.extend(got.entries)
-        fired.append(Fired(p.doc.id, p.rung.level, p.rung.event, now, p.doc.due_at, p.overdue,
-                           got.outbox_ids if got else (), p.caught_up))
+        fired.append(
+            Fired(
+                p.doc.id,
+                p.rung.level,
+                p.rung.event,
+                now,
+                p.doc.due_at,
+                p.overdue,
+                got.outbox_ids if got else (),
+                p.caught_up,
+            )
+        )
     audit.append_many(session, entries)
     return fired, len(planned) - len(mine)
 
 
-def _fire_one_by_one(db: Database, session: Session, settings: Settings, planned: list[_Planned],
-                     now: datetime, result: _BatchResult) -> None:
+def _fire_one_by_one(
+    db: Database,
+    session: Session,
+    settings: Settings,
+    planned: list[_Planned],
+    now: datetime,
+    result: _BatchResult,
+) -> None:
     """The careful path, when :func:`_fire_all` met a concurrent writer: each document in a
     savepoint of its own, so one busy document is deferred and the rest still fire."""
     by_doc: dict[int, list[_Planned]] = {}
@@ -295,8 +370,14 @@ def _fire_one_by_one(db: Database, session: Session, settings: Settings, planned
         result.duplicates += duplicates
 
 
-def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
-           after: tuple[datetime, int] | None, limit: int) -> _BatchResult:
+def _batch(
+    db: Database,
+    settings: Settings,
+    ladder: Ladder,
+    now: datetime,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> _BatchResult:
     """One transaction: claim up to ``limit`` candidates after ``after`` and fire their due
     rungs. What it returns is true only once the transaction has committed."""
     tz = settings.timezone
@@ -310,9 +391,15 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
         ids = [row.id for row in claimed]
         # The texts are not needed to escalate (emails show title, number, unit and instants)
         # and a policy's body and plan run to many kilobytes each.
-        texts = defer(Document.body), defer(Document.plan), defer(Document.risk_assessment), \
-            defer(Document.response_plan)
-        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)).options(*texts))}
+        texts = (
+            defer(Document.body),
+            defer(Document.plan),
+            defer(Document.risk_assessment),
+            defer(Document.response_plan),
+        )
+        docs = {
+            d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)).options(*texts))
+        }
         fired = _fired_levels(session, ids)
         planned: list[_Planned] = []
         hints: dict[int, datetime | None] = {}
@@ -325,19 +412,25 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
                 continue
             due = ladder.due_levels(doc.due_at, now, calendar, tz, fired.get(doc_id, ()))
             # After this batch, every due rung is recorded (by us or by a racing sweep).
-            hints[doc_id] = ladder.next_at(doc.due_at, calendar, tz,
-                                           set(fired.get(doc_id, ())) | {r.level for r in due})
+            hints[doc_id] = ladder.next_at(
+                doc.due_at, calendar, tz, set(fired.get(doc_id, ())) | {r.level for r in due}
+            )
             if not due:
                 continue
             overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
-            planned.extend(_Planned(doc, rung, overdue, rung.fires_at(doc.due_at, calendar, tz),
-                                    i < len(due) - 1) for i, rung in enumerate(due))
+            planned.extend(
+                _Planned(doc, rung, overdue, rung.fires_at(doc.due_at, calendar, tz), i < len(due) - 1)
+                for i, rung in enumerate(due)
+            )
         try:
             with session.begin_nested():
                 done, duplicates = _fire_all(db, session, settings, planned, now)
         except (ConcurrentChange, OperationalError) as exc:
-            log.info("sweep: a concurrent writer met in a batch of %s; firing it document by document (%s)",
-                     len(claimed), exc)
+            log.info(
+                "sweep: a concurrent writer met in a batch of %s; firing it document by document (%s)",
+                len(claimed),
+                exc,
+            )
             _fire_one_by_one(db, session, settings, planned, now, result)
             for doc_id in result.deferred:  # left as they were: the next sweep reads them again
                 hints.pop(doc_id, None)
@@ -349,8 +442,14 @@ def _batch(db: Database, settings: Settings, ladder: Ladder, now: datetime,
     return result
 
 
-def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | None = None,
-          ladder: Ladder | None = None) -> SweepReport:
+def sweep(
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    *,
+    batch_size: int | None = None,
+    ladder: Ladder | None = None,
+) -> SweepReport:
     """Fire every due, unrecorded rung of the ladder as of ``clock.now()``; see the module doc.
 
     Safe to call concurrently from any number of processes and hosts, and as often as wanted.
@@ -375,6 +474,9 @@ def sweep(db: Database, clock: Clock, settings: Settings, *, batch_size: int | N
         after = batch.after
     report.seconds = time.perf_counter() - started
     if report.fired:
-        log.info("sweep as of %s: %s", now.isoformat(),
-                 ", ".join(f"{lv} {report.count(lv)}" for lv in ladder.levels if report.count(lv)))
+        log.info(
+            "sweep as of %s: %s",
+            now.isoformat(),
+            ", ".join(f"{lv} {report.count(lv)}" for lv in ladder.levels if report.count(lv)),
+        )
     return report

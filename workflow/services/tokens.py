@@ -10,6 +10,7 @@ the refusal is audited like every other one. The HTTP API turns a presented toke
 :class:`Caller` here (:meth:`Tokens.authenticate`); the CLI's ``token`` commands create and
 revoke them through the same service.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -66,10 +66,17 @@ class Caller:
 
 def token_view(token: ApiToken, login: str) -> dict[str, Any]:
     """A token as listings show it: never the secret, never its digest."""
-    return {"id": token.id, "login": login, "name": token.name, "prefix": token.prefix,
-            "created_at": token.created_at, "created_by": token.created_by,
-            "revoked_at": token.revoked_at, "revoked_by": token.revoked_by,
-            "active": token.revoked_at is None}
+    return {
+        "id": token.id,
+        "login": login,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "created_by": token.created_by,
+        "revoked_at": token.revoked_at,
+        "revoked_by": token.revoked_by,
+        "active": token.revoked_at is None,
+    }
 
 
 class Tokens:
@@ -86,8 +93,14 @@ class Tokens:
         return authz.require(session, login, permissions.may_administer)[1]
 
     def _refuse(self, denied: Denied, action: str, details: Mapping[str, Any]) -> None:
-        audit.record_refusal(self.db, at=self.clock.now(), actor=denied.actor, action=action,
-                             reasons=denied.error.reasons, details=details)
+        audit.record_refusal(
+            self.db,
+            at=self.clock.now(),
+            actor=denied.actor,
+            action=action,
+            reasons=denied.error.reasons,
+            details=details,
+        )
 
     def create(self, admin: str, login: str, name: str | None = None) -> tuple[str, dict[str, Any]]:
         """A new token for ``login``; returns the secret (to show once) and the token's view."""
@@ -95,7 +108,9 @@ class Tokens:
             raise InvalidInput(Reason("invalid", {"field": "login", "problem": "not a login"}))
         label = (name or "").strip() or "api"
         if len(label) > 200 or "\n" in label or "\r" in label:
-            raise InvalidInput(Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"}))
+            raise InvalidInput(
+                Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"})
+            )
         secret = new_secret()
         try:
             with self.db.transaction() as session:
@@ -106,13 +121,23 @@ class Tokens:
                 if not user.active:
                     raise InvalidInput(Reason("inactive_user", {"login": login}))
                 now = self.clock.now()
-                token = ApiToken(user_id=user.id, name=label, token_hash=digest(secret),
-                                 prefix=secret[:SHOWN_PREFIX], created_at=now, created_by=actor.login)
+                token = ApiToken(
+                    user_id=user.id,
+                    name=label,
+                    token_hash=digest(secret),
+                    prefix=secret[:SHOWN_PREFIX],
+                    created_at=now,
+                    created_by=actor.login,
+                )
                 session.add(token)
                 session.flush()
-                audit.append(session, at=now, actor=actor, action="token_created",
-                             details={"token_id": token.id, "login": login, "name": label,
-                                      "prefix": token.prefix})
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="token_created",
+                    details={"token_id": token.id, "login": login, "name": label, "prefix": token.prefix},
+                )
                 return secret, token_view(token, login)
         except Denied as denied:
             self._refuse(denied, "token_created", {"login": login})
@@ -131,9 +156,17 @@ class Tokens:
                     token.revoked_at = self.clock.now()
                     token.revoked_by = actor.login
                     session.flush()
-                    audit.append(session, at=token.revoked_at, actor=actor, action="token_revoked",
-                                 details={"token_id": token.id, "login": owner.login if owner else None,
-                                          "prefix": token.prefix})
+                    audit.append(
+                        session,
+                        at=token.revoked_at,
+                        actor=actor,
+                        action="token_revoked",
+                        details={
+                            "token_id": token.id,
+                            "login": owner.login if owner else None,
+                            "prefix": token.prefix,
+                        },
+                    )
                 return token_view(token, owner.login if owner else "")
         except Denied as denied:
             self._refuse(denied, "token_revoked", {"token_id": token_id})
@@ -158,11 +191,21 @@ class Tokens:
         """
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
             return None
-        stmt = (select(ApiToken.id, ApiToken.revoked_at, User.login, User.name, User.unit_id, User.roles,
-                       User.active, Unit.code)
-                .join(User, User.id == ApiToken.user_id)
-                .join(Unit, Unit.id == User.unit_id)
-                .where(ApiToken.token_hash == digest(secret)))
+        stmt = (
+            select(
+                ApiToken.id,
+                ApiToken.revoked_at,
+                User.login,
+                User.name,
+                User.unit_id,
+                User.roles,
+                User.active,
+                Unit.code,
+            )
+            .join(User, User.id == ApiToken.user_id)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(ApiToken.token_hash == digest(secret))
+        )
         if self.db.is_sqlite:
             with self.db.transaction() as session:
                 row = session.execute(stmt).first()
@@ -172,6 +215,7 @@ class Tokens:
         if row is None or row.revoked_at is not None:
             return None
         roles = frozenset(r for r in row.roles.split(",") if r)
-        actor = ActorSnapshot(login=row.login, unit_id=row.unit_id, unit_code=row.code, roles=roles,
-                              active=row.active)
+        actor = ActorSnapshot(
+            login=row.login, unit_id=row.unit_id, unit_code=row.code, roles=roles, active=row.active
+        )
         return Caller(login=row.login, name=row.name, unit=row.code, token_id=row.id, actor=actor)

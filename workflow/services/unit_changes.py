@@ -6,6 +6,7 @@ clears a field that may be empty (mailbox, head, a robot, an event list). Robot 
 are checked for the parameter the vendor's URL carries, and never put in the audit trail, a
 view or an error: the audit says only that a robot was set, replaced or removed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -62,7 +63,9 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
     if given("mailbox"):
         clean["mailbox"] = None if _cleared(changes["mailbox"]) else address("mailbox", changes["mailbox"])
     if given("head"):
-        clean["head_login"] = None if _cleared(changes["head"]) else code("head", str(changes["head"]).strip())
+        clean["head_login"] = (
+            None if _cleared(changes["head"]) else code("head", str(changes["head"]).strip())
+        )
     if given("kind"):
         if changes["kind"] not in UNIT_KINDS:
             raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
@@ -73,15 +76,20 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
         clean["supervising"] = bool(changes["supervising"])
     if given("wecom_webhook"):
         value = changes["wecom_webhook"]
-        clean["wecom_webhook"] = None if _cleared(value) else _webhook("wecom_webhook", value, WECOM_PATH, wecom_key)
+        clean["wecom_webhook"] = (
+            None if _cleared(value) else _webhook("wecom_webhook", value, WECOM_PATH, wecom_key)
+        )
     if given("dingtalk_webhook"):
         value = changes["dingtalk_webhook"]
-        clean["dingtalk_webhook"] = (None if _cleared(value)
-                                     else _webhook("dingtalk_webhook", value, DINGTALK_PATH, dingtalk_token))
+        clean["dingtalk_webhook"] = (
+            None if _cleared(value) else _webhook("dingtalk_webhook", value, DINGTALK_PATH, dingtalk_token)
+        )
     if given("dingtalk_secret"):
         value = str(changes["dingtalk_secret"]).strip()
         if value and (not value.startswith("SEC") or len(value) > 200 or not value.isascii() or " " in value):
-            raise _invalid("dingtalk_secret", "the robot's 加签 secret, as DingTalk shows it (it starts with SEC)")
+            raise _invalid(
+                "dingtalk_secret", "the robot's 加签 secret, as DingTalk shows it (it starts with SEC)"
+            )
         clean["dingtalk_secret"] = value or None
     for channel in ("wecom", "dingtalk"):
         key = f"{channel}_events"
@@ -130,11 +138,15 @@ def apply(session: Session, unit: Unit, clean: Mapping[str, Any]) -> dict[str, A
 def robots_view(unit: Unit) -> dict[str, Any]:
     """Which robots the unit has and the events each takes (``None``: every event routed to
     the unit); never the webhook or the secret."""
+
     def events(stored: str | None) -> list[str] | None:
         return stored.split(",") if stored else None
 
     return {
         "wecom": {"events": events(unit.wecom_events)} if unit.wecom_webhook else None,
-        "dingtalk": ({"events": events(unit.dingtalk_events), "signed": bool(unit.dingtalk_secret)}
-                     if unit.dingtalk_webhook else None),
+        "dingtalk": (
+            {"events": events(unit.dingtalk_events), "signed": bool(unit.dingtalk_secret)}
+            if unit.dingtalk_webhook
+            else None
+        ),
     }

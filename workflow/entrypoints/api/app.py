@@ -4,6 +4,7 @@ Everything a request needs comes from the composition root (:func:`workflow.boot
 and is handed in, never read from globals, so a test can serve the app with a
 :class:`~workflow.kernel.clock.FixedClock` and its own database.
 """
+
 from __future__ import annotations
 
 from importlib import metadata
@@ -13,12 +14,22 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from workflow.bootstrap import Services, bootstrap
+from workflow.entrypoints.api import problems
+from workflow.entrypoints.api.limits import BodyLimit, upload_caps
+from workflow.entrypoints.api.routes import (
+    calendar,
+    directory,
+    documents,
+    files,
+    health,
+    imports,
+    outbox,
+    reports,
+    tokens,
+)
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
-from workflow.entrypoints.api import problems
-from workflow.entrypoints.api.limits import BodyLimit, upload_caps
-from workflow.entrypoints.api.routes import calendar, directory, documents, files, health, imports, outbox, reports, tokens
 
 DESCRIPTION = """\
 Santongbu (三同步) carries every policy document through draft → interpretation plan → joint
@@ -35,16 +46,24 @@ TAGS = [
     {"name": "documents", "description": "Policy documents through their lifecycle."},
     {"name": "calendar", "description": "Deadline calculator and holiday schedules."},
     {"name": "directory", "description": "The caller, units and users."},
-    {"name": "reports", "description": "Reports and audit-trail queries (supervisors, auditors, administrators)."},
-    {"name": "outbox", "description": "The email outbox (read: administrators, auditors, supervisors, leaders; "
-                                      "retry: administrators)."},
+    {
+        "name": "reports",
+        "description": "Reports and audit-trail queries (supervisors, auditors, administrators).",
+    },
+    {
+        "name": "outbox",
+        "description": "The email outbox (read: administrators, auditors, supervisors, leaders; "
+        "retry: administrators).",
+    },
     {"name": "tokens", "description": "API tokens (administrators)."},
     {"name": "health", "description": "Liveness of the database and the broker."},
 ]
 
 
 # Every router of the API, in the order they are served (tests walk this to check each route).
-ROUTERS = tuple(m.router for m in (imports, files, documents, directory, calendar, reports, outbox, tokens, health))
+ROUTERS = tuple(
+    m.router for m in (imports, files, documents, directory, calendar, reports, outbox, tokens, health)
+)
 
 
 def _version() -> str:
@@ -54,18 +73,26 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None,
-               *, services: Services | None = None) -> FastAPI:
+def create_app(
+    db: Database | None = None,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+) -> FastAPI:
     """The API over ``services``; given ``db``, ``clock`` and ``settings`` instead, over the
     services :func:`~workflow.bootstrap.bootstrap` builds from them."""
     services = services or bootstrap(settings, db=db, clock=clock)
-    app = FastAPI(title="Santongbu API", version=_version(), description=DESCRIPTION,
-                  openapi_tags=TAGS, redoc_url=None)
+    app = FastAPI(
+        title="Santongbu API", version=_version(), description=DESCRIPTION, openapi_tags=TAGS, redoc_url=None
+    )
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
     settings = services.settings
-    app.add_middleware(BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes)))
+    app.add_middleware(
+        BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes))
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
@@ -76,8 +103,13 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's OpenAPI document, with problem responses under ``application/problem+json``."""
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes, tags=app.openapi_tags)
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for code, response in operation.get("responses", {}).items():

@@ -6,6 +6,7 @@ which applies and audits them in the same way for the CLI and the API; the few r
 service guards (the token list, the user list) add :func:`require_admin` or
 :func:`require_auditor`.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,17 +19,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-
 from workflow.bootstrap import Services
-from workflow.kernel.errors import Forbidden, InvalidInput
-from workflow.services.tokens import Caller
 from workflow.entrypoints.api import messages
 from workflow.entrypoints.api.problems import Unauthenticated, request_language
 from workflow.entrypoints.api.schemas import MAX_ID
+from workflow.kernel.errors import Forbidden, InvalidInput
+from workflow.services.tokens import Caller
 
-
-bearer = HTTPBearer(auto_error=False, scheme_name="token",
-                    description="A per-user API token: `Authorization: Bearer stb_…` (see `santongbu token create`).")
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="A per-user API token: `Authorization: Bearer stb_…` (see `santongbu token create`).",
+)
 
 
 async def services(request: Request) -> Services:
@@ -43,8 +45,11 @@ def refuse(svc: Services, actor: ActorSnapshot, action: str, reasons: list[Reaso
     return error
 
 
-def caller(request: Request, svc: Annotated[Services, Depends(services)],
-           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+def caller(
+    request: Request,
+    svc: Annotated[Services, Depends(services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
     """The user behind the request's token; 401 without a valid one, 403 for a deactivated user."""
     if credentials is None:
         raise Unauthenticated(Reason("unauthenticated"))
@@ -53,7 +58,9 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)],
         raise Unauthenticated(Reason("token_invalid"))
     if not found.actor.active:
         route = request.scope.get("route")
-        raise refuse(svc, found.actor, getattr(route, "name", "api"), [Reason("inactive_user", {"login": found.login})])
+        raise refuse(
+            svc, found.actor, getattr(route, "name", "api"), [Reason("inactive_user", {"login": found.login})]
+        )
     return found
 
 
@@ -87,11 +94,15 @@ _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 
 async def if_match(
     request: Request,
-    value: Annotated[str | None, Header(
-        alias="If-Match", max_length=20,
-        description='The version you read (`"3"` as sent in ETag, or plain `3`); the change is refused '
-                    "with 409 if the document changed since.",
-    )] = None,
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=20,
+            description='The version you read (`"3"` as sent in ETag, or plain `3`); the change is refused '
+            "with 409 if the document changed since.",
+        ),
+    ] = None,
 ) -> int | None:
     """``If-Match`` as the expected document version (``None`` if absent)."""
     if value is None:
@@ -100,8 +111,9 @@ async def if_match(
     number = int(found.group(1)) if found else 0
     if not 1 <= number <= MAX_ID:
         lang = request_language(request)
-        problem = messages.validation_problem("bad_version", "must be the document's version (an integer), "
-                                              "e.g. If-Match: 3", None, lang)
+        problem = messages.validation_problem(
+            "bad_version", "must be the document's version (an integer), e.g. If-Match: 3", None, lang
+        )
         raise InvalidInput(Reason("invalid", {"field": "If-Match", "problem": problem, "in": "header"}))
     return number
 

@@ -4,6 +4,7 @@ A ``Content-Length`` above the cap is answered at once with 413; a chunked body 
 as it arrives and stopped with 413 when it passes the cap. Upload routes, which stream their
 body to disk rather than hold it, have caps of their own (:data:`UPLOADS`).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,12 @@ def upload_caps(largest_file: int) -> tuple[tuple[re.Pattern[str], int], ...]:
 class BodyLimit:
     """Pure ASGI middleware (it must see the body before any route reads it)."""
 
-    def __init__(self, app: ASGIApp, limit: int = DEFAULT_LIMIT,
-                 uploads: Sequence[tuple[re.Pattern[str], int]] = UPLOADS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = DEFAULT_LIMIT,
+        uploads: Sequence[tuple[re.Pattern[str], int]] = UPLOADS,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.uploads = tuple(uploads)
@@ -62,7 +67,9 @@ class BodyLimit:
                 except ValueError:
                     declared = 0  # the HTTP server refuses a malformed length itself
                 if declared > limit:
-                    response = problem(Request(scope), 413, "too_large", [Reason("too_large", {"limit": limit})])
+                    response = problem(
+                        Request(scope), 413, "too_large", [Reason("too_large", {"limit": limit})]
+                    )
                     await response(scope, receive, send)
                     return
         received = 0

@@ -3,6 +3,7 @@
 Kept apart from :data:`states.reasons.MESSAGES` because they are about HTTP (tokens, routes,
 request bodies), not about documents; :func:`text` looks here first and falls back there.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -11,6 +11,7 @@ enum values and bodies too large are caught before they reach a service; a datab
 down or busy is a 503. Anything else is a bug: it is logged with its traceback and answered
 with a 500 problem that says nothing about the internals.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,9 +28,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.reasons import Reason
-
-from workflow.kernel.errors import SantongbuError
 from workflow.entrypoints.api import messages
+from workflow.kernel.errors import SantongbuError
 
 log = logging.getLogger("santongbu.api")
 
@@ -111,14 +111,17 @@ def request_language(request: Request) -> str:
 
 # ---------------------------------------------------------------------------- rendering
 def _reason_dict(reason: Reason, lang: str) -> dict[str, Any]:
-    params = {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
-              for k, v in dict(reason.params).items()}
+    params = {
+        k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+        for k, v in dict(reason.params).items()
+    }
     field = params.get("field") if isinstance(params.get("field"), str) else None
     return {"code": reason.code, "message": messages.text(reason, lang), "field": field, "params": params}
 
 
-def problem(request: Request, status: int, kind: str, reasons: Sequence[Reason],
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    request: Request, status: int, kind: str, reasons: Sequence[Reason], headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A problem response for ``reasons`` in the request's language."""
     lang = request_language(request)
     items = [_reason_dict(r, lang) for r in reasons]
@@ -131,8 +134,9 @@ def problem(request: Request, status: int, kind: str, reasons: Sequence[Reason],
         "field": next((i["field"] for i in items if i["field"]), None),
         "reasons": items,
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE,
-                        headers={"Content-Language": lang, **(headers or {})})
+    return JSONResponse(
+        body, status_code=status, media_type=MEDIA_TYPE, headers={"Content-Language": lang, **(headers or {})}
+    )
 
 
 def _field(loc: Sequence[Any]) -> tuple[str, str]:
@@ -155,9 +159,14 @@ def _validation_reasons(exc: RequestValidationError, lang: str) -> list[Reason]:
     reasons = []
     for error in exc.errors()[:20]:
         where, name = _field(error.get("loc", ()))
-        ctx = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-               for k, v in (error.get("ctx") or {}).items() if k != "error"}
-        sentence = messages.validation_problem(str(error.get("type", "")), str(error.get("msg", "")), ctx, lang)
+        ctx = {
+            k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+            for k, v in (error.get("ctx") or {}).items()
+            if k != "error"
+        }
+        sentence = messages.validation_problem(
+            str(error.get("type", "")), str(error.get("msg", "")), ctx, lang
+        )
         reasons.append(Reason("invalid", {"field": name, "problem": sentence, "in": where}))
     return reasons or [Reason("invalid", {"field": "body", "problem": "invalid"})]
 
@@ -181,18 +190,37 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 404:
-            return problem(request, 404, "not_found", [Reason("no_such_route", {"path": request.url.path})], headers)
+            return problem(
+                request, 404, "not_found", [Reason("no_such_route", {"path": request.url.path})], headers
+            )
         if exc.status_code == 405:
-            return problem(request, 405, "method_not_allowed",
-                           [Reason("method_not_allowed", {"path": request.url.path, "method": request.method})], headers)
+            return problem(
+                request,
+                405,
+                "method_not_allowed",
+                [Reason("method_not_allowed", {"path": request.url.path, "method": request.method})],
+                headers,
+            )
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot even decode (not UTF-8, broken multipart):
             # the same mistake as invalid JSON, so the same 422.
             lang = request_language(request)
-            sentence = messages.validation_problem("json_invalid", "the body cannot be read as JSON (or UTF-8)", None, lang)
-            return problem(request, 422, "invalid_input", [Reason("invalid", {"field": "body", "problem": sentence})])
-        kind = {401: "unauthenticated", 403: "forbidden", 413: "too_large", 422: "invalid_input"}.get(exc.status_code, "error")
-        return problem(request, exc.status_code, kind, [Reason("invalid", {"field": "request", "problem": str(exc.detail)})], headers)
+            sentence = messages.validation_problem(
+                "json_invalid", "the body cannot be read as JSON (or UTF-8)", None, lang
+            )
+            return problem(
+                request, 422, "invalid_input", [Reason("invalid", {"field": "body", "problem": sentence})]
+            )
+        kind = {401: "unauthenticated", 403: "forbidden", 413: "too_large", 422: "invalid_input"}.get(
+            exc.status_code, "error"
+        )
+        return problem(
+            request,
+            exc.status_code,
+            kind,
+            [Reason("invalid", {"field": "request", "problem": str(exc.detail)})],
+            headers,
+        )
 
     @app.exception_handler(StaleDataError)
     @app.exception_handler(IntegrityError)
@@ -204,10 +232,18 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: Exception) -> JSONResponse:
         # A value the database refuses (out of range, bad encoding) that slipped past the
         # request models: the caller's mistake, not the server's. Logged to be fixed upstream.
-        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__
-                    if hasattr(exc, "orig") else type(exc).__name__)
-        return problem(request, 422, "invalid_input",
-                       [Reason("invalid", {"field": "request", "problem": "a value is out of range or not storable"})])
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__ if hasattr(exc, "orig") else type(exc).__name__,
+        )
+        return problem(
+            request,
+            422,
+            "invalid_input",
+            [Reason("invalid", {"field": "request", "problem": "a value is out of range or not storable"})],
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)

@@ -7,6 +7,7 @@ overflows at year 1 and 9999), ids fit the 32-bit columns, and unknown fields ar
 name instead of silently ignored. The services check the same facts again: these are for
 clear 422s, not for authority.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,9 @@ def _line(value: str) -> str:
 
 def _year(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise PydanticCustomError("year_range", "the year must lie between {low} and {high}",
-                                  {"low": MIN_YEAR, "high": MAX_YEAR})
+        raise PydanticCustomError(
+            "year_range", "the year must lie between {low} and {high}", {"low": MIN_YEAR, "high": MAX_YEAR}
+        )
     return value
 
 
@@ -78,9 +80,13 @@ class DocumentCreate(Strict):
     title: Line500 = Field(description="Title of the policy document.")
     doc_number: Line200 | None = Field(default=None, description="Document number (文号) or working title.")
     body: Text = Field(default="", description="The policy text.")
-    disclosure: Disclosure | None = Field(default=None, description="公开属性: proactive, on_request or not_disclosed.")
+    disclosure: Disclosure | None = Field(
+        default=None, description="公开属性: proactive, on_request or not_disclosed."
+    )
     risk_assessment_needed: bool | None = Field(default=None, description="Whether a 舆情风险评估 is needed.")
-    unit: Code | None = Field(default=None, description="Drafting unit; defaults to (and must be) the caller's own.")
+    unit: Code | None = Field(
+        default=None, description="Drafting unit; defaults to (and must be) the caller's own."
+    )
 
 
 class DocumentEdit(Strict):
@@ -94,7 +100,9 @@ class DocumentEdit(Strict):
     response_plan: Text | None = Field(default=None, description="应对处置预案.")
     disclosure: Disclosure | None = None
     risk_assessment_needed: bool | None = None
-    interpreter: Code | None = Field(default=None, description="Login of the interpreter, from the drafting unit.")
+    interpreter: Code | None = Field(
+        default=None, description="Login of the interpreter, from the drafting unit."
+    )
 
 
 class MaterialIn(Strict):
@@ -109,19 +117,26 @@ class SignersIn(Strict):
 
 
 class TriggerIn(Strict):
-    reason: Reason2000 | None = Field(default=None, description="Required for reject, reject_to_draft and withdraw.")
+    reason: Reason2000 | None = Field(
+        default=None, description="Required for reject, reject_to_draft and withdraw."
+    )
     publication_url: Url | None = Field(default=None, description="publish: where the policy text is public.")
-    published_at: Instant | None = Field(default=None, description="publish: when it went public (default now).")
+    published_at: Instant | None = Field(
+        default=None, description="publish: when it went public (default now)."
+    )
 
 
 class SignIn(Strict):
     package: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
-        default=None, description="The package hash the signer read; refused with 409 if it changed since.")
+        default=None, description="The package hash the signer read; refused with 409 if it changed since."
+    )
 
 
 class RejectIn(Strict):
     reason: Reason2000
-    to: Literal["plan", "draft"] = Field(default="plan", description="Back to the interpretation plan or to the draft.")
+    to: Literal["plan", "draft"] = Field(
+        default="plan", description="Back to the interpretation plan or to the draft."
+    )
 
 
 class PostingIn(Strict):
@@ -152,7 +167,8 @@ class DocumentHit(DocumentSummary):
     """A line of the document list; with ``?q=``, where the search found it."""
 
     matched: list[Literal["title", "doc_number", "body", "plan"]] | None = Field(
-        default=None, description="With ?q=: the fields a search word was found in.")
+        default=None, description="With ?q=: the fields a search word was found in."
+    )
     excerpt: str | None = Field(default=None, description="With ?q=: the text around the first match.")
 
 
@@ -163,7 +179,9 @@ class MaterialOut(BaseModel):
     uri: str | None
     body: str | None
     content_hash: str
-    file_sha256: str | None = Field(default=None, description="The file's SHA-256, when the material is a file.")
+    file_sha256: str | None = Field(
+        default=None, description="The file's SHA-256, when the material is a file."
+    )
     file_size: int | None = None
     file_type: str | None = Field(default=None, description="Its type, as sniffed from the content.")
     file_name: str | None = None
@@ -240,7 +258,9 @@ class DocumentView(BaseModel):
     created_at: datetime
     updated_at: datetime
     next_steps: list[NextStep]
-    timeline: list[TimelineEvent] | None = Field(default=None, description="The audit timeline (unless ?timeline=false).")
+    timeline: list[TimelineEvent] | None = Field(
+        default=None, description="The audit timeline (unless ?timeline=false)."
+    )
 
 
 # ---------------------------------------------------------------------------- directory

@@ -1,21 +1,29 @@
 """``santongbu unit`` and ``santongbu user``: the directory of units and people."""
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
+from workflow.entrypoints.cli import common
 from workflow.services.directory import Directory
 
-from workflow.entrypoints.cli import common
+unit_app = typer.Typer(
+    help="Units (处室/单位): drafting units, supervising units, leadership.", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="Users: clerks, signers, supervisors, auditors, administrators.", no_args_is_help=True
+)
 
-unit_app = typer.Typer(help="Units (处室/单位): drafting units, supervising units, leadership.", no_args_is_help=True)
-user_app = typer.Typer(help="Users: clerks, signers, supervisors, auditors, administrators.", no_args_is_help=True)
-
-AS = typer.Option(None, "--as", envvar="SANTONGBU_USER",
-                  help="Acting administrator's login (not needed for the very first user).")
+AS = typer.Option(
+    None,
+    "--as",
+    envvar="SANTONGBU_USER",
+    help="Acting administrator's login (not needed for the very first user).",
+)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
@@ -29,17 +37,19 @@ def unit_add(
     code: str = typer.Argument(..., help="Short code, e.g. zfc."),
     name: str = typer.Option(..., "--name", help="Full name, e.g. 政法处."),
     kind: str = typer.Option("drafting", "--kind", help="drafting, supervising or leadership."),
-    mailbox: Optional[str] = typer.Option(None, "--mailbox", help="The unit's email address."),
-    head: Optional[str] = typer.Option(None, "--head", help="Login of the unit's head."),
-    as_: Optional[str] = AS,
+    mailbox: str | None = typer.Option(None, "--mailbox", help="The unit's email address."),
+    head: str | None = typer.Option(None, "--head", help="Login of the unit's head."),
+    as_: str | None = AS,
     json_: bool = JSON,
 ) -> None:
     """Add a unit."""
-    view = _directory().add_unit(as_, {"code": code, "name": name, "kind": kind, "mailbox": mailbox, "head": head})
+    view = _directory().add_unit(
+        as_, {"code": code, "name": name, "kind": kind, "mailbox": mailbox, "head": head}
+    )
     common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} {view['name']} added")
 
 
-def _secret(value: Optional[str]) -> Optional[str]:
+def _secret(value: str | None) -> str | None:
     """``-`` reads the value from standard input (so a credential stays out of the shell's
     history and the process list)."""
     if value == "-":
@@ -51,23 +61,39 @@ def _secret(value: Optional[str]) -> Optional[str]:
 @common.command
 def unit_set(
     code: str = typer.Argument(..., help="The unit to change."),
-    name: Optional[str] = typer.Option(None, "--name", help="Full name."),
-    mailbox: Optional[str] = typer.Option(None, "--mailbox", "--email", help="The unit's email address ('' removes it)."),
-    head: Optional[str] = typer.Option(None, "--head", help="Login of the unit's head ('' removes it)."),
-    supervising: Optional[bool] = typer.Option(None, "--supervising/--no-supervising",
-                                               help="Whether the unit supervises (escalations go to it)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="drafting, supervising or leadership."),
-    wecom_webhook: Optional[str] = typer.Option(
-        None, "--wecom-webhook", help="The WeCom group robot's webhook URL ('-' reads it from stdin, '' removes the robot)."),
-    wecom_events: Optional[str] = typer.Option(
-        None, "--wecom-events", help="Comma-separated events for the WeCom robot ('' = every event routed to the unit)."),
-    dingtalk_webhook: Optional[str] = typer.Option(
-        None, "--dingtalk-webhook", help="The DingTalk group robot's webhook URL ('-' reads it from stdin, '' removes it)."),
-    dingtalk_secret: Optional[str] = typer.Option(
-        None, "--dingtalk-secret", help="The DingTalk robot's 加签 secret, SEC… ('-' reads it from stdin)."),
-    dingtalk_events: Optional[str] = typer.Option(
-        None, "--dingtalk-events", help="Comma-separated events for the DingTalk robot ('' = every event routed)."),
-    as_: Optional[str] = AS,
+    name: str | None = typer.Option(None, "--name", help="Full name."),
+    mailbox: str | None = typer.Option(
+        None, "--mailbox", "--email", help="The unit's email address ('' removes it)."
+    ),
+    head: str | None = typer.Option(None, "--head", help="Login of the unit's head ('' removes it)."),
+    supervising: bool | None = typer.Option(
+        None, "--supervising/--no-supervising", help="Whether the unit supervises (escalations go to it)."
+    ),
+    kind: str | None = typer.Option(None, "--kind", help="drafting, supervising or leadership."),
+    wecom_webhook: str | None = typer.Option(
+        None,
+        "--wecom-webhook",
+        help="The WeCom group robot's webhook URL ('-' reads it from stdin, '' removes the robot).",
+    ),
+    wecom_events: str | None = typer.Option(
+        None,
+        "--wecom-events",
+        help="Comma-separated events for the WeCom robot ('' = every event routed to the unit).",
+    ),
+    dingtalk_webhook: str | None = typer.Option(
+        None,
+        "--dingtalk-webhook",
+        help="The DingTalk group robot's webhook URL ('-' reads it from stdin, '' removes it).",
+    ),
+    dingtalk_secret: str | None = typer.Option(
+        None, "--dingtalk-secret", help="The DingTalk robot's 加签 secret, SEC… ('-' reads it from stdin)."
+    ),
+    dingtalk_events: str | None = typer.Option(
+        None,
+        "--dingtalk-events",
+        help="Comma-separated events for the DingTalk robot ('' = every event routed).",
+    ),
+    as_: str | None = AS,
     json_: bool = JSON,
 ) -> None:
     """Change a unit: name, mailbox, head, supervising, group robots (administrators).
@@ -76,12 +102,22 @@ def unit_set(
     """
     if as_ is None:
         common.fail("give the acting administrator with --as LOGIN")
-    view = _directory().update_unit(as_, code, {
-        "name": name, "mailbox": mailbox, "head": head, "supervising": supervising, "kind": kind,
-        "wecom_webhook": _secret(wecom_webhook), "wecom_events": wecom_events,
-        "dingtalk_webhook": _secret(dingtalk_webhook), "dingtalk_secret": _secret(dingtalk_secret),
-        "dingtalk_events": dingtalk_events,
-    })
+    view = _directory().update_unit(
+        as_,
+        code,
+        {
+            "name": name,
+            "mailbox": mailbox,
+            "head": head,
+            "supervising": supervising,
+            "kind": kind,
+            "wecom_webhook": _secret(wecom_webhook),
+            "wecom_events": wecom_events,
+            "dingtalk_webhook": _secret(dingtalk_webhook),
+            "dingtalk_secret": _secret(dingtalk_secret),
+            "dingtalk_events": dingtalk_events,
+        },
+    )
     common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} changed: {_describe(view)}")
 
 
@@ -104,10 +140,15 @@ def unit_list(json_: bool = JSON) -> None:
     if json_:
         return common.emit_json(units)
     for u in units:
-        robots = "  ".join(f"{c}={','.join(r['events']) if r['events'] else 'all'}"
-                           for c, r in (u.get("robots") or {}).items() if r)
-        typer.echo(f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
-                   + (f"  {robots}" if robots else ""))
+        robots = "  ".join(
+            f"{c}={','.join(r['events']) if r['events'] else 'all'}"
+            for c, r in (u.get("robots") or {}).items()
+            if r
+        )
+        typer.echo(
+            f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
+            + (f"  {robots}" if robots else "")
+        )
 
 
 @user_app.command("add")
@@ -116,39 +157,48 @@ def user_add(
     login: str = typer.Argument(..., help="Login, e.g. li.ming."),
     name: str = typer.Option(..., "--name", help="Full name."),
     unit: str = typer.Option(..., "--unit", help="Code of the user's unit."),
-    email: Optional[str] = typer.Option(None, "--email"),
-    roles: str = typer.Option("member", "--roles", help="Comma-separated: member, signer, supervisor, auditor, admin, leader."),
-    as_: Optional[str] = AS,
+    email: str | None = typer.Option(None, "--email"),
+    roles: str = typer.Option(
+        "member", "--roles", help="Comma-separated: member, signer, supervisor, auditor, admin, leader."
+    ),
+    as_: str | None = AS,
     json_: bool = JSON,
 ) -> None:
     """Add a user. The first user of a new database needs no --as and must be an admin."""
-    view = _directory().add_user(as_, {"login": login, "name": name, "unit": unit, "email": email, "roles": roles})
-    common.emit_json(view) if json_ else typer.echo(f"user {view['login']} ({view['name']}, {view['unit']}) added")
+    view = _directory().add_user(
+        as_, {"login": login, "name": name, "unit": unit, "email": email, "roles": roles}
+    )
+    common.emit_json(view) if json_ else typer.echo(
+        f"user {view['login']} ({view['name']}, {view['unit']}) added"
+    )
 
 
 @user_app.command("set")
 @common.command
 def user_set(
     login: str = typer.Argument(..., help="The user to change."),
-    roles: Optional[str] = typer.Option(None, "--roles"),
-    email: Optional[str] = typer.Option(None, "--email"),
-    name: Optional[str] = typer.Option(None, "--name"),
-    unit: Optional[str] = typer.Option(None, "--unit"),
-    active: Optional[bool] = typer.Option(None, "--active/--inactive", help="Deactivate a user who left."),
-    as_: Optional[str] = AS,
+    roles: str | None = typer.Option(None, "--roles"),
+    email: str | None = typer.Option(None, "--email"),
+    name: str | None = typer.Option(None, "--name"),
+    unit: str | None = typer.Option(None, "--unit"),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="Deactivate a user who left."),
+    as_: str | None = AS,
     json_: bool = JSON,
 ) -> None:
     """Change a user's roles, email, name, unit or active flag."""
     if as_ is None:
         common.fail("give the acting administrator with --as LOGIN")
-    view = _directory().update_user(as_, login, {"roles": roles, "email": email, "name": name, "unit": unit, "active": active})
+    view = _directory().update_user(
+        as_, login, {"roles": roles, "email": email, "name": name, "unit": unit, "active": active}
+    )
     common.emit_json(view) if json_ else typer.echo(f"user {view['login']} changed")
 
 
 @user_app.command("history")
 @common.command
-def user_history(login: str = typer.Argument(..., help="Whose units to show."),
-                 as_: Optional[str] = AS, json_: bool = JSON) -> None:
+def user_history(
+    login: str = typer.Argument(..., help="Whose units to show."), as_: str | None = AS, json_: bool = JSON
+) -> None:
     """The units a user belonged to, oldest first (administrators, supervisors, auditors, leaders)."""
     if as_ is None:
         common.fail("give your login with --as LOGIN")
@@ -162,33 +212,43 @@ def user_history(login: str = typer.Argument(..., help="Whose units to show."),
 
 @user_app.command("list")
 @common.command
-def user_list(unit: Optional[str] = typer.Option(None, "--unit"), json_: bool = JSON) -> None:
+def user_list(unit: str | None = typer.Option(None, "--unit"), json_: bool = JSON) -> None:
     """List users."""
     users = _directory().list_users(unit)
     if json_:
         return common.emit_json(users)
     for u in users:
         flag = "" if u["active"] else " (inactive)"
-        typer.echo(f"{u['login']:<16} {u['unit']:<10} {','.join(u['roles']):<28} {u['name']} {u['email'] or ''}{flag}")
+        typer.echo(
+            f"{u['login']:<16} {u['unit']:<10} {','.join(u['roles']):<28} {u['name']} {u['email'] or ''}{flag}"
+        )
 
 
-def _import(path: Path, as_: Optional[str], json_: bool) -> None:
+def _import(path: Path, as_: str | None, json_: bool) -> None:
     counts = _directory().import_file(as_, path)
-    common.emit_json(counts) if json_ else typer.echo(f"imported {counts['units']} units and {counts['users']} users from {path.name}")
+    common.emit_json(counts) if json_ else typer.echo(
+        f"imported {counts['units']} units and {counts['users']} users from {path.name}"
+    )
 
 
 @unit_app.command("import")
 @common.command
-def unit_import(path: Path = typer.Argument(..., help="TOML/JSON with [[units]] and [[users]], or a CSV of units."),
-                as_: Optional[str] = AS, json_: bool = JSON) -> None:
+def unit_import(
+    path: Path = typer.Argument(..., help="TOML/JSON with [[units]] and [[users]], or a CSV of units."),
+    as_: str | None = AS,
+    json_: bool = JSON,
+) -> None:
     """Import units (and users) from a file, all or nothing."""
     _import(path, as_, json_)
 
 
 @user_app.command("import")
 @common.command
-def user_import(path: Path = typer.Argument(..., help="TOML/JSON with [[units]] and [[users]], or a CSV of users."),
-                as_: Optional[str] = AS, json_: bool = JSON) -> None:
+def user_import(
+    path: Path = typer.Argument(..., help="TOML/JSON with [[units]] and [[users]], or a CSV of users."),
+    as_: str | None = AS,
+    json_: bool = JSON,
+) -> None:
     """Import users (and units) from a file, all or nothing."""
     _import(path, as_, json_)
 

@@ -3,13 +3,16 @@
 The trail queries (by document, unit, actor, action, period) live in
 :mod:`workflow.entrypoints.cli.audit_query_cmds` and are added to the same ``audit`` group.
 """
+
 from __future__ import annotations
 
 import typer
 
 from workflow.entrypoints.cli import common
 
-audit_app = typer.Typer(help="The audit trail: verify its hash chains, checkpoint, query.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: verify its hash chains, checkpoint, query.", no_args_is_help=True
+)
 
 
 @audit_app.command("verify")
@@ -26,9 +29,15 @@ def verify(
     if json_:
         common.emit_json(report.as_dict())
     else:
-        typer.echo(f"checked {report.events} events in {report.chains} chains against {report.checkpoints} checkpoint(s)")
+        typer.echo(
+            f"checked {report.events} events in {report.chains} chains against {report.checkpoints} checkpoint(s)"
+        )
         for b in report.breaks:
-            after = f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}" if b.events_after else ""
+            after = (
+                f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}"
+                if b.events_after
+                else ""
+            )
             where = f"event id {b.event_id}, " if b.event_id else ""
             typer.echo(f"BROKEN {b.chain} at seq {b.seq} ({where}{b.problem}){after}")
         typer.echo("audit trail intact" if report.ok else "audit trail BROKEN")
@@ -42,7 +51,9 @@ def checkpoint(json_: bool = typer.Option(False, "--json")) -> None:
     """Record every chain head now (the worker does this periodically; both wait for a
     checkpoint being written elsewhere, so the checkpoints stay one chain)."""
     cp = common.context().services.audit.checkpoint()
-    common.emit_json(cp.as_dict()) if json_ else typer.echo(f"checkpoint {cp.id}: {cp.chains} chains, {cp.hash[:16]}")
+    common.emit_json(cp.as_dict()) if json_ else typer.echo(
+        f"checkpoint {cp.id}: {cp.chains} chains, {cp.hash[:16]}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,18 +2,17 @@
 
 Added to the ``audit`` group by :func:`workflow.entrypoints.cli.audit_cmds.register`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from workflow.services.audit_admin import AuditAdmin
-from workflow.services.audit_queries import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, flat_rows
-
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.report_cmds import CSV, JSON, OUTPUT, emit_table
+from workflow.services.audit_admin import AuditAdmin
+from workflow.services.audit_queries import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, flat_rows
 
 
 def _queries() -> AuditAdmin:
@@ -21,24 +20,43 @@ def _queries() -> AuditAdmin:
 
 
 def events(
-    document: Optional[int] = typer.Option(None, "--document", help="Events of this document id."),
-    unit: Optional[str] = typer.Option(None, "--unit", help="Events by people of this unit (code)."),
-    document_unit: Optional[str] = typer.Option(None, "--document-unit", help="Events on documents drafted by this unit (code)."),
-    actor: Optional[str] = typer.Option(None, "--actor", help="Events by this login."),
-    action: Optional[str] = typer.Option(None, "--action", help="e.g. publish, sign, record_posting, edit, calendar_loaded."),
-    outcome: Optional[str] = typer.Option(None, "--outcome", help="allowed or refused."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this instant or date, inclusive (ISO 8601; local zone if none given)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to this instant or date, exclusive."),
+    document: int | None = typer.Option(None, "--document", help="Events of this document id."),
+    unit: str | None = typer.Option(None, "--unit", help="Events by people of this unit (code)."),
+    document_unit: str | None = typer.Option(
+        None, "--document-unit", help="Events on documents drafted by this unit (code)."
+    ),
+    actor: str | None = typer.Option(None, "--actor", help="Events by this login."),
+    action: str | None = typer.Option(
+        None, "--action", help="e.g. publish, sign, record_posting, edit, calendar_loaded."
+    ),
+    outcome: str | None = typer.Option(None, "--outcome", help="allowed or refused."),
+    since: str | None = typer.Option(
+        None, "--since", help="From this instant or date, inclusive (ISO 8601; local zone if none given)."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Up to this instant or date, exclusive."),
     limit: int = typer.Option(DEFAULT_LIMIT, "--limit", help=f"Events per page (1–{MAX_LIMIT})."),
-    after_id: Optional[int] = typer.Option(None, "--after-id", help="Next page: the last id of the previous page."),
-    as_: str = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (supervisor, auditor, leader or administrator)."),
-    json_: bool = JSON, csv_: bool = CSV, output: Optional[Path] = OUTPUT,
+    after_id: int | None = typer.Option(
+        None, "--after-id", help="Next page: the last id of the previous page."
+    ),
+    as_: str = typer.Option(
+        ...,
+        "--as",
+        envvar="SANTONGBU_USER",
+        help="Your login (supervisor, auditor, leader or administrator).",
+    ),
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
 ) -> None:
     """Audit events in time order, filtered; one page at a time (see --after-id)."""
     if outcome is not None and outcome not in ("allowed", "refused"):
         common.fail("--outcome: must be allowed or refused")
     flt = EventFilter(
-        document_id=document, unit=unit, document_unit=document_unit, actor=actor, action=action,
+        document_id=document,
+        unit=unit,
+        document_unit=document_unit,
+        actor=actor,
+        action=action,
         outcome=outcome,
         since=common.parse_instant(since, what="--since") if since else None,
         until=common.parse_instant(until, what="--until") if until else None,
@@ -51,8 +69,12 @@ def events(
 
 def timeline(
     doc_id: int = typer.Argument(..., help="Document id."),
-    as_: str = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (anyone who may read the document)."),
-    json_: bool = JSON, csv_: bool = CSV, output: Optional[Path] = OUTPUT,
+    as_: str = typer.Option(
+        ..., "--as", envvar="SANTONGBU_USER", help="Your login (anyone who may read the document)."
+    ),
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
 ) -> None:
     """What happened to one document and who did it, oldest first (refusals included)."""
     table = _queries().timeline(as_, doc_id)

@@ -1,19 +1,19 @@
 """``santongbu deadline`` and ``santongbu calendar``: working days, holiday schedules, deadlines."""
+
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from states.deadline import DueDate, compute_due, zone
+from workflow.entrypoints.cli import common
 from workflow.kernel.calendar import Calendar
 from workflow.kernel.calendar.readonly import ReadOnlyCalendar, existing_calendar
 from workflow.services.calendar_admin import LoadResult
-
-from workflow.entrypoints.cli import common
 
 WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -90,8 +90,9 @@ def _where(found: ReadOnlyCalendar) -> None:
         common.stderr(f"note: {found.note}; using the packages' calendars only")
 
 
-def _due_json(published: datetime, result: DueDate, cal: Calendar, found: ReadOnlyCalendar,
-              tz: str) -> dict[str, Any]:
+def _due_json(
+    published: datetime, result: DueDate, cal: Calendar, found: ReadOnlyCalendar, tz: str
+) -> dict[str, Any]:
     years = sorted({d.year for d in result.counted_days} | {published.astimezone(zone(tz)).year})
     return {
         "published": published.astimezone(zone(tz)).isoformat(),
@@ -109,12 +110,17 @@ def _due_json(published: datetime, result: DueDate, cal: Calendar, found: ReadOn
 
 def deadline(
     published: str = typer.Option(
-        ..., "--published", metavar="DATE_OR_DATETIME",
+        ...,
+        "--published",
+        metavar="DATE_OR_DATETIME",
         help="When the policy document was made public: 2024-02-09, 2024-02-09T23:59 (read in "
-             "the working zone, Asia/Shanghai by default) or with an offset, 2024-02-09T15:59Z.",
+        "the working zone, Asia/Shanghai by default) or with an offset, 2024-02-09T15:59Z.",
     ),
-    days: Optional[int] = typer.Option(
-        None, "--days", metavar="N", help="Working days allowed (default: the deadline_days setting, 3).",
+    days: int | None = typer.Option(
+        None,
+        "--days",
+        metavar="N",
+        help="Working days allowed (default: the deadline_days setting, 3).",
     ),
     json_: bool = JSON,
 ) -> None:
@@ -143,19 +149,29 @@ def deadline(
     local = instant.astimezone(zone(tz))
     marks = {d: " (make-up)" if d.weekday() >= 5 else "" for d in result.counted_days}
     typer.echo(f"published    {local.isoformat(sep=' ')} ({WEEKDAY[local.weekday()]})")
-    typer.echo(f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
-               f"   [{data['due_utc']}]")
-    typer.echo(f"counted      {n} working day{'s' if n > 1 else ''}: "
-               + ", ".join(_day(d) + marks[d] for d in result.counted_days))
+    typer.echo(
+        f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
+        f"   [{data['due_utc']}]"
+    )
+    typer.echo(
+        f"counted      {n} working day{'s' if n > 1 else ''}: "
+        + ", ".join(_day(d) + marks[d] for d in result.counted_days)
+    )
     if result.provisional:
         estimates = [y for y, s in data["sources"].items() if not s["official"]]
-        typer.echo(f"provisional  YES: no official schedule for {', '.join(estimates)} yet; the deadline "
-                   "is recomputed when an administrator loads it")
+        typer.echo(
+            f"provisional  YES: no official schedule for {', '.join(estimates)} yet; the deadline "
+            "is recomputed when an administrator loads it"
+        )
     else:
         typer.echo("provisional  no")
-    typer.echo(f"calendar     {found.where}: "
-               + "; ".join(f"{y} {_short(s['source'])} ({'official' if s['official'] else 'estimate'})"
-                           for y, s in data["sources"].items()))
+    typer.echo(
+        f"calendar     {found.where}: "
+        + "; ".join(
+            f"{y} {_short(s['source'])} ({'official' if s['official'] else 'estimate'})"
+            for y, s in data["sources"].items()
+        )
+    )
 
 
 def _year_json(cal: Calendar, year: int, found: ReadOnlyCalendar) -> dict[str, Any]:
@@ -165,17 +181,29 @@ def _year_json(cal: Calendar, year: int, found: ReadOnlyCalendar) -> dict[str, A
         first = date(year, m, 1)
         days_in = (date(year + (m == 12), m % 12 + 1, 1) - first).days
         working = sum(cal.is_working_day(date(year, m, d)) for d in range(1, days_in + 1))
-        months.append({
-            "month": m,
-            "working_days": working,
-            "holidays": [{"start": a.isoformat(), "end": b.isoformat(), "name": n}
-                         for a, b, n in sched.periods() if a.month == m or b.month == m],
-            "workdays": [{"date": d.isoformat(), "weekday": WEEKDAY[d.weekday()], "name": n}
-                         for d, n in sched.workdays.items() if d.month == m],
-        })
+        months.append(
+            {
+                "month": m,
+                "working_days": working,
+                "holidays": [
+                    {"start": a.isoformat(), "end": b.isoformat(), "name": n}
+                    for a, b, n in sched.periods()
+                    if a.month == m or b.month == m
+                ],
+                "workdays": [
+                    {"date": d.isoformat(), "weekday": WEEKDAY[d.weekday()], "name": n}
+                    for d, n in sched.workdays.items()
+                    if d.month == m
+                ],
+            }
+        )
     return {
-        "year": year, "official": sched.official, "provisional": not sched.official,
-        "source": sched.source, "notice": sched.notice, "loaded": sched.loaded,
+        "year": year,
+        "official": sched.official,
+        "provisional": not sched.official,
+        "source": sched.source,
+        "notice": sched.notice,
+        "loaded": sched.loaded,
         "calendar": found.where,
         "working_days": sum(m["working_days"] for m in months),
         "months": months,
@@ -201,9 +229,14 @@ def show(
     if data["notice"]:
         typer.echo(f"      notice: {data['notice']}")
     for m in data["months"]:
-        off = "; ".join(
-            (h["start"][5:] if h["start"] == h["end"] else f"{h['start'][5:]}–{h['end'][5:]}") + f" {h['name']}"
-            for h in m["holidays"]) or "—"
+        off = (
+            "; ".join(
+                (h["start"][5:] if h["start"] == h["end"] else f"{h['start'][5:]}–{h['end'][5:]}")
+                + f" {h['name']}"
+                for h in m["holidays"]
+            )
+            or "—"
+        )
         make_up = ", ".join(f"{w['date'][5:]} {w['weekday']}" for w in m["workdays"])
         line = f"{MONTH[m['month'] - 1]}  {m['working_days']:2d} working days  off: {off}"
         typer.echo(line + (f"   make-up: {make_up}" if make_up else ""))
@@ -215,24 +248,34 @@ def _fmt(instant: datetime | None, tz: str) -> str:
 
 def _print_load(result: LoadResult, name: str, tz: str) -> None:
     kind = "official" if result.official else "provisional (not official)"
-    typer.echo(f"loaded {result.year} from {name}: {kind}, {result.holidays} days off, "
-               f"{result.workdays} make-up working day{'' if result.workdays == 1 else 's'}")
+    typer.echo(
+        f"loaded {result.year} from {name}: {kind}, {result.holidays} days off, "
+        f"{result.workdays} make-up working day{'' if result.workdays == 1 else 's'}"
+    )
     if result.replaced:
         typer.echo(f"replaced the earlier load: {_short(result.replaced)}")
-    typer.echo(f"open deadlines: {result.documents_checked} checked, {len(result.moved)} moved, "
-               f"{len(result.changed) - len(result.moved)} only changed their provisional flag")
+    typer.echo(
+        f"open deadlines: {result.documents_checked} checked, {len(result.moved)} moved, "
+        f"{len(result.changed) - len(result.moved)} only changed their provisional flag"
+    )
     for m in result.changed:
         flag = lambda p: " (provisional)" if p else ""  # noqa: E731
-        typer.echo(f"  document {m.document_id}: {_fmt(m.old_due_at, tz)}{flag(m.old_provisional)}"
-                   f" → {_fmt(m.new_due_at, tz)}{flag(m.new_provisional)}")
+        typer.echo(
+            f"  document {m.document_id}: {_fmt(m.old_due_at, tz)}{flag(m.old_provisional)}"
+            f" → {_fmt(m.new_due_at, tz)}{flag(m.new_provisional)}"
+        )
 
 
 @calendar_app.command("load", help=LOAD_HELP)
 @common.command
 def load(
     file: Path = typer.Argument(..., help="The year's schedule, a TOML file (format: docs/calendar.md)."),
-    as_: Optional[str] = typer.Option(
-        None, "--as", envvar="SANTONGBU_USER", metavar="LOGIN", help="The acting administrator's login.",
+    as_: str | None = typer.Option(
+        None,
+        "--as",
+        envvar="SANTONGBU_USER",
+        metavar="LOGIN",
+        help="The acting administrator's login.",
     ),
     json_: bool = JSON,
 ) -> None:
@@ -268,7 +311,7 @@ def _require_database(ctx: common.AppContext) -> None:
             common.fail(f"no database at {url.database}: create it with 'santongbu db upgrade'")
     try:
         ready = inspect(ctx.db.engine).has_table("calendar_years")
-    except Exception as exc:  # noqa: BLE001 - unreachable server, bad credentials
+    except Exception as exc:
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         common.fail(f"database not reachable: {first}")
     if not ready:

@@ -7,6 +7,7 @@ database (``deadline``, ``calendar show``) never opens one.
 A user mistake (bad input, a refused trigger, a missing record) becomes one clear line on
 stderr and a non-zero exit, never a traceback; ``--json`` gives scripts the same facts.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``santongbu db``: create or upgrade the schema."""
+
 from __future__ import annotations
 
 import typer
@@ -15,10 +16,14 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision (defaul
     ctx = common.context()
     try:
         ctx.db.upgrade(revision)
-    except Exception as exc:  # noqa: BLE001 - a connection or migration problem, said in one line
-        common.fail(f"could not upgrade {ctx.db.engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-    typer.echo(f"database at revision {ctx.db.current_revision()} "
-               f"({ctx.db.engine.url.render_as_string(hide_password=True)})")
+    except Exception as exc:
+        common.fail(
+            f"could not upgrade {ctx.db.engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        )
+    typer.echo(
+        f"database at revision {ctx.db.current_revision()} "
+        f"({ctx.db.engine.url.render_as_string(hide_password=True)})"
+    )
 
 
 @db_app.command("current")

@@ -1,9 +1,9 @@
 """``santongbu diagram``: the lifecycle drawn from the same machine definition that decides."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command("diagram")
     @common.command
     def diagram(
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write .mmd (Mermaid), or .svg/.png when Graphviz is installed."),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", help="Write .mmd (Mermaid), or .svg/.png when Graphviz is installed."
+        ),
     ) -> None:
         """Print the lifecycle as a Mermaid state diagram (every state, trigger and guard)."""
         if output is None:
@@ -26,7 +28,9 @@ def register(app: typer.Typer) -> None:
             output.write_text(mermaid() + "\n", encoding="utf-8")
         elif suffix in (".svg", ".png"):
             if shutil.which("dot") is None:
-                common.fail("SVG/PNG needs Graphviz ('apt-get install graphviz' and 'pip install graphviz'); use -o FILE.mmd for Mermaid")
+                common.fail(
+                    "SVG/PNG needs Graphviz ('apt-get install graphviz' and 'pip install graphviz'); use -o FILE.mmd for Mermaid"
+                )
             draw(output, suffix[1:])
         else:
             common.fail("--output must end in .mmd, .svg or .png")

@@ -1,18 +1,20 @@
 """``santongbu doc``: create, edit and advance policy documents."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
-from states.lifecycle import REJECT_TO, State
 from states.catalogue import label
+from states.lifecycle import REJECT_TO, State
+from workflow.entrypoints.cli import common
 from workflow.services.documents import Outcome, Workflow
 
-from workflow.entrypoints.cli import common
-
-doc_app = typer.Typer(help="Policy documents: create, edit, attach, sign, publish, post.", no_args_is_help=True)
+doc_app = typer.Typer(
+    help="Policy documents: create, edit, attach, sign, publish, post.", no_args_is_help=True
+)
 
 AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (the acting user).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -23,7 +25,7 @@ def _workflow() -> Workflow:
     return common.context().services.workflow
 
 
-def _text(value: Optional[str], file: Optional[Path], what: str) -> Optional[str]:
+def _text(value: str | None, file: Path | None, what: str) -> str | None:
     if value is not None and file is not None:
         common.fail(f"give {what} either inline or as a file, not both")
     if file is not None:
@@ -38,27 +40,43 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
     if json_:
         return common.emit_json(outcome.as_dict())
     lang = common.context().lang
-    moved = (f"{label('state', outcome.state_before, lang)} → {label('state', outcome.state_after, lang)}"
-             if outcome.state_before and outcome.state_before != outcome.state_after
-             else label("state", outcome.state_after, lang))
-    typer.echo(f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})")
+    moved = (
+        f"{label('state', outcome.state_before, lang)} → {label('state', outcome.state_after, lang)}"
+        if outcome.state_before and outcome.state_before != outcome.state_after
+        else label("state", outcome.state_after, lang)
+    )
+    typer.echo(
+        f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})"
+    )
 
 
 @doc_app.command("create")
 @common.command
 def create(
     title: str = typer.Option(..., "--title", help="Title of the policy document."),
-    number: Optional[str] = typer.Option(None, "--number", help="Document number (文号) or working title."),
-    disclosure: Optional[str] = typer.Option(None, "--disclosure", help="proactive (主动公开), on_request (依申请公开) or not_disclosed (不予公开)."),
-    risk: Optional[bool] = typer.Option(None, "--risk/--no-risk", help="Whether a public-opinion risk assessment is needed."),
-    body: Optional[str] = typer.Option(None, "--body", help="Policy text."),
-    body_file: Optional[Path] = typer.Option(None, "--body-file", help="Policy text from a UTF-8 file."),
-    as_: str = AS, json_: bool = JSON,
+    number: str | None = typer.Option(None, "--number", help="Document number (文号) or working title."),
+    disclosure: str | None = typer.Option(
+        None,
+        "--disclosure",
+        help="proactive (主动公开), on_request (依申请公开) or not_disclosed (不予公开).",
+    ),
+    risk: bool | None = typer.Option(
+        None, "--risk/--no-risk", help="Whether a public-opinion risk assessment is needed."
+    ),
+    body: str | None = typer.Option(None, "--body", help="Policy text."),
+    body_file: Path | None = typer.Option(None, "--body-file", help="Policy text from a UTF-8 file."),
+    as_: str = AS,
+    json_: bool = JSON,
 ) -> None:
     """Open a new draft for your unit."""
-    outcome = _workflow().create_document(as_, title=title, doc_number=number,
-                                          body=_text(body, body_file, "the policy text") or "",
-                                          disclosure=disclosure, risk_assessment_needed=risk)
+    outcome = _workflow().create_document(
+        as_,
+        title=title,
+        doc_number=number,
+        body=_text(body, body_file, "the policy text") or "",
+        disclosure=disclosure,
+        risk_assessment_needed=risk,
+    )
     _done(outcome, json_, "created")
 
 
@@ -66,25 +84,34 @@ def create(
 @common.command
 def edit(
     doc_id: int = typer.Argument(..., help="Document id."),
-    title: Optional[str] = typer.Option(None, "--title"),
-    number: Optional[str] = typer.Option(None, "--number"),
-    disclosure: Optional[str] = typer.Option(None, "--disclosure"),
-    risk: Optional[bool] = typer.Option(None, "--risk/--no-risk"),
-    body: Optional[str] = typer.Option(None, "--body"),
-    body_file: Optional[Path] = typer.Option(None, "--body-file"),
-    plan: Optional[str] = typer.Option(None, "--plan", help="The interpretation plan (解读方案)."),
-    plan_file: Optional[Path] = typer.Option(None, "--plan-file"),
-    risk_assessment: Optional[str] = typer.Option(None, "--risk-assessment", help="舆情风险评估."),
-    response_plan: Optional[str] = typer.Option(None, "--response-plan", help="应对处置预案."),
-    interpreter: Optional[str] = typer.Option(None, "--interpreter", help="Login of the interpreter, from the drafting unit."),
-    if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON,
+    title: str | None = typer.Option(None, "--title"),
+    number: str | None = typer.Option(None, "--number"),
+    disclosure: str | None = typer.Option(None, "--disclosure"),
+    risk: bool | None = typer.Option(None, "--risk/--no-risk"),
+    body: str | None = typer.Option(None, "--body"),
+    body_file: Path | None = typer.Option(None, "--body-file"),
+    plan: str | None = typer.Option(None, "--plan", help="The interpretation plan (解读方案)."),
+    plan_file: Path | None = typer.Option(None, "--plan-file"),
+    risk_assessment: str | None = typer.Option(None, "--risk-assessment", help="舆情风险评估."),
+    response_plan: str | None = typer.Option(None, "--response-plan", help="应对处置预案."),
+    interpreter: str | None = typer.Option(
+        None, "--interpreter", help="Login of the interpreter, from the drafting unit."
+    ),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
 ) -> None:
     """Change the text, plan or facts of a document. Any change to the package voids signatures."""
     changes: dict[str, Any] = {
-        "title": title, "doc_number": number, "disclosure": disclosure,
-        "risk_assessment_needed": risk, "body": _text(body, body_file, "the policy text"),
-        "plan": _text(plan, plan_file, "the plan"), "risk_assessment": risk_assessment,
-        "response_plan": response_plan, "interpreter": interpreter,
+        "title": title,
+        "doc_number": number,
+        "disclosure": disclosure,
+        "risk_assessment_needed": risk,
+        "body": _text(body, body_file, "the policy text"),
+        "plan": _text(plan, plan_file, "the plan"),
+        "risk_assessment": risk_assessment,
+        "response_plan": response_plan,
+        "interpreter": interpreter,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
@@ -96,80 +123,129 @@ def edit(
 @common.command
 def attach(
     doc_id: int = typer.Argument(...),
-    form: str = typer.Option(..., "--form", help="text, graphic, video, qa, online_interview, press_conference or other."),
+    form: str = typer.Option(
+        ..., "--form", help="text, graphic, video, qa, online_interview, press_conference or other."
+    ),
     title: str = typer.Option(..., "--title"),
-    body: Optional[str] = typer.Option(None, "--body"),
-    file: Optional[Path] = typer.Option(None, "--file", help="Any file: an image, video, PDF, DOCX, XLSX or PPTX "
-                                        "becomes the material's file (streamed, typed by content); a text file its text."),
-    uri: Optional[str] = typer.Option(None, "--uri", help="Where the material lives (http/https)."),
-    if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON,
+    body: str | None = typer.Option(None, "--body"),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Any file: an image, video, PDF, DOCX, XLSX or PPTX "
+        "becomes the material's file (streamed, typed by content); a text file its text.",
+    ),
+    uri: str | None = typer.Option(None, "--uri", help="Where the material lives (http/https)."),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
 ) -> None:
     """Attach an interpretation material (解读材料): text, a file, or a link."""
     from workflow.entrypoints.cli import material_files
 
     if file is not None and body is None and uri is None and material_files.is_binary(file):
         outcome = material_files.attach_file(as_, doc_id, form, title, file, if_version)
-        return _done(outcome, json_, f"material {outcome.details.get('material_id')} attached "
-                                     f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)")
-    outcome = _workflow().add_material(as_, doc_id, form=form, title=title,
-                                       body=_text(body, file, "the material"), uri=uri,
-                                       expected_version=if_version)
+        return _done(
+            outcome,
+            json_,
+            f"material {outcome.details.get('material_id')} attached "
+            f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)",
+        )
+    outcome = _workflow().add_material(
+        as_,
+        doc_id,
+        form=form,
+        title=title,
+        body=_text(body, file, "the material"),
+        uri=uri,
+        expected_version=if_version,
+    )
     _done(outcome, json_, f"material {outcome.details.get('material_id')} attached")
 
 
 @doc_app.command("detach")
 @common.command
-def detach(doc_id: int = typer.Argument(...), material_id: int = typer.Argument(...),
-           if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def detach(
+    doc_id: int = typer.Argument(...),
+    material_id: int = typer.Argument(...),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Remove an interpretation material."""
-    _done(_workflow().remove_material(as_, doc_id, material_id, expected_version=if_version), json_, "material removed")
+    _done(
+        _workflow().remove_material(as_, doc_id, material_id, expected_version=if_version),
+        json_,
+        "material removed",
+    )
 
 
 @doc_app.command("signers")
 @common.command
-def signers(doc_id: int = typer.Argument(...), logins: list[str] = typer.Argument(..., help="Logins of the signers."),
-            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def signers(
+    doc_id: int = typer.Argument(...),
+    logins: list[str] = typer.Argument(..., help="Logins of the signers."),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Name the people who must sign the package."""
     _done(_workflow().set_signers(as_, doc_id, logins, expected_version=if_version), json_, "signers named")
 
 
 @doc_app.command("sign")
 @common.command
-def sign(doc_id: int = typer.Argument(...),
-         package: Optional[str] = typer.Option(None, "--package", help="The package hash you read (doc show); refuses if it changed."),
-         if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def sign(
+    doc_id: int = typer.Argument(...),
+    package: str | None = typer.Option(
+        None, "--package", help="The package hash you read (doc show); refuses if it changed."
+    ),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Sign the package (text, plan and materials) as it is now."""
     outcome = _workflow().sign(as_, doc_id, package=package, expected_version=if_version)
     left = outcome.details.get("remaining") or []
-    _done(outcome, json_, "signed" + (f"; still to sign: {', '.join(left)}" if left else "; all signers have signed"))
+    _done(
+        outcome,
+        json_,
+        "signed" + (f"; still to sign: {', '.join(left)}" if left else "; all signers have signed"),
+    )
 
 
-def _fire(trigger: str, doc_id: int, as_: str, json_: bool, if_version: Optional[int], **kwargs: Any) -> None:
+def _fire(trigger: str, doc_id: int, as_: str, json_: bool, if_version: int | None, **kwargs: Any) -> None:
     outcome = _workflow().fire(as_, doc_id, trigger, expected_version=if_version, **kwargs)
     _done(outcome, json_, label("trigger", trigger, common.context().lang))
 
 
 @doc_app.command("prepare-plan")
 @common.command
-def prepare_plan(doc_id: int = typer.Argument(...), if_version: Optional[int] = IF_VERSION,
-                 as_: str = AS, json_: bool = JSON) -> None:
+def prepare_plan(
+    doc_id: int = typer.Argument(...), if_version: int | None = IF_VERSION, as_: str = AS, json_: bool = JSON
+) -> None:
     """Draft → interpretation plan."""
     _fire("prepare_plan", doc_id, as_, json_, if_version)
 
 
 @doc_app.command("request-signoff")
 @common.command
-def request_signoff(doc_id: int = typer.Argument(...), if_version: Optional[int] = IF_VERSION,
-                    as_: str = AS, json_: bool = JSON) -> None:
+def request_signoff(
+    doc_id: int = typer.Argument(...), if_version: int | None = IF_VERSION, as_: str = AS, json_: bool = JSON
+) -> None:
     """Interpretation plan → joint sign-off (emails the signers)."""
     _fire("request_signoff", doc_id, as_, json_, if_version)
 
 
 @doc_app.command("reject")
 @common.command
-def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
-           to: str = typer.Option("plan", "--to", help="Send back to 'plan' (default) or 'draft'."),
-           if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def reject(
+    doc_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    to: str = typer.Option("plan", "--to", help="Send back to 'plan' (default) or 'draft'."),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """As a signer, send the package back with a reason."""
     if to not in REJECT_TO:
         common.fail("--to must be 'plan' or 'draft'")
@@ -179,10 +255,14 @@ def reject(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "-
 
 @doc_app.command("publish")
 @common.command
-def publish(doc_id: int = typer.Argument(...),
-            url: str = typer.Option(..., "--url", help="Where the policy text is public on the portal."),
-            at: Optional[str] = typer.Option(None, "--at", help="When it went public (ISO 8601; default now)."),
-            if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def publish(
+    doc_id: int = typer.Argument(...),
+    url: str = typer.Option(..., "--url", help="Where the policy text is public on the portal."),
+    at: str | None = typer.Option(None, "--at", help="When it went public (ISO 8601; default now)."),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Joint sign-off → published; starts the 3-working-day clock."""
     published_at = common.parse_instant(at, what="--at") if at else None
     _fire("publish", doc_id, as_, json_, if_version, publication_url=url, published_at=published_at)
@@ -190,53 +270,86 @@ def publish(doc_id: int = typer.Argument(...),
 
 @doc_app.command("file")
 @common.command
-def file_undisclosed(doc_id: int = typer.Argument(...), reason: Optional[str] = typer.Option(None, "--reason"),
-                     if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def file_undisclosed(
+    doc_id: int = typer.Argument(...),
+    reason: str | None = typer.Option(None, "--reason"),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """File a signed document marked 不予公开 without publication."""
     _fire("file_undisclosed", doc_id, as_, json_, if_version, reason=reason)
 
 
 @doc_app.command("post")
 @common.command
-def post(doc_id: int = typer.Argument(...),
-         channel: str = typer.Option(..., "--channel", help="portal, news_media or new_media."),
-         url: Optional[str] = typer.Option(None, "--url"),
-         outlet: Optional[str] = typer.Option(None, "--outlet", help="e.g. 福州日报, 微信公众号."),
-         evidence: Optional[str] = typer.Option(None, "--evidence", help="Evidence when there is no URL."),
-         at: Optional[str] = typer.Option(None, "--at", help="When it went out (ISO 8601; default now)."),
-         if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def post(
+    doc_id: int = typer.Argument(...),
+    channel: str = typer.Option(..., "--channel", help="portal, news_media or new_media."),
+    url: str | None = typer.Option(None, "--url"),
+    outlet: str | None = typer.Option(None, "--outlet", help="e.g. 福州日报, 微信公众号."),
+    evidence: str | None = typer.Option(None, "--evidence", help="Evidence when there is no URL."),
+    at: str | None = typer.Option(None, "--at", help="When it went out (ISO 8601; default now)."),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Record an interpretation posting; portal + news media completes the document."""
     posted_at = common.parse_instant(at, what="--at") if at else None
-    outcome = _workflow().record_posting(as_, doc_id, channel=channel, url=url, outlet=outlet,
-                                         evidence=evidence, posted_at=posted_at, expected_version=if_version)
+    outcome = _workflow().record_posting(
+        as_,
+        doc_id,
+        channel=channel,
+        url=url,
+        outlet=outlet,
+        evidence=evidence,
+        posted_at=posted_at,
+        expected_version=if_version,
+    )
     extra = ""
     if outcome.state_after == State.INTERPRETATION_POSTED:
         on_time = outcome.details.get("on_time")
-        extra = "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
+        extra = (
+            "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
+        )
     _done(outcome, json_, f"{channel} posting recorded{extra}")
 
 
 @doc_app.command("withdraw")
 @common.command
-def withdraw(doc_id: int = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
-             if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def withdraw(
+    doc_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Withdraw a document before publication (terminal)."""
     _fire("withdraw", doc_id, as_, json_, if_version, reason=reason)
 
 
 @doc_app.command("fire")
 @common.command
-def fire(doc_id: int = typer.Argument(...), trigger: str = typer.Argument(..., help="Any trigger (see: santongbu diagram)."),
-         reason: Optional[str] = typer.Option(None, "--reason"),
-         if_version: Optional[int] = IF_VERSION, as_: str = AS, json_: bool = JSON) -> None:
+def fire(
+    doc_id: int = typer.Argument(...),
+    trigger: str = typer.Argument(..., help="Any trigger (see: santongbu diagram)."),
+    reason: str | None = typer.Option(None, "--reason"),
+    if_version: int | None = IF_VERSION,
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Fire any lifecycle trigger by name."""
     _fire(trigger, doc_id, as_, json_, if_version, reason=reason)
 
 
 @doc_app.command("show")
 @common.command
-def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
-         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Include the audit timeline.")) -> None:
+def show(
+    doc_id: int = typer.Argument(...),
+    as_: str = AS,
+    json_: bool = JSON,
+    timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Include the audit timeline."),
+) -> None:
     """Show a document, its package, deadline, what is missing, and its timeline."""
     wf = _workflow()
     view = wf.read_document(as_, doc_id)
@@ -246,7 +359,9 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
     lang = common.context().lang
     tz = common.context().settings.timezone
     typer.echo(f"#{view.id} {view.title}  [{view.doc_number or '-'}]  unit {view.unit}")
-    typer.echo(f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}")
+    typer.echo(
+        f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}"
+    )
     typer.echo(f"  interpreter: {view.interpreter or '-'}   package {view.package_hash[:12]}")
     for m in view.materials:
         typer.echo(f"  material {m.id}: [{m.form}] {m.title}")
@@ -258,19 +373,24 @@ def show(doc_id: int = typer.Argument(...), as_: str = AS, json_: bool = JSON,
         flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
         typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
     for p in view.postings:
-        typer.echo(f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at {_local(p.posted_at, tz)}")
+        typer.echo(
+            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at {_local(p.posted_at, tz)}"
+        )
     if view.on_time is not None:
-        typer.echo(f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
-                   f"{view.working_days_taken} working day(s) taken")
+        typer.echo(
+            f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
+            f"{view.working_days_taken} working day(s) taken"
+        )
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
         typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
     if events:
         typer.echo("  timeline:")
         for e in events:
-            moved = (f" {e.state_before or ''}→{e.state_after}"
-                     if e.state_before != e.state_after else "")
-            typer.echo(f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} {e.outcome}{moved}")
+            moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
+            typer.echo(
+                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} {e.outcome}{moved}"
+            )
 
 
 def _local(instant: Any, tz: str) -> str:
@@ -281,9 +401,14 @@ def _local(instant: Any, tz: str) -> str:
 
 @doc_app.command("list")
 @common.command
-def list_(state: Optional[str] = typer.Option(None, "--state"), unit: Optional[str] = typer.Option(None, "--unit"),
-          limit: int = typer.Option(200, "--limit", min=1, max=10000), offset: int = typer.Option(0, "--offset", min=0),
-          as_: str = AS, json_: bool = JSON) -> None:
+def list_(
+    state: str | None = typer.Option(None, "--state"),
+    unit: str | None = typer.Option(None, "--unit"),
+    limit: int = typer.Option(200, "--limit", min=1, max=10000),
+    offset: int = typer.Option(0, "--offset", min=0),
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """List the documents you may see, by state and unit."""
     docs = _workflow().list_documents(as_, state=state, unit_code=unit, limit=limit, offset=offset)
     if json_:

@@ -1,6 +1,7 @@
 """Material files on the command line: ``doc attach --file`` with any file (text goes in as the
 material's text, an image, video, PDF, DOCX, XLSX or PPTX as its file), ``doc replace-file`` and
 ``doc download`` (commands of the ``doc`` group)."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,9 +13,12 @@ from workflow.entrypoints.cli import common, doc_cmds
 
 
 def replace_file(
-    doc_id: int = typer.Argument(...), material_id: int = typer.Argument(...),
+    doc_id: int = typer.Argument(...),
+    material_id: int = typer.Argument(...),
     file: Path = typer.Option(..., "--file", help="The new file (image, video, PDF, DOCX, XLSX, PPTX)."),
-    if_version: int | None = doc_cmds.IF_VERSION, as_: str = doc_cmds.AS, json_: bool = doc_cmds.JSON,
+    if_version: int | None = doc_cmds.IF_VERSION,
+    as_: str = doc_cmds.AS,
+    json_: bool = doc_cmds.JSON,
 ) -> None:
     """Replace a material's file; the package changes, so every signature on it is voided."""
     try:
@@ -23,13 +27,17 @@ def replace_file(
         common.fail(f"--file: cannot read {file}: {exc.strerror or exc}")
     with fh:
         outcome = common.context().services.workflow.replace_file(
-            as_, doc_id, material_id, source=fh, filename=file.name, expected_version=if_version)
+            as_, doc_id, material_id, source=fh, filename=file.name, expected_version=if_version
+        )
     doc_cmds._done(outcome, json_, f"material {material_id}: file replaced")
 
 
 def download(
-    doc_id: int = typer.Argument(...), material_id: int = typer.Argument(...),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write it (default: its name, here)."),
+    doc_id: int = typer.Argument(...),
+    material_id: int = typer.Argument(...),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Where to write it (default: its name, here)."
+    ),
     as_: str = doc_cmds.AS,
 ) -> None:
     """Save a material's file (whoever may read the document; a refusal is audited)."""

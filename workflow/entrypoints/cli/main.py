@@ -1,7 +1,6 @@
 """Entry point of the ``santongbu`` console script."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import typer
 from pydantic import ValidationError
@@ -24,13 +23,17 @@ app = typer.Typer(
 
 @app.callback()
 def _global(
-    database_url: Optional[str] = typer.Option(
-        None, "--db", envvar="SANTONGBU_DATABASE_URL",
+    database_url: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="SANTONGBU_DATABASE_URL",
         help="Database URL (default sqlite:///santongbu.db in the current folder).",
     ),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
-    now: Optional[str] = typer.Option(
-        None, "--now", help="Act as if it were this instant (ISO 8601); for drills and tests.",
+    lang: str | None = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
+    now: str | None = typer.Option(
+        None,
+        "--now",
+        help="Act as if it were this instant (ISO 8601); for drills and tests.",
     ),
 ) -> None:
     from workflow.kernel.settings import Settings
@@ -52,10 +55,39 @@ def _global(
 
 
 def _register() -> None:
-    from workflow.entrypoints.cli import admin_cmds, audit_cmds, calendar_cmds, db_cmds, diagram_cmds, doc_cmds, file_cmds, import_cmds, ops_cmds, outbox_cmds, report_cmds, search_cmds, server_cmds, web_cmds
+    from workflow.entrypoints.cli import (
+        admin_cmds,
+        audit_cmds,
+        calendar_cmds,
+        db_cmds,
+        diagram_cmds,
+        doc_cmds,
+        file_cmds,
+        import_cmds,
+        ops_cmds,
+        outbox_cmds,
+        report_cmds,
+        search_cmds,
+        server_cmds,
+        web_cmds,
+    )
 
-    for module in (db_cmds, admin_cmds, doc_cmds, audit_cmds, diagram_cmds, calendar_cmds,
-                   outbox_cmds, ops_cmds, report_cmds, server_cmds, web_cmds, search_cmds, import_cmds, file_cmds):
+    for module in (
+        db_cmds,
+        admin_cmds,
+        doc_cmds,
+        audit_cmds,
+        diagram_cmds,
+        calendar_cmds,
+        outbox_cmds,
+        ops_cmds,
+        report_cmds,
+        server_cmds,
+        web_cmds,
+        search_cmds,
+        import_cmds,
+        file_cmds,
+    ):
         module.register(app)
 
 

@@ -1,5 +1,6 @@
 """What ``doc attach --file`` needs to tell a text file from a material file and stream the
 latter (kept apart from the ``doc`` commands that use it)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,4 +24,5 @@ def attach_file(as_: str, doc_id: int, form: str, title: str, path: Path, if_ver
     """Stream ``path`` into the store as the material's file (never read whole)."""
     with path.open("rb") as fh:
         return common.context().services.workflow.attach_file(
-            as_, doc_id, form=form, title=title, source=fh, filename=path.name, expected_version=if_version)
+            as_, doc_id, form=form, title=title, source=fh, filename=path.name, expected_version=if_version
+        )

@@ -5,11 +5,11 @@ catching up after an outage, cron without Celery). ``worker`` and ``beat`` are t
 around ``celery -A workers worker`` / ``celery -A workers beat`` that take their settings from
 the same place as every other command. ``demo`` is the whole product in one command.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 import typer
@@ -20,8 +20,9 @@ from workflow.entrypoints.cli import common
 @common.command
 def sweep_cmd(
     json_: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1,
-                                             help="Documents per transaction (default: SANTONGBU_SWEEP_BATCH_SIZE)."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Documents per transaction (default: SANTONGBU_SWEEP_BATCH_SIZE)."
+    ),
 ) -> None:
     """Fire every due reminder/escalation once, as of now (or the global --now), and queue
     their emails. Safe to run while workers run: each level fires once per document."""
@@ -40,26 +41,36 @@ def sweep_cmd(
     lang = ctx.lang
     when = report.now.astimezone(ZoneInfo(ctx.settings.timezone))
     if not report.fired:
-        typer.echo(f"{when:%Y-%m-%d %H:%M %z}: " + ("没有到期的提醒或升级" if lang == "zh" else "nothing due"))
+        typer.echo(
+            f"{when:%Y-%m-%d %H:%M %z}: " + ("没有到期的提醒或升级" if lang == "zh" else "nothing due")
+        )
     for f in report.fired:
         n, emails = f.working_days_overdue, len(f.outbox_ids)
         if lang == "zh":
-            typer.echo(f"#{f.document_id} {f.level}" + (f"(逾期满 {n} 个工作日)" if n else "")
-                       + f" → {emails} 封邮件已排队")
+            typer.echo(
+                f"#{f.document_id} {f.level}"
+                + (f"(逾期满 {n} 个工作日)" if n else "")
+                + f" → {emails} 封邮件已排队"
+            )
         else:
-            typer.echo(f"#{f.document_id} {f.level}" + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
-                       + f" → {emails} email{'s' if emails != 1 else ''} queued")
+            typer.echo(
+                f"#{f.document_id} {f.level}"
+                + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
+                + f" → {emails} email{'s' if emails != 1 else ''} queued"
+            )
     if report.deferred:
-        typer.echo(("留待下次巡检: " if lang == "zh" else "left for the next sweep: ")
-                   + ", ".join(f"#{d}" for d in report.deferred))
+        typer.echo(
+            ("留待下次巡检: " if lang == "zh" else "left for the next sweep: ")
+            + ", ".join(f"#{d}" for d in report.deferred)
+        )
 
 
 @common.command
 def worker_cmd(
     beat: bool = typer.Option(False, "--beat", "-B", help="Also run the beat (one per installation!)."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", "-c", min=1),
+    concurrency: int | None = typer.Option(None, "--concurrency", "-c", min=1),
     loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
-    queues: Optional[str] = typer.Option(None, "--queues", "-Q", help="Comma-separated queues to consume."),
+    queues: str | None = typer.Option(None, "--queues", "-Q", help="Comma-separated queues to consume."),
 ) -> None:
     """Run a Celery worker (same as 'celery -A workers worker'). Start as many as you like, on
     as many hosts as you like; all share the database and the broker."""
@@ -77,9 +88,12 @@ def worker_cmd(
 
 
 @common.command
-def beat_cmd(loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
-             schedule: Optional[Path] = typer.Option(None, "--schedule", "-s",
-                                                     help="Beat's state file (default: celerybeat-schedule).")) -> None:
+def beat_cmd(
+    loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
+    schedule: Path | None = typer.Option(
+        None, "--schedule", "-s", help="Beat's state file (default: celerybeat-schedule)."
+    ),
+) -> None:
     """Run the beat (same as 'celery -A workers beat'): exactly one per installation. It only
     sends "sweep now" and "deliver now"; a second one is harmless but wasteful."""
     if common.context().now is not None:
@@ -97,16 +111,17 @@ def _app():  # type: ignore[no-untyped-def]
 
 @common.command
 def demo_cmd(
-    folder: Path = typer.Option(Path("santongbu-demo"), "--dir",
-                                help="Where the demo keeps all its files (replaced on each run)."),
+    folder: Path = typer.Option(
+        Path("santongbu-demo"), "--dir", help="Where the demo keeps all its files (replaced on each run)."
+    ),
     json_: bool = typer.Option(False, "--json", help="Print the summary as JSON (progress goes to stderr)."),
 ) -> None:
     """Run the whole product on your machine, with nothing installed or running: a sample
     bureau, documents through every state across the 2024 Spring Festival, a real Celery worker
     and beat sweeping deadlines and sending the escalation ladder to .eml files, and the audit
     trail verified. Under a minute; all files under ./santongbu-demo/."""
-    from workflow.demo.run import DemoError, run_demo
     from workflow.demo.report import collect, render_text
+    from workflow.demo.run import DemoError, run_demo
 
     ctx = common.context()
     lang = ctx.lang

@@ -7,19 +7,18 @@ same service and the same rules as the HTTP API (:mod:`workflow.services.outbox_
 reading needs an administrator, auditor, supervisor or leader (``--as``), retrying an
 administrator.
 """
+
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.entrypoints.cli import common
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
 from workflow.services.outbox_admin import worker_id
-
-from workflow.entrypoints.cli import common
 
 outbox_app = typer.Typer(
     help="The email outbox: list, show, deliver now, retry a failed email.",
@@ -27,8 +26,12 @@ outbox_app = typer.Typer(
 )
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
-READER = typer.Option(None, "--as", envvar="SANTONGBU_USER",
-                      help="Your login (an administrator, auditor, supervisor or leader).")
+READER = typer.Option(
+    None,
+    "--as",
+    envvar="SANTONGBU_USER",
+    help="Your login (an administrator, auditor, supervisor or leader).",
+)
 
 
 def _when(value: datetime | None) -> str:
@@ -50,10 +53,10 @@ def _recipients(row: OutboxMessage) -> str:
 @outbox_app.command("list")
 @common.command
 def outbox_list(
-    status: Optional[str] = typer.Option(None, "--status", help="Only pending, sending, sent or failed."),
-    document: Optional[int] = typer.Option(None, "--document", help="Only emails about this document id."),
+    status: str | None = typer.Option(None, "--status", help="Only pending, sending, sent or failed."),
+    document: int | None = typer.Option(None, "--document", help="Only emails about this document id."),
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
-    as_: Optional[str] = READER,
+    as_: str | None = READER,
     json_: bool = JSON,
 ) -> None:
     """List emails in the outbox, newest first."""
@@ -69,8 +72,10 @@ def outbox_list(
         return
     for r in rows:
         when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
-        line = (f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
-                f"{when}  {_recipients(r)}  {r.subject}")
+        line = (
+            f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
+            f"{when}  {_recipients(r)}  {r.subject}"
+        )
         typer.echo(line)
         if r.status == "failed" and r.last_error:
             typer.echo(f"{'':>7}error: {r.last_error}")
@@ -80,7 +85,7 @@ def outbox_list(
 @common.command
 def outbox_show(
     outbox_id: int = typer.Argument(..., metavar="ID", help="The email's outbox id."),
-    as_: Optional[str] = READER,
+    as_: str | None = READER,
     json_: bool = JSON,
 ) -> None:
     """Show one email: recipients, delivery state and the plain-text body."""
@@ -89,16 +94,27 @@ def outbox_show(
     row = common.context().services.outbox.show(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict(bodies=True))
-    fmt = lambda items: ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)  # noqa: E731
+    fmt = lambda items: ", ".join(
+        f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items
+    )  # noqa: E731
     for label, value in (
-        ("id", row.id), ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
-        ("status", row.status), ("event", row.event), ("document", row.document_id or "-"),
-        ("language", row.language), ("to", fmt(row.to_list)), ("cc", fmt(row.cc_list) or "-"),
-        ("subject", row.subject), ("queued", _when(row.created_at)), ("attempts", row.attempts),
+        ("id", row.id),
+        ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
+        ("status", row.status),
+        ("event", row.event),
+        ("document", row.document_id or "-"),
+        ("language", row.language),
+        ("to", fmt(row.to_list)),
+        ("cc", fmt(row.cc_list) or "-"),
+        ("subject", row.subject),
+        ("queued", _when(row.created_at)),
+        ("attempts", row.attempts),
         ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
         ("claimed by", f"{row.claimed_by} at {_when(row.claimed_at)}" if row.claimed_by else "-"),
-        ("sent", _when(row.sent_at)), ("last error", row.last_error or "-"),
-        ("message-id", row.message_id or "-"), ("dedupe key", row.dedupe_key or "-"),
+        ("sent", _when(row.sent_at)),
+        ("last error", row.last_error or "-"),
+        ("message-id", row.message_id or "-"),
+        ("dedupe key", row.dedupe_key or "-"),
     ):
         typer.echo(f"{label:<13} {value}")
     typer.echo("")
@@ -123,15 +139,19 @@ def outbox_deliver(
     for o in report.outcomes:
         extra = f" (next try {_when(o.next_attempt_at)})" if o.next_attempt_at else ""
         typer.echo(f"{o.outbox_id:>5}  {o.result:<7}  attempt {o.attempts}  {o.detail}{extra}")
-    typer.echo(f"{report.claimed} claimed via {report.transport}: {len(report.sent)} sent, "
-               f"{len(report.retried)} to retry, {len(report.failed)} failed")
+    typer.echo(
+        f"{report.claimed} claimed via {report.transport}: {len(report.sent)} sent, "
+        f"{len(report.retried)} to retry, {len(report.failed)} failed"
+    )
 
 
 @outbox_app.command("retry")
 @common.command
 def outbox_retry(
     outbox_id: int = typer.Argument(..., metavar="ID", help="The failed email's outbox id."),
-    as_: Optional[str] = typer.Option(None, "--as", envvar="SANTONGBU_USER", help="Acting administrator's login."),
+    as_: str | None = typer.Option(
+        None, "--as", envvar="SANTONGBU_USER", help="Acting administrator's login."
+    ),
     json_: bool = JSON,
 ) -> None:
     """Queue a failed email again now, with a fresh count of attempts (administrators only)."""

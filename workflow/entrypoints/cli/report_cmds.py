@@ -7,17 +7,16 @@ CSV is written UTF-8 with a byte-order mark so Excel opens Chinese intact. Typer
 option with an optional value, so ``--csv [FILE]`` is spelt ``--csv`` (to stdout) plus
 ``--output FILE`` (to a file).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from workflow.entrypoints.cli import common
 from workflow.kernel import export
 from workflow.services.reports import Reports
-
-from workflow.entrypoints.cli import common
 
 report_app = typer.Typer(
     help=(
@@ -30,30 +29,42 @@ report_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AS = typer.Option(..., "--as", envvar="SANTONGBU_USER",
-                  help="Your login; supervisors, auditors, leaders and administrators may run reports.")
-PERIOD = typer.Option(None, "--period",
-                      help="2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15 "
-                           "(local dates, Asia/Shanghai). Default: the current year.")
+AS = typer.Option(
+    ...,
+    "--as",
+    envvar="SANTONGBU_USER",
+    help="Your login; supervisors, auditors, leaders and administrators may run reports.",
+)
+PERIOD = typer.Option(
+    None,
+    "--period",
+    help="2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15 "
+    "(local dates, Asia/Shanghai). Default: the current year.",
+)
 UNIT = typer.Option(None, "--unit", help="Only this unit (its code, e.g. spc).")
 NOW = typer.Option(None, "--now", help="Compute as of this instant (ISO 8601, e.g. 2024-05-07T10:00+08:00).")
 JSON = typer.Option(False, "--json", help="Print JSON (codes, ISO instants, rates as fractions).")
 CSV = typer.Option(False, "--csv", help="Print CSV (UTF-8 with BOM; headers in the --lang language).")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write the output (table, JSON or CSV) to this file.")
-XLSX = typer.Option(None, "--xlsx", help="Write an Excel workbook to this file: the CSV's columns, typed cells "
-                    "(dates as dates, rates as percentages), frozen header.")
+XLSX = typer.Option(
+    None,
+    "--xlsx",
+    help="Write an Excel workbook to this file: the CSV's columns, typed cells "
+    "(dates as dates, rates as percentages), frozen header.",
+)
 
 
 def _reports() -> Reports:
     return common.context().services.reports
 
 
-def _now(value: Optional[str]):  # type: ignore[no-untyped-def]
+def _now(value: str | None):  # type: ignore[no-untyped-def]
     return common.parse_instant(value, what="--now") if value else None
 
 
-def emit_table(table: export.Table, json_: bool, csv_: bool, output: Optional[Path],
-               xlsx: Optional[Path] = None) -> None:
+def emit_table(
+    table: export.Table, json_: bool, csv_: bool, output: Path | None, xlsx: Path | None = None
+) -> None:
     """Render ``table`` the way the user asked; one clean line if asked for two formats."""
     if json_ + csv_ + (xlsx is not None) > 1:
         common.fail("choose one of --json, --csv and --xlsx")
@@ -95,10 +106,18 @@ def emit_table(table: export.Table, json_: bool, csv_: bool, output: Optional[Pa
 
 @report_app.command("overdue")
 @common.command
-def overdue(as_: str = AS, unit: Optional[str] = UNIT,
-            period: Optional[str] = typer.Option(None, "--period", help="Only documents published in this period (default: all)."),
-            now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-            output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
+def overdue(
+    as_: str = AS,
+    unit: str | None = UNIT,
+    period: str | None = typer.Option(
+        None, "--period", help="Only documents published in this period (default: all)."
+    ),
+    now: str | None = NOW,
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
+) -> None:
     """Documents whose interpretation is past its deadline and not posted yet.
 
     Most overdue first: working days overdue (0 = late, but no working day has begun since
@@ -110,9 +129,16 @@ def overdue(as_: str = AS, unit: Optional[str] = UNIT,
 
 @report_app.command("late")
 @common.command
-def late(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
-         now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-         output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
+def late(
+    as_: str = AS,
+    period: str | None = PERIOD,
+    unit: str | None = UNIT,
+    now: str | None = NOW,
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
+) -> None:
     """Interpretations posted late in the period.
 
     Goes by the day the interpretation was posted; shows working days late and taken,
@@ -124,10 +150,17 @@ def late(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UN
 
 @report_app.command("on-time")
 @common.command
-def on_time(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
-            by: Optional[str] = typer.Option(None, "--by", help="Split the period by month or quarter."),
-            now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-            output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
+def on_time(
+    as_: str = AS,
+    period: str | None = PERIOD,
+    unit: str | None = UNIT,
+    by: str | None = typer.Option(None, "--by", help="Split the period by month or quarter."),
+    now: str | None = NOW,
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
+) -> None:
     """On-time rate per unit (and month or quarter).
 
     Documents published in the period: interpretation posted on time, late, overdue, not
@@ -141,9 +174,16 @@ def on_time(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] =
 
 @report_app.command("ledger")
 @common.command
-def ledger(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
-           now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-           output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
+def ledger(
+    as_: str = AS,
+    period: str | None = PERIOD,
+    unit: str | None = UNIT,
+    now: str | None = NOW,
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
+) -> None:
     """The ledger (台账) of documents published in the period.
 
     Number, unit, publication date and URL, deadline, interpreter, forms of interpretation,
@@ -155,9 +195,16 @@ def ledger(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = 
 
 @report_app.command("year-end")
 @common.command
-def year_end(as_: str = AS, period: Optional[str] = PERIOD, unit: Optional[str] = UNIT,
-             now: Optional[str] = NOW, json_: bool = JSON, csv_: bool = CSV,
-             output: Optional[Path] = OUTPUT, xlsx: Optional[Path] = XLSX) -> None:
+def year_end(
+    as_: str = AS,
+    period: str | None = PERIOD,
+    unit: str | None = UNIT,
+    now: str | None = NOW,
+    json_: bool = JSON,
+    csv_: bool = CSV,
+    output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
+) -> None:
     """Year-end report: how each unit carried out the three synchronisations (三同步).
 
     Drafted, organised with plan and materials, signed as a package, published,

@@ -3,20 +3,22 @@
 The API modules are imported inside each command, so that the rest of the CLI starts
 without FastAPI.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from workflow.entrypoints.cli import common
 
-token_app = typer.Typer(help="API tokens for the HTTP API: create (shown once), list, revoke.",
-                        no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens for the HTTP API: create (shown once), list, revoke.", no_args_is_help=True
+)
 
 AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Acting administrator's login.")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -67,11 +69,18 @@ def app_from_environment() -> Any:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."
+    ),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, max=32,
-                                help="Server processes. One Python process uses one core at a time; with "
-                                     "PostgreSQL, use about one per core."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=32,
+        help="Server processes. One Python process uses one core at a time; with "
+        "PostgreSQL, use about one per core.",
+    ),
 ) -> None:
     """Serve the HTTP API and the web pages with uvicorn (pages at /web, OpenAPI at
     /openapi.json, browsable at /docs)."""
@@ -80,7 +89,9 @@ def serve(
     import uvicorn
 
     ctx = common.context()
-    where = f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    where = (
+        f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
+    )
     # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
     if workers == 1:
         from workflow.entrypoints.web import install
@@ -95,11 +106,20 @@ def serve(
     os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
     os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
     common.stderr(f"{where}, {workers} processes")
-    uvicorn.run("workflow.entrypoints.cli.server_cmds:app_from_environment", factory=True, workers=workers, host=host,
-                port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        "workflow.entrypoints.cli.server_cmds:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
-def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
+def openapi(
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+) -> None:
     """Print (or write) the API's OpenAPI document."""
     text = openapi_json(_app())
     if output is None:
@@ -114,21 +134,25 @@ def openapi(output: Optional[Path] = typer.Option(None, "-o", "--output", help="
 @api_errors
 def token_create(
     login: str = typer.Argument(..., help="Whose token it is."),
-    name: Optional[str] = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
-    as_: str = AS, json_: bool = JSON,
+    name: str | None = typer.Option(None, "--name", help="What it is for, e.g. 'portal sync'."),
+    as_: str = AS,
+    json_: bool = JSON,
 ) -> None:
     """Create a token for LOGIN and print it. It is shown this once: only a digest is kept."""
     secret, view = _tokens().create(as_, login, name)
     if json_:
         return common.emit_json({**view, "token": secret})
     typer.echo(secret)
-    common.stderr(f"token {view['id']} ({view['prefix']}…) for {login} created; copy it now, it is not shown again")
+    common.stderr(
+        f"token {view['id']} ({view['prefix']}…) for {login} created; copy it now, it is not shown again"
+    )
 
 
 @token_app.command("list")
 @api_errors
-def token_list(login: Optional[str] = typer.Option(None, "--login", help="Only this user's tokens."),
-               json_: bool = JSON) -> None:
+def token_list(
+    login: str | None = typer.Option(None, "--login", help="Only this user's tokens."), json_: bool = JSON
+) -> None:
     """List tokens (id, owner, name, prefix, revoked); never the secrets."""
     tokens = _tokens().list(login)
     if json_:
@@ -142,8 +166,11 @@ def token_list(login: Optional[str] = typer.Option(None, "--login", help="Only t
 
 @token_app.command("revoke")
 @api_errors
-def token_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="The token's id (see token list)."),
-                 as_: str = AS, json_: bool = JSON) -> None:
+def token_revoke(
+    token_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="The token's id (see token list)."),
+    as_: str = AS,
+    json_: bool = JSON,
+) -> None:
     """Revoke a token; it stops working at once."""
     view = _tokens().revoke(as_, token_id)
     if json_:

@@ -7,10 +7,10 @@ password is asked for twice without echo, or read from the first line of stdin w
 ``--password-stdin`` for scripts; it never appears on the command line (where ``ps`` and the
 shell history would show it). Setting a new password signs the user out everywhere.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -21,9 +21,13 @@ AS = typer.Option(None, "--as", envvar="SANTONGBU_USER", help="Acting administra
 
 def password(
     login: str = typer.Argument(..., help="Whose password to set."),
-    as_: Optional[str] = AS,
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin."),
-    clear: bool = typer.Option(False, "--clear", help="Remove the password: the user can no longer sign in to the pages."),
+    as_: str | None = AS,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    clear: bool = typer.Option(
+        False, "--clear", help="Remove the password: the user can no longer sign in to the pages."
+    ),
 ) -> None:
     """Set LOGIN's password for the web pages (asked twice, not echoed)."""
     from workflow.services.passwords import password_problem
@@ -40,7 +44,9 @@ def password(
         if problem:
             common.fail(f"password not accepted: {problem}")
     common.context().services.accounts.set_password(as_, login, secret)
-    typer.echo(f"password of {login} {'cleared' if clear else 'set'}; existing web sessions of {login} are ended")
+    typer.echo(
+        f"password of {login} {'cleared' if clear else 'set'}; existing web sessions of {login} are ended"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ Counted on the working-day calendar as the database holds it now (make-up weeken
 in the working zone, "as of" the injected clock — the same rule the sweep and the reports use
 (:mod:`states.deadline`), so the page never disagrees with the escalation emails.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from datetime import date, datetime
 
 from states.deadline import WorkingDays, is_late, local_date, working_days_between, working_days_overdue
 from states.lifecycle import EDITABLE
-
 from workflow.entrypoints.web.i18n import t
 
 

@@ -5,6 +5,7 @@ audit actions, roles) come from the one catalogue, :mod:`states.catalogue`, and 
 from :mod:`states.reasons`, so a state is called the same on a page, in an email and in a CSV.
 A missing key shows the key itself, which a test would notice.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,13 @@ from states.reasons import Reason
 
 LANGS = catalogue.LANGS
 
-REPORT_LABELS = {"overdue": ("逾期未发布", "Overdue"), "late": ("逾期发布", "Posted late"),
-                 "on-time": ("按时率", "On-time rate"), "ledger": ("台账", "Ledger"),
-                 "year-end": ("年度报告", "Year-end report")}
+REPORT_LABELS = {
+    "overdue": ("逾期未发布", "Overdue"),
+    "late": ("逾期发布", "Posted late"),
+    "on-time": ("按时率", "On-time rate"),
+    "ledger": ("台账", "Ledger"),
+    "year-end": ("年度报告", "Year-end report"),
+}
 
 T: dict[str, tuple[str, str]] = {
     "app": ("三同步 · 政策解读", "Santongbu · policy interpretation"),
@@ -40,7 +45,10 @@ T: dict[str, tuple[str, str]] = {
     "search.unit": ("处室代码", "Unit code"),
     "search.period": ("期间(如 2024、2024-Q1)", "Period (e.g. 2024, 2024-Q1)"),
     "search.none": ("没有找到符合条件的文件。", "No document matches."),
-    "search.short": ("词少于三个字,只搜索了标题和文号。", "Words under three characters: only titles and numbers were searched."),
+    "search.short": (
+        "词少于三个字,只搜索了标题和文号。",
+        "Words under three characters: only titles and numbers were searched.",
+    ),
     "search.matched": ("命中", "Found in"),
     "search.more": ("更早的结果", "Older results"),
     "search.field.title": ("标题", "title"),
@@ -68,10 +76,14 @@ T: dict[str, tuple[str, str]] = {
     "units.all": ("全部事件", "every event"),
     "units.signed": ("已加签", "signed"),
     "units.save": ("保存", "Save"),
-    "units.changed": ("已保存 {code}。下一封邮件和机器人消息即按新设置发送。",
-                      "{code} saved. The next email and robot message follow the new settings."),
-    "units.hint": ("Webhook 与密钥保存后不再显示,也不写入审计记录。",
-                   "Webhooks and secrets are never shown again once saved, nor written to the audit trail."),
+    "units.changed": (
+        "已保存 {code}。下一封邮件和机器人消息即按新设置发送。",
+        "{code} saved. The next email and robot message follow the new settings.",
+    ),
+    "units.hint": (
+        "Webhook 与密钥保存后不再显示,也不写入审计记录。",
+        "Webhooks and secrets are never shown again once saved, nor written to the audit trail.",
+    ),
     "nav.sign_out": ("退出", "Sign out"),
     "nav.lang": ("English", "中文"),
     "signed_in_as": ("当前用户", "Signed in as"),
@@ -80,11 +92,18 @@ T: dict[str, tuple[str, str]] = {
     "login.login": ("用户名", "Login"),
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Sign in"),
-    "login.failed": ("用户名或密码不正确,或该账户暂时被锁定。", "Wrong login or password, or the account is locked for a while."),
-    "login.hint": ("没有密码?请管理员执行 santongbu user password 您的用户名。",
-                   "No password yet? Ask an administrator to run: santongbu user password YOUR-LOGIN."),
-    "login.https": ("本站未使用 HTTPS:浏览器不会保存登录状态。请通过 HTTPS 或本机地址访问。",
-                    "This page is not served over HTTPS: the browser will not keep you signed in. Use HTTPS or a loopback address."),
+    "login.failed": (
+        "用户名或密码不正确,或该账户暂时被锁定。",
+        "Wrong login or password, or the account is locked for a while.",
+    ),
+    "login.hint": (
+        "没有密码?请管理员执行 santongbu user password 您的用户名。",
+        "No password yet? Ask an administrator to run: santongbu user password YOUR-LOGIN.",
+    ),
+    "login.https": (
+        "本站未使用 HTTPS:浏览器不会保存登录状态。请通过 HTTPS 或本机地址访问。",
+        "This page is not served over HTTPS: the browser will not keep you signed in. Use HTTPS or a loopback address.",
+    ),
     "signed_out": ("已退出。", "You have signed out."),
     # lists
     "docs.title": ("{unit} 的文件", "Documents of {unit}"),
@@ -121,7 +140,10 @@ T: dict[str, tuple[str, str]] = {
     "due.overdue0": ("已逾期", "overdue"),
     "due.until": ("截止 {date}", "due {date}"),
     "due.provisional": ("暂定", "provisional"),
-    "due.provisional_help": ("该年度放假安排尚未公布,期限为暂定。", "This year's holiday schedule is not out yet: the deadline is provisional."),
+    "due.provisional_help": (
+        "该年度放假安排尚未公布,期限为暂定。",
+        "This year's holiday schedule is not out yet: the deadline is provisional.",
+    ),
     "due.posted_on_time": ("按时发布(用时 {n} 个工作日)", "posted on time ({n} working days)"),
     "due.posted_late": ("逾期发布(逾期 {n} 个工作日)", "posted late ({n} working days late)"),
     "due.none": ("公开后计算", "counted from publication"),
@@ -149,7 +171,10 @@ T: dict[str, tuple[str, str]] = {
     "doc.timeline": ("办理记录", "Timeline"),
     "doc.closed_reason": ("理由", "Reason"),
     "doc.package_hash": ("审签包指纹", "Package fingerprint"),
-    "doc.read_only": ("您可以查看本文件;修改与推进由起草处室办理。", "You may read this document; its drafting unit edits and advances it."),
+    "doc.read_only": (
+        "您可以查看本文件;修改与推进由起草处室办理。",
+        "You may read this document; its drafting unit edits and advances it.",
+    ),
     "doc.edit_package": ("修改审签包(已有签字将作废)", "Change the package (signatures so far become void)"),
     "doc.back": ("返回列表", "Back to the list"),
     # fields
@@ -198,8 +223,10 @@ T: dict[str, tuple[str, str]] = {
     # signing
     "sign.title": ("待我审签", "Waiting for my signature"),
     "sign.none": ("没有等待您签署的审签包。", "Nothing is waiting for your signature."),
-    "sign.intro": ("请对照阅读正文、解读方案和解读材料,作为一个整体签署或退回。",
-                   "Read the text, plan and materials side by side; sign them as one package, or send them back."),
+    "sign.intro": (
+        "请对照阅读正文、解读方案和解读材料,作为一个整体签署或退回。",
+        "Read the text, plan and materials side by side; sign them as one package, or send them back.",
+    ),
     "sign.you_signed": ("您已签署当前版本。", "You have signed the current package."),
     "sign.reject_plan": ("解读方案(修改方案或材料)", "interpretation plan (change plan or materials)"),
     "sign.reject_draft": ("起草(修改正文)", "draft (change the text)"),
@@ -215,8 +242,10 @@ T: dict[str, tuple[str, str]] = {
     "dash.escalations_none": ("尚无督办记录。", "No escalations yet."),
     "dash.rates": ("{year} 年各处室解读按时率", "On-time rate per unit, {year}"),
     "dash.rates_none": ("本年度尚无已到期的文件。", "No decided documents this year yet."),
-    "dash.rates_help": ("按时率 = 按时发布 ÷ (按时 + 逾期发布 + 已逾期未发布);期限内的文件不计。",
-                        "On-time rate = on time ÷ (on time + late + overdue); documents still within their deadline do not count."),
+    "dash.rates_help": (
+        "按时率 = 按时发布 ÷ (按时 + 逾期发布 + 已逾期未发布);期限内的文件不计。",
+        "On-time rate = on time ÷ (on time + late + overdue); documents still within their deadline do not count.",
+    ),
     "dash.lifecycle": ("办理流程与各状态文件数", "The lifecycle, with the documents in each state"),
     "dash.mermaid": ("Mermaid 源码", "Mermaid source"),
     "dash.timeline": ("查看任一文件的办理记录", "Any document's timeline"),
@@ -249,18 +278,25 @@ T: dict[str, tuple[str, str]] = {
     "done.reject": ("已退回。", "Sent back."),
     "done.fire": ("已完成:{trigger}。", "Done: {trigger}."),
     "done.record_posting": ("解读发布已登记。", "Posting recorded."),
-    "done.posted": ("解读已在门户网站和新闻媒体发布,文件办结。", "The interpretation is out on the portal and in the news media: the document is closed."),
+    "done.posted": (
+        "解读已在门户网站和新闻媒体发布,文件办结。",
+        "The interpretation is out on the portal and in the news media: the document is closed.",
+    ),
     "done.voided": ("审签包已改变,此前的签字作废。", "The package changed: earlier signatures are void."),
     # errors
     "err.title": ("无法完成", "Not possible"),
     "err.403": ("您无权查看或办理此项。", "You may not see or do this."),
     "err.404": ("没有找到。", "Not found."),
-    "err.csrf": ("表单已失效(缺少或错误的安全令牌)。请返回、刷新页面后重试。",
-                 "The form has expired (missing or wrong security token). Go back, reload the page and try again."),
+    "err.csrf": (
+        "表单已失效(缺少或错误的安全令牌)。请返回、刷新页面后重试。",
+        "The form has expired (missing or wrong security token). Go back, reload the page and try again.",
+    ),
     "err.invalid": ("输入有误。", "Some input is invalid."),
     "err.time": ("时间格式应为 2024-02-09 10:30", "write the time as 2024-02-09 10:30"),
-    "err.secret": ("网页服务未配置会话密钥,请管理员设置 SANTONGBU_SECRET_KEY。",
-                   "The pages have no session key: an administrator must set SANTONGBU_SECRET_KEY."),
+    "err.secret": (
+        "网页服务未配置会话密钥,请管理员设置 SANTONGBU_SECRET_KEY。",
+        "The pages have no session key: an administrator must set SANTONGBU_SECRET_KEY.",
+    ),
     "err.home": ("返回首页", "Home"),
 }
 

@@ -7,6 +7,7 @@ request, so a deactivated user or a changed password ends the session at once. R
 :class:`PageRoute`, which renders a refused action, a forbidden page or a forged form as an
 HTML page (not the API's JSON problem), in the user's language.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,6 +26,16 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from workflow.bootstrap import Services
+from workflow.entrypoints.web.i18n import LANGS, labels_for, t
+from workflow.entrypoints.web.security import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    SecretKeyMissing,
+    SessionCodec,
+    SessionData,
+    csrf_ok,
+    new_session,
+)
 from workflow.kernel.clock import Clock
 from workflow.kernel.errors import SantongbuError
 from workflow.kernel.settings import Settings
@@ -32,8 +43,6 @@ from workflow.services.accounts import Accounts, WebUser
 from workflow.services.dashboard import Dashboard
 from workflow.services.documents import Workflow
 from workflow.services.reports import Reports
-from workflow.entrypoints.web.i18n import LANGS, labels_for, t
-from workflow.entrypoints.web.security import LANG_COOKIE, SESSION_COOKIE, SecretKeyMissing, SessionCodec, SessionData, csrf_ok, new_session
 
 log = logging.getLogger("santongbu.web")
 
@@ -41,11 +50,16 @@ PREFIX = "/web"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FIELDS = 200
 # What the browser may load and where forms may go: only this site; no inline script.
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY", "Cache-Control": "no-store",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
 }
 
 
@@ -93,8 +107,13 @@ def make_env(tz: str) -> Environment:
     compiled templates are reused; rendering is thread-safe)."""
     from states.deadline import zone
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
 
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone(tz)).strftime(fmt) if value is not None else ""
@@ -213,11 +232,25 @@ def _finish(page: Page, response: Response) -> Response:
     """Cookies (session, language) and security headers on every page response."""
     web = page.web
     if page.set_session and web.codec is not None:
-        response.set_cookie(SESSION_COOKIE, web.codec.dumps(page.session), max_age=web.codec.max_age,
-                            path="/", secure=True, httponly=True, samesite="lax")
+        response.set_cookie(
+            SESSION_COOKIE,
+            web.codec.dumps(page.session),
+            max_age=web.codec.max_age,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="lax",
+        )
     if page.set_lang:
-        response.set_cookie(LANG_COOKIE, page.lang, max_age=365 * 24 * 3600, path="/",
-                            secure=True, httponly=True, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE,
+            page.lang,
+            max_age=365 * 24 * 3600,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="lax",
+        )
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["Content-Language"] = page.lang
@@ -229,9 +262,17 @@ def render(page: Page, template: str, status_code: int = 200, **context: Any) ->
     request = page.request
     here = context.pop("here", None) or (request.url.path if request.method == "GET" else PREFIX + "/")
     html = page.web.env.get_template(template).render(
-        lang=page.lang, user=page.user, csrf=page.session.csrf, here=here, prefix=PREFIX,
-        now=page.web.clock.now(), tz=page.web.settings.timezone, quote=quote,
-        **labels_for(page.lang), **context)
+        lang=page.lang,
+        user=page.user,
+        csrf=page.session.csrf,
+        here=here,
+        prefix=PREFIX,
+        now=page.web.clock.now(),
+        tz=page.web.settings.timezone,
+        quote=quote,
+        **labels_for(page.lang),
+        **context,
+    )
     return _finish(page, HTMLResponse(html, status_code=status_code))
 
 
@@ -245,8 +286,11 @@ def error_page(page: Page, status_code: int, message: str, *, detail: str | None
 
 
 def _plain(status_code: int, text: str) -> Response:
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Santongbu</title><p>{text}</p>",
-                        status_code=status_code, headers=SECURITY_HEADERS)
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><title>Santongbu</title><p>{text}</p>",
+        status_code=status_code,
+        headers=SECURITY_HEADERS,
+    )
 
 
 class PageRoute(APIRoute):

@@ -13,6 +13,7 @@
 The signing key comes from the settings (``SANTONGBU_SECRET_KEY``) or the environment; there is
 no default, because a key in the code would let anyone forge a session.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -52,7 +53,8 @@ def secret_key(settings: Settings, explicit: str | None = None) -> str:
         raise SecretKeyMissing(
             f"the web pages need a secret key of at least {MIN_SECRET_LENGTH} characters to sign "
             f"session cookies: set {SECRET_ENV}, e.g. "
-            f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     return str(value)
 
 
@@ -71,8 +73,12 @@ class SessionData:
 
 def new_session(login: str | None = None, password_hash: str | None = None) -> SessionData:
     """A fresh session: new id and CSRF token (used on first visit and on every sign-in)."""
-    return SessionData(sid=secrets.token_urlsafe(18), csrf=secrets.token_urlsafe(32), login=login,
-                       pw=fingerprint(password_hash) if login else "")
+    return SessionData(
+        sid=secrets.token_urlsafe(18),
+        csrf=secrets.token_urlsafe(32),
+        login=login,
+        pw=fingerprint(password_hash) if login else "",
+    )
 
 
 class SessionCodec:

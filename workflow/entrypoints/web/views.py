@@ -3,6 +3,7 @@ the signer's queue, the dashboard. Every document is read through the service, w
 the reading rule of docs/design.md §7 (and audits a refusal); the dashboard service asks
 ``may_audit`` first.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,12 +12,11 @@ from states.deadline import zone
 from states.lifecycle import SIGNER_TRIGGERS, TERMINAL, State, Trigger
 from states.lifecycle import forward_trigger as lifecycle_forward
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
-
-from workflow.services.diagram import mermaid
-from workflow.services.reports import TOTAL_UNIT
 from workflow.entrypoints.web import svg
 from workflow.entrypoints.web.deadlines import DueStatus, due_status
 from workflow.entrypoints.web.pages import Page
+from workflow.services.diagram import mermaid
+from workflow.services.reports import TOTAL_UNIT
 
 # Triggers a clerk fires with a button (posting completes the document by itself).
 CLERK_BUTTONS = (Trigger.PREPARE_PLAN, Trigger.REQUEST_SIGNOFF, Trigger.PUBLISH, Trigger.FILE_UNDISCLOSED)
@@ -68,8 +68,15 @@ def document_rows(page: Page, *, unit: str | None, closed: bool) -> list[dict[st
     rows = []
     for d in docs:
         view = web.workflow.read_document(login, d.id).as_dict()
-        rows.append({**view, "next": next_step(view, page.lang), "due": cal.due(view),
-                     "level": levels.get(d.id), "unit_name": names.get(view["unit"], view["unit"])})
+        rows.append(
+            {
+                **view,
+                "next": next_step(view, page.lang),
+                "due": cal.due(view),
+                "level": levels.get(d.id),
+                "unit_name": names.get(view["unit"], view["unit"]),
+            }
+        )
     rows.sort(key=lambda r: (_urgency(r["due"]), r["id"]))
     return rows
 
@@ -90,8 +97,9 @@ def signing_queue(page: Page) -> list[dict[str, Any]]:
     return waiting
 
 
-def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = None,
-                  values: dict[str, Any] | None = None) -> dict[str, Any]:
+def document_page(
+    page: Page, doc_id: int, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything the document page shows, for this user."""
     web, login, user = page.web, page.login, page.user
     assert user is not None
@@ -102,9 +110,13 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     levels, names = web.dashboard.levels_and_unit_names([doc_id])
     level, unit_name = levels.get(doc_id), names.get(view["unit"], view["unit"])
     steps = {s["trigger"]: s for s in view["next_steps"]}
-    buttons = [steps[tr] for tr in CLERK_BUTTONS if tr in steps
-               and not (tr == Trigger.PUBLISH and view["disclosure"] == "not_disclosed")
-               and not (tr == Trigger.FILE_UNDISCLOSED and view["disclosure"] != "not_disclosed")]
+    buttons = [
+        steps[tr]
+        for tr in CLERK_BUTTONS
+        if tr in steps
+        and not (tr == Trigger.PUBLISH and view["disclosure"] == "not_disclosed")
+        and not (tr == Trigger.FILE_UNDISCLOSED and view["disclosure"] != "not_disclosed")
+    ]
     names = {u["login"]: u["name"] for u in people}
     editable = member and view["state"] in (State.DRAFT, State.INTERPRETATION_PLAN, State.JOINT_SIGNOFF)
     can_sign = mine is not None and view["state"] == State.JOINT_SIGNOFF
@@ -123,15 +135,28 @@ def document_page(page: Page, doc_id: int, *, errors: dict[str, str] | None = No
     if postable:
         placed.add("posting")
     return {
-        "doc": view, "member": member, "editable": editable, "can_sign": can_sign,
-        "signed_by_me": signed_by_me, "buttons": buttons, "withdrawable": withdrawable,
-        "placed": placed, "unit_name": unit_name, "next": forward, "due": Calendars(page).due(view), "level": level,
+        "doc": view,
+        "member": member,
+        "editable": editable,
+        "can_sign": can_sign,
+        "signed_by_me": signed_by_me,
+        "buttons": buttons,
+        "withdrawable": withdrawable,
+        "placed": placed,
+        "unit_name": unit_name,
+        "next": forward,
+        "due": Calendars(page).due(view),
+        "level": level,
         "unit_people": [u for u in people if u["unit"] == view["unit"]],
         "signer_choices": [u for u in people if {"signer", "leader"} & set(u["roles"])],
-        "names": names, "signer_triggers": SIGNER_TRIGGERS,
+        "names": names,
+        "signer_triggers": SIGNER_TRIGGERS,
         "unsigned": [s["login"] for s in view["signers"] if not s["signed"]],
-        "forms": MATERIAL_FORMS, "channels": CHANNELS, "disclosures": DISCLOSURES,
-        "errors": errors or {}, "values": values or {},
+        "forms": MATERIAL_FORMS,
+        "channels": CHANNELS,
+        "disclosures": DISCLOSURES,
+        "errors": errors or {},
+        "values": values or {},
         "postable": postable,
     }
 
@@ -148,10 +173,16 @@ def dashboard(page: Page) -> dict[str, Any]:
     counts = seen.counts
     unit_rows = [r for r in on_time.rows if r["unit"] != TOTAL_UNIT]
     return {
-        "overdue": overdue.rows, "due_soon": [{**d, "due": cal.due(d)} for d in seen.due_soon],
-        "escalations": seen.escalations, "rates": svg.rate_bars(unit_rows), "rate_rows": unit_rows,
-        "rate_total": on_time.totals, "year": year, "diagram": svg.lifecycle(counts),
-        "counts": counts, "mermaid": _mermaid(counts),
+        "overdue": overdue.rows,
+        "due_soon": [{**d, "due": cal.due(d)} for d in seen.due_soon],
+        "escalations": seen.escalations,
+        "rates": svg.rate_bars(unit_rows),
+        "rate_rows": unit_rows,
+        "rate_total": on_time.totals,
+        "year": year,
+        "diagram": svg.lifecycle(counts),
+        "counts": counts,
+        "mermaid": _mermaid(counts),
     }
 
 
@@ -159,7 +190,7 @@ def _mermaid(counts: dict[str, int]) -> str:
     """The Mermaid text of ``santongbu diagram`` with each state's count as a note."""
     try:
         text = mermaid()
-    except Exception:  # noqa: BLE001 - the picture above does not depend on it
+    except Exception:
         return ""
     notes = "\n".join(f"    note right of {s}: {counts.get(s, 0)}" for s in (str(x) for x in State))
     return f"{text}\n{notes}"
@@ -168,4 +199,3 @@ def _mermaid(counts: dict[str, int]) -> str:
 def period_default(page: Page) -> str:
     """This year in the working zone: what reports cover unless asked otherwise."""
     return str(page.web.clock.now().astimezone(zone(page.web.settings.timezone)).year)
-

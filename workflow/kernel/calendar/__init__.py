@@ -9,12 +9,27 @@ What the rest of the application calls:
 Loading or correcting a year, and recomputing the open deadlines it moves, is administration:
 :mod:`workflow.services.calendar_admin`.
 """
+
 from workflow.kernel.calendar.calendar import Calendar, package_calendar
 from workflow.kernel.calendar.fileformat import ScheduleError, parse_schedule
 from workflow.kernel.calendar.schedule import YearSchedule
-from workflow.kernel.calendar.store import calendar_for, due_for, due_sources, loaded_schedules, posting_result
+from workflow.kernel.calendar.store import (
+    calendar_for,
+    due_for,
+    due_sources,
+    loaded_schedules,
+    posting_result,
+)
 
 __all__ = [
-    "Calendar", "ScheduleError", "YearSchedule", "calendar_for", "due_for", "due_sources",
-    "loaded_schedules", "package_calendar", "parse_schedule", "posting_result",
+    "Calendar",
+    "ScheduleError",
+    "YearSchedule",
+    "calendar_for",
+    "due_for",
+    "due_sources",
+    "loaded_schedules",
+    "package_calendar",
+    "parse_schedule",
+    "posting_result",
 ]

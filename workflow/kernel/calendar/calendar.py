@@ -1,11 +1,11 @@
 """The working-day calendar the deadline rule counts on (implements :class:`states.deadline.WorkingDays`)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
 
 from states.deadline import count_forward
-
 from workflow.kernel.calendar.schedule import YearSchedule
 from workflow.kernel.calendar.sources import package_year
 

@@ -18,6 +18,7 @@ Example::
 Every mistake is reported as one line naming the file and the field (``holidays[2].end``) or,
 for TOML syntax, the line and column; nothing is loaded from a file with a mistake.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,9 +28,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from states.reasons import Reason
-
-from workflow.kernel.errors import InvalidInput
 from workflow.kernel.calendar.schedule import YearSchedule
+from workflow.kernel.errors import InvalidInput
 
 TOP_KEYS = ("year", "source", "official", "holidays", "workdays")
 HOLIDAY_KEYS = ("name", "start", "end")
@@ -45,12 +45,16 @@ class ScheduleError(InvalidInput):
 
     def __init__(self, name: str, where: str, problem: str) -> None:
         self.where, self.problem = where, problem
-        super().__init__(Reason("invalid", {"field": f"{name}: {where}" if where else name, "problem": problem}))
+        super().__init__(
+            Reason("invalid", {"field": f"{name}: {where}" if where else name, "problem": problem})
+        )
 
 
 def _date(value: Any, name: str, where: str) -> date:
     if isinstance(value, datetime):
-        raise ScheduleError(name, where, f"{value.isoformat()} has a time; write a plain date like 2027-02-05")
+        raise ScheduleError(
+            name, where, f"{value.isoformat()} has a time; write a plain date like 2027-02-05"
+        )
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -74,16 +78,25 @@ def _unknown(table: Mapping[str, Any], allowed: tuple[str, ...], name: str, wher
         if key not in allowed:
             hint = ""
             if key in TOP_KEYS:
-                hint = (f" ('{key}' is a top-level key: put it above the first [[holidays]] or"
-                        " [[workdays]] table, or TOML reads it as part of that table)")
-            raise ScheduleError(name, f"{where}.{key}" if where else key,
-                                f"unknown key; expected one of {', '.join(allowed)}{hint}")
+                hint = (
+                    f" ('{key}' is a top-level key: put it above the first [[holidays]] or"
+                    " [[workdays]] table, or TOML reads it as part of that table)"
+                )
+            raise ScheduleError(
+                name,
+                f"{where}.{key}" if where else key,
+                f"unknown key; expected one of {', '.join(allowed)}{hint}",
+            )
 
 
 def _in_year(d: date, year: int, name: str, where: str) -> None:
     if d.year != year:
-        raise ScheduleError(name, where, f"{d.isoformat()} is not in {year}; every date must lie in the "
-                                         "file's year (a day of another year goes into that year's file)")
+        raise ScheduleError(
+            name,
+            where,
+            f"{d.isoformat()} is not in {year}; every date must lie in the "
+            "file's year (a day of another year goes into that year's file)",
+        )
 
 
 def _table_list(value: Any, name: str, where: str) -> list[Any]:
@@ -119,8 +132,11 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
     owner: dict[date, int] = {}
     periods = _table_list(doc.get("holidays", []), name, "holidays")
     if not periods:
-        raise ScheduleError(name, "holidays", "no holiday period; a year's schedule lists all of them "
-                                              "(the file replaces the whole year)")
+        raise ScheduleError(
+            name,
+            "holidays",
+            "no holiday period; a year's schedule lists all of them (the file replaces the whole year)",
+        )
     for i, period in enumerate(periods, start=1):
         where = f"holidays[{i}]"
         if not isinstance(period, dict):
@@ -135,10 +151,16 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         _in_year(start, year, name, f"{where}.start")
         _in_year(end, year, name, f"{where}.end")
         if end < start:
-            raise ScheduleError(name, f"{where}.end", f"{end.isoformat()} is before start {start.isoformat()}")
+            raise ScheduleError(
+                name, f"{where}.end", f"{end.isoformat()} is before start {start.isoformat()}"
+            )
         if (end - start).days + 1 > MAX_PERIOD_DAYS:
-            raise ScheduleError(name, f"{where}.end", f"the period {start.isoformat()}–{end.isoformat()} is "
-                                                      f"longer than {MAX_PERIOD_DAYS} days; is a date mistyped?")
+            raise ScheduleError(
+                name,
+                f"{where}.end",
+                f"the period {start.isoformat()}–{end.isoformat()} is "
+                f"longer than {MAX_PERIOD_DAYS} days; is a date mistyped?",
+            )
         day = start
         while day <= end:
             if day in owner:
@@ -159,8 +181,12 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
             day, label = _date(entry, name, where), DEFAULT_WORKDAY_NAME
         _in_year(day, year, name, where)
         if day.weekday() < 5:
-            raise ScheduleError(name, where, f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}; a make-up "
-                                             "working day (调休) is a Saturday or Sunday")
+            raise ScheduleError(
+                name,
+                where,
+                f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}; a make-up "
+                "working day (调休) is a Saturday or Sunday",
+            )
         if day in holidays:
             raise ScheduleError(name, where, f"{day.isoformat()} is also a holiday (holidays[{owner[day]}])")
         if day in workdays:
@@ -169,6 +195,11 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
 
     digest = hashlib.sha256(raw).hexdigest()
     return YearSchedule(
-        year=year, holidays=holidays, workdays=workdays, official=official,
-        source=f"file:{name} sha256:{digest}", notice=notice, sha256=digest,
+        year=year,
+        holidays=holidays,
+        workdays=workdays,
+        official=official,
+        source=f"file:{name} sha256:{digest}",
+        notice=notice,
+        sha256=digest,
     )

@@ -4,6 +4,7 @@ Never creates a database: a SQLite file that does not exist, or a database witho
 calendar tables, means "packages only". A PostgreSQL server that cannot be reached is said in
 a note and the packages are used, so the question still gets its answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from workflow.kernel.db import Database, normalise_url
-from workflow.kernel.settings import Settings
 from workflow.kernel.calendar.calendar import Calendar, package_calendar
 from workflow.kernel.calendar.store import loaded_schedules
+from workflow.kernel.db import Database, normalise_url
+from workflow.kernel.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,18 @@ def existing_calendar(settings: Settings) -> ReadOnlyCalendar:
             return ReadOnlyCalendar(package_calendar(), "packages")
     try:
         db = Database(url)
-    except Exception as exc:  # noqa: BLE001 - a bad URL or driver: answer from the packages
+    except Exception as exc:
         return ReadOnlyCalendar(package_calendar(), "packages", f"database not usable: {exc}")
     try:
         if not inspect(db.engine).has_table("calendar_years"):
-            return ReadOnlyCalendar(package_calendar(), "packages",
-                                    "the database has no calendar tables yet (run: santongbu db upgrade)")
+            return ReadOnlyCalendar(
+                package_calendar(),
+                "packages",
+                "the database has no calendar tables yet (run: santongbu db upgrade)",
+            )
         with db.transaction() as session:
             return ReadOnlyCalendar(Calendar(loaded_schedules(session)), "database")
-    except Exception as exc:  # noqa: BLE001 - unreachable server etc.
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         return ReadOnlyCalendar(package_calendar(), "packages", f"database not reachable ({first})")
     finally:

@@ -1,4 +1,5 @@
 """One year's holiday schedule: the exceptions to the Monday–Friday rule, and where they came from."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

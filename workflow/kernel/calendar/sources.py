@@ -16,10 +16,11 @@ discrepancy fails loudly instead of moving deadlines silently.
 Both are asked per whole year and the answer is cached: the packages never change while the
 process runs.
 """
+
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 
 from workflow.kernel.calendar.schedule import YearSchedule
@@ -47,7 +48,7 @@ def chinesecalendar_years() -> range:
     return range(min(days).year, max(days).year + 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def chinesecalendar_year(year: int) -> YearSchedule | None:
     """The official schedule of ``year`` from ``chinesecalendar``, or None outside its coverage."""
     if year not in chinesecalendar_years():
@@ -64,12 +65,15 @@ def chinesecalendar_year(year: int) -> YearSchedule | None:
         (make_up if kind == "workday" else days_off)[d] = name
     note = f" + corrections {', '.join(d.isoformat() for d in fixed)}" if fixed else ""
     return YearSchedule(
-        year=year, holidays=days_off, workdays=make_up, official=True,
+        year=year,
+        holidays=days_off,
+        workdays=make_up,
+        official=True,
         source=f"chinesecalendar {_version('chinesecalendar')}{note}",
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def holidays_year(year: int) -> YearSchedule:
     """An estimate of ``year`` from the ``holidays`` package: statutory holidays (and make-up
     days where it has them); never official, because it cannot tell an announced year from
@@ -91,4 +95,3 @@ def holidays_year(year: int) -> YearSchedule:
 def package_year(year: int) -> YearSchedule:
     """The best package answer for ``year``: ``chinesecalendar`` if it covers it, else ``holidays``."""
     return chinesecalendar_year(year) or holidays_year(year)
-

@@ -3,6 +3,7 @@
 Every function takes the caller's session and only reads. Loading a year and recomputing the
 open deadlines is administration, in :mod:`workflow.services.calendar_admin`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from states.deadline import DueDate, compute_due, is_late, local_date, working_days_between
-
-from workflow.kernel.models import CalendarDay, CalendarYear
-from workflow.kernel.settings import Settings
 from workflow.kernel.calendar.calendar import Calendar
 from workflow.kernel.calendar.schedule import YearSchedule
+from workflow.kernel.models import CalendarDay, CalendarYear
+from workflow.kernel.settings import Settings
 
 _SESSION_KEY = "santongbu.calendar"
 
@@ -34,7 +34,11 @@ def loaded_schedules(session: Session) -> list[YearSchedule]:
             year=y.year,
             holidays={d.day: d.name for d in days.get(y.year, []) if d.kind == "holiday"},
             workdays={d.day: d.name for d in days.get(y.year, []) if d.kind == "workday"},
-            official=y.official, source=y.source, notice=y.notice, sha256=y.sha256, loaded=True,
+            official=y.official,
+            source=y.source,
+            notice=y.notice,
+            sha256=y.sha256,
+            loaded=True,
         )
         for y in years
     ]
@@ -52,9 +56,18 @@ def calendar_for(session: Session, settings: Settings) -> Calendar:
     """The calendar as this session's database sees it (one light query per session)."""
     found = session.info.get(_SESSION_KEY)
     if found is None:
-        key = tuple(tuple(row) for row in session.execute(
-            select(CalendarYear.year, CalendarYear.sha256, CalendarYear.source, CalendarYear.official,
-                   CalendarYear.loaded_at).order_by(CalendarYear.year)).all())
+        key = tuple(
+            tuple(row)
+            for row in session.execute(
+                select(
+                    CalendarYear.year,
+                    CalendarYear.sha256,
+                    CalendarYear.source,
+                    CalendarYear.official,
+                    CalendarYear.loaded_at,
+                ).order_by(CalendarYear.year)
+            ).all()
+        )
         # A year loaded without its content hash (a schedule built in code) is never shared.
         cacheable = all(row[1] for row in key)
         with _BUILT_LOCK:
@@ -78,8 +91,10 @@ def forget(session: Session) -> None:
 def due_for(session: Session, published_at: datetime, settings: Settings) -> DueDate:
     """The deadline of a document published at ``published_at`` (store ``due_at`` and ``provisional``)."""
     return compute_due(
-        published_at, calendar_for(session, settings),
-        days=settings.deadline_days, tz=settings.timezone,
+        published_at,
+        calendar_for(session, settings),
+        days=settings.deadline_days,
+        tz=settings.timezone,
     )
 
 
@@ -90,7 +105,10 @@ def due_sources(session: Session, due: DueDate, settings: Settings) -> dict[str,
 
 
 def posting_result(
-    session: Session, published_at: datetime, due_at: datetime, posted_at: datetime,
+    session: Session,
+    published_at: datetime,
+    due_at: datetime,
+    posted_at: datetime,
     settings: Settings,
 ) -> tuple[bool, int, int]:
     """(on_time, working days taken, working days late) for an interpretation posted at ``posted_at``.

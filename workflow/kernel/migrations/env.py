@@ -1,4 +1,5 @@
 """Alembic environment: runs on the engine handed in by :func:`workflow.kernel.db.alembic_config`."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -7,12 +8,12 @@ from workflow.kernel.models import Base, UTCDateTime
 from workflow.kernel.search import not_search_object
 
 
-
 def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
     """Write UTCDateTime as a plain timestamptz so migrations never import model code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
 
 config = context.config
 engine = config.attributes["engine"]

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on :data:`Base.metadata`, the
 outbox included (its rows are written and delivered by :mod:`notifications`)."""
+
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
 from workflow.kernel.models.calendar import CalendarDay, CalendarYear
@@ -10,7 +11,22 @@ from workflow.kernel.models.outbox import OutboxMessage
 from workflow.kernel.models.tokens import ApiToken  # noqa: F401  (registers api_tokens)
 
 __all__ = [
-    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "UTCDateTime", "ROLES", "UNIT_KINDS",
-    "Unit", "User", "Document", "Material", "Posting", "Signature", "Signer", "Escalation",
-    "SweepState", "OutboxMessage", "UserUnitHistory",
+    "ROLES",
+    "UNIT_KINDS",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Document",
+    "Escalation",
+    "Material",
+    "OutboxMessage",
+    "Posting",
+    "Signature",
+    "Signer",
+    "SweepState",
+    "UTCDateTime",
+    "Unit",
+    "User",
+    "UserUnitHistory",
 ]

@@ -1,4 +1,5 @@
 """The append-only audit trail: events hash-chained per document, chain heads, checkpoints."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,8 +26,13 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_actor_unit_at", "actor_unit", "at"),
-        Index("ix_audit_events_refused", "actor_unit", "at",
-              postgresql_where=text("outcome = 'refused'"), sqlite_where=text("outcome = 'refused'")),
+        Index(
+            "ix_audit_events_refused",
+            "actor_unit",
+            "at",
+            postgresql_where=text("outcome = 'refused'"),
+            sqlite_where=text("outcome = 'refused'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,4 +1,5 @@
 """Holiday schedules loaded by administrators: they override the packages for their year."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

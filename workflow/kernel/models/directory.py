@@ -1,4 +1,5 @@
 """Units and users: who drafts, who signs, who supervises, who is escalated to."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """A policy document with its interpretation plan, materials, signers, signatures and postings."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,14 +59,23 @@ class Document(Base):
     # For the reports (per unit and period) and the sweep (open documents by due instant).
     __table_args__ = (
         # INCLUDE lets the on-time report read the index alone on PostgreSQL.
-        Index("ix_documents_unit_published", "unit_id", "published_at",
-              postgresql_include=["state", "due_at", "posted_at", "on_time"]),
+        Index(
+            "ix_documents_unit_published",
+            "unit_id",
+            "published_at",
+            postgresql_include=["state", "due_at", "posted_at", "on_time"],
+        ),
         Index("ix_documents_state_due", "state", "due_at"),
         Index("ix_documents_unit_created", "unit_id", "created_at"),
         Index("ix_documents_posted_at", "posted_at"),
         # The sweep's candidates: open documents whose next rung is due (0006_sweep_hints).
-        Index("ix_documents_next_rung", "next_rung_at", "id",
-              postgresql_where=text("state = 'published'"), sqlite_where=text("state = 'published'")),
+        Index(
+            "ix_documents_next_rung",
+            "next_rung_at",
+            "id",
+            postgresql_where=text("state = 'published'"),
+            sqlite_where=text("state = 'published'"),
+        ),
     )
 
     materials: Mapped[list[Material]] = relationship(

@@ -1,4 +1,5 @@
 """One row per (document, ladder level): the record that makes each level fire exactly once."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ The subject and both bodies are rendered when the row is queued, so the email sa
 at the moment of the change (a later edit of the title does not rewrite history). Delivery is a
 separate step (:mod:`notifications.delivery`) that claims rows, sends them and records their fate.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,14 +79,24 @@ class OutboxMessage(Base):
 
     def as_dict(self, *, bodies: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": self.id, "document_id": self.document_id, "event": self.event,
-            "language": self.language, "to": [r["address"] for r in self.to_list],
-            "cc": [r["address"] for r in self.cc_list], "subject": self.subject,
-            "status": self.status, "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at, "claimed_at": self.claimed_at,
-            "claimed_by": self.claimed_by, "sent_at": self.sent_at, "last_error": self.last_error,
-            "message_id": self.message_id, "created_at": self.created_at,
-            "dedupe_key": self.dedupe_key, "channel": self.channel,
+            "id": self.id,
+            "document_id": self.document_id,
+            "event": self.event,
+            "language": self.language,
+            "to": [r["address"] for r in self.to_list],
+            "cc": [r["address"] for r in self.cc_list],
+            "subject": self.subject,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "claimed_at": self.claimed_at,
+            "claimed_by": self.claimed_by,
+            "sent_at": self.sent_at,
+            "last_error": self.last_error,
+            "message_id": self.message_id,
+            "created_at": self.created_at,
+            "dedupe_key": self.dedupe_key,
+            "channel": self.channel,
         }
         if bodies:
             data["body_text"] = self.body_text

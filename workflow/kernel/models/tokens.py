@@ -6,6 +6,7 @@ would buy nothing but latency on every request; a plain digest also lets a reque
 token through the unique index instead of trying every row. ``prefix`` (the first characters
 of the token) lets a person tell their tokens apart in a list without the secret.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

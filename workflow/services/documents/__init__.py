@@ -1,4 +1,5 @@
 """Documents: the commands and reads of the lifecycle, one service for every interface."""
+
 from workflow.services.documents.bulk_import import DocumentImport
 from workflow.services.documents.commands import DocumentCommands
 from workflow.services.documents.files import DocumentFiles
@@ -11,4 +12,12 @@ class Workflow(DocumentCommands, DocumentReads, DocumentSearch, DocumentImport, 
     """Commands and reads on documents. Interfaces (CLI, HTTP, workers) hold one of these."""
 
 
-__all__ = ["DocumentCommands", "DocumentFiles", "DocumentImport", "DocumentReads", "DocumentSearch", "Outcome", "Workflow"]
+__all__ = [
+    "DocumentCommands",
+    "DocumentFiles",
+    "DocumentImport",
+    "DocumentReads",
+    "DocumentSearch",
+    "Outcome",
+    "Workflow",
+]

@@ -2,6 +2,7 @@
 
 Each runs in :meth:`DocumentService._change`'s single transaction (docs/design.md §8).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -38,8 +39,8 @@ from workflow.kernel.models import (
     User,
 )
 from workflow.kernel.snapshots import document_snapshot
-from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.effects import Effects
+from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal
 from workflow.services.documents.validation import (
     POSTABLE,
@@ -53,13 +54,20 @@ class DocumentCommands(Effects, BlobKeeping):
     """Every change to a document."""
 
     def create_document(
-        self, login: str, *, title: str, doc_number: str | None = None, body: str = "",
-        disclosure: str | None = None, risk_assessment_needed: bool | None = None,
+        self,
+        login: str,
+        *,
+        title: str,
+        doc_number: str | None = None,
+        body: str = "",
+        disclosure: str | None = None,
+        risk_assessment_needed: bool | None = None,
         unit_code: str | None = None,
     ) -> Outcome:
         """A clerk opens a new draft for their own unit (or a named unit they belong to)."""
-        fields = clean_fields({"title": title, "doc_number": doc_number, "body": body,
-                                     "disclosure": disclosure})
+        fields = clean_fields(
+            {"title": title, "doc_number": doc_number, "body": body, "disclosure": disclosure}
+        )
         if not fields.get("title"):
             raise invalid("title", "required")
         try:
@@ -71,33 +79,59 @@ class DocumentCommands(Effects, BlobKeeping):
                     if target is None:
                         raise NotFound(Reason("no_such_unit", {"code": unit_code}))
                     raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
-                denied = permissions.may_edit(actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code))
+                denied = permissions.may_edit(
+                    actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code)
+                )
                 if denied:
                     raise _Refusal(Forbidden(denied), None)
                 now = self.clock.now()
-                doc = Document(unit_id=unit.id, state=State.DRAFT.value, created_by=user.id,
-                               created_at=now, updated_at=now, package_hash="",
-                               risk_assessment_needed=risk_assessment_needed, body="", title="")
+                doc = Document(
+                    unit_id=unit.id,
+                    state=State.DRAFT.value,
+                    created_by=user.id,
+                    created_at=now,
+                    updated_at=now,
+                    package_hash="",
+                    risk_assessment_needed=risk_assessment_needed,
+                    body="",
+                    title="",
+                )
                 for key, value in fields.items():
                     setattr(doc, key, value)
                 doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
-                audit.append(session, at=now, actor=actor, action="create", document_id=doc.id,
-                             state_before=None, state_after=doc.state,
-                             details={"title": doc.title, "doc_number": doc.doc_number,
-                                      "disclosure": doc.disclosure,
-                                      "risk_assessment_needed": risk_assessment_needed})
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="create",
+                    document_id=doc.id,
+                    state_before=None,
+                    state_after=doc.state,
+                    details={
+                        "title": doc.title,
+                        "doc_number": doc.doc_number,
+                        "disclosure": doc.disclosure,
+                        "risk_assessment_needed": risk_assessment_needed,
+                    },
+                )
                 session.flush()
                 return Outcome(doc.id, "create", "", doc.state, doc.version, {"title": doc.title})
         except _Refusal as refusal:
-            self.audit_refusal(actor=actor, action="create", document_id=None, state=None,
-                               error=refusal.error, extra={"title": title})
+            self.audit_refusal(
+                actor=actor,
+                action="create",
+                document_id=None,
+                state=None,
+                error=refusal.error,
+                extra={"title": title},
+            )
             raise refusal.error from None
 
-
-    def edit_document(self, login: str, doc_id: int, changes: Mapping[str, Any], *,
-                      expected_version: int | None = None) -> Outcome:
+    def edit_document(
+        self, login: str, doc_id: int, changes: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> Outcome:
         """Edit text fields, disclosure, risk flag or interpreter; voids signatures if the
         package changed."""
         clean = clean_fields(changes)
@@ -119,17 +153,35 @@ class DocumentCommands(Effects, BlobKeeping):
                     changed[key] = value
                 elif getattr(ctx.doc, key) != value:
                     setattr(ctx.doc, key, value)
-                    changed[key] = value if key in ("title", "doc_number", "disclosure", "risk_assessment_needed") else f"<{len(value or '')} characters>"
+                    changed[key] = (
+                        value
+                        if key in ("title", "doc_number", "disclosure", "risk_assessment_needed")
+                        else f"<{len(value or '')} characters>"
+                    )
             ctx.details["changed"] = changed
             self._rehash(ctx)
             return None
 
-        return self._change(login, doc_id, "edit", body, expected_version=expected_version,
-                            audit_details={"fields": sorted(clean)})
+        return self._change(
+            login,
+            doc_id,
+            "edit",
+            body,
+            expected_version=expected_version,
+            audit_details={"fields": sorted(clean)},
+        )
 
-    def add_material(self, login: str, doc_id: int, *, form: str, title: str,
-                     body: str | None = None, uri: str | None = None,
-                     expected_version: int | None = None) -> Outcome:
+    def add_material(
+        self,
+        login: str,
+        doc_id: int,
+        *,
+        form: str,
+        title: str,
+        body: str | None = None,
+        uri: str | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         if form not in MATERIAL_FORMS:
             raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
         title = (title or "").strip()
@@ -141,20 +193,29 @@ class DocumentCommands(Effects, BlobKeeping):
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
-            m = Material(document_id=ctx.doc.id, form=form, title=title, body=body, uri=uri,
-                         content_hash=content_hash(form, title, body, uri),
-                         created_by=ctx.user.id, created_at=ctx.now)
+            m = Material(
+                document_id=ctx.doc.id,
+                form=form,
+                title=title,
+                body=body,
+                uri=uri,
+                content_hash=content_hash(form, title, body, uri),
+                created_by=ctx.user.id,
+                created_at=ctx.now,
+            )
             ctx.doc.materials.append(m)
             ctx.session.flush()
-            ctx.details.update({"material_id": m.id, "form": form, "title": title,
-                                "content_hash": m.content_hash})
+            ctx.details.update(
+                {"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash}
+            )
             self._rehash(ctx)
             return None
 
         return self._change(login, doc_id, "attach_material", run, expected_version=expected_version)
 
-    def remove_material(self, login: str, doc_id: int, material_id: int, *,
-                        expected_version: int | None = None) -> Outcome:
+    def remove_material(
+        self, login: str, doc_id: int, material_id: int, *, expected_version: int | None = None
+    ) -> Outcome:
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
             m = next((m for m in ctx.doc.materials if m.id == material_id), None)
@@ -172,8 +233,9 @@ class DocumentCommands(Effects, BlobKeeping):
         self._release_blob(outcome.details.get("file_sha256"))  # only if nothing else refers to it
         return outcome
 
-    def set_signers(self, login: str, doc_id: int, signer_logins: Sequence[str], *,
-                    expected_version: int | None = None) -> Outcome:
+    def set_signers(
+        self, login: str, doc_id: int, signer_logins: Sequence[str], *, expected_version: int | None = None
+    ) -> Outcome:
         """Name who must sign the package; signatures of those who stay remain valid."""
         wanted = list(dict.fromkeys(s.strip() for s in signer_logins if s.strip()))
         if not wanted:
@@ -201,8 +263,9 @@ class DocumentCommands(Effects, BlobKeeping):
 
         return self._change(login, doc_id, "set_signers", run, expected_version=expected_version)
 
-    def sign(self, login: str, doc_id: int, *, package: str | None = None,
-             expected_version: int | None = None) -> Outcome:
+    def sign(
+        self, login: str, doc_id: int, *, package: str | None = None, expected_version: int | None = None
+    ) -> Outcome:
         """Sign the package as it is now; ``package`` (the hash the signer read) guards
         against signing something that changed after it was read."""
 
@@ -213,19 +276,34 @@ class DocumentCommands(Effects, BlobKeeping):
                 raise ConcurrentChange(Reason("changed_meanwhile"))
             if ctx.actor.login in ctx.snap.signed_logins:
                 raise Refused(Reason("already_signed", {"login": ctx.actor.login}))
-            ctx.doc.signatures.append(Signature(document_id=ctx.doc.id, user_id=ctx.user.id,
-                                                package_hash=ctx.doc.package_hash, signed_at=ctx.now))
+            ctx.doc.signatures.append(
+                Signature(
+                    document_id=ctx.doc.id,
+                    user_id=ctx.user.id,
+                    package_hash=ctx.doc.package_hash,
+                    signed_at=ctx.now,
+                )
+            )
             ctx.session.flush()
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
             return None
 
-        return self._change(login, doc_id, "sign", run, authorise=permissions.may_sign,
-                            expected_version=expected_version)
+        return self._change(
+            login, doc_id, "sign", run, authorise=permissions.may_sign, expected_version=expected_version
+        )
 
-    def fire(self, login: str, doc_id: int, trigger: str, *, reason: str | None = None,
-             publication_url: str | None = None, published_at: datetime | None = None,
-             expected_version: int | None = None) -> Outcome:
+    def fire(
+        self,
+        login: str,
+        doc_id: int,
+        trigger: str,
+        *,
+        reason: str | None = None,
+        publication_url: str | None = None,
+        published_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """Fire a lifecycle trigger; its effects are applied here, never in callbacks."""
         if trigger == Trigger.PUBLISH:
             publication_url = check_url("publication_url", publication_url)
@@ -239,9 +317,12 @@ class DocumentCommands(Effects, BlobKeeping):
             return permissions.may_fire(actor, snap, trigger)
 
         def run(ctx: _Ctx) -> str:
-            args = {"reason": reason, "publication_url": publication_url,
-                    "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
-                    "now": ctx.now}
+            args = {
+                "reason": reason,
+                "publication_url": publication_url,
+                "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
+                "now": ctx.now,
+            }
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:
                 raise Refused(decision.reasons)
@@ -249,12 +330,25 @@ class DocumentCommands(Effects, BlobKeeping):
             self._apply_effects(ctx, trigger, args)
             return decision.dest
 
-        return self._change(login, doc_id, trigger, run, authorise=authorise,
-                            expected_version=expected_version,
-                            audit_details={"reason": reason} if reason else None)
+        return self._change(
+            login,
+            doc_id,
+            trigger,
+            run,
+            authorise=authorise,
+            expected_version=expected_version,
+            audit_details={"reason": reason} if reason else None,
+        )
 
-    def reject(self, login: str, doc_id: int, reason: str | None, *, to: str = "plan",
-               expected_version: int | None = None) -> Outcome:
+    def reject(
+        self,
+        login: str,
+        doc_id: int,
+        reason: str | None,
+        *,
+        to: str = "plan",
+        expected_version: int | None = None,
+    ) -> Outcome:
         """As a named signer, send the package back with a reason: to the interpretation plan
         (``to="plan"``, trigger ``reject``) or to the draft (``to="draft"``, ``reject_to_draft``).
         Every interface rejects through here (docs/design.md §2)."""
@@ -263,10 +357,18 @@ class DocumentCommands(Effects, BlobKeeping):
             raise invalid("to", f"must be one of {', '.join(REJECT_TO)}")
         return self.fire(login, doc_id, trigger, reason=reason, expected_version=expected_version)
 
-    def record_posting(self, login: str, doc_id: int, *, channel: str, url: str | None = None,
-                       outlet: str | None = None, evidence: str | None = None,
-                       posted_at: datetime | None = None,
-                       expected_version: int | None = None) -> Outcome:
+    def record_posting(
+        self,
+        login: str,
+        doc_id: int,
+        *,
+        channel: str,
+        url: str | None = None,
+        outlet: str | None = None,
+        evidence: str | None = None,
+        posted_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """Record one interpretation posting; once the portal and a news medium both have
         one, the document moves to ``interpretation_posted`` in the same transaction."""
         if channel not in CHANNELS:
@@ -280,15 +382,24 @@ class DocumentCommands(Effects, BlobKeeping):
 
         def run(ctx: _Ctx) -> str | None:
             if ctx.doc.state not in POSTABLE:
-                raise Refused(Reason("wrong_state", {"state": ctx.doc.state, "trigger": "post_interpretation"}))
+                raise Refused(
+                    Reason("wrong_state", {"state": ctx.doc.state, "trigger": "post_interpretation"})
+                )
             at = when or ctx.now
             if at > ctx.now:
                 raise invalid("posted_at", "lies in the future")
             if ctx.doc.published_at and at < ctx.doc.published_at:
                 raise invalid("posted_at", "is before the policy was published")
-            posting = Posting(document_id=ctx.doc.id, channel=channel, outlet=outlet, url=url,
-                              evidence=evidence, posted_at=at, recorded_at=ctx.now,
-                              recorded_by=ctx.user.id)
+            posting = Posting(
+                document_id=ctx.doc.id,
+                channel=channel,
+                outlet=outlet,
+                url=url,
+                evidence=evidence,
+                posted_at=at,
+                recorded_at=ctx.now,
+                recorded_by=ctx.user.id,
+            )
             ctx.doc.postings.append(posting)
             ctx.session.flush()
             ctx.details.update({"channel": channel, "outlet": outlet, "url": url, "posted_at": at})
@@ -299,9 +410,17 @@ class DocumentCommands(Effects, BlobKeeping):
                 return None
             # Both channels are in: complete in the same transaction. The posting keeps its own
             # audit line; the state change is audited as the trigger it is.
-            ctx.entries.append(audit.Entry(
-                ctx.now, ctx.actor, "record_posting", document_id=ctx.doc.id,
-                state_before=ctx.doc.state, state_after=ctx.doc.state, details=dict(ctx.details)))
+            ctx.entries.append(
+                audit.Entry(
+                    ctx.now,
+                    ctx.actor,
+                    "record_posting",
+                    document_id=ctx.doc.id,
+                    state_before=ctx.doc.state,
+                    state_after=ctx.doc.state,
+                    details=dict(ctx.details),
+                )
+            )
             ctx.details.clear()
             ctx.details["following"] = "record_posting"
             ctx.action = Trigger.POST_INTERPRETATION.value

@@ -1,6 +1,7 @@
 """What each trigger does beyond moving the state: applied inside the change's transaction,
 never in a state-machine callback (a callback that fails after the state moved cannot be rolled
 back; docs/design.md §9)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -36,11 +37,16 @@ class Effects(DocumentService):
         doc.due_at, doc.due_provisional = due.due_at, due.provisional
         doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
         # The calendar source of each counted year goes on record with the deadline.
-        ctx.details.update({"publication_url": doc.publication_url,
-                            "published_at": doc.published_at, "due_at": doc.due_at,
-                            "due_provisional": doc.due_provisional,
-                            "counted_days": [d.isoformat() for d in due.counted_days],
-                            "calendar": due_sources(ctx.session, due, self.settings)})
+        ctx.details.update(
+            {
+                "publication_url": doc.publication_url,
+                "published_at": doc.published_at,
+                "due_at": doc.due_at,
+                "due_provisional": doc.due_provisional,
+                "counted_days": [d.isoformat() for d in due.counted_days],
+                "calendar": due_sources(ctx.session, due, self.settings),
+            }
+        )
         self._notify(ctx, "published")
 
     def _request_signoff(self, ctx: _Ctx, args: Mapping[str, Any]) -> None:
@@ -69,14 +75,22 @@ class Effects(DocumentService):
 
         doc.posted_at = max(first(c) for c in REQUIRED_CHANNELS)
         assert doc.published_at is not None and doc.due_at is not None
-        on_time, taken, late = posting_result(ctx.session, doc.published_at, doc.due_at,
-                                              doc.posted_at, self.settings)
+        on_time, taken, late = posting_result(
+            ctx.session, doc.published_at, doc.due_at, doc.posted_at, self.settings
+        )
         doc.on_time, doc.working_days_taken, doc.working_days_late = on_time, taken, late
-        ctx.details.update({"posted_at": doc.posted_at, "on_time": on_time,
-                            "working_days_taken": taken, "working_days_late": late})
+        ctx.details.update(
+            {
+                "posted_at": doc.posted_at,
+                "on_time": on_time,
+                "working_days_taken": taken,
+                "working_days_late": late,
+            }
+        )
         if not on_time:
-            self._notify(ctx, "posted_late", {"working_days_overdue": late},
-                         dedupe_key=f"{doc.id}:posted_late")
+            self._notify(
+                ctx, "posted_late", {"working_days_overdue": late}, dedupe_key=f"{doc.id}:posted_late"
+            )
 
 
 # Effect name (the ``effect`` of a transition row) → the :class:`Effects` method applying it.

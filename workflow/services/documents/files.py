@@ -8,6 +8,7 @@ checked and removed under a lock on that hash (``pg_advisory_xact_lock``; SQLite
 ``BEGIN IMMEDIATE`` admits one writer anyway), and an attach checks under the same lock that
 its blob is still there, so a removal and an attach of the same bytes cannot cross.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -78,7 +79,9 @@ class BlobKeeping(DocumentService):
             return False
         with self.db.transaction() as session:
             self._lock_blob(session, sha256)
-            used = session.scalar(select(func.count()).select_from(Material).where(Material.file_sha256 == sha256))
+            used = session.scalar(
+                select(func.count()).select_from(Material).where(Material.file_sha256 == sha256)
+            )
             return False if used else self.blobs.delete(sha256)
 
 
@@ -105,13 +108,22 @@ class DocumentFiles(BlobKeeping):
         assert mime is not None
         return stored, mime
 
-    def _attach_with(self, login: str, doc_id: int, action: str, stored: Stored,
-                     body: Callable[[_Ctx], None], expected_version: int | None) -> Outcome:
+    def _attach_with(
+        self,
+        login: str,
+        doc_id: int,
+        action: str,
+        stored: Stored,
+        body: Callable[[_Ctx], None],
+        expected_version: int | None,
+    ) -> Outcome:
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
             self._lock_blob(ctx.session, stored.sha256)
             if not self.blobs.exists(stored.sha256):
-                raise ConcurrentChange(Reason("invalid", {"field": "file", "problem": "removed meanwhile; upload it again"}))
+                raise ConcurrentChange(
+                    Reason("invalid", {"field": "file", "problem": "removed meanwhile; upload it again"})
+                )
             body(ctx)
             self._rehash(ctx)
 
@@ -121,28 +133,64 @@ class DocumentFiles(BlobKeeping):
             self._release_blob(stored.sha256)  # kept only if another material holds these bytes
             raise
 
-    def attach_file(self, login: str, doc_id: int, *, form: str, title: str, source: IO[bytes],
-                    filename: str | None = None, expected_version: int | None = None) -> Outcome:
+    def attach_file(
+        self,
+        login: str,
+        doc_id: int,
+        *,
+        form: str,
+        title: str,
+        source: IO[bytes],
+        filename: str | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """A material whose content is a file: 图解, video, PDF, DOCX, XLSX or PPTX."""
         title = _title(form, title)
-        self._may_edit(login, doc_id, "attach_material")  # before the upload is read: an outsider sends nothing to disk
+        self._may_edit(
+            login, doc_id, "attach_material"
+        )  # before the upload is read: an outsider sends nothing to disk
         stored, mime = self._store(source, form)
         name = _name(filename, mime)
 
         def body(ctx: _Ctx) -> None:
-            m = Material(document_id=ctx.doc.id, form=form, title=title, body=None, uri=None,
-                         content_hash=file_content_hash(form, title, stored.sha256),
-                         created_by=ctx.user.id, created_at=ctx.now, file_sha256=stored.sha256,
-                         file_size=stored.size, file_type=mime, file_name=name)
+            m = Material(
+                document_id=ctx.doc.id,
+                form=form,
+                title=title,
+                body=None,
+                uri=None,
+                content_hash=file_content_hash(form, title, stored.sha256),
+                created_by=ctx.user.id,
+                created_at=ctx.now,
+                file_sha256=stored.sha256,
+                file_size=stored.size,
+                file_type=mime,
+                file_name=name,
+            )
             ctx.doc.materials.append(m)
             ctx.session.flush()
-            ctx.details.update({"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash,
-                                "file": {"sha256": stored.sha256, "size": stored.size, "type": mime, "name": name}})
+            ctx.details.update(
+                {
+                    "material_id": m.id,
+                    "form": form,
+                    "title": title,
+                    "content_hash": m.content_hash,
+                    "file": {"sha256": stored.sha256, "size": stored.size, "type": mime, "name": name},
+                }
+            )
 
         return self._attach_with(login, doc_id, "attach_material", stored, body, expected_version)
 
-    def replace_file(self, login: str, doc_id: int, material_id: int, *, source: IO[bytes],
-                     filename: str | None = None, expected_version: int | None = None) -> Outcome:
+    def replace_file(
+        self,
+        login: str,
+        doc_id: int,
+        material_id: int,
+        *,
+        source: IO[bytes],
+        filename: str | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """A material's file replaced: a new package, so every earlier signature is voided."""
         self._may_edit(login, doc_id, "replace_file")
         form = self._material_form(doc_id, material_id)
@@ -155,8 +203,14 @@ class DocumentFiles(BlobKeeping):
             if m is None:
                 raise NotFound(Reason("no_such_material", {"id": material_id}))
             old.append(m.file_sha256)
-            ctx.details.update({"material_id": m.id, "title": m.title, "previous": m.file_sha256,
-                                "file": {"sha256": stored.sha256, "size": stored.size, "type": mime, "name": name}})
+            ctx.details.update(
+                {
+                    "material_id": m.id,
+                    "title": m.title,
+                    "previous": m.file_sha256,
+                    "file": {"sha256": stored.sha256, "size": stored.size, "type": mime, "name": name},
+                }
+            )
             m.file_sha256, m.file_size, m.file_type, m.file_name = stored.sha256, stored.size, mime, name
             m.body = m.uri = None
             m.content_hash = file_content_hash(m.form, m.title, stored.sha256)
@@ -176,16 +230,27 @@ class DocumentFiles(BlobKeeping):
             m = next((m for m in doc.materials if m.id == material_id), None)
             state = doc.state
         if denied:
-            self.audit_refusal(actor=actor, action="read_file", document_id=doc_id, state=state,
-                               error=Forbidden(denied), extra={"material_id": material_id})
+            self.audit_refusal(
+                actor=actor,
+                action="read_file",
+                document_id=doc_id,
+                state=state,
+                error=Forbidden(denied),
+                extra={"material_id": material_id},
+            )
             raise Forbidden(denied)
         if m is None or not m.file_sha256:
             raise NotFound(Reason("no_such_material", {"id": material_id}))
         path = self.blobs.path(m.file_sha256)
         if not path.is_file():
             raise NotFound(Reason("invalid", {"field": "file", "problem": "missing from the file store"}))
-        return FileRead(path, int(m.file_size or 0), m.file_type or "application/octet-stream",
-                        m.file_name or f"material-{m.id}", m.file_sha256)
+        return FileRead(
+            path,
+            int(m.file_size or 0),
+            m.file_type or "application/octet-stream",
+            m.file_name or f"material-{m.id}",
+            m.file_sha256,
+        )
 
     def _may_edit(self, login: str, doc_id: int, action: str) -> None:
         """The edit rule, read-only; the change itself checks (and audits) again."""
@@ -195,8 +260,9 @@ class DocumentFiles(BlobKeeping):
             denied = permissions.may_edit(actor, document_snapshot(session, doc))
             state = doc.state
         if denied:
-            self.audit_refusal(actor=actor, action=action, document_id=doc_id, state=state,
-                               error=Forbidden(denied))
+            self.audit_refusal(
+                actor=actor, action=action, document_id=doc_id, state=state, error=Forbidden(denied)
+            )
             raise Forbidden(denied)
 
     def _material_form(self, doc_id: int, material_id: int) -> str:
@@ -219,5 +285,7 @@ def _title(form: str, title: str) -> str:
 def _name(filename: str | None, mime: str) -> str:
     """A safe download name: the uploaded name's last part, with the extension of its type."""
     base = Path((filename or "").replace("\\", "/")).name
-    stem = "".join(c for c in Path(base).stem if c.isprintable() and c not in '"/\\<>:|?*')[:MAX_NAME - 10].strip()
+    stem = "".join(c for c in Path(base).stem if c.isprintable() and c not in '"/\\<>:|?*')[
+        : MAX_NAME - 10
+    ].strip()
     return f"{stem or 'material'}.{files.EXTENSIONS[mime]}"

@@ -11,6 +11,7 @@ Every row is checked on its own here (:func:`read_rows`), and every problem of e
 reported at once, each naming its row and column; what needs the database (units, users,
 duplicates) is checked by :mod:`workflow.services.documents.bulk_import`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,17 +30,32 @@ from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS, REQUIRED_CHAN
 
 # key → (Chinese header, required)
 COLUMNS: dict[str, tuple[str, bool]] = {
-    "title": ("标题", True), "doc_number": ("文号", False), "unit": ("单位代码", True),
-    "state": ("状态", True), "disclosure": ("公开属性", False),
-    "risk_assessment_needed": ("需舆情风险评估", False), "risk_assessment": ("风险评估", False),
-    "response_plan": ("应对处置预案", False), "body": ("正文", False), "plan": ("解读方案", False),
-    "interpreter": ("解读人", False), "materials": ("解读材料", False), "signers": ("审签人", False),
-    "signed": ("已签署", False), "published_at": ("公开时间", False), "publication_url": ("公开网址", False),
-    "portal_posted_at": ("门户网站发布时间", False), "portal_url": ("门户网站网址", False),
-    "news_media_posted_at": ("新闻媒体发布时间", False), "news_media_outlet": ("新闻媒体名称", False),
-    "news_media_url": ("新闻媒体网址", False), "news_media_evidence": ("新闻媒体证明", False),
-    "new_media_posted_at": ("政务新媒体发布时间", False), "new_media_outlet": ("政务新媒体名称", False),
-    "new_media_url": ("政务新媒体网址", False), "closed_reason": ("撤回或归档理由", False),
+    "title": ("标题", True),
+    "doc_number": ("文号", False),
+    "unit": ("单位代码", True),
+    "state": ("状态", True),
+    "disclosure": ("公开属性", False),
+    "risk_assessment_needed": ("需舆情风险评估", False),
+    "risk_assessment": ("风险评估", False),
+    "response_plan": ("应对处置预案", False),
+    "body": ("正文", False),
+    "plan": ("解读方案", False),
+    "interpreter": ("解读人", False),
+    "materials": ("解读材料", False),
+    "signers": ("审签人", False),
+    "signed": ("已签署", False),
+    "published_at": ("公开时间", False),
+    "publication_url": ("公开网址", False),
+    "portal_posted_at": ("门户网站发布时间", False),
+    "portal_url": ("门户网站网址", False),
+    "news_media_posted_at": ("新闻媒体发布时间", False),
+    "news_media_outlet": ("新闻媒体名称", False),
+    "news_media_url": ("新闻媒体网址", False),
+    "news_media_evidence": ("新闻媒体证明", False),
+    "new_media_posted_at": ("政务新媒体发布时间", False),
+    "new_media_outlet": ("政务新媒体名称", False),
+    "new_media_url": ("政务新媒体网址", False),
+    "closed_reason": ("撤回或归档理由", False),
 }
 _HEADER = {key: key for key in COLUMNS} | {zh: key for key, (zh, _) in COLUMNS.items()}
 _LIST_SPLIT = re.compile(r"[;；,，、]\s*")
@@ -96,12 +112,28 @@ class Row:
     def facts(self) -> dict[str, Any]:
         """What the ``imported`` audit event says the file stated."""
         return {
-            "row": self.number, "state": self.state.value, "unit": self.unit, "title": self.title,
-            "doc_number": self.doc_number, "disclosure": self.disclosure, "interpreter": self.interpreter,
-            "materials": [[m.form, m.title] for m in self.materials], "signers": self.signers,
-            "signed": self.signed, "published_at": self.published_at, "publication_url": self.publication_url,
-            "postings": [{"channel": p.channel, "posted_at": p.posted_at, "outlet": p.outlet, "url": p.url,
-                          "evidence": p.evidence} for p in self.postings],
+            "row": self.number,
+            "state": self.state.value,
+            "unit": self.unit,
+            "title": self.title,
+            "doc_number": self.doc_number,
+            "disclosure": self.disclosure,
+            "interpreter": self.interpreter,
+            "materials": [[m.form, m.title] for m in self.materials],
+            "signers": self.signers,
+            "signed": self.signed,
+            "published_at": self.published_at,
+            "publication_url": self.publication_url,
+            "postings": [
+                {
+                    "channel": p.channel,
+                    "posted_at": p.posted_at,
+                    "outlet": p.outlet,
+                    "url": p.url,
+                    "evidence": p.evidence,
+                }
+                for p in self.postings
+            ],
             "closed_reason": self.closed_reason,
         }
 
@@ -130,7 +162,11 @@ def _instant(value: Any, tz: str) -> datetime:
 
 
 def _url(value: str) -> str:
-    if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value) or len(value) > 2000:
+    if (
+        not value.lower().startswith(("http://", "https://"))
+        or any(c.isspace() for c in value)
+        or len(value) > 2000
+    ):
         raise ValueError("must be an http:// or https:// URL without spaces")
     return value
 
@@ -192,7 +228,9 @@ def check_row(number: int, cells: dict[str, Any], tz: str) -> tuple[Row | None, 
     for item in r.items("materials"):
         form, _, mtitle = item.partition(":") if ":" in item else item.partition("：")
         try:
-            row.materials.append(Material(_code("form", form.strip(), MATERIAL_FORMS), (mtitle or form).strip()[:500]))
+            row.materials.append(
+                Material(_code("form", form.strip(), MATERIAL_FORMS), (mtitle or form).strip()[:500])
+            )
         except ValueError as exc:
             r.problem("materials", f"{item!r}: {exc}; write FORM:TITLE, e.g. 图解:一图读懂")
     row.signers, row.signed = r.items("signers"), r.items("signed")

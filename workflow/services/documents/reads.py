@@ -1,4 +1,5 @@
 """Document reads: one document with what it still lacks, the list a user may see, the timeline."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ from states.snapshot import (
 from workflow.kernel.errors import Forbidden
 from workflow.kernel.models import Document, Signer, Unit, User
 from workflow.kernel.snapshots import document_snapshot
-from workflow.services.documents.transaction import DocumentService
 from workflow.services.audit_queries import timeline_events
+from workflow.services.documents.transaction import DocumentService
 from workflow.services.documents.validation import invalid
 from workflow.services.documents.views import (
     DocumentSummary,
@@ -41,8 +42,9 @@ class DocumentReads(DocumentService):
             denied = permissions.may_read(actor, snap)
             if not denied:
                 return self._view(session, doc, snap)
-        self.audit_refusal(actor=actor, action="read", document_id=doc_id, state=doc.state,
-                           error=Forbidden(denied))
+        self.audit_refusal(
+            actor=actor, action="read", document_id=doc_id, state=doc.state, error=Forbidden(denied)
+        )
         raise Forbidden(denied)
 
     def next_steps(self, snap: DocumentSnapshot, lang: str | None = None) -> tuple[NextStep, ...]:
@@ -50,8 +52,12 @@ class DocumentReads(DocumentService):
         lang = lang or self.settings.language
         now = self.clock.now()
         # Facts given when the trigger is fired (a reason, the URL) are not "missing" yet.
-        given = {"reason": "given when fired", "publication_url": "https://given.when.fired",
-                 "published_at": now, "now": now}
+        given = {
+            "reason": "given when fired",
+            "publication_url": "https://given.when.fired",
+            "published_at": now,
+            "now": now,
+        }
         steps = []
         for trig in triggers_from(snap.state):
             decision = decide(snap, trig, given)
@@ -59,35 +65,78 @@ class DocumentReads(DocumentService):
         return tuple(steps)
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
-        users = {u.id: u.login for u in session.scalars(select(User).where(User.id.in_(
-            {s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})))}
+        users = {
+            u.id: u.login
+            for u in session.scalars(
+                select(User).where(
+                    User.id.in_({s.user_id for s in doc.signatures} | {p.recorded_by for p in doc.postings})
+                )
+            )
+        }
         return DocumentView(
-            id=doc.id, title=doc.title, doc_number=doc.doc_number,
-            unit=snap.unit_code, state=doc.state, version=doc.version,
-            disclosure=doc.disclosure, risk_assessment_needed=doc.risk_assessment_needed,
-            risk_assessment=doc.risk_assessment, response_plan=doc.response_plan,
-            plan=doc.plan, body=doc.body, interpreter=snap.interpreter_login,
+            id=doc.id,
+            title=doc.title,
+            doc_number=doc.doc_number,
+            unit=snap.unit_code,
+            state=doc.state,
+            version=doc.version,
+            disclosure=doc.disclosure,
+            risk_assessment_needed=doc.risk_assessment_needed,
+            risk_assessment=doc.risk_assessment,
+            response_plan=doc.response_plan,
+            plan=doc.plan,
+            body=doc.body,
+            interpreter=snap.interpreter_login,
             package_hash=doc.package_hash,
-            materials=tuple(MaterialView(m.id, m.form, m.title, m.uri, m.body, m.content_hash,
-                                         m.file_sha256, m.file_size, m.file_type, m.file_name)
-                            for m in doc.materials),
-            signers=tuple(SignerView(login, login in snap.signed_logins)
-                          for login in sorted(snap.signer_logins)),
-            signatures=tuple(SignatureView(users.get(s.user_id), s.package_hash, s.signed_at,
-                                           s.voided_at, s.void_reason) for s in doc.signatures),
-            publication_url=doc.publication_url, published_at=doc.published_at,
-            due_at=doc.due_at, due_provisional=doc.due_provisional,
-            postings=tuple(PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at,
-                                       users.get(p.recorded_by)) for p in doc.postings),
-            posted_at=doc.posted_at, on_time=doc.on_time,
+            materials=tuple(
+                MaterialView(
+                    m.id,
+                    m.form,
+                    m.title,
+                    m.uri,
+                    m.body,
+                    m.content_hash,
+                    m.file_sha256,
+                    m.file_size,
+                    m.file_type,
+                    m.file_name,
+                )
+                for m in doc.materials
+            ),
+            signers=tuple(
+                SignerView(login, login in snap.signed_logins) for login in sorted(snap.signer_logins)
+            ),
+            signatures=tuple(
+                SignatureView(users.get(s.user_id), s.package_hash, s.signed_at, s.voided_at, s.void_reason)
+                for s in doc.signatures
+            ),
+            publication_url=doc.publication_url,
+            published_at=doc.published_at,
+            due_at=doc.due_at,
+            due_provisional=doc.due_provisional,
+            postings=tuple(
+                PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at, users.get(p.recorded_by))
+                for p in doc.postings
+            ),
+            posted_at=doc.posted_at,
+            on_time=doc.on_time,
             working_days_taken=doc.working_days_taken,
             working_days_late=doc.working_days_late,
-            closed_reason=doc.closed_reason, created_at=doc.created_at,
-            updated_at=doc.updated_at, next_steps=self.next_steps(snap),
+            closed_reason=doc.closed_reason,
+            created_at=doc.created_at,
+            updated_at=doc.updated_at,
+            next_steps=self.next_steps(snap),
         )
 
-    def list_documents(self, login: str, *, state: str | None = None,
-                       unit_code: str | None = None, limit: int = 200, offset: int = 0) -> list[DocumentSummary]:
+    def list_documents(
+        self,
+        login: str,
+        *,
+        state: str | None = None,
+        unit_code: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[DocumentSummary]:
         """What this user may see: their unit's and what they sign; everything for readers-of-all."""
         if state is not None and state not in {s.value for s in State}:
             raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
@@ -102,9 +151,20 @@ class DocumentReads(DocumentService):
             if unit_code:
                 stmt = stmt.where(Unit.code == unit_code)
             stmt = stmt.order_by(Document.id).limit(limit).offset(offset)
-            return [DocumentSummary(d.id, code, d.title, d.doc_number, d.state, d.due_at,
-                                    d.due_provisional, d.on_time, d.version)
-                    for d, code in session.execute(stmt)]
+            return [
+                DocumentSummary(
+                    d.id,
+                    code,
+                    d.title,
+                    d.doc_number,
+                    d.state,
+                    d.due_at,
+                    d.due_provisional,
+                    d.on_time,
+                    d.version,
+                )
+                for d, code in session.execute(stmt)
+            ]
 
     def timeline(self, login: str, doc_id: int) -> list[TimelineEvent]:
         """The document's audit chain, oldest first (readers of the document only). The one
@@ -112,6 +172,17 @@ class DocumentReads(DocumentService):
         chain as an exportable table (``audit timeline``, the CSV download)."""
         self.read_document(login, doc_id)  # authorises (and audits a refusal)
         with self.db.transaction() as session:
-            return [TimelineEvent(e.seq, e.at, e.actor, e.actor_unit, e.action, e.outcome,
-                                  e.state_before, e.state_after, json.loads(e.details))
-                    for e in timeline_events(session, doc_id)]
+            return [
+                TimelineEvent(
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.actor_unit,
+                    e.action,
+                    e.outcome,
+                    e.state_before,
+                    e.state_after,
+                    json.loads(e.details),
+                )
+                for e in timeline_events(session, doc_id)
+            ]

@@ -6,6 +6,7 @@ The matching itself is :mod:`workflow.kernel.search` (trigram indexes on both da
 come newest first, a keyset page at a time (``before_id``), each with the fields it matched in
 and a short excerpt around the first match.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,16 +80,28 @@ def _excerpt(doc: Document, terms: tuple[str, ...]) -> tuple[tuple[str, ...], st
         if not excerpt:
             at = min(hits)
             start, end = max(0, at - EXCERPT), min(len(value), at + EXCERPT + max(len(t) for t in terms))
-            excerpt = ("…" if start else "") + " ".join(value[start:end].split()) + ("…" if end < len(value) else "")
+            excerpt = (
+                ("…" if start else "")
+                + " ".join(value[start:end].split())
+                + ("…" if end < len(value) else "")
+            )
     return tuple(matched), excerpt
 
 
 class DocumentSearch(DocumentService):
     """``doc search``, ``GET /documents?q=`` and the pages' search box."""
 
-    def search_documents(self, login: str, text: str, *, state: str | None = None,
-                         unit_code: str | None = None, period: str | None = None,
-                         limit: int = 50, before_id: int | None = None) -> SearchPage:
+    def search_documents(
+        self,
+        login: str,
+        text: str,
+        *,
+        state: str | None = None,
+        unit_code: str | None = None,
+        period: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> SearchPage:
         try:
             query = search.parse(text)
         except ValueError as exc:
@@ -128,5 +141,17 @@ class DocumentSearch(DocumentService):
     @staticmethod
     def _hit(doc: Document, code: str, terms: tuple[str, ...]) -> SearchHit:
         matched, excerpt = _excerpt(doc, terms)
-        return SearchHit(doc.id, code, doc.title, doc.doc_number, doc.state, doc.published_at,
-                         doc.due_at, bool(doc.due_provisional), doc.on_time, doc.version, matched, excerpt)
+        return SearchHit(
+            doc.id,
+            code,
+            doc.title,
+            doc.doc_number,
+            doc.state,
+            doc.published_at,
+            doc.due_at,
+            bool(doc.due_provisional),
+            doc.on_time,
+            doc.version,
+            matched,
+            excerpt,
+        )

@@ -5,6 +5,7 @@ in one transaction. A refusal (no right, wrong state, a guard failed) rolls that
 back and writes only the audit line of the refusal, in a transaction of its own. A concurrent
 change is caught by the compare-and-set on ``documents.version`` and reported, not merged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -58,9 +59,14 @@ class Outcome:
     details: Mapping[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"document_id": self.document_id, "action": self.action,
-                "state_before": self.state_before, "state_after": self.state_after,
-                "version": self.version, "details": dict(self.details)}
+        return {
+            "document_id": self.document_id,
+            "action": self.action,
+            "state_before": self.state_before,
+            "state_after": self.state_after,
+            "version": self.version,
+            "details": dict(self.details),
+        }
 
 
 class _Refusal(Exception):
@@ -88,7 +94,6 @@ class _Ctx:
     :func:`audit.append_many`: three statements however many events a change writes)."""
 
 
-
 class DocumentService:
     """What document commands and reads share: the database, the clock, the settings, and the
     one transaction template every change runs in."""
@@ -104,21 +109,40 @@ class DocumentService:
 
     def _load(self, session: Session, doc_id: int) -> Document:
         doc = session.scalars(
-            select(Document).where(Document.id == doc_id).options(
-                selectinload(Document.materials), selectinload(Document.signers),
-                selectinload(Document.signatures), selectinload(Document.postings),
+            select(Document)
+            .where(Document.id == doc_id)
+            .options(
+                selectinload(Document.materials),
+                selectinload(Document.signers),
+                selectinload(Document.signatures),
+                selectinload(Document.postings),
             )
         ).first()
         if doc is None:
             raise NotFound(Reason("no_such_document", {"id": doc_id}))
         return doc
 
-    def audit_refusal(self, *, actor: ActorSnapshot | None, action: str, document_id: int | None,
-                      state: str | None, error: SantongbuError, extra: Mapping[str, Any] | None = None) -> None:
+    def audit_refusal(
+        self,
+        *,
+        actor: ActorSnapshot | None,
+        action: str,
+        document_id: int | None,
+        state: str | None,
+        error: SantongbuError,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         """The only write a refused command leaves behind."""
-        audit.record_refusal(self.db, at=self.clock.now(), actor=actor, action=action,
-                             reasons=error.reasons, document_id=document_id, state=state,
-                             details=extra)
+        audit.record_refusal(
+            self.db,
+            at=self.clock.now(),
+            actor=actor,
+            action=action,
+            reasons=error.reasons,
+            document_id=document_id,
+            state=state,
+            details=extra,
+        )
 
     def _change(
         self,
@@ -148,8 +172,9 @@ class DocumentService:
                 denied = authorise(actor_snap, snap)
                 if denied:
                     raise _Refusal(Forbidden(denied), before)
-                ctx = _Ctx(session, doc, snap, actor_snap, user, self.clock.now(),
-                           dict(audit_details or {}), action)
+                ctx = _Ctx(
+                    session, doc, snap, actor_snap, user, self.clock.now(), dict(audit_details or {}), action
+                )
                 try:
                     after = body(ctx) or before
                 except Refused as exc:
@@ -158,13 +183,31 @@ class DocumentService:
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
                 session.flush()
-                audit.append_many(session, [*ctx.entries, audit.Entry(
-                    ctx.now, actor_snap, ctx.action, document_id=doc.id, state_before=before,
-                    state_after=after, details=ctx.details)])
+                audit.append_many(
+                    session,
+                    [
+                        *ctx.entries,
+                        audit.Entry(
+                            ctx.now,
+                            actor_snap,
+                            ctx.action,
+                            document_id=doc.id,
+                            state_before=before,
+                            state_after=after,
+                            details=ctx.details,
+                        ),
+                    ],
+                )
                 outcome = Outcome(doc.id, ctx.action, before, after, doc.version, ctx.details)
         except _Refusal as refusal:
-            self.audit_refusal(actor=actor_snap, action=action, document_id=doc_id,
-                               state=refusal.state, error=refusal.error, extra=audit_details)
+            self.audit_refusal(
+                actor=actor_snap,
+                action=action,
+                document_id=doc_id,
+                state=refusal.state,
+                error=refusal.error,
+                extra=audit_details,
+            )
             raise refusal.error from None
         except StaleDataError as exc:
             raise ConcurrentChange(Reason("changed_meanwhile")) from exc
@@ -185,8 +228,12 @@ class DocumentService:
     def _package_hash(session: Session, doc: Document) -> str:
         interpreter = session.get(User, doc.interpreter_id) if doc.interpreter_id else None
         return package_hash(
-            title=doc.title, doc_number=doc.doc_number, body=doc.body or "",
-            disclosure=doc.disclosure, plan=doc.plan, risk_assessment=doc.risk_assessment,
+            title=doc.title,
+            doc_number=doc.doc_number,
+            body=doc.body or "",
+            disclosure=doc.disclosure,
+            plan=doc.plan,
+            risk_assessment=doc.risk_assessment,
             response_plan=doc.response_plan,
             interpreter_login=interpreter.login if interpreter else None,
             materials=[MaterialSnapshot(m.form, m.title, m.content_hash) for m in doc.materials],
@@ -196,31 +243,45 @@ class DocumentService:
         voided = [s for s in ctx.doc.signatures if s.voided_at is None]
         if not voided:
             return
-        logins = {u.id: u.login for u in ctx.session.scalars(
-            select(User).where(User.id.in_({s.user_id for s in voided})))}
+        logins = {
+            u.id: u.login
+            for u in ctx.session.scalars(select(User).where(User.id.in_({s.user_id for s in voided})))
+        }
         for s in voided:
             s.voided_at = ctx.now
             s.void_reason = why
-        ctx.entries.append(audit.Entry(
-            ctx.now, ctx.actor, "signatures_voided", document_id=ctx.doc.id,
-            state_before=ctx.doc.state, state_after=ctx.doc.state,
-            details={"signers": sorted(logins[s.user_id] for s in voided), "why": why}))
+        ctx.entries.append(
+            audit.Entry(
+                ctx.now,
+                ctx.actor,
+                "signatures_voided",
+                document_id=ctx.doc.id,
+                state_before=ctx.doc.state,
+                state_after=ctx.doc.state,
+                details={"signers": sorted(logins[s.user_id] for s in voided), "why": why},
+            )
+        )
 
     def _require_editable(self, ctx: _Ctx) -> None:
         if ctx.doc.state not in EDITABLE:
             raise Refused(Reason("frozen", {"state": ctx.doc.state}))
 
     # ------------------------------------------------------------------ commands
-    def _notify(self, ctx: _Ctx, event: str, extra: Mapping[str, Any] | None = None,
-                dedupe_key: str | None = None) -> None:
+    def _notify(
+        self, ctx: _Ctx, event: str, extra: Mapping[str, Any] | None = None, dedupe_key: str | None = None
+    ) -> None:
         from notifications.outbox import Request, enqueue_many
 
         # No autoflush meanwhile: the document's own changes go out in the change's single
         # UPDATE (with its version check), and the outbox rows are plain inserts.
         with ctx.session.no_autoflush:
-            (queued,) = enqueue_many(ctx.session, [Request(event, ctx.doc, dict(extra or {}), dedupe_key)],
-                                     at=ctx.now, settings=self.settings, actor=ctx.actor)
+            (queued,) = enqueue_many(
+                ctx.session,
+                [Request(event, ctx.doc, dict(extra or {}), dedupe_key)],
+                at=ctx.now,
+                settings=self.settings,
+                actor=ctx.actor,
+            )
         ctx.entries.extend(queued.entries)
         ids = list(queued.outbox_ids)
         ctx.details.setdefault("emails", []).extend(ids)
-

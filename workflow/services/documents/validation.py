@@ -1,5 +1,6 @@
 """Checks on what a clerk types, before any transaction starts: a bad value is refused with
 the field it concerns, and nothing is written (not even an audit line: nothing was attempted)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,12 +17,17 @@ from workflow.kernel.errors import (
 
 # Fields a clerk may edit, with their length limits; ``None`` = free text.
 TEXT_FIELDS: dict[str, int | None] = {
-    "title": 500, "doc_number": 200, "body": None, "plan": None,
-    "risk_assessment": None, "response_plan": None,
+    "title": 500,
+    "doc_number": 200,
+    "body": None,
+    "plan": None,
+    "risk_assessment": None,
+    "response_plan": None,
 }
 # Where a posting may still be recorded.
 POSTABLE = frozenset({State.PUBLISHED})
 # Where a posting may still be recorded.
+
 
 def invalid(field: str, problem: str) -> InvalidInput:
     return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
@@ -72,4 +78,3 @@ def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
         else:
             raise invalid(key, "cannot be edited")
     return clean
-

@@ -5,6 +5,7 @@ Each is a frozen dataclass; ``as_dict()`` gives the plain form the API answers w
 CLI prints with ``--json`` (same keys, same order, lists for sequences), so the JSON the
 interfaces put out is what it was when the reads returned dictionaries.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -31,6 +31,7 @@ are not shown. That lets a supervisor reproduce what a report said on a given da
 module (:mod:`.overdue`, :mod:`.late`, :mod:`.on_time`, :mod:`.ledger`, :mod:`.year_end`) and
 :class:`Reports` is all of them.
 """
+
 from __future__ import annotations
 
 from workflow.services.reports.common import (
@@ -59,6 +60,17 @@ class Reports(OverdueReport, LateReport, OnTimeReport, LedgerReport, YearEndRepo
 REPORTS = ("overdue", "late", "on-time", "ledger", "year-end")
 
 __all__ = [
-    "CHANNEL_LABELS", "FORM_LABELS", "LEVEL_LABELS", "REPORTS", "STATUS_LABELS", "TOTAL_NAME",
-    "TOTAL_UNIT", "Days", "Grain", "Period", "ReportBase", "Reports", "parse_period",
+    "CHANNEL_LABELS",
+    "FORM_LABELS",
+    "LEVEL_LABELS",
+    "REPORTS",
+    "STATUS_LABELS",
+    "TOTAL_NAME",
+    "TOTAL_UNIT",
+    "Days",
+    "Grain",
+    "Period",
+    "ReportBase",
+    "Reports",
+    "parse_period",
 ]

@@ -1,5 +1,6 @@
 """What every report shares: the asked-for scope, the working-day counter, the id-batched
 look-ups, the column and label tables, and :class:`ReportBase` (authorisation, scope, units)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -37,8 +38,11 @@ TOTAL_UNIT = "*"
 TOTAL_NAME = "合计"
 
 UNIT_COLUMNS = (Column("unit", "单位代码", "unit"), Column("unit_name", "单位", "unit name"))
-DOC_COLUMNS = (Column("document_id", "文件编号", "document", "int"),
-               Column("doc_number", "文号", "number"), Column("title", "标题", "title"))
+DOC_COLUMNS = (
+    Column("document_id", "文件编号", "document", "int"),
+    Column("doc_number", "文号", "number"),
+    Column("title", "标题", "title"),
+)
 
 
 def second(now: datetime) -> datetime:
@@ -55,7 +59,7 @@ def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
     """Id lists short enough for any database's limit on bound parameters (SQLite's is 999
     in old builds)."""
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 def for_ids(session: Session, stmt: Any, column: Any, ids: Sequence[int]) -> list[Any]:
@@ -149,8 +153,15 @@ class ReportBase:
         self.gate = Gate(db, clock)
 
     # ------------------------------------------------------------------ plumbing
-    def _scope(self, session: Session, period: Period | str | None, unit: str | None,
-               now: datetime | None, *, default_year: bool = True) -> Scope:
+    def _scope(
+        self,
+        session: Session,
+        period: Period | str | None,
+        unit: str | None,
+        now: datetime | None,
+        *,
+        default_year: bool = True,
+    ) -> Scope:
         now = to_utc(now) if now is not None else self.clock.now()
         tz = self.settings.timezone
         if isinstance(period, str):
@@ -166,13 +177,23 @@ class ReportBase:
         return Scope(period, row, now)
 
     def _authorise(self, login: str, report: str, **asked: Any) -> None:
-        self.gate.require_auditor(login, "report", {"report": report, **{
-            k: (v.label if isinstance(v, Period) else v) for k, v in asked.items() if v is not None}})
+        self.gate.require_auditor(
+            login,
+            "report",
+            {
+                "report": report,
+                **{k: (v.label if isinstance(v, Period) else v) for k, v in asked.items() if v is not None},
+            },
+        )
 
     def _meta(self, scope: Scope, login: str, **extra: Any) -> dict[str, Any]:
-        return {"period": scope.period.label if scope.period else None,
-                "unit": scope.unit.code if scope.unit else None,
-                "as_of": scope.now, "asked_by": login, **extra}
+        return {
+            "period": scope.period.label if scope.period else None,
+            "unit": scope.unit.code if scope.unit else None,
+            "as_of": scope.now,
+            "asked_by": login,
+            **extra,
+        }
 
     def _units(self, session: Session, scope: Scope, ids: Iterable[int] = ()) -> list[Unit]:
         """The unit asked for, or every drafting unit plus any other unit that has documents."""
@@ -182,13 +203,15 @@ class ReportBase:
         units = session.scalars(select(Unit).order_by(Unit.code)).all()
         return [u for u in units if u.kind == "drafting" or u.id in wanted]
 
-    def _postings(self, session: Session, doc_ids: Sequence[int]
-                  ) -> tuple[dict[tuple[int, str], datetime], dict[int, list[str]]]:
+    def _postings(
+        self, session: Session, doc_ids: Sequence[int]
+    ) -> tuple[dict[tuple[int, str], datetime], dict[int, list[str]]]:
         """First posting per (document, channel), and the outlets named, for these documents."""
         firsts: dict[tuple[int, str], datetime] = {}
         outlets: dict[int, list[str]] = defaultdict(list)
-        stmt = (select(Posting.document_id, Posting.channel, Posting.outlet, Posting.posted_at)
-                .order_by(Posting.posted_at, Posting.id))
+        stmt = select(Posting.document_id, Posting.channel, Posting.outlet, Posting.posted_at).order_by(
+            Posting.posted_at, Posting.id
+        )
         for p in for_ids(session, stmt, Posting.document_id, doc_ids):
             firsts.setdefault((p.document_id, p.channel), p.posted_at)
             if p.outlet and p.outlet not in outlets[p.document_id]:

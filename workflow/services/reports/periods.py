@@ -1,10 +1,11 @@
 """Report periods: a year, a quarter, a half, a month, a day or a span of days, in local days
 of the working zone (docs/design.md §6)."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from states.deadline import zone
@@ -25,12 +26,12 @@ class Period:
     @property
     def start_at(self) -> datetime:
         """The first instant of the period (UTC)."""
-        return datetime.combine(self.first, time(0), tzinfo=zone(self.tz)).astimezone(timezone.utc)
+        return datetime.combine(self.first, time(0), tzinfo=zone(self.tz)).astimezone(UTC)
 
     @property
     def end_at(self) -> datetime:
         """The first instant after the period (UTC; exclusive bound)."""
-        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=zone(self.tz)).astimezone(timezone.utc)
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=zone(self.tz)).astimezone(UTC)
 
     def split(self, grain: Grain | None) -> list[Period]:
         """The months or quarters the period spans, each clipped to the period."""
@@ -76,8 +77,12 @@ def parse_period(text: str, tz: str = "Asia/Shanghai") -> Period:
             return Period(f"{y}-Q{q}", first, last, tz)
         if m := re.fullmatch(r"(\d{4})-[Hh]([12])", value):
             y, h = _year(m[1]), int(m[2])
-            return Period(f"{y}-H{h}", date(y, 1, 1) if h == 1 else date(y, 7, 1),
-                          date(y, 6, 30) if h == 1 else date(y, 12, 31), tz)
+            return Period(
+                f"{y}-H{h}",
+                date(y, 1, 1) if h == 1 else date(y, 7, 1),
+                date(y, 6, 30) if h == 1 else date(y, 12, 31),
+                tz,
+            )
         if m := re.fullmatch(r"(\d{4})-(\d{2})", value):
             y, mo = _year(m[1]), int(m[2])
             first = date(y, mo, 1)
@@ -95,5 +100,8 @@ def parse_period(text: str, tz: str = "Asia/Shanghai") -> Period:
             return Period(value, first, last, tz)
     except ValueError as exc:
         raise invalid("period", f"'{text}' is not a valid date ({exc})") from None
-    raise invalid("period", f"'{text}' is not a period: write 2024, 2024-Q1, 2024-H1, 2024-03, "
-                            "2024-03-08 or 2024-02-01..2024-03-15")
+    raise invalid(
+        "period",
+        f"'{text}' is not a period: write 2024, 2024-Q1, 2024-H1, 2024-03, "
+        "2024-03-08 or 2024-02-01..2024-03-15",
+    )

@@ -5,6 +5,7 @@ for administrators (docs/design.md §3, §7). A load recomputes every open deadl
 transaction and audits it all; the calendar service authorises the caller and audits a
 refusal, for the API as for the CLI (:class:`workflow.services.calendar_admin.CalendarAdmin`).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,13 +16,12 @@ from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 
 from states.deadline import compute_due, local_date, zone
 from states.reasons import Reason
-from workflow.kernel.calendar import YearSchedule
-
-from workflow.kernel.errors import InvalidInput
 from workflow.entrypoints.api import messages
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import request_language, responses
 from workflow.entrypoints.api.schemas import MAX_YEAR, MIN_YEAR, CalendarLoadOut, CalendarYearOut, DeadlineOut
+from workflow.kernel.calendar import YearSchedule
+from workflow.kernel.errors import InvalidInput
 
 router = APIRouter(tags=["calendar"])
 
@@ -31,7 +31,9 @@ _SAFE_NAME = re.compile(r"^[\w.\- ]{1,100}$")
 _NUL = re.compile("[\x00\ud800-\udfff]")
 
 
-def _invalid(request: Request, field: str, error_type: str, english: str, ctx: dict[str, Any] | None = None) -> InvalidInput:
+def _invalid(
+    request: Request, field: str, error_type: str, english: str, ctx: dict[str, Any] | None = None
+) -> InvalidInput:
     problem = messages.validation_problem(error_type, english, ctx, request_language(request))
     return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
 
@@ -39,21 +41,43 @@ def _invalid(request: Request, field: str, error_type: str, english: str, ctx: d
 def _instant(request: Request, value: str, tz: str) -> datetime:
     """A date (the day of publication) or an ISO 8601 date-time; without offset, local time."""
     try:
-        parsed = (datetime.combine(date.fromisoformat(value), time(0, 0)) if len(value) == 10
-                  else datetime.fromisoformat(value))
+        parsed = (
+            datetime.combine(date.fromisoformat(value), time(0, 0))
+            if len(value) == 10
+            else datetime.fromisoformat(value)
+        )
     except ValueError:
-        raise _invalid(request, "published", "bad_instant", "not an ISO 8601 date or date-time "
-                       "(e.g. 2024-02-09 or 2024-02-09T10:30+08:00)") from None
+        raise _invalid(
+            request,
+            "published",
+            "bad_instant",
+            "not an ISO 8601 date or date-time (e.g. 2024-02-09 or 2024-02-09T10:30+08:00)",
+        ) from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise _invalid(request, "published", "year_range", f"the year must lie between {MIN_YEAR} and {MAX_YEAR}",
-                       {"low": MIN_YEAR, "high": MAX_YEAR})
+        raise _invalid(
+            request,
+            "published",
+            "year_range",
+            f"the year must lie between {MIN_YEAR} and {MAX_YEAR}",
+            {"low": MIN_YEAR, "high": MAX_YEAR},
+        )
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone(tz))
 
 
 @router.get("/deadline", response_model=DeadlineOut, responses=responses(401, 403, 422, 503))
-def deadline(request: Request, who: CallerDep, svc: ServicesDep,
-             published: Annotated[str, Query(max_length=40, description="When the policy text went public: "
-                                             "2024-02-09 or 2024-02-09T10:30+08:00 (no offset: Asia/Shanghai).")]) -> dict[str, Any]:
+def deadline(
+    request: Request,
+    who: CallerDep,
+    svc: ServicesDep,
+    published: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="When the policy text went public: "
+            "2024-02-09 or 2024-02-09T10:30+08:00 (no offset: Asia/Shanghai).",
+        ),
+    ],
+) -> dict[str, Any]:
     """When the interpretation is due for a publication at ``published``: the end of the Nth
     working day after the publication day, counting make-up working days (调休)."""
     tz = svc.settings.timezone
@@ -63,38 +87,62 @@ def deadline(request: Request, who: CallerDep, svc: ServicesDep,
     published_on = local_date(published_at, tz)
     years = sorted({published_on.year} | {d.year for d in due.counted_days})
     sources = {str(y): calendar.source(y) for y in years}
-    return {"published_at": published_at, "published_on": published_on, "days": due.days,
-            "due_at": due.due_at, "due_local": due.due_local, "due_date": due.due_date,
-            "counted_days": list(due.counted_days), "provisional": due.provisional, "sources": sources}
+    return {
+        "published_at": published_at,
+        "published_on": published_on,
+        "days": due.days,
+        "due_at": due.due_at,
+        "due_local": due.due_local,
+        "due_date": due.due_date,
+        "counted_days": list(due.counted_days),
+        "provisional": due.provisional,
+        "sources": sources,
+    }
 
 
 @router.get("/calendar/{year}", response_model=CalendarYearOut, responses=responses(401, 403, 422, 503))
 def show_year(year: Year, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """A year's holidays and make-up working days, and where they came from."""
     schedule = svc.calendar.current().schedule(year)
-    return {"year": year, "loaded": schedule.loaded, "official": schedule.official, "source": schedule.source,
-            "notice": schedule.notice,
-            "holidays": [{"date": d, "name": n} for d, n in schedule.holidays.items()],
-            "workdays": [{"date": d, "name": n} for d, n in schedule.workdays.items()]}
+    return {
+        "year": year,
+        "loaded": schedule.loaded,
+        "official": schedule.official,
+        "source": schedule.source,
+        "notice": schedule.notice,
+        "holidays": [{"date": d, "name": n} for d, n in schedule.holidays.items()],
+        "workdays": [{"date": d, "name": n} for d, n in schedule.workdays.items()],
+    }
 
 
-@router.put("/calendar/{year}", response_model=CalendarLoadOut,
-            responses=responses(401, 403, 409, 413, 422, 503))
+@router.put(
+    "/calendar/{year}", response_model=CalendarLoadOut, responses=responses(401, 403, 409, 413, 422, 503)
+)
 def load_calendar_year(
-    request: Request, year: Year, who: CallerDep, svc: ServicesDep,
+    request: Request,
+    year: Year,
+    who: CallerDep,
+    svc: ServicesDep,
     file: Annotated[UploadFile, File(description="The year's schedule as TOML (see docs/calendar.md).")],
 ) -> dict[str, Any]:
     """Load or correct a year's holiday schedule (administrators). Every open deadline is
     recomputed; each one that changes is audited on its document."""
     data = file.file.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
-        raise _invalid(request, "file", "file_too_large", f"larger than {MAX_FILE} bytes", {"limit": MAX_FILE})
+        raise _invalid(
+            request, "file", "file_too_large", f"larger than {MAX_FILE} bytes", {"limit": MAX_FILE}
+        )
     name = file.filename if file.filename and _SAFE_NAME.match(file.filename) else f"{year}.toml"
 
     def check(schedule: YearSchedule) -> None:
         if schedule.year != year:
-            raise _invalid(request, "file", "year_mismatch", f"the file is for {schedule.year}, not {year}",
-                           {"file_year": schedule.year, "year": year})
+            raise _invalid(
+                request,
+                "file",
+                "year_mismatch",
+                f"the file is for {schedule.year}, not {year}",
+                {"file_year": schedule.year, "year": year},
+            )
         texts = [schedule.notice or "", *schedule.holidays.values(), *schedule.workdays.values()]
         if any(_NUL.search(t) for t in texts):
             raise _invalid(request, "file", "bad_text", "must not contain NUL characters or invalid Unicode")

@@ -6,6 +6,7 @@ signers sign and reject, readers read) and audits every refusal. Commands answer
 :class:`Outcome` and an ``ETag`` carrying the new version, which the next change may send
 back as ``If-Match``.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -15,13 +16,28 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from states.lifecycle import Trigger
 from states.reasons import Reason
-from workflow.kernel.errors import InvalidInput
-from workflow.services.documents import Outcome as ServiceOutcome
-
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.routes.reports import PERIOD as PERIOD_PATTERN
-from workflow.entrypoints.api.schemas import MAX_ID, Code, DocumentCreate, DocumentEdit, DocumentHit, DocumentView, MaterialIn, Outcome, PostingIn, RejectIn, SignersIn, SignIn, StateName, TimelineEvent, TriggerIn
+from workflow.entrypoints.api.schemas import (
+    MAX_ID,
+    Code,
+    DocumentCreate,
+    DocumentEdit,
+    DocumentHit,
+    DocumentView,
+    MaterialIn,
+    Outcome,
+    PostingIn,
+    RejectIn,
+    SignersIn,
+    SignIn,
+    StateName,
+    TimelineEvent,
+    TriggerIn,
+)
+from workflow.kernel.errors import InvalidInput
+from workflow.services.documents import Outcome as ServiceOutcome
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -38,17 +54,37 @@ def _answer(response: Response, outcome: ServiceOutcome) -> dict[str, Any]:
 
 @router.get("", response_model=list[DocumentHit], responses=responses(401, 403, 422, 503))
 def list_documents(
-    who: CallerDep, svc: ServicesDep, response: Response,
+    who: CallerDep,
+    svc: ServicesDep,
+    response: Response,
     state: Annotated[StateName | None, Query(description="Only documents in this state.")] = None,
     unit: Annotated[Code | None, Query(description="Only this drafting unit's documents.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
-        "Search title, 文号, body and plan text (Chinese substrings too; every word must match), newest "
-        "first, at most 200 a page; the next page is in the Link header (rel=next)."))] = None,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, max_length=22, description=(
-        "With q: published (or, if not yet, created) in 2024, 2024-Q1, 2024-03, 2024-02-01..2024-03-15."))] = None,
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="With q: hits older than this id.")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description=(
+                "Search title, 文号, body and plan text (Chinese substrings too; every word must match), newest "
+                "first, at most 200 a page; the next page is in the Link header (rel=next)."
+            ),
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern=PERIOD_PATTERN,
+            max_length=22,
+            description=(
+                "With q: published (or, if not yet, created) in 2024, 2024-Q1, 2024-03, 2024-02-01..2024-03-15."
+            ),
+        ),
+    ] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="With q: hits older than this id.")
+    ] = None,
 ) -> list[dict[str, Any]]:
     """The documents the caller may see: their unit's and those they sign; everything for
     supervisors, auditors, leaders and administrators. With ``q``, a search among them."""
@@ -57,30 +93,59 @@ def list_documents(
             raise InvalidInput(Reason("invalid", {"field": "period, before_id", "problem": "only with q"}))
         docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
         return [d.as_dict() for d in docs]
-    found = svc.workflow.search_documents(who.login, q, state=state, unit_code=unit, period=period,
-                                          limit=min(limit, 200), before_id=before_id)
+    found = svc.workflow.search_documents(
+        who.login, q, state=state, unit_code=unit, period=period, limit=min(limit, 200), before_id=before_id
+    )
     if found.next_before_id is not None:
-        query = urlencode({k: v for k, v in {"q": q, "state": state, "unit": unit, "period": period,
-                                               "limit": min(limit, 200), "before_id": found.next_before_id}.items()
-                           if v is not None})
+        query = urlencode(
+            {
+                k: v
+                for k, v in {
+                    "q": q,
+                    "state": state,
+                    "unit": unit,
+                    "period": period,
+                    "limit": min(limit, 200),
+                    "before_id": found.next_before_id,
+                }.items()
+                if v is not None
+            }
+        )
         response.headers["Link"] = f'</documents?{query}>; rel="next"'
     return [h.as_dict() for h in found.hits]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Outcome,
-             responses=responses(401, 403, 404, 413, 422, 503))
-def create_document(body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Outcome,
+    responses=responses(401, 403, 404, 413, 422, 503),
+)
+def create_document(
+    body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response
+) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
     outcome = svc.workflow.create_document(
-        who.login, title=body.title, doc_number=body.doc_number, body=body.body,
-        disclosure=body.disclosure, risk_assessment_needed=body.risk_assessment_needed, unit_code=body.unit)
+        who.login,
+        title=body.title,
+        doc_number=body.doc_number,
+        body=body.body,
+        disclosure=body.disclosure,
+        risk_assessment_needed=body.risk_assessment_needed,
+        unit_code=body.unit,
+    )
     response.headers["Location"] = f"/documents/{outcome.document_id}"
     return _answer(response, outcome)
 
 
 @router.get("/{doc_id}", response_model=DocumentView, responses=READ)
-def read_document(doc_id: DocId, who: CallerDep, svc: ServicesDep, response: Response,
-                  timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True) -> dict[str, Any]:
+def read_document(
+    doc_id: DocId,
+    who: CallerDep,
+    svc: ServicesDep,
+    response: Response,
+    timeline: Annotated[bool, Query(description="Include the audit timeline.")] = True,
+) -> dict[str, Any]:
     """A document with its package, signatures, postings, deadline, what is missing, and its timeline."""
     view = svc.workflow.read_document(who.login, doc_id).as_dict()
     if timeline:
@@ -96,70 +161,131 @@ def document_timeline(doc_id: DocId, who: CallerDep, svc: ServicesDep) -> list[d
 
 
 @router.patch("/{doc_id}", response_model=Outcome, responses=CHANGE)
-def edit_document(doc_id: DocId, body: DocumentEdit, who: CallerDep, svc: ServicesDep,
-                  expected: IfMatch, response: Response) -> dict[str, Any]:
+def edit_document(
+    doc_id: DocId, body: DocumentEdit, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Change fields of the document; only the fields sent change. A change to the package
     voids earlier signatures."""
     changes = body.model_dump(exclude_unset=True)
-    return _answer(response, svc.workflow.edit_document(who.login, doc_id, changes, expected_version=expected))
+    return _answer(
+        response, svc.workflow.edit_document(who.login, doc_id, changes, expected_version=expected)
+    )
 
 
-@router.post("/{doc_id}/materials", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE)
-def add_material(doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep,
-                 expected: IfMatch, response: Response) -> dict[str, Any]:
+@router.post(
+    "/{doc_id}/materials", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
+)
+def add_material(
+    doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Attach an interpretation material (解读材料); ``details.material_id`` is its id."""
-    outcome = svc.workflow.add_material(who.login, doc_id, form=body.form, title=body.title, body=body.body,
-                                        uri=body.uri, expected_version=expected)
+    outcome = svc.workflow.add_material(
+        who.login,
+        doc_id,
+        form=body.form,
+        title=body.title,
+        body=body.body,
+        uri=body.uri,
+        expected_version=expected,
+    )
     return _answer(response, outcome)
 
 
 @router.delete("/{doc_id}/materials/{material_id}", response_model=Outcome, responses=CHANGE)
-def remove_material(doc_id: DocId, material_id: MaterialId, who: CallerDep, svc: ServicesDep,
-                    expected: IfMatch, response: Response) -> dict[str, Any]:
+def remove_material(
+    doc_id: DocId,
+    material_id: MaterialId,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
     """Remove an interpretation material."""
-    return _answer(response, svc.workflow.remove_material(who.login, doc_id, material_id, expected_version=expected))
+    return _answer(
+        response, svc.workflow.remove_material(who.login, doc_id, material_id, expected_version=expected)
+    )
 
 
 @router.put("/{doc_id}/signers", response_model=Outcome, responses=CHANGE)
-def set_signers(doc_id: DocId, body: SignersIn, who: CallerDep, svc: ServicesDep,
-                expected: IfMatch, response: Response) -> dict[str, Any]:
+def set_signers(
+    doc_id: DocId, body: SignersIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Name everyone who must sign the package (replaces the list)."""
-    return _answer(response, svc.workflow.set_signers(who.login, doc_id, body.signers, expected_version=expected))
+    return _answer(
+        response, svc.workflow.set_signers(who.login, doc_id, body.signers, expected_version=expected)
+    )
 
 
 @router.post("/{doc_id}/signatures", response_model=Outcome, responses=CHANGE)
-def sign(doc_id: DocId, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response,
-         body: SignIn | None = None) -> dict[str, Any]:
+def sign(
+    doc_id: DocId,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+    body: SignIn | None = None,
+) -> dict[str, Any]:
     """Sign the package as it is now (named signers only)."""
     package = body.package if body else None
     return _answer(response, svc.workflow.sign(who.login, doc_id, package=package, expected_version=expected))
 
 
 @router.post("/{doc_id}/reject", response_model=Outcome, responses=CHANGE)
-def reject(doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep,
-           expected: IfMatch, response: Response) -> dict[str, Any]:
+def reject(
+    doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
-    return _answer(response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to,
-                                                 expected_version=expected))
+    return _answer(
+        response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to, expected_version=expected)
+    )
 
 
 @router.post("/{doc_id}/triggers/{trigger}", response_model=Outcome, responses=CHANGE)
-def fire_trigger(doc_id: DocId, trigger: Trigger, who: CallerDep, svc: ServicesDep,
-                 expected: IfMatch, response: Response, body: TriggerIn | None = None) -> dict[str, Any]:
+def fire_trigger(
+    doc_id: DocId,
+    trigger: Trigger,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+    body: TriggerIn | None = None,
+) -> dict[str, Any]:
     """Fire a lifecycle trigger: prepare_plan, request_signoff, publish (publication_url,
     published_at), file_undisclosed, post_interpretation, reject and reject_to_draft (reason;
     signers only), withdraw (reason)."""
     body = body or TriggerIn()
-    return _answer(response, svc.workflow.fire(
-        who.login, doc_id, trigger.value, reason=body.reason, publication_url=body.publication_url,
-        published_at=body.published_at, expected_version=expected))
+    return _answer(
+        response,
+        svc.workflow.fire(
+            who.login,
+            doc_id,
+            trigger.value,
+            reason=body.reason,
+            publication_url=body.publication_url,
+            published_at=body.published_at,
+            expected_version=expected,
+        ),
+    )
 
 
-@router.post("/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE)
-def record_posting(doc_id: DocId, body: PostingIn, who: CallerDep, svc: ServicesDep,
-                   expected: IfMatch, response: Response) -> dict[str, Any]:
+@router.post(
+    "/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
+)
+def record_posting(
+    doc_id: DocId, body: PostingIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
     """Record where the interpretation went out; portal plus news media completes the document
     (``state_after`` is then interpretation_posted, with on time or late)."""
-    return _answer(response, svc.workflow.record_posting(
-        who.login, doc_id, channel=body.channel, url=body.url, outlet=body.outlet, evidence=body.evidence,
-        posted_at=body.posted_at, expected_version=expected))
+    return _answer(
+        response,
+        svc.workflow.record_posting(
+            who.login,
+            doc_id,
+            channel=body.channel,
+            url=body.url,
+            outlet=body.outlet,
+            evidence=body.evidence,
+            posted_at=body.posted_at,
+            expected_version=expected,
+        ),
+    )

@@ -1,5 +1,6 @@
 """``POST /documents/import``: documents already in progress, from an .xlsx or a .csv file
 (administrators; the service checks the right, the whole file, and audits)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -19,9 +20,12 @@ CHUNK = 1024 * 1024
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 413, 422, 503))
-def import_documents(file: UploadFile, who: CallerDep, svc: ServicesDep,
-                     dry_run: Annotated[bool, Query(description="Check the file, write nothing.")] = False,
-                     ) -> dict[str, Any]:
+def import_documents(
+    file: UploadFile,
+    who: CallerDep,
+    svc: ServicesDep,
+    dry_run: Annotated[bool, Query(description="Check the file, write nothing.")] = False,
+) -> dict[str, Any]:
     """Import documents in progress (multipart field ``file``: .xlsx, or .csv in UTF-8 or GBK),
     all or nothing: every problem is listed with its row. Each document's chain starts with an
     ``imported`` event. Answers with the ids made and the count per state."""
@@ -36,6 +40,10 @@ def import_documents(file: UploadFile, who: CallerDep, svc: ServicesDep,
             while chunk := file.file.read(CHUNK):
                 size += len(chunk)
                 if size > MAX_BYTES:
-                    raise InvalidInput(Reason("invalid", {"field": "file", "problem": f"larger than {MAX_BYTES // CHUNK} MB"}))
+                    raise InvalidInput(
+                        Reason(
+                            "invalid", {"field": "file", "problem": f"larger than {MAX_BYTES // CHUNK} MB"}
+                        )
+                    )
                 out.write(chunk)
         return svc.workflow.import_documents(who.login, target, dry_run=dry_run).as_dict()

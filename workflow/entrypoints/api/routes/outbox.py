@@ -4,6 +4,7 @@ The outbox service (:class:`workflow.services.outbox_admin.OutboxAdmin`) answers
 as for ``santongbu outbox``: reading is for those who may read the whole trail (``may_audit``:
 administrators, auditors, supervisors, leaders), a retry for administrators; refusals audited.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -50,14 +51,19 @@ class EmailWithBodies(Email):
 
 @router.get("", response_model=list[Email], responses=responses(401, 403, 422, 503))
 def list_outbox(
-    who: CallerDep, svc: ServicesDep,
+    who: CallerDep,
+    svc: ServicesDep,
     status: Annotated[Literal["pending", "sending", "sent", "failed"] | None, Query()] = None,
-    document_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only emails about this document.")] = None,
+    document_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only emails about this document.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[dict[str, Any]]:
     """Emails in the outbox, newest first."""
-    return [row.as_dict() for row in svc.outbox.list(who.login, status=status, document_id=document_id,
-                                                     limit=limit)]
+    return [
+        row.as_dict()
+        for row in svc.outbox.list(who.login, status=status, document_id=document_id, limit=limit)
+    ]
 
 
 @router.get("/{outbox_id}", response_model=EmailWithBodies, responses=responses(401, 403, 404, 422, 503))

@@ -6,6 +6,7 @@ JSON by default (machine values: codes, ISO instants, rates as fractions), CSV w
 ``?format=csv`` (UTF-8 with BOM, headers in the request's language), or an Excel workbook with
 ``?format=xlsx`` (the CSV's columns, typed cells).
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -15,24 +16,35 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
+from workflow.entrypoints.api.deps import CallerDep, ServicesDep
+from workflow.entrypoints.api.problems import request_language, responses
+from workflow.entrypoints.api.schemas import MAX_ID, Code, Instant
 from workflow.kernel import export
 from workflow.kernel.export_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from workflow.kernel.export_xlsx import to_xlsx
 from workflow.services.audit_queries import OUTCOMES, EventFilter
 
-from workflow.entrypoints.api.deps import CallerDep, ServicesDep
-from workflow.entrypoints.api.problems import request_language, responses
-from workflow.entrypoints.api.schemas import MAX_ID, Code, Instant
-
 router = APIRouter(tags=["reports"])
 
 PERIOD = r"^[0-9]{4}(-[QqHh][1-4]|-[0-9]{2}(-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?)?)?$"
-Period = Annotated[str | None, Query(pattern=PERIOD, max_length=22, description=(
-    "2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15 (local dates); default the current year."))]
+Period = Annotated[
+    str | None,
+    Query(
+        pattern=PERIOD,
+        max_length=22,
+        description=(
+            "2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15 (local dates); default the current year."
+        ),
+    ),
+]
 Unit = Annotated[Code | None, Query(description="Only this unit (its code).")]
 AsOf = Annotated[Instant | None, Query(description="Compute as of this instant (ISO 8601 with offset).")]
-Format = Annotated[Literal["json", "csv", "xlsx"], Query(
-    description="json (default), csv (UTF-8 with BOM) or xlsx (an Excel workbook: the CSV's columns, typed cells).")]
+Format = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(
+        description="json (default), csv (UTF-8 with BOM) or xlsx (an Excel workbook: the CSV's columns, typed cells)."
+    ),
+]
 
 
 class ReportName(StrEnum):
@@ -56,35 +68,64 @@ class ReportOut(BaseModel):
 def _render(request: Request, table: export.Table, fmt: str) -> Any:
     if fmt == "xlsx":
         lang = request_language(request)
-        return Response(to_xlsx(table, lang), media_type=XLSX_MEDIA_TYPE,
-                        headers={"Content-Disposition": f'attachment; filename="{table.name}.xlsx"',
-                                 "Content-Language": lang})
+        return Response(
+            to_xlsx(table, lang),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{table.name}.xlsx"',
+                "Content-Language": lang,
+            },
+        )
     if fmt == "csv":
         lang = request_language(request)
-        return Response(export.to_csv(table, lang), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{table.name}.csv"',
-                                 "Content-Language": lang})
+        return Response(
+            export.to_csv(table, lang),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{table.name}.csv"',
+                "Content-Language": lang,
+            },
+        )
     return table.as_dict()
 
 
-CSV = {"content": {"text/csv": {"schema": {"type": "string"}},
-                    XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-       "description": "The report as JSON, CSV with ?format=csv, or an Excel workbook with ?format=xlsx."}
+CSV = {
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    },
+    "description": "The report as JSON, CSV with ?format=csv, or an Excel workbook with ?format=xlsx.",
+}
 
 
-@router.get("/reports/{name}", response_model=ReportOut, responses={200: CSV, **responses(401, 403, 404, 422, 503)})
-def report(request: Request, name: ReportName, who: CallerDep, svc: ServicesDep, period: Period = None,
-           unit: Unit = None, now: AsOf = None, format: Format = "json",
-           by: Annotated[Literal["month", "quarter"] | None, Query(description="on-time only: split by month or quarter.")] = None,
-           ) -> Any:
+@router.get(
+    "/reports/{name}", response_model=ReportOut, responses={200: CSV, **responses(401, 403, 404, 422, 503)}
+)
+def report(
+    request: Request,
+    name: ReportName,
+    who: CallerDep,
+    svc: ServicesDep,
+    period: Period = None,
+    unit: Unit = None,
+    now: AsOf = None,
+    format: Format = "json",
+    by: Annotated[
+        Literal["month", "quarter"] | None, Query(description="on-time only: split by month or quarter.")
+    ] = None,
+) -> Any:
     """overdue (past the deadline, not posted), late (posted late), on-time (rates per unit),
     ledger (台账) and year-end (how each unit carried out the three synchronisations)."""
     reports = svc.reports
     if name is ReportName.ON_TIME:
         table = reports.on_time(who.login, period=period, unit=unit, by=by, now=now)
     else:
-        method = {ReportName.OVERDUE: reports.overdue, ReportName.LATE: reports.late,
-                  ReportName.LEDGER: reports.ledger, ReportName.YEAR_END: reports.year_end}[name]
+        method = {
+            ReportName.OVERDUE: reports.overdue,
+            ReportName.LATE: reports.late,
+            ReportName.LEDGER: reports.ledger,
+            ReportName.YEAR_END: reports.year_end,
+        }[name]
         table = method(who.login, period=period, unit=unit, now=now)
     return _render(request, table, format)
 
@@ -95,7 +136,9 @@ class EventsOut(ReportOut):
 
 @router.get("/audit/events", response_model=EventsOut, responses={200: CSV, **responses(401, 403, 422, 503)})
 def audit_events(
-    request: Request, who: CallerDep, svc: ServicesDep,
+    request: Request,
+    who: CallerDep,
+    svc: ServicesDep,
     document_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     unit: Annotated[Code | None, Query(description="Unit of the actor.")] = None,
     document_unit: Annotated[Code | None, Query(description="Unit that drafts the document.")] = None,
@@ -105,15 +148,28 @@ def audit_events(
     since: Annotated[Instant | None, Query(description="Inclusive.")] = None,
     until: Annotated[Instant | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    after_id: Annotated[int | None, Query(ge=1, le=2**62, description="Start after this event id (next_after_id).")] = None,
+    after_id: Annotated[
+        int | None, Query(ge=1, le=2**62, description="Start after this event id (next_after_id).")
+    ] = None,
     format: Format = "json",
 ) -> Any:
     """The audit trail filtered, in time order, a keyset page at a time (supervisors, auditors,
     leaders, administrators)."""
     page = svc.audit.events(
-        who.login, EventFilter(document_id=document_id, unit=unit, document_unit=document_unit, actor=actor,
-                               action=action, outcome=outcome, since=since, until=until),
-        limit=limit, after_id=after_id)
+        who.login,
+        EventFilter(
+            document_id=document_id,
+            unit=unit,
+            document_unit=document_unit,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            since=since,
+            until=until,
+        ),
+        limit=limit,
+        after_id=after_id,
+    )
     if format != "json":
         return _render(request, page.table, format)
     return {**page.table.as_dict(), "next_after_id": page.next_after_id}

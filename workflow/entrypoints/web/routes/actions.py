@@ -5,6 +5,7 @@ document page next to the button that asked for it, with the user's input kept; 
 has written nothing but the audit line of the refusal. A change that worked redirects (303)
 to the document page with a short message, so a reload never repeats it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,12 +16,20 @@ from fastapi import APIRouter, Path, Response
 
 from states.lifecycle import State, Trigger
 from states.reasons import Reason
-
-from workflow.kernel.errors import InvalidInput, SantongbuError
-from workflow.services.documents import Outcome
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.i18n import t
-from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, form_list, redirect, render
+from workflow.entrypoints.web.pages import (
+    PREFIX,
+    Form,
+    Page,
+    PageRoute,
+    SignedIn,
+    form_list,
+    redirect,
+    render,
+)
+from workflow.kernel.errors import InvalidInput, SantongbuError
+from workflow.services.documents import Outcome
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -29,8 +38,13 @@ ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TEXT_SECTION = ("title", "doc_number", "body", "disclosure", "risk_assessment_needed")
 PLAN_SECTION = ("plan", "interpreter", "risk_assessment", "response_plan")
 MULTILINE = ("body", "plan", "risk_assessment", "response_plan")
-FIRED_HERE = (Trigger.PREPARE_PLAN, Trigger.REQUEST_SIGNOFF, Trigger.PUBLISH, Trigger.FILE_UNDISCLOSED,
-              Trigger.WITHDRAW)
+FIRED_HERE = (
+    Trigger.PREPARE_PLAN,
+    Trigger.REQUEST_SIGNOFF,
+    Trigger.PUBLISH,
+    Trigger.FILE_UNDISCLOSED,
+    Trigger.WITHDRAW,
+)
 
 
 def _url(doc_id: int) -> str:
@@ -63,17 +77,32 @@ def _instant(page: Page, field: str, value: str | None) -> datetime | None:
     return parsed
 
 
-def _act(page: Page, doc_id: int, key: str, form: dict[str, Any], run: Callable[[], Outcome | None],
-         done: Callable[[Outcome | None], str]) -> Response:
+def _act(
+    page: Page,
+    doc_id: int,
+    key: str,
+    form: dict[str, Any],
+    run: Callable[[], Outcome | None],
+    done: Callable[[Outcome | None], str],
+) -> Response:
     """Run one change; on refusal re-render the page with the reason next to form ``key``."""
     try:
         outcome = run()
     except SantongbuError as exc:
         values = {k: v for k, v in form.items() if k not in ("csrf_token", "__lists__")}
         values["__lists__"] = form.get("__lists__", {})
-        context = views.document_page(page, doc_id, errors={key: exc.message(page.lang)}, values={key: values})
-        return render(page, "document.html", exc.http_status, **context, flash=None, flash_trigger=None,
-                      here=_url(doc_id))
+        context = views.document_page(
+            page, doc_id, errors={key: exc.message(page.lang)}, values={key: values}
+        )
+        return render(
+            page,
+            "document.html",
+            exc.http_status,
+            **context,
+            flash=None,
+            flash_trigger=None,
+            here=_url(doc_id),
+        )
     return redirect(page, f"{_url(doc_id)}?{done(outcome)}")
 
 
@@ -115,24 +144,49 @@ def edit(doc_id: DocId, section: str, page: Page = SignedIn, form: dict = Form) 
 
 @router.post("/documents/{doc_id}/materials", name="web_add_material")
 def add_material(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
-    return _act(page, doc_id, "material", form, lambda: page.web.workflow.add_material(
-        page.login, doc_id, form=form.get("form", ""), title=form.get("title", ""),
-        body=_clean(form.get("body")) or None, uri=(form.get("uri") or "").strip() or None,
-        expected_version=_version(form)), lambda _: "done=attach_material#materials")
+    return _act(
+        page,
+        doc_id,
+        "material",
+        form,
+        lambda: page.web.workflow.add_material(
+            page.login,
+            doc_id,
+            form=form.get("form", ""),
+            title=form.get("title", ""),
+            body=_clean(form.get("body")) or None,
+            uri=(form.get("uri") or "").strip() or None,
+            expected_version=_version(form),
+        ),
+        lambda _: "done=attach_material#materials",
+    )
 
 
 @router.post("/documents/{doc_id}/materials/{material_id}/remove", name="web_remove_material")
 def remove_material(doc_id: DocId, material_id: ItemId, page: Page = SignedIn, form: dict = Form) -> Response:
-    return _act(page, doc_id, "material", form, lambda: page.web.workflow.remove_material(
-        page.login, doc_id, material_id, expected_version=_version(form)),
-        lambda _: "done=remove_material#materials")
+    return _act(
+        page,
+        doc_id,
+        "material",
+        form,
+        lambda: page.web.workflow.remove_material(
+            page.login, doc_id, material_id, expected_version=_version(form)
+        ),
+        lambda _: "done=remove_material#materials",
+    )
 
 
 @router.post("/documents/{doc_id}/signers", name="web_signers")
 def set_signers(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
     chosen = [s for s in form_list(form, "signers") if s][:50]
-    return _act(page, doc_id, "signers", form, lambda: page.web.workflow.set_signers(
-        page.login, doc_id, chosen, expected_version=_version(form)), lambda _: "done=set_signers#signoff")
+    return _act(
+        page,
+        doc_id,
+        "signers",
+        form,
+        lambda: page.web.workflow.set_signers(page.login, doc_id, chosen, expected_version=_version(form)),
+        lambda _: "done=set_signers#signoff",
+    )
 
 
 @router.post("/documents/{doc_id}/fire/{trigger}", name="web_fire")
@@ -144,9 +198,14 @@ def fire(doc_id: DocId, trigger: str, page: Page = SignedIn, form: dict = Form) 
     def run() -> Outcome:
         published_at = _instant(page, "published_at", form.get("published_at"))
         return page.web.workflow.fire(
-            page.login, doc_id, trigger, reason=_clean(form.get("reason")) or None,
+            page.login,
+            doc_id,
+            trigger,
+            reason=_clean(form.get("reason")) or None,
             publication_url=(form.get("publication_url") or "").strip() or None,
-            published_at=published_at, expected_version=_version(form))
+            published_at=published_at,
+            expected_version=_version(form),
+        )
 
     return _act(page, doc_id, f"fire-{trigger}", form, run, lambda _: f"done=fire&trigger={trigger}")
 
@@ -155,17 +214,30 @@ def fire(doc_id: DocId, trigger: str, page: Page = SignedIn, form: dict = Form) 
 def sign(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
     """Sign the package the signer read: ``package`` is its hash as shown on the page."""
     package = (form.get("package") or "").strip() or None
-    return _act(page, doc_id, "sign", form, lambda: page.web.workflow.sign(
-        page.login, doc_id, package=package), lambda _: "done=sign#signoff")
+    return _act(
+        page,
+        doc_id,
+        "sign",
+        form,
+        lambda: page.web.workflow.sign(page.login, doc_id, package=package),
+        lambda _: "done=sign#signoff",
+    )
 
 
 @router.post("/documents/{doc_id}/reject", name="web_reject")
 def reject(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
     """Send the package back to the plan (or the draft) with a reason (named signers only)."""
     to = "draft" if form.get("to") == "draft" else "plan"
-    return _act(page, doc_id, "reject", form, lambda: page.web.workflow.reject(
-        page.login, doc_id, _clean(form.get("reason")) or None, to=to,
-        expected_version=_version(form)), lambda _: "done=reject")
+    return _act(
+        page,
+        doc_id,
+        "reject",
+        form,
+        lambda: page.web.workflow.reject(
+            page.login, doc_id, _clean(form.get("reason")) or None, to=to, expected_version=_version(form)
+        ),
+        lambda _: "done=reject",
+    )
 
 
 @router.post("/documents/{doc_id}/postings", name="web_posting")
@@ -174,10 +246,15 @@ def record_posting(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> R
 
     def run() -> Outcome:
         return page.web.workflow.record_posting(
-            page.login, doc_id, channel=form.get("channel", ""),
-            url=(form.get("url") or "").strip() or None, outlet=(form.get("outlet") or "").strip() or None,
+            page.login,
+            doc_id,
+            channel=form.get("channel", ""),
+            url=(form.get("url") or "").strip() or None,
+            outlet=(form.get("outlet") or "").strip() or None,
             evidence=_clean(form.get("evidence")) or None,
-            posted_at=_instant(page, "posted_at", form.get("posted_at")), expected_version=_version(form))
+            posted_at=_instant(page, "posted_at", form.get("posted_at")),
+            expected_version=_version(form),
+        )
 
     def done(outcome: Outcome | None) -> str:
         closed = outcome is not None and outcome.state_after == State.INTERPRETATION_POSTED

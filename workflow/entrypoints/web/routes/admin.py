@@ -5,6 +5,7 @@ the directory service, which checks the administrator's right and audits both ou
 webhook or a secret is never shown back: the form's fields for them are blank, and blank
 leaves them as they are.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -35,12 +36,17 @@ def units(page: Page = SignedIn, changed: Annotated[str, Query(max_length=64)] =
 def unit_set(code: Code, page: Page = SignedIn, form: dict[str, Any] = Form) -> Response:
     changes: dict[str, Any] = {k: (form.get(k) or "").strip() for k in PLAIN if k in form}
     changes.update({k: form[k].strip() for k in SECRET if (form.get(k) or "").strip()})
-    for channel, fields in (("wecom", ("wecom_webhook",)), ("dingtalk", ("dingtalk_webhook", "dingtalk_secret"))):
+    for channel, fields in (
+        ("wecom", ("wecom_webhook",)),
+        ("dingtalk", ("dingtalk_webhook", "dingtalk_secret")),
+    ):
         if form.get(f"{channel}_remove"):
             changes.update(dict.fromkeys(fields, ""))
     try:
         page.web.services.directory.update_unit(page.login, code, changes)
     except SantongbuError as exc:
         kept = {k: v for k, v in changes.items() if k in PLAIN}
-        return _page(page, exc.http_status, changed="", errors={code: exc.message(page.lang)}, values={code: kept})
+        return _page(
+            page, exc.http_status, changed="", errors={code: exc.message(page.lang)}, values={code: kept}
+        )
     return redirect(page, f"{PREFIX}/units?changed={code}")

@@ -1,9 +1,19 @@
 """Sign-in, sign-out and the language switch."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, page_for, redirect, render, safe_next
+from workflow.entrypoints.web.pages import (
+    PREFIX,
+    Form,
+    Page,
+    PageRoute,
+    page_for,
+    redirect,
+    render,
+    safe_next,
+)
 from workflow.entrypoints.web.security import SESSION_COOKIE, new_session
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
@@ -29,9 +39,14 @@ def home(request: Request) -> Response:
 @router.get("/login", name="web_login")
 def login_form(request: Request) -> Response:
     page = page_for(request)
-    return render(page, "login.html", next=safe_next(request.query_params.get("next")),
-                  failed=False, https_warning=_https_warning(request),
-                  signed_out=request.query_params.get("bye") == "1")
+    return render(
+        page,
+        "login.html",
+        next=safe_next(request.query_params.get("next")),
+        failed=False,
+        https_warning=_https_warning(request),
+        signed_out=request.query_params.get("bye") == "1",
+    )
 
 
 @router.post("/login", name="web_sign_in")
@@ -41,8 +56,16 @@ def sign_in(request: Request, form: dict = Form) -> Response:
     found = page.web.accounts.sign_in(login, form.get("password") or "")
     target = safe_next(form.get("next"))
     if found is None:
-        return render(page, "login.html", 401, next=target, failed=True, login=login,
-                      https_warning=_https_warning(request), signed_out=False)
+        return render(
+            page,
+            "login.html",
+            401,
+            next=target,
+            failed=True,
+            login=login,
+            https_warning=_https_warning(request),
+            signed_out=False,
+        )
     user, stored = found
     page.session = new_session(user.login, stored)  # a new id and token: no session fixation
     page.user, page.set_session = user, True

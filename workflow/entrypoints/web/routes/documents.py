@@ -1,4 +1,5 @@
 """Clerks' and signers' pages: the unit's documents, a new draft, a document, the signing queue."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,18 +7,29 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from states.lifecycle import Trigger
-
-from workflow.kernel.errors import SantongbuError
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, redirect, render
+from workflow.kernel.errors import SantongbuError
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
 DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
 # Flash messages a redirect may ask for: only these codes, never text from the URL.
-DONE = ("create", "edit", "nothing", "attach_material", "remove_material", "set_signers", "sign",
-        "reject", "fire", "record_posting", "posted", "voided")
+DONE = (
+    "create",
+    "edit",
+    "nothing",
+    "attach_material",
+    "remove_material",
+    "set_signers",
+    "sign",
+    "reject",
+    "fire",
+    "record_posting",
+    "posted",
+    "voided",
+)
 
 
 @router.get("/documents", name="web_documents")
@@ -45,12 +57,23 @@ def create_document(page: Page = SignedIn, form: dict = Form) -> Response:
     risk = {"yes": True, "no": False}.get(form.get("risk_assessment_needed", ""))
     try:
         outcome = page.web.workflow.create_document(
-            page.login, title=form.get("title", ""), doc_number=form.get("doc_number") or None,
-            body=_text(form.get("body")), disclosure=form.get("disclosure") or None,
-            risk_assessment_needed=risk)
+            page.login,
+            title=form.get("title", ""),
+            doc_number=form.get("doc_number") or None,
+            body=_text(form.get("body")),
+            disclosure=form.get("disclosure") or None,
+            risk_assessment_needed=risk,
+        )
     except SantongbuError as exc:
-        return render(page, "new.html", exc.http_status, error=exc.message(page.lang), values=form,
-                      disclosures=views.DISCLOSURES, here=f"{PREFIX}/documents/new")
+        return render(
+            page,
+            "new.html",
+            exc.http_status,
+            error=exc.message(page.lang),
+            values=form,
+            disclosures=views.DISCLOSURES,
+            here=f"{PREFIX}/documents/new",
+        )
     return redirect(page, f"{PREFIX}/documents/{outcome.document_id}?done=create")
 
 
@@ -60,8 +83,12 @@ def _text(value: str | None) -> str:
 
 
 @router.get("/documents/{doc_id}", name="web_document")
-def document(doc_id: DocId, page: Page = SignedIn, done: Annotated[str | None, Query(max_length=40)] = None,
-             trigger: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+def document(
+    doc_id: DocId,
+    page: Page = SignedIn,
+    done: Annotated[str | None, Query(max_length=40)] = None,
+    trigger: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
     """The document page; the service refuses (and audits) a user who may not read it."""
     context = views.document_page(page, doc_id)
     flash = done if done in DONE else None
@@ -70,8 +97,9 @@ def document(doc_id: DocId, page: Page = SignedIn, done: Annotated[str | None, Q
 
 
 @router.get("/documents/{doc_id}/materials/{material_id}/file", name="web_material_file")
-def material_file(doc_id: DocId, material_id: DocId, page: Page = SignedIn,
-                  download: Annotated[bool, Query()] = False) -> Response:
+def material_file(
+    doc_id: DocId, material_id: DocId, page: Page = SignedIn, download: Annotated[bool, Query()] = False
+) -> Response:
     """A material's file: shown in the browser (images, PDFs, videos) or downloaded; the
     service refuses (and audits) a user who may not read the document."""
     from workflow.entrypoints.api.routes.files import file_response
@@ -79,7 +107,9 @@ def material_file(doc_id: DocId, material_id: DocId, page: Page = SignedIn,
     got = page.web.workflow.read_file(page.login, doc_id, material_id)
     response = file_response(got, download=download)
     if got.mime != "application/pdf":  # a sandbox would stop the browser's PDF viewer
-        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        )
     return response
 
 

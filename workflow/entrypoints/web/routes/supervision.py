@@ -4,6 +4,7 @@ Reports and the dashboard are for supervisors, auditors, leaders and administrat
 (``may_audit``, checked and audited by the report service); a document's timeline is for
 whoever may read the document (checked and audited by the workflow service).
 """
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from workflow.services.audit_queries import flat_rows
-from workflow.kernel.export import Table, cell, to_csv
-from workflow.services.reports import REPORTS
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.pages import PREFIX, Page, PageRoute, SignedIn, page_for, redirect, render
+from workflow.kernel.export import Table, cell, to_csv
+from workflow.services.audit_queries import flat_rows
+from workflow.services.reports import REPORTS
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -27,8 +28,9 @@ _NAME = re.compile(r"^[a-z-]{1,20}$")
 
 @router.get("/dashboard", name="web_dashboard")
 def dashboard(page: Page = SignedIn) -> Response:
-    return render(page, "dashboard.html", **views.dashboard(page), reports=REPORTS,
-                  period=views.period_default(page))
+    return render(
+        page, "dashboard.html", **views.dashboard(page), reports=REPORTS, period=views.period_default(page)
+    )
 
 
 def _table(page: Page, name: str, period: str | None, unit: str | None) -> Table:
@@ -38,57 +40,101 @@ def _table(page: Page, name: str, period: str | None, unit: str | None) -> Table
         kwargs["period"] = period or views.period_default(page)
     elif period:
         kwargs["period"] = period
-    method = {"overdue": reports.overdue, "late": reports.late, "on-time": reports.on_time,
-              "ledger": reports.ledger, "year-end": reports.year_end}[name]
+    method = {
+        "overdue": reports.overdue,
+        "late": reports.late,
+        "on-time": reports.on_time,
+        "ledger": reports.ledger,
+        "year-end": reports.year_end,
+    }[name]
     return method(page.login, **kwargs)  # type: ignore[no-any-return]
 
 
 @router.get("/reports", name="web_reports")
-def reports_page(page: Page = SignedIn, report: Annotated[str, Query(max_length=20)] = "on-time",
-                 period: Period = None, unit: UnitCode = None) -> Response:
+def reports_page(
+    page: Page = SignedIn,
+    report: Annotated[str, Query(max_length=20)] = "on-time",
+    period: Period = None,
+    unit: UnitCode = None,
+) -> Response:
     """A report as a table on the page, with its CSV one click away."""
     name = report if report in REPORTS else "on-time"
     table = _table(page, name, period, unit)
     columns = table.columns
     rows = [[cell(c, r.get(c.key), page.lang, table.tz) for c in columns] for r in table.rows]
-    totals = [cell(c, table.totals.get(c.key), page.lang, table.tz) for c in columns] if table.totals else None
-    return render(page, "reports.html", table=table, headers=[c.header(page.lang) for c in columns],
-                  rows=rows, totals=totals, report=name, reports=REPORTS,
-                  period=period or ("" if name == "overdue" else views.period_default(page)), unit=unit or "")
+    totals = (
+        [cell(c, table.totals.get(c.key), page.lang, table.tz) for c in columns] if table.totals else None
+    )
+    return render(
+        page,
+        "reports.html",
+        table=table,
+        headers=[c.header(page.lang) for c in columns],
+        rows=rows,
+        totals=totals,
+        report=name,
+        reports=REPORTS,
+        period=period or ("" if name == "overdue" else views.period_default(page)),
+        unit=unit or "",
+    )
 
 
 def _csv(page: Page, table: Table, filename: str) -> Response:
     body = to_csv(table, page.lang).encode("utf-8")
-    response = Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+    response = Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
     return response
 
 
 @router.get("/reports/{name}.csv", name="web_report_csv")
-def report_csv(name: Annotated[str, Path(max_length=20)], page: Page = SignedIn,
-               period: Period = None, unit: UnitCode = None) -> Response:
+def report_csv(
+    name: Annotated[str, Path(max_length=20)],
+    page: Page = SignedIn,
+    period: Period = None,
+    unit: UnitCode = None,
+) -> Response:
     """Any report as CSV (UTF-8 with BOM, so Excel reads the Chinese headers)."""
     if name not in REPORTS or not _NAME.match(name):
         return redirect(page, f"{PREFIX}/reports")
     table = _table(page, name, period, unit)
-    label = "-".join(x for x in (name, period or ("" if name == "overdue" else views.period_default(page)), unit) if x)
+    label = "-".join(
+        x for x in (name, period or ("" if name == "overdue" else views.period_default(page)), unit) if x
+    )
     return _csv(page, table, f"santongbu-{label}.csv")
 
 
 @router.get("/reports/{name}.xlsx", name="web_report_xlsx")
-def report_xlsx(name: Annotated[str, Path(max_length=20)], page: Page = SignedIn,
-                period: Period = None, unit: UnitCode = None) -> Response:
+def report_xlsx(
+    name: Annotated[str, Path(max_length=20)],
+    page: Page = SignedIn,
+    period: Period = None,
+    unit: UnitCode = None,
+) -> Response:
     """Any report as an Excel workbook: the CSV's columns, typed cells, frozen header."""
     from workflow.kernel.export_xlsx import MEDIA_TYPE, to_xlsx
 
     if name not in REPORTS or not _NAME.match(name):
         return redirect(page, f"{PREFIX}/reports")
     table = _table(page, name, period, unit)
-    label = "-".join(x for x in (name, period or ("" if name == "overdue" else views.period_default(page)), unit) if x)
-    return Response(to_xlsx(table, page.lang), media_type=MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="santongbu-{label}.xlsx"',
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+    label = "-".join(
+        x for x in (name, period or ("" if name == "overdue" else views.period_default(page)), unit) if x
+    )
+    return Response(
+        to_xlsx(table, page.lang),
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="santongbu-{label}.xlsx"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/documents/{doc_id}/timeline", name="web_timeline")
