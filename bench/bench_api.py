@@ -125,7 +125,7 @@ def prepare(app, clients: int) -> tuple[list[int], str, str]:  # type: ignore[no
         doc = to_plan(wf)
         wf.edit_document(CLERK, doc, {"plan": "解读方案", "interpreter": CLERK})
         wf.add_material(CLERK, doc, form="text", title="文字解读", body="一、制定背景")
-        wf.set_signers(CLERK, doc, [SIGNER])
+        wf.set_signers(CLERK, doc, [SIGNER, "director"])  # the unit head and a bureau leader
         docs.append(doc)
     tokens = Tokens(app.db, app.clock)
     return docs, tokens.create("admin", CLERK, "bench")[0], tokens.create("admin", SIGNER, "bench")[0]

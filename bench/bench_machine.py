@@ -42,7 +42,7 @@ ROUND = 1_000
 
 
 def _snapshot():  # type: ignore[no-untyped-def]
-    from states.snapshot import DocumentSnapshot, MaterialSnapshot
+    from states.snapshot import DocumentSnapshot, MaterialSnapshot, SignerSnapshot
 
     return DocumentSnapshot(
         id=1,
@@ -61,6 +61,13 @@ def _snapshot():  # type: ignore[no-untyped-def]
         signer_logins=frozenset({"chen.spc", "director"}),
         signed_logins=frozenset({"chen.spc", "director"}),
         package_hash="h",
+        creator_login="liu.spc",
+        editor_logins=frozenset({"liu.spc"}),
+        unit_head_login="chen.spc",
+        signers=(
+            SignerSnapshot("chen.spc", frozenset({"member", "signer"}), "spc", "drafting"),
+            SignerSnapshot("director", frozenset({"leader", "member", "signer"}), "jld", "leadership"),
+        ),
     )
 
 

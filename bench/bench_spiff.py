@@ -255,8 +255,10 @@ def run(
 ) -> list[Figure]:
     try:
         import SpiffWorkflow  # noqa: F401
-    except ImportError:
-        raise SystemExit("bench_spiff needs SpiffWorkflow: .venv/bin/pip install 'SpiffWorkflow>=3.1,<4'")
+    except ImportError as exc:
+        raise SystemExit(
+            "bench_spiff needs SpiffWorkflow: .venv/bin/pip install 'SpiffWorkflow>=3.1,<4'"
+        ) from exc
     workflows = workflows or (8 if quick else 40)
     figures: list[Figure] = []
     for kind in backends:

@@ -14,8 +14,9 @@ interpreter) and that row's ``email_queued`` audit event, the chain head moved o
   commit per trigger: ``UPDATE documents … WHERE id = ? AND version = ?`` (rowcount checked),
   ``SELECT`` of the chain head (the new events chain onto it), ``INSERT`` of the outbox row
   (then its Message-ID, which is derived from the row id), two ``INSERT``\\ s into
-  ``audit_events`` with their SHA-256 hashes, ``UPDATE audit_heads … WHERE seq = ?``
-  (rowcount checked), ``COMMIT``. It is handed what the service works out (the deadline, the
+  ``audit_events`` with their SHA-256 hashes (the database's trigger moves the chain head, as
+  for the service: migration 0008; on PostgreSQL the chain's advisory lock is taken first, as
+  the service does), ``COMMIT``. It is handed what the service works out (the deadline, the
   rendered email text, the recipients, the audit details of the service's own last publish):
   the floor is the I/O the design cannot avoid, nothing else. It runs on the same database, with the same PRAGMAs (WAL, ``synchronous=NORMAL``,
   ``BEGIN IMMEDIATE``) on SQLite.
@@ -168,6 +169,8 @@ class Floor:
         )
         if cur.rowcount != 1:
             raise RuntimeError(f"floor: document {doc_id} changed meanwhile")
+        if not self.sqlite:  # what workflow.kernel.audit does before reading a head
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (0x5A4E4348, chain))
         cur.execute(f"SELECT seq, hash FROM audit_heads WHERE chain = {p}", (chain,))
         seq, prev = cur.fetchone()
         key = f"doc:{doc_id}:published"
@@ -402,6 +405,9 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
                 state_after=ev.state_after,
                 details=ev.details,
                 prev_hash=ev.prev_hash,
+                channel=ev.channel,
+                credential=ev.credential,
+                wall_at=ev.wall_at,
             )
             if want != ev.hash:
                 raise RuntimeError("the floor's audit hash differs from workflow.kernel.audit's")

@@ -90,7 +90,7 @@ class Stats:
     @property
     def p99(self) -> float:
         ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
     def describe(self, scale: float = 1e3, unit: str = "ms") -> str:
         return (

@@ -105,8 +105,11 @@ def email_context(
         "working_days_overdue": overdue,
         "reason": str(reason) if reason and event == "rejected" else None,
         "actor_name": actor_name,
+        "claims_waiting": extra.get("claims_waiting"),  # claimed times awaiting confirmation
         "deadline_days": settings.deadline_days,
         "link": f"{settings.base_url.rstrip('/')}/documents/{document.id}",
+        # evidence_problem: the page, its status and reasons, already in words (docs/evidence.md).
+        "evidence": extra.get("evidence") if event == "evidence_problem" else None,
     }
 
 

@@ -187,6 +187,8 @@ ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "escalated": (("supervisors",), ("unit", "head")),
     "escalated_high": (("leadership",), ("supervisors",)),
     "posted_late": (("unit", "head"), ("supervisors",)),
+    # A posting's page unreachable or mismatched for a day (docs/evidence.md): the drafting unit.
+    "evidence_problem": (("unit", "interpreter"), ()),
 }
 
 

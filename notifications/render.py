@@ -31,6 +31,7 @@ EVENTS = (
     "escalated",
     "escalated_high",
     "posted_late",
+    "evidence_problem",
 )
 LANGUAGES = ("zh", "en")
 _WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}

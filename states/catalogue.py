@@ -83,6 +83,15 @@ STATUSES: dict[str, Pair] = {
     "open": ("期限内未发布", "not yet due"),
 }
 
+# What the evidence checker found for a posting's page (states/evidence.py, docs/evidence.md).
+EVIDENCE: dict[str, Pair] = {
+    "verified": ("已核验", "verified"),
+    "mismatch": ("不一致", "mismatch"),
+    "unreachable": ("无法访问", "unreachable"),
+    "unchecked": ("无网址未核验", "unchecked (no URL)"),
+    "pending": ("待核验", "not checked yet"),
+}
+
 # Notification events (notifications/render.py): the ladder's levels and the one-off emails.
 EVENTS: dict[str, Pair] = {
     **LEVELS,
@@ -90,6 +99,7 @@ EVENTS: dict[str, Pair] = {
     "published": ("已公开", "published"),
     "rejected": ("退回", "rejected"),
     "posted_late": ("逾期发布", "posted late"),
+    "evidence_problem": ("解读网页异常", "posting page problem"),
 }
 
 # Audit actions that are not triggers (a trigger's audit action is the trigger itself).
@@ -108,6 +118,9 @@ ACTIONS: dict[str, Pair] = {
     "escalation": ("督办", "escalation"),
     "imported": ("导入", "imported"),
     "sign_in": ("登录", "signed in"),
+    "confirm": ("确认补录时间", "claim confirmed"),
+    "correct": ("更正", "corrected"),
+    "evidence_checked": ("核验发布网页", "posting page checked"),
 }
 
 ROLES: dict[str, Pair] = {
@@ -130,6 +143,7 @@ CATALOGUE: Mapping[str, Mapping[str, Pair]] = MappingProxyType(
         "form": FORMS,
         "disclosure": DISCLOSURES,
         "status": STATUSES,
+        "evidence": EVIDENCE,
         "event": EVENTS,
         "action": {**ACTIONS, **TRIGGERS},
         "role": ROLES,

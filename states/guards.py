@@ -7,12 +7,15 @@ returns *all* its reasons, so a clerk sees everything to fix at once, not one it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from states.claims import is_backdated
 from states.reasons import Reason
+from states.signoff import DEFAULT_RULE, rule_missing
 from states.snapshot import REQUIRED_CHANNELS, DocumentSnapshot
 
+DEFAULT_GRACE = timedelta(hours=24)
 Guard = Callable[[DocumentSnapshot, Mapping[str, Any]], list[Reason]]
 
 
@@ -38,7 +41,9 @@ def draft_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reaso
 
 def plan_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:
     """解读方案 → 同步审签: plan, a material with its form, interpreter from the unit,
-    risk assessment and response plan when flagged, and signers named."""
+    risk assessment and response plan when flagged, and signers named who satisfy the
+    installation's signer rule (``args["signer_rule"]``, default :data:`DEFAULT_RULE`), none of
+    whom prepared the package (states/signoff.py)."""
     missing = draft_complete(doc, args)
     if _blank(doc.plan):
         missing.append(Reason("missing_plan"))
@@ -55,6 +60,7 @@ def plan_complete(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason
             missing.append(Reason("missing_response_plan"))
     if not doc.signer_logins:
         missing.append(Reason("missing_signers"))
+    missing.extend(rule_missing(doc, args.get("signer_rule") or DEFAULT_RULE))
     return missing
 
 
@@ -77,16 +83,25 @@ def is_undisclosed(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reaso
 
 
 def publication_facts(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Reason]:
-    """The portal URL and the publication instant, not later than now."""
+    """The portal URL and the publication instant, not later than now; claimed more than the
+    grace window (``args["grace"]``) in the past only when said to be ``backdated``."""
     missing = []
     if _blank(args.get("publication_url")):
         missing.append(Reason("missing_publication_url"))
     published_at: datetime | None = args.get("published_at")
     now: datetime | None = args.get("now")
+    grace: timedelta = args.get("grace") or DEFAULT_GRACE
     if published_at is None:
         missing.append(Reason("missing_publication_time"))
     elif now is not None and published_at > now:
         missing.append(Reason("publication_in_future", {"at": published_at.isoformat()}))
+    elif now is not None and is_backdated(published_at, now, grace) and not args.get("backdated"):
+        missing.append(
+            Reason(
+                "publication_backdated",
+                {"at": published_at.isoformat(), "hours": f"{grace.total_seconds() / 3600:g}"},
+            )
+        )
     return missing
 
 

@@ -252,7 +252,7 @@ def _check_order(rungs: list[Rung]) -> None:
         raise LadderError("at most one rung may fire before the deadline")
     if before and rungs[0] is not before[0]:
         raise LadderError(f"the before-deadline rung ({before[0].level}) must come first")
-    after = [r.working_days_overdue for r in rungs if not r.before_due]
+    after = [r.working_days_overdue or 0 for r in rungs if not r.before_due]
     if after != sorted(after) or len(set(after)) != len(after):
         raise LadderError(
             "rungs after the deadline must be listed in the order they fire (increasing working_days_overdue)"

@@ -177,13 +177,16 @@ class _GuardCondition:
         self._guard = guard
 
     def __call__(self, event: EventData) -> bool:
-        case: _Case = event.model
+        case = event.model
+        assert isinstance(case, _Case)
         case.reasons.extend(self._guard(case.snapshot, case.args))
         return True
 
 
 def all_guards_pass(event: EventData) -> bool:
-    return not event.model.reasons
+    case = event.model
+    assert isinstance(case, _Case)
+    return not case.reasons
 
 
 def machine_definition() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from states.catalogue import label
+from states.evidence import MESSAGES as EVIDENCE_MESSAGES
 
 MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
@@ -52,6 +53,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a risk assessment is flagged as needed but the response plan is missing",
     },
     "missing_signers": {"zh": "未指定审签人", "en": "no signers are named"},
+    # separation of duties and the installation's signer rule (states/signoff.py)
+    "signer_role_missing": {
+        "zh": "{login} 没有审签人或局领导角色,不能审签",
+        "en": "{login} holds neither the signer nor the leader role and may not sign",
+    },
+    "signer_is_creator": {
+        "zh": "{login} 是本文件的起草人,不能审签自己准备的材料",
+        "en": "{login} created this document and may not sign the package they prepared",
+    },
+    "signer_is_interpreter": {
+        "zh": "{login} 是本文件的解读人,不能审签自己准备的材料",
+        "en": "{login} is the interpreter of this document and may not sign the package they prepared",
+    },
+    "signer_is_editor": {
+        "zh": "{login} 在上一轮审签后修改过正文、解读方案或解读材料,不能审签",
+        "en": "{login} changed the text, plan or materials since the last sign-off round and may not sign",
+    },
+    "unit_has_no_head": {
+        "zh": "起草处室 {unit} 未设处室负责人,无法满足审签规则",
+        "en": "the drafting unit {unit} has no head on record, which the signer rule requires",
+    },
+    "missing_unit_head_signer": {
+        "zh": "审签人中缺少起草处室负责人 {login}",
+        "en": "the drafting unit's head {login} must be among the signers",
+    },
+    "missing_leader_signer": {
+        "zh": "审签人中至少需要一位局领导",
+        "en": "at least one bureau leader (局领导) must be among the signers",
+    },
+    "missing_legality_signer": {
+        "zh": "已标记需要舆情风险评估,审签人中需要合法性审查处室 {unit} 的审签人",
+        "en": "a risk assessment is flagged: a signer from the legality unit {unit} (政法处) must be among the signers",
+    },
     # joint_signoff → published
     "unsigned": {
         "zh": "以下审签人尚未签署当前版本: {logins}",
@@ -71,6 +105,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "公开时间 {at} 晚于当前时间",
         "en": "the publication time {at} lies in the future",
     },
+    "publication_backdated": {
+        "zh": "公开时间 {at} 早于当前时间超过 {hours} 小时:如确系补录,请明确标注为补录"
+        '(命令行 --backdated;接口 "backdated": true;页面勾选“确系补录”)',
+        "en": "the publication time {at} is more than {hours} hours in the past: if it really is, say it is "
+        'backdated (CLI --backdated; API "backdated": true; the page\'s checkbox)',
+    },
+    # claims and confirmations (states/claims.py)
+    "not_supervisor": {
+        "zh": "{login} 不是监督人员,不能确认补录时间",
+        "en": "{login} is not a supervisor and may not confirm a claimed time",
+    },
+    "confirmer_in_unit": {
+        "zh": "{login} 是起草处室 {unit} 的成员,不能确认本处室的记录",
+        "en": "{login} is a member of the drafting unit {unit} and may not vouch for its own record",
+    },
+    "no_claim_waiting": {
+        "zh": "{what} 没有待确认的补录时间",
+        "en": "there is no claimed time awaiting confirmation for {what}",
+    },
+    "correction_needs_supervisor": {
+        "zh": "该更正对起草处室有利(更早的解读发布或更晚的公开时间),须由起草处室以外的监督人员办理",
+        "en": "this correction favours the drafting unit (an earlier posting or a later publication): "
+        "only a supervisor outside the unit may make it",
+    },
+    "not_corrector": {
+        "zh": "{login} 既不是起草处室成员,也不是监督人员,不能更正",
+        "en": "{login} is neither a member of the drafting unit nor a supervisor and may not correct the record",
+    },
+    "nothing_corrected": {"zh": "更正内容与原记录相同", "en": "the correction changes nothing"},
+    "no_such_posting": {"zh": "没有 {channel} 的解读发布记录", "en": "there is no {channel} posting"},
     # published → interpretation_posted
     "missing_portal_posting": {
         "zh": "解读材料尚未在门户网站发布",
@@ -123,6 +187,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the document was changed meanwhile; reload it and try again",
     },
 }
+MESSAGES.update(EVIDENCE_MESSAGES)  # evidence of postings (states/evidence.py)
 
 
 def state_name(state: str, lang: str = "zh") -> str:

@@ -29,6 +29,17 @@ class PostingSnapshot:
 
 
 @dataclass(frozen=True)
+class SignerSnapshot:
+    """A named signer as the sign-off rule sees them (states/signoff.py)."""
+
+    login: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    unit_code: str = ""
+    unit_kind: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class DocumentSnapshot:
     """The facts of one document at one moment; built by the application, read by guards."""
 
@@ -53,6 +64,13 @@ class DocumentSnapshot:
     publication_url: str | None = None
     published_at: datetime | None = None
     postings: tuple[PostingSnapshot, ...] = ()
+    # Who prepared the package, for the separation of duties in sign-off (states/signoff.py).
+    creator_login: str | None = None
+    editor_logins: frozenset[str] = field(default_factory=frozenset)
+    """Who changed the text, plan, materials or interpreter since the last completed round."""
+    unit_head_login: str | None = None
+    signers: tuple[SignerSnapshot, ...] = ()
+    """The facts of each named signer (``signer_logins`` names them)."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +84,18 @@ class ActorSnapshot:
     active: bool = True
     name: str = ""
     """The person's display name, for emails that say who acted ("" when not known)."""
+    system: bool = False
+    """The engine itself (the sweep, a calendar load's recomputation): a flag set only by
+    :data:`SYSTEM`, never derived from a login, so no user account can carry it."""
 
     @property
     def is_system(self) -> bool:
-        return self.login == "system"
+        return self.system
 
 
-SYSTEM = ActorSnapshot(login="system", unit_id=None, unit_code="", roles=frozenset({"system"}))
+RESERVED_LOGINS = frozenset({"system", "worker", "santongbu"})
+"""Names no person may take (``user add``, the directory import, the API), in any case: the
+engine acts as ``system`` (sweeps, recomputed deadlines), the worker and the product's own name
+would read like it in the trail."""
+
+SYSTEM = ActorSnapshot(login="system", unit_id=None, unit_code="", roles=frozenset({"system"}), system=True)

@@ -23,6 +23,8 @@ from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database, normalise_url
 from workflow.kernel.settings import Settings
 
+# Tests act "as of" chosen instants, through the CLI's --now too (workflow/kernel/attribution.py).
+os.environ.setdefault("SANTONGBU_ALLOW_CLOCK_OVERRIDE", "true")
 PG_ADMIN_URL = os.environ.get("SANTONGBU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SANTONGBU_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -14,6 +14,7 @@ from workflow.services.documents import Workflow
 
 SAMPLE = Path(__file__).resolve().parent.parent / "workflow" / "data" / "sample_bureau.toml"
 CLERK, HEAD, SIGNER2 = "liu.spc", "chen.spc", "director"
+LEGALITY = "lin.zfc"  # 政法处: the legality reviewer a flagged risk assessment needs among the signers
 
 
 def seed_bureau(db: Database, clock: Clock) -> Directory:

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 from sqlalchemy.engine import make_url
 
-from workers import delivery_tasks, sweep_tasks
+from workers import attribution, delivery_tasks, evidence_tasks, sweep_tasks
 from workflow.bootstrap import Services, bootstrap
+from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database, normalise_url
 from workflow.kernel.settings import Settings
@@ -89,7 +91,7 @@ def make_app(
         # expires after one interval so a backlog built while workers were down collapses
         # into the next run instead of replaying every missed tick. The sweep of the
         # escalation ladder, the audit checkpoint and the refresh of provisional deadlines
-        # are added by workers.sweep_tasks.
+        # are added by workers.sweep_tasks; the evidence check by workers.evidence_tasks.
         beat_schedule={
             "deliver-outbox": {
                 "task": "santongbu.deliver_outbox",
@@ -98,15 +100,28 @@ def make_app(
             },
         },
     )
-    celery.santongbu = services  # type: ignore[attr-defined]  # read by services_of
+    celery.santongbu = services  # read by services_of
+    attribution.register(celery, services)  # every task on the worker channel (task signals)
     delivery_tasks.register(celery, services)
     sweep_tasks.register(celery, services)
+    evidence_tasks.register(celery, services)
     return celery
 
 
 def services_of(celery: Celery) -> Services:
     """The services an app made by :func:`make_app` runs its tasks over (tests, the demo)."""
-    return celery.santongbu  # type: ignore[attr-defined,no-any-return]
+    return celery.santongbu
 
+
+def _announce_audit_key(**_: Any) -> None:
+    """A worker's or beat's start-up log says whether the audit trail is keyed (the keyring was
+    taken up by :func:`~workflow.bootstrap.bootstrap`)."""
+    audit.log_keyed_status()
+
+
+# Sent by ``celery worker`` / ``celery beat`` (and ``santongbu worker`` / ``beat``) as they
+# start, not by the in-process worker of the demo and the tests.
+worker_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.worker")
+beat_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.beat")
 
 app = make_app()

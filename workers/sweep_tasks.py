@@ -8,6 +8,14 @@ Thin on purpose: each calls one application service from the composition root
 not the task message; two checkpoints at once wait for each other inside the audit service; a
 refresh that finds nothing stale changes nothing.
 
+The checkpoint entry ticks every :func:`checkpoint_poll_seconds` (a minute at most) and the
+audit service decides (:meth:`workflow.services.audit_admin.AuditAdmin.checkpoint` with
+``when_due``): a checkpoint when events were added and ``audit_checkpoint_interval_seconds``
+has passed, or at once when a sign-off, publication or posting was appended since the last one
+(the services enqueue nothing: it looks for such events after the last checkpoint's newest
+event id, one indexed query). Each is exported as a signed anchor when
+``SANTONGBU_AUDIT_EXPORT_DIR`` is set.
+
 There are no ETA or countdown tasks for deadlines. With Redis as the broker, a task whose ETA
 lies beyond the visibility timeout is delivered again, and far-future ETAs sit in worker memory
 (celery#2599, kombu#337); a deadline that lives in ``documents.due_at`` and a sweep every
@@ -58,10 +66,22 @@ def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
     }  # a bounded sample: 10,000 rows make no useful log
 
 
-def run_checkpoint(services: Services) -> dict[str, Any]:
-    """One audit checkpoint over every chain head (the audit service serialises them)."""
-    cp = services.audit.checkpoint()
-    return {"id": cp.id, "at": cp.at.isoformat(), "chains": cp.chains, "hash": cp.hash}
+def run_checkpoint(services: Services, *, force: bool = False) -> dict[str, Any]:
+    """An audit checkpoint if one is due (``force``: now), exported when the settings say where
+    (the audit service serialises them). A failed export is logged and raised: the task fails
+    visibly, the next tick tries again."""
+    try:
+        cp = services.audit.checkpoint(when_due=not force)
+    except Exception as exc:
+        log.error("audit checkpoint failed: %s", exc)
+        raise
+    return cp.as_dict()
+
+
+def checkpoint_poll_seconds(settings: Settings) -> float:
+    """How often beat asks whether a checkpoint is due: a sign-off, publication or posting is
+    anchored within this time."""
+    return min(60.0, float(settings.audit_checkpoint_interval_seconds))
 
 
 def run_refresh(services: Services) -> dict[str, Any]:
@@ -74,7 +94,7 @@ def beat_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic entries of this module. Each expires after one interval, so ticks missed
     while workers were down collapse into the next run instead of replaying one by one."""
     every = settings.sweep_interval_seconds
-    checkpoint = float(settings.audit_checkpoint_interval_seconds)
+    checkpoint = checkpoint_poll_seconds(settings)
     refresh = float(settings.provisional_refresh_interval_seconds)
     return {
         "sweep-deadlines": {"task": SWEEP_DEADLINES, "schedule": every, "options": {"expires": every}},
@@ -98,9 +118,10 @@ def register(celery: Celery, services: Services) -> None:
         """Fire every due rung of the escalation ladder, then nudge outbox delivery."""
         return run_sweep(services, self.app)
 
-    def audit_checkpoint(self: Task) -> dict[str, Any]:
-        """Record every audit chain head (catches a document whose whole history was removed)."""
-        return run_checkpoint(services)
+    def audit_checkpoint(self: Task, force: bool = False) -> dict[str, Any]:
+        """Record every audit chain head when due (``force``: now), keyed, and exported as a
+        signed anchor if set up (catches a document whose whole history was removed)."""
+        return run_checkpoint(services, force=force)
 
     def refresh_provisional_deadlines(self: Task) -> dict[str, Any]:
         """Put right a provisional deadline computed on a calendar that changed since."""

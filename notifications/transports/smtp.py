@@ -91,9 +91,7 @@ class SmtpTransport:
                 conn.ehlo()
             if s.smtp_username:
                 secret = s.smtp_password
-                password = (
-                    secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")
-                )
+                password = secret.get_secret_value() if secret is not None else ""
                 conn.login(s.smtp_username, password)
         except BaseException:
             _quietly_close(conn)

@@ -23,6 +23,7 @@ from workflow.kernel.models import Document
 from workflow.kernel.models.outbox import OutboxMessage
 
 SIGNER = "sun.jgc"
+LEADER = "director"  # the signer rule asks for a bureau leader beside the unit head
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
 AUTHENTICATED = {"admin", "clerk", "other_clerk", "signer", "supervisor", "auditor"}
 READERS = {
@@ -75,7 +76,7 @@ def plan_with_material(env: ApiEnv) -> tuple[int, int]:
 def signoff(env: ApiEnv) -> int:
     wf = env.wf
     doc, _ = plan_with_material(env)
-    wf.set_signers(CLERK, doc, [HEAD, SIGNER])
+    wf.set_signers(CLERK, doc, [HEAD, SIGNER, LEADER])
     wf.fire(CLERK, doc, "request_signoff")
     return doc
 
@@ -84,6 +85,7 @@ def signed(env: ApiEnv) -> int:
     doc = signoff(env)
     env.wf.sign(HEAD, doc)
     env.wf.sign(SIGNER, doc)
+    env.wf.sign(LEADER, doc)
     return doc
 
 
@@ -144,7 +146,7 @@ def _file_material(env: ApiEnv) -> tuple[int, int]:
     mid = env.wf.attach_file(
         CLERK, doc, form="graphic", title="一图读懂", source=io.BytesIO(png()), filename="图.png"
     ).details["material_id"]
-    env.wf.set_signers(CLERK, doc, [HEAD, SIGNER])
+    env.wf.set_signers(CLERK, doc, [HEAD, SIGNER, LEADER])
     env.wf.fire(CLERK, doc, "request_signoff")
     return doc, int(mid)
 
@@ -236,7 +238,7 @@ ROUTES = [
     ),
     route(
         "PUT /documents/{id}/signers",
-        lambda e: ("PUT", f"/documents/{draft(e)}/signers", {"json": {"signers": [HEAD, SIGNER]}}),
+        lambda e: ("PUT", f"/documents/{draft(e)}/signers", {"json": {"signers": [HEAD, SIGNER, LEADER]}}),
         {"clerk"},
     ),
     route(
@@ -349,6 +351,7 @@ ROUTES = [
         lambda e: ("GET", "/audit/events", {"params": {"outcome": "refused", "limit": 5}}),
         TRAIL,
     ),
+    route("GET /audit/verify", lambda e: ("GET", "/audit/verify", {"params": {"document_id": 1}}), TRAIL),
     # Reading the outbox: whoever may read the whole trail, as ``santongbu outbox`` asks.
     route("GET /outbox", lambda e: ("GET", "/outbox", {"params": {"status": "pending"}}), TRAIL),
     route("GET /outbox/{id}", lambda e: ("GET", f"/outbox/{queued_email(e)}", {}), TRAIL),

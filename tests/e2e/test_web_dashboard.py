@@ -96,7 +96,7 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
             shanghai(2024, 2, 7, 10, 0),
             "福州市交通运输数据共享管理办法",
             clerk="xu.kxc",
-            signers=("wu.kxc",),
+            signers=("wu.kxc", "director"),
         )
         e = publish(wf, clock, shanghai(2024, 2, 8, 10, 0), "福州市公路养护作业管理细则")
         assert sweep_at(env, shanghai(2024, 2, 8, 10, 0)) == [f"{a}:reminder"]

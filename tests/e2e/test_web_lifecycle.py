@@ -208,6 +208,14 @@ def test_whole_lifecycle_through_the_pages(browser: Any, web_db: Database, tmp_p
                 )
             ]
         assert refused == [("xu.kxc", "read"), ("liu.spc", "request_signoff")]
+        # Every step taken in the browser is attributed to the pages and the person's session.
+        with web_db.transaction() as s:
+            trail = list(s.scalars(select(AuditEvent).where(AuditEvent.document_id == doc_id)))
+        people = [e for e in trail if e.actor in ("liu.spc", "xu.kxc", "chen.spc", "director")]
+        assert people and {e.channel for e in people} == {"web"}
+        assert all(e.credential and e.credential.startswith("session:") for e in people)
+        sessions = {e.actor: {x.credential for x in people if x.actor == e.actor} for e in people}
+        assert len({c for cs in sessions.values() for c in cs}) >= len(sessions)  # one session each at least
 
         # -------------------------------------------------------------- closed documents listed on request
         clerk.goto(env.url("/web/documents"))

@@ -139,10 +139,11 @@ def test_the_migration_can_be_undone_and_redone(private_db: Database) -> None:
 
     db = private_db
     with db.engine.begin() as conn:
+        # The first checkpoint chains to the genesis hash (0008 checks that on PostgreSQL).
         conn.execute(
             text(
                 "INSERT INTO audit_checkpoints (at, heads, chain_count, prev_hash, hash) "
-                "VALUES (CURRENT_TIMESTAMP, '{}', 0, 'p', 'h')"
+                f"VALUES (CURRENT_TIMESTAMP, '{{}}', 0, '{audit.GENESIS}', 'h')"
             )
         )
     command.downgrade(alembic_config(db), "0003_outbox")

@@ -377,3 +377,47 @@ def test_duplicates_dry_run_rights_and_bad_files(db, wf: Workflow, tmp_path: Pat
     (tmp_path / "latin1.csv").write_bytes("标题".encode("utf-16"))
     with pytest.raises(InvalidInput):
         wf.import_documents("admin", tmp_path / "latin1.csv")
+
+
+def test_imported_documents_replay_and_audit_verify_finds_them_intact(
+    db, wf: Workflow, settings, clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """``audit verify`` replays each document from its chain: an imported document's state,
+    deadline, postings and verdict come from its ``imported`` event (and what followed), so the
+    trail is intact after an import and after the engine takes over; an UPDATE around the
+    application is still reported, naming the imported event."""
+    from sqlalchemy import update
+    from typer.testing import CliRunner
+
+    from workflow.entrypoints.cli.main import app
+    from workflow.kernel.audit_verify import VerifyOptions
+    from workflow.kernel.audit_verify import verify as full_verify
+    from workflow.kernel.models import Posting
+
+    report = wf.import_documents("admin", write_csv(tmp_path / "在办文件.csv", ROWS))
+    _draft, _plan, _signoff, published, posted, _withdrawn = report.documents
+    with db.transaction() as s:
+        first = s.scalars(
+            select(AuditEvent).where(AuditEvent.document_id == posted, AuditEvent.seq == 1)
+        ).one()
+        ids = sorted(p.id for p in s.scalars(select(Posting).where(Posting.document_id == posted)))
+        assert sorted(p["posting_id"] for p in json.loads(first.details)["postings"]) == ids
+        # History brought in: its claims are not left waiting for a supervisor.
+        assert all(p.migrated for p in s.scalars(select(Posting).where(Posting.document_id == posted)))
+        found = full_verify(s, VerifyOptions(documents=True))
+        assert found.ok, found.as_dict()
+        assert found.documents >= len(report.documents)
+    # The engine goes on from the imported facts: a posting completes the published one.
+    wf.record_posting("liu.spc", published, channel="portal", url="https://jtj.fuzhou.example.cn/jd/9.htm")
+    monkeypatch.setenv("SANTONGBU_ALLOW_CLOCK_OVERRIDE", "true")
+    result = CliRunner().invoke(app, ["--db", db.url, "audit", "verify", "--json"])
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["ok"] is True
+
+    with db.engine.begin() as conn:  # a verdict rewritten around the application
+        conn.execute(update(Document).where(Document.id == posted).values(on_time=True))
+    with db.transaction() as s:
+        found = full_verify(s, VerifyOptions(documents=True))
+    assert not found.ok
+    problems = [b.problem for b in found.breaks if b.chain == f"doc:{posted}"]
+    assert problems and "imported at seq 1" in problems[0], found.as_dict()

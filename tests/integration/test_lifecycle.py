@@ -87,6 +87,8 @@ def test_refused_trigger_changes_nothing_but_writes_one_audit_line(wf: Workflow,
         "missing_material",
         "missing_interpreter",
         "missing_signers",
+        "missing_unit_head_signer",
+        "missing_leader_signer",
     }
     assert "缺少解读方案" in err.value.message("zh")
     after = doc_row(db, doc)

@@ -135,6 +135,35 @@ def test_the_files_hash_is_in_the_package_and_replacing_it_voids_signatures(db, 
     wf.sign(HEAD, doc, package=signed_hash)
 
 
+def test_attaching_or_replacing_a_file_makes_an_editor_who_may_not_sign(db, wf: Workflow) -> None:  # type: ignore[no-untyped-def]
+    """Separate duties (states/signoff.py): a file attached or replaced is a package edit like
+    any other, so whoever did it is one of the round's editors and is refused as its signer."""
+    from sqlalchemy import func
+
+    from workflow.kernel.models import DocumentEditor, User
+
+    doc = to_plan(wf)
+    wf.edit_document(CLERK, doc, {"plan": "解读方案", "interpreter": CLERK})
+    mid = attach(wf, doc, "graphic", png(b"\x01\x02\x03"), "一图读懂")
+    wf.set_signers(CLERK, doc, [HEAD, SIGNER2, "director"])
+    wf.fire(CLERK, doc, "request_signoff")
+    wf.replace_file(HEAD, doc, mid, source=io.BytesIO(png(b"\x03\x02\x01")), filename="新图.png")
+    with db.transaction() as s:
+        editors = set(
+            s.scalars(
+                select(User.login)
+                .join(DocumentEditor, DocumentEditor.user_id == User.id)
+                .where(DocumentEditor.document_id == doc)
+            )
+        )
+        assert {CLERK, HEAD} <= editors
+        assert s.scalar(select(func.count()).select_from(DocumentEditor)) >= 2
+    with pytest.raises(Forbidden) as err:
+        wf.sign(HEAD, doc)
+    assert "signer_is_editor" in [r.code for r in err.value.reasons]
+    wf.sign(SIGNER2, doc)  # who did not touch the package still signs
+
+
 def test_downloads_follow_the_read_rule_and_refusals_are_audited(db, wf: Workflow) -> None:  # type: ignore[no-untyped-def]
     doc = to_plan(wf)
     mid = attach(wf, doc, "qa", docx())

@@ -515,6 +515,9 @@ def test_on_time_per_unit_for_the_year(data, reports) -> None:  # type: ignore[n
         "overdue": 1,
         "open": 1,
         "rate": 0.4,
+        "claims_waiting": 0,
+        "claims_confirmed": 0,
+        "corrected": 0,
     }
 
 
@@ -860,6 +863,14 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "是否按时",
         "用时工作日",
         "逾期工作日",
+        "公开登记时间",
+        "解读发布完成(所称)",
+        "解读发布登记时间",
+        "待确认的补录时间",
+        "补录时间确认人",
+        "更正次数",
+        "更正人",
+        "网页核验",
     ]
     assert rows[1] == [
         "1",
@@ -881,6 +892,14 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "按时发布",
         "2",
         "0",
+        "2024-02-09 10:00",
+        "2024-02-19 16:00",
+        "2024-02-19 16:00",
+        "0",
+        "",
+        "0",
+        "",
+        "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验",
     ]
     assert rows[2] == [
         "2",
@@ -902,6 +921,14 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "逾期发布",
         "5",
         "2",
+        "2024-02-09 11:00",
+        "2024-02-22 09:00",
+        "2024-02-22 09:00",
+        "0",
+        "",
+        "0",
+        "",
+        "政策文件页面：待核验；门户网站：待核验；政务新媒体：待核验；新闻媒体：待核验",
     ]
     assert len(rows) == 3
     english = read_csv(to_csv(table, "en"))
@@ -921,10 +948,13 @@ def test_on_time_and_year_end_csv(data, reports) -> None:  # type: ignore[no-unt
             "已逾期未发布",
             "期限内未发布",
             "按时率",
+            "含待确认补录时间",
+            "补录时间已确认",
+            "公开后更正",
         ],
-        ["kxc", "科信处", "2024", "1", "0", "1", "0", "0", "0.0%"],
-        ["spc", "审批处", "2024", "5", "2", "1", "1", "1", "50.0%"],
-        ["*", "合计", "2024", "6", "2", "2", "1", "1", "40.0%"],
+        ["kxc", "科信处", "2024", "1", "0", "1", "0", "0", "0.0%", "0", "0", "0"],
+        ["spc", "审批处", "2024", "5", "2", "1", "1", "1", "50.0%", "0", "0", "0"],
+        ["*", "合计", "2024", "6", "2", "2", "1", "1", "40.0%", "0", "0", "0"],
     ]
     ye = read_csv(to_csv(reports.year_end(SUPERVISOR, period="2024", unit="kxc"), "zh"))
     header, kxc = ye[0], dict(zip(ye[0], ye[1]))

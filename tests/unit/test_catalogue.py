@@ -8,6 +8,7 @@ import pytest
 from notifications.render import EVENTS as EMAIL_EVENTS
 from states import catalogue
 from states.catalogue import label
+from states.evidence import STATUSES as EVIDENCE_STATUSES
 from states.ladder import DEFAULT_LADDER
 from states.ladder import EVENTS as LADDER_EVENTS
 from states.lifecycle import State, Trigger
@@ -27,6 +28,7 @@ EVERY_CODE = [
     *(("action", str(t)) for t in Trigger),
     *(("status", s) for s in ("on_time", "late", "overdue", "open")),
     *(("outcome", o) for o in ("allowed", "refused")),
+    *(("evidence", s) for s in EVIDENCE_STATUSES),
 ]
 
 

@@ -21,7 +21,7 @@ from states.guards import (
 from states.lifecycle import _MACHINE, State, Trigger
 from states.permissions import may_administer, may_audit, may_edit, may_fire, may_read, may_sign
 from states.reasons import Reason, render
-from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot
+from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot, SignerSnapshot
 
 NOW = datetime(2024, 2, 9, 2, 0, tzinfo=UTC)
 
@@ -42,6 +42,14 @@ COMPLETE = DocumentSnapshot(
     signer_logins=frozenset({"chen", "zhang"}),
     signed_logins=frozenset({"chen", "zhang"}),
     package_hash="p",
+    # The default signer rule: the unit's head and a bureau leader; liu prepared the package.
+    creator_login="liu",
+    editor_logins=frozenset({"liu"}),
+    unit_head_login="chen",
+    signers=(
+        SignerSnapshot("chen", frozenset({"member", "signer"}), "spc", "drafting"),
+        SignerSnapshot("zhang", frozenset({"member", "leader", "signer"}), "jld", "leadership"),
+    ),
 )
 
 
@@ -72,6 +80,8 @@ def test_plan_complete_requires_plan_material_interpreter_and_signers() -> None:
         "missing_material",
         "missing_interpreter",
         "missing_signers",
+        "missing_unit_head_signer",
+        "missing_leader_signer",
     ]
     assert plan_complete(COMPLETE, {}) == []
 
@@ -83,9 +93,18 @@ def test_interpreter_must_come_from_the_drafting_unit() -> None:
 
 def test_flagged_risk_needs_assessment_and_response_plan() -> None:
     doc = dataclasses.replace(COMPLETE, risk_assessment_needed=True)
-    assert codes(plan_complete(doc, {})) == ["missing_risk_assessment", "missing_response_plan"]
+    assert codes(plan_complete(doc, {})) == [
+        "missing_risk_assessment",
+        "missing_response_plan",
+        "missing_legality_signer",
+    ]
     done = dataclasses.replace(doc, risk_assessment="评估", response_plan="预案")
-    assert plan_complete(done, {}) == []
+    assert codes(plan_complete(done, {})) == ["missing_legality_signer"]
+    lin = SignerSnapshot("lin", frozenset({"supervisor", "signer"}), "zfc", "supervising")
+    reviewed = dataclasses.replace(
+        done, signer_logins=done.signer_logins | {"lin"}, signers=(*done.signers, lin)
+    )
+    assert plan_complete(reviewed, {}) == []
 
 
 def test_package_signed_requires_every_signer_on_the_current_package() -> None:

@@ -49,6 +49,39 @@ def test_event_lists() -> None:
         parse_events("overdue,signoff_requested")
 
 
+def test_evidence_problems_reach_the_drafting_units_group() -> None:
+    """``evidence_problem`` (docs/evidence.md) goes to the drafting unit, so its robot may take
+    it like any other event routed there; the message opens with the email's sentence."""
+    from notifications.robots import render
+
+    assert "evidence_problem" in ROBOT_EVENTS and "evidence_problem" in routed_events("drafting")
+    assert "evidence_problem" not in routed_events("supervising")
+    assert parse_events("evidence_problem") == "evidence_problem"
+    context = {
+        "title": "福州市网约车管理办法",
+        "doc_number": "榕交〔2024〕5号",
+        "unit_name": "审批处",
+        "published_at": None,
+        "due_at": None,
+        "due_provisional": False,
+        "posted_at": None,
+        "working_days_overdue": None,
+        "reason": None,
+        "actor_name": None,
+        "link": "https://santongbu.example.cn/documents/5",
+        "evidence": {
+            "channel": "门户网站",
+            "since": "2024-02-20 09:00",
+            "status": "无法访问",
+            "url": "https://jtj.fuzhou.example.cn/jd/5.htm",
+            "checked_at": "2024-02-21 09:00",
+            "reasons": ["连接超时"],
+        },
+    }
+    text = render("evidence_problem", "zh", "解读网页核验未通过", context)
+    assert "门户网站" in text and "无法访问" in text and "(https://santongbu.example.cn/documents/5)" in text
+
+
 def test_markdown_facts_stay_on_one_line_and_cannot_link() -> None:
     assert md("a [b](c) *d* _e_ `f`\n### g") == r"a \[b\](c) \*d\* \_e\_ \`f\` ### g"
 

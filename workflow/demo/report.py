@@ -61,6 +61,12 @@ def shown_path(path: Path) -> str:
 
 
 # ------------------------------------------------------------------ collecting
+def _keyring(settings: Any) -> Any:
+    from workflow.kernel.auditkeys import load_keyring
+
+    return load_keyring(settings.audit_key_file) if settings.audit_key_file else None
+
+
 def collect(run: Any) -> dict[str, Any]:
     """The facts of a finished :class:`workflow.demo.run.DemoRun`, JSON-ready."""
     from notifications.transports.folder import file_name
@@ -169,7 +175,15 @@ def collect(run: Any) -> dict[str, Any]:
                     ],
                 }
             )
-        report = audit.verify(s)
+    from workflow.kernel.audit_verify import VerifyOptions, verify
+
+    with run.db.snapshot() as s:
+        report = verify(
+            s,
+            VerifyOptions(
+                keyring=_keyring(settings) or audit.current_keyring(), anchors=settings.audit_export_dir
+            ),
+        )
     statuses = {
         st: sum(1 for e in emails if e["status"] == st) for st in ("sent", "pending", "sending", "failed")
     }
@@ -400,10 +414,14 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         + label(
             lang,
             f"verify:{verdict} — {au['events']} 条事件,{au['chains']} 条哈希链,{au['checkpoints']} 个检查点"
-            + (f"(最新 #{cp.get('id')},{cp.get('chains')} 条链)" if cp else ""),
+            + (f"(最新 #{cp.get('id')},{cp.get('chains')} 条链)" if cp else "")
+            + f",{au['anchors']} 个签名锚点,{au['documents']} 份文件与其记录一致"
+            + (",事件哈希以密钥 audit.key 计算(HMAC)" if au["keyed"] else ""),
             f"verify: {verdict} — {au['events']} events in {au['chains']} hash chains, "
             f"{au['checkpoints']} checkpoint(s)"
-            + (f" (latest #{cp.get('id')} over {cp.get('chains')} chains)" if cp else ""),
+            + (f" (latest #{cp.get('id')} over {cp.get('chains')} chains)" if cp else "")
+            + f", {au['anchors']} signed anchor(s), {au['documents']} documents agree with their chains"
+            + (", keyed with audit.key" if au["keyed"] else ""),
         )
     )
     for b in au["breaks"]:
@@ -427,7 +445,13 @@ def render_text(data: dict[str, Any], lang: str) -> str:
             f"santongbu --now {as_of.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%dT%H:%M} report overdue --as zheng.gk",
             label(lang, "# 演示结束时仍逾期的文件", "# what was overdue when the demo ended"),
         ),
-        ("santongbu audit verify", label(lang, "# 重新校验哈希链", "# check the hash chains again")),
+        (f"export SANTONGBU_AUDIT_KEY_FILE={folder}/audit.key", ""),
+        (
+            f"santongbu audit verify --anchors {folder}/anchors",
+            label(
+                lang, "# 对照签名锚点重新校验审计记录", "# check the audit trail against the signed anchors"
+            ),
+        ),
         (f"ls {folder}/mail/", label(lang, "# worker 写出的邮件", "# the emails the worker wrote")),
     ]
     width = max(_width(c) for c, _ in hints[1:])

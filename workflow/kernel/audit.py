@@ -1,77 +1,85 @@
-"""Appending to the hash-chained audit trail, checkpointing chain heads, and verifying both.
+"""Appending to the hash-chained audit trail.
 
 Each document has its own chain (``doc:<id>``); directory and calendar administration go to
-``sys``. A chain's head row is advanced with a compare-and-set, so two writers on one chain
-cannot both append seq N, while writers on different documents never wait for each other.
+``sys``. Each event's ``hash`` covers :data:`HASHED_FIELDS` (its ``prev_hash`` included) and is
+an HMAC-SHA256 under the active key of the audit keyring (``SANTONGBU_AUDIT_KEY_FILE``, kept
+outside the database; the row records the ``key_id``), or a plain SHA-256 on an installation
+without a key. Whoever can write the tables but lacks the key cannot recompute a keyed chain.
+
+The chain heads (``audit_heads``) are moved by a database trigger on each inserted event
+(migration 0008): an event that does not follow its chain's head is refused, which is how two
+writers on one chain are told apart, while writers on different documents never wait for each
+other. How an event is hashed and the keyring in use live in
+:mod:`workflow.kernel.audit_hashing` (re-exported here), checkpoints and their signed export in
+:mod:`workflow.kernel.audit_checkpoint`, verification in :mod:`workflow.kernel.audit_verify`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
+from workflow.kernel import attribution
+from workflow.kernel.audit_hashing import (
+    GENESIS,
+    HASHED_FIELDS,
+    NOT_KEYED,
+    SYSTEM_CHAIN,
+    active_key,
+    chain_for,
+    configure,
+    current_keyring,
+    event_hash,
+    keyed_status,
+    log_keyed_status,
+    use_keyring,
+)
+from workflow.kernel.auditkeys import Key
 from workflow.kernel.bulk import insert_many
 from workflow.kernel.errors import ConcurrentChange
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
-GENESIS = "0" * 64
-SYSTEM_CHAIN = "sys"
+if TYPE_CHECKING:
+    from workflow.kernel.audit_verify import VerifyReport
+
+# The audit API in one place: appending (here) and, re-exported from audit_hashing, the hash
+# and the keyring in use.
+__all__ = [
+    "GENESIS",
+    "HASHED_FIELDS",
+    "NOT_KEYED",
+    "SYSTEM_CHAIN",
+    "Entry",
+    "active_key",
+    "append",
+    "append_many",
+    "chain_for",
+    "checkpoint",
+    "configure",
+    "current_keyring",
+    "dump_details",
+    "event_hash",
+    "keyed_status",
+    "log_keyed_status",
+    "record_refusal",
+    "use_keyring",
+    "verify",
+]
+
+# pg_advisory_xact_lock(class, hashtext(chain)): writers of one chain wait for each other.
+_CHAIN_LOCK_CLASS = 0x5A4E4348  # "ZNCH"
 
 
-def chain_for(document_id: int | None) -> str:
-    return f"doc:{document_id}" if document_id is not None else SYSTEM_CHAIN
-
-
-def _canonical(fields: Mapping[str, Any]) -> bytes:
-    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def event_hash(
-    *,
-    chain: str,
-    seq: int,
-    at: datetime,
-    actor: str | None,
-    actor_unit: str | None,
-    document_id: int | None,
-    action: str,
-    outcome: str,
-    state_before: str | None,
-    state_after: str | None,
-    details: str,
-    prev_hash: str,
-) -> str:
-    """The hash of one event: every column but ``id`` and ``hash`` itself."""
-    return hashlib.sha256(
-        _canonical(
-            {
-                "chain": chain,
-                "seq": seq,
-                "at": at.isoformat(timespec="microseconds"),
-                "actor": actor,
-                "actor_unit": actor_unit,
-                "document_id": document_id,
-                "action": action,
-                "outcome": outcome,
-                "state_before": state_before,
-                "state_after": state_after,
-                "details": details,
-                "prev_hash": prev_hash,
-            }
-        )
-    ).hexdigest()
-
-
+# ------------------------------------------------------------------ appending
 def dump_details(details: Mapping[str, Any] | None) -> str:
     def default(value: Any) -> Any:
         if isinstance(value, datetime):
@@ -98,12 +106,16 @@ class Entry:
     state_after: str | None = None
     details: Mapping[str, Any] | None = None
     chain: str | None = None
+    channel: str | None = None
+    """Through which channel, with which credential (default: the current attribution)."""
+    credential: str | None = None
 
 
-def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
-    """The event's columns, its hash included, as the database will hand them back."""
+def _row(entry: Entry, chain: str, seq: int, prev: str, key: Key | None) -> dict[str, Any]:
+    """The event's columns, its hash and key included, as the database will hand them back."""
     actor = entry.actor
-    row = {
+    by = attribution.current()
+    row: dict[str, Any] = {
         "chain": chain,
         "seq": seq,
         "at": entry.at.astimezone(UTC),
@@ -116,9 +128,27 @@ def _row(entry: Entry, chain: str, seq: int, prev: str) -> dict[str, Any]:
         "state_after": entry.state_after,
         "details": dump_details(entry.details),
         "prev_hash": prev,
+        "channel": entry.channel or by.channel,
+        "credential": entry.credential if entry.channel else by.credential,
+        # Under a clock override the real instant goes on record beside the chosen one.
+        "wall_at": attribution.wall_clock() if attribution.clock_overridden() else None,
     }
-    row["hash"] = event_hash(**row)
+    row["hash"] = event_hash(key, **row)
+    row["key_id"] = key.key_id if key is not None else None
     return row
+
+
+def _lock_chains(session: Session, chains: Sequence[str]) -> None:
+    """On PostgreSQL, wait for any other transaction appending to these chains (in a fixed
+    order, so two writers cannot deadlock here) before their heads are read; the lock goes
+    with the transaction. The heads cannot be locked FOR UPDATE: that needs UPDATE on
+    audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
+    admits one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c"),
+            {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)},
+        )
 
 
 def append(
@@ -136,43 +166,36 @@ def append(
 ) -> AuditEvent:
     """Append one event to its chain inside the caller's transaction.
 
-    Raises :class:`ConcurrentChange` if another transaction advanced the same chain first;
-    the caller's transaction must then be rolled back (and may be retried).
+    On PostgreSQL another transaction appending to the same chain is waited for (an advisory
+    lock), so the head read is current. Raises :class:`ConcurrentChange` if the chain moved
+    all the same (the database's trigger refuses an event that does not follow the head; on
+    SQLite, or a writer around this module); the caller's transaction must then be rolled
+    back (and may be retried).
     """
     entry = Entry(at, actor, action, outcome, document_id, state_before, state_after, details, chain)
     chain = chain or chain_for(document_id)
+    _lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    row = _row(entry, chain, seq, prev)
-    digest = row["hash"]
-    if head is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(AuditHead).values(chain=chain, seq=seq, hash=digest))
-        except IntegrityError as exc:
-            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
-    else:
-        moved = session.execute(
-            update(AuditHead)
-            .where(AuditHead.chain == chain, AuditHead.seq == head.seq)
-            .values(seq=seq, hash=digest)
-        ).rowcount
-        if moved != 1:
-            raise ConcurrentChange(Reason("changed_meanwhile"))
-    event = AuditEvent(**row)
+    event = AuditEvent(**_row(entry, chain, seq, prev, active_key()))
+    session.flush()  # the caller's own changes first: their errors are not "changed meanwhile"
     session.add(event)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentChange(Reason("changed_meanwhile")) from exc
     return event
 
 
 def append_many(session: Session, entries: Sequence[Entry]) -> int:
     """Append ``entries`` (in order within each chain) in a handful of statements, whatever
     their number: the sweep escalates thousands of documents per run, and one
-    :func:`append` each — three round trips and an ORM flush — was most of its time.
+    :func:`append` each was most of its time.
 
-    The chain heads are read once (locked with ``FOR UPDATE`` on PostgreSQL; SQLite's
-    ``BEGIN IMMEDIATE`` already admits one writer), moved with the same compare-and-set as
-    :func:`append`, and the events inserted with one multi-row insert. Raises
+    On PostgreSQL the chains are first locked (advisory locks, in a fixed order), so a batch
+    waits for any other writer of the same chains instead of failing; SQLite's ``BEGIN
+    IMMEDIATE`` already admits one writer. The heads are then read once and the events
+    inserted with one multi-row insert; the trigger moves each head. Raises
     :class:`ConcurrentChange` if another transaction moved one of the heads meanwhile; nothing
     is then written and the caller's transaction (or savepoint) must be rolled back.
     Returns the number of events appended.
@@ -180,51 +203,22 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     if not entries:
         return 0
     chains = [e.chain or chain_for(e.document_id) for e in entries]
-    wanted = list(dict.fromkeys(chains))
+    wanted = sorted(set(chains))
+    _lock_chains(session, wanted)
     stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    found = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
-    tips = dict(found)
+    tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
+    key = active_key()
     rows = []
     for entry, chain in zip(entries, chains):
         seq, prev = tips.get(chain, (0, GENESIS))
-        row = _row(entry, chain, seq + 1, prev)
+        row = _row(entry, chain, seq + 1, prev, key)
         rows.append(row)
         tips[chain] = (seq + 1, row["hash"])
-    table = AuditHead.__table__
-    fresh = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in tips.items() if c not in found]
-    if fresh:
-        try:
-            with session.begin_nested():
-                insert_many(session, table, fresh)
-        except IntegrityError as exc:
-            raise ConcurrentChange(Reason("changed_meanwhile")) from exc
-    moved = [(c, found[c][0], s, h) for c, (s, h) in tips.items() if c in found]
-    if moved and _move_heads(session, moved) != len(moved):
-        raise ConcurrentChange(Reason("changed_meanwhile"))
-    insert_many(session, AuditEvent.__table__, rows)
+    try:
+        insert_many(session, AuditEvent.__table__, rows)
+    except IntegrityError as exc:
+        raise ConcurrentChange(Reason("changed_meanwhile")) from exc
     return len(rows)
-
-
-def _move_heads(session: Session, moved: Sequence[tuple[str, int, int, str]]) -> int:
-    """Compare-and-set many heads (chain, old seq, new seq, new hash); the number moved."""
-    if session.get_bind().dialect.name == "postgresql":  # one JSON parameter, as in workflow.kernel.bulk
-        return session.execute(
-            text(
-                "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash "
-                "FROM json_to_recordset(CAST(:moved AS json)) AS v(chain varchar, old integer, seq integer, hash varchar) "
-                "WHERE h.chain = v.chain AND h.seq = v.old"
-            ),
-            {"moved": json.dumps([{"chain": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved])},
-        ).rowcount
-    table = AuditHead.__table__
-    return session.execute(
-        update(table)
-        .where(table.c.chain == bindparam("c"), table.c.seq == bindparam("old"))
-        .values(seq=bindparam("seq"), hash=bindparam("hash")),
-        [{"c": c, "old": o, "seq": s, "hash": h} for c, o, s, h in moved],
-    ).rowcount
 
 
 def record_refusal(
@@ -267,157 +261,19 @@ def record_refusal(
                 raise
 
 
+# ------------------------------------------------------------------ the other modules' entries
 def checkpoint(session: Session, at: datetime) -> AuditCheckpoint:
-    """Record every chain head, chained to the previous checkpoint.
+    """Record every chain head now (see :mod:`workflow.kernel.audit_checkpoint`)."""
+    from workflow.kernel.audit_checkpoint import checkpoint as record
 
-    A chain whose whole history (and head) was deleted leaves no broken link behind; the
-    checkpoint still names it, so :func:`verify` reports it missing.
-    """
-    heads = {h.chain: [h.seq, h.hash] for h in session.scalars(select(AuditHead).order_by(AuditHead.chain))}
-    last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
-    prev = last.hash if last else GENESIS
-    text = json.dumps(heads, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(
-        _canonical({"at": at.isoformat(timespec="microseconds"), "heads": text, "prev_hash": prev})
-    ).hexdigest()
-    cp = AuditCheckpoint(at=at, heads=text, chain_count=len(heads), prev_hash=prev, hash=digest)
-    session.add(cp)
-    session.flush()
-    return cp
-
-
-@dataclass
-class Break:
-    """The first broken link of a chain and what follows it."""
-
-    chain: str
-    seq: int | None
-    event_id: int | None
-    problem: str
-    events_after: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "chain": self.chain,
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "problem": self.problem,
-            "events_after": self.events_after,
-        }
-
-
-@dataclass
-class VerifyReport:
-    chains: int = 0
-    events: int = 0
-    checkpoints: int = 0
-    breaks: list[Break] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaks
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "chains": self.chains,
-            "events": self.events,
-            "checkpoints": self.checkpoints,
-            "breaks": [b.as_dict() for b in self.breaks],
-        }
-
-
-def _events(session: Session, chain: str | None) -> Iterator[AuditEvent]:
-    stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq, AuditEvent.id)
-    if chain is not None:
-        stmt = stmt.where(AuditEvent.chain == chain)
-    yield from session.scalars(stmt.execution_options(yield_per=2000))
+    return record(session, at)
 
 
 def verify(session: Session, chain: str | None = None) -> VerifyReport:
-    """Recompute every chain; compare the ends with the head table and the last checkpoint."""
-    report = VerifyReport()
-    heads = {h.chain: (h.seq, h.hash) for h in session.scalars(select(AuditHead))}
-    seen: dict[str, tuple[int, str]] = {}
-    broken: dict[str, Break] = {}
-    current, expect_seq, prev = None, 1, GENESIS
-    hashes_at: dict[tuple[str, int], str] = {}
-    cp_rows = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))
-    wanted = {(c, s) for cp in cp_rows[-1:] for c, (s, _h) in json.loads(cp.heads).items()}
-    for ev in _events(session, chain):
-        report.events += 1
-        if ev.chain != current:
-            current, expect_seq, prev = ev.chain, 1, GENESIS
-            report.chains += 1
-        if ev.chain in broken:
-            broken[ev.chain].events_after.append(ev.id)
-            continue
-        problem = None
-        if ev.seq != expect_seq:
-            problem = f"sequence jumps from {expect_seq - 1} to {ev.seq} (an event was deleted or inserted)"
-        elif ev.prev_hash != prev:
-            problem = "prev_hash does not match the previous event (an event was deleted or inserted)"
-        else:
-            digest = event_hash(
-                chain=ev.chain,
-                seq=ev.seq,
-                at=ev.at,
-                actor=ev.actor,
-                actor_unit=ev.actor_unit,
-                document_id=ev.document_id,
-                action=ev.action,
-                outcome=ev.outcome,
-                state_before=ev.state_before,
-                state_after=ev.state_after,
-                details=ev.details,
-                prev_hash=ev.prev_hash,
-            )
-            if digest != ev.hash:
-                problem = "hash does not match the row (the event was edited)"
-        if problem:
-            broken[ev.chain] = Break(ev.chain, ev.seq, ev.id, problem)
-            continue
-        if (ev.chain, ev.seq) in wanted:
-            hashes_at[(ev.chain, ev.seq)] = ev.hash
-        seen[ev.chain] = (ev.seq, ev.hash)
-        prev, expect_seq = ev.hash, ev.seq + 1
-    report.breaks.extend(broken.values())
-    for name, (seq, digest) in heads.items():
-        if (chain is not None and name != chain) or name in broken:
-            continue
-        if seen.get(name) != (seq, digest):
-            last = seen.get(name, (0, GENESIS))[0]
-            report.breaks.append(
-                Break(
-                    name,
-                    last + 1,
-                    None,
-                    f"chain ends at seq {last} but its head says {seq} (events were deleted at the end)",
-                )
-            )
-    if cp_rows:
-        report.checkpoints = len(cp_rows)
-        prev_cp = GENESIS
-        for cp in cp_rows:
-            digest = hashlib.sha256(
-                _canonical(
-                    {"at": cp.at.isoformat(timespec="microseconds"), "heads": cp.heads, "prev_hash": prev_cp}
-                )
-            ).hexdigest()
-            if cp.prev_hash != prev_cp or cp.hash != digest:
-                report.breaks.append(Break("checkpoint", None, cp.id, "checkpoint row was edited or removed"))
-                break
-            prev_cp = cp.hash
-        for name, (seq, digest) in json.loads(cp_rows[-1].heads).items():
-            if (chain is not None and name != chain) or name in broken:
-                continue
-            if hashes_at.get((name, seq)) != digest:
-                report.breaks.append(
-                    Break(
-                        name,
-                        seq,
-                        None,
-                        "the checkpoint names this event but the chain no longer holds it (history removed)",
-                    )
-                )
-    return report
+    """The trail on its own: every chain's links and (keyed) hashes, the heads, the
+    checkpoints. ``santongbu audit verify`` adds the documents and the exported anchors
+    (:func:`workflow.kernel.audit_verify.verify`)."""
+    from workflow.kernel.audit_verify import VerifyOptions
+    from workflow.kernel.audit_verify import verify as run
+
+    return run(session, VerifyOptions(chain=chain, keyring=current_keyring(), documents=False))

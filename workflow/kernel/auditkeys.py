@@ -433,3 +433,26 @@ def read_anchors(directory: Path, public: PublicKeyring) -> tuple[list[Anchor], 
         else:
             trusted.append(anchor)
     return trusted, findings + _continuity(parsed)
+
+
+def read_latest_anchor(directory: Path, public: PublicKeyring) -> tuple[Anchor | None, list[str]]:
+    """The newest anchor, if its signature verifies and it links to the one before it: what
+    an incremental check or the next export builds on, without reading the whole series."""
+    paths = sorted(directory.glob("checkpoint-*.json")) if directory.is_dir() else []
+    if not paths:
+        return None, []
+    parsed: list[tuple[str, Anchor]] = []
+    for path in paths[-2:]:
+        try:
+            parsed.append((path.name, _parse_anchor(json.loads(path.read_bytes().decode("utf-8")))))
+        except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+            return None, [f"{path.name} is not a valid anchor ({e})."]
+    name, last = parsed[-1]
+    if not public.verify(last.key_id, canonical(last.body()), last.signature):
+        return None, [f"{name} has a signature that does not match its contents or its key."]
+    found = (
+        _continuity(parsed)
+        if len(parsed) == 2
+        else ([] if last.seq == 1 else [f"{name} is the only anchor, so {_missing(1, last.seq)}."])
+    )
+    return last, found

@@ -25,6 +25,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def table_of(model: Any) -> Table:
+    """A mapped class's table, typed as the :class:`Table` it is (``__table__`` is typed as the
+    wider ``FromClause``)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def insert_many(
     session: Session,
     table: Table,

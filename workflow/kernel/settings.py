@@ -6,6 +6,7 @@ logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from states.ladder import parse_ladder
+from states.signoff import SignerRule
+from workflow.kernel.allowlist import parse_allow_list
 
 
 class Settings(BaseSettings):
@@ -74,7 +77,22 @@ class Settings(BaseSettings):
         default=None,
         description="The escalation ladder as JSON (see states/ladder.py); unset = docs/design.md §4 default.",
     )
-    audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
+    audit_checkpoint_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Beat checkpoints the audit trail this often (when events were added), "
+        "and sooner after a sign-off, publication or posting.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The audit keyring (santongbu audit keygen): keys each event's hash and signs "
+        "checkpoints. Unset = the trail is not keyed (said by verify, /health, the log).",
+    )
+    audit_export_dir: Path | None = Field(
+        default=None,
+        description="Beat writes each checkpoint here as a signed anchor file (a write-once mount, "
+        "or a folder shipped to the auditors). Needs audit_key_file.",
+    )
     provisional_refresh_interval_seconds: float = Field(
         default=3600.0,
         gt=0,
@@ -84,6 +102,96 @@ class Settings(BaseSettings):
         default=None,
         description="Signs the web pages' session cookies (≥ 32 characters).",
     )
+
+    signer_rule: str = Field(
+        default="unit_head,leader,legality_if_risk",
+        description="Who must be among a package's signers (states/signoff.py): any of unit_head, "
+        "leader, legality, legality_if_risk, comma-separated; empty = no one in particular.",
+    )
+    legality_unit: str = Field(
+        default="zfc",
+        description="Code of the legality unit (政法处) whose signer the rule's legality asks for.",
+    )
+
+    # Evidence of postings (docs/evidence.md): which pages may be fetched, and within what bounds.
+    evidence_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host[:port] list the checker may fetch from ('*.example.cn' for "
+        "subdomains); a private or loopback address only if its host:port is listed exactly.",
+    )
+    evidence_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    evidence_read_timeout_seconds: float = Field(default=5.0, gt=0)
+    evidence_total_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Whole fetch, redirects included."
+    )
+    evidence_max_bytes: int = Field(default=5_000_000, ge=1024, description="Largest page kept, in bytes.")
+    evidence_max_redirects: int = Field(default=5, ge=0, le=20)
+    evidence_folder: Path | None = Field(
+        default=None,
+        description="Where fetched pages are kept (WARC); unset = 'santongbu-evidence' beside the "
+        "SQLite file, else beside the mail folder.",
+    )
+    evidence_recheck_days: float = Field(
+        default=7.0, gt=0, description="Re-fetch pages after this many days."
+    )
+    evidence_retry_days: float = Field(
+        default=3.0, ge=0, description="Retry an unreachable page this long, then report it."
+    )
+    evidence_retry_base_seconds: float = Field(default=900.0, gt=0)
+    evidence_retry_max_seconds: float = Field(default=21600.0, gt=0)
+    evidence_alert_after_hours: float = Field(
+        default=24.0, ge=0, description="Email the drafting unit once its page is bad for this long."
+    )
+    evidence_interval_seconds: float = Field(default=3600.0, gt=0, description="How often beat checks.")
+    evidence_batch_size: int = Field(default=100, ge=1, description="Pages checked per run at most.")
+    evidence_user_agent: str = "Santongbu-evidence/0.1 (+policy interpretation checker)"
+
+    @field_validator("evidence_allowed_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: str) -> str:
+        """A malformed entry fails at start-up rather than silently admitting nothing (or more)."""
+        parse_allow_list(value)
+        return value
+
+    claim_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 365,
+        description="A claimed time (--at) older than this before its recording awaits a supervisor's "
+        "confirmation; a publication claimed further back needs --backdated.",
+    )
+    allow_clock_override: bool = Field(
+        default=False,
+        description="Permit the CLI's global --now (acting as of another instant); for drills, tests and the demo.",
+    )
+
+    @property
+    def claim_grace(self) -> timedelta:
+        return timedelta(hours=self.claim_grace_hours)
+
+    @field_validator("signer_rule")
+    @classmethod
+    def _valid_signer_rule(cls, value: str) -> str:
+        """A bad signer rule fails at start-up, not at the first request for sign-off."""
+        try:
+            SignerRule.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"SANTONGBU_SIGNER_RULE: {exc}") from None
+        return value
+
+    @field_validator("legality_unit")
+    @classmethod
+    def _valid_legality_unit(cls, value: str) -> str:
+        import re
+
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", value or ""):
+            raise ValueError("SANTONGBU_LEGALITY_UNIT: a unit code (letters, digits, '.', '_', '-')")
+        return value
+
+    @property
+    def signoff_rule(self) -> SignerRule:
+        """The parsed signer rule (validated when the settings were built)."""
+        return SignerRule.parse(self.signer_rule, self.legality_unit)
 
     @field_validator("ladder")
     @classmethod

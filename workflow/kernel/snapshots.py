@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot
-from workflow.kernel.models import Document, Unit, User
+from states.lifecycle import EDITABLE
+from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot, SignerSnapshot
+from workflow.kernel.models import Document, DocumentEditor, Unit, User
 
 
 def actor_snapshot(user: User, unit: Unit | None = None) -> ActorSnapshot:
@@ -26,8 +27,27 @@ def document_snapshot(session: Session, doc: Document) -> DocumentSnapshot:
     ids = {s.user_id for s in doc.signers} | {s.user_id for s in doc.signatures}
     if doc.interpreter_id is not None:
         ids.add(doc.interpreter_id)
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    if doc.created_by is not None:
+        ids.add(doc.created_by)
+    users = (
+        {
+            u.id: u
+            for u in session.scalars(select(User).where(User.id.in_(ids)).options(joinedload(User.unit)))
+        }
+        if ids
+        else {}
+    )
     unit = session.get(Unit, doc.unit_id)
+    # Who changed the package in the current sign-off round: only asked while it can change.
+    editors: frozenset[str] = frozenset()
+    if doc.state in EDITABLE and doc.id is not None:
+        editors = frozenset(
+            session.scalars(
+                select(User.login)
+                .join(DocumentEditor, DocumentEditor.user_id == User.id)
+                .where(DocumentEditor.document_id == doc.id, DocumentEditor.round >= (doc.signoff_round or 0))
+            )
+        )
     interpreter = users.get(doc.interpreter_id) if doc.interpreter_id is not None else None
     signed = frozenset(
         users[s.user_id].login
@@ -56,4 +76,20 @@ def document_snapshot(session: Session, doc: Document) -> DocumentSnapshot:
         publication_url=doc.publication_url,
         published_at=doc.published_at,
         postings=tuple(PostingSnapshot(p.channel, p.url, p.evidence, p.posted_at) for p in doc.postings),
+        creator_login=users[doc.created_by].login if doc.created_by in users else None,
+        editor_logins=editors,
+        unit_head_login=unit.head_login if unit else None,
+        signers=tuple(signer_snapshot(users[s.user_id]) for s in doc.signers if s.user_id in users),
+    )
+
+
+def signer_snapshot(user: User) -> SignerSnapshot:
+    """A (would-be) signer as the sign-off rule sees them."""
+    unit = user.unit
+    return SignerSnapshot(
+        login=user.login,
+        roles=user.role_set,
+        unit_code=unit.code if unit else "",
+        unit_kind=unit.kind if unit else "",
+        active=user.active,
     )

@@ -30,6 +30,7 @@ from states.catalogue import pairs
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 from workflow.kernel import audit
+from workflow.kernel.attribution import CHANNELS
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
@@ -54,9 +55,13 @@ EVENT_COLUMNS = (
     Column("state_before", "操作前状态", "state before"),
     Column("state_after", "操作后状态", "state after"),
     Column("details", "详情", "details"),
+    Column("channel", "渠道", "channel"),
+    Column("credential", "凭据", "credential"),
+    Column("wall_at", "实际时间(时钟被指定时)", "real time (under a clock override)", "instant"),
 )
-TIMELINE_COLUMNS = (Column("seq", "序号", "seq", "int"),) + tuple(
-    c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")
+TIMELINE_COLUMNS = (
+    Column("seq", "序号", "seq", "int"),
+    *(c for c in EVENT_COLUMNS if c.key not in ("id", "document_id")),
 )
 
 
@@ -80,10 +85,14 @@ class EventFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    channel: str | None = None
+    """cli, api, web, worker or system (workflow/kernel/attribution.py)."""
 
     def check(self) -> None:
         if self.outcome is not None and self.outcome not in OUTCOMES:
             raise invalid("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -120,6 +129,9 @@ def event_row(ev: Any) -> dict[str, Any]:
         "state_before": ev.state_before,
         "state_after": ev.state_after,
         "details": details,
+        "channel": getattr(ev, "channel", None),
+        "credential": getattr(ev, "credential", None),
+        "wall_at": getattr(ev, "wall_at", None),
     }
 
 
@@ -210,9 +222,11 @@ def reading(db: Database) -> Iterator[Session]:
         with db.transaction() as session:
             yield session
         return
-    with db.engine.connect() as conn:
-        with Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session:
-            yield session
+    with (
+        db.engine.connect() as conn,
+        Session(bind=conn.execution_options(isolation_level="AUTOCOMMIT")) as session,
+    ):
+        yield session
 
 
 class Gate:
@@ -334,6 +348,8 @@ def find_events(session: Session, flt: EventFilter, *, limit: int, after_id: int
         stmt = stmt.where(AuditEvent.action == flt.action)
     if flt.outcome is not None:
         stmt = stmt.where(AuditEvent.outcome == flt.outcome)
+    if flt.channel is not None:
+        stmt = stmt.where(AuditEvent.channel == flt.channel)
     if flt.since is not None:
         stmt = stmt.where(AuditEvent.at >= flt.since)
     if flt.until is not None:

@@ -1,5 +1,6 @@
 """Read-only questions the pages ask: documents due by the next working day, recent
-escalations, the count of documents per state, each document's last escalation level.
+escalations, the count of documents per state, the claims awaiting a supervisor's
+confirmation, each document's last escalation level, the postings whose page is not verified.
 
 :meth:`Dashboard.overview` authorises its actor (``may_audit``, a refusal audited, through the
 same gate as the reports); the other reads answer about documents the document service already
@@ -10,7 +11,7 @@ bound parameters and ORM expressions reach SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,12 @@ from workflow.kernel.db import Database
 from workflow.kernel.models import Document, Escalation, Unit
 from workflow.kernel.settings import Settings
 from workflow.services.audit_queries import Gate
+from workflow.services.claims import claims_awaiting
+from workflow.services.evidence.queries import unverified_postings
 
 RECENT_ESCALATIONS = 20
+CLAIMS_SHOWN = 50
+UNVERIFIED_SHOWN = 50
 
 
 def due_soon(session: Session, now: datetime, calendar: WorkingDays, tz: str) -> list[dict[str, Any]]:
@@ -148,6 +153,13 @@ class Overview:
     due_soon: list[dict[str, Any]]
     escalations: list[dict[str, Any]]
     counts: dict[str, int]
+    claims_waiting: list[dict[str, Any]]
+    """Claimed times awaiting a supervisor's confirmation, oldest claim first
+    (workflow/services/claims.py)."""
+    unverified_count: int = 0
+    """Postings whose page is not verified (docs/evidence.md)…"""
+    unverified: list[dict[str, Any]] = field(default_factory=list)
+    """…the worst of them: unreachable, then mismatched, then not checked yet or without URL."""
 
 
 class Dashboard:
@@ -160,18 +172,22 @@ class Dashboard:
         self.gate = Gate(db, clock)
 
     def overview(self, login: str) -> Overview:
-        """Due soon, recent escalations and counts per state (supervisors, auditors, leaders,
-        administrators; a refusal is audited as ``dashboard``)."""
+        """Due soon, recent escalations, counts per state, the claims awaiting confirmation and
+        the postings whose page is not verified (supervisors, auditors, leaders, administrators; a refusal is audited as ``dashboard``)."""
         self.gate.require_auditor(login, "dashboard", {"page": "dashboard"})
         now = self.clock.now()
         with self.db.transaction() as session:
             calendar = calendar_for(session, self.settings)
+            count, unverified = unverified_postings(session, self.settings.language, UNVERIFIED_SHOWN)
             return Overview(
                 now,
                 calendar,
                 due_soon(session, now, calendar, self.settings.timezone),
                 recent_escalations(session, now),
                 state_counts(session),
+                claims_awaiting(session, self.settings.claim_grace, limit=CLAIMS_SHOWN),
+                count,
+                unverified,
             )
 
     def levels_and_unit_names(self, ids: Sequence[int]) -> tuple[dict[int, str], dict[str, str]]:

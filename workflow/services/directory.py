@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.reasons import Reason
-from states.snapshot import ActorSnapshot
+from states.snapshot import RESERVED_LOGINS, ActorSnapshot
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -107,8 +107,15 @@ class UserSpec:
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> UserSpec:
+        login = _code("login", data.get("login"))
+        if login.lower() in RESERVED_LOGINS:
+            raise _invalid(
+                "login",
+                f"'{login}' is reserved ({', '.join(sorted(RESERVED_LOGINS))}): "
+                "the engine's own names cannot be people's",
+            )
         return cls(
-            login=_code("login", data.get("login")),
+            login=login,
             name=_line("name", data.get("name")) or "",
             unit=_code("unit", data.get("unit")),
             email=_address("email", data.get("email")),

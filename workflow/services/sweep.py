@@ -50,7 +50,7 @@ from states.ladder import DEFAULT_LADDER, Ladder, Rung, parse_ladder, whole_work
 from states.lifecycle import State
 from states.snapshot import SYSTEM
 from workflow.kernel import audit
-from workflow.kernel.bulk import insert_many
+from workflow.kernel.bulk import insert_many, table_of
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -139,7 +139,7 @@ class SweepReport:
         }
 
 
-def _candidates_query(db: Database, now: datetime, after: tuple[datetime, int] | None, limit: int):  # type: ignore[no-untyped-def]
+def _candidates_query(db: Database, now: datetime, after: tuple[datetime, int] | None, limit: int):
     """Published documents whose next rung may be due (their hint has come), in hint order;
     read from the partial index ``ix_documents_next_rung``, which holds open documents only."""
     stmt = (
@@ -179,7 +179,7 @@ def _store_hints(session: Session, hints: dict[int, datetime | None]) -> None:
             },
         )
         return
-    table = Document.__table__
+    table = table_of(Document)
     session.execute(
         update(table).where(table.c.id == bindparam("doc")).values(next_rung_at=bindparam("hint")),
         [{"doc": doc_id, "hint": hint} for doc_id, hint in hints.items()],
@@ -190,7 +190,7 @@ def reset_hints(session: Session, document_ids: Iterable[int] | None = None) -> 
     """Make the sweep look again at published documents (all, or ``document_ids``) on its
     next run: their hint goes back to the publication instant. Called when something may have
     brought a rung earlier — a calendar load, a ladder that changed."""
-    table = Document.__table__
+    table = table_of(Document)
     stmt = update(table).where(table.c.state == OPEN_STATE).values(next_rung_at=table.c.published_at)
     if document_ids is not None:
         ids = list(document_ids)
@@ -264,7 +264,7 @@ def _fire_all(
         return [], 0
     rows = insert_many(
         session,
-        Escalation.__table__,
+        table_of(Escalation),
         [
             {
                 "document_id": p.doc.id,
@@ -278,7 +278,7 @@ def _fire_all(
         conflict=("document_id", "level"),
         returning=("document_id", "level", "id"),
     )
-    inserted = {(doc_id, level): rid for doc_id, level, rid in rows}
+    inserted = {(doc_id, level): rid for doc_id, level, rid in map(tuple, rows)}
     mine = [p for p in planned if (p.doc.id, p.rung.level) in inserted]
     stale = {id(p) for p in mine if p.rung.before_due and is_late(p.doc.due_at, now)}  # type: ignore[arg-type]
     mailed = [p for p in mine if id(p) not in stale]

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from workflow.bootstrap import Services, bootstrap
 from workflow.entrypoints.api import problems
+from workflow.entrypoints.api.attribution import AttributionMiddleware
 from workflow.entrypoints.api.limits import BodyLimit, upload_caps
 from workflow.entrypoints.api.routes import (
     calendar,
@@ -93,6 +94,7 @@ def create_app(
     app.add_middleware(
         BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes))
     )
+    app.add_middleware(AttributionMiddleware, clock=services.clock)  # channel api or web on every event
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
@@ -112,7 +114,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     )
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            for code, response in operation.get("responses", {}).items():
+            for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 json_body = content.get("application/json", {})
                 if json_body.get("schema", {}).get("$ref", "").endswith("/Problem"):

@@ -23,6 +23,7 @@ from workflow.bootstrap import Services
 from workflow.entrypoints.api import messages
 from workflow.entrypoints.api.problems import Unauthenticated, request_language
 from workflow.entrypoints.api.schemas import MAX_ID
+from workflow.kernel import attribution
 from workflow.kernel.errors import Forbidden, InvalidInput
 from workflow.services.tokens import Caller
 
@@ -35,7 +36,7 @@ bearer = HTTPBearer(
 
 async def services(request: Request) -> Services:
     """(``async`` only so that FastAPI calls it in the event loop instead of a worker thread.)"""
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 def refuse(svc: Services, actor: ActorSnapshot, action: str, reasons: list[Reason]) -> Forbidden:
@@ -56,6 +57,9 @@ def caller(
     found = svc.tokens.authenticate(credentials.credentials)
     if found is None:
         raise Unauthenticated(Reason("token_invalid"))
+    by = attribution.current()
+    if by.channel == "api":  # every event of this request names the token it came with
+        by.credential = f"token:{found.token_id}"
     if not found.actor.active:
         route = request.scope.get("route")
         raise refuse(
@@ -73,7 +77,7 @@ def _require(rule: Callable[[ActorSnapshot], list[Reason]], action: str | None) 
         denied = rule(who.actor)
         if denied:
             route = request.scope.get("route")
-            raise refuse(svc, who.actor, action or getattr(route, "name", "api"), denied)
+            raise refuse(svc, who.actor, action or str(getattr(route, "name", "api")), denied)
         return who
 
     return check

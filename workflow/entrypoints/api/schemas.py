@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
+from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
+from workflow.entrypoints.api.evidence_schemas import EvidenceOut
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
 
@@ -66,7 +68,10 @@ MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    StateName = str
+else:  # the states' names, from the one declaration in states/ (mypy cannot read a computed Literal)
+    StateName = Literal[tuple(s.value for s in State)]
 
 
 class Strict(BaseModel):
@@ -124,6 +129,34 @@ class TriggerIn(Strict):
     published_at: Instant | None = Field(
         default=None, description="publish: when it went public (default now)."
     )
+    backdated: bool = Field(
+        default=False,
+        description="publish: published_at really lies more than the grace "
+        "window (24 h) in the past; refused otherwise. A supervisor confirms it later.",
+    )
+
+
+class ConfirmIn(Strict):
+    what: Literal["publication", "portal", "news_media"] = Field(
+        description="The publication, or the postings of one channel, whose claimed time is confirmed."
+    )
+    reason: Reason2000 = Field(description="Why the claimed time is right (kept in the audit trail).")
+
+
+class CorrectionIn(Strict):
+    what: Literal["publication", "portal", "news_media"] = Field(
+        description="The publication, or a channel's posting."
+    )
+    reason: Reason2000 = Field(description="Why (kept in the audit trail with the original values).")
+    url: Url | None = None
+    at: Instant | None = Field(
+        default=None,
+        description="The right instant. An earlier posting or a later "
+        "publication favours the drafting unit and needs a supervisor.",
+    )
+    outlet: Line200 | None = None
+    evidence: Reason2000 | None = None
+    posting_id: Id | None = Field(default=None, description="Which posting, when the channel has several.")
 
 
 class SignIn(Strict):
@@ -200,15 +233,6 @@ class SignatureOut(BaseModel):
     void_reason: str | None
 
 
-class PostingOut(BaseModel):
-    channel: str
-    outlet: str | None
-    url: str | None
-    evidence: str | None
-    posted_at: datetime
-    recorded_by: str | None
-
-
 class NextStep(BaseModel):
     trigger: str
     ready: bool
@@ -225,6 +249,16 @@ class TimelineEvent(BaseModel):
     state_before: str | None
     state_after: str | None
     details: dict[str, Any]
+    channel: str | None = Field(
+        default=None, description="cli, api, web, worker or system (none before 0007)."
+    )
+    credential: str | None = Field(
+        default=None, description="token:<id>, session:<hash>, os:USER@HOST, worker:<host>."
+    )
+    wall_at: datetime | None = Field(
+        default=None, description="The real time of an event made under a clock override."
+    )
+    clock_override: bool = False
 
 
 class DocumentView(BaseModel):
@@ -247,9 +281,13 @@ class DocumentView(BaseModel):
     signatures: list[SignatureOut]
     publication_url: str | None
     published_at: datetime | None
+    publication: PublicationOut | None
+    publication_evidence: EvidenceOut | None
     due_at: datetime | None
     due_provisional: bool
     postings: list[PostingOut]
+    claims_waiting: int = Field(description="Claims awaiting a supervisor's confirmation.")
+    corrections: list[CorrectionOut]
     posted_at: datetime | None
     on_time: bool | None
     working_days_taken: int | None
@@ -376,7 +414,7 @@ class CalendarLoadOut(BaseModel):
 
 # ---------------------------------------------------------------------------- health
 class Check(BaseModel):
-    status: Literal["ok", "error", "embedded", "unchecked"]
+    status: Literal["ok", "error", "embedded", "unchecked", "unkeyed"]
     detail: str | None = None
 
 
@@ -384,3 +422,4 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
     broker: Check
+    audit: Check | None = None

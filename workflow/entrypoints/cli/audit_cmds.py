@@ -1,37 +1,192 @@
-"""``santongbu audit``: verify the hash chains and checkpoint their heads.
+"""``santongbu audit``: keys, checkpoints (exported as signed anchors) and verification.
 
 The trail queries (by document, unit, actor, action, period) live in
 :mod:`workflow.entrypoints.cli.audit_query_cmds` and are added to the same ``audit`` group.
+Exit status of ``verify``: 0 intact, 1 a finding, 2 a usage error (scripts rely on it).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import typer
 
 from workflow.entrypoints.cli import common
 
-audit_app = typer.Typer(
-    help="The audit trail: verify its hash chains, checkpoint, query.", no_args_is_help=True
-)
+audit_app = typer.Typer(help="The audit trail: keys, checkpoints, verify, query.", no_args_is_help=True)
+
+
+def public_path(keyring_file: Path) -> Path:
+    """Where ``keygen`` writes the public keyring: beside the keyring, ``FILE.pub``."""
+    return keyring_file.with_name(keyring_file.name + ".pub")
+
+
+@audit_app.command("keygen")
+@common.command
+def keygen(
+    output: Path = typer.Option(
+        ..., "--output", help="The keyring file to create (mode 0600); FILE.pub gets the public keys."
+    ),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Add a new active key to an existing keyring (old keys stay, to verify)."
+    ),
+    json_: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Create the audit keyring: an HMAC secret that keys every event's hash and an Ed25519 key
+    that signs the exported checkpoints. Keep FILE off the database host's backups; give
+    FILE.pub to the auditors. With --rotate, a new key takes over from now and a key_rotated
+    event records where (keyed with the new key)."""
+    from sqlalchemy import text
+
+    from states.snapshot import SYSTEM
+    from workflow.kernel import audit
+    from workflow.kernel.auditkeys import (
+        KeyFileError,
+        generate_keyring,
+        load_keyring,
+        rotate_keyring,
+        write_public_keyring,
+    )
+    from workflow.kernel.clock import SystemClock
+
+    ctx = common.context()
+    # Not ctx.clock: that takes up SANTONGBU_AUDIT_KEY_FILE, which may name the file to create.
+    now = ctx.now or SystemClock().now()
+    try:
+        if rotate:
+            old = load_keyring(output).active.key_id
+            db = ctx.db  # first: a database or settings problem must stop us before the file changes
+            with db.transaction() as session:
+                session.execute(text("SELECT 1"))
+            keyring = rotate_keyring(output, now=now)
+        else:
+            old, db = None, None
+            keyring = generate_keyring(output, now=now)
+        write_public_keyring(public_path(output), keyring)
+    except KeyFileError as exc:
+        common.fail(str(exc))
+    out: dict[str, Any] = {
+        "keyring": str(output),
+        "public_keyring": str(public_path(output)),
+        "key_id": keyring.active.key_id,
+        "keys": list(keyring.key_ids),
+        "rotated_from": old,
+    }
+    if db is not None:
+        audit.use_keyring(keyring)
+        try:
+            with db.transaction() as session:
+                ev = audit.append(
+                    session,
+                    at=now,
+                    actor=SYSTEM,
+                    action="key_rotated",
+                    details={
+                        "old_key_id": old,
+                        "new_key_id": keyring.active.key_id,
+                        "keys": list(keyring.key_ids),
+                    },
+                )
+                out["event"] = {"chain": ev.chain, "seq": ev.seq}
+        except Exception as exc:
+            common.fail(
+                f"{output} was rotated to key {keyring.active.key_id} (in force; the old "
+                f"keys stay to verify), but its key_rotated event could not be recorded: {exc}",
+                code=1,
+            )
+    if json_:
+        return common.emit_json(out)
+    typer.echo(
+        f"{'rotated' if rotate else 'created'} {output}: active key {keyring.active.key_id}"
+        + (
+            f" (after {old}; key_rotated is {out['event']['chain']} seq {out['event']['seq']})"
+            if rotate
+            else ""
+        )
+    )
+    typer.echo(f"public keyring for auditors: {public_path(output)}")
+    if not rotate:
+        typer.echo(f"now set SANTONGBU_AUDIT_KEY_FILE={output} for the server, the workers and the CLI")
+
+
+@audit_app.command("checkpoint")
+@common.command
+def checkpoint(
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        file_okay=False,
+        help="Also write it to this folder as a signed anchor (default: SANTONGBU_AUDIT_EXPORT_DIR, if set).",
+    ),
+    json_: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record every chain head now, keyed (the worker does this periodically; both wait for a
+    checkpoint being written elsewhere, so the checkpoints stay one chain); with --export, also
+    as a signed anchor file for a write-once folder or the auditors."""
+    from workflow.kernel.auditkeys import KeyFileError
+
+    try:
+        done = common.context().services.audit.checkpoint(export_dir=export)
+    except KeyFileError as exc:
+        common.fail(str(exc))
+    if json_:
+        return common.emit_json(done.as_dict())
+    key = f"key {done.key_id}" if done.key_id else "NOT KEYED"
+    typer.echo(f"checkpoint {done.id}: {done.chains} chains, {done.events} events, {key}, {done.hash[:16]}")
+    if done.anchor is not None:
+        typer.echo(f"anchor written: {done.anchor}")
 
 
 @audit_app.command("verify")
 @common.command
 def verify(
-    document: int = typer.Option(None, "--document", help="Verify one document's chain only."),
+    document: int | None = typer.Option(None, "--document", help="Verify one document's chain only."),
+    anchors: Path | None = typer.Option(
+        None,
+        "--anchors",
+        exists=True,
+        file_okay=False,
+        help="The folder of exported anchors to check the trail against.",
+    ),
+    public_key: Path | None = typer.Option(
+        None,
+        "--public-key",
+        exists=True,
+        dir_okay=False,
+        help="The public keyring (FILE.pub) that checks the anchors' "
+        "signatures; not needed where the keyring is set.",
+    ),
+    since_anchor: bool = typer.Option(
+        False, "--since-anchor", help="Incremental: only what the newest anchor does not vouch for."
+    ),
     json_: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Recompute every chain; report the first broken link of each and the events after it.
+    """Check everything: each chain's links and keyed hashes, the heads, the checkpoints, every
+    anchor (no chain shorter than one says, none missing, the event count never falling), and
+    each document's state, deadline, postings and on-time verdict against its chain.
 
-    Exit status 0 when intact, 1 when something was edited, inserted or deleted.
+    Exit status 0 when intact, 1 on any finding, 2 on a usage error.
     """
-    report = common.context().services.audit.verify(document)
+    from workflow.kernel.audit_findings import VerifyUsageError
+    from workflow.kernel.auditkeys import KeyFileError
+
+    service = common.context().services.audit
+    try:
+        report = service.verify(document, anchors=anchors, public_key=public_key, since_anchor=since_anchor)
+    except (KeyFileError, VerifyUsageError) as exc:
+        common.fail(str(exc))
     if json_:
         common.emit_json(report.as_dict())
     else:
+        since = f", since anchor {report.since_anchor}" if report.since_anchor else ""
         typer.echo(
-            f"checked {report.events} events in {report.chains} chains against {report.checkpoints} checkpoint(s)"
+            f"checked {report.events} events in {report.chains} chains, {report.documents} documents, "
+            f"against {report.checkpoints} checkpoint(s) and {report.anchors} anchor(s){since}; "
+            f"{'keyed' if report.keyed else 'NOT KEYED'}"
         )
+        for note in report.notes:
+            typer.echo(f"note: {note}")
         for b in report.breaks:
             after = (
                 f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}"
@@ -39,21 +194,11 @@ def verify(
                 else ""
             )
             where = f"event id {b.event_id}, " if b.event_id else ""
-            typer.echo(f"BROKEN {b.chain} at seq {b.seq} ({where}{b.problem}){after}")
+            at = f" at seq {b.seq}" if b.seq is not None else ""
+            typer.echo(f"BROKEN {b.chain}{at} ({where}{b.problem}){after}")
         typer.echo("audit trail intact" if report.ok else "audit trail BROKEN")
     if not report.ok:
         raise typer.Exit(1)
-
-
-@audit_app.command("checkpoint")
-@common.command
-def checkpoint(json_: bool = typer.Option(False, "--json")) -> None:
-    """Record every chain head now (the worker does this periodically; both wait for a
-    checkpoint being written elsewhere, so the checkpoints stay one chain)."""
-    cp = common.context().services.audit.checkpoint()
-    common.emit_json(cp.as_dict()) if json_ else typer.echo(
-        f"checkpoint {cp.id}: {cp.chains} chains, {cp.hash[:16]}"
-    )
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,9 @@ def events(
         None, "--action", help="e.g. publish, sign, record_posting, edit, calendar_loaded."
     ),
     outcome: str | None = typer.Option(None, "--outcome", help="allowed or refused."),
+    channel: str | None = typer.Option(
+        None, "--channel", help="cli, api, web, worker or system: how the action came in."
+    ),
     since: str | None = typer.Option(
         None, "--since", help="From this instant or date, inclusive (ISO 8601; local zone if none given)."
     ),
@@ -58,6 +61,7 @@ def events(
         actor=actor,
         action=action,
         outcome=outcome,
+        channel=channel,
         since=common.parse_instant(since, what="--since") if since else None,
         until=common.parse_instant(until, what="--until") if until else None,
     )

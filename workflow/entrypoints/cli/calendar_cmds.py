@@ -306,9 +306,9 @@ def _require_database(ctx: common.AppContext) -> None:
     from workflow.kernel.db import normalise_url
 
     url = make_url(normalise_url(ctx.settings.database_url))
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        if not Path(url.database).is_file():
-            common.fail(f"no database at {url.database}: create it with 'santongbu db upgrade'")
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(url.database)).is_file():
+        common.fail(f"no database at {url.database}: create it with 'santongbu db upgrade'")
     try:
         ready = inspect(ctx.db.engine).has_table("calendar_years")
     except Exception as exc:

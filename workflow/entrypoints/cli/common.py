@@ -39,8 +39,14 @@ class AppContext:
 
     @cached_property
     def services(self) -> Services:
-        """Every service, on the real clock or, with ``--now``, a clock standing at that instant."""
-        return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
+        """Every service, on the real clock or, with ``--now``, a clock standing at that instant
+        (and the audit keyring the settings name: a missing or unsafe key file is one line)."""
+        from workflow.kernel.auditkeys import KeyFileError
+
+        try:
+            return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
+        except KeyFileError as exc:
+            fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
 
     @property
     def db(self) -> Database:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from states.catalogue import label
 from states.lifecycle import REJECT_TO, State
 from workflow.entrypoints.cli import common
 from workflow.services.documents import Outcome, Workflow
+from workflow.services.documents.views import PostingView, PublicationClaimView
 
 doc_app = typer.Typer(
     help="Policy documents: create, edit, attach, sign, publish, post.", no_args_is_help=True
@@ -259,13 +262,28 @@ def publish(
     doc_id: int = typer.Argument(...),
     url: str = typer.Option(..., "--url", help="Where the policy text is public on the portal."),
     at: str | None = typer.Option(None, "--at", help="When it went public (ISO 8601; default now)."),
+    backdated: bool = typer.Option(
+        False,
+        "--backdated",
+        help="--at really lies more than the grace "
+        "window (24 h) in the past; a supervisor confirms it later.",
+    ),
     if_version: int | None = IF_VERSION,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
     """Joint sign-off → published; starts the 3-working-day clock."""
     published_at = common.parse_instant(at, what="--at") if at else None
-    _fire("publish", doc_id, as_, json_, if_version, publication_url=url, published_at=published_at)
+    _fire(
+        "publish",
+        doc_id,
+        as_,
+        json_,
+        if_version,
+        publication_url=url,
+        published_at=published_at,
+        backdated=backdated,
+    )
 
 
 @doc_app.command("file")
@@ -368,19 +386,29 @@ def show(
     for s in view.signers:
         typer.echo(f"  signer {s.login}: {'signed' if s.signed else 'not signed'}")
     if view.published_at:
-        typer.echo(f"  published {_local(view.published_at, tz)} at {view.publication_url}")
+        typer.echo(
+            f"  published {_local(view.published_at, tz)} at {view.publication_url}"
+            f"{_claim(view.publication, tz, publication=True)}"
+        )
     if view.due_at:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
         typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+    if view.publication_evidence is not None:
+        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
     for p in view.postings:
         typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence} at {_local(p.posted_at, tz)}"
+            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at "
+            f"{_local(p.posted_at, tz)}{_claim(p, tz)}"
+        )
+        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
+    for c in view.corrections:
+        typer.echo(
+            f"  corrected {c.what} {_local(c.at, tz)} by {c.by}: {c.reason} "
+            f"({_changes(c.before or {}, c.after or {}, tz)})"
         )
     if view.on_time is not None:
-        typer.echo(
-            f"  result: {'on time' if view.on_time else 'late by %s working day(s)' % view.working_days_late}, "
-            f"{view.working_days_taken} working day(s) taken"
-        )
+        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
+        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
         typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
@@ -388,9 +416,52 @@ def show(
         typer.echo("  timeline:")
         for e in events:
             moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
+            via = f" via {e.channel}" if e.channel else ""
             typer.echo(
-                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} {e.outcome}{moved}"
+                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} "
+                f"{e.outcome}{moved}{via}"
             )
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any], tz: str) -> str:
+    """What a correction changed, field by field (instants in the working zone)."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            try:
+                return _local(datetime.fromisoformat(value), tz)
+            except ValueError:
+                return value
+        return str(value)
+
+    return "; ".join(
+        f"{k} {shown(before.get(k))} → {shown(after.get(k))}"
+        for k in after
+        if k != "posting_id" and before.get(k) != after.get(k)
+    )
+
+
+def _claim(claim: PublicationClaimView | PostingView | None, tz: str, *, publication: bool = False) -> str:
+    """How a claimed instant stands: recorded when, waiting for or confirmed by a supervisor."""
+    if claim is None or claim.recorded_at is None or claim.migrated:
+        return ""
+    if claim.awaiting_confirmation:
+        counts = "the deadline runs from the claim" if publication else "counts as recorded"
+        return f" (claimed; recorded {_local(claim.recorded_at, tz)}: CLAIM AWAITING CONFIRMATION, {counts})"
+    if claim.confirmed_by:
+        return f" (recorded {_local(claim.recorded_at, tz)}; claim confirmed by {claim.confirmed_by})"
+    return ""
+
+
+def _evidence(e: Any, lang: str) -> str:
+    """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
+    parts = [label("evidence", e.status, lang)]
+    if e.checked_at:
+        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
+    if e.sha256:
+        parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
+    parts.extend(r["message"] for r in e.reasons)
+    return "; ".join(parts)
 
 
 def _local(instant: Any, tz: str) -> str:

@@ -23,6 +23,7 @@ app = typer.Typer(
 
 @app.callback()
 def _global(
+    context: typer.Context,
     database_url: str | None = typer.Option(
         None,
         "--db",
@@ -33,7 +34,8 @@ def _global(
     now: str | None = typer.Option(
         None,
         "--now",
-        help="Act as if it were this instant (ISO 8601); for drills and tests.",
+        help="Act as if it were this instant (ISO 8601); for drills and tests. Refused "
+        "unless SANTONGBU_ALLOW_CLOCK_OVERRIDE=true; every event then also records the real time.",
     ),
 ) -> None:
     from workflow.kernel.settings import Settings
@@ -51,7 +53,28 @@ def _global(
     ctx = common.AppContext(settings=settings)
     common.set_context(ctx)
     if now:
+        if not settings.allow_clock_override:
+            common.fail(
+                "--now is refused: this installation does not allow clock overrides "
+                "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)"
+            )
         ctx.now = common.parse_instant(now, what="--now")
+    _attribute(context, bool(now))
+
+
+def _attribute(context: typer.Context, clock_override: bool) -> None:
+    """Everything this invocation writes is attributed to the CLI and the operating-system
+    user running it (``--as`` is the login acted as); undone when the command ends."""
+    from workflow.kernel import attribution
+
+    token = attribution.begin("cli", attribution.os_credential(), clock_override=clock_override)
+    attribution.set_clock_override(clock_override)
+
+    def done() -> None:
+        attribution.set_clock_override(False)
+        attribution.end(token)
+
+    context.call_on_close(done)
 
 
 def _register() -> None:
@@ -59,9 +82,11 @@ def _register() -> None:
         admin_cmds,
         audit_cmds,
         calendar_cmds,
+        correct_cmds,
         db_cmds,
         diagram_cmds,
         doc_cmds,
+        evidence_cmds,
         file_cmds,
         import_cmds,
         ops_cmds,
@@ -76,6 +101,7 @@ def _register() -> None:
         db_cmds,
         admin_cmds,
         doc_cmds,
+        correct_cmds,
         audit_cmds,
         diagram_cmds,
         calendar_cmds,
@@ -84,6 +110,7 @@ def _register() -> None:
         report_cmds,
         server_cmds,
         web_cmds,
+        evidence_cmds,
         search_cmds,
         import_cmds,
         file_cmds,

@@ -103,7 +103,7 @@ def beat_cmd(
     app.start(argv)
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app():
     from workers.app import make_app
 
     return make_app(services=common.context().services)

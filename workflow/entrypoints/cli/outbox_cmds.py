@@ -94,9 +94,10 @@ def outbox_show(
     row = common.context().services.outbox.show(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict(bodies=True))
-    fmt = lambda items: ", ".join(
-        f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items
-    )  # noqa: E731
+
+    def fmt(items: list[dict[str, str]]) -> str:
+        return ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)
+
     for label, value in (
         ("id", row.id),
         ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),

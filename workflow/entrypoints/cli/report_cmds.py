@@ -58,7 +58,7 @@ def _reports() -> Reports:
     return common.context().services.reports
 
 
-def _now(value: str | None):  # type: ignore[no-untyped-def]
+def _now(value: str | None):
     return common.parse_instant(value, what="--now") if value else None
 
 

@@ -63,7 +63,8 @@ def app_from_environment() -> Any:
     from workflow.entrypoints.web import install
     from workflow.kernel.settings import Settings
 
-    app = create_app(services=bootstrap(Settings()))
+    # announce: each server process logs whether the audit trail is keyed
+    app = create_app(services=bootstrap(Settings(), announce=True))
     install(app)
     return app
 
@@ -88,10 +89,14 @@ def serve(
 
     import uvicorn
 
+    from workflow.kernel import audit
+
     ctx = common.context()
     where = (
         f"santongbu on http://{host}:{port}  (database: {ctx.db.dialect}; pages at /web, API docs at /docs)"
     )
+    keyed = audit.keyed_status()
+    common.stderr(f"audit trail {keyed['detail']}" if keyed["keyed"] else f"WARNING: {keyed['detail']}")
     # Uvicorn's access log shows method, path and status, never headers: tokens stay out of logs.
     if workers == 1:
         from workflow.entrypoints.web import install

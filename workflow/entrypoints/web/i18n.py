@@ -167,6 +167,28 @@ T: dict[str, tuple[str, str]] = {
     "doc.published_at": ("公开时间", "Published"),
     "doc.publication_url": ("公开网址", "Publication URL"),
     "doc.postings": ("解读发布记录", "Postings"),
+    "doc.claim_waiting": (
+        "(补录时间,{recorded} 登记,待监督人员确认,暂按登记时间计)",
+        "(claimed; recorded {recorded}: awaiting a supervisor's confirmation, counts as recorded)",
+    ),
+    "doc.claim_confirmed": ("(补录时间已由 {who} 确认)", "(claimed time confirmed by {who})"),
+    "doc.claims_waiting": (
+        "有 {n} 项补录时间待监督人员确认;确认前按登记时间计算是否按时。",
+        "{n} claimed time(s) await a supervisor's confirmation; until then they count as recorded.",
+    ),
+    "doc.corrections": ("更正记录", "Corrections"),
+    "tl.via": ("经{channel}", "via {channel}"),
+    "tl.clock_override": ("时钟为指定时间,实际时间 {at}", "clock set by hand; real time {at}"),
+    "doc.correct": ("更正公开或解读发布记录", "Correct the publication or a posting"),
+    "doc.correct_help": (
+        "只填写需要更正的项;原值保留在办理记录中。更早的解读发布时间或更晚的公开时间须由监督人员更正。",
+        (
+            "Fill in only what is wrong; the original stays in the timeline. An earlier posting or a "
+            "later publication is a supervisor's correction."
+        ),
+    ),
+    "doc.before": ("原", "before"),
+    "doc.after": ("改为", "after"),
     "doc.no_postings": ("尚无解读发布记录。", "No postings yet."),
     "doc.timeline": ("办理记录", "Timeline"),
     "doc.closed_reason": ("理由", "Reason"),
@@ -199,6 +221,18 @@ T: dict[str, tuple[str, str]] = {
     "f.publication_url": ("公开网址", "Publication URL"),
     "f.published_at": ("公开时间(留空为现在)", "Published at (empty: now)"),
     "f.reason": ("理由", "Reason"),
+    "f.backdated": (
+        "公开时间早于现在 24 小时以上,确系补录(需监督人员确认)",
+        "The publication time lies more than 24 hours back: it really was (a supervisor confirms it)",
+    ),
+    "f.what": ("待确认项", "What is confirmed"),
+    "f.correct_at": ("更正后的时间(北京时间)", "The right time (Beijing time)"),
+    "f.correct_url": ("更正后的 URL", "The right URL"),
+    "f.correct_outlet": ("更正后的媒体", "The right outlet"),
+    "f.correct_evidence": ("更正后的佐证", "The right evidence"),
+    "f.correct_what": ("更正项", "What is corrected"),
+    "f.correct_reason": ("更正理由", "Why it is corrected"),
+    "f.confirm_reason": ("确认理由", "Why the claimed time is right"),
     "f.reject_to": ("退回到", "Send back to"),
     "f.channel": ("渠道", "Channel"),
     "f.outlet": ("媒体名称", "Outlet"),
@@ -215,6 +249,8 @@ T: dict[str, tuple[str, str]] = {
     "b.sign": ("签署审签包", "Sign the package"),
     "b.reject": ("退回", "Send back"),
     "b.record_posting": ("登记解读发布", "Record posting"),
+    "b.confirm": ("确认补录时间", "Confirm the claimed time"),
+    "b.correct": ("更正", "Correct"),
     "b.create": ("创建草稿", "Create draft"),
     "b.download_csv": ("下载 CSV", "Download CSV"),
     "b.download_xlsx": ("下载 Excel", "Download Excel"),
@@ -232,6 +268,9 @@ T: dict[str, tuple[str, str]] = {
     "sign.reject_draft": ("起草(修改正文)", "draft (change the text)"),
     "sign.waiting_for": ("尚待签署:{logins}", "Still to sign: {logins}"),
     # dashboard
+    "dash.claims": ("待确认的补录时间", "Claimed times awaiting confirmation"),
+    "dash.claims_none": ("没有待确认的补录时间。", "No claimed time awaits confirmation."),
+    "dash.claim_line": ("声称 {claimed},登记于 {recorded}", "claimed {claimed}, recorded {recorded}"),
     "dash.title": ("督查看板", "Supervision dashboard"),
     "dash.as_of": ("截至 {at}", "as of {at}"),
     "dash.overdue": ("当前逾期未发布解读", "Overdue now"),
@@ -278,11 +317,33 @@ T: dict[str, tuple[str, str]] = {
     "done.reject": ("已退回。", "Sent back."),
     "done.fire": ("已完成:{trigger}。", "Done: {trigger}."),
     "done.record_posting": ("解读发布已登记。", "Posting recorded."),
+    "done.confirm": (
+        "补录时间已确认,是否按时已重新计算。",
+        "Claimed time confirmed; on time or late recomputed.",
+    ),
+    "done.correct": ("已更正,原值保留在办理记录中。", "Corrected; the original values stay in the timeline."),
     "done.posted": (
         "解读已在门户网站和新闻媒体发布,文件办结。",
         "The interpretation is out on the portal and in the news media: the document is closed.",
     ),
     "done.voided": ("审签包已改变,此前的签字作废。", "The package changed: earlier signatures are void."),
+    # evidence of postings (docs/evidence.md)
+    "ev.label": ("网页核验", "Page check"),
+    "ev.policy_page": ("政策文件页面", "Policy page"),
+    "ev.view": ("查看留存网页", "View the kept page"),
+    "ev.download": ("下载 WARC", "Download WARC"),
+    "ev.changed": ("页面已变化", "page changed"),
+    "ev.disappeared": ("页面已消失", "page gone"),
+    "ev.page_date": ("页面日期", "page date"),
+    "ev.kept_note": (
+        "留存时间 {at};脚本和外部资源均已禁用。",
+        "Kept {at}; scripts and outside resources are disabled.",
+    ),
+    "dash.unverified": ("网页未核验通过的解读发布", "Postings without verified evidence"),
+    "dash.unverified_none": ("所有登记的解读网页均已核验通过。", "Every recorded posting page is verified."),
+    "dash.unverified_more": ("另有 {n} 条未显示。", "{n} more not shown."),
+    "col.channel": ("渠道", "Channel"),
+    "col.evidence": ("核验", "Evidence"),
     # errors
     "err.title": ("无法完成", "Not possible"),
     "err.403": ("您无权查看或办理此项。", "You may not see or do this."),
@@ -324,6 +385,7 @@ def labels_for(lang: str) -> dict[str, Any]:
         "channel_label": of("channel"),
         "level_label": of("level"),
         "status_label": of("status"),
+        "evidence_label": of("evidence"),
         "disclosure_label": of("disclosure"),
         "role_label": of("role"),
         "report_label": lambda c: "" if c is None else _pair(REPORT_LABELS.get(c), c, lang),
@@ -340,5 +402,5 @@ def _reason_text(stored: Any, lang: str) -> str:
     """A refusal reason as the audit trail stores it (code, params) in the page's language."""
     if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
         return str(stored)
-    params = stored.get("params") if isinstance(stored.get("params"), dict) else {}
-    return Reason(stored["code"], params).text(lang)
+    params = stored.get("params")
+    return Reason(stored["code"], params if isinstance(params, dict) else {}).text(lang)

@@ -36,6 +36,7 @@ from workflow.entrypoints.web.security import (
     csrf_ok,
     new_session,
 )
+from workflow.kernel import attribution
 from workflow.kernel.clock import Clock
 from workflow.kernel.errors import SantongbuError
 from workflow.kernel.settings import Settings
@@ -127,7 +128,7 @@ def make_env(tz: str) -> Environment:
 
 
 def state(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+    return request.app.state.web
 
 
 class SignInRequired(Exception):
@@ -170,7 +171,7 @@ def page_for(request: Request) -> Page:
     """The :class:`Page` of this request (built once, kept on ``request.state``)."""
     cached = getattr(request.state, "page", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     web = state(request)
     lang, set_lang = _language(request, web.settings.language)
     if web.codec is None:
@@ -184,6 +185,9 @@ def page_for(request: Request) -> Page:
             session, user, fresh = None, None, True  # deactivated, or the password changed
     if session is None:
         session = new_session()
+    by = attribution.current()
+    if by.channel == "web":  # every event of this request names its session (hashed)
+        by.credential = attribution.session_credential(session.sid)
     page = Page(request, web, lang, session, user, set_session=fresh, set_lang=set_lang)
     request.state.page = page
     return page
@@ -209,7 +213,7 @@ async def checked_form(request: Request) -> dict[str, str]:
         log.warning("web: form without a valid CSRF token refused on %s", request.url.path)
         raise CsrfFailed()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form.keys()}  # type: ignore[assignment]
+    values["__lists__"] = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}  # type: ignore[assignment]
     return values
 
 

@@ -104,7 +104,7 @@ class SessionCodec:
         sid, csrf, login, pw = (raw.get(k) for k in ("sid", "csrf", "login", "pw"))
         if not all(isinstance(v, str) for v in (sid, csrf, login, pw)) or not sid or not csrf:
             return None
-        return SessionData(sid=sid, csrf=csrf, login=login or None, pw=pw)
+        return SessionData(sid=sid, csrf=csrf, login=login or None, pw=str(pw))
 
 
 def csrf_ok(session: SessionData | None, submitted: str | None) -> bool:

@@ -69,7 +69,7 @@ def lifecycle(counts: Mapping[str, int]) -> dict[str, Any]:
         for i, src in enumerate(sources):
             sx, sy = POSITIONS[src]
             if sy == dy and dx > sx:  # forward along the main path
-                x1, y1, x2, y2 = sx + BOX_W, sy + BOX_H // 2, dx, dy + BOX_H // 2
+                x1, y1, x2, y2 = float(sx + BOX_W), float(sy + BOX_H // 2), float(dx), float(dy + BOX_H // 2)
                 edges.append(
                     Edge(str(t["trigger"]), f"M{x1},{y1} L{x2 - 2},{y2}", (x1 + x2) / 2, y1 - 7, False, True)
                 )

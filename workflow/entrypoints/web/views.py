@@ -123,6 +123,12 @@ def document_page(
     signed_by_me = bool(mine and mine["signed"])
     withdrawable = member and Trigger.WITHDRAW in steps
     postable = member and view["state"] == State.PUBLISHED
+    may_confirm = "supervisor" in user.roles and not member  # states/claims.py: may_confirm
+    may_correct = (member or may_confirm) and view["state"] in (State.PUBLISHED, State.INTERPRETATION_POSTED)
+    waiting_what = [
+        *(["publication"] if view["publication"] and view["publication"]["awaiting_confirmation"] else []),
+        *dict.fromkeys(p["channel"] for p in view["postings"] if p["awaiting_confirmation"]),
+    ]
     forward = next_step(view, page.lang)
     # Forms rendered on the page: a refusal is shown next to its button; any other at the top.
     placed = set()
@@ -134,6 +140,10 @@ def document_page(
         placed |= {"reject"} | (set() if signed_by_me else {"sign"})
     if postable:
         placed.add("posting")
+    if may_confirm and view["claims_waiting"]:
+        placed.add("confirm")
+    if may_correct:
+        placed.add("correct")
     return {
         "doc": view,
         "member": member,
@@ -158,6 +168,9 @@ def document_page(
         "errors": errors or {},
         "values": values or {},
         "postable": postable,
+        "may_confirm": may_confirm,
+        "waiting_what": waiting_what,
+        "may_correct": may_correct,
     }
 
 
@@ -183,6 +196,9 @@ def dashboard(page: Page) -> dict[str, Any]:
         "diagram": svg.lifecycle(counts),
         "counts": counts,
         "mermaid": _mermaid(counts),
+        "claims_waiting": seen.claims_waiting,
+        "unverified": seen.unverified,
+        "unverified_count": seen.unverified_count,
     }
 
 

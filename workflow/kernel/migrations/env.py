@@ -8,7 +8,7 @@ from workflow.kernel.models import Base, UTCDateTime
 from workflow.kernel.search import not_search_object
 
 
-def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+def render_item(type_, obj, autogen_context):
     """Write UTCDateTime as a plain timestamptz so migrations never import model code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -26,6 +26,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_actor_unit_at", "actor_unit", "at"),
+        Index("ix_audit_events_channel_at", "channel", "at"),
         Index(
             "ix_audit_events_refused",
             "actor_unit",
@@ -49,11 +50,19 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Who acted through what (workflow/kernel/attribution.py); NULL on events written before
+    # 0007_trust. ``wall_at`` is the real instant of an event made under a clock override.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    credential: Mapped[str | None] = mapped_column(String(200))
+    wall_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The key whose HMAC ``hash`` is (0008_audit_keys); NULL: plain SHA-256, an unkeyed trail.
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):
-    """The newest (seq, hash) of each chain: a compare-and-set target that serialises appends
-    to one chain without serialising the whole trail."""
+    """The newest (seq, hash) of each chain, moved only by a trigger on ``audit_events``
+    (0008_audit_keys): a head always names the last event appended to its chain, and the
+    application role cannot write this table itself."""
 
     __tablename__ = "audit_heads"
 
@@ -73,3 +82,8 @@ class AuditCheckpoint(Base):
     chain_count: Mapped[int] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 0008_audit_keys: the key of ``hash`` (an HMAC; NULL: plain SHA-256), the number of events
+    # the heads add up to, and the newest event id then (tells beat whether anything is new).
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    event_count: Mapped[int | None] = mapped_column(BigId)
+    last_event_id: Mapped[int | None] = mapped_column(BigId)

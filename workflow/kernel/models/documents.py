@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.kernel.models.base import Base, UTCDateTime
@@ -39,6 +50,14 @@ class Document(Base):
     # Publication facts and the deadline (computed on the working-day calendar).
     publication_url: Mapped[str | None] = mapped_column(String(2000))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The server's instant when the publication was recorded, beside the claimed published_at;
+    # a claim older than the grace window awaits a supervisor's confirmation (states/claims.py).
+    published_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publication_confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    publication_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publication_confirm_reason: Mapped[str | None] = mapped_column(Text)
+    publication_migrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Published before recorded instants existed: history, counted as claimed (0007_trust)."""
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     # The result, recorded for good when the interpretation is posted.
@@ -54,6 +73,9 @@ class Document(Base):
     # it back to the publication instant, so the sweep recomputes it. A hint, never a fact:
     # exactly-once still rests on the escalations' unique (document, level).
     next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Completed sign-off rounds (every named signer signed one package): an editor whose last
+    # change was made in the current round may not sign (states/signoff.py, 0007_trust).
+    signoff_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
     # For the reports (per unit and period) and the sweep (open documents by due instant).
@@ -159,7 +181,30 @@ class Posting(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     evidence: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """The claimed instant (``--at``); ``recorded_at`` is the server's."""
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # A claim older than the grace window counts from recorded_at until a supervisor confirms it.
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
+    migrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Recorded before claims were judged: history, counted as claimed (0007_trust)."""
 
     document: Mapped[Document] = relationship(back_populates="postings")
+
+
+class DocumentEditor(Base):
+    """Who changed a document's package (text, plan, materials, interpreter), and when last.
+
+    ``round`` is the document's ``signoff_round`` at that change: an editor whose round is the
+    current one changed the package since the last completed sign-off round, and so may not
+    sign it (states/signoff.py).
+    """
+
+    __tablename__ = "document_editors"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    round: Mapped[int] = mapped_column(Integer, default=0)

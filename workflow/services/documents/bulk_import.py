@@ -210,18 +210,25 @@ class DocumentImport(DocumentService):
                     posted_at=p.posted_at,
                     recorded_at=now,
                     recorded_by=user.id,
+                    # History brought in from before the system: counted as claimed, as
+                    # 0007_trust counts the postings recorded before claims were judged.
+                    migrated=True,
                 )
                 for p in r.postings
             ]
+            session.flush()  # the postings' ids, for the imported event (audit verify replays them)
             details: dict[str, Any] = {
                 "file": file,
                 "sha256": digest,
                 **r.facts(),
                 "package_hash": doc.package_hash,
             }
+            for fact, posting in zip(details["postings"], doc.postings, strict=True):
+                fact["posting_id"] = posting.id
             if r.published_at is not None:
                 due = due_for(session, r.published_at, self.settings)
                 doc.publication_url, doc.published_at = r.publication_url, r.published_at
+                doc.published_recorded_at, doc.publication_migrated = now, True  # as the postings
                 doc.due_at, doc.due_provisional = due.due_at, due.provisional
                 details.update(due_at=due.due_at, due_provisional=due.provisional)
                 if r.state is State.PUBLISHED:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states import permissions
+from states import claims, permissions, signoff
 from states.lifecycle import REJECT_TO, State, Trigger, decide
 from states.package import content_hash
 from states.reasons import Reason
@@ -38,10 +38,15 @@ from workflow.kernel.models import (
     Unit,
     User,
 )
-from workflow.kernel.snapshots import document_snapshot
+from workflow.kernel.snapshots import document_snapshot, signer_snapshot
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
-from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal
+from workflow.services.documents.transaction import (
+    Outcome,
+    _Ctx,
+    _Refusal,
+    record_editor,
+)
 from workflow.services.documents.validation import (
     POSTABLE,
     check_url,
@@ -101,6 +106,7 @@ class DocumentCommands(Effects, BlobKeeping):
                 doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
+                record_editor(session, doc, user.id, now)
                 audit.append(
                     session,
                     at=now,
@@ -159,6 +165,7 @@ class DocumentCommands(Effects, BlobKeeping):
                         else f"<{len(value or '')} characters>"
                     )
             ctx.details["changed"] = changed
+            ctx.edited = bool(changed)
             self._rehash(ctx)
             return None
 
@@ -208,6 +215,7 @@ class DocumentCommands(Effects, BlobKeeping):
             ctx.details.update(
                 {"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash}
             )
+            ctx.edited = True
             self._rehash(ctx)
             return None
 
@@ -226,6 +234,7 @@ class DocumentCommands(Effects, BlobKeeping):
                 ctx.details["file_sha256"] = m.file_sha256
             ctx.doc.materials.remove(m)
             ctx.session.flush()
+            ctx.edited = True
             self._rehash(ctx)
             return None
 
@@ -249,6 +258,10 @@ class DocumentCommands(Effects, BlobKeeping):
                     raise NotFound(Reason("no_such_user", {"login": name}))
                 if not users[name].active:
                     raise invalid("signers", f"{name} is deactivated")
+            # Nobody who prepared the package signs it; every conflict is named at once.
+            conflicts = signoff.naming_conflicts([signer_snapshot(users[n]) for n in wanted], ctx.snap)
+            if conflicts:
+                raise Refused(conflicts)
             keep = {users[n].id for n in wanted}
             for s in list(ctx.doc.signers):
                 if s.user_id not in keep:
@@ -287,10 +300,16 @@ class DocumentCommands(Effects, BlobKeeping):
             ctx.session.flush()
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
+            if not remaining:  # a round is complete: later changes make new editors
+                ctx.doc.signoff_round = (ctx.doc.signoff_round or 0) + 1
+                ctx.details["round"] = ctx.doc.signoff_round
             return None
 
+        def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
+            return permissions.may_sign(actor, snap) or signoff.may_sign_package(actor, snap)
+
         return self._change(
-            login, doc_id, "sign", run, authorise=permissions.may_sign, expected_version=expected_version
+            login, doc_id, "sign", run, authorise=authorise, expected_version=expected_version
         )
 
     def fire(
@@ -302,9 +321,13 @@ class DocumentCommands(Effects, BlobKeeping):
         reason: str | None = None,
         publication_url: str | None = None,
         published_at: datetime | None = None,
+        backdated: bool = False,
         expected_version: int | None = None,
     ) -> Outcome:
-        """Fire a lifecycle trigger; its effects are applied here, never in callbacks."""
+        """Fire a lifecycle trigger; its effects are applied here, never in callbacks.
+
+        ``backdated`` says a publication claimed more than the grace window in the past really
+        was (states/claims.py); without it such a claim is refused as a likely typo."""
         if trigger == Trigger.PUBLISH:
             publication_url = check_url("publication_url", publication_url)
         if published_at is not None:
@@ -322,6 +345,9 @@ class DocumentCommands(Effects, BlobKeeping):
                 "publication_url": publication_url,
                 "published_at": published_at or (ctx.now if trigger == Trigger.PUBLISH else None),
                 "now": ctx.now,
+                "signer_rule": self.settings.signoff_rule,
+                "grace": self.settings.claim_grace,
+                "backdated": backdated,
             }
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:
@@ -402,7 +428,18 @@ class DocumentCommands(Effects, BlobKeeping):
             )
             ctx.doc.postings.append(posting)
             ctx.session.flush()
-            ctx.details.update({"channel": channel, "outlet": outlet, "url": url, "posted_at": at})
+            ctx.details.update(
+                {
+                    "posting_id": posting.id,
+                    "channel": channel,
+                    "outlet": outlet,
+                    "url": url,
+                    "posted_at": at,
+                    "recorded_at": ctx.now,
+                }
+            )
+            if claims.is_backdated(at, ctx.now, self.settings.claim_grace):
+                ctx.details["awaiting_confirmation"] = True  # counts as recorded until confirmed
             snap = document_snapshot(ctx.session, ctx.doc)
             decision = decide(snap, Trigger.POST_INTERPRETATION, {"now": ctx.now})
             if not decision.allowed:

@@ -5,12 +5,25 @@ back; docs/design.md §9)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from states.claims import awaiting_confirmation, counted_instant
 from states.lifecycle import EFFECTS
 from states.snapshot import REQUIRED_CHANNELS
+from workflow.kernel.models import Posting
 from workflow.services.documents.transaction import DocumentService, _Ctx
+
+
+def counted_at(posting: Posting, grace: timedelta) -> datetime:
+    """The instant a posting counts from (states/claims.py)."""
+    return counted_instant(
+        posting.posted_at,
+        posting.recorded_at,
+        grace,
+        confirmed=posting.confirmed_by is not None,
+        migrated=bool(posting.migrated),
+    )
 
 
 class Effects(DocumentService):
@@ -34,6 +47,7 @@ class Effects(DocumentService):
         due = due_for(ctx.session, args["published_at"], self.settings)
         doc.publication_url = args["publication_url"]
         doc.published_at = args["published_at"]
+        doc.published_recorded_at = ctx.now  # the server's instant beside the claimed one
         doc.due_at, doc.due_provisional = due.due_at, due.provisional
         doc.next_rung_at = doc.published_at  # the sweep looks once and stores the exact hint
         # The calendar source of each counted year goes on record with the deadline.
@@ -41,6 +55,8 @@ class Effects(DocumentService):
             {
                 "publication_url": doc.publication_url,
                 "published_at": doc.published_at,
+                "recorded_at": ctx.now,
+                "backdated": bool(args.get("backdated")),
                 "due_at": doc.due_at,
                 "due_provisional": doc.due_provisional,
                 "counted_days": [d.isoformat() for d in due.counted_days],
@@ -70,8 +86,8 @@ class Effects(DocumentService):
 
         doc = ctx.doc
 
-        def first(channel: str) -> datetime:
-            return min(p.posted_at for p in doc.postings if p.channel == channel)
+        def first(channel: str) -> datetime:  # a claim awaiting confirmation counts as recorded
+            return min(counted_at(p, self.settings.claim_grace) for p in doc.postings if p.channel == channel)
 
         doc.posted_at = max(first(c) for c in REQUIRED_CHANNELS)
         assert doc.published_at is not None and doc.due_at is not None
@@ -88,8 +104,22 @@ class Effects(DocumentService):
             }
         )
         if not on_time:
+            waiting = sum(
+                1
+                for p in doc.postings
+                if awaiting_confirmation(
+                    p.posted_at,
+                    p.recorded_at,
+                    self.settings.claim_grace,
+                    confirmed=p.confirmed_by is not None,
+                    migrated=bool(p.migrated),
+                )
+            )
             self._notify(
-                ctx, "posted_late", {"working_days_overdue": late}, dedupe_key=f"{doc.id}:posted_late"
+                ctx,
+                "posted_late",
+                {"working_days_overdue": late, "claims_waiting": waiting},
+                dedupe_key=f"{doc.id}:posted_late",
             )
 
 

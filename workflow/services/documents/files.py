@@ -125,6 +125,7 @@ class DocumentFiles(BlobKeeping):
                     Reason("invalid", {"field": "file", "problem": "removed meanwhile; upload it again"})
                 )
             body(ctx)
+            ctx.edited = True  # a package edit: the uploader may not sign this round (states/signoff.py)
             self._rehash(ctx)
 
         try:

@@ -16,18 +16,22 @@ from workflow.kernel.errors import Forbidden
 from workflow.kernel.models import Document, Signer, Unit, User
 from workflow.kernel.snapshots import document_snapshot
 from workflow.services.audit_queries import timeline_events
+from workflow.services.claims import corrections, posting_claim, publication_claim
 from workflow.services.documents.transaction import DocumentService
 from workflow.services.documents.validation import invalid
 from workflow.services.documents.views import (
+    CorrectionView,
     DocumentSummary,
     DocumentView,
     MaterialView,
     NextStep,
     PostingView,
+    PublicationClaimView,
     SignatureView,
     SignerView,
     TimelineEvent,
 )
+from workflow.services.evidence.queries import document_evidence
 
 
 class DocumentReads(DocumentService):
@@ -36,7 +40,7 @@ class DocumentReads(DocumentService):
     def read_document(self, login: str, doc_id: int) -> DocumentView:
         """A document with its package, signatures, postings, deadline and what is missing."""
         with self.db.transaction() as session:
-            user, actor = self._actor(session, login)
+            _user, actor = self._actor(session, login)
             doc = self._load(session, doc_id)
             snap = document_snapshot(session, doc)
             denied = permissions.may_read(actor, snap)
@@ -57,6 +61,8 @@ class DocumentReads(DocumentService):
             "publication_url": "https://given.when.fired",
             "published_at": now,
             "now": now,
+            "signer_rule": self.settings.signoff_rule,
+            "grace": self.settings.claim_grace,
         }
         steps = []
         for trig in triggers_from(snap.state):
@@ -65,6 +71,8 @@ class DocumentReads(DocumentService):
         return tuple(steps)
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
+        grace = self.settings.claim_grace
+        checked, publication_evidence = document_evidence(session, doc, self.settings.language)
         users = {
             u.id: u.login
             for u in session.scalars(
@@ -73,6 +81,24 @@ class DocumentReads(DocumentService):
                 )
             )
         }
+        claimed = publication_claim(doc, grace)
+        publication = PublicationClaimView(**claimed) if claimed is not None else None
+        postings = tuple(
+            PostingView(
+                id=p.id,
+                channel=p.channel,
+                outlet=p.outlet,
+                url=p.url,
+                evidence=checked[p.id],
+                posted_at=p.posted_at,
+                recorded_by=users.get(p.recorded_by),
+                **posting_claim(p, grace),
+            )
+            for p in doc.postings
+        )
+        waiting = int(bool(publication and publication.awaiting_confirmation)) + sum(
+            1 for p in postings if p.awaiting_confirmation
+        )
         return DocumentView(
             id=doc.id,
             title=doc.title,
@@ -112,12 +138,13 @@ class DocumentReads(DocumentService):
             ),
             publication_url=doc.publication_url,
             published_at=doc.published_at,
+            publication=publication,
+            publication_evidence=publication_evidence,
             due_at=doc.due_at,
             due_provisional=doc.due_provisional,
-            postings=tuple(
-                PostingView(p.channel, p.outlet, p.url, p.evidence, p.posted_at, users.get(p.recorded_by))
-                for p in doc.postings
-            ),
+            postings=postings,
+            claims_waiting=waiting,
+            corrections=tuple(CorrectionView(**c) for c in corrections(session, [doc.id])[doc.id]),
             posted_at=doc.posted_at,
             on_time=doc.on_time,
             working_days_taken=doc.working_days_taken,
@@ -183,6 +210,10 @@ class DocumentReads(DocumentService):
                     e.state_before,
                     e.state_after,
                     json.loads(e.details),
+                    channel=e.channel,
+                    credential=e.credential,
+                    wall_at=e.wall_at,
+                    clock_override=e.wall_at is not None,
                 )
                 for e in timeline_events(session, doc_id)
             ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -38,7 +38,7 @@ from workflow.kernel.errors import (
     Refused,
     SantongbuError,
 )
-from workflow.kernel.models import Document, User
+from workflow.kernel.models import Document, DocumentEditor, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import document_snapshot
 from workflow.services import authz
@@ -92,6 +92,22 @@ class _Ctx:
     entries: list[audit.Entry] = field(default_factory=list)
     """Audit events of this change before its own, appended with it at the end (one
     :func:`audit.append_many`: three statements however many events a change writes)."""
+    edited: bool = False
+    """The body changed the package (text, plan, materials, interpreter): the actor becomes
+    one of its editors, who may not sign it (states/signoff.py)."""
+
+
+def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
+    """Note that ``user_id`` changed the package now, in the document's current round."""
+    values = {"last_changed_at": at, "round": doc.signoff_round or 0}
+    result = session.execute(
+        update(DocumentEditor)
+        .where(DocumentEditor.document_id == doc.id, DocumentEditor.user_id == user_id)
+        .values(**values)
+    )
+    moved = getattr(result, "rowcount", 0)
+    if not moved:
+        session.execute(insert(DocumentEditor).values(document_id=doc.id, user_id=user_id, **values))
 
 
 class DocumentService:
@@ -183,6 +199,8 @@ class DocumentService:
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
                 session.flush()
+                if ctx.edited:
+                    record_editor(session, doc, user.id, ctx.now)
                 audit.append_many(
                     session,
                     [

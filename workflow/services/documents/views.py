@@ -13,9 +13,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from workflow.services.evidence.views import EvidenceView
+
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, _View):
+    if isinstance(value, (_View, EvidenceView)):
         return value.as_dict()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -62,13 +64,58 @@ class SignatureView(_View):
 
 
 @dataclass(frozen=True)
+class PublicationClaimView(_View):
+    """The publication's claimed instant beside the server's recorded one (docs/design.md §7)."""
+
+    claimed_at: datetime
+    recorded_at: datetime | None
+    backdated: bool
+    """Claimed more than the grace window before it was recorded."""
+    awaiting_confirmation: bool
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    confirm_reason: str | None
+    migrated: bool
+    """Recorded before claims were judged (migration 0007): counted as claimed."""
+
+
+@dataclass(frozen=True)
 class PostingView(_View):
+    """A posting: its facts, the claimed instant (``posted_at`` = ``claimed_at``) beside the
+    recorded one, the instant it counts from, and the state of its claim (docs/design.md §7)."""
+
+    id: int
     channel: str
     outlet: str | None
     url: str | None
-    evidence: str | None
+    evidence: EvidenceView
+    """What the evidence checker found for this posting's page (docs/evidence.md); the clerk's
+    own evidence text is its ``note``."""
     posted_at: datetime
     recorded_by: str | None
+    claimed_at: datetime
+    recorded_at: datetime | None
+    counted_at: datetime
+    """The claim, or the recording while the claim awaits a supervisor's confirmation."""
+    awaiting_confirmation: bool
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    confirm_reason: str | None
+    migrated: bool
+
+
+@dataclass(frozen=True)
+class CorrectionView(_View):
+    """An audited correction of the published record: who, when, why, the values before and after."""
+
+    at: datetime
+    by: str | None
+    what: str | None
+    reason: str | None
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    favourable: bool
+    """More favourable to the drafting unit (an earlier posting, a later publication)."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +150,14 @@ class DocumentView(_View):
     signatures: tuple[SignatureView, ...]
     publication_url: str | None
     published_at: datetime | None
+    publication: PublicationClaimView | None
+    publication_evidence: EvidenceView | None
     due_at: datetime | None
     due_provisional: bool
     postings: tuple[PostingView, ...]
+    claims_waiting: int
+    """Claims awaiting a supervisor's confirmation (the publication's and the postings')."""
+    corrections: tuple[CorrectionView, ...]
     posted_at: datetime | None
     on_time: bool | None
     working_days_taken: int | None
@@ -144,3 +196,9 @@ class TimelineEvent(_View):
     state_before: str | None
     state_after: str | None
     details: Mapping[str, Any]
+    channel: str | None = None
+    """cli, api, web, worker or system (none on events from before migration 0007)."""
+    credential: str | None = None
+    wall_at: datetime | None = None
+    """The real instant of an event made under a clock override."""
+    clock_override: bool = False

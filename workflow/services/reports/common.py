@@ -24,6 +24,7 @@ from workflow.kernel.export import Column
 from workflow.kernel.models import Document, Posting, Unit
 from workflow.kernel.settings import Settings
 from workflow.services.audit_queries import Gate
+from workflow.services.evidence.queries import summary_labels
 from workflow.services.reports.periods import Period, parse_period
 
 PUBLISHED = State.PUBLISHED.value
@@ -37,6 +38,8 @@ LEVEL_LABELS = pairs("level")
 TOTAL_UNIT = "*"
 TOTAL_NAME = "合计"
 
+EVIDENCE_COLUMN = Column("evidence", "网页核验", "evidence", "list", summary_labels())
+"""Per page: the policy page and each posting, ``<channel>:<status>`` (docs/evidence.md)."""
 UNIT_COLUMNS = (Column("unit", "单位代码", "unit"), Column("unit_name", "单位", "unit name"))
 DOC_COLUMNS = (
     Column("document_id", "文件编号", "document", "int"),

@@ -1,4 +1,6 @@
-"""The ledger (台账): every document published in the period and where its interpretation went."""
+"""The ledger (台账): every document published in the period and where its interpretation went,
+with the instants the server recorded beside the claimed ones, the claims still awaiting a
+supervisor's confirmation, who confirmed them, and the corrections made (workflow/services/claims.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ from datetime import datetime
 from sqlalchemy import select
 
 from states.deadline import local_date
+from states.snapshot import REQUIRED_CHANNELS
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Material, Posting, Unit, User
+from workflow.services.claims import claimed_or_corrected, document_claims
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     FORM_LABELS,
     POSTED,
     PUBLISHED,
@@ -40,7 +46,9 @@ class LedgerReport(ReportBase):
     ) -> Table:
         """台账: every document published in the period, with its number, unit, publication
         date and URL, deadline, where and when its interpretation went out, in which forms,
-        and whether that was on time. Ordered by publication."""
+        and whether that was on time. Beside each claimed instant, the instant the server
+        recorded it; the claims awaiting a supervisor's confirmation, who confirmed claims, and
+        the corrections made (all as of ``now``). Ordered by publication."""
         self._authorise(login, "ledger", unit=unit, period=period, now=now)
         tz = self.settings.timezone
         with self.db.transaction() as session:
@@ -59,6 +67,7 @@ class LedgerReport(ReportBase):
                     Document.doc_number,
                     Document.title,
                     Document.published_at,
+                    Document.published_recorded_at,
                     Document.publication_url,
                     Document.due_at,
                     Document.due_provisional,
@@ -85,6 +94,9 @@ class LedgerReport(ReportBase):
                 if m.form not in forms[m.document_id]:
                     forms[m.document_id].append(m.form)
             places: dict[tuple[int, str], list[str]] = defaultdict(list)
+            # The first posting on each channel: when it was claimed and when it was recorded.
+            claimed: dict[tuple[int, str], datetime] = {}
+            recorded: dict[tuple[int, str], datetime | None] = {}
             for p in for_ids(
                 session,
                 select(
@@ -94,6 +106,7 @@ class LedgerReport(ReportBase):
                     Posting.url,
                     Posting.evidence,
                     Posting.posted_at,
+                    Posting.recorded_at,
                 )
                 .where(Posting.posted_at <= scope.now)
                 .order_by(Posting.posted_at, Posting.id),
@@ -104,7 +117,18 @@ class LedgerReport(ReportBase):
                     x for x in (local_date(p.posted_at, tz).isoformat(), p.outlet, p.url or p.evidence) if x
                 )
                 places[(p.document_id, p.channel)].append(text)
+                claimed.setdefault((p.document_id, p.channel), p.posted_at)
+                recorded.setdefault((p.document_id, p.channel), p.recorded_at)
+            # Claims, confirmations and corrections, read for the few documents that may have any.
+            candidates = [
+                i
+                for (i,) in for_ids(
+                    session, select(Document.id).where(claimed_or_corrected()), Document.id, ids
+                )
+            ]
+            facts = document_claims(session, candidates, self.settings.claim_grace, as_of=scope.now)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -114,6 +138,10 @@ class LedgerReport(ReportBase):
                     if is_posted
                     else ("overdue" if d.due_at < cut else "open")
                 )
+                found = facts.get(d.id, {})
+                fixes = found.get("corrections", [])
+                firsts = [(d.id, c) for c in REQUIRED_CHANNELS]
+                seen = [recorded.get(k) for k in firsts]
                 rows.append(
                     {
                         "no": n,
@@ -123,6 +151,7 @@ class LedgerReport(ReportBase):
                         "doc_number": d.doc_number,
                         "title": d.title,
                         "published_at": d.published_at,
+                        "published_recorded_at": d.published_recorded_at,
                         "publication_url": d.publication_url,
                         "due_at": d.due_at,
                         "due_provisional": bool(d.due_provisional),
@@ -131,6 +160,14 @@ class LedgerReport(ReportBase):
                         "portal": places.get((d.id, "portal"), []),
                         "news_media": places.get((d.id, "news_media"), []),
                         "new_media": places.get((d.id, "new_media"), []),
+                        "posted_claimed_at": max((claimed[k] for k in firsts if k in claimed), default=None)
+                        if is_posted
+                        else None,
+                        "posted_recorded_at": (
+                            max(r for r in seen if r is not None)
+                            if is_posted and all(r is not None for r in seen)
+                            else None
+                        ),
                         "posted_at": d.posted_at if is_posted else None,
                         "status": status,
                         "working_days_taken": days.between(d.published_at, d.posted_at)
@@ -143,6 +180,11 @@ class LedgerReport(ReportBase):
                             if status == "overdue"
                             else 0
                         ),
+                        "claims_waiting": found.get("claims_waiting", 0),
+                        "confirmed_by": found.get("confirmed_by", []),
+                        "corrections": len(fixes),
+                        "corrected_by": list(dict.fromkeys(f["by"] for f in fixes if f["by"])),
+                        "evidence": evidence.get(d.id, []),
                     }
                 )
         columns = (
@@ -162,6 +204,16 @@ class LedgerReport(ReportBase):
             Column("status", "是否按时", "status", "label", STATUS_LABELS),
             Column("working_days_taken", "用时工作日", "working days taken", "int"),
             Column("working_days_late", "逾期工作日", "working days late", "int"),
+            # Whose clock counts (docs/design.md §7), after the columns scripts already read.
+            Column("published_recorded_at", "公开登记时间", "publication recorded", "instant"),
+            Column("posted_claimed_at", "解读发布完成(所称)", "posted (as claimed)", "instant"),
+            Column("posted_recorded_at", "解读发布登记时间", "posting recorded", "instant"),
+            Column("claims_waiting", "待确认的补录时间", "claims awaiting confirmation", "int"),
+            Column("confirmed_by", "补录时间确认人", "claims confirmed by", "list"),
+            Column("corrections", "更正次数", "corrections", "int"),
+            Column("corrected_by", "更正人", "corrected by", "list"),
+            # Evidence of the pages (docs/evidence.md), last.
+            EVIDENCE_COLUMN,
         )
         return Table(
             "ledger",

@@ -1,4 +1,6 @@
-"""The on-time report: per unit (and month or quarter), on time, late, overdue, open and the rate."""
+"""The on-time report: per unit (and month or quarter), on time, late, overdue, open and the rate,
+and how many of those documents rest on a claim awaiting a supervisor's confirmation, had a
+claim confirmed, or were corrected (workflow/services/claims.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy import case, literal, select
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document
 from workflow.services.audit_queries import invalid
+from workflow.services.claims import claimed_or_corrected, document_claims
 from workflow.services.reports.common import (
     POSTED,
     PUBLISHED,
@@ -21,6 +24,9 @@ from workflow.services.reports.common import (
     within,
 )
 from workflow.services.reports.periods import Grain, Period
+
+# Documents (of those published) whose record a supervisor should look at.
+TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected")
 
 
 class OnTimeReport(ReportBase):
@@ -36,10 +42,14 @@ class OnTimeReport(ReportBase):
         now: datetime | None = None,
     ) -> Table:
         """Per unit (and per month or quarter with ``by``): documents published in the period,
-        posted on time, late, overdue, open, and the on-time rate; a total row last.
+        posted on time, late, overdue, open, and the on-time rate; a total row last. Beside
+        them, documents with a claimed time still awaiting a supervisor's confirmation (their
+        result counts the recorded instant meanwhile), with a claim confirmed, and corrected
+        after publication — as of ``now``.
 
         One aggregate query; the sub-period is a CASE over precomputed UTC bounds, so months
-        are local months on either database.
+        are local months on either database. The claims are read for the few documents that
+        may have any (:func:`~workflow.services.claims.claimed_or_corrected`).
         """
         if by not in (None, "month", "quarter"):
             raise invalid("by", "must be month or quarter")
@@ -69,17 +79,39 @@ class OnTimeReport(ReportBase):
             )
             found = {(r.unit_id, r.part): r for r in session.execute(stmt)}
             units = {u.id: u for u in self._units(session, scope, (k[0] for k in found))}
+            flagged = session.execute(
+                select(Document.id, Document.unit_id, bucket.label("part")).where(
+                    Document.state.in_((PUBLISHED, POSTED)),
+                    within(Document.published_at, scope.period),
+                    Document.published_at <= scope.now,
+                    *scope.unit_filter(),
+                    claimed_or_corrected(),
+                )
+            ).all()
+            facts = document_claims(
+                session, [f.id for f in flagged], self.settings.claim_grace, as_of=scope.now
+            )
+        trust: dict[tuple[int, int], dict[str, int]] = {}
+        for f in flagged:
+            fact = facts.get(f.id)
+            if fact is None:
+                continue
+            counts = trust.setdefault((f.unit_id, f.part), dict.fromkeys(TRUST_KEYS, 0))
+            counts["claims_waiting"] += int(fact["claims_waiting"] > 0)
+            counts["claims_confirmed"] += int(bool(fact["confirmed_by"]))
+            counts["corrected"] += int(bool(fact["corrections"]))
         keys = ("published", "on_time", "late", "overdue", "open")
         rows: list[dict[str, Any]] = []
-        totals = dict.fromkeys(keys, 0)
+        totals = dict.fromkeys((*keys, *TRUST_KEYS), 0)
         for u in sorted(units.values(), key=lambda u: u.code):
             for i, part in enumerate(parts):
                 r = found.get((u.id, i))
                 if r is None:
                     continue
                 counts = {k: int(getattr(r, k) or 0) for k in keys}
-                for k in keys:
-                    totals[k] += counts[k]
+                flags = trust.get((u.id, i), dict.fromkeys(TRUST_KEYS, 0))
+                for k, v in (*counts.items(), *flags.items()):
+                    totals[k] += v
                 rows.append(
                     {
                         "unit": u.code,
@@ -87,14 +119,16 @@ class OnTimeReport(ReportBase):
                         "period": part.label,
                         **counts,
                         "rate": rate(counts["on_time"], counts["late"], counts["overdue"]),
+                        **flags,
                     }
                 )
         total_row = {
             "unit": TOTAL_UNIT,
             "unit_name": TOTAL_NAME,
             "period": scope.period.label,
-            **totals,
+            **{k: totals[k] for k in keys},
             "rate": rate(totals["on_time"], totals["late"], totals["overdue"]),
+            **{k: totals[k] for k in TRUST_KEYS},
         }
         columns = (
             *UNIT_COLUMNS,
@@ -105,6 +139,10 @@ class OnTimeReport(ReportBase):
             Column("overdue", "已逾期未发布", "overdue", "int"),
             Column("open", "期限内未发布", "not yet due", "int"),
             Column("rate", "按时率", "on-time rate", "rate"),
+            # Whose clock counts (docs/design.md §7), after the columns scripts already read.
+            Column("claims_waiting", "含待确认补录时间", "with a claim awaiting confirmation", "int"),
+            Column("claims_confirmed", "补录时间已确认", "with a claim confirmed", "int"),
+            Column("corrected", "公开后更正", "corrected after publication", "int"),
         )
         return Table(
             "on-time",

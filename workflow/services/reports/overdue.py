@@ -11,9 +11,11 @@ from states.snapshot import CHANNELS, REQUIRED_CHANNELS
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document, Escalation, Posting, Unit
+from workflow.services.evidence.queries import summary_codes
 from workflow.services.reports.common import (
     CHANNEL_LABELS,
     DOC_COLUMNS,
+    EVIDENCE_COLUMN,
     LEVEL_LABELS,
     POSTED,
     PUBLISHED,
@@ -96,6 +98,7 @@ class OverdueReport(ReportBase):
             ):
                 level[e.document_id] = (e.level, e.fired_at)
             days = Days(calendar_for(session, self.settings), tz)
+            evidence = summary_codes(session, ids, scope.now)
             rows = []
             for d in docs:
                 lvl = level.get(d.id)
@@ -114,6 +117,7 @@ class OverdueReport(ReportBase):
                         "escalated_at": lvl[1] if lvl else None,
                         "posted_channels": [c for c in CHANNELS if c in posted[d.id]],
                         "missing": [c for c in REQUIRED_CHANNELS if c not in posted[d.id]],
+                        "evidence": evidence.get(d.id, []),
                     }
                 )
         rows.sort(key=lambda r: (-r["working_days_overdue"], r["due_at"], r["document_id"]))
@@ -128,6 +132,7 @@ class OverdueReport(ReportBase):
             Column("escalated_at", "督办时间", "escalated at", "instant"),
             Column("posted_channels", "已发布渠道", "posted on", "list", CHANNEL_LABELS),
             Column("missing", "未发布渠道", "still missing", "list", CHANNEL_LABELS),
+            EVIDENCE_COLUMN,
         )
         return Table(
             "overdue",

@@ -22,6 +22,8 @@ from workflow.entrypoints.api.routes.reports import PERIOD as PERIOD_PATTERN
 from workflow.entrypoints.api.schemas import (
     MAX_ID,
     Code,
+    ConfirmIn,
+    CorrectionIn,
     DocumentCreate,
     DocumentEdit,
     DocumentHit,
@@ -263,6 +265,7 @@ def fire_trigger(
             reason=body.reason,
             publication_url=body.publication_url,
             published_at=body.published_at,
+            backdated=body.backdated,
             expected_version=expected,
         ),
     )
@@ -286,6 +289,43 @@ def record_posting(
             outlet=body.outlet,
             evidence=body.evidence,
             posted_at=body.posted_at,
+            expected_version=expected,
+        ),
+    )
+
+
+@router.post("/{doc_id}/confirmations", response_model=Outcome, responses=CHANGE)
+def confirm(
+    doc_id: DocId, body: ConfirmIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
+    """As a supervisor outside the drafting unit, confirm a claimed time older than the grace
+    window (a backdated publication, or a channel's postings); the result is recomputed."""
+    return _answer(
+        response,
+        svc.workflow.confirm(
+            who.login, doc_id, what=body.what, reason=body.reason, expected_version=expected
+        ),
+    )
+
+
+@router.post("/{doc_id}/corrections", response_model=Outcome, responses=CHANGE)
+def correct(
+    doc_id: DocId, body: CorrectionIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
+) -> dict[str, Any]:
+    """Correct a published fact with a reason; the original values stay in the trail and the
+    deadline, ladder and on-time result are recomputed."""
+    return _answer(
+        response,
+        svc.workflow.correct(
+            who.login,
+            doc_id,
+            what=body.what,
+            reason=body.reason,
+            url=body.url,
+            at=body.at,
+            outlet=body.outlet,
+            evidence=body.evidence,
+            posting_id=body.posting_id,
             expected_version=expected,
         ),
     )

@@ -1,4 +1,5 @@
-"""``/health``: is the database reachable, and the broker (Redis ping, or "embedded")?
+"""``/health``: is the database reachable, and the broker (Redis ping, or "embedded")? And is the
+audit trail keyed (``audit``: ``ok`` with the key id, or ``unkeyed``: still healthy, but said)?
 
 Open without a token, because load balancers and monitors probe it without one; it names no
 host, user or URL, only whether each part answers.
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from workflow.entrypoints.api.deps import ServicesDep
 from workflow.entrypoints.api.schemas import Health
+from workflow.kernel import audit
 
 router = APIRouter(tags=["health"])
 
@@ -51,5 +53,11 @@ def health(svc: ServicesDep) -> JSONResponse:
     database = _database(svc)
     broker = _broker(svc.settings.broker_url)
     ok = database["status"] == "ok" and broker["status"] in ("ok", "embedded", "unchecked")
-    body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker}
+    keyed = audit.keyed_status()
+    trail = (
+        {"status": "ok", "detail": keyed["detail"]}
+        if keyed["keyed"]
+        else {"status": "unkeyed", "detail": "the audit trail is not keyed (SANTONGBU_AUDIT_KEY_FILE unset)"}
+    )
+    body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker, "audit": trail}
     return JSONResponse(Health.model_validate(body).model_dump(), status_code=200 if ok else 503)

@@ -20,6 +20,7 @@ from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import request_language, responses
 from workflow.entrypoints.api.schemas import MAX_ID, Code, Instant
 from workflow.kernel import export
+from workflow.kernel.attribution import CHANNELS
 from workflow.kernel.export_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from workflow.kernel.export_xlsx import to_xlsx
 from workflow.services.audit_queries import OUTCOMES, EventFilter
@@ -145,6 +146,7 @@ def audit_events(
     actor: Annotated[Code | None, Query(description="Login of the actor.")] = None,
     action: Annotated[str | None, Query(pattern=r"^[a-z_:]{1,64}$")] = None,
     outcome: Annotated[Literal[OUTCOMES] | None, Query()] = None,  # type: ignore[valid-type]
+    channel: Annotated[Literal[CHANNELS] | None, Query(description="How the action came in.")] = None,  # type: ignore[valid-type]
     since: Annotated[Instant | None, Query(description="Inclusive.")] = None,
     until: Annotated[Instant | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -166,6 +168,7 @@ def audit_events(
             outcome=outcome,
             since=since,
             until=until,
+            channel=channel,
         ),
         limit=limit,
         after_id=after_id,
@@ -173,3 +176,46 @@ def audit_events(
     if format != "json":
         return _render(request, page.table, format)
     return {**page.table.as_dict(), "next_after_id": page.next_after_id}
+
+
+class VerifyBreak(BaseModel):
+    chain: str
+    seq: int | None
+    event_id: int | None
+    kind: str
+    problem: str
+    events_after: list[int]
+
+
+class VerifyOut(BaseModel):
+    """What ``santongbu audit verify`` says; ``ok`` false on any finding."""
+
+    ok: bool
+    keyed: bool
+    chains: int
+    events: int
+    checkpoints: int
+    anchors: int
+    documents: int
+    since_anchor: int | None
+    unchecked_keyed_events: int
+    notes: list[str]
+    breaks: list[VerifyBreak]
+
+
+@router.get("/audit/verify", response_model=VerifyOut, responses=responses(401, 403, 422, 503))
+def audit_verify(
+    who: CallerDep,
+    svc: ServicesDep,
+    document_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="One document's chain only.")
+    ] = None,
+    since_anchor: Annotated[
+        bool, Query(description="Incremental: only what the newest exported anchor does not vouch for.")
+    ] = False,
+) -> Any:
+    """Check the audit trail (auditors, supervisors, leaders, administrators): every chain's
+    links and keyed hashes, heads, checkpoints, the exported anchors, and every document
+    against its chain. 200 whether or not something was found: read ``ok`` and ``breaks``."""
+    report = svc.audit.verify_for(who.login, document_id=document_id, since_anchor=since_anchor)
+    return report.as_dict()

@@ -204,6 +204,7 @@ def fire(doc_id: DocId, trigger: str, page: Page = SignedIn, form: dict = Form) 
             reason=_clean(form.get("reason")) or None,
             publication_url=(form.get("publication_url") or "").strip() or None,
             published_at=published_at,
+            backdated=form.get("backdated") == "yes",
             expected_version=_version(form),
         )
 

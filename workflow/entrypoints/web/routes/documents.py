@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
 from states.lifecycle import Trigger
+from states.reasons import Reason
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.pages import PREFIX, Form, Page, PageRoute, SignedIn, redirect, render
-from workflow.kernel.errors import SantongbuError
+from workflow.kernel.errors import NotFound, SantongbuError
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
+# A kept page is someone else's HTML: sandboxed into an opaque origin, no script, no fetch.
+KEPT_PAGE_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 DocId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 UnitCode = Annotated[str | None, Query(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")]
 # Flash messages a redirect may ask for: only these codes, never text from the URL.
@@ -29,6 +33,8 @@ DONE = (
     "record_posting",
     "posted",
     "voided",
+    "confirm",
+    "correct",
 )
 
 
@@ -111,6 +117,41 @@ def material_file(
             "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
         )
     return response
+
+
+@router.get("/documents/{doc_id}/evidence/{check_id}", name="web_evidence")
+def evidence(doc_id: DocId, check_id: DocId, page: Page = SignedIn, download: bool = False) -> Response:
+    """A page kept by the evidence checker (docs/evidence.md), for readers of the document: shown
+    as it was fetched but sandboxed (no script runs, nothing is loaded from anywhere, no cookie
+    is reachable), or its WARC record downloaded."""
+    shown = page.web.services.evidence.show(page.login, check_id)  # authorises (may_read)
+    if shown.check["document_id"] != doc_id or shown.body is None or shown.warc_path is None:
+        raise NotFound(Reason("no_such_check", {"id": check_id}))
+    if download:
+        return Response(
+            FilePath(shown.warc_path).read_bytes(),
+            media_type="application/warc",
+            headers={
+                "Content-Disposition": f'attachment; filename="{shown.check["sha256"]}.warc.gz"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
+    kind = (shown.content_type or "").split(";")[0].strip().lower()
+    media = (
+        shown.content_type if kind in ("text/html", "text/plain", "application/xhtml+xml") else "text/plain"
+    )
+    return Response(
+        shown.body,
+        media_type=media,
+        headers={
+            "Content-Security-Policy": KEPT_PAGE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/signing", name="web_signing")

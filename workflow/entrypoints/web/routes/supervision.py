@@ -8,6 +8,7 @@ whoever may read the document (checked and audited by the workflow service).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -40,14 +41,15 @@ def _table(page: Page, name: str, period: str | None, unit: str | None) -> Table
         kwargs["period"] = period or views.period_default(page)
     elif period:
         kwargs["period"] = period
-    method = {
+    methods: dict[str, Callable[..., Table]] = {
         "overdue": reports.overdue,
         "late": reports.late,
         "on-time": reports.on_time,
         "ledger": reports.ledger,
         "year-end": reports.year_end,
-    }[name]
-    return method(page.login, **kwargs)  # type: ignore[no-any-return]
+    }
+    method = methods[name]
+    return method(page.login, **kwargs)
 
 
 @router.get("/reports", name="web_reports")

@@ -1,7 +1,7 @@
 """units_channels: WeCom and DingTalk group robots per unit, and robot rows in the outbox
 
 Revision ID: 0011_units_channels
-Revises: 0006_sweep_hints
+Revises: 0009_evidence
 
 Offices are reached on 企业微信 and 钉钉 more than by email. Each unit may name a WeCom robot
 (its webhook URL) and a DingTalk robot (webhook URL and signing secret), and which events go to
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0011_units_channels"
-down_revision = "0006_sweep_hints"
+down_revision = "0009_evidence"
 branch_labels = None
 depends_on = None
 
