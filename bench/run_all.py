@@ -50,6 +50,7 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("api", "firing a trigger over HTTP with 20 concurrent clients on PostgreSQL", 600),
     ("openloop", "the HTTP API under open-loop load: 50, 100, 200, 400 triggers/s offered", 900),
     ("delivery", "10,000 emails through real workers (2 and 4 processes) to SMTP", 900),
+    ("search", "document search at 100,000 documents, SQLite and PostgreSQL", 1800),
 ]
 OWN = {f"bench_{name}.py" for name, _, _ in BENCHMARKS} | {
     "common.py",

@@ -21,6 +21,11 @@ batches; ``on_backlog`` is called at the first full batch, so the worker task ca
 (another task on another worker: the Celery task re-enqueues itself, see
 :mod:`workers.delivery_tasks`). :func:`deliver_pending` is one batch.
 
+Group robot rows (``channel`` ``wecom`` or ``dingtalk``) are claimed, leased, renewed and recorded
+the same way; their claim builds a :class:`~notifications.transports.RobotMessage` (the unit's
+webhook as it is now), the robot transport beside the mail transport sends it
+(:class:`~notifications.transports.Channels`), and the fate's audit event names the robot.
+
 Sending is idempotent by outbox id: the Message-ID and Date come from the row and the mail
 folder names files by id. The window SMTP cannot close — the server accepted the message and
 the worker died before its chunk was recorded — resends the identical message (same Message-ID)
@@ -41,6 +46,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from notifications import robots
 from notifications.delivery_record import (
     Claim,
     Outcome,
@@ -172,11 +178,14 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 row.attempts,
                 [],
                 reclaimed,
+                channel=row.channel,
                 possible_duplicate=reclaimed is not None and started,
             )
             try:
                 c.recipients = row.envelope_recipients
-                c.message = build_message(row, settings)
+                c.message = (
+                    build_message(row, settings) if row.channel == "email" else robots.build(session, row)
+                )
             except Exception as exc:
                 c.build_error = (
                     f"{type(exc).__name__}: {exc}" if not isinstance(exc, BadMessage) else str(exc)
@@ -286,7 +295,7 @@ def deliver_due(
     over one transport; ``on_backlog`` is called once, at the first full batch."""
     size = batch_size or settings.outbox_batch_size
     batches = max_batches or settings.outbox_batches_per_task
-    transport = transport or transport_for(settings)
+    transport = transport or transport_for(settings, clock)
     report = DeliveryReport(worker_id=worker_id, transport=transport.name)
     every = max(settings.outbox_lease_seconds / 3, 0.2)
     try:

@@ -44,8 +44,13 @@ class Claim:
     recipients: list[str]
     reclaimed_from: str | None
     possible_duplicate: bool = False
-    message: Any = None  # EmailMessage, or None when it could not be built
+    message: Any = None  # Message or RobotMessage, or None when it could not be built
     build_error: str | None = None
+    channel: str = "email"
+
+    def via(self, transport: str) -> str:
+        """What the fate's audit names: the mail transport for an email, else the robot."""
+        return transport if self.channel == "email" else self.channel
 
 
 @dataclass
@@ -148,11 +153,12 @@ def record(
             )
         for r in results:
             c = r.claim
+            via = c.via(transport)
             if r.sent is not None:
-                outcomes.append(_sent(session, r.sent, c, worker_id, now, transport, entries))
+                outcomes.append(_sent(session, r.sent, c, worker_id, now, via, entries))
             else:
                 assert r.error is not None
-                outcomes.append(_failed(session, settings, r.error, c, worker_id, now, transport, entries))
+                outcomes.append(_failed(session, settings, r.error, c, worker_id, now, via, entries))
         audit.append_many(session, entries)
         return outcomes
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import String, Table, cast, literal, select, update
 from sqlalchemy.orm import Session
 
+from notifications import robots
 from notifications.addresses import clean_text
 from notifications.recipients import ROUTES, Resolved, resolve
 from notifications.render import EVENTS, format_instant, render
@@ -114,7 +115,7 @@ def email_context(
 
 @dataclass
 class _Prepared:
-    """An email worked out but not yet inserted: its row's columns, or why nobody gets it."""
+    """A row worked out but not yet inserted: its columns, or why nobody gets it."""
 
     event: str
     document_id: int
@@ -123,10 +124,23 @@ class _Prepared:
     values: dict[str, Any] | None = None
     recipients: Resolved | None = None
     not_queued: dict[str, Any] | None = None
+    unit_code: str | None = None
+    """For a group robot's row: whose robot (the row's channel is in ``values``)."""
 
     def queued_details(self, outbox_id: int) -> dict[str, Any]:
         """The ``email_queued`` audit details of the row once it has its id."""
-        assert self.values is not None and self.recipients is not None
+        assert self.values is not None
+        if self.unit_code is not None:  # a group robot's message: no addresses, never a credential
+            return {
+                "outbox_id": outbox_id,
+                "event": self.event,
+                "level": self.level,
+                "channel": self.values["channel"],
+                "unit": self.unit_code,
+                "subject": self.values["subject"],
+                "dedupe_key": self.key,
+            }
+        assert self.recipients is not None
         return {
             "outbox_id": outbox_id,
             "event": self.event,
@@ -149,35 +163,81 @@ def _prepare(
     actor: ActorSnapshot | None,
     extra: Mapping[str, Any],
     key: str | None,
-) -> _Prepared:
-    """Recipients and the rendered message, as of now; no write."""
-    prepared = _Prepared(event, document.id, key, extra.get("level"))
-    recipients = resolve(session, document, event)
-    if recipients.empty:
-        prepared.not_queued = {"event": event, "problem": "no valid recipient", "skipped": recipients.skipped}
-        return prepared
-    rendered = render(
-        event,
-        settings.language,
-        email_context(session, event=event, document=document, settings=settings, actor=actor, extra=extra),
-    )
-    prepared.recipients = recipients
-    prepared.values = {
-        "document_id": document.id,
-        "event": event,
-        "language": settings.language,
-        "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
-        "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-        "created_at": at,
-        "dedupe_key": key,
-    }
-    return prepared
+    robots_told: list[tuple[Unit, str]],
+    taken: set[str],
+) -> list[_Prepared]:
+    """The email (recipients and the rendered message, as of now) and one row per group robot
+    told of the event (:mod:`notifications.robots`), leaving out keys already ``taken``; no write."""
+    out: list[_Prepared] = []
+    context: dict[str, Any] | None = None
+    rendered = None
+    if key is None or key not in taken:
+        prepared = _Prepared(event, document.id, key, extra.get("level"))
+        out.append(prepared)
+        recipients = resolve(session, document, event)
+        if recipients.empty:
+            prepared.not_queued = {
+                "event": event,
+                "problem": "no valid recipient",
+                "skipped": recipients.skipped,
+            }
+        else:
+            context = email_context(
+                session, event=event, document=document, settings=settings, actor=actor, extra=extra
+            )
+            rendered = render(event, settings.language, context)
+            prepared.recipients = recipients
+            prepared.values = {
+                "document_id": document.id,
+                "event": event,
+                "language": settings.language,
+                "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
+                "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
+                "subject": rendered.subject,
+                "body_text": rendered.text,
+                "body_html": rendered.html,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+                "dedupe_key": key,
+            }
+    for unit, channel in robots_told:
+        rkey = robots.robot_key(key, channel, unit.id)
+        if rkey is not None and rkey in taken:
+            continue
+        if context is None or rendered is None:
+            context = email_context(
+                session, event=event, document=document, settings=settings, actor=actor, extra=extra
+            )
+            rendered = render(event, settings.language, context)
+        out.append(
+            _Prepared(
+                event,
+                document.id,
+                rkey,
+                extra.get("level"),
+                unit_code=unit.code,
+                values={
+                    "document_id": document.id,
+                    "event": event,
+                    "language": settings.language,
+                    "to_addrs": "[]",
+                    "cc_addrs": "[]",
+                    "subject": rendered.subject,
+                    "body_text": robots.render(event, settings.language, rendered.subject, context),
+                    "body_html": "",
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                    "dedupe_key": rkey,
+                    "channel": channel,
+                    "unit_id": unit.id,
+                },
+            )
+        )
+    return out
 
 
 def _check_event(event: str) -> None:
@@ -260,16 +320,31 @@ def enqueue_many(
     for req in requests:
         _check_event(req.event)
         keys.append(req.key or default_dedupe_key(req.event, req.document, req.extra))
+    # The group robots told of each request, so their keys are checked with the emails' at once.
+    aims = [robots.targets(session, req.document, req.event) for req in requests]
     wanted = [k for k in keys if k is not None]
-    taken = (
-        set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))))
+    wanted += [
+        rk
+        for key, aim in zip(keys, aims, strict=True)
+        for unit, channel in aim
+        if (rk := robots.robot_key(key, channel, unit.id)) is not None
+    ]
+    taken: set[str] = (
+        {
+            k
+            for k in session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+            )
+            if k
+        }
         if wanted
         else set()
     )
+    # Every row to insert, with the index of its request.
     prepared = [
-        None
-        if key is not None and key in taken
-        else _prepare(
+        (i, p)
+        for i, (req, key, aim) in enumerate(zip(requests, keys, aims, strict=True))
+        for p in _prepare(
             session,
             event=req.event,
             document=req.document,
@@ -278,29 +353,29 @@ def enqueue_many(
             actor=actor,
             extra=req.extra,
             key=key,
+            robots_told=aim,
+            taken=taken,
         )
-        for req, key in zip(requests, keys)
     ]
-    table = OutboxMessage.__table__
-    ids: dict[int, int] = {}  # index of the request → its outbox row
-    ready = [(i, p) for i, p in enumerate(prepared) if p is not None and p.values is not None]
-    keyed = [(i, p) for i, p in ready if p.key]
+    table: Table = OutboxMessage.__table__  # type: ignore[assignment]
+    ids: dict[int, int] = {}  # id() of a prepared row → its outbox row
+    ready = [p for _, p in prepared if p.values is not None]
+    keyed = [p for p in ready if p.key]
     if keyed:
         by_key = {
-            key: rid
-            for rid, key in insert_many(
+            row.dedupe_key: row.id
+            for row in insert_many(
                 session,
                 table,
-                [p.values for _, p in keyed],  # type: ignore[misc]
+                [_columns(p) for p in keyed],
                 conflict=("dedupe_key",),
                 returning=("id", "dedupe_key"),
             )
         }
-        ids.update((i, by_key[p.key]) for i, p in keyed if p.key in by_key)
-    for i, p in ready:
+        ids.update((id(p), by_key[p.key]) for p in keyed if p.key in by_key)
+    for p in ready:
         if not p.key:  # repeatable: one insert each, so the returned id is its own
-            (row,) = insert_many(session, table, [p.values], returning=("id",))  # type: ignore[list-item]
-            ids[i] = row.id
+            ids[id(p)] = insert_many(session, table, [_columns(p)], returning=("id",))[0].id
     if ids:
         # message_id_for, worked out by the database for all the rows in one statement (every
         # row has the same creation instant and domain).
@@ -310,34 +385,25 @@ def enqueue_many(
             .where(table.c.id.in_(list(ids.values())))
             .values(message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail))
         )
-    out = []
-    for i, p in enumerate(prepared):
-        if p is not None and p.values is None:
-            out.append(
-                Queued(
-                    (),
-                    (
-                        audit.Entry(
-                            at, actor, "email_not_queued", "refused", p.document_id, details=p.not_queued
-                        ),
-                    ),
+    out_ids: list[list[int]] = [[] for _ in requests]
+    out_entries: list[list[audit.Entry]] = [[] for _ in requests]
+    for i, p in prepared:
+        if p.values is None:
+            out_entries[i].append(
+                audit.Entry(at, actor, "email_not_queued", "refused", p.document_id, details=p.not_queued)
+            )
+        elif id(p) in ids:
+            out_ids[i].append(ids[id(p)])
+            out_entries[i].append(
+                audit.Entry(
+                    at, actor, "email_queued", document_id=p.document_id, details=p.queued_details(ids[id(p)])
                 )
             )
-        elif p is not None and i in ids:
-            out.append(
-                Queued(
-                    (ids[i],),
-                    (
-                        audit.Entry(
-                            at,
-                            actor,
-                            "email_queued",
-                            document_id=p.document_id,
-                            details=p.queued_details(ids[i]),
-                        ),
-                    ),
-                )
-            )
-        else:  # queued before, or by a racing transaction between our check and our insert
-            out.append(Queued((), ()))
-    return out
+        # else: queued before, or by a racing transaction between our check and our insert
+    return [Queued(tuple(rid), tuple(entries)) for rid, entries in zip(out_ids, out_entries, strict=True)]
+
+
+def _columns(p: _Prepared) -> dict[str, Any]:
+    """The row's columns, every row with the same keys (one multi-row INSERT takes them all)."""
+    assert p.values is not None
+    return {"channel": "email", "unit_id": None, **p.values}

@@ -135,7 +135,8 @@ def signers(session: Session, document: Document) -> list[Recipient]:
     return _group(session, document, "signers", [])
 
 
-def _units_of_kind(session: Session, kind: str) -> list[Unit]:
+def units_of_kind(session: Session, kind: str) -> list[Unit]:
+    """Every unit of ``kind`` (supervising, leadership), by code; once per transaction."""
     return _memo(
         session,
         ("kind", kind),
@@ -155,7 +156,7 @@ def supervisors(session: Session, c: _Collector | None = None) -> list[Recipient
     """Mailboxes and heads of supervising units (政法处, 信息公开办), then users with the
     ``supervisor`` role, who by docs/design.md §7 receive escalations too."""
     c = c or _Collector()
-    for unit in _units_of_kind(session, "supervising"):
+    for unit in units_of_kind(session, "supervising"):
         c.add_unit(unit, "supervising unit")
         if unit.head_login:
             c.add_user(head_of(session, unit), "head")
@@ -167,7 +168,7 @@ def supervisors(session: Session, c: _Collector | None = None) -> list[Recipient
 def leadership(session: Session, c: _Collector | None = None) -> list[Recipient]:
     """Mailboxes and heads of leadership units, then users with the ``leader`` role."""
     c = c or _Collector()
-    for unit in _units_of_kind(session, "leadership"):
+    for unit in units_of_kind(session, "leadership"):
         c.add_unit(unit, "leadership unit")
         if unit.head_login:
             c.add_user(head_of(session, unit), "head")

@@ -146,7 +146,11 @@ def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
     # The role matrix presents a revoked token and no token hundreds of times from 127.0.0.1:
     # not a guessing attack (the throttle has tests of its own, test_asvs_v2_authentication).
     settings = Settings(
-        database_url=db.url, mail_folder=mail, language="zh", throttle_address_failures=100_000
+        database_url=db.url,
+        mail_folder=mail,
+        blob_folder=mail.parent / "files",
+        language="zh",
+        throttle_address_failures=100_000,
     )
     seed_bureau(db, clock)
     tokens = Tokens(db, clock)

@@ -136,7 +136,12 @@ def web_env(
     unless ``people`` is ``None`` (``db`` is a copy of :func:`seeded_template`)."""
     clock = start_clock()
     settings = Settings(
-        database_url=db.url, mail_folder=tmp / "mail", language="zh", **(sessions or {}), **overrides
+        database_url=db.url,
+        mail_folder=tmp / "mail",
+        blob_folder=tmp / "files",
+        language="zh",
+        **(sessions or {}),
+        **overrides,
     )
     if people is not None:
         seed_people(db, clock, people)

@@ -67,7 +67,7 @@ class Services:
 
     def transport(self) -> Transport:
         """A mail transport as the settings name it (one per delivery pass: it holds a connection)."""
-        return transport_for(self.settings)
+        return transport_for(self.settings, self.clock)
 
     def sweep(self, *, batch_size: int | None = None) -> SweepReport:
         """Fire every due rung of the escalation ladder, as of the clock."""
@@ -95,7 +95,7 @@ def bootstrap(
     clock = clock or SystemClock()
 
     def transport() -> Transport:
-        return transport_for(settings)
+        return transport_for(settings, clock)
 
     workflow = Workflow(db, clock, settings)
     return Services(

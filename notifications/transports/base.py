@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Protocol
 
+from pydantic import SecretStr
+
 
 class DeliveryError(Exception):
     """A failed send; ``permanent`` decides between retry and ``failed``."""
@@ -37,6 +39,22 @@ class Sent:
 
     detail: str
     refused: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RobotMessage:
+    """A message for a unit's group robot (WeCom or DingTalk), built when its outbox row is
+    claimed: the unit's webhook and secret are read then, so a changed webhook applies to rows
+    still waiting. The credentials are :class:`SecretStr`, so a ``repr`` or a log line never
+    shows them."""
+
+    channel: str
+    unit: str
+    """The unit's code (for error details; the credentials are never put in one)."""
+    title: str
+    markdown: str
+    webhook: SecretStr
+    secret: SecretStr | None = None
 
 
 class Transport(Protocol):

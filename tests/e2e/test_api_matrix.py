@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from tests.api_support import PERSONAS, ApiEnv, api_env, module_database
 from tests.factories import CLERK, HEAD, new_draft, to_plan
+from tests.material_files import png
 from workflow.kernel.models import Document
 from workflow.kernel.models.outbox import OutboxMessage
 
@@ -137,6 +138,19 @@ def route(
     return Route(name, request, frozenset(allowed), status, public)
 
 
+def _file_material(env: ApiEnv) -> tuple[int, int]:
+    """A document in sign-off with a graphic that is a file (its signers may read it)."""
+    import io
+
+    doc, _ = plan_with_material(env)
+    mid = env.wf.attach_file(
+        CLERK, doc, form="graphic", title="一图读懂", source=io.BytesIO(png()), filename="图.png"
+    ).details["material_id"]
+    env.wf.set_signers(CLERK, doc, [HEAD, SIGNER, LEADER])
+    env.wf.fire(CLERK, doc, "request_signoff")
+    return doc, int(mid)
+
+
 def _material(env: ApiEnv) -> Request:
     doc, material = plan_with_material(env)
     return "DELETE", f"/documents/{doc}/materials/{material}", {}
@@ -144,6 +158,27 @@ def _material(env: ApiEnv) -> Request:
 
 ROUTES = [
     route("GET /documents", lambda e: ("GET", "/documents", {"params": {"state": "draft"}}), AUTHENTICATED),
+    route(
+        "GET /documents?q=", lambda e: ("GET", "/documents", {"params": {"q": "福州市 管理"}}), AUTHENTICATED
+    ),
+    route(
+        "POST /documents/import",
+        lambda e: (
+            "POST",
+            "/documents/import",
+            {
+                "files": {
+                    "file": (
+                        "在办.csv",
+                        f"标题,文号,单位代码,状态\n停车管理办法,榕交〔2030〕{next(_unique)}号,spc,起草\n".encode(),
+                        "text/csv",
+                    )
+                }
+            },
+        ),
+        {"admin"},
+        201,
+    ),
     route(
         "POST /documents",
         lambda e: (
@@ -174,6 +209,33 @@ ROUTES = [
         201,
     ),
     route("DELETE /documents/{id}/materials/{mid}", _material, {"clerk"}),
+    route(
+        "POST /documents/{id}/materials/file",
+        lambda e: (
+            "POST",
+            f"/documents/{draft(e)}/materials/file",
+            {
+                "data": {"form": "graphic", "title": "一图读懂"},
+                "files": {"file": ("图.png", png(), "image/png")},
+            },
+        ),
+        {"clerk"},
+        201,
+    ),
+    route(
+        "PUT /documents/{id}/materials/{mid}/file",
+        lambda e: (
+            "PUT",
+            "/documents/{}/materials/{}/file".format(*_file_material(e)),
+            {"files": {"file": ("新图.png", png(b"\x00\xff\x00"), "image/png")}},
+        ),
+        {"clerk"},
+    ),
+    route(
+        "GET /documents/{id}/materials/{mid}/file",
+        lambda e: ("GET", "/documents/{}/materials/{}/file".format(*_file_material(e)), {}),
+        READERS,
+    ),
     route(
         "PUT /documents/{id}/signers",
         lambda e: ("PUT", f"/documents/{draft(e)}/signers", {"json": {"signers": [HEAD, SIGNER, LEADER]}}),
@@ -227,7 +289,17 @@ ROUTES = [
         {"admin"},
         201,
     ),
+    route(
+        "PATCH /units/{code}",
+        lambda e: (
+            "PATCH",
+            "/units/spc",
+            {"json": {"name": f"行政审批处{next(_unique)}", "wecom_events": "overdue,escalated"}},
+        ),
+        {"admin"},
+    ),
     route("GET /users", lambda e: ("GET", "/users", {"params": {"unit": "spc"}}), TRAIL),
+    route("GET /users/{login}/history", lambda e: ("GET", "/users/he.gl/history", {}), TRAIL),
     route(
         "POST /users",
         lambda e: (
@@ -300,7 +372,8 @@ def test_role_matrix(env: ApiEnv, spec: Route, persona: str) -> None:
             env.scratch[spec.name] = spec.request(env)
         method, path, kwargs = env.scratch[spec.name]  # type: ignore[misc]
     login = PERSONAS[persona]
-    doc_id = int(path.split("/")[2]) if path.startswith("/documents/") else None
+    part = path.split("/")[2] if path.startswith("/documents/") else ""
+    doc_id = int(part) if part.isdigit() else None
     version_before = document_version(env, doc_id) if doc_id else None
     refused_before = env.audit_count(actor=login, outcome="refused") if login else 0
     events_before = env.audit_count()
@@ -334,6 +407,10 @@ def test_role_matrix(env: ApiEnv, spec: Route, persona: str) -> None:
         assert env.audit_count() == events_before, "an unauthenticated request wrote to the audit trail"
         assert document_version(env, doc_id) == version_before
     else:
-        assert response.headers["content-type"] in ("application/json", "text/csv; charset=utf-8")
+        assert response.headers["content-type"] in (
+            "application/json",
+            "text/csv; charset=utf-8",
+            "image/png",
+        )
         if login and not spec.public:
             assert env.audit_count(actor=login, outcome="refused") == refused_before

@@ -280,6 +280,7 @@ def test_read_models_are_typed_and_keep_the_json_the_interfaces_put_out(wf: Work
     assert list(plain) == [k for k in schemas.DocumentView.model_fields if k != "timeline"]
     assert list(plain["next_steps"][0]) == list(schemas.NextStep.model_fields)
     assert isinstance(plain["materials"], list) and isinstance(plain["next_steps"][0]["missing"], list)
+    assert list(plain["materials"][0]) == list(schemas.MaterialOut.model_fields)
     assert list(wf.list_documents(CLERK)[0].as_dict()) == list(schemas.DocumentSummary.model_fields)
     events = wf.timeline(CLERK, doc)
     assert list(events[0].as_dict()) == list(schemas.TimelineEvent.model_fields)

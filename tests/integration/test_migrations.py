@@ -7,11 +7,14 @@ from alembic.runtime.migration import MigrationContext
 
 from workflow.kernel.db import Database
 from workflow.kernel.models import Base
+from workflow.kernel.search import not_search_object
 
 
 def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_object": not_search_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
 

@@ -11,6 +11,9 @@ What the events carry (workflow/services/documents/*.py, workflow/kernel/calenda
 * ``record_posting``: ``details.channel`` and ``details.posted_at`` (and ``details.posting_id``
   since it is recorded), one per posting;
 * ``post_interpretation``: ``details.on_time`` — the verdict;
+* ``imported`` (workflow/services/documents/bulk_import.py), the first event of a bulk-imported
+  document: ``details.due_at`` when published, ``details.postings`` (channel, posted_at,
+  posting_id) and, when posted, ``details.on_time``;
 * ``confirm`` and ``correct`` (workflow/services/documents/corrections.py): a confirmed claim or
   a corrected fact recomputes the result, ``details.result_after.on_time``; a corrected
   publication sets ``details.after.due_at``, a corrected posting ``details.after.posted_at`` for
@@ -36,7 +39,15 @@ from workflow.kernel.models import Document, Posting
 
 Report = Callable[[str, int | None, str], None]  # (chain, seq, what disagrees)
 _REPLAYED = frozenset(
-    {"publish", "deadline_recomputed", "record_posting", "post_interpretation", "confirm", "correct"}
+    {
+        "imported",
+        "publish",
+        "deadline_recomputed",
+        "record_posting",
+        "post_interpretation",
+        "confirm",
+        "correct",
+    }
 )
 BATCH = 500
 LISTED = 50  # documents without a chain named one by one; beyond that, a count
@@ -85,7 +96,9 @@ class Facts:
             return
         if not isinstance(data, dict):
             return
-        if action == "publish":
+        if action == "imported":
+            self._imported(seq, data)
+        elif action == "publish":
             self.due = (_instant(data.get("due_at")), seq)
         elif action == "deadline_recomputed":
             self.due = (_instant(data.get("new_due")), seq)
@@ -96,6 +109,17 @@ class Facts:
             self.on_time, self.on_time_by = (data.get("on_time"), seq), action
         else:  # confirm, correct
             self._corrected(seq, action, data)
+
+    def _imported(self, seq: int, data: dict[str, Any]) -> None:
+        """A bulk-imported document's chain starts here with what the file said: the deadline
+        (if published), its postings (with their ids) and, if posted, the verdict."""
+        self.due = (_instant(data.get("due_at")), seq)
+        for p in data.get("postings") or []:
+            if isinstance(p, dict):
+                self.postings.append((str(p.get("channel")), _instant(p.get("posted_at")), seq))
+                self.posting_ids.append(_int(p.get("posting_id")))
+        if "on_time" in data:
+            self.on_time, self.on_time_by = (data.get("on_time"), seq), "imported"
 
     def _corrected(self, seq: int, action: str, data: dict[str, Any]) -> None:
         before, after = data.get("before"), data.get("after")

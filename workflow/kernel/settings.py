@@ -87,6 +87,24 @@ class Settings(BaseSettings):
     )
     outbox_backoff_base_seconds: float = Field(default=30.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    wecom_base_url: str = Field(
+        default="https://qyapi.weixin.qq.com",
+        description="Where WeCom group-robot messages are posted (the host of each unit's webhook URL is "
+        "replaced by this one: an egress gateway, or a test server).",
+    )
+    dingtalk_base_url: str = Field(
+        default="https://oapi.dingtalk.com",
+        description="Where DingTalk group-robot messages are posted (replaces the host of each unit's webhook URL).",
+    )
+    robot_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one robot webhook call.")
+    blob_folder: Path = Field(
+        default=Path("santongbu-files"),
+        description="Where material files are kept, content-addressed by SHA-256.",
+    )
+    upload_max_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest material file (not video)."
+    )
+    upload_max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0, description="Largest video file.")
 
     base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
 
@@ -264,6 +282,13 @@ class Settings(BaseSettings):
             except Exception as exc:
                 raise ValueError(f"SANTONGBU_LADDER: {exc}") from None
         return value
+
+    @field_validator("wecom_base_url", "dingtalk_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("a robot base URL must start with https:// (or http:// for a local gateway)")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

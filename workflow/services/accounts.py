@@ -66,6 +66,11 @@ class WebUser:
     def is_signer(self) -> bool:
         return bool(self.actor.roles & {"signer", "leader"})
 
+    @property
+    def may_administer(self) -> bool:
+        """Administrators see the forms that change units (the service checks again)."""
+        return not permissions.may_administer(self.actor)
+
 
 @dataclass(frozen=True)
 class SignedIn:

@@ -28,9 +28,9 @@ from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
-from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User
+from workflow.kernel.models import ROLES, UNIT_KINDS, Unit, User, UserUnitHistory
 from workflow.kernel.snapshots import actor_snapshot
-from workflow.services import authz
+from workflow.services import authz, unit_changes
 from workflow.services.sessions import end_user_sessions, revoke_user_tokens
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -199,6 +199,14 @@ class Directory:
         )
         session.add(user)
         session.flush()
+        session.add(
+            UserUnitHistory(
+                user_id=user.id,
+                unit_id=unit.id,
+                since=self.clock.now(),
+                changed_by=actor.login if actor else None,
+            )
+        )
         audit.append(
             session,
             at=self.clock.now(),
@@ -260,7 +268,9 @@ class Directory:
                     unit = session.scalars(select(Unit).where(Unit.code == clean.pop("unit"))).first()
                     if unit is None:
                         raise NotFound(Reason("no_such_unit", {"code": changes["unit"]}))
-                    user.unit_id = unit.id
+                    if unit.id != user.unit_id:
+                        assert actor is not None  # bootstrap_ok=False: there is always an acting admin
+                        self._move(session, actor, user, unit)
                 ended: dict[str, Any] = {}
                 if clean.get("active") is False and user.active:
                     # Deactivation takes effect at once: the pages' sessions end and the API
@@ -290,6 +300,76 @@ class Directory:
                 return user_view(user, user.unit.code)
         except Denied as denied:
             self._refuse(denied, "user_changed", {"login": target})
+            raise denied.error from None
+
+    def update_unit(self, login: str, code: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a unit's name, mailbox, head, kind (``supervising``) or group robots
+        (administrators; audited as ``unit_changed``, credentials only as set/replaced/removed).
+        Recipients are resolved when a message is queued, and robots when it is sent, so the
+        next email and the next robot message already go to the unit as it is now."""
+        clean = unit_changes.parse(changes, line=_line, address=_address, code=_code)
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=False)
+                unit = session.scalars(select(Unit).where(Unit.code == code)).first()
+                if unit is None:
+                    raise NotFound(Reason("no_such_unit", {"code": code}))
+                changed = unit_changes.apply(session, unit, clean)
+                session.flush()
+                if changed:
+                    audit.append(
+                        session,
+                        at=self.clock.now(),
+                        actor=actor,
+                        action="unit_changed",
+                        details={"code": code, "changes": changed},
+                    )
+                return unit_view(unit)
+        except Denied as denied:
+            self._refuse(denied, "unit_changed", {"code": code, "fields": sorted(clean)})
+            raise denied.error from None
+
+    def _move(self, session: Session, actor: ActorSnapshot, user: User, unit: Unit) -> None:
+        """Close the user's open membership, open one in ``unit``, audit ``user_moved``. From
+        this commit on the user acts, reads and is emailed as a member of the new unit."""
+        now = self.clock.now()
+        before = user.unit.code
+        for row in session.scalars(
+            select(UserUnitHistory).where(UserUnitHistory.user_id == user.id, UserUnitHistory.until.is_(None))
+        ):
+            row.until = now
+        session.add(UserUnitHistory(user_id=user.id, unit_id=unit.id, since=now, changed_by=actor.login))
+        user.unit_id = unit.id
+        heads = [u.code for u in session.scalars(select(Unit).where(Unit.head_login == user.login))]
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="user_moved",
+            details={"login": user.login, "from": before, "to": unit.code, "head_of": heads},
+        )
+
+    def user_history(self, login: str, target: str) -> list[dict[str, Any]]:
+        """The units ``target`` belonged to, oldest first (administrators, supervisors,
+        auditors, leaders; a refusal is audited as ``user_history``)."""
+        try:
+            with self.db.transaction() as session:
+                authz.require(session, login, permissions.may_audit)
+                user = authz.find_user(session, target)
+                if user is None:
+                    raise NotFound(Reason("no_such_user", {"login": target}))
+                rows = session.execute(
+                    select(UserUnitHistory, Unit.code)
+                    .join(Unit, Unit.id == UserUnitHistory.unit_id)
+                    .where(UserUnitHistory.user_id == user.id)
+                    .order_by(UserUnitHistory.since, UserUnitHistory.id)
+                )
+                return [
+                    {"unit": code, "since": h.since, "until": h.until, "changed_by": h.changed_by}
+                    for h, code in rows
+                ]
+        except Denied as denied:
+            self._refuse(denied, "user_history", {"login": target})
             raise denied.error from None
 
     def import_file(self, login: str | None, path: Path) -> dict[str, int]:
@@ -331,6 +411,7 @@ def unit_view(unit: Unit) -> dict[str, Any]:
         "kind": unit.kind,
         "mailbox": unit.mailbox,
         "head": unit.head_login,
+        "robots": unit_changes.robots_view(unit),
     }
 
 

@@ -17,8 +17,18 @@ from workflow.bootstrap import Services, bootstrap
 from workflow.entrypoints.api import docs, problems
 from workflow.entrypoints.api.attribution import AttributionMiddleware
 from workflow.entrypoints.api.headers import SecurityHeaders
-from workflow.entrypoints.api.limits import BodyLimit
-from workflow.entrypoints.api.routes import calendar, directory, documents, health, outbox, reports, tokens
+from workflow.entrypoints.api.limits import BodyLimit, upload_caps
+from workflow.entrypoints.api.routes import (
+    calendar,
+    directory,
+    documents,
+    files,
+    health,
+    imports,
+    outbox,
+    reports,
+    tokens,
+)
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
@@ -53,7 +63,9 @@ TAGS = [
 
 
 # Every router of the API, in the order they are served (tests walk this to check each route).
-ROUTERS = tuple(m.router for m in (documents, directory, calendar, reports, outbox, tokens, health))
+ROUTERS = tuple(
+    m.router for m in (imports, files, documents, directory, calendar, reports, outbox, tokens, health)
+)
 
 
 def _version() -> str:
@@ -84,7 +96,10 @@ def create_app(
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
-    app.add_middleware(BodyLimit)
+    settings = services.settings
+    app.add_middleware(
+        BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes))
+    )
     app.add_middleware(AttributionMiddleware, clock=services.clock)  # channel api or web on every event
     app.add_middleware(SecurityHeaders)
     proxies = services.settings.trusted_proxy_list

@@ -195,6 +195,15 @@ class DocumentSummary(BaseModel):
     version: int
 
 
+class DocumentHit(DocumentSummary):
+    """A line of the document list; with ``?q=``, where the search found it."""
+
+    matched: list[Literal["title", "doc_number", "body", "plan"]] | None = Field(
+        default=None, description="With ?q=: the fields a search word was found in."
+    )
+    excerpt: str | None = Field(default=None, description="With ?q=: the text around the first match.")
+
+
 class MaterialOut(BaseModel):
     id: int
     form: str
@@ -202,6 +211,12 @@ class MaterialOut(BaseModel):
     uri: str | None
     body: str | None
     content_hash: str
+    file_sha256: str | None = Field(
+        default=None, description="The file's SHA-256, when the material is a file."
+    )
+    file_size: int | None = None
+    file_type: str | None = Field(default=None, description="Its type, as sniffed from the content.")
+    file_name: str | None = None
 
 
 class SignerOut(BaseModel):
@@ -300,14 +315,6 @@ class UnitIn(Strict):
     kind: UnitKind = "drafting"
     mailbox: Email | None = None
     head: Code | None = Field(default=None, description="Login of the unit's head.")
-
-
-class UnitOut(BaseModel):
-    code: str
-    name: str
-    kind: str
-    mailbox: str | None
-    head: str | None
 
 
 class UserIn(Strict):

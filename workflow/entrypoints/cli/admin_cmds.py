@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -47,6 +49,89 @@ def unit_add(
     common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} {view['name']} added")
 
 
+def _secret(value: str | None) -> str | None:
+    """``-`` reads the value from standard input (so a credential stays out of the shell's
+    history and the process list)."""
+    if value == "-":
+        return sys.stdin.readline().strip()
+    return value
+
+
+@unit_app.command("set")
+@common.command
+def unit_set(
+    code: str = typer.Argument(..., help="The unit to change."),
+    name: str | None = typer.Option(None, "--name", help="Full name."),
+    mailbox: str | None = typer.Option(
+        None, "--mailbox", "--email", help="The unit's email address ('' removes it)."
+    ),
+    head: str | None = typer.Option(None, "--head", help="Login of the unit's head ('' removes it)."),
+    supervising: bool | None = typer.Option(
+        None, "--supervising/--no-supervising", help="Whether the unit supervises (escalations go to it)."
+    ),
+    kind: str | None = typer.Option(None, "--kind", help="drafting, supervising or leadership."),
+    wecom_webhook: str | None = typer.Option(
+        None,
+        "--wecom-webhook",
+        help="The WeCom group robot's webhook URL ('-' reads it from stdin, '' removes the robot).",
+    ),
+    wecom_events: str | None = typer.Option(
+        None,
+        "--wecom-events",
+        help="Comma-separated events for the WeCom robot ('' = every event routed to the unit).",
+    ),
+    dingtalk_webhook: str | None = typer.Option(
+        None,
+        "--dingtalk-webhook",
+        help="The DingTalk group robot's webhook URL ('-' reads it from stdin, '' removes it).",
+    ),
+    dingtalk_secret: str | None = typer.Option(
+        None, "--dingtalk-secret", help="The DingTalk robot's 加签 secret, SEC… ('-' reads it from stdin)."
+    ),
+    dingtalk_events: str | None = typer.Option(
+        None,
+        "--dingtalk-events",
+        help="Comma-separated events for the DingTalk robot ('' = every event routed).",
+    ),
+    as_: str | None = AS,
+    json_: bool = JSON,
+) -> None:
+    """Change a unit: name, mailbox, head, supervising, group robots (administrators).
+
+    The next email and robot message already go to the unit as it is now.
+    """
+    if as_ is None:
+        common.fail("give the acting administrator with --as LOGIN")
+    view = _directory().update_unit(
+        as_,
+        code,
+        {
+            "name": name,
+            "mailbox": mailbox,
+            "head": head,
+            "supervising": supervising,
+            "kind": kind,
+            "wecom_webhook": _secret(wecom_webhook),
+            "wecom_events": wecom_events,
+            "dingtalk_webhook": _secret(dingtalk_webhook),
+            "dingtalk_secret": _secret(dingtalk_secret),
+            "dingtalk_events": dingtalk_events,
+        },
+    )
+    common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} changed: {_describe(view)}")
+
+
+def _describe(u: dict[str, Any]) -> str:
+    robots = u.get("robots") or {}
+    parts = [f"{u['kind']}", f"mailbox={u['mailbox'] or '-'}", f"head={u['head'] or '-'}"]
+    for channel in ("wecom", "dingtalk"):
+        robot = robots.get(channel)
+        if robot:
+            events = ",".join(robot["events"]) if robot["events"] else "all"
+            parts.append(f"{channel}={events}")
+    return "  ".join(parts)
+
+
 @unit_app.command("list")
 @common.command
 def unit_list(json_: bool = JSON) -> None:
@@ -55,8 +140,14 @@ def unit_list(json_: bool = JSON) -> None:
     if json_:
         return common.emit_json(units)
     for u in units:
+        robots = "  ".join(
+            f"{c}={','.join(r['events']) if r['events'] else 'all'}"
+            for c, r in (u.get("robots") or {}).items()
+            if r
+        )
         typer.echo(
             f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
+            + (f"  {robots}" if robots else "")
         )
 
 
@@ -101,6 +192,22 @@ def user_set(
         as_, login, {"roles": roles, "email": email, "name": name, "unit": unit, "active": active}
     )
     common.emit_json(view) if json_ else typer.echo(f"user {view['login']} changed")
+
+
+@user_app.command("history")
+@common.command
+def user_history(
+    login: str = typer.Argument(..., help="Whose units to show."), as_: str | None = AS, json_: bool = JSON
+) -> None:
+    """The units a user belonged to, oldest first (administrators, supervisors, auditors, leaders)."""
+    if as_ is None:
+        common.fail("give your login with --as LOGIN")
+    rows = _directory().user_history(as_, login)
+    if json_:
+        return common.emit_json(rows)
+    for r in rows:
+        until = r["until"].isoformat() if r["until"] else "now"
+        typer.echo(f"{r['unit']:<12} {r['since'].isoformat()} → {until}  by {r['changed_by'] or '-'}")
 
 
 @user_app.command("list")

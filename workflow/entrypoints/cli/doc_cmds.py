@@ -131,13 +131,28 @@ def attach(
     ),
     title: str = typer.Option(..., "--title"),
     body: str | None = typer.Option(None, "--body"),
-    file: Path | None = typer.Option(None, "--file", help="The material's text from a UTF-8 file."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Any file: an image, video, PDF, DOCX, XLSX or PPTX "
+        "becomes the material's file (streamed, typed by content); a text file its text.",
+    ),
     uri: str | None = typer.Option(None, "--uri", help="Where the material lives (http/https)."),
     if_version: int | None = IF_VERSION,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
-    """Attach an interpretation material (解读材料)."""
+    """Attach an interpretation material (解读材料): text, a file, or a link."""
+    from workflow.entrypoints.cli import material_files
+
+    if file is not None and body is None and uri is None and material_files.is_binary(file):
+        outcome = material_files.attach_file(as_, doc_id, form, title, file, if_version)
+        return _done(
+            outcome,
+            json_,
+            f"material {outcome.details.get('material_id')} attached "
+            f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)",
+        )
     outcome = _workflow().add_material(
         as_,
         doc_id,

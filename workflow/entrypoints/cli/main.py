@@ -87,9 +87,12 @@ def _register() -> None:
         diagram_cmds,
         doc_cmds,
         evidence_cmds,
+        file_cmds,
+        import_cmds,
         ops_cmds,
         outbox_cmds,
         report_cmds,
+        search_cmds,
         server_cmds,
         web_cmds,
     )
@@ -108,6 +111,9 @@ def _register() -> None:
         server_cmds,
         web_cmds,
         evidence_cmds,
+        search_cmds,
+        import_cmds,
+        file_cmds,
     ):
         module.register(app)
 

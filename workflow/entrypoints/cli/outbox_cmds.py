@@ -43,6 +43,8 @@ def _when(value: datetime | None) -> str:
 
 
 def _recipients(row: OutboxMessage) -> str:
+    if row.channel != "email":  # a group robot's message: no addresses
+        return f"{row.channel} robot of unit #{row.unit_id}"
     to = [r["address"] for r in row.to_list]
     text = ", ".join(to[:2]) + (f" +{len(to) - 2}" if len(to) > 2 else "")
     return text + (f" (cc {len(row.cc_list)})" if row.cc_list else "")
@@ -98,6 +100,7 @@ def outbox_show(
 
     for label, value in (
         ("id", row.id),
+        ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
         ("status", row.status),
         ("event", row.event),
         ("document", row.document_id or "-"),

@@ -24,7 +24,7 @@ report_app = typer.Typer(
         "posted late, each unit's on-time rate, the ledger (台账) and the year-end report. "
         "Working days are counted on the calendar as loaded now. Every report is computed "
         "as of --now (default: the current time). Output: a table, --json, or --csv "
-        "(UTF-8 with BOM, for Excel), to stdout or --output FILE."
+        "(UTF-8 with BOM), to stdout or --output FILE; or an Excel workbook with --xlsx FILE."
     ),
     no_args_is_help=True,
 )
@@ -46,6 +46,12 @@ NOW = typer.Option(None, "--now", help="Compute as of this instant (ISO 8601, e.
 JSON = typer.Option(False, "--json", help="Print JSON (codes, ISO instants, rates as fractions).")
 CSV = typer.Option(False, "--csv", help="Print CSV (UTF-8 with BOM; headers in the --lang language).")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write the output (table, JSON or CSV) to this file.")
+XLSX = typer.Option(
+    None,
+    "--xlsx",
+    help="Write an Excel workbook to this file: the CSV's columns, typed cells "
+    "(dates as dates, rates as percentages), frozen header.",
+)
 
 
 def _reports() -> Reports:
@@ -56,11 +62,22 @@ def _now(value: str | None):
     return common.parse_instant(value, what="--now") if value else None
 
 
-def emit_table(table: export.Table, json_: bool, csv_: bool, output: Path | None) -> None:
+def emit_table(
+    table: export.Table, json_: bool, csv_: bool, output: Path | None, xlsx: Path | None = None
+) -> None:
     """Render ``table`` the way the user asked; one clean line if asked for two formats."""
-    if json_ and csv_:
-        common.fail("choose one of --json and --csv")
+    if json_ + csv_ + (xlsx is not None) > 1:
+        common.fail("choose one of --json, --csv and --xlsx")
     lang = common.context().lang
+    if xlsx is not None:
+        from workflow.kernel.export_xlsx import write_xlsx
+
+        try:
+            write_xlsx(table, xlsx, lang)
+        except OSError as exc:
+            common.fail(f"--xlsx: cannot write {xlsx}: {exc.strerror or exc}")
+        typer.echo(f"{len(table.rows)} row(s) written to {xlsx}")
+        return
     if csv_:
         if output is not None:
             try:
@@ -99,6 +116,7 @@ def overdue(
     json_: bool = JSON,
     csv_: bool = CSV,
     output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
 ) -> None:
     """Documents whose interpretation is past its deadline and not posted yet.
 
@@ -106,7 +124,7 @@ def overdue(
     the due day), the escalation level reached, and which channel is still missing.
     """
     table = _reports().overdue(as_, unit=unit, period=period, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("late")
@@ -119,6 +137,7 @@ def late(
     json_: bool = JSON,
     csv_: bool = CSV,
     output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
 ) -> None:
     """Interpretations posted late in the period.
 
@@ -126,7 +145,7 @@ def late(
     counted on today's calendar.
     """
     table = _reports().late(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("on-time")
@@ -140,6 +159,7 @@ def on_time(
     json_: bool = JSON,
     csv_: bool = CSV,
     output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
 ) -> None:
     """On-time rate per unit (and month or quarter).
 
@@ -149,7 +169,7 @@ def on_time(
     if by is not None and by not in ("month", "quarter"):
         common.fail("--by: must be month or quarter")
     table = _reports().on_time(as_, period=period, unit=unit, by=by, now=_now(now))  # type: ignore[arg-type]
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("ledger")
@@ -162,6 +182,7 @@ def ledger(
     json_: bool = JSON,
     csv_: bool = CSV,
     output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
 ) -> None:
     """The ledger (台账) of documents published in the period.
 
@@ -169,7 +190,7 @@ def ledger(
     where and when it was posted (portal, news media, new media), on time or late.
     """
     table = _reports().ledger(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 @report_app.command("year-end")
@@ -182,6 +203,7 @@ def year_end(
     json_: bool = JSON,
     csv_: bool = CSV,
     output: Path | None = OUTPUT,
+    xlsx: Path | None = XLSX,
 ) -> None:
     """Year-end report: how each unit carried out the three synchronisations (三同步).
 
@@ -190,7 +212,7 @@ def year_end(
     used, signers' rejections, signatures voided and refused actions.
     """
     table = _reports().year_end(as_, period=period, unit=unit, now=_now(now))
-    emit_table(table, json_, csv_, output)
+    emit_table(table, json_, csv_, output, xlsx)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow.bootstrap import Services, bootstrap
 from workflow.entrypoints.web.pages import PREFIX, WebState, make_env
-from workflow.entrypoints.web.routes import actions, auth, corrections, documents, supervision
+from workflow.entrypoints.web.routes import actions, admin, auth, corrections, documents, search, supervision
 from workflow.entrypoints.web.security import (
     DEFAULT_SESSION_SECONDS,
     SecretKeyMissing,
@@ -73,7 +73,7 @@ def install(
     app.state.web = WebState(
         services=services, codec=codec, env=make_env(services.settings.timezone), key_problem=problem
     )
-    for module in (auth, documents, actions, corrections, supervision):
+    for module in (auth, documents, actions, corrections, supervision, admin, search):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web_static")
     if not any(getattr(r, "path", None) == "/" for r in app.router.routes):

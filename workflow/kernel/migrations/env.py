@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from workflow.kernel.models import Base, UTCDateTime
+from workflow.kernel.search import not_search_object
 
 
 def render_item(type_, obj, autogen_context):
@@ -24,6 +25,7 @@ with engine.connect() as connection:
         render_as_batch=engine.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=not_search_object,
     )
     with context.begin_transaction():
         context.run_migrations()

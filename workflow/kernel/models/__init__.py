@@ -5,7 +5,7 @@ from workflow.kernel.models.access import AuditBurst, AuthThrottle, WebSession
 from workflow.kernel.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workflow.kernel.models.base import Base, UTCDateTime
 from workflow.kernel.models.calendar import CalendarDay, CalendarYear
-from workflow.kernel.models.directory import ROLES, UNIT_KINDS, Unit, User
+from workflow.kernel.models.directory import ROLES, UNIT_KINDS, Unit, User, UserUnitHistory
 from workflow.kernel.models.documents import Document, DocumentEditor, Material, Posting, Signature, Signer
 from workflow.kernel.models.escalations import Escalation, SweepState
 from workflow.kernel.models.evidence import EvidenceCheck
@@ -36,5 +36,6 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "UserUnitHistory",
     "WebSession",
 ]

@@ -26,6 +26,15 @@ class Unit(Base):
     mailbox: Mapped[str | None] = mapped_column(String(320))
     head_login: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Group robots (docs/design.md §5): the webhook URL as the vendor shows it and, for
+    # DingTalk, the signing secret. Both are credentials: never logged, never audited, never
+    # shown back (views say only whether one is set). ``*_events`` is a comma-separated list of
+    # notification events for that channel; NULL means every event routed to the unit.
+    wecom_webhook: Mapped[str | None] = mapped_column(Text)
+    wecom_events: Mapped[str | None] = mapped_column(String(400))
+    dingtalk_webhook: Mapped[str | None] = mapped_column(Text)
+    dingtalk_secret: Mapped[str | None] = mapped_column(Text)
+    dingtalk_events: Mapped[str | None] = mapped_column(String(400))
 
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
@@ -54,3 +63,17 @@ class User(Base):
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+
+class UserUnitHistory(Base):
+    """Which unit a user belonged to, and from when to when: one open row (``until`` NULL) per
+    user, closed and followed by a new one when the user moves (audited as ``user_moved``)."""
+
+    __tablename__ = "user_unit_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_by: Mapped[str | None] = mapped_column(String(64))

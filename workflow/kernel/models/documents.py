@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.kernel.models.base import Base, UTCDateTime
@@ -117,6 +128,14 @@ class Material(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A file (图解, video, PDF, DOCX, XLSX, PPTX) in the blob store, by SHA-256; its hash is part
+    # of content_hash, so of the package: replacing the file voids the signatures.
+    file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_type: Mapped[str | None] = mapped_column(String(100))
+    """The MIME type sniffed from the content."""
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    """The name it was uploaded with (for the download; never used to find it)."""
 
     document: Mapped[Document] = relationship(back_populates="materials")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from workflow.kernel.models.base import Base, UTCDateTime
 
 STATUSES = ("pending", "sending", "sent", "failed")
+CHANNELS = ("email", "wecom", "dingtalk")
 
 
 class OutboxMessage(Base):
@@ -32,6 +33,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint("channel IN ('email', 'wecom', 'dingtalk')", name="channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +57,11 @@ class OutboxMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    """``email``, or a group robot (``wecom``, ``dingtalk``): then ``unit_id`` names the unit
+    whose webhook it goes to (read when it is sent, never copied here), ``subject`` is the
+    title and ``body_text`` the Markdown; the address lists are empty."""
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
     @property
     def to_list(self) -> list[dict[str, str]]:
@@ -91,6 +98,7 @@ class OutboxMessage(Base):
             "message_id": self.message_id,
             "created_at": self.created_at,
             "dedupe_key": self.dedupe_key,
+            "channel": self.channel,
         }
         if bodies:
             data["body_text"] = self.body_text

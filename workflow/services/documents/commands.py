@@ -40,6 +40,7 @@ from workflow.kernel.models import (
 )
 from workflow.kernel.snapshots import document_snapshot, signer_snapshot
 from workflow.services.documents.effects import Effects
+from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
@@ -55,7 +56,7 @@ from workflow.services.documents.validation import (
 )
 
 
-class DocumentCommands(Effects):
+class DocumentCommands(Effects, BlobKeeping):
     """Every change to a document."""
 
     def create_document(
@@ -232,13 +233,17 @@ class DocumentCommands(Effects):
             if m is None:
                 raise NotFound(Reason("no_such_material", {"id": material_id}))
             ctx.details.update({"material_id": m.id, "title": m.title})
+            if m.file_sha256:
+                ctx.details["file_sha256"] = m.file_sha256
             ctx.doc.materials.remove(m)
             ctx.session.flush()
             ctx.edited = True
             self._rehash(ctx)
             return None
 
-        return self._change(login, doc_id, "remove_material", run, expected_version=expected_version)
+        outcome = self._change(login, doc_id, "remove_material", run, expected_version=expected_version)
+        self._release_blob(outcome.details.get("file_sha256"))  # only if nothing else refers to it
+        return outcome
 
     def set_signers(
         self, login: str, doc_id: int, signer_logins: Sequence[str], *, expected_version: int | None = None

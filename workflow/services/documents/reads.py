@@ -113,7 +113,19 @@ class DocumentReads(DocumentService):
             interpreter=snap.interpreter_login,
             package_hash=doc.package_hash,
             materials=tuple(
-                MaterialView(m.id, m.form, m.title, m.uri, m.body, m.content_hash) for m in doc.materials
+                MaterialView(
+                    m.id,
+                    m.form,
+                    m.title,
+                    m.uri,
+                    m.body,
+                    m.content_hash,
+                    m.file_sha256,
+                    m.file_size,
+                    m.file_type,
+                    m.file_name,
+                )
+                for m in doc.materials
             ),
             signers=tuple(
                 SignerView(login, login in snap.signed_logins) for login in sorted(snap.signer_logins)

@@ -42,6 +42,10 @@ class MaterialView(_View):
     uri: str | None
     body: str | None
     content_hash: str
+    file_sha256: str | None = None
+    file_size: int | None = None
+    file_type: str | None = None
+    file_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_auditor
 from workflow.entrypoints.api.problems import responses
-from workflow.entrypoints.api.schemas import (
-    CODE_PATTERN,
-    Code,
-    Me,
-    UnitIn,
-    UnitOut,
-    UserIn,
-    UserOut,
-    UserPatch,
-)
+from workflow.entrypoints.api.schemas import CODE_PATTERN, Code, Me, UnitIn, UserIn, UserOut, UserPatch
+from workflow.entrypoints.api.schemas_units import MembershipOut, UnitOut, UnitPatch
 from workflow.services.tokens import Caller
 
 router = APIRouter(tags=["directory"])
 
 Login = Annotated[str, Path(pattern=CODE_PATTERN, description="The user's login.")]
+UnitCode = Annotated[str, Path(pattern=CODE_PATTERN, description="The unit's code.")]
 
 
 @router.get("/me", response_model=Me, responses=responses(401, 403, 503))
@@ -61,6 +54,13 @@ def add_unit(body: UnitIn, who: CallerDep, svc: ServicesDep, response: Response)
     return view
 
 
+@router.patch("/units/{code}", response_model=UnitOut, responses=responses(401, 403, 404, 409, 413, 422, 503))
+def change_unit(code: UnitCode, body: UnitPatch, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
+    """Change a unit's name, mailbox, head, kind or group robots (administrators). The next
+    email and robot message go to the unit as it is now."""
+    return svc.directory.update_unit(who.login, code, body.model_dump(exclude_unset=True))
+
+
 @router.get("/users", response_model=list[UserOut], responses=responses(401, 403, 422, 503))
 def list_users(
     who: Annotated[Caller, Depends(require_auditor())],
@@ -90,3 +90,11 @@ def add_user(body: UserIn, who: CallerDep, svc: ServicesDep, response: Response)
 def change_user(login: Login, body: UserPatch, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Change a user's roles, email, name, unit or active flag (administrators)."""
     return svc.directory.update_user(who.login, login, body.model_dump(exclude_unset=True))
+
+
+@router.get(
+    "/users/{login}/history", response_model=list[MembershipOut], responses=responses(401, 403, 404, 422, 503)
+)
+def user_history(login: Login, who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """The units a user belonged to, oldest first (administrators, supervisors, auditors, leaders)."""
+    return svc.directory.user_history(who.login, login)

@@ -10,12 +10,15 @@ back as ``If-Match``.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Response, status
 
 from states.lifecycle import Trigger
+from states.reasons import Reason
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
+from workflow.entrypoints.api.routes.reports import PERIOD as PERIOD_PATTERN
 from workflow.entrypoints.api.schemas import (
     MAX_ID,
     Code,
@@ -23,7 +26,7 @@ from workflow.entrypoints.api.schemas import (
     CorrectionIn,
     DocumentCreate,
     DocumentEdit,
-    DocumentSummary,
+    DocumentHit,
     DocumentView,
     MaterialIn,
     Outcome,
@@ -35,6 +38,7 @@ from workflow.entrypoints.api.schemas import (
     TimelineEvent,
     TriggerIn,
 )
+from workflow.kernel.errors import InvalidInput
 from workflow.services.documents import Outcome as ServiceOutcome
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -50,19 +54,67 @@ def _answer(response: Response, outcome: ServiceOutcome) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-@router.get("", response_model=list[DocumentSummary], responses=responses(401, 403, 422, 503))
+@router.get("", response_model=list[DocumentHit], responses=responses(401, 403, 422, 503))
 def list_documents(
     who: CallerDep,
     svc: ServicesDep,
+    response: Response,
     state: Annotated[StateName | None, Query(description="Only documents in this state.")] = None,
     unit: Annotated[Code | None, Query(description="Only this drafting unit's documents.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description=(
+                "Search title, 文号, body and plan text (Chinese substrings too; every word must match), newest "
+                "first, at most 200 a page; the next page is in the Link header (rel=next)."
+            ),
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern=PERIOD_PATTERN,
+            max_length=22,
+            description=(
+                "With q: published (or, if not yet, created) in 2024, 2024-Q1, 2024-03, 2024-02-01..2024-03-15."
+            ),
+        ),
+    ] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="With q: hits older than this id.")
+    ] = None,
 ) -> list[dict[str, Any]]:
     """The documents the caller may see: their unit's and those they sign; everything for
-    supervisors, auditors, leaders and administrators."""
-    docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
-    return [d.as_dict() for d in docs]
+    supervisors, auditors, leaders and administrators. With ``q``, a search among them."""
+    if q is None:
+        if period is not None or before_id is not None:
+            raise InvalidInput(Reason("invalid", {"field": "period, before_id", "problem": "only with q"}))
+        docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
+        return [d.as_dict() for d in docs]
+    found = svc.workflow.search_documents(
+        who.login, q, state=state, unit_code=unit, period=period, limit=min(limit, 200), before_id=before_id
+    )
+    if found.next_before_id is not None:
+        query = urlencode(
+            {
+                k: v
+                for k, v in {
+                    "q": q,
+                    "state": state,
+                    "unit": unit,
+                    "period": period,
+                    "limit": min(limit, 200),
+                    "before_id": found.next_before_id,
+                }.items()
+                if v is not None
+            }
+        )
+        response.headers["Link"] = f'</documents?{query}>; rel="next"'
+    return [h.as_dict() for h in found.hits]
 
 
 @router.post(

@@ -25,6 +25,8 @@ OutboxId = Annotated[int, Path(ge=1, le=MAX_ID, description="The email's id in t
 class Email(BaseModel):
     id: int
     document_id: int | None
+    channel: Literal["email", "wecom", "dingtalk"] = "email"
+    """email, or a unit's WeCom or DingTalk group robot (then to and cc are empty)."""
     event: str
     language: str
     to: list[str]

@@ -2,8 +2,9 @@
 
 :class:`workflow.services.reports.Reports` and :class:`workflow.services.audit_admin.AuditAdmin` authorise
 (``may_audit``) and audit refusals themselves; these routes only translate HTTP. A report is
-JSON by default (machine values: codes, ISO instants, rates as fractions) or CSV with
-``?format=csv`` (UTF-8 with BOM, headers in the request's language, for Excel).
+JSON by default (machine values: codes, ISO instants, rates as fractions), CSV with
+``?format=csv`` (UTF-8 with BOM, headers in the request's language), or an Excel workbook with
+``?format=xlsx`` (the CSV's columns, typed cells).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from workflow.entrypoints.api.problems import request_language, responses
 from workflow.entrypoints.api.schemas import MAX_ID, Code, Instant
 from workflow.kernel import export
 from workflow.kernel.attribution import CHANNELS
+from workflow.kernel.export_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from workflow.kernel.export_xlsx import to_xlsx
 from workflow.services.audit_queries import OUTCOMES, EventFilter
 
 router = APIRouter(tags=["reports"])
@@ -37,7 +40,12 @@ Period = Annotated[
 ]
 Unit = Annotated[Code | None, Query(description="Only this unit (its code).")]
 AsOf = Annotated[Instant | None, Query(description="Compute as of this instant (ISO 8601 with offset).")]
-Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv (UTF-8 with BOM).")]
+Format = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(
+        description="json (default), csv (UTF-8 with BOM) or xlsx (an Excel workbook: the CSV's columns, typed cells)."
+    ),
+]
 
 
 class ReportName(StrEnum):
@@ -59,6 +67,16 @@ class ReportOut(BaseModel):
 
 
 def _render(request: Request, table: export.Table, fmt: str) -> Any:
+    if fmt == "xlsx":
+        lang = request_language(request)
+        return Response(
+            to_xlsx(table, lang),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{table.name}.xlsx"',
+                "Content-Language": lang,
+            },
+        )
     if fmt == "csv":
         lang = request_language(request)
         return Response(
@@ -73,8 +91,11 @@ def _render(request: Request, table: export.Table, fmt: str) -> Any:
 
 
 CSV = {
-    "content": {"text/csv": {"schema": {"type": "string"}}},
-    "description": "The report as JSON, or CSV with ?format=csv.",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    },
+    "description": "The report as JSON, CSV with ?format=csv, or an Excel workbook with ?format=xlsx.",
 }
 
 
@@ -152,8 +173,8 @@ def audit_events(
         limit=limit,
         after_id=after_id,
     )
-    if format == "csv":
-        return _render(request, page.table, "csv")
+    if format != "json":
+        return _render(request, page.table, format)
     return {**page.table.as_dict(), "next_after_id": page.next_after_id}
 
 

@@ -102,6 +102,23 @@ def document(
     return render(page, "document.html", **context, flash=flash, flash_trigger=trig)
 
 
+@router.get("/documents/{doc_id}/materials/{material_id}/file", name="web_material_file")
+def material_file(
+    doc_id: DocId, material_id: DocId, page: Page = SignedIn, download: Annotated[bool, Query()] = False
+) -> Response:
+    """A material's file: shown in the browser (images, PDFs, videos) or downloaded; the
+    service refuses (and audits) a user who may not read the document."""
+    from workflow.entrypoints.api.routes.files import file_response
+
+    got = page.web.workflow.read_file(page.login, doc_id, material_id)
+    response = file_response(got, download=download)
+    if got.mime != "application/pdf":  # a sandbox would stop the browser's PDF viewer
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        )
+    return response
+
+
 @router.get("/documents/{doc_id}/evidence/{check_id}", name="web_evidence")
 def evidence(doc_id: DocId, check_id: DocId, page: Page = SignedIn, download: bool = False) -> Response:
     """A page kept by the evidence checker (docs/evidence.md), for readers of the document: shown

@@ -112,6 +112,33 @@ def report_csv(
     return _csv(page, table, f"santongbu-{label}.csv")
 
 
+@router.get("/reports/{name}.xlsx", name="web_report_xlsx")
+def report_xlsx(
+    name: Annotated[str, Path(max_length=20)],
+    page: Page = SignedIn,
+    period: Period = None,
+    unit: UnitCode = None,
+) -> Response:
+    """Any report as an Excel workbook: the CSV's columns, typed cells, frozen header."""
+    from workflow.kernel.export_xlsx import MEDIA_TYPE, to_xlsx
+
+    if name not in REPORTS or not _NAME.match(name):
+        return redirect(page, f"{PREFIX}/reports")
+    table = _table(page, name, period, unit)
+    label = "-".join(
+        x for x in (name, period or ("" if name == "overdue" else views.period_default(page)), unit) if x
+    )
+    return Response(
+        to_xlsx(table, page.lang),
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="santongbu-{label}.xlsx"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.get("/documents/{doc_id}/timeline", name="web_timeline")
 def timeline(doc_id: DocId, page: Page = SignedIn) -> Response:
     """Every action on the document, allowed or refused, oldest first."""

@@ -1,0 +1,116 @@
+"""Material files over HTTP: multipart uploads (a new material, or a material's file replaced)
+and downloads. The workflow service checks the rules (members of the drafting unit attach;
+readers of the document download; refusals audited); these routes only move bytes.
+
+An upload arrives as ``multipart/form-data``; the server spools the file part to disk as it
+comes in, and the service streams it from there into the blob store, so no upload is ever
+whole in memory. A download is the file itself, with its sniffed type, its SHA-256 as the
+``ETag``, byte ranges (a video seeks), and ``inline`` for images, PDFs and videos (shown in the
+browser) or ``attachment`` for office files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Response, UploadFile, status
+from fastapi.responses import FileResponse
+
+from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
+from workflow.entrypoints.api.problems import responses
+from workflow.entrypoints.api.schemas import MAX_ID, MaterialForm, Outcome
+from workflow.services.documents.files import FileRead
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+DocId = Annotated[int, Path(ge=1, le=MAX_ID, description="Document id.")]
+MaterialId = Annotated[int, Path(ge=1, le=MAX_ID, description="Material id.")]
+
+
+def _answer(response: Response, outcome: Any) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{outcome.version}"'
+    return outcome.as_dict()  # type: ignore[no-any-return]
+
+
+@router.post(
+    "/{doc_id}/materials/file",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Outcome,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+def attach_file(
+    doc_id: DocId,
+    form: Annotated[MaterialForm, Form()],
+    title: Annotated[str, Form(max_length=500)],
+    file: UploadFile,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    """Attach a material that is a file (multipart: ``form``, ``title``, ``file``): an image or
+    PDF for a 图解, a video, or a PDF, DOCX, XLSX, PPTX or image for the other forms. The type
+    is sniffed from the content; ``details.file`` has its SHA-256, size, type and name."""
+    outcome = svc.workflow.attach_file(
+        who.login,
+        doc_id,
+        form=form,
+        title=title,
+        source=file.file,
+        filename=file.filename,
+        expected_version=expected,
+    )
+    return _answer(response, outcome)
+
+
+@router.put(
+    "/{doc_id}/materials/{material_id}/file",
+    response_model=Outcome,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+def replace_file(
+    doc_id: DocId,
+    material_id: MaterialId,
+    file: UploadFile,
+    who: CallerDep,
+    svc: ServicesDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    """Replace a material's file (multipart ``file``); the package changes, so every
+    signature on it is voided."""
+    outcome = svc.workflow.replace_file(
+        who.login, doc_id, material_id, source=file.file, filename=file.filename, expected_version=expected
+    )
+    return _answer(response, outcome)
+
+
+def file_response(got: FileRead, *, download: bool = False) -> FileResponse:
+    """The file with its type, its hash as ETag, and inline or attachment."""
+    return FileResponse(
+        got.path,
+        media_type=got.mime,
+        filename=got.name,
+        content_disposition_type="inline" if got.inline and not download else "attachment",
+        headers={
+            "ETag": f'"{got.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-cache",
+        },
+    )
+
+
+@router.get(
+    "/{doc_id}/materials/{material_id}/file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file, with its sniffed type; Range requests are served.",
+        },
+        **responses(401, 403, 404, 422, 503),
+    },
+)
+def download_file(doc_id: DocId, material_id: MaterialId, who: CallerDep, svc: ServicesDep) -> FileResponse:
+    """A material's file, for whoever may read the document (a refusal is audited)."""
+    return file_response(svc.workflow.read_file(who.login, doc_id, material_id))

@@ -1,0 +1,152 @@
+"""Changing a unit after it was added: name, mailbox, head, whether it supervises, and its group
+robots (WeCom, DingTalk) with the events each takes.
+
+Parsed whole before anything is written. ``None`` leaves a field as it is; an empty string
+clears a field that may be empty (mailbox, head, a robot, an event list). Robot credentials
+are checked for the parameter the vendor's URL carries, and never put in the audit trail, a
+view or an error: the audit says only that a robot was set, replaced or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.robots import parse_events
+from notifications.transports.dingtalk import PATH as DINGTALK_PATH
+from notifications.transports.dingtalk import dingtalk_token
+from notifications.transports.wecom import PATH as WECOM_PATH
+from notifications.transports.wecom import wecom_key
+from states.reasons import Reason
+from workflow.kernel.errors import InvalidInput, NotFound
+from workflow.kernel.models import UNIT_KINDS, Unit, User
+
+SECRET_FIELDS = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret")
+PLAIN_FIELDS = ("name", "mailbox", "head_login", "kind", "wecom_events", "dingtalk_events")
+
+
+def _invalid(field: str, problem: str) -> InvalidInput:
+    return InvalidInput(Reason("invalid", {"field": field, "problem": problem}))
+
+
+def _cleared(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _webhook(field: str, value: str, path: str, parse: Any) -> str:
+    value = value.strip()
+    if len(value) > 1000 or any(c in value for c in "\r\n\t "):
+        raise _invalid(field, "one URL of at most 1000 characters")
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise _invalid(field, str(exc)) from None
+    if urlsplit(value).path != path:
+        raise _invalid(field, f"the robot's webhook URL ends in {path}?…; paste it as the app shows it")
+    return value
+
+
+def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> dict[str, Any]:
+    """The columns to write, validated; ``line``, ``address`` and ``code`` are the directory's
+    own field checks (one rule for adding and changing)."""
+    clean: dict[str, Any] = {}
+
+    def given(key: str) -> bool:
+        return key in changes and changes[key] is not None
+
+    if given("name"):
+        clean["name"] = line("name", changes["name"])
+    if given("mailbox"):
+        clean["mailbox"] = None if _cleared(changes["mailbox"]) else address("mailbox", changes["mailbox"])
+    if given("head"):
+        clean["head_login"] = (
+            None if _cleared(changes["head"]) else code("head", str(changes["head"]).strip())
+        )
+    if given("kind"):
+        if changes["kind"] not in UNIT_KINDS:
+            raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
+        clean["kind"] = changes["kind"]
+    if given("supervising"):
+        if "kind" in clean and (clean["kind"] == "supervising") != bool(changes["supervising"]):
+            raise _invalid("supervising", "contradicts kind")
+        clean["supervising"] = bool(changes["supervising"])
+    if given("wecom_webhook"):
+        value = changes["wecom_webhook"]
+        clean["wecom_webhook"] = (
+            None if _cleared(value) else _webhook("wecom_webhook", value, WECOM_PATH, wecom_key)
+        )
+    if given("dingtalk_webhook"):
+        value = changes["dingtalk_webhook"]
+        clean["dingtalk_webhook"] = (
+            None if _cleared(value) else _webhook("dingtalk_webhook", value, DINGTALK_PATH, dingtalk_token)
+        )
+    if given("dingtalk_secret"):
+        value = str(changes["dingtalk_secret"]).strip()
+        if value and (not value.startswith("SEC") or len(value) > 200 or not value.isascii() or " " in value):
+            raise _invalid(
+                "dingtalk_secret", "the robot's 加签 secret, as DingTalk shows it (it starts with SEC)"
+            )
+        clean["dingtalk_secret"] = value or None
+    for channel in ("wecom", "dingtalk"):
+        key = f"{channel}_events"
+        if key in changes and changes[key] is not None:
+            try:
+                clean[key] = parse_events(changes[key])
+            except ValueError as exc:
+                raise _invalid(key, str(exc)) from None
+    if not clean:
+        raise _invalid("changes", "nothing to change")
+    return clean
+
+
+def apply(session: Session, unit: Unit, clean: Mapping[str, Any]) -> dict[str, Any]:
+    """Write ``clean`` on ``unit``; returns what changed, as the audit event says it: before
+    and after for plain fields, ``set``/``replaced``/``removed`` for credentials."""
+    clean = dict(clean)
+    if "supervising" in clean:
+        supervising = clean.pop("supervising")
+        if supervising:
+            clean["kind"] = "supervising"
+        elif unit.kind == "supervising":
+            clean["kind"] = "drafting"
+    if clean.get("head_login"):
+        head = session.scalars(select(User).where(User.login == clean["head_login"])).first()
+        if head is None:
+            raise NotFound(Reason("no_such_user", {"login": clean["head_login"]}))
+        if not head.active:
+            raise _invalid("head", f"{head.login} is inactive")
+    changed: dict[str, Any] = {}
+    for key, value in clean.items():
+        before = getattr(unit, key)
+        if before == value:
+            continue
+        if key in SECRET_FIELDS:
+            changed[key] = "removed" if value is None else ("set" if before is None else "replaced")
+        else:
+            changed["head" if key == "head_login" else key] = {"from": before, "to": value}
+        setattr(unit, key, value)
+    if "dingtalk_webhook" in clean and clean["dingtalk_webhook"] is None and unit.dingtalk_secret:
+        unit.dingtalk_secret = None  # the secret belongs to the robot that was removed
+        changed["dingtalk_secret"] = "removed"
+    return changed
+
+
+def robots_view(unit: Unit) -> dict[str, Any]:
+    """Which robots the unit has and the events each takes (``None``: every event routed to
+    the unit); never the webhook or the secret."""
+
+    def events(stored: str | None) -> list[str] | None:
+        return stored.split(",") if stored else None
+
+    return {
+        "wecom": {"events": events(unit.wecom_events)} if unit.wecom_webhook else None,
+        "dingtalk": (
+            {"events": events(unit.dingtalk_events), "signed": bool(unit.dingtalk_secret)}
+            if unit.dingtalk_webhook
+            else None
+        ),
+    }
