@@ -44,7 +44,7 @@ from workflow.kernel.audit_hashing import (
     use_keyring,
 )
 from workflow.kernel.auditkeys import Key
-from workflow.kernel.bulk import insert_many
+from workflow.kernel.bulk import insert_many, table_of
 from workflow.kernel.errors import ConcurrentChange
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
@@ -215,7 +215,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
         rows.append(row)
         tips[chain] = (seq + 1, row["hash"])
     try:
-        insert_many(session, AuditEvent.__table__, rows)
+        insert_many(session, table_of(AuditEvent), rows)
     except IntegrityError as exc:
         raise ConcurrentChange(Reason("changed_meanwhile")) from exc
     return len(rows)

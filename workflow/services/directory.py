@@ -380,8 +380,8 @@ class Directory:
                 actor = self._authorise(session, login, bootstrap_ok=True)
                 if actor is None and not any("admin" in u.roles.split(",") for u in users):
                     raise _invalid("users", "the first import must contain an admin user")
-                for spec in units:
-                    self._add_unit(session, actor, spec)
+                for unit_spec in units:
+                    self._add_unit(session, actor, unit_spec)
                 first_admin: ActorSnapshot | None = actor
                 for spec in sorted(users, key=lambda u: "admin" not in u.roles.split(",")):
                     user = self._add_user(session, first_admin, spec)

@@ -79,7 +79,7 @@ class DocumentCommands(Effects, BlobKeeping):
         try:
             with self.db.transaction() as session:
                 user, actor = self._actor(session, login)
-                unit = session.get(Unit, user.unit_id)
+                unit = user.unit  # loaded with the user; every user belongs to a unit
                 if unit_code is not None and unit_code != unit.code:
                     target = session.scalars(select(Unit).where(Unit.code == unit_code)).first()
                     if target is None:
