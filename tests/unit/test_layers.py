@@ -222,3 +222,21 @@ def test_no_import_runs_upward() -> None:
 def test_no_import_cycle() -> None:
     found = cycles(imports())
     assert not found, f"{len(found)} import cycle(s):\n  " + "\n  ".join(found)
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_over_450_lines() -> None:
+    """A module past 450 lines is doing more than one job; split it by job.
+
+    Same files as the import graph: every ``.py`` under the four packages, Alembic's migrations
+    excepted."""
+    long = sorted(
+        (n, path.relative_to(ROOT).as_posix())
+        for path in modules().values()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    )
+    assert not long, f"{len(long)} module(s) over {MAX_MODULE_LINES} lines:\n  " + "\n  ".join(
+        f"{path}: {n} lines" for n, path in reversed(long)
+    )

@@ -1,250 +1,39 @@
-"""What ``santongbu demo`` found, read back from its database and mail folder, as data and text.
+"""What ``santongbu demo`` found, as the text printed at the end of the run.
 
-Everything printed is read from the demo's own files after the run — the documents, the
-escalation records, the outbox rows with the ``.eml`` files the worker wrote, and the audit
-trail as ``audit.verify`` sees it — so the summary shows what is stored, not what the demo
-meant to do.
+The facts are gathered by :mod:`workflow.demo.collect` from the demo's own files after the run
+(re-exported here as :func:`collect`, with the catalogue's ``LEVELS`` and ``EVENTS``), so the
+summary shows what is stored, not what the demo meant to do. This module writes its sections:
+the documents table, the escalations with their emails, the mail folder, the audit verdict with
+each document's timeline, and what to try next.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from states import catalogue
 from states.lifecycle import State
+from workflow.demo.collect import collect
+from workflow.demo.formatting import (
+    EVENTS,
+    LEVELS,
+    both,
+    cut,
+    fmt_time,
+    label,
+    pad,
+    shown_path,
+    table,
+    text_width,
+)
 
-# What the ladder's levels and the emails' events are called: the one catalogue.
-LEVELS = catalogue.pairs("level")
-EVENTS = catalogue.pairs("event")
-# Audit actions too frequent to help in a one-line timeline (they are all in the trail).
-QUIET_ACTIONS = frozenset({"email_queued", "email_sent", "email_retry", "email_not_queued"})
+__all__ = ["EVENTS", "LEVELS", "collect", "label", "render_text"]
+
 # …and the package upkeep that precedes every sign-off request, left out of the short line.
 UPKEEP_ACTIONS = frozenset({"edit", "attach_material", "remove_material", "set_signers"})
-_WEEKDAYS_ZH = "一二三四五六日"
-_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def label(lang: str, zh: str, en: str) -> str:
-    """The text in the reader's language."""
-    return zh if lang == "zh" else en
-
-
-def both(lang: str, zh: str, en: str) -> str:
-    """A Chinese label followed by its English (``--lang zh``, the default), or English only."""
-    return f"{zh} {en}" if lang == "zh" else en
-
-
-def fmt_time(value: datetime | None, lang: str, *, year: bool = True, tz: str = "Asia/Shanghai") -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(ZoneInfo(tz))
-    day = f"{local:%Y-%m-%d}" if year else f"{local:%m-%d}"
-    if lang == "zh":
-        return f"{day}(周{_WEEKDAYS_ZH[local.weekday()]}){local:%H:%M}"
-    return f"{_WEEKDAYS_EN[local.weekday()]} {day} {local:%H:%M}"
-
-
-def shown_path(path: Path) -> str:
-    """Relative to the current folder when inside it (what a newcomer types), else absolute."""
-    try:
-        return os.path.relpath(path) if Path(os.path.relpath(path)).parts[:1] != ("..",) else str(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
-
-
-# ------------------------------------------------------------------ collecting
-def _keyring(settings: Any) -> Any:
-    from workflow.kernel.auditkeys import load_keyring
-
-    return load_keyring(settings.audit_key_file) if settings.audit_key_file else None
-
-
-def collect(run: Any) -> dict[str, Any]:
-    """The facts of a finished :class:`workflow.demo.run.DemoRun`, JSON-ready."""
-    from notifications.transports.folder import file_name
-    from states.ladder import whole_working_days_overdue
-    from workflow.kernel import audit
-    from workflow.kernel.calendar import calendar_for
-    from workflow.kernel.models import AuditEvent, Document, Escalation, Signature, Signer, Unit, User
-    from workflow.kernel.models.outbox import OutboxMessage
-    from workflow.services.sweep import ladder_for
-
-    settings, now = run.settings, run.clock.now()
-    mail = Path(settings.mail_folder)
-    keys = {doc_id: key for key, doc_id in run.ids.items()}
-    with run.db.transaction() as s:
-        calendar = calendar_for(s, settings)
-        units = {u.id: u for u in s.scalars(select(Unit))}
-        logins = {u.id: u.login for u in s.scalars(select(User))}
-        outbox = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-        def email_view(row: OutboxMessage) -> dict[str, Any]:
-            path = mail / file_name(row.id)
-            return {
-                "outbox_id": row.id,
-                "event": row.event,
-                "document_id": row.document_id,
-                "subject": row.subject,
-                "status": row.status,
-                "to": [r["address"] for r in row.to_list],
-                "cc": [r["address"] for r in row.cc_list],
-                "file": str(path),
-                "file_exists": path.exists(),
-            }
-
-        emails = [email_view(r) for r in outbox]
-        by_doc_event = {(e["document_id"], e["event"]): e for e in emails}
-        documents = []
-        for doc in s.scalars(select(Document).order_by(Document.id)):
-            esc = [
-                {
-                    "level": e.level,
-                    "fired_at": e.fired_at,
-                    "working_days_overdue": e.working_days_overdue,
-                    "email": by_doc_event.get((doc.id, ladder_for(settings).rung(e.level).event)),
-                }
-                for e in s.scalars(
-                    select(Escalation).where(Escalation.document_id == doc.id).order_by(Escalation.id)
-                )
-            ]
-            signers = [
-                logins[x.user_id] for x in s.scalars(select(Signer).where(Signer.document_id == doc.id))
-            ]
-            signed = {
-                logins[x.user_id]
-                for x in s.scalars(
-                    select(Signature).where(Signature.document_id == doc.id, Signature.voided_at.is_(None))
-                )
-            }
-            events = list(
-                s.scalars(
-                    select(AuditEvent)
-                    .where(AuditEvent.chain == audit.chain_for(doc.id))
-                    .order_by(AuditEvent.seq)
-                )
-            )
-            overdue_now = (
-                whole_working_days_overdue(doc.due_at, now, calendar, settings.timezone)
-                if doc.state == State.PUBLISHED and doc.due_at
-                else None
-            )
-            documents.append(
-                {
-                    "id": doc.id,
-                    "key": keys.get(doc.id),
-                    "title": doc.title,
-                    "doc_number": doc.doc_number,
-                    "unit": units[doc.unit_id].code,
-                    "unit_name": units[doc.unit_id].name,
-                    "state": doc.state,
-                    "published_at": doc.published_at,
-                    "due_at": doc.due_at,
-                    "due_provisional": doc.due_provisional,
-                    "posted_at": doc.posted_at,
-                    "on_time": doc.on_time,
-                    "working_days_taken": doc.working_days_taken,
-                    "working_days_late": doc.working_days_late,
-                    "late_now": bool(doc.state == State.PUBLISHED and doc.due_at and now > doc.due_at),
-                    "whole_working_days_overdue_now": overdue_now,
-                    "closed_reason": doc.closed_reason,
-                    "awaiting_signatures": sorted(set(signers) - signed)
-                    if doc.state == State.JOINT_SIGNOFF
-                    else [],
-                    "escalations": esc,
-                    "audit_events": len(events),
-                    "timeline": [
-                        {
-                            "at": e.at,
-                            "actor": e.actor,
-                            "action": e.action,
-                            "outcome": e.outcome,
-                            "state_before": e.state_before,
-                            "state_after": e.state_after,
-                            "details": json.loads(e.details),
-                        }
-                        for e in events
-                        if e.action not in QUIET_ACTIONS
-                    ],
-                }
-            )
-    from workflow.kernel.audit_verify import VerifyOptions, verify
-
-    with run.db.snapshot() as s:
-        report = verify(
-            s,
-            VerifyOptions(
-                keyring=_keyring(settings) or audit.current_keyring(), anchors=settings.audit_export_dir
-            ),
-        )
-    statuses = {
-        st: sum(1 for e in emails if e["status"] == st) for st in ("sent", "pending", "sending", "failed")
-    }
-    by_event: dict[str, int] = {}
-    for e in emails:
-        by_event[e["event"]] = by_event.get(e["event"], 0) + 1
-    return {
-        "folder": str(run.folder),
-        "database": str(run.folder / "santongbu.db"),
-        "mail_folder": str(mail),
-        "as_of": now,
-        "seconds": round(run.seconds, 1),
-        "ladder": [
-            r.as_dict() | {"when": r.describe("en"), "when_zh": r.describe("zh")}
-            for r in ladder_for(settings).rungs
-        ],
-        "steps": [
-            {
-                "at": st.at,
-                "note_zh": st.note[0],
-                "note_en": st.note[1],
-                "fired": [{"document_id": d, "level": lv} for d, lv in st.fired],
-                "emails_sent": st.emails_sent,
-            }
-            for st in run.steps
-        ],
-        "documents": documents,
-        "emails": {
-            "total": len(emails),
-            **statuses,
-            "by_event": by_event,
-            "eml_files": len(list(mail.glob("*.eml"))),
-            "list": emails,
-        },
-        "audit": report.as_dict() | {"checkpoint": run.checkpoint},
-    }
-
-
-# ------------------------------------------------------------------ text
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(width - _width(text), 0)
-
-
-def _cut(text: str, width: int) -> str:
-    if _width(text) <= width:
-        return text
-    out = ""
-    for c in text:
-        if _width(out + c) > width - 1:
-            break
-        out += c
-    return out + "…"
-
-
-def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(_pad(c, widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
 
 
 def _days(lang: str, n: int) -> str:
@@ -347,14 +136,14 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         rows.append(
             [
                 f"#{d['id']}",
-                _cut(d["title"], 24),
+                cut(d["title"], 24),
                 d["unit_name"] if lang == "zh" else d["unit"],
                 state,
                 due,
                 _result(d, lang),
             ]
         )
-    out += _table(rows)
+    out += table(rows)
 
     out += ["", both(lang, "逾期提醒与升级", "Reminders and escalations sent")]
     ladder = " → ".join(
@@ -373,8 +162,8 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         for d in laddered
         for e in d["escalations"]
     ]
-    lines = iter(_table(rows, indent="     ")) if rows else iter(())
-    indent = 5 + (max(_width(r[0]) for r in rows) + 2 if rows else 0)
+    lines = iter(table(rows, indent="     ")) if rows else iter(())
+    indent = 5 + (max(text_width(r[0]) for r in rows) + 2 if rows else 0)
     for d in laddered:
         tail = ""
         if d["state"] == State.INTERPRETATION_POSTED:
@@ -454,8 +243,8 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         ),
         (f"ls {folder}/mail/", label(lang, "# worker 写出的邮件", "# the emails the worker wrote")),
     ]
-    width = max(_width(c) for c, _ in hints[1:])
-    out += [("  " + _pad(c, width) + "   " + h).rstrip() for c, h in hints]
+    width = max(text_width(c) for c, _ in hints[1:])
+    out += [("  " + pad(c, width) + "   " + h).rstrip() for c, h in hints]
     out += [
         "",
         label(
