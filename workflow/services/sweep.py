@@ -28,11 +28,14 @@ that may bring a rung earlier sets the hint back to the publication instant: pub
 calendar load (:func:`reset_hints`), a sweep running with a ladder other than the one the hints
 were computed with (``sweep_state``). The hint decides only *when* a document is looked at;
 what fires is decided by :meth:`states.ladder.Ladder.due_levels` as before.
+
+This module chooses what is due, batch by batch; the hints live in
+:mod:`workflow.services.sweep_hints` and the writes of a fired rung in
+:mod:`workflow.services.sweep_fire` (its names are re-exported here for callers).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -40,29 +43,46 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 
-from states.deadline import is_late
-from states.ladder import DEFAULT_LADDER, Ladder, Rung, parse_ladder, whole_working_days_overdue
-from states.lifecycle import State
-from states.snapshot import SYSTEM
-from workflow.kernel import audit
-from workflow.kernel.bulk import insert_many, table_of
+from states.ladder import DEFAULT_LADDER, Ladder, parse_ladder, whole_working_days_overdue
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange
-from workflow.kernel.models import Document, Escalation, SweepState
+from workflow.kernel.models import Document, Escalation
 from workflow.kernel.settings import Settings
+from workflow.services.sweep_fire import (
+    ACTION,
+    Fired,
+    _BatchResult,
+    _fire_all,
+    _fire_one_by_one,
+    _Planned,
+)
+from workflow.services.sweep_hints import (
+    OPEN_STATE,
+    _candidates_query,
+    _check_ladder,
+    _store_hints,
+    reset_hints,
+)
+
+__all__ = [
+    "ACTION",
+    "OPEN_STATE",
+    "Fired",
+    "SweepReport",
+    "_Planned",
+    "_fire_all",
+    "ladder_for",
+    "reset_hints",
+    "sweep",
+]
 
 log = logging.getLogger("santongbu.sweep")
-
-ACTION = "escalation"
-"""The audit action of a fired rung (details: level, event, working days overdue, emails)."""
-OPEN_STATE = State.PUBLISHED.value
 
 
 def ladder_for(settings: Settings) -> Ladder:
@@ -70,33 +90,6 @@ def ladder_for(settings: Settings) -> Ladder:
     else docs/design.md §4's default."""
     text = settings.ladder
     return parse_ladder(text) if text else DEFAULT_LADDER
-
-
-@dataclass(frozen=True)
-class Fired:
-    """One rung fired for one document."""
-
-    document_id: int
-    level: str
-    event: str
-    fired_at: datetime
-    due_at: datetime
-    working_days_overdue: int
-    outbox_ids: tuple[int, ...]
-    caught_up: bool
-    """True when a later rung was due too (the sweep had not run since this one came due)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "level": self.level,
-            "event": self.event,
-            "fired_at": self.fired_at,
-            "due_at": self.due_at,
-            "working_days_overdue": self.working_days_overdue,
-            "outbox_ids": list(self.outbox_ids),
-            "caught_up": self.caught_up,
-        }
 
 
 @dataclass
@@ -139,81 +132,6 @@ class SweepReport:
         }
 
 
-def _candidates_query(db: Database, now: datetime, after: tuple[datetime, int] | None, limit: int):
-    """Published documents whose next rung may be due (their hint has come), in hint order;
-    read from the partial index ``ix_documents_next_rung``, which holds open documents only."""
-    stmt = (
-        select(Document.id, Document.next_rung_at)
-        .where(Document.state == OPEN_STATE, Document.next_rung_at <= now)
-        .order_by(Document.next_rung_at, Document.id)
-        .limit(limit)
-    )
-    if after is not None:
-        last_hint, last_id = after
-        stmt = stmt.where(
-            or_(
-                Document.next_rung_at > last_hint,
-                and_(Document.next_rung_at == last_hint, Document.id > last_id),
-            )
-        )
-    if not db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True, of=Document)
-    return stmt
-
-
-def _store_hints(session: Session, hints: dict[int, datetime | None]) -> None:
-    """Write each document's next hint; a plain UPDATE that leaves ``version`` alone (a hint
-    is the sweep's bookkeeping, not a change a person made)."""
-    if not hints:
-        return
-    if session.get_bind().dialect.name == "postgresql":  # one statement, as in workflow.kernel.bulk
-        session.execute(
-            text(
-                "UPDATE documents AS d SET next_rung_at = h.hint FROM json_to_recordset(CAST(:hints AS json)) "
-                "AS h(id integer, hint timestamptz) WHERE d.id = h.id"
-            ),
-            {
-                "hints": json.dumps(
-                    [{"id": i, "hint": h.isoformat() if h else None} for i, h in hints.items()]
-                )
-            },
-        )
-        return
-    table = table_of(Document)
-    session.execute(
-        update(table).where(table.c.id == bindparam("doc")).values(next_rung_at=bindparam("hint")),
-        [{"doc": doc_id, "hint": hint} for doc_id, hint in hints.items()],
-    )
-
-
-def reset_hints(session: Session, document_ids: Iterable[int] | None = None) -> None:
-    """Make the sweep look again at published documents (all, or ``document_ids``) on its
-    next run: their hint goes back to the publication instant. Called when something may have
-    brought a rung earlier — a calendar load, a ladder that changed."""
-    table = table_of(Document)
-    stmt = update(table).where(table.c.state == OPEN_STATE).values(next_rung_at=table.c.published_at)
-    if document_ids is not None:
-        ids = list(document_ids)
-        if not ids:
-            return
-        stmt = stmt.where(table.c.id.in_(ids))
-    session.execute(stmt)
-
-
-def _check_ladder(db: Database, ladder: Ladder) -> None:
-    """Hints were computed with one ladder; a sweep with another resets them all first."""
-    wanted = ladder.as_json()
-    with db.transaction() as session:
-        stored = session.get(SweepState, "ladder")
-        if stored is not None and stored.value == wanted:
-            return
-        reset_hints(session)
-        dialect = sqlite if db.is_sqlite else postgresql
-        upsert = dialect.insert(SweepState).values(name="ladder", value=wanted)  # two sweeps may race here
-        session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": wanted}))
-        log.info("sweep: the ladder is new or changed; every open document will be looked at again")
-
-
 def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
     for doc_id, level in session.execute(
@@ -221,153 +139,6 @@ def _fired_levels(session: Session, ids: Iterable[int]) -> dict[int, set[str]]:
     ):
         found.setdefault(doc_id, set()).add(level)
     return found
-
-
-@dataclass
-class _BatchResult:
-    claimed: int = 0
-    escalated: int = 0  # claimed documents that had a rung fired here (not by a racing sweep)
-    after: tuple[datetime, int] | None = None
-    fired: list[Fired] = field(default_factory=list)
-    duplicates: int = 0
-    deferred: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Planned:
-    """A rung the batch means to fire, worked out before anything is written."""
-
-    doc: Document
-    rung: Rung
-    overdue: int
-    scheduled: datetime
-    caught_up: bool
-
-
-def _fire_all(
-    db: Database, session: Session, settings: Settings, planned: list[_Planned], now: datetime
-) -> tuple[list[Fired], int]:
-    """Fire a whole batch's rungs in a few statements: the escalation records in one insert,
-    the emails with :func:`notifications.outbox.enqueue_many`, the audit events with
-    :func:`audit.append_many`. Returns (fired, rungs a racing sweep had recorded).
-
-    Each rung's record is inserted only once per (document, level); only the rungs whose
-    record this call inserted queue emails and audit events, so a racing sweep's duplicates
-    write nothing. A before-deadline rung (the reminder) reached only after the deadline — the
-    sweep did not run in time — is recorded and audited but emails nobody: "due today" would be
-    false, and the overdue rung fired in the same sweep says what is true. One rung at a time,
-    this cost ~14 statements and ~20 ms per document (bench_sweep).
-    """
-    from notifications.outbox import Request, enqueue_many
-
-    if not planned:
-        return [], 0
-    rows = insert_many(
-        session,
-        table_of(Escalation),
-        [
-            {
-                "document_id": p.doc.id,
-                "level": p.rung.level,
-                "fired_at": now,
-                "due_at": p.doc.due_at,
-                "working_days_overdue": p.overdue,
-            }
-            for p in planned
-        ],
-        conflict=("document_id", "level"),
-        returning=("document_id", "level", "id"),
-    )
-    inserted = {(doc_id, level): rid for doc_id, level, rid in map(tuple, rows)}
-    mine = [p for p in planned if (p.doc.id, p.rung.level) in inserted]
-    stale = {id(p) for p in mine if p.rung.before_due and is_late(p.doc.due_at, now)}  # type: ignore[arg-type]
-    mailed = [p for p in mine if id(p) not in stale]
-    queued = dict(
-        zip(
-            map(id, mailed),
-            enqueue_many(
-                session,
-                [
-                    Request(p.rung.event, p.doc, {"level": p.rung.level, "working_days_overdue": p.overdue})
-                    for p in mailed
-                ],
-                at=now,
-                settings=settings,
-                actor=SYSTEM,
-            ),
-        )
-    )
-    entries: list[audit.Entry] = []
-    fired: list[Fired] = []
-    for p in mine:
-        assert p.doc.due_at is not None
-        details: dict[str, Any] = {
-            "level": p.rung.level,
-            "event": p.rung.event,
-            "working_days_overdue": p.overdue,
-            "due_at": p.doc.due_at,
-            "scheduled_at": p.scheduled,
-            "caught_up": p.caught_up,
-            "escalation_id": inserted[(p.doc.id, p.rung.level)],
-        }
-        if id(p) in stale:
-            details["emails"] = "none: the deadline had already passed when the sweep reached it"
-        entries.append(
-            audit.Entry(
-                now,
-                SYSTEM,
-                ACTION,
-                document_id=p.doc.id,
-                state_before=p.doc.state,
-                state_after=p.doc.state,
-                details=details,
-            )
-        )
-        got = queued.get(id(p))
-        if got is not None:
-            entries.extend(got.entries)
-        fired.append(
-            Fired(
-                p.doc.id,
-                p.rung.level,
-                p.rung.event,
-                now,
-                p.doc.due_at,
-                p.overdue,
-                got.outbox_ids if got else (),
-                p.caught_up,
-            )
-        )
-    audit.append_many(session, entries)
-    return fired, len(planned) - len(mine)
-
-
-def _fire_one_by_one(
-    db: Database,
-    session: Session,
-    settings: Settings,
-    planned: list[_Planned],
-    now: datetime,
-    result: _BatchResult,
-) -> None:
-    """The careful path, when :func:`_fire_all` met a concurrent writer: each document in a
-    savepoint of its own, so one busy document is deferred and the rest still fire."""
-    by_doc: dict[int, list[_Planned]] = {}
-    for p in planned:
-        by_doc.setdefault(p.doc.id, []).append(p)
-    for doc_id, rungs in by_doc.items():
-        try:
-            with session.begin_nested():
-                done, duplicates = _fire_all(db, session, settings, rungs, now)
-        except (ConcurrentChange, OperationalError) as exc:
-            # Someone else wrote this document's audit chain meanwhile (or a deadlock was
-            # broken in our disfavour): undo this document only; the next sweep retries it.
-            result.deferred.append(doc_id)
-            log.warning("sweep: document %s deferred to the next sweep: %s", doc_id, exc)
-            continue
-        result.fired.extend(done)
-        result.escalated += bool(done)
-        result.duplicates += duplicates
 
 
 def _batch(

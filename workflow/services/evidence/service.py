@@ -9,41 +9,52 @@ of its own: the new ``evidence_checks`` row, the previous one no longer current 
 compare-and-set: a racing checker that recorded first wins and this result is dropped), its
 ``evidence_checked`` audit event and, when the page has been bad for a day, the
 ``evidence_problem`` email to the drafting unit (deduplicated per bad episode).
+
+The due pages are chosen in :mod:`.due`, the result types live in :mod:`.results` and a
+result is written by :mod:`.recording`; their names are re-exported here for callers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from notifications.outbox import Request, enqueue_many
-from notifications.render import format_instant
 from states import evidence as ev
-from states.catalogue import label
 from states.reasons import Reason
-from states.snapshot import SYSTEM
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, NotFound
-from workflow.kernel.models import Document, EvidenceCheck, Posting
+from workflow.kernel.models import EvidenceCheck
 from workflow.kernel.settings import Settings
 from workflow.services.evidence.checks import Analysis, Claim, analyse, decode_html, parse
+from workflow.services.evidence.due import Due, due_pages
 from workflow.services.evidence.fetcher import Fetched, Fetcher
-from workflow.services.evidence.queries import CHECKED_STATES, reasons_of, target_of
+from workflow.services.evidence.queries import reasons_of, target_of
+from workflow.services.evidence.recording import ACTION, EMAIL, _Raced, write_check
+from workflow.services.evidence.results import Checked, CheckRun, Reader, Shown
 from workflow.services.evidence.store import EvidenceStore
 
+__all__ = [
+    "ACTION",
+    "ATTEMPTS",
+    "EMAIL",
+    "CheckRun",
+    "Checked",
+    "Due",
+    "Evidence",
+    "Reader",
+    "Shown",
+    "due_pages",
+    "schedule_for",
+]
+
 log = logging.getLogger("santongbu.evidence")
-ACTION = "evidence_checked"
-EMAIL = "evidence_problem"
 ATTEMPTS = 3
 
 
@@ -55,211 +66,6 @@ def schedule_for(settings: Settings) -> ev.Schedule:
         retry_max=timedelta(seconds=settings.evidence_retry_max_seconds),
         alert_after=timedelta(hours=settings.evidence_alert_after_hours),
     )
-
-
-@dataclass(frozen=True)
-class _Previous:
-    id: int
-    status: str
-    sha256: str | None
-    attempts: int
-    bad_since: datetime | None
-    alerted: bool
-
-
-@dataclass(frozen=True)
-class Due:
-    """One page to check, with what it should bear out."""
-
-    document_id: int
-    posting_id: int | None
-    channel: str
-    url: str
-    claimed_at: datetime | None
-    doc_title: str
-    doc_number: str | None
-    publication_url: str | None
-    previous: _Previous | None
-    due_at: datetime | None
-
-    @property
-    def target(self) -> str:
-        return target_of(self.document_id, self.posting_id)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """What one check found and recorded (``recorded`` false: a racing checker recorded first)."""
-
-    document_id: int
-    posting_id: int | None
-    channel: str
-    url: str
-    status: str
-    reasons: tuple[Reason, ...]
-    checked_at: datetime
-    sha256: str | None
-    change: str
-    check_id: int | None
-    recorded: bool
-    emails: tuple[int, ...] = ()
-
-    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "posting_id": self.posting_id,
-            "channel": self.channel,
-            "url": self.url,
-            "status": self.status,
-            "reasons": [r.as_dict(lang) for r in self.reasons],
-            "checked_at": self.checked_at,
-            "sha256": self.sha256,
-            "change": self.change,
-            "check_id": self.check_id,
-            "recorded": self.recorded,
-            "emails_queued": list(self.emails),
-        }
-
-
-@dataclass
-class CheckRun:
-    now: datetime
-    checked: list[Checked] = field(default_factory=list)
-
-    @property
-    def emails(self) -> int:
-        return sum(len(c.emails) for c in self.checked)
-
-    def count(self, status: str) -> int:
-        return sum(1 for c in self.checked if c.recorded and c.status == status)
-
-    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
-        return {
-            "now": self.now,
-            "checked": [c.as_dict(lang) for c in self.checked],
-            "counts": {s: self.count(s) for s in ev.RECORDED},
-            "emails_queued": self.emails,
-        }
-
-
-_PREVIOUS = (
-    EvidenceCheck.id,
-    EvidenceCheck.status,
-    EvidenceCheck.sha256,
-    EvidenceCheck.attempts,
-    EvidenceCheck.bad_since,
-    EvidenceCheck.alerted,
-    EvidenceCheck.next_check_at,
-)
-
-
-def _previous(r: Any) -> _Previous | None:
-    return None if r.id is None else _Previous(r.id, r.status, r.sha256, r.attempts, r.bad_since, r.alerted)
-
-
-def due_pages(session: Session, now: datetime, limit: int) -> list[Due]:
-    """Pages never checked or whose next check has come, the longest waiting first. A page whose
-    URL was corrected since its last check (workflow/services/documents/corrections.py) is due
-    at once: the check on record is of the old address."""
-    cur = EvidenceCheck
-    waiting = or_(cur.id.is_(None), cur.next_check_at <= now)
-    pubs = session.execute(
-        select(
-            Document.id.label("doc"),
-            Document.title,
-            Document.doc_number,
-            Document.publication_url,
-            Document.published_at,
-            *_PREVIOUS,
-        )
-        .outerjoin(
-            cur, and_(cur.document_id == Document.id, cur.posting_id.is_(None), cur.is_current.is_(True))
-        )
-        .where(
-            Document.state.in_(CHECKED_STATES),
-            Document.publication_url.is_not(None),
-            Document.publication_url != "",
-            or_(waiting, cur.url != Document.publication_url),
-        )
-        .order_by(cur.next_check_at.is_not(None), cur.next_check_at, Document.id)
-        .limit(limit)
-    )
-    found = [
-        Due(
-            r.doc,
-            None,
-            ev.PUBLICATION,
-            r.publication_url,
-            r.published_at,
-            r.title,
-            r.doc_number,
-            None,
-            _previous(r),
-            r.next_check_at,
-        )
-        for r in pubs
-    ]
-    posts = session.execute(
-        select(
-            Posting.id.label("posting"),
-            Posting.document_id.label("doc"),
-            Posting.channel,
-            Posting.url,
-            Posting.posted_at,
-            Document.title,
-            Document.doc_number,
-            Document.publication_url,
-            *_PREVIOUS,
-        )
-        .join(Document, Document.id == Posting.document_id)
-        .outerjoin(cur, and_(cur.posting_id == Posting.id, cur.is_current.is_(True)))
-        .where(
-            Document.state.in_(CHECKED_STATES),
-            Posting.url.is_not(None),
-            Posting.url != "",
-            or_(waiting, cur.url != Posting.url),
-        )
-        .order_by(cur.next_check_at.is_not(None), cur.next_check_at, Posting.id)
-        .limit(limit)
-    )
-    found += [
-        Due(
-            r.doc,
-            r.posting,
-            r.channel,
-            r.url,
-            r.posted_at,
-            r.title,
-            r.doc_number,
-            r.publication_url,
-            _previous(r),
-            r.next_check_at,
-        )
-        for r in posts
-    ]
-    found.sort(key=lambda d: (d.due_at is not None, d.due_at or now, d.document_id, d.posting_id or 0))
-    return found[:limit]
-
-
-class Reader(Protocol):
-    """Who may read a document's evidence: whoever may read the document (the documents
-    service, which audits a refused read)."""
-
-    def read_document(self, login: str, doc_id: int) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One check and, when it kept one, its page (``santongbu evidence show``; the document page)."""
-
-    check: dict[str, Any]
-    headers: list[tuple[str, str]] | None
-    body: bytes | None
-    warc_path: str | None
-
-    @property
-    def content_type(self) -> str | None:
-        return next((v for k, v in self.headers or [] if k.lower() == "content-type"), None)
 
 
 class Evidence:
@@ -483,7 +289,7 @@ class Evidence:
         for attempt in range(ATTEMPTS):
             try:
                 with self.db.transaction() as session:
-                    return self._write(session, d, values, reasons, alert, now)
+                    return write_check(session, d, values, reasons, alert, now, self.settings)
             except (IntegrityError, _Raced):
                 log.info("evidence: %s was recorded by another checker meanwhile", d.target)
                 break
@@ -503,100 +309,3 @@ class Evidence:
             None,
             False,
         )
-
-    def _write(
-        self,
-        session: Session,
-        d: Due,
-        values: dict[str, Any],
-        reasons: list[Reason],
-        alert: bool,
-        now: datetime,
-    ) -> Checked:
-        if d.previous is not None:
-            moved = session.execute(
-                update(EvidenceCheck)
-                .where(EvidenceCheck.id == d.previous.id, EvidenceCheck.is_current.is_(True))
-                .values(is_current=False)
-            )
-            if cast(CursorResult[Any], moved).rowcount != 1:
-                raise _Raced()
-        row = EvidenceCheck(**values)
-        session.add(row)
-        session.flush()
-        doc = session.get_one(Document, d.document_id)
-        details = {
-            "check_id": row.id,
-            "target": d.target,
-            "channel": d.channel,
-            "posting_id": d.posting_id,
-            "url": row.url,
-            "final_url": row.final_url,
-            "status": row.status,
-            "reasons": reasons,
-            "http_status": row.http_status,
-            "sha256": row.sha256,
-            "size": row.size,
-            "page_date": row.page_date,
-            "change": row.change,
-            "attempts": row.attempts,
-            "next_check_at": row.next_check_at,
-        }
-        entries = [
-            audit.Entry(
-                now,
-                SYSTEM,
-                ACTION,
-                document_id=doc.id,
-                state_before=doc.state,
-                state_after=doc.state,
-                details=details,
-            )
-        ]
-        emails: tuple[int, ...] = ()
-        if alert:
-            assert row.bad_since is not None
-            key = f"evidence:{d.target}:{int(row.bad_since.timestamp())}"
-            (queued,) = enqueue_many(
-                session,
-                [Request(EMAIL, doc, {"evidence": self._words(row, reasons)}, key)],
-                at=now,
-                settings=self.settings,
-                actor=SYSTEM,
-            )
-            entries.extend(queued.entries)
-            emails = queued.outbox_ids
-        audit.append_many(session, entries)
-        return Checked(
-            d.document_id,
-            d.posting_id,
-            d.channel,
-            d.url,
-            row.status,
-            tuple(reasons),
-            now,
-            row.sha256,
-            row.change or "",
-            row.id,
-            True,
-            emails,
-        )
-
-    def _words(self, row: EvidenceCheck, reasons: list[Reason]) -> dict[str, Any]:
-        """The email's facts about the page, in the installation's language."""
-        lang, tz = self.settings.language, self.settings.timezone
-        channel = ("政策文件", "policy") if row.channel == ev.PUBLICATION else None
-        return {
-            "channel": (channel[0] if lang == "zh" else channel[1])
-            if channel
-            else label("channel", row.channel, lang),
-            "status": label("evidence", row.status, lang),
-            "url": row.url,
-            "since": format_instant(row.bad_since, lang, tz),
-            "checked_at": format_instant(row.checked_at, lang, tz),
-            "reasons": [r.text(lang) for r in reasons],
-        }
-
-
-class _Raced(Exception):
-    """The previous check stopped being current meanwhile: another checker recorded first."""
