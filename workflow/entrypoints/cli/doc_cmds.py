@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +9,8 @@ import typer
 
 from states.catalogue import label
 from states.lifecycle import REJECT_TO, State
-from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli import common, doc_show
 from workflow.services.documents import Outcome, Workflow
-from workflow.services.documents.views import PostingView, PublicationClaimView
 
 doc_app = typer.Typer(
     help="Policy documents: create, edit, attach, sign, publish, post.", no_args_is_help=True
@@ -22,6 +19,8 @@ doc_app = typer.Typer(
 AS = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (the acting user).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 IF_VERSION = typer.Option(None, "--if-version", help="Refuse if the document changed since this version.")
+
+_local = doc_show._local  # still read from here by correct_cmds
 
 
 def _workflow() -> Workflow:
@@ -374,100 +373,8 @@ def show(
     events = wf.timeline(as_, doc_id) if timeline else []
     if json_:
         return common.emit_json({**view.as_dict(), "timeline": [e.as_dict() for e in events]})
-    lang = common.context().lang
-    tz = common.context().settings.timezone
-    typer.echo(f"#{view.id} {view.title}  [{view.doc_number or '-'}]  unit {view.unit}")
-    typer.echo(
-        f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}"
-    )
-    typer.echo(f"  interpreter: {view.interpreter or '-'}   package {view.package_hash[:12]}")
-    for m in view.materials:
-        typer.echo(f"  material {m.id}: [{m.form}] {m.title}")
-    for s in view.signers:
-        typer.echo(f"  signer {s.login}: {'signed' if s.signed else 'not signed'}")
-    if view.published_at:
-        typer.echo(
-            f"  published {_local(view.published_at, tz)} at {view.publication_url}"
-            f"{_claim(view.publication, tz, publication=True)}"
-        )
-    if view.due_at:
-        flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
-        typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
-    if view.publication_evidence is not None:
-        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
-    for p in view.postings:
-        typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at "
-            f"{_local(p.posted_at, tz)}{_claim(p, tz)}"
-        )
-        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
-    for c in view.corrections:
-        typer.echo(
-            f"  corrected {c.what} {_local(c.at, tz)} by {c.by}: {c.reason} "
-            f"({_changes(c.before or {}, c.after or {}, tz)})"
-        )
-    if view.on_time is not None:
-        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
-        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
-    for step in view.next_steps:
-        status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
-        typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
-    if events:
-        typer.echo("  timeline:")
-        for e in events:
-            moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
-            via = f" via {e.channel}" if e.channel else ""
-            typer.echo(
-                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} "
-                f"{e.outcome}{moved}{via}"
-            )
-
-
-def _changes(before: Mapping[str, Any], after: Mapping[str, Any], tz: str) -> str:
-    """What a correction changed, field by field (instants in the working zone)."""
-
-    def shown(value: Any) -> str:
-        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-            try:
-                return _local(datetime.fromisoformat(value), tz)
-            except ValueError:
-                return value
-        return str(value)
-
-    return "; ".join(
-        f"{k} {shown(before.get(k))} → {shown(after.get(k))}"
-        for k in after
-        if k != "posting_id" and before.get(k) != after.get(k)
-    )
-
-
-def _claim(claim: PublicationClaimView | PostingView | None, tz: str, *, publication: bool = False) -> str:
-    """How a claimed instant stands: recorded when, waiting for or confirmed by a supervisor."""
-    if claim is None or claim.recorded_at is None or claim.migrated:
-        return ""
-    if claim.awaiting_confirmation:
-        counts = "the deadline runs from the claim" if publication else "counts as recorded"
-        return f" (claimed; recorded {_local(claim.recorded_at, tz)}: CLAIM AWAITING CONFIRMATION, {counts})"
-    if claim.confirmed_by:
-        return f" (recorded {_local(claim.recorded_at, tz)}; claim confirmed by {claim.confirmed_by})"
-    return ""
-
-
-def _evidence(e: Any, lang: str) -> str:
-    """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
-    parts = [label("evidence", e.status, lang)]
-    if e.checked_at:
-        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
-    if e.sha256:
-        parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
-    parts.extend(r["message"] for r in e.reasons)
-    return "; ".join(parts)
-
-
-def _local(instant: Any, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S%z") if instant else "-"
+    common_ctx = common.context()
+    doc_show.render_document(view, events, common_ctx.lang, common_ctx.settings.timezone)
 
 
 @doc_app.command("list")
@@ -484,13 +391,8 @@ def list_(
     docs = _workflow().list_documents(as_, state=state, unit_code=unit, limit=limit, offset=offset)
     if json_:
         return common.emit_json([d.as_dict() for d in docs])
-    lang = common.context().lang
-    tz = common.context().settings.timezone
-    for d in docs:
-        due = f" due {_local(d.due_at, tz)}" + ("?" if d.due_provisional else "") if d.due_at else ""
-        typer.echo(f"{d.id:>6} {d.unit:<10} {label('state', d.state, lang):<10} {d.title}{due}")
-    if not docs:
-        typer.echo("no documents")
+    common_ctx = common.context()
+    doc_show.render_list(docs, common_ctx.lang, common_ctx.settings.timezone)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,12 +4,21 @@ from workflow.services.documents.bulk_import import DocumentImport
 from workflow.services.documents.commands import DocumentCommands
 from workflow.services.documents.corrections import Corrections
 from workflow.services.documents.files import DocumentFiles
+from workflow.services.documents.package import DocumentPackage
 from workflow.services.documents.reads import DocumentReads
 from workflow.services.documents.search import DocumentSearch
 from workflow.services.documents.transaction import Outcome
 
 
-class Workflow(DocumentCommands, Corrections, DocumentReads, DocumentSearch, DocumentImport, DocumentFiles):
+class Workflow(
+    DocumentCommands,
+    DocumentPackage,
+    Corrections,
+    DocumentReads,
+    DocumentSearch,
+    DocumentImport,
+    DocumentFiles,
+):
     """Commands and reads on documents. Interfaces (CLI, HTTP, workers) hold one of these."""
 
 
@@ -18,6 +27,7 @@ __all__ = [
     "DocumentCommands",
     "DocumentFiles",
     "DocumentImport",
+    "DocumentPackage",
     "DocumentReads",
     "DocumentSearch",
     "Outcome",

@@ -1,23 +1,21 @@
-"""Document commands: create, edit, attach, name signers, sign, fire a trigger, record a posting.
+"""Document commands: create, sign, fire a trigger, reject, record a posting.
+
+Editing the package (fields, materials, signers) lives in :mod:`.package`.
 
 Each runs in :meth:`DocumentService._change`'s single transaction (docs/design.md §8).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
 from states import claims, permissions, signoff
 from states.lifecycle import REJECT_TO, State, Trigger, decide
-from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import (
     CHANNELS,
-    MATERIAL_FORMS,
     ActorSnapshot,
     DocumentSnapshot,
 )
@@ -31,14 +29,11 @@ from workflow.kernel.errors import (
 )
 from workflow.kernel.models import (
     Document,
-    Material,
     Posting,
     Signature,
-    Signer,
     Unit,
-    User,
 )
-from workflow.kernel.snapshots import document_snapshot, signer_snapshot
+from workflow.kernel.snapshots import document_snapshot
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import (
@@ -135,149 +130,6 @@ class DocumentCommands(Effects, BlobKeeping):
                 extra={"title": title},
             )
             raise refusal.error from None
-
-    def edit_document(
-        self, login: str, doc_id: int, changes: Mapping[str, Any], *, expected_version: int | None = None
-    ) -> Outcome:
-        """Edit text fields, disclosure, risk flag or interpreter; voids signatures if the
-        package changed."""
-        clean = clean_fields(changes)
-        if not clean:
-            raise invalid("changes", "nothing to change")
-
-        def body(ctx: _Ctx) -> None:
-            self._require_editable(ctx)
-            changed = {}
-            for key, value in clean.items():
-                if key == "interpreter":
-                    if value is None:
-                        ctx.doc.interpreter_id = None
-                    else:
-                        who = ctx.session.scalars(select(User).where(User.login == value)).first()
-                        if who is None:
-                            raise NotFound(Reason("no_such_user", {"login": value}))
-                        ctx.doc.interpreter_id = who.id
-                    changed[key] = value
-                elif getattr(ctx.doc, key) != value:
-                    setattr(ctx.doc, key, value)
-                    changed[key] = (
-                        value
-                        if key in ("title", "doc_number", "disclosure", "risk_assessment_needed")
-                        else f"<{len(value or '')} characters>"
-                    )
-            ctx.details["changed"] = changed
-            ctx.edited = bool(changed)
-            self._rehash(ctx)
-            return None
-
-        return self._change(
-            login,
-            doc_id,
-            "edit",
-            body,
-            expected_version=expected_version,
-            audit_details={"fields": sorted(clean)},
-        )
-
-    def add_material(
-        self,
-        login: str,
-        doc_id: int,
-        *,
-        form: str,
-        title: str,
-        body: str | None = None,
-        uri: str | None = None,
-        expected_version: int | None = None,
-    ) -> Outcome:
-        if form not in MATERIAL_FORMS:
-            raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
-        check_text("title", title, one_line=True)
-        check_text("body", body)
-        title = (title or "").strip()
-        if not title or "\n" in title or len(title) > 500:
-            raise invalid("title", "required, one line, at most 500 characters")
-        uri = check_url("uri", uri)
-        if not (body and body.strip()) and not uri:
-            raise invalid("body", "give the material's text or its URI")
-
-        def run(ctx: _Ctx) -> None:
-            self._require_editable(ctx)
-            m = Material(
-                document_id=ctx.doc.id,
-                form=form,
-                title=title,
-                body=body,
-                uri=uri,
-                content_hash=content_hash(form, title, body, uri),
-                created_by=ctx.user.id,
-                created_at=ctx.now,
-            )
-            ctx.doc.materials.append(m)
-            ctx.session.flush()
-            ctx.details.update(
-                {"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash}
-            )
-            ctx.edited = True
-            self._rehash(ctx)
-            return None
-
-        return self._change(login, doc_id, "attach_material", run, expected_version=expected_version)
-
-    def remove_material(
-        self, login: str, doc_id: int, material_id: int, *, expected_version: int | None = None
-    ) -> Outcome:
-        def run(ctx: _Ctx) -> None:
-            self._require_editable(ctx)
-            m = next((m for m in ctx.doc.materials if m.id == material_id), None)
-            if m is None:
-                raise NotFound(Reason("no_such_material", {"id": material_id}))
-            ctx.details.update({"material_id": m.id, "title": m.title})
-            if m.file_sha256:
-                ctx.details["file_sha256"] = m.file_sha256
-            ctx.doc.materials.remove(m)
-            ctx.session.flush()
-            ctx.edited = True
-            self._rehash(ctx)
-            return None
-
-        outcome = self._change(login, doc_id, "remove_material", run, expected_version=expected_version)
-        self._release_blob(outcome.details.get("file_sha256"))  # only if nothing else refers to it
-        return outcome
-
-    def set_signers(
-        self, login: str, doc_id: int, signer_logins: Sequence[str], *, expected_version: int | None = None
-    ) -> Outcome:
-        """Name who must sign the package; signatures of those who stay remain valid."""
-        wanted = list(dict.fromkeys(s.strip() for s in signer_logins if s.strip()))
-        if not wanted:
-            raise invalid("signers", "name at least one signer")
-
-        def run(ctx: _Ctx) -> None:
-            self._require_editable(ctx)
-            users = {u.login: u for u in ctx.session.scalars(select(User).where(User.login.in_(wanted)))}
-            for name in wanted:
-                if name not in users:
-                    raise NotFound(Reason("no_such_user", {"login": name}))
-                if not users[name].active:
-                    raise invalid("signers", f"{name} is deactivated")
-            # Nobody who prepared the package signs it; every conflict is named at once.
-            conflicts = signoff.naming_conflicts([signer_snapshot(users[n]) for n in wanted], ctx.snap)
-            if conflicts:
-                raise Refused(conflicts)
-            keep = {users[n].id for n in wanted}
-            for s in list(ctx.doc.signers):
-                if s.user_id not in keep:
-                    ctx.doc.signers.remove(s)
-            present = {s.user_id for s in ctx.doc.signers}
-            for name in wanted:
-                if users[name].id not in present:
-                    ctx.doc.signers.append(Signer(document_id=ctx.doc.id, user_id=users[name].id))
-            ctx.session.flush()
-            ctx.details["signers"] = wanted
-            return None
-
-        return self._change(login, doc_id, "set_signers", run, expected_version=expected_version)
 
     def sign(
         self, login: str, doc_id: int, *, package: str | None = None, expected_version: int | None = None
@@ -472,5 +324,3 @@ class DocumentCommands(Effects, BlobKeeping):
 
         outcome = self._change(login, doc_id, "record_posting", run, expected_version=expected_version)
         return outcome
-
-    # ------------------------------------------------------------------ reads
