@@ -231,7 +231,9 @@ def render_text(data: dict[str, Any], lang: str) -> str:
             label(lang, "# 文件、截止与时间线", "# a document, its deadline and timeline"),
         ),
         (
-            f"santongbu --now {as_of.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%dT%H:%M} report overdue --as zheng.gk",
+            # --now moves the clock, which an installation allows only for drills like this one.
+            "SANTONGBU_ALLOW_CLOCK_OVERRIDE=true santongbu --now "
+            f"{as_of.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%dT%H:%M} report overdue --as zheng.gk",
             label(lang, "# 演示结束时仍逾期的文件", "# what was overdue when the demo ended"),
         ),
         (f"export SANTONGBU_AUDIT_KEY_FILE={folder}/audit.key", ""),
