@@ -20,12 +20,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("wecom_webhook", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("wecom_events", sa.String(length=400), nullable=True))
-        batch_op.add_column(sa.Column("dingtalk_webhook", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("dingtalk_secret", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("dingtalk_events", sa.String(length=400), nullable=True))
+    # Plain ADD COLUMN, never a batch rebuild: on SQLite a rebuild drops and recreates `units`,
+    # which every user row refers to, and the foreign keys refuse it on a database in use.
+    op.add_column("units", sa.Column("wecom_webhook", sa.Text(), nullable=True))
+    op.add_column("units", sa.Column("wecom_events", sa.String(length=400), nullable=True))
+    op.add_column("units", sa.Column("dingtalk_webhook", sa.Text(), nullable=True))
+    op.add_column("units", sa.Column("dingtalk_secret", sa.Text(), nullable=True))
+    op.add_column("units", sa.Column("dingtalk_events", sa.String(length=400), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("channel", sa.String(length=16), nullable=False, server_default="email"))
         batch_op.add_column(sa.Column("unit_id", sa.Integer(), nullable=True))
@@ -40,9 +41,5 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_outbox_unit_id_units"), type_="foreignkey")
         batch_op.drop_column("unit_id")
         batch_op.drop_column("channel")
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.drop_column("dingtalk_events")
-        batch_op.drop_column("dingtalk_secret")
-        batch_op.drop_column("dingtalk_webhook")
-        batch_op.drop_column("wecom_events")
-        batch_op.drop_column("wecom_webhook")
+    for column in ("dingtalk_events", "dingtalk_secret", "dingtalk_webhook", "wecom_events", "wecom_webhook"):
+        op.drop_column("units", column)  # SQLite ≥ 3.35 drops a plain column in place
