@@ -175,6 +175,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "文件处于「{state}」状态,内容不能再修改",
         "en": "the document is {state}; its content can no longer be changed",
     },
+    "audit_key_missing": {
+        "zh": "审计记录已用密钥计算哈希,本进程却没有密钥:请设置 SANTONGBU_AUDIT_KEY_FILE 后再试(未写入任何内容)",
+        "en": "the audit trail is keyed but this process has no key: set SANTONGBU_AUDIT_KEY_FILE "
+        "and try again (nothing was written)",
+    },
     # lookups and input
     "no_such_user": {"zh": "没有用户 {login}", "en": "no user {login}"},
     "no_such_unit": {"zh": "没有处室 {code}", "en": "no unit {code}"},

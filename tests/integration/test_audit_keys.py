@@ -19,6 +19,7 @@ from workflow.kernel import audit
 from workflow.kernel.audit_verify import VerifyOptions, verify
 from workflow.kernel.auditkeys import load_keyring
 from workflow.kernel.db import Database
+from workflow.kernel.errors import KeyMissing
 from workflow.kernel.models import AuditEvent
 from workflow.services.documents import Workflow
 
@@ -74,6 +75,27 @@ def test_each_event_is_hmac_keyed_with_the_active_key_and_names_it(db, keyed) ->
     blind = check(db)
     assert blind.ok and not blind.keyed and blind.unchecked_keyed_events == len(events(db))
     assert any("not checked" in n for n in blind.notes)
+
+
+def test_a_process_without_the_key_writes_nothing_to_a_keyed_trail(db, keyed) -> None:  # type: ignore[no-untyped-def]
+    """A shell that forgot SANTONGBU_AUDIT_KEY_FILE: its change, and even the audit line of a
+    refusal, would be unkeyed events in a keyed chain, which verify reports as tampering. So
+    it is refused before anything is written, and the trail stays intact."""
+    wf, keyring = keyed
+    doc = to_plan(wf)
+    before = len(events(db))
+    audit.use_keyring(None)
+    with pytest.raises(KeyMissing):
+        wf.edit_document(CLERK, doc, {"plan": "方案"})  # a change
+    with pytest.raises(KeyMissing):
+        wf.sign("chen.spc", doc)  # a refusal (wrong state), whose audit line needs the key too
+    assert len(events(db)) == before
+    with db.transaction() as s:
+        assert s.execute(text("SELECT plan FROM documents WHERE id = :d"), {"d": doc}).scalar() is None
+    assert check(db, keyring=keyring).ok
+    audit.use_keyring(keyring)
+    wf.edit_document(CLERK, doc, {"plan": "方案"})
+    assert len(events(db)) == before + 1 and check(db, keyring=keyring).ok
 
 
 def test_an_unkeyed_installation_still_runs_and_verify_says_it_is_not_keyed(

@@ -45,7 +45,7 @@ from workflow.kernel.audit_hashing import (
 )
 from workflow.kernel.auditkeys import Key
 from workflow.kernel.bulk import insert_many, table_of
-from workflow.kernel.errors import ConcurrentChange
+from workflow.kernel.errors import ConcurrentChange, KeyMissing
 from workflow.kernel.models import AuditCheckpoint, AuditEvent, AuditHead
 
 if TYPE_CHECKING:
@@ -138,6 +138,19 @@ def _row(entry: Entry, chain: str, seq: int, prev: str, key: Key | None) -> dict
     return row
 
 
+def _refuse_unkeyed(session: Session, key: Key | None) -> None:
+    """Refuse to append unkeyed once the trail is keyed: a process started without
+    ``SANTONGBU_AUDIT_KEY_FILE`` (a shell that forgot the export) would otherwise leave events
+    that verify must report as written without the key, making an honest trail look
+    tampered. Keying is installation-wide, so the newest event says whether it is on: one
+    primary-key look-up, and only in a process that has no key."""
+    if key is not None:
+        return
+    newest = session.execute(select(AuditEvent.key_id).order_by(AuditEvent.id.desc()).limit(1)).first()
+    if newest is not None and newest.key_id is not None:
+        raise KeyMissing(Reason("audit_key_missing"))
+
+
 def _lock_chains(session: Session, chains: Sequence[str]) -> None:
     """On PostgreSQL, wait for any other transaction appending to these chains (in a fixed
     order, so two writers cannot deadlock here) before their heads are read; the lock goes
@@ -177,7 +190,9 @@ def append(
     _lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    event = AuditEvent(**_row(entry, chain, seq, prev, active_key()))
+    key = active_key()
+    _refuse_unkeyed(session, key)
+    event = AuditEvent(**_row(entry, chain, seq, prev, key))
     session.flush()  # the caller's own changes first: their errors are not "changed meanwhile"
     session.add(event)
     try:
@@ -208,6 +223,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
     tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
     key = active_key()
+    _refuse_unkeyed(session, key)
     rows = []
     for entry, chain in zip(entries, chains):
         seq, prev = tips.get(chain, (0, GENESIS))

@@ -47,6 +47,15 @@ class Refused(SantongbuError):
     http_status = 409
 
 
+class KeyMissing(SantongbuError):
+    """The trail is keyed and this process has no key: writing would leave an unkeyed event in
+    a keyed chain, which verify rightly reports as tampering. A configuration error, refused
+    before anything is written."""
+
+    code = "audit_key_missing"
+    http_status = 503
+
+
 class ConcurrentChange(SantongbuError):
     """Someone else changed the same record meanwhile; nothing was written."""
 
