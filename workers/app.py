@@ -148,4 +148,22 @@ def _announce_audit_key(**_: Any) -> None:
 worker_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.worker")
 beat_init.connect(_announce_audit_key, weak=False, dispatch_uid="santongbu.audit_key.beat")
 
-app = make_app()
+
+def _app_for_this_process() -> Celery:
+    """The app ``celery -A workers`` finds. A configuration mistake (an unreadable or unsafe
+    audit key file, an invalid setting) stops the process with one line an operator can act on,
+    not a traceback from inside the import."""
+    from pydantic import ValidationError
+
+    from workflow.kernel.auditkeys import KeyFileError
+
+    try:
+        return make_app()
+    except KeyFileError as exc:
+        raise SystemExit(f"santongbu worker: SANTONGBU_AUDIT_KEY_FILE: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"santongbu worker: configuration error: {problems}") from None
+
+
+app = _app_for_this_process()
