@@ -256,7 +256,10 @@ def test_header_injection_cannot_add_header_or_recipient(db, settings, clock, bu
     assert sorted(got.rcpt_tos) == ["liu@jtj.example.org", "spc@jtj.example.org"]
     msg = got.message
     assert msg["Bcc"] is None and msg["X-Evil"] is None and msg["Cc"] is None
-    assert str(msg["Subject"]) == "【已公开】raw Bcc: spy4@evil.example:请于 2024-02-20(周二)23:59 +08:00 前发布解读"
+    assert (
+        str(msg["Subject"])
+        == "【已公开】raw Bcc: spy4@evil.example:请于 2024-02-20(周二)23:59 +08:00 前发布解读"
+    )
     assert [a.addr_spec for a in msg["To"].addresses] == ["spc@jtj.example.org", "liu@jtj.example.org"]
     # The name stays harmless text on one line (or is dropped where this Python would fold the
     # list wrongly, cpython#100884); it never becomes a Cc header or an address.
