@@ -26,6 +26,7 @@ hundred addresses over and over).
 from __future__ import annotations
 
 import email.policy
+import hashlib
 from email import charset as _charset
 from email.header import Header
 from email.headerregistry import Address
@@ -105,7 +106,10 @@ def build_message(row: OutboxMessage, content: Content, settings: Settings) -> M
     cc = [_mailbox(r.get("name"), r["address"]) for r in row.cc_list]
     if not to and not cc:
         raise BadMessage("the message has no recipient")
-    msg = MIMEMultipart("alternative", policy=POLICY)
+    # The boundary is derived from the bodies, not random, so every attempt is the same bytes;
+    # "=_" cannot occur in quoted-printable, and an 8bit body does not contain its own hash.
+    digest = hashlib.sha256(f"{content.text}\0{content.html}".encode()).hexdigest()[:40]
+    msg = MIMEMultipart("alternative", policy=POLICY, boundary=f"=_santongbu_{digest}")
     _set(msg, "From", sender(settings)[0])
     if to:
         _set(msg, "To", ", ".join(to))
