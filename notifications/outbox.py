@@ -85,9 +85,11 @@ def email_context(
     reason = extra.get("reason")
     if isinstance(reason, Reason):
         reason = reason.text(lang)
-    overdue = extra.get("working_days_overdue") if event in _OVERDUE_EVENTS else None
-    if overdue is None and event in _OVERDUE_EVENTS:
-        overdue = document.working_days_late
+    overdue = None
+    if event in _OVERDUE_EVENTS:
+        overdue = extra.get("working_days_overdue")
+        if overdue is None:
+            overdue = document.working_days_late
     posted_at = extra.get("posted_at") or (document.posted_at if event == "posted_late" else None)
     tz = settings.timezone
     return {
