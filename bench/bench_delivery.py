@@ -73,9 +73,9 @@ def queue_emails(db, n: int) -> None:  # type: ignore[no-untyped-def]
         template = conn.execute(text("SELECT id FROM outbox ORDER BY id LIMIT 1")).scalar_one()
         conn.execute(
             text(
-                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, context, subject, body_text, body_html, "
                 "status, attempts, next_attempt_at, created_at) "
-                "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "SELECT document_id, event, language, to_addrs, cc_addrs, context, subject, body_text, body_html, "
                 "'pending', 0, now() - interval '1 minute', now() FROM outbox, generate_series(1, :n) "
                 "WHERE id = :t"
             ),

@@ -9,15 +9,16 @@ interpreter) and that row's ``email_queued`` audit event, the chain head moved o
 
 * **service** — ``Workflow.fire(clerk, doc, "publish", publication_url=…)``: loads the actor
   and the document with its package, authorises, asks ``states.decide``, computes the deadline
-  on the working-day calendar, resolves recipients, renders the email, writes and commits.
+  on the working-day calendar, resolves recipients, freezes the email's facts (rendered at
+  delivery since migration 0016), writes and commits.
 * **floor** — the raw driver (``sqlite3`` / ``psycopg``) writing *the same rows* with one
   commit per trigger: ``UPDATE documents … WHERE id = ? AND version = ?`` (rowcount checked),
   ``SELECT`` of the chain head (the new events chain onto it), ``INSERT`` of the outbox row
-  (then its Message-ID, which is derived from the row id), two ``INSERT``\\ s into
+  (its Message-ID is derived at delivery), two ``INSERT``\\ s into
   ``audit_events`` with their SHA-256 hashes (the database's trigger moves the chain head, as
   for the service: migration 0008; on PostgreSQL the chain's advisory lock is taken first, as
   the service does), ``COMMIT``. It is handed what the service works out (the deadline, the
-  rendered email text, the recipients, the audit details of the service's own last publish):
+  email's frozen facts, the recipients, the audit details of the service's own last publish):
   the floor is the I/O the design cannot avoid, nothing else. It runs on the same database, with the same PRAGMAs (WAL, ``synchronous=NORMAL``,
   ``BEGIN IMMEDIATE``) on SQLite.
 
@@ -175,18 +176,16 @@ class Floor:
         seq, prev = cur.fetchone()
         key = f"doc:{doc_id}:published"
         cur.execute(
-            "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, "
-            "body_text, body_html, status, attempts, next_attempt_at, created_at, dedupe_key) "
-            f"VALUES ({', '.join([p] * 13)}) RETURNING id",
+            "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, context, "
+            "status, attempts, next_attempt_at, created_at, dedupe_key) "
+            f"VALUES ({', '.join([p] * 11)}) RETURNING id",
             (
                 doc_id,
                 "published",
                 "zh",
                 t["to_addrs"],
                 t["cc_addrs"],
-                t["subject"],
-                t["body_text"],
-                t["body_html"],
+                t["context"],
                 "pending",
                 0,
                 self._ts(now),
@@ -195,10 +194,7 @@ class Floor:
             ),
         )
         outbox_id = cur.fetchone()[0]
-        cur.execute(
-            f"UPDATE outbox SET message_id = {p} WHERE id = {p}",
-            (f"<santongbu.outbox.{outbox_id}.{int(now.timestamp())}@localhost>", outbox_id),
-        )
+        # No Message-ID UPDATE and no rendering: since migration 0016 delivery does both.
         # The audit details the service wrote for its own publishes, with this row's ids: the
         # floor follows whatever the service records (the calendar sources, counted days, …).
         queued = {**t["queued_details"], "outbox_id": outbox_id, "dedupe_key": key}
@@ -265,7 +261,7 @@ def template_from(app: App) -> dict[str, Any]:
     with app.db.engine.connect() as conn:  # type: ignore[attr-defined]
         row = conn.execute(
             text(
-                "SELECT d.due_at, o.to_addrs, o.cc_addrs, o.subject, o.body_text, o.body_html "
+                "SELECT d.due_at, o.to_addrs, o.cc_addrs, o.context "
                 "FROM outbox o JOIN documents d ON d.id = o.document_id "
                 "WHERE o.event = 'published' ORDER BY o.id DESC LIMIT 1"
             )
@@ -284,9 +280,7 @@ def template_from(app: App) -> dict[str, Any]:
         "due_at": due,
         "to_addrs": row.to_addrs,
         "cc_addrs": row.cc_addrs,
-        "subject": row.subject,
-        "body_text": row.body_text,
-        "body_html": row.body_html,
+        "context": row.context,
         "publish_details": json.loads(details["publish"]),
         "queued_details": json.loads(details["email_queued"]),
     }
@@ -369,7 +363,7 @@ def _check_same_shape(app: App, service_doc: int, floor_doc: int) -> None:
             outbox = conn.execute(
                 text(
                     "SELECT event, status, dedupe_key IS NOT NULL, message_id IS NOT NULL, "
-                    "length(body_html) FROM outbox WHERE document_id = :d"
+                    "context IS NOT NULL, body_html IS NOT NULL FROM outbox WHERE document_id = :d"
                 ),
                 {"d": doc},
             ).all()

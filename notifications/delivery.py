@@ -26,8 +26,11 @@ the same way; their claim builds a :class:`~notifications.transports.RobotMessag
 webhook as it is now), the robot transport beside the mail transport sends it
 (:class:`~notifications.transports.Channels`), and the fate's audit event names the robot.
 
-Sending is idempotent by outbox id: the Message-ID and Date come from the row and the mail
-folder names files by id. The window SMTP cannot close — the server accepted the message and
+A claimed row's subject and bodies are rendered here, from the facts frozen in it when it was
+queued (:mod:`notifications.content`), not in the transaction that queued it.
+
+Sending is idempotent by outbox id: the Message-ID and Date are derived from the row and the
+mail folder names files by id. The window SMTP cannot close — the server accepted the message and
 the worker died before its chunk was recorded — resends the identical message (same Message-ID)
 after the lease. The takeover knows it: the row was marked ``send_started_at`` under the dead
 claim, and its ``email_sent`` says ``possible_duplicate: true``; a row the dead worker never
@@ -47,6 +50,7 @@ from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from notifications import robots
+from notifications.content import content_of
 from notifications.delivery_record import (
     Claim,
     Outcome,
@@ -183,8 +187,11 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
             )
             try:
                 c.recipients = row.envelope_recipients
+                content = content_of(row, settings)  # rendered now, from the facts frozen in the row
                 c.message = (
-                    build_message(row, settings) if row.channel == "email" else robots.build(session, row)
+                    build_message(row, content, settings)
+                    if row.channel == "email"
+                    else robots.build(session, row, content.subject, content.text)
                 )
             except Exception as exc:
                 c.build_error = (

@@ -3,22 +3,28 @@
 A lifecycle change, its audit event and its outbox rows commit together or not at all: a rolled
 back change never emails anyone, and a committed one is never forgotten, because delivery reads
 the table after commit instead of trusting a task sent from inside the transaction.
+
+A row holds the recipients and the facts its template shows (:func:`email_context`, frozen as
+JSON); nothing is rendered here. The delivery worker renders the templates and derives the
+Message-ID when it sends (:mod:`notifications.content`), so the change's transaction does only
+the work that must be in it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, Table, cast, literal, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from notifications import robots
-from notifications.addresses import clean_text
 from notifications.recipients import ROUTES, Resolved, resolve
-from notifications.render import EVENTS, format_instant, render
+from notifications.render import EVENTS, format_instant
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -52,18 +58,6 @@ def default_dedupe_key(event: str, document: Document, extra: Mapping[str, Any])
     return f"doc:{document.id}:{event}" + (f":{level}" if level and level != event else "")
 
 
-def message_id_for(row: OutboxMessage, settings: Settings) -> str:
-    """A Message-ID derived from the outbox id (and its creation instant, so two installations
-    that both start at id 1 do not collide): a resend after a crash carries the same id, which
-    lets mail clients fold the copies into one."""
-    return _message_id(row.id, row.created_at, settings)
-
-
-def _message_id(row_id: int, created_at: datetime, settings: Settings) -> str:
-    domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
-    return f"<santongbu.outbox.{row_id}.{int(created_at.timestamp())}@{clean_text(domain, limit=200)}>"
-
-
 def email_context(
     session: Session,
     *,
@@ -73,7 +67,12 @@ def email_context(
     actor: ActorSnapshot | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The facts the templates show, as they are now (rendered once, at enqueue time)."""
+    """The facts the templates show, as they are now: frozen in the row (JSON-ready: text,
+    numbers, instants already in words in the working time zone) and rendered at delivery.
+
+    ``working_days_overdue`` is the caller's figure (the sweep's, for the ladder's rungs; the
+    document's ``working_days_late`` for ``posted_late``), and only for the events that are
+    about lateness: a reminder is not late, whatever number came with it."""
     extra = dict(extra or {})
     lang = settings.language
     unit = session.get(Unit, document.unit_id)
@@ -86,9 +85,11 @@ def email_context(
     reason = extra.get("reason")
     if isinstance(reason, Reason):
         reason = reason.text(lang)
-    overdue = extra.get("working_days_overdue")
-    if overdue is None and event in _OVERDUE_EVENTS:
-        overdue = document.working_days_late
+    overdue = None
+    if event in _OVERDUE_EVENTS:
+        overdue = extra.get("working_days_overdue")
+        if overdue is None:
+            overdue = document.working_days_late
     posted_at = extra.get("posted_at") or (document.posted_at if event == "posted_late" else None)
     tz = settings.timezone
     return {
@@ -100,6 +101,10 @@ def email_context(
         "unit_code": unit.code if unit else "",
         "published_at": format_instant(document.published_at, lang, tz),
         "due_at": format_instant(document.due_at, lang, tz),
+        # the deadline's second of the day (23:59:59: the whole last second counts as on time)
+        "due_time": (
+            document.due_at.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S") if document.due_at else None
+        ),
         "due_provisional": bool(document.due_provisional),
         "posted_at": format_instant(posted_at, lang, tz) if posted_at else None,
         "working_days_overdue": overdue,
@@ -128,7 +133,8 @@ class _Prepared:
     """For a group robot's row: whose robot (the row's channel is in ``values``)."""
 
     def queued_details(self, outbox_id: int) -> dict[str, Any]:
-        """The ``email_queued`` audit details of the row once it has its id."""
+        """The ``email_queued`` audit details of the row once it has its id (no subject: it is
+        rendered when the row is delivered; ``event`` and ``level`` say what it is about)."""
         assert self.values is not None
         if self.unit_code is not None:  # a group robot's message: no addresses, never a credential
             return {
@@ -137,7 +143,6 @@ class _Prepared:
                 "level": self.level,
                 "channel": self.values["channel"],
                 "unit": self.unit_code,
-                "subject": self.values["subject"],
                 "dedupe_key": self.key,
             }
         assert self.recipients is not None
@@ -147,7 +152,6 @@ class _Prepared:
             "level": self.level,
             "to": [r.address for r in self.recipients.to],
             "cc": [r.address for r in self.recipients.cc],
-            "subject": self.values["subject"],
             "skipped": self.recipients.skipped,
             "dedupe_key": self.key,
         }
@@ -166,11 +170,21 @@ def _prepare(
     robots_told: list[tuple[Unit, str]],
     taken: set[str],
 ) -> list[_Prepared]:
-    """The email (recipients and the rendered message, as of now) and one row per group robot
-    told of the event (:mod:`notifications.robots`), leaving out keys already ``taken``; no write."""
+    """The email (recipients and the facts its template shows, as of now) and one row per group
+    robot told of the event (:mod:`notifications.robots`), leaving out keys already ``taken``;
+    no write, no rendering."""
     out: list[_Prepared] = []
-    context: dict[str, Any] | None = None
-    rendered = None
+    context: str | None = None
+
+    def frozen() -> str:
+        return json.dumps(
+            email_context(
+                session, event=event, document=document, settings=settings, actor=actor, extra=extra
+            ),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
     if key is None or key not in taken:
         prepared = _Prepared(event, document.id, key, extra.get("level"))
         out.append(prepared)
@@ -182,10 +196,7 @@ def _prepare(
                 "skipped": recipients.skipped,
             }
         else:
-            context = email_context(
-                session, event=event, document=document, settings=settings, actor=actor, extra=extra
-            )
-            rendered = render(event, settings.language, context)
+            context = frozen()
             prepared.recipients = recipients
             prepared.values = {
                 "document_id": document.id,
@@ -193,9 +204,7 @@ def _prepare(
                 "language": settings.language,
                 "to_addrs": dump_recipients([r.as_dict() for r in recipients.to]),
                 "cc_addrs": dump_recipients([r.as_dict() for r in recipients.cc]),
-                "subject": rendered.subject,
-                "body_text": rendered.text,
-                "body_html": rendered.html,
+                "context": context,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": at,
@@ -206,11 +215,8 @@ def _prepare(
         rkey = robots.robot_key(key, channel, unit.id)
         if rkey is not None and rkey in taken:
             continue
-        if context is None or rendered is None:
-            context = email_context(
-                session, event=event, document=document, settings=settings, actor=actor, extra=extra
-            )
-            rendered = render(event, settings.language, context)
+        if context is None:
+            context = frozen()
         out.append(
             _Prepared(
                 event,
@@ -224,9 +230,7 @@ def _prepare(
                     "language": settings.language,
                     "to_addrs": "[]",
                     "cc_addrs": "[]",
-                    "subject": rendered.subject,
-                    "body_text": robots.render(event, settings.language, rendered.subject, context),
-                    "body_html": "",
+                    "context": context,
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": at,
@@ -279,7 +283,7 @@ def enqueue(
 ) -> list[OutboxMessage]:
     """Queue the email(s) for ``event`` on ``document`` inside the caller's transaction.
 
-    Resolves recipients from the directory, renders subject and bodies now, inserts the rows
+    Resolves recipients from the directory, freezes the facts the email shows, inserts the rows
     and appends one ``email_queued`` audit event per row to the document's chain. Never commits.
     Returns the rows queued: empty when the same ``dedupe_key`` (given, or derived for one-off
     events) was queued before, or when nobody could be reached (audited as ``email_not_queued``).
@@ -376,15 +380,6 @@ def enqueue_many(
     for p in ready:
         if not p.key:  # repeatable: one insert each, so the returned id is its own
             ids[id(p)] = insert_many(session, table, [_columns(p)], returning=("id",))[0].id
-    if ids:
-        # message_id_for, worked out by the database for all the rows in one statement (every
-        # row has the same creation instant and domain).
-        head, tail = _message_id(0, at, settings).split(".0.", 1)
-        session.execute(
-            update(table)
-            .where(table.c.id.in_(list(ids.values())))
-            .values(message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail))
-        )
     out_ids: list[list[int]] = [[] for _ in requests]
     out_entries: list[list[audit.Entry]] = [[] for _ in requests]
     for i, p in prepared:

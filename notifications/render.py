@@ -71,17 +71,25 @@ def format_instant(value: datetime | None, lang: str, tz: str = "Asia/Shanghai")
     return f"{day} {local:%Y-%m-%d %H:%M} {offset}"
 
 
-def render(event: str, lang: str, context: Mapping[str, Any]) -> Rendered:
-    """Subject, plain text and HTML of one email; ``context`` as built by
-    :func:`notifications.outbox.email_context`."""
+def _checked(event: str, lang: str, context: Mapping[str, Any]) -> dict[str, Any]:
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
+    return {**context, "lang": lang}
+
+
+def render_subject(event: str, lang: str, context: Mapping[str, Any]) -> str:
+    """The subject alone, on one line (what a list of emails or a group robot's title shows)."""
+    ctx = _checked(event, lang, context)
+    return clean_text(environment().get_template(f"{lang}/{event}.subject.txt").render(ctx), limit=400)
+
+
+def render(event: str, lang: str, context: Mapping[str, Any]) -> Rendered:
+    """Subject, plain text and HTML of one email; ``context`` as built by
+    :func:`notifications.outbox.email_context` (and frozen in the outbox row)."""
+    ctx = _checked(event, lang, context)
     env = environment()
-    ctx = dict(context)
-    ctx["lang"] = lang
-    subject = env.get_template(f"{lang}/{event}.subject.txt").render(ctx)
     text = env.get_template(f"{lang}/{event}.txt").render(ctx)
     html = env.get_template(f"{lang}/{event}.html").render(ctx)
-    return Rendered(subject=clean_text(subject, limit=400), text=text, html=html)
+    return Rendered(subject=render_subject(event, lang, context), text=text, html=html)

@@ -121,9 +121,11 @@ def render(event: str, lang: str, subject: str, context: Mapping[str, Any]) -> s
     return env.get_template(f"{lang}/_robot.md").render({**ctx, "intro": intro, "md": md})
 
 
-def build(session: Session, row: OutboxMessage) -> RobotMessage:
-    """The message for a robot row, with the unit's robot as it is now. :class:`ValueError`
-    when the unit no longer has one (the row then fails; it is never sent elsewhere)."""
+def build(session: Session, row: OutboxMessage, title: str, markdown: str) -> RobotMessage:
+    """The message for a robot row (``title`` and ``markdown`` rendered from its frozen facts,
+    :func:`notifications.content.content_of`), with the unit's robot as it is now.
+    :class:`ValueError` when the unit no longer has one (the row then fails; it is never sent
+    elsewhere)."""
     unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
     if unit is None:
         raise ValueError(f"outbox row {row.id} names no unit for its {row.channel} robot")
@@ -134,8 +136,8 @@ def build(session: Session, row: OutboxMessage) -> RobotMessage:
     return RobotMessage(
         channel=row.channel,
         unit=unit.code,
-        title=row.subject,
-        markdown=row.body_text,
+        title=title,
+        markdown=markdown,
         webhook=SecretStr(webhook),
         secret=SecretStr(secret) if secret else None,
     )

@@ -17,9 +17,11 @@ system's CAs, or against ``SANTONGBU_SMTP_CA_FILE`` for a private CA.
 
 from __future__ import annotations
 
+import copy
 import smtplib
 import socket
 import ssl
+from email import charset as _charset
 from email.message import Message
 from email.utils import parseaddr
 
@@ -66,6 +68,23 @@ def classify(exc: BaseException) -> DeliveryError:
     if isinstance(exc, (UnicodeError, ValueError)):
         return PermanentError(f"message cannot be sent: {exc}")
     return TransientError(f"{type(exc).__name__}: {exc}")
+
+
+def is_8bit(msg: Message) -> bool:
+    return any(part.get("Content-Transfer-Encoding") == "8bit" for part in msg.walk())
+
+
+def seven_bit(msg: Message) -> Message:
+    """A copy of ``msg`` with its 8bit parts quoted-printable (for a server without 8BITMIME)."""
+    out = copy.deepcopy(msg)
+    for part in out.walk():
+        if part.get("Content-Transfer-Encoding") == "8bit":
+            text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")  # type: ignore[union-attr]
+            del part["Content-Transfer-Encoding"]
+            qp = _charset.Charset(part.get_content_charset() or "utf-8")
+            qp.body_encoding = _charset.QP
+            part.set_payload(text, qp)
+    return out
 
 
 class SmtpConfigurationError(ValueError):
@@ -120,8 +139,18 @@ class SmtpTransport:
                 # about the server or our configuration, never this message: retry later.
                 error = classify(exc)
                 raise (error if not error.permanent else TransientError(error.detail)) from exc
+        options: list[str] = []
+        if is_8bit(message):
+            # Text parts go 8bit (readable as stored); a server without 8BITMIME gets them
+            # quoted-printable instead, which every server takes.
+            if self._conn.has_extn("8bitmime"):
+                options = ["BODY=8BITMIME"]
+            else:
+                message = seven_bit(message)
         try:
-            refused = self._conn.send_message(message, from_addr=sender, to_addrs=recipients)
+            refused = self._conn.send_message(
+                message, from_addr=sender, to_addrs=recipients, mail_options=options
+            )
         except smtplib.SMTPResponseException as exc:
             # A reply about this message leaves the session usable (smtplib sent RSET);
             # anything about the session itself does not.

@@ -65,9 +65,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_flagged(
     with db.engine.begin() as conn:  # EMAILS copies of a real rendered email, all due
         conn.execute(
             text(
-                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, "
+                "INSERT INTO outbox (document_id, event, language, to_addrs, cc_addrs, context, subject, body_text, body_html, "
                 "status, attempts, next_attempt_at, created_at) "
-                "SELECT document_id, event, language, to_addrs, cc_addrs, subject, body_text, body_html, 'pending', 0, "
+                "SELECT document_id, event, language, to_addrs, cc_addrs, context, subject, body_text, body_html, 'pending', 0, "
                 "next_attempt_at, created_at FROM outbox, generate_series(1, :n) WHERE id = (SELECT min(id) FROM outbox)"
             ),
             {"n": EMAILS},

@@ -161,12 +161,13 @@ def test_failed_email_retried_by_an_administrator_only(db, settings, clock, queu
 
 
 def test_folder_retry_overwrites_instead_of_duplicating(db, settings, clock, queued):  # type: ignore[no-untyped-def]
+    from notifications.content import content_of
     from notifications.message import build_message
     from notifications.transports.folder import FolderTransport
 
     with db.transaction() as s:
         row = s.get(OutboxMessage, queued)
-        msg = build_message(row, settings)
+        msg = build_message(row, content_of(row, settings), settings)
     transport = FolderTransport(settings)
     first = transport.send(queued, msg, row.envelope_recipients)
     again = transport.send(queued, msg, row.envelope_recipients)

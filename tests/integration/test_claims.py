@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from notifications.content import content_of
 from tests.conftest import shanghai
 from tests.factories import CLERK, seed_bureau, to_published, to_signed
 from workflow.kernel.errors import Forbidden, Refused
@@ -59,7 +60,7 @@ def test_postings_claimed_seventeen_days_back_are_not_on_time_until_confirmed(
     with db.transaction() as s:
         late_mail = s.scalars(select(OutboxMessage).where(OutboxMessage.event == "posted_late")).one()
         waiting = claims_awaiting(s, timedelta(hours=24))
-    assert "2 项发布时间为事后补录" in late_mail.body_text  # the email says the claims wait
+    assert "2 项发布时间为事后补录" in content_of(late_mail, Settings()).text  # the claims wait
     assert [(w["document_id"], w["what"]) for w in waiting] == [(doc, "portal"), (doc, "news_media")]
 
     wf.confirm(SUPERVISOR, doc, what="portal", reason="门户网站后台日志显示3月5日已发布")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from notifications.content import content_of
 from tests.conftest import shanghai
 from tests.evidence_support import (
     NUMBER,
@@ -244,7 +245,8 @@ def test_an_unreachable_page_is_retried_with_backoff_then_emails_its_unit_once_a
     with db.transaction() as s:
         mails = s.scalars(select(OutboxMessage).where(OutboxMessage.event == "evidence_problem")).all()
         assert len(mails) == 1 and mails[0].document_id == doc
-        assert "解读网页异常" in mails[0].subject and "HTTP 404" in mails[0].body_text
+        mail = content_of(mails[0], settings)
+        assert "解读网页异常" in mail.subject and "HTTP 404" in mail.text
         assert mails[0].to_list[0]["address"]  # the drafting unit's mailbox
         # Past the retry window: given up, looked at again only at the re-check interval.
         clock.set(shanghai(2024, 2, 21, 12, 30))

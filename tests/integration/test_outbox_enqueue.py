@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from notifications.content import content_of
 from notifications.outbox import enqueue
 from states.snapshot import SYSTEM
 from tests.conftest import shanghai
@@ -40,12 +41,20 @@ def test_published_queues_one_row_with_audit(db, settings, clock, bureau):  # ty
         assert row.next_attempt_at == clock.now()
         assert [r["address"] for r in row.to_list] == ["spc@jtj.example.org", "liu@jtj.example.org"]
         assert row.cc_list == []
-        assert row.subject.startswith("【已公开】福州市道路运输管理办法")
-        assert "2024-02-20(周二)23:59 +08:00" in row.body_text
-        assert "2024-02-09(周五)10:30 +08:00" in row.body_text
-        assert f"/documents/{doc_id}" in row.body_html
+        facts = json.loads(row.context)  # frozen now, rendered when delivered
+        assert (facts["title"], facts["due_at"], facts["published_at"]) == (
+            "福州市道路运输管理办法",
+            "2024-02-20(周二)23:59 +08:00",
+            "2024-02-09(周五)10:30 +08:00",
+        )
+        assert facts["link"].endswith(f"/documents/{doc_id}")
+        assert (row.subject, row.body_text, row.body_html, row.message_id) == (None, None, None, None)
+        mail = content_of(row, settings)
+        assert mail.subject.startswith("【已公开】福州市道路运输管理办法")
+        assert "2024-02-20(周二)23:59 +08:00" in mail.text and "2024-02-09(周五)10:30 +08:00" in mail.text
+        assert f"/documents/{doc_id}" in mail.html
         assert row.dedupe_key == f"doc:{doc_id}:published"
-        assert row.message_id and f"outbox.{row.id}." in row.message_id
+        assert mail.message_id == f"<santongbu.outbox.{row.id}.{int(clock.now().timestamp())}@localhost>"
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "email_queued")).all()
         assert len(events) == 1 and events[0].document_id == doc_id
         assert json.loads(events[0].details)["outbox_id"] == row.id
@@ -121,10 +130,9 @@ def test_nobody_reachable_is_audited_not_queued(db, settings, clock, bureau):  #
 
 
 def test_enqueue_many_writes_what_enqueue_writes_and_skips_what_is_queued(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
-    """The sweep's batch path: same rows (recipients, subject, bodies, Message-ID derivation) as
-    one enqueue() each; an email already queued is skipped; the audit entries come back to the
-    caller, not appended."""
-    from notifications.outbox import Request, enqueue_many, message_id_for
+    """The sweep's batch path: same rows (recipients, frozen facts) as one enqueue() each; an
+    email already queued is skipped; the audit entries come back to the caller, not appended."""
+    from notifications.outbox import Request, enqueue_many
 
     one = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
     two = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
@@ -145,10 +153,6 @@ def test_enqueue_many_writes_what_enqueue_writes_and_skips_what_is_queued(db, se
         )
     with db.transaction() as s:
         a, b = s.get(OutboxMessage, single), s.get(OutboxMessage, batch_id)
-        assert b.message_id == message_id_for(b, settings)
         assert b.dedupe_key == f"doc:{two}:escalated"
         assert (b.to_addrs, b.cc_addrs, b.status) == (a.to_addrs, a.cc_addrs, a.status)
-        assert (
-            b.subject == a.subject
-            and b.body_text.replace(f"/documents/{two}", f"/documents/{one}") == a.body_text
-        )
+        assert b.context.replace(f"/documents/{two}", f"/documents/{one}") == a.context

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select
 
+from notifications.content import subject_of
 from notifications.delivery import backoff, deliver_pending
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
@@ -106,7 +107,8 @@ def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: i
     assert ids == [email.id, robot.id]
     assert (email.channel, robot.channel, robot.unit_id) == ("email", "wecom", bureau.spc)
     assert robot.dedupe_key == f"doc:{doc_id}:overdue@wecom:{bureau.spc}"
-    assert json.loads(robot.to_addrs) == [] and robot.body_html == ""
+    assert json.loads(robot.to_addrs) == [] and robot.body_text is None  # rendered when sent
+    assert json.loads(robot.context) == json.loads(email.context)  # the same frozen facts
 
     report = deliver_pending(db, cfg, clock, worker_id="w1")
     assert sorted(report.sent) == sorted(ids)
@@ -136,7 +138,6 @@ def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: i
             "level": None,
             "channel": "wecom",
             "unit": "spc",
-            "subject": robot.subject,
             "dedupe_key": robot.dedupe_key,
         }
     ]
@@ -168,7 +169,7 @@ def test_dingtalk_signed_message_as_documented(db, cfg, clock, bureau, server): 
     assert body["markdown"]["text"].startswith(f"### {title}\n")
     assert "**公开时间**:2024-02-09(周五)10:30 +08:00" in body["markdown"]["text"]
     [robot] = [r for r in rows(db) if r.channel == "dingtalk"]
-    assert robot.status == "sent" and robot.subject == body["markdown"]["title"]
+    assert robot.status == "sent" and subject_of(robot) == body["markdown"]["title"]
 
 
 def test_dingtalk_robot_without_secret_sends_no_signature(db, cfg, clock, bureau, server):  # type: ignore[no-untyped-def]

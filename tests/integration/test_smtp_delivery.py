@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from notifications.content import message_id_for
 from notifications.delivery import backoff, claim, deliver_pending, lease_for
 from notifications.outbox import enqueue
 from tests.conftest import shanghai
@@ -94,9 +95,9 @@ def test_delivered_message_headers_and_bodies(db, settings, clock, bureau, smtp,
         "wang@jtj.example.org",
     ]
     assert msg["Bcc"] is None
-    assert msg["Message-ID"] == row(db, oid).message_id and f".outbox.{oid}." in msg["Message-ID"]
+    assert msg["Message-ID"] == message_id_for(row(db, oid), cfg) and f".outbox.{oid}." in msg["Message-ID"]
     assert msg["Auto-Submitted"] == "auto-generated"
-    assert msg["Date"].datetime == clock.now()
+    assert msg["Date"].datetime == clock.now() and msg["Date"].endswith(" +0800")
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert msg.get_body(("html",)).get_content_type() == "text/html"
@@ -247,22 +248,24 @@ def test_header_injection_cannot_add_header_or_recipient(db, settings, clock, bu
         s.get(Unit, bureau.spc).name = "审批处\r\nCc: spy2@evil.example"
         s.get(User, bureau.clerk).name = "刘\nBcc: spy3@evil.example"
     [oid] = queue(db, cfg, clock, doc_id)
-    with db.transaction() as s:  # even a row written raw, past enqueue's cleaning
-        s.get(OutboxMessage, oid).subject = "raw\r\nBcc: spy4@evil.example"
+    with db.transaction() as s:  # even facts written raw into the row, past enqueue's cleaning
+        row = s.get(OutboxMessage, oid)
+        row.context = json.dumps({**json.loads(row.context), "title": "raw\r\nBcc: spy4@evil.example"})
     assert deliver_pending(db, cfg, clock, worker_id="w1").sent == [oid]
     [got] = smtp.received
     assert sorted(got.rcpt_tos) == ["liu@jtj.example.org", "spc@jtj.example.org"]
     msg = got.message
     assert msg["Bcc"] is None and msg["X-Evil"] is None and msg["Cc"] is None
-    assert str(msg["Subject"]) == "raw Bcc: spy4@evil.example"
+    assert (
+        str(msg["Subject"])
+        == "【已公开】raw Bcc: spy4@evil.example:请于 2024-02-20(周二)23:59 +08:00 前发布解读"
+    )
     assert [a.addr_spec for a in msg["To"].addresses] == ["spc@jtj.example.org", "liu@jtj.example.org"]
     # The name stays harmless text on one line (or is dropped where this Python would fold the
     # list wrongly, cpython#100884); it never becomes a Cc header or an address.
     assert msg["To"].addresses[0].display_name in ("", "审批处 Cc: spy2@evil.example")
     assert not msg["To"].defects
-    assert "Bcc: spy@evil.example" in msg.get_body(("plain",)).get_content().replace(
-        "\r", ""
-    )  # shown as text
+    assert "Bcc: spy4@evil.example" in msg.get_body(("plain",)).get_content()  # shown as text
     header_block = got.data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
     assert all(not line.lower().startswith(("bcc:", "x-evil:")) for line in header_block.splitlines())
 

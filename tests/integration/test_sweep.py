@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from notifications.content import content_of, subject_of
 from states.ladder import DEFAULT_LADDER
 from tests.conftest import shanghai
 from tests.factories import CLERK, make_workflow, seed_bureau, to_published
@@ -128,7 +129,13 @@ def test_ladder_fires_each_level_once_as_the_clock_moves(
         to, cc = EXPECTED_RECIPIENTS[m.event]
         assert ({r["address"] for r in m.to_list}, {r["address"] for r in m.cc_list}) == (to, cc), m.event
         assert m.status == "pending" and m.dedupe_key == f"doc:{doc}:{m.event}"
-    assert "3 个工作日" in mail[3].subject and "1 个工作日" in mail[2].subject
+    # Each rung says what fits it, with the sweep's own figure (rendered as delivery renders it).
+    reminder, overdue, escalated, escalated_high = (content_of(m, settings) for m in mail)
+    assert reminder.subject.startswith("【今日到期】") and "今天 23:59:59 前" in reminder.subject
+    assert "逾期" not in reminder.subject + reminder.text + reminder.html
+    assert "已超过发布期限" in overdue.text and "逾期:0" not in overdue.text and ">0 个" not in overdue.html
+    assert "已逾期 1 个工作日" in escalated.subject and "逾期:1 个工作日" in escalated.text
+    assert "已逾期 3 个工作日" in escalated_high.subject and "逾期:3 个工作日" in escalated_high.text
     events = escalation_events(db, doc)
     assert [(e["level"], e["working_days_overdue"], e["caught_up"]) for e in events] == [
         ("reminder", 0, False),
@@ -339,7 +346,7 @@ def test_sweep_with_a_configured_ladder(
         ("overdue", f"doc:{doc}:overdue"),
         ("escalated", f"doc:{doc}:escalated:second_notice"),
     ]
-    assert "2 个工作日" in mail[1].subject
+    assert "2 个工作日" in subject_of(mail[1])
 
 
 def _sweep_while_held(db: Database, at: FixedClock, settings: Settings, blocker) -> SweepReport:  # type: ignore[no-untyped-def]

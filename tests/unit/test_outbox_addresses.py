@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from notifications.addresses import clean_text, validate_address
+from notifications.content import content_of
 from notifications.message import build_message
 from workflow.kernel.errors import InvalidInput
 from workflow.kernel.models.outbox import OutboxMessage
@@ -61,4 +62,4 @@ def test_build_message_refuses_a_row_with_a_smuggled_address() -> None:
         cc_addrs="[]",
     )
     with pytest.raises(ValueError):
-        build_message(row, Settings())
+        build_message(row, content_of(row, Settings()), Settings())

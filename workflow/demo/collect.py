@@ -28,6 +28,7 @@ def _keyring(settings: Any) -> Any:
 
 def collect(run: Any) -> dict[str, Any]:
     """The facts of a finished :class:`workflow.demo.run.DemoRun`, JSON-ready."""
+    from notifications.content import subject_of
     from notifications.transports.folder import file_name
     from states.ladder import whole_working_days_overdue
     from workflow.kernel import audit
@@ -51,7 +52,7 @@ def collect(run: Any) -> dict[str, Any]:
                 "outbox_id": row.id,
                 "event": row.event,
                 "document_id": row.document_id,
-                "subject": row.subject,
+                "subject": subject_of(row),
                 "status": row.status,
                 "to": [r["address"] for r in row.to_list],
                 "cc": [r["address"] for r in row.cc_list],

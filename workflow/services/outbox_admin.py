@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from notifications import content
 from notifications.delivery import DeliveryReport, deliver_due, retry
 from notifications.transports import Transport
 from states.reasons import Reason
@@ -89,6 +90,11 @@ class OutboxAdmin:
             if row is None:
                 raise _no_such_email(outbox_id)
             return row
+
+    def view(self, row: OutboxMessage, *, bodies: bool = False) -> dict[str, Any]:
+        """``row`` as people see it: its subject (and bodies) rendered from the facts frozen
+        when it was queued, and its Message-ID, as delivery builds them."""
+        return content.as_dict(row, self.settings, bodies=bodies)
 
     def retry(self, login: str, outbox_id: int) -> OutboxMessage:
         """Queue a failed (or waiting) email again now, with a fresh count of attempts

@@ -64,9 +64,10 @@ def outbox_list(
         common.fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
     if not as_:
         common.fail("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)")
-    rows = common.context().services.outbox.list(as_, status=status, document_id=document, limit=limit)
+    outbox = common.context().services.outbox
+    rows = outbox.list(as_, status=status, document_id=document, limit=limit)
     if json_:
-        return common.emit_json([r.as_dict() for r in rows])
+        return common.emit_json([outbox.view(r) for r in rows])
     if not rows:
         typer.echo("no emails" + (f" with status {status}" if status else ""))
         return
@@ -74,7 +75,7 @@ def outbox_list(
         when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
         line = (
             f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
-            f"{when}  {_recipients(r)}  {r.subject}"
+            f"{when}  {_recipients(r)}  {outbox.view(r)['subject']}"
         )
         typer.echo(line)
         if r.status == "failed" and r.last_error:
@@ -91,9 +92,11 @@ def outbox_show(
     """Show one email: recipients, delivery state and the plain-text body."""
     if not as_:
         common.fail("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)")
-    row = common.context().services.outbox.show(as_, outbox_id)
+    outbox = common.context().services.outbox
+    row = outbox.show(as_, outbox_id)
+    view = outbox.view(row, bodies=True)
     if json_:
-        return common.emit_json(row.as_dict(bodies=True))
+        return common.emit_json(view)
 
     def fmt(items: list[dict[str, str]]) -> str:
         return ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)
@@ -107,19 +110,19 @@ def outbox_show(
         ("language", row.language),
         ("to", fmt(row.to_list)),
         ("cc", fmt(row.cc_list) or "-"),
-        ("subject", row.subject),
+        ("subject", view["subject"]),
         ("queued", _when(row.created_at)),
         ("attempts", row.attempts),
         ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
         ("claimed by", f"{row.claimed_by} at {_when(row.claimed_at)}" if row.claimed_by else "-"),
         ("sent", _when(row.sent_at)),
         ("last error", row.last_error or "-"),
-        ("message-id", row.message_id or "-"),
+        ("message-id", view["message_id"]),
         ("dedupe key", row.dedupe_key or "-"),
     ):
         typer.echo(f"{label:<13} {value}")
     typer.echo("")
-    typer.echo(row.body_text.rstrip())
+    typer.echo(view["body_text"].rstrip())
 
 
 @outbox_app.command("deliver")
@@ -158,9 +161,10 @@ def outbox_retry(
     """Queue a failed email again now, with a fresh count of attempts (administrators only)."""
     if not as_:
         common.fail("retry needs --as LOGIN (an administrator)")
-    row = common.context().services.outbox.retry(as_, outbox_id)
+    outbox = common.context().services.outbox
+    row = outbox.retry(as_, outbox_id)
     if json_:
-        return common.emit_json(row.as_dict())
+        return common.emit_json(outbox.view(row))
     typer.echo(f"email {row.id} queued again; the next delivery pass sends it")
 
 

@@ -1,8 +1,10 @@
 """The outbox: one row per email, written in the same transaction as the change that causes it.
 
-The subject and both bodies are rendered when the row is queued, so the email says what was true
-at the moment of the change (a later edit of the title does not rewrite history). Delivery is a
-separate step (:mod:`notifications.delivery`) that claims rows, sends them and records their fate.
+The row keeps the facts the email shows as they were when it was queued (``context``, frozen
+JSON), so a later edit of the title does not rewrite history; the templates are rendered, and
+the Message-ID derived, when the row is delivered (:mod:`notifications.content`), which keeps
+that work out of the change's transaction. Delivery is a separate step
+(:mod:`notifications.delivery`) that claims rows, sends them and records their fate.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(8))
     to_addrs: Mapped[str] = mapped_column(Text, default="[]")
     cc_addrs: Mapped[str] = mapped_column(Text, default="[]")
-    subject: Mapped[str] = mapped_column(Text)
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    """The template's facts as JSON, frozen when queued; the template is the row's ``event`` in
+    its ``language`` (the email's three, or a group robot's Markdown by ``channel``)."""
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    """``subject`` and the bodies: the email as rendered when queued, for rows queued before
+    migration 0016 (no ``context``); ``NULL`` since."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -55,12 +62,14 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
+    """Stored by rows queued before migration 0016; derived from the row since
+    (:func:`notifications.content.message_id_for`)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
     """``email``, or a group robot (``wecom``, ``dingtalk``): then ``unit_id`` names the unit
-    whose webhook it goes to (read when it is sent, never copied here), ``subject`` is the
-    title and ``body_text`` the Markdown; the address lists are empty."""
+    whose webhook it goes to (read when it is sent, never copied here) and the address lists
+    are empty."""
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
     @property

@@ -61,7 +61,7 @@ def list_outbox(
 ) -> list[dict[str, Any]]:
     """Emails in the outbox, newest first."""
     return [
-        row.as_dict()
+        svc.outbox.view(row)
         for row in svc.outbox.list(who.login, status=status, document_id=document_id, limit=limit)
     ]
 
@@ -69,10 +69,10 @@ def list_outbox(
 @router.get("/{outbox_id}", response_model=EmailWithBodies, responses=responses(401, 403, 404, 422, 503))
 def show_email(outbox_id: OutboxId, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """One email with its text and HTML bodies."""
-    return svc.outbox.show(who.login, outbox_id).as_dict(bodies=True)
+    return svc.outbox.view(svc.outbox.show(who.login, outbox_id), bodies=True)
 
 
 @router.post("/{outbox_id}/retry", response_model=Email, responses=responses(401, 403, 404, 422, 503))
 def retry_email(outbox_id: OutboxId, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Send a failed (or waiting) email again now, with a fresh attempt count (administrators)."""
-    return svc.outbox.retry(who.login, outbox_id).as_dict()
+    return svc.outbox.view(svc.outbox.retry(who.login, outbox_id))
