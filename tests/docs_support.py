@@ -8,7 +8,8 @@ started in the background on a free port, and ``127.0.0.1:8000`` in every comman
 
 What is compared:
 
-* each command's exit status: 0, or N where its comment says ``(exit N)``;
+* each command's exit status: 0, or N where its comment (or its quote) says ``(exit N)``; a
+  ``curl`` whose output the docs do not show must get an HTTP success;
 * ``#  → text`` comment lines under a command (continued by ``#    …`` lines): each piece
   between ``…`` must occur in its output, whitespace folded;
 * shown output: the lines under a ``$ command`` in a console block, or a block that follows a
@@ -22,10 +23,11 @@ HTML comments steer it, ``<!-- docs-test: WORDS -->`` on the lines right above a
 * ``skip REASON`` — the block is not run (production settings, long-running processes);
 * ``skip-lines A | B`` — its lines containing A or B are not run;
 * ``drop TEXT`` — TEXT is removed from its commands (``pip install`` of the product under test);
+* ``stdin A | B`` — its commands read the lines A, B (``stdin N: A | B``: its N-th command); ``env K=V …`` — they run with K=V;
 * ``normalise instants dates hashes tokens`` — such values compare equal whatever they are;
 * ``output of: COMMAND`` — the block shows what COMMAND prints; ``not output`` — it does not;
 * anywhere in a document: ``files A B`` — the example files A, B exist in the folder it runs in;
-  ``setup MODULE:FUNCTION`` — FUNCTION(folder) builds the data the document queries.
+  ``setup MODULE:FUNCTION [ARG]`` — FUNCTION(folder[, ARG]) builds data the document queries.
 
 ``SANTONGBU_UPDATE_DOCS=1`` rewrites every shown output that differs with what the product
 printed (elided blocks line by line, each line to its closest real line), and reports the rest.
@@ -61,6 +63,9 @@ class Command:
     shown_at: tuple[int, int] | None = None  # its lines [start, end) in the document
     normalise: tuple[str, ...] = ()
     hidden: bool = False  # run for an ``output of:`` block, not written in the doc
+    stdin: str = ""  # what the command reads, from the block's ``stdin`` marker
+    env: str = ""  # ``K=V …`` put before the command, from the block's ``env`` marker
+    quote_at: int | None = None  # the line of a one-line ``#  →`` quote, which update mode may rewrite
 
 
 @dataclass
@@ -69,7 +74,7 @@ class Document:
     lines: list[str]
     commands: list[Command]
     files: list[str]
-    setup: str | None
+    setups: list[str]
 
 
 def _markers(lines: list[str], fence: int) -> list[str]:
@@ -100,7 +105,7 @@ def parse(path: Path) -> Document:
     lines = path.read_text(encoding="utf-8").split("\n")
     doc_markers = [m.group(1) for line in lines if (m := MARKER.match(line))]
     files = [f for words in _words(doc_markers, "files") for f in words.split()]
-    setup = (_words(doc_markers, "setup") or [None])[0]
+    setups = _words(doc_markers, "setup")
     commands: list[Command] = []
     i, last_runnable_end = 0, -10
     while i < len(lines):
@@ -127,12 +132,12 @@ def parse(path: Path) -> Document:
             i == last_runnable_end + 1 and "not output" not in markers and commands
         ):
             if of:
-                commands.append(Command(line=i, text=of[0], hidden=True))
+                commands.append(Command(line=i, text=of[0], hidden=True, env=" ".join(_words(markers, "env"))))
             cmd = commands[-1]
             cmd.shown, cmd.shown_at = body, (start, end)
             cmd.normalise = cmd.normalise + normalise
         i = end + 1
-    return Document(path, lines, commands, files, setup)
+    return Document(path, lines, commands, files, setups)
 
 
 def _commands(
@@ -146,6 +151,12 @@ def _commands(
 ) -> None:
     skip = [s.strip() for words in _words(markers, "skip-lines") for s in words.split("|")]
     drop = _words(markers, "drop")
+    stdins: dict[int, str] = {}
+    for words in _words(markers, "stdin"):
+        which, _, rest = words.partition(": ")
+        number, lines_ = (int(which), rest) if rest and which.isdigit() else (0, words)
+        stdins[number] = "".join(part.strip() + "\n" for part in lines_.split("|"))
+    env = " ".join(_words(markers, "env"))
     i = start
     while i < end:
         raw = lines[i]
@@ -155,7 +166,13 @@ def _commands(
             continue
         if stripped.startswith("#  →") or (stripped.startswith("#    ") and out and out[-1].quotes):
             if out and out[-1].line >= start:
-                out[-1].quotes.append(stripped.removeprefix("#  →").removeprefix("#").strip())
+                cmd = out[-1]
+                quote = stripped.removeprefix("#  →").removeprefix("#").strip()
+                if rc_said := EXIT.search(quote):
+                    cmd.expected_rc, quote = int(rc_said.group(1)), EXIT.sub("", quote).strip()
+                cmd.quotes.append(quote)
+                one_line = len(cmd.quotes) == 1 and "…" not in cmd.quotes[0]
+                cmd.quote_at = i if one_line else None
             i += 1
             continue
         if not stripped or stripped.startswith("#"):
@@ -169,7 +186,10 @@ def _commands(
             i = nxt
             continue
         rc = EXIT.search(text)
-        cmd = Command(line=i, text=text, expected_rc=int(rc.group(1)) if rc else 0, normalise=normalise)
+        stdin = stdins.get(sum(1 for c in out if c.line >= start) + 1, stdins.get(0, ""))
+        cmd = Command(
+            line=i, text=text, expected_rc=int(rc.group(1)) if rc else 0, normalise=normalise, stdin=stdin, env=env
+        )
         if console:
             shown_end = nxt
             while shown_end < end and not lines[shown_end].startswith("$ "):
@@ -191,6 +211,8 @@ def shell_text(cmd: Command, port: int) -> str:
     if m:
         rest = re.sub(r"--port\s+\d+", "", m.group(3))
         text = f"__serve{m.group(2)} serve{rest}"
+    if text.startswith("curl ") and cmd.shown is None:
+        text = "curl --fail-with-body " + text[5:]  # an HTTP error is a failure unless the docs show it
     return text.replace("127.0.0.1:8000", f"127.0.0.1:{port}").replace("localhost:8000", f"localhost:{port}")
 
 
@@ -207,18 +229,23 @@ __serve() {
   echo "santongbu serve did not start" >&2; return 1
 }
 __run() {
-  local __n=$1 __cmd
+  local __n=$1 __cmd __in=/dev/null
   __cmd=$(cat)
-  eval "$__cmd" >"$__OUT/$__n.out" 2>"$__OUT/$__n.err" </dev/null
+  if [ -f "$__OUT/$__n.in" ]; then __in="$__OUT/$__n.in"; fi
+  eval "$__cmd" >"$__OUT/$__n.out" 2>"$__OUT/$__n.err" <"$__in"
   echo $? >"$__OUT/$__n.rc"
 }
 """
 
 
-def script(doc: Document, port: int) -> str:
+def script(doc: Document, port: int, out: Path) -> str:
+    """The document as one bash script; a command's stdin, if any, is written beside it."""
     parts = [PRELUDE]
     for n, cmd in enumerate(doc.commands):
-        parts.append(f"__run {n} <<'__DOCS_TEST_EOF'\n{shell_text(cmd, port)}\n__DOCS_TEST_EOF\n")
+        if cmd.stdin:
+            (out / f"{n}.in").write_text(cmd.stdin, encoding="utf-8")
+        text = f"{cmd.env} {shell_text(cmd, port)}" if cmd.env else shell_text(cmd, port)
+        parts.append(f"__run {n} <<'__DOCS_TEST_EOF'\n{text}\n__DOCS_TEST_EOF\n")
     parts.append('if [ -n "$__SERVE_PID" ]; then kill "$__SERVE_PID"; wait "$__SERVE_PID" 2>/dev/null; fi\n')
     return "".join(parts)
 
@@ -244,6 +271,12 @@ def quotes_missing(quotes: list[str], real: str) -> list[str]:
     fold = re.sub(r"\s+", " ", real)
     wanted = re.sub(r"\s+", " ", " ".join(quotes))
     return [p.strip(" ()") for p in wanted.split("…") if p.strip(" ()") and p.strip(" ()") not in fold]
+
+
+def requoted(line: str, real: str) -> str:
+    """A one-line ``#  →`` quote replaced by the first line the command printed."""
+    first = next((x.strip() for x in real.split("\n") if x.strip()), "")
+    return line[: line.index("#  →") + len("#  →")] + " " + first
 
 
 def rewritten(shown: list[str], real: str) -> list[str]:

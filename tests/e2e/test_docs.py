@@ -79,13 +79,14 @@ def _prepare(folder: Path, doc: ds.Document, client: Path) -> None:
     for name in doc.files:
         path = folder / name
         path.write_bytes(PNG if name.endswith(".png") else f"{path.stem}:第一条 为规范……\n".encode())
-    if doc.setup:
-        module, function = doc.setup.split(":")
-        getattr(importlib.import_module(module), function)(folder)
+    for setup in doc.setups:
+        target, *args = setup.split()
+        module, function = target.split(":")
+        getattr(importlib.import_module(module), function)(folder, *args)
 
 
-def _run(doc: ds.Document, folder: Path, sock: Path) -> list[tuple[ds.Command, int, str]]:
-    out = folder / ".docs-test"
+def _run(doc: ds.Document, folder: Path, sock: Path, name: str = ".docs-test") -> list[tuple[ds.Command, int, str]]:
+    out = folder / name
     out.mkdir()
     port = _free_port()
     env = {
@@ -106,7 +107,9 @@ def _run(doc: ds.Document, folder: Path, sock: Path) -> list[tuple[ds.Command, i
         start_new_session=True,
     )
     try:
-        proc.communicate(ds.script(doc, port), timeout=int(os.environ.get("DOCS_TIMEOUT", "240")))
+        proc.communicate(ds.script(doc, port, out), timeout=int(os.environ.get("DOCS_TIMEOUT", "240")))
+    except subprocess.TimeoutExpired:
+        pass  # the commands that did not finish have no status: reported below
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, 15)
@@ -135,7 +138,9 @@ def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path:
             problems.append(f"{at}\n  exit {rc}, the docs say {cmd.expected_rc}\n{_indent(output)}")
             continue
         missing = ds.quotes_missing(cmd.quotes, output)
-        if missing:
+        if missing and UPDATE and cmd.quote_at is not None:
+            updates[(cmd.quote_at, cmd.quote_at + 1)] = [ds.requoted(doc.lines[cmd.quote_at], output)]
+        elif missing:
             problems.append(f"{at}\n  the docs quote {missing!r}; it printed:\n{_indent(output)}")
         if cmd.shown is not None and cmd.shown_at and not ds.shown_matches(cmd.shown, output, cmd.normalise):
             if UPDATE:
@@ -144,12 +149,33 @@ def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path:
                 problems.append(
                     f"{at}\n  the docs show:\n{_indent(chr(10).join(cmd.shown))}\n  it printed:\n{_indent(output)}"
                 )
+        if "santongbu demo" in cmd.text and rc == 0:
+            problems += _try_next(output, tmp_path, fork_server, at)
     if updates:
         lines = list(doc.lines)
         for (start, end), new in sorted(updates.items(), reverse=True):
             lines[start:end] = new
         path.write_text("\n".join(lines), encoding="utf-8")
     assert not problems, f"{len(problems)} command(s) in {where} do not run as shown:\n\n" + "\n\n".join(problems)
+
+
+def _try_next(output: str, folder: Path, sock: Path, at: str) -> list[str]:
+    """The demo's closing "try next" lines run as printed (after the README's activation)."""
+    lines = output.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip() in ("接下来可以试试", "Try next")), None)
+    if start is None:
+        return [f"{at}\n  the demo printed no 'try next' lines"]
+    hints = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        hints.append(line.split("   #")[0].strip())
+    doc = ds.Document(folder / "try-next.md", [], [ds.Command(line=0, text=h) for h in hints], [], [])
+    problems = []
+    for cmd, rc, out in _run(doc, folder, sock, "try-next"):
+        if rc != 0:
+            problems.append(f"{at}\n  the demo suggests `{cmd.text}`: exit {rc}\n{_indent(out)}")
+    return problems
 
 
 def _indent(text: str) -> str:

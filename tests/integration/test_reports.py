@@ -339,9 +339,9 @@ def build(db: Database, fixed: FixedClock, settings: Settings) -> dict[str, int]
     return d
 
 
-def docs_dataset(folder: Path) -> None:
-    """What docs/reports.md queries: this data set in ``santongbu.db`` of ``folder``."""
-    db = Database(f"sqlite:///{folder / 'santongbu.db'}")
+def docs_dataset(folder: Path, name: str = "santongbu.db") -> None:
+    """What docs/reports.md and the README's report examples query: this data set, in ``folder``."""
+    db = Database(f"sqlite:///{folder / name}")
     db.upgrade()
     build(
         db,
