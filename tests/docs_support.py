@@ -44,7 +44,7 @@ from pathlib import Path
 FENCE = re.compile(r"^\s*```(\S*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(.*?)\s*-->\s*$")
 RUNNABLE = {"bash", "sh", "shell", "console"}
-EXIT = re.compile(r"\(exit (\d+)\)")
+EXIT = re.compile(r"\(exit (\d+)\b[^)]*\)")
 NORMALISERS = {
     "instants": (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"), "<instant>"),
     "dates": (re.compile(r"\d{4}-\d{2}-\d{2}"), "<date>"),
@@ -149,7 +149,7 @@ def _commands(
     markers: list[str],
     normalise: tuple[str, ...],
 ) -> None:
-    skip = [s.strip() for words in _words(markers, "skip-lines") for s in words.split("|")]
+    skip = [s.strip() for words in _words(markers, "skip-lines") for s in words.split(" — ")[0].split("|")]
     drop = _words(markers, "drop")
     stdins: dict[int, str] = {}
     for words in _words(markers, "stdin"):

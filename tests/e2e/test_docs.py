@@ -162,7 +162,7 @@ def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path:
 def _try_next(output: str, folder: Path, sock: Path, at: str) -> list[str]:
     """The demo's closing "try next" lines run as printed (after the README's activation)."""
     lines = output.split("\n")
-    start = next((i for i, line in enumerate(lines) if line.strip() in ("接下来可以试试", "Try next")), None)
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith(("接下来可以试试", "Try next"))), None)
     if start is None:
         return [f"{at}\n  the demo printed no 'try next' lines"]
     hints = []
