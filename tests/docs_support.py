@@ -88,17 +88,36 @@ def _markers(lines: list[str], fence: int) -> list[str]:
     return found
 
 
+def _adjacent(lines: list[str], closed: int, fence: int) -> bool:
+    """Nothing but markers between the end of a block of commands and this block."""
+    return closed >= 0 and closed < fence and all(MARKER.match(x) for x in lines[closed + 1 : fence])
+
+
 def _words(markers: list[str], word: str) -> list[str]:
     return [m[len(word) :].strip() for m in markers if m == word or m.startswith(word + " ")]
 
 
 def _joined(lines: list[str], start: int) -> tuple[str, int]:
-    """The command starting at ``start`` with its ``\\`` continuations, and the next line."""
+    """The command starting at ``start`` with its ``\\`` continuations and any quoted argument
+    that goes on over lines, and the line after it."""
     text, i = lines[start], start
-    while text.rstrip().endswith("\\") and i + 1 < len(lines):
+    while i + 1 < len(lines):
+        if text.rstrip().endswith("\\"):
+            text = text.rstrip()[:-1].rstrip() + " " + lines[i + 1].strip()
+        elif _open_quote(text):  # a quoted argument (a JSON body) spans lines
+            text = text + "\n" + lines[i + 1]
+        else:
+            break
         i += 1
-        text = text.rstrip()[:-1].rstrip() + " " + lines[i].strip()
     return text, i + 1
+
+
+def _open_quote(text: str) -> bool:
+    try:
+        shlex.split(text, comments=True)
+    except ValueError:
+        return True
+    return False
 
 
 def parse(path: Path) -> Document:
@@ -129,7 +148,7 @@ def parse(path: Path) -> Document:
             _commands(commands, lines, start, end, console, markers, normalise)
             last_runnable_end = end
         elif (of := _words(markers, "output of:")) or (
-            i == last_runnable_end + 1 and "not output" not in markers and commands
+            _adjacent(lines, last_runnable_end, i) and "not output" not in markers and commands
         ):
             if of:
                 commands.append(Command(line=i, text=of[0], hidden=True, env=" ".join(_words(markers, "env"))))
