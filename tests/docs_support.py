@@ -26,7 +26,7 @@ HTML comments steer it, ``<!-- docs-test: WORDS -->`` on the lines right above a
 * ``stdin A | B`` — its commands read the lines A, B (``stdin N: A | B``: its N-th command); ``env K=V …`` — they run with K=V;
 * ``normalise instants dates hashes tokens`` — such values compare equal whatever they are;
 * ``output of: COMMAND`` — the block shows what COMMAND prints; ``not output`` — it does not;
-* anywhere in a document: ``files A B`` — the example files A, B exist in the folder it runs in;
+* anywhere in a document: ``skip-document REASON`` — nothing in it is run; ``files A B`` — the example files A, B exist in the folder it runs in;
   ``setup MODULE:FUNCTION [ARG]`` — FUNCTION(folder[, ARG]) builds data the document queries.
 
 ``SANTONGBU_UPDATE_DOCS=1`` rewrites every shown output that differs with what the product
@@ -125,6 +125,8 @@ def parse(path: Path) -> Document:
     doc_markers = [m.group(1) for line in lines if (m := MARKER.match(line))]
     files = [f for words in _words(doc_markers, "files") for f in words.split()]
     setups = _words(doc_markers, "setup")
+    if _words(doc_markers, "skip-document"):
+        return Document(path, lines, [], files, [])
     commands: list[Command] = []
     i, last_runnable_end = 0, -10
     while i < len(lines):
@@ -270,6 +272,8 @@ def script(doc: Document, port: int, out: Path) -> str:
 
 
 def normalised(text: str, words: tuple[str, ...]) -> str:
+    """Lines without trailing blanks (curl's CR included) or a BOM, ``words`` normalised."""
+    text = text.replace("\ufeff", "")
     for word in words:
         pattern, replacement = NORMALISERS[word]
         text = pattern.sub(replacement, text)
@@ -300,13 +304,16 @@ def requoted(line: str, real: str) -> str:
 
 def rewritten(shown: list[str], real: str) -> list[str]:
     """The shown output updated: whole, or for an elided block each line to its closest real one."""
-    real_lines = [line.rstrip() for line in real.strip("\n").split("\n")]
+    real_lines = [line.rstrip() for line in real.replace("\ufeff", "").strip("\n").split("\n")]
+    gap = [""] if shown and not shown[-1].strip() else []  # the blank line before the next command
     if not any("…" in line for line in shown):
-        return real_lines
+        return real_lines + gap
     out, at = [], 0
     for line in shown:
-        if line.strip() == "…" or at >= len(real_lines):
+        if line.strip() == "…":
             out.append(line)
+            continue
+        if at >= len(real_lines):  # the product prints less than the docs show
             continue
         ratios = [difflib.SequenceMatcher(None, line, r).ratio() for r in real_lines[at:]]
         best = max(range(len(ratios)), key=ratios.__getitem__)
@@ -315,7 +322,7 @@ def rewritten(shown: list[str], real: str) -> list[str]:
         else:
             out.append(real_lines[at + best])
         at += best + 1
-    return out
+    return out + gap if gap and out and out[-1].strip() else out
 
 
 def words_of(cmd: Command) -> list[str]:
