@@ -36,7 +36,14 @@ def overdue_document(folder: Path) -> None:
     10:00: reminded and overdue, not yet escalated (docs/enforcement.md's sweep by hand)."""
     db, clock, settings = _database(folder)
     beat = Beat(db, clock, settings)
-    publish(Workflow(db, clock, settings), beat, SPC, number="榕交〔2024〕7号", title="福州市网约车管理办法", at=shanghai(2024, 2, 9, 10, 0))
+    publish(
+        Workflow(db, clock, settings),
+        beat,
+        SPC,
+        number="榕交〔2024〕7号",
+        title="福州市网约车管理办法",
+        at=shanghai(2024, 2, 9, 10, 0),
+    )
     beat.set(shanghai(2024, 2, 21, 10, 0))
     db.dispose()
 
@@ -47,10 +54,20 @@ def calendar_files(folder: Path) -> None:
     db, clock, settings = _database(folder)
     wf = Workflow(db, clock, settings)
     for n, day in enumerate((30, 31), start=1):
-        publish(wf, clock, SPC, number=f"榕交〔2026〕{n}号", title=f"年末文件{n}", at=shanghai(2026, 12, day, 10, 0))
+        publish(
+            wf,
+            clock,
+            SPC,
+            number=f"榕交〔2026〕{n}号",
+            title=f"年末文件{n}",
+            at=shanghai(2026, 12, day, 10, 0),
+        )
     db.dispose()
     example = Path(__file__).resolve().parents[1] / "docs" / "calendar" / "2027-example.toml"
     (folder / "2027.toml").write_bytes(example.read_bytes())
     text = example.read_text(encoding="utf-8")
     (folder / "bad.toml").write_text(text.replace("date = 2027-02-20", "date = 2027-02-15"), encoding="utf-8")
-    (folder / "bad2.toml").write_text('year = 2027\nsource = "国办发明电"\nofficial = true\n\n[[holidays]]\nname = "元旦\n', encoding="utf-8")
+    (folder / "bad2.toml").write_text(
+        'year = 2027\nsource = "国办发明电"\nofficial = true\n\n[[holidays]]\nname = "元旦\n',
+        encoding="utf-8",
+    )

@@ -46,7 +46,10 @@ MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(.*?)\s*-->\s*$")
 RUNNABLE = {"bash", "sh", "shell", "console"}
 EXIT = re.compile(r"\(exit (\d+)\b[^)]*\)")
 NORMALISERS = {
-    "instants": (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"), "<instant>"),
+    "instants": (
+        re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"),
+        "<instant>",
+    ),
     "dates": (re.compile(r"\d{4}-\d{2}-\d{2}"), "<date>"),
     "hashes": (re.compile(r"\b[0-9a-f]{12,64}\b"), "<hash>"),
     "tokens": (re.compile(r"stb_[A-Za-z0-9_-]+"), "<token>"),
@@ -153,7 +156,9 @@ def parse(path: Path) -> Document:
             _adjacent(lines, last_runnable_end, i) and "not output" not in markers and commands
         ):
             if of:
-                commands.append(Command(line=i, text=of[0], hidden=True, env=" ".join(_words(markers, "env"))))
+                commands.append(
+                    Command(line=i, text=of[0], hidden=True, env=" ".join(_words(markers, "env")))
+                )
             cmd = commands[-1]
             cmd.shown, cmd.shown_at = body, (start, end)
             cmd.normalise = cmd.normalise + normalise
@@ -209,7 +214,12 @@ def _commands(
         rc = EXIT.search(text)
         stdin = stdins.get(sum(1 for c in out if c.line >= start) + 1, stdins.get(0, ""))
         cmd = Command(
-            line=i, text=text, expected_rc=int(rc.group(1)) if rc else 0, normalise=normalise, stdin=stdin, env=env
+            line=i,
+            text=text,
+            expected_rc=int(rc.group(1)) if rc else 0,
+            normalise=normalise,
+            stdin=stdin,
+            env=env,
         )
         if console:
             shown_end = nxt

@@ -85,7 +85,9 @@ def _prepare(folder: Path, doc: ds.Document, client: Path) -> None:
         getattr(importlib.import_module(module), function)(folder, *args)
 
 
-def _run(doc: ds.Document, folder: Path, sock: Path, name: str = ".docs-test") -> list[tuple[ds.Command, int, str]]:
+def _run(
+    doc: ds.Document, folder: Path, sock: Path, name: str = ".docs-test"
+) -> list[tuple[ds.Command, int, str]]:
     out = folder / name
     out.mkdir()
     port = _free_port()
@@ -156,13 +158,17 @@ def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path:
         for (start, end), new in sorted(updates.items(), reverse=True):
             lines[start:end] = new
         path.write_text("\n".join(lines), encoding="utf-8")
-    assert not problems, f"{len(problems)} command(s) in {where} do not run as shown:\n\n" + "\n\n".join(problems)
+    assert not problems, f"{len(problems)} command(s) in {where} do not run as shown:\n\n" + "\n\n".join(
+        problems
+    )
 
 
 def _try_next(output: str, folder: Path, sock: Path, at: str) -> list[str]:
     """The demo's closing "try next" lines run as printed (after the README's activation)."""
     lines = output.split("\n")
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith(("接下来可以试试", "Try next"))), None)
+    start = next(
+        (i for i, line in enumerate(lines) if line.strip().startswith(("接下来可以试试", "Try next"))), None
+    )
     if start is None:
         return [f"{at}\n  the demo printed no 'try next' lines"]
     hints = []
