@@ -78,6 +78,7 @@ class Document:
     commands: list[Command]
     files: list[str]
     setups: list[str]
+    skipped: str = ""  # why nothing in it runs (``skip-document``)
 
 
 def _markers(lines: list[str], fence: int) -> list[str]:
@@ -128,8 +129,8 @@ def parse(path: Path) -> Document:
     doc_markers = [m.group(1) for line in lines if (m := MARKER.match(line))]
     files = [f for words in _words(doc_markers, "files") for f in words.split()]
     setups = _words(doc_markers, "setup")
-    if _words(doc_markers, "skip-document"):
-        return Document(path, lines, [], files, [])
+    if why := _words(doc_markers, "skip-document"):
+        return Document(path, lines, [], files, [], why[0].lstrip("— "))
     commands: list[Command] = []
     i, last_runnable_end = 0, -10
     while i < len(lines):

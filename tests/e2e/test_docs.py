@@ -129,7 +129,10 @@ def _run(
 def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path: Path) -> None:
     doc = ds.parse(path)
     if not doc.commands:
-        pytest.skip("no commands")
+        pytest.skip(
+            doc.skipped
+            or "nothing to run: no block of commands, or only blocks marked skip with their reason"
+        )
     _prepare(tmp_path, doc, fork_server.parent / "bin" / "santongbu")
     problems: list[str] = []
     updates: dict[tuple[int, int], list[str]] = {}
