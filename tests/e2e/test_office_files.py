@@ -113,7 +113,7 @@ def test_a_file_that_is_not_text_is_one_sentence(run, tmp_path: Path) -> None:
 
 def test_decode_text_prefers_utf8_then_gb18030() -> None:
     text = "单位,处室 — 𠀀"  # the last character exists in GB 18030 only, not in GBK
-    assert decode_text(text.encode("utf-8-sig"), "x") == text
-    assert decode_text(text.encode("gb18030"), "x") == text
+    assert decode_text(text.encode("utf-8-sig")) == text
+    assert decode_text(text.encode("gb18030")) == text
     with pytest.raises(FileProblem):
-        decode_text(b"\xff\xfe\x00\xd8" * 50 + b"\x80\x81\xff" * 50, "x")
+        decode_text(b"\xff\xfe\x00\xd8" * 50 + b"\x80\x81\xff" * 50)

@@ -138,10 +138,10 @@ def read_directory_file(path: Path) -> tuple[list[UnitSpec], list[UserSpec]]:
                 raw = path.read_bytes()
             except OSError as exc:
                 raise FileProblem(f"cannot read {path.name}: {exc.strerror or exc}") from None
-            text = decode_text(raw, path.name) if raw else ""
+            text = decode_text(raw) if raw else ""
             data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
         else:
-            raise FileProblem(f"{path.name}: use a .toml, .json, .csv or .xlsx file")
+            raise FileProblem("use a .toml, .json, .csv or .xlsx file")
     except FileProblem as exc:
         raise _invalid(path.name, str(exc)) from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
@@ -191,7 +191,7 @@ def _table_directory(path: Path) -> dict[str, Any]:
         return {"users": rows, "_users_rows": numbers}
     if "code" in header:
         return {"units": rows, "_units_rows": numbers}
-    raise FileProblem(f"{path.name}: the header must name 'code' (units) or 'login' (users)")
+    raise FileProblem("the header must name 'code' (units) or 'login' (users)")
 
 
 def _cell(value: Any) -> Any:

@@ -23,7 +23,7 @@ class FileProblem(ValueError):
     """The file as a whole cannot be read (format, encoding, header); one sentence."""
 
 
-def decode_text(raw: bytes, name: str) -> str:
+def decode_text(raw: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes), else GBK/GB 18030 as detected."""
     try:
         return raw.decode("utf-8-sig")
@@ -35,7 +35,7 @@ def decode_text(raw: bytes, name: str) -> str:
     # worse for GBK bytes, and GB 18030 decodes every GB 2312 and GBK file.
     best = from_bytes(raw, cp_isolation=["gb18030"]).best()
     if best is None:
-        raise FileProblem(f"{name} is neither UTF-8 nor GBK text")
+        raise FileProblem("the file is neither UTF-8 nor GBK text")
     return str(best)
 
 
@@ -51,8 +51,8 @@ def read_grid(path: Path, *, max_bytes: int) -> list[list[Any]]:
     if suffix == ".xlsx":
         return _xlsx(path)
     if suffix == ".csv":
-        return list(csv.reader(io.StringIO(decode_text(path.read_bytes(), path.name), newline="")))
-    raise FileProblem(f"{path.name}: use an .xlsx file or a .csv file (UTF-8 or GBK)")
+        return list(csv.reader(io.StringIO(decode_text(path.read_bytes()), newline="")))
+    raise FileProblem("use an .xlsx file or a .csv file (UTF-8 or GBK)")
 
 
 def records(grid: list[list[Any]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
