@@ -55,13 +55,14 @@ from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound, Refused
 from workflow.kernel.export import BOM, to_csv
-from workflow.kernel.models import AuditEvent, Escalation, User
+from workflow.kernel.models import AuditEvent, Document, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services.audit_queries import AuditQueries, EventFilter
 from workflow.services.calendar_admin import load_year
 from workflow.services.documents import Workflow
 from workflow.services.reports import Reports, parse_period
+from workflow.services.sweep import sweep
 
 SPC = ("liu.spc", ["chen.spc", "director"])
 KXC = ("xu.kxc", ["wu.kxc", "director"])
@@ -125,16 +126,32 @@ def post(
     )
 
 
-def escalate(db: Database, doc: int, level: str, fired: datetime, due: datetime) -> None:
-    """Stand-in for the escalation sweep (not in this tree yet): the row it writes per level."""
-    with db.transaction() as s:
-        s.add(Escalation(document_id=doc, level=level, fired_at=fired, due_at=due, working_days_overdue=0))
+class Beat:
+    """The clock as beat sees it: before time moves on, the real sweep runs at every instant a
+    rung of the ladder comes due (``documents.next_rung_at``), so the escalations in the data
+    set are the ones the product fires, at the times it fires them."""
+
+    def __init__(self, db: Database, clock: FixedClock, settings: Settings) -> None:
+        self.db, self.clock, self.settings = db, clock, settings
+
+    def set(self, at: datetime) -> None:
+        while True:
+            with self.db.transaction() as s:
+                due = s.scalar(select(func.min(Document.next_rung_at)).where(Document.state == "published"))
+            if due is None or due > at:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            sweep(self.db, self.clock, self.settings)
+        self.clock.set(at)
 
 
-def build(db: Database, clock, settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    clock.set(shanghai(2023, 12, 1, 9, 0))
-    seed_bureau(db, clock)
-    wf = Workflow(db, clock, settings)
+def build(db: Database, fixed: FixedClock, settings: Settings) -> dict[str, int]:
+    """The data set; the sweep runs as beat would until 13 May (so "as of" 13 May shows what
+    fired after "now"), and the clock is left at :data:`NOW`."""
+    fixed.set(shanghai(2023, 12, 1, 9, 0))
+    seed_bureau(db, fixed)
+    clock = Beat(db, fixed, settings)
+    wf = Workflow(db, fixed, settings)
     d: dict[str, int] = {}
     d["Z"] = publish(
         wf,
@@ -314,16 +331,24 @@ def build(db: Database, clock, settings) -> dict[str, int]:  # type: ignore[no-u
         at=shanghai(2024, 4, 26, 10, 0),
     )
     post(wf, clock, "liu.spc", d["C"], "portal", shanghai(2024, 4, 29, 10, 0))
-    due_c = shanghai(2024, 4, 30, 23, 59, 59)
-    escalate(db, d["C"], "reminder", shanghai(2024, 4, 30, 9, 0), due_c)
-    escalate(db, d["C"], "overdue", shanghai(2024, 5, 1, 0, 0), due_c)
-    escalate(db, d["C"], "escalated", shanghai(2024, 5, 6, 0, 0), due_c)
-    escalate(db, d["C"], "escalated_high", shanghai(2024, 5, 8, 0, 0), due_c)
     d["D"] = publish(
         wf, clock, SPC, number="榕交〔2024〕4号", title="福州市停车场管理办法", at=shanghai(2024, 5, 6, 10, 0)
     )
-    clock.set(NOW)
+    clock.set(shanghai(2024, 5, 13, 10, 0))
+    fixed.set(NOW)
     return d
+
+
+def docs_dataset(folder: Path, name: str = "santongbu.db") -> None:
+    """What docs/reports.md and the README's report examples query: this data set, in ``folder``."""
+    db = Database(f"sqlite:///{folder / name}")
+    db.upgrade()
+    build(
+        db,
+        FixedClock(shanghai(2023, 12, 1, 9, 0)),
+        Settings(database_url=db.url, mail_folder=folder / "mail"),
+    )
+    db.dispose()
 
 
 @dataclass(frozen=True)
@@ -424,8 +449,10 @@ def test_overdue_now_with_working_days_and_escalation(data, reports) -> None:  #
     row = table.rows[0]
     # Due Tue 30 Apr; 1–5 May holidays; Mon 6 and Tue 7 → 2 working days overdue.
     assert row["working_days_overdue"] == 2
-    assert row["escalation"] == "escalated"  # escalated_high fires on 8 May, after "now"
-    assert row["escalated_at"] == shanghai(2024, 5, 6, 0, 0)
+    # The real sweep fired 督办 once one working day (Mon 6) had fully passed; 领导督办 waits for
+    # three (6, 7, 8), after "now".
+    assert row["escalation"] == "escalated"
+    assert row["escalated_at"] == shanghai(2024, 5, 7, 0, 0)
     assert row["posted_channels"] == ["portal"] and row["missing"] == ["news_media"]
     assert row["unit"] == "spc" and row["unit_name"] == "审批处"
     assert row["due_at"] == shanghai(2024, 4, 30, 23, 59, 59)
@@ -433,10 +460,11 @@ def test_overdue_now_with_working_days_and_escalation(data, reports) -> None:  #
 
 def test_overdue_later_counts_make_up_saturday_and_sorts_most_overdue_first(data, reports) -> None:  # type: ignore[no-untyped-def]
     table = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0))
-    # C: 6, 7, 8, 9, 10 May, Sat 11 (make-up), Mon 13 → 7. D: due Thu 9 → 10, 11, 13 → 3.
+    # C: 6, 7, 8, 9, 10 May, Sat 11 (make-up), Mon 13 → 7. D: due Thu 9 → 10, 11, 13 → 3; the
+    # sweep escalated D once Fri 10 had passed (Sat 11 00:00) and 领导督办 waits for Tue 14.
     assert [(r["document_id"], r["working_days_overdue"], r["escalation"]) for r in table.rows] == [
         (data["C"], 7, "escalated_high"),
-        (data["D"], 3, None),
+        (data["D"], 3, "escalated"),
     ]
     assert table.rows[1]["missing"] == ["portal", "news_media"]
     only_kxc = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0), unit="kxc")
@@ -779,7 +807,8 @@ def test_trail_queries_filter_and_page(data, db, clock, settings) -> None:  # ty
     assert [r["document_id"] for r in feb.table.rows] == [data["A"], data["B"]]
     on_kxc_docs = q.events(AUDITOR, EventFilter(document_unit="kxc", outcome="allowed")).table.rows
     assert {r["document_id"] for r in on_kxc_docs} == {data["K1"]}
-    assert {r["actor"] for r in on_kxc_docs} == {"xu.kxc", "wu.kxc", "director"}
+    # "system": the sweep escalated K1 before its late posting.
+    assert {r["actor"] for r in on_kxc_docs} == {"xu.kxc", "wu.kxc", "director", "system"}
     # Pages of 7 over every publish event, in time order, with no gap and no repeat.
     everything = q.events(AUDITOR, EventFilter(action="publish"), limit=1000).table.rows
     assert len(everything) == 7

@@ -8,8 +8,6 @@ directory's own add/update commands check fields the same way.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import tomllib
@@ -23,7 +21,9 @@ from states.snapshot import RESERVED_LOGINS
 from states.text import text_problem
 from workflow.kernel.errors import InvalidInput
 from workflow.kernel.models import ROLES, UNIT_KINDS
+from workflow.services.table_files import FileProblem, decode_text, read_grid, records
 
+MAX_BYTES = 20 * 1024 * 1024
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -116,48 +116,60 @@ class UserSpec:
         )
 
 
-def _located(where: str, exc: InvalidInput) -> InvalidInput:
-    reason = exc.reasons[0]
-    params = dict(reason.params)
-    params["field"] = f"{where}: {params.get('field', '')}"
-    return InvalidInput(Reason(reason.code, params))
+def _located(where: str, exc: InvalidInput) -> list[Reason]:
+    located = []
+    for reason in exc.reasons:
+        params = dict(reason.params)
+        params["field"] = f"{where}: {params.get('field', '')}"
+        located.append(Reason(reason.code, params))
+    return located
 
 
 def read_directory_file(path: Path) -> tuple[list[UnitSpec], list[UserSpec]]:
-    """Parse and validate a whole file before anything is written; errors name the row."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _invalid(str(path), exc.strerror or "cannot be read") from None
-    text = raw.decode("utf-8-sig", errors="strict") if raw else ""
+    """Parse and validate a whole file before anything is written; every bad row is listed,
+    each with its row (the line Excel shows for a CSV or workbook, the table's number in TOML
+    and JSON)."""
     suffix = path.suffix.lower()
     try:
-        if suffix == ".toml":
-            data: Mapping[str, Any] = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        elif suffix == ".csv":
-            data = _csv_directory(text)
+        if suffix in (".csv", ".xlsx"):
+            data: Mapping[str, Any] = _table_directory(path)
+        elif suffix in (".toml", ".json"):
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise FileProblem(f"cannot read {path.name}: {exc.strerror or exc}") from None
+            text = decode_text(raw) if raw else ""
+            data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
         else:
-            raise _invalid(str(path), "use a .toml, .json or .csv file")
+            raise FileProblem("use a .toml, .json, .csv or .xlsx file")
+    except FileProblem as exc:
+        raise _invalid(path.name, str(exc)) from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise _invalid(path.name, str(exc)) from None
     if not isinstance(data, Mapping):
         raise _invalid(path.name, "expected tables 'units' and 'users'")
-    units, users = [], []
-    for i, row in enumerate(_rows(data, "units"), 1):
-        try:
-            units.append(UnitSpec.parse(row))
-        except InvalidInput as exc:
-            raise _located(f"{path.name} units #{i}", exc) from None
-    for i, row in enumerate(_rows(data, "users"), 1):
-        try:
-            users.append(UserSpec.parse(row))
-        except InvalidInput as exc:
-            raise _located(f"{path.name} users #{i}", exc) from None
+    problems: list[Reason] = []
+    units = [u for u in _parse_all(path.name, data, "units", UnitSpec.parse, problems) if u]
+    users = [u for u in _parse_all(path.name, data, "users", UserSpec.parse, problems) if u]
+    if problems:
+        raise InvalidInput(problems)
     if not units and not users:
         raise _invalid(path.name, "no units and no users found")
     return units, users
+
+
+def _parse_all(name: str, data: Mapping[str, Any], key: str, parse: Any, problems: list[Reason]) -> list[Any]:
+    """Each row parsed; a bad row adds its problems and yields ``None``."""
+    numbers = data.get(f"_{key}_rows")
+    parsed = []
+    for i, row in enumerate(_rows(data, key), 1):
+        where = f"{name} row {numbers[i - 1]}" if numbers else f"{name} {key} #{i}"
+        try:
+            parsed.append(parse(row))
+        except InvalidInput as exc:
+            problems.extend(_located(where, exc))
+            parsed.append(None)
+    return parsed
 
 
 def _rows(data: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
@@ -167,13 +179,25 @@ def _rows(data: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
     return rows
 
 
-def _csv_directory(text: str) -> dict[str, list[dict[str, Any]]]:
-    """A CSV of units (header has 'code') or of users (header has 'login'), as Excel saves it."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = set(reader.fieldnames or [])
-    rows = [{k: (v or None) for k, v in row.items()} for row in reader]
+def _table_directory(path: Path) -> dict[str, Any]:
+    """A CSV or workbook of units (header has 'code') or of users (header has 'login'), as
+    Excel saves it; the row numbers go along so that problems name the row Excel shows."""
+    grid = read_grid(path, max_bytes=MAX_BYTES)
+    found = list(records(grid, path.name))
+    header = {str(h).strip().lstrip("\ufeff") for h in grid[0] if h is not None}
+    rows = [{k: _cell(v) for k, v in cells.items()} for _, cells in found]
+    numbers = [n for n, _ in found]
     if "login" in header:
-        return {"users": rows}
+        return {"users": rows, "_users_rows": numbers}
     if "code" in header:
-        return {"units": rows}
-    raise _invalid("csv", "the header must name 'code' (units) or 'login' (users)")
+        return {"units": rows, "_units_rows": numbers}
+    raise FileProblem("the header must name 'code' (units) or 'login' (users)")
+
+
+def _cell(value: Any) -> Any:
+    """Blank cells are absent; a workbook's numbers are read as the text they show."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)

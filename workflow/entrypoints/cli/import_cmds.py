@@ -13,7 +13,7 @@ from workflow.services.documents.import_rows import COLUMNS
 
 EXAMPLE = {
     "title": "福州市网约车经营服务管理实施细则",
-    "doc_number": "榕交〔2024〕5号",
+    "doc_number": "榕交〔2024〕12号",
     "unit": "spc",
     "state": "公开",
     "disclosure": "主动公开",

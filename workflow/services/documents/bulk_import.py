@@ -32,9 +32,10 @@ from workflow.kernel import audit
 from workflow.kernel.errors import Denied, InvalidInput
 from workflow.kernel.models import Document, Material, Posting, Signature, Signer, Unit, User
 from workflow.services import authz
-from workflow.services.documents.import_rows import FileProblem, Row, read_rows
+from workflow.services.documents.import_rows import Row, read_rows
 from workflow.services.documents.transaction import DocumentService
 from workflow.services.documents.validation import invalid
+from workflow.services.table_files import FileProblem
 
 ACTION = "imported"
 

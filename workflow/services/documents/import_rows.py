@@ -14,8 +14,6 @@ duplicates) is checked by :mod:`workflow.services.documents.bulk_import`.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from states import catalogue
 from states.deadline import zone
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS, REQUIRED_CHANNELS
+from workflow.services.table_files import FileProblem, read_grid, records
 
 # key → (Chinese header, required)
 COLUMNS: dict[str, tuple[str, bool]] = {
@@ -64,10 +63,6 @@ _NO = {"no", "false", "0", "否", "n"}
 SIGNED_STATES = frozenset({State.PUBLISHED, State.INTERPRETATION_POSTED, State.FILED})
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024
-
-
-class FileProblem(ValueError):
-    """The file as a whole cannot be read (format, encoding, header); one sentence."""
 
 
 @dataclass
@@ -327,19 +322,7 @@ def read_rows(path: Path, tz: str) -> tuple[list[Row], list[tuple[int, str, str]
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise FileProblem(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    if size > MAX_BYTES:
-        raise FileProblem(f"{path.name} is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        grid = _xlsx(path)
-    elif suffix == ".csv":
-        grid = list(csv.reader(io.StringIO(_decode(path.read_bytes()), newline="")))
-    else:
-        raise FileProblem("use an .xlsx file or a .csv file (UTF-8 or GBK)")
+    grid = read_grid(path, max_bytes=MAX_BYTES)
     if not grid:
         raise FileProblem(f"{path.name} is empty")
     header = [_HEADER.get(str(h).strip().lstrip("\ufeff")) if h is not None else None for h in grid[0]]
@@ -351,32 +334,5 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise FileProblem(f"missing column(s): {', '.join(missing)}")
     if len(grid) - 1 > MAX_ROWS:
         raise FileProblem(f"at most {MAX_ROWS} documents per file")
-    for i, values in enumerate(grid[1:], start=2):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        yield i, {k: v for k, v in zip(header, values, strict=False) if k is not None}
-
-
-def _decode(raw: bytes) -> str:
-    """UTF-8 (with or without the BOM Excel writes), else GBK (GB 18030, its superset)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FileProblem("the CSV is neither UTF-8 nor GBK text") from None
-
-
-def _xlsx(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise FileProblem(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        wb.close()
+    for number, cells in records(grid, path.name):
+        yield number, {_HEADER[k]: v for k, v in cells.items() if k in _HEADER}
