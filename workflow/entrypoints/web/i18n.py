@@ -35,6 +35,16 @@ T: dict[str, tuple[str, str]] = {
     # material files
     "file.open": ("在浏览器中打开", "Open in the browser"),
     "file.download": ("下载", "Download"),
+    "file.choose": (
+        "文件(图解、视频、PDF、DOCX、XLSX、PPTX)",
+        "File (graphic, video, PDF, DOCX, XLSX, PPTX)",
+    ),
+    "file.limits": (
+        "类型按文件内容识别;视频不超过 {video} MB,其他不超过 {other} MB。",
+        "The type is read from the content; videos up to {video} MB, other files up to {other} MB.",
+    ),
+    "b.attach_file": ("上传文件材料", "Upload file material"),
+    "err.no_file": ("请选择要上传的文件", "choose a file to upload"),
     # search
     "search.label": ("搜索文件", "Search documents"),
     "search.placeholder": ("标题、文号、正文、解读方案", "title, number, text, plan"),

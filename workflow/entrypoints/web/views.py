@@ -133,7 +133,7 @@ def document_page(
     # Forms rendered on the page: a refusal is shown next to its button; any other at the top.
     placed = set()
     if editable:
-        placed |= {"edit-text", "edit-plan", "material", "signers"}
+        placed |= {"edit-text", "edit-plan", "material", "material-file", "signers"}
     if member and not forward["closed"]:
         placed |= {f"fire-{b['trigger']}" for b in buttons} | ({"fire-withdraw"} if withdrawable else set())
     if can_sign:
@@ -171,6 +171,10 @@ def document_page(
         "may_confirm": may_confirm,
         "waiting_what": waiting_what,
         "may_correct": may_correct,
+        "upload_mb": {
+            "video": web.settings.upload_max_video_bytes // 1048576,
+            "other": web.settings.upload_max_bytes // 1048576,
+        },
     }
 
 

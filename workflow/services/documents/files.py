@@ -41,13 +41,20 @@ def file_content_hash(form: str, title: str, sha256: str) -> str:
 
 @dataclass(frozen=True)
 class FileRead:
-    """What a reader is handed: where the bytes are and how to serve them."""
+    """What a reader is handed: the bytes (a local file, or a stream from a remote store)
+    and how to serve them."""
 
-    path: Path
+    path: Path | None
+    """The file on this host (served with byte ranges), or ``None`` (:meth:`open` streams)."""
     size: int
     mime: str
     name: str
     sha256: str
+    store: BlobStore
+
+    def open(self) -> IO[bytes]:
+        """The bytes, streamed from the store (the caller closes it)."""
+        return self.store.open(self.sha256)
 
     @property
     def inline(self) -> bool:
@@ -62,7 +69,7 @@ class BlobKeeping(DocumentService):
     @property
     def blobs(self) -> BlobStore:
         if self._blobs is None:
-            self._blobs = blob_store_for(self.settings.blob_folder)
+            self._blobs = blob_store_for(self.settings)
         return self._blobs
 
     @blobs.setter
@@ -242,15 +249,15 @@ class DocumentFiles(BlobKeeping):
             raise Forbidden(denied)
         if m is None or not m.file_sha256:
             raise NotFound(Reason("no_such_material", {"id": material_id}))
-        path = self.blobs.path(m.file_sha256)
-        if not path.is_file():
+        if not self.blobs.exists(m.file_sha256):
             raise NotFound(Reason("invalid", {"field": "file", "problem": "missing from the file store"}))
         return FileRead(
-            path,
+            self.blobs.local_path(m.file_sha256),
             int(m.file_size or 0),
             m.file_type or "application/octet-stream",
             m.file_name or f"material-{m.id}",
             m.file_sha256,
+            self.blobs,
         )
 
     def _may_edit(self, login: str, doc_id: int, action: str) -> None:

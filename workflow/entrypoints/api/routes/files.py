@@ -11,14 +11,17 @@ browser) or ``attachment`` for office files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Response, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import MAX_ID, MaterialForm, Outcome
+from workflow.kernel.blobs import CHUNK
 from workflow.services.documents.files import FileRead
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -85,19 +88,37 @@ def replace_file(
     return _answer(response, outcome)
 
 
-def file_response(got: FileRead, *, download: bool = False) -> FileResponse:
-    """The file with its type, its hash as ETag, and inline or attachment."""
-    return FileResponse(
-        got.path,
-        media_type=got.mime,
-        filename=got.name,
-        content_disposition_type="inline" if got.inline and not download else "attachment",
-        headers={
-            "ETag": f'"{got.sha256}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-cache",
-        },
+def file_response(got: FileRead, *, download: bool = False) -> Response:
+    """The file with its type, its hash as ETag, and inline or attachment: served from the
+    local file (with byte ranges), or streamed from a remote store as it arrives."""
+    disposition = "inline" if got.inline and not download else "attachment"
+    headers = {
+        "ETag": f'"{got.sha256}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-cache",
+    }
+    if got.path is not None:
+        return FileResponse(
+            got.path,
+            media_type=got.mime,
+            filename=got.name,
+            content_disposition_type=disposition,
+            headers=headers,
+        )
+    quoted = quote(got.name)  # FileResponse's rule: RFC 5987 for a name that is not plain ASCII
+    headers["Content-Disposition"] = (
+        f'{disposition}; filename="{got.name}"'
+        if quoted == got.name
+        else f"{disposition}; filename*=utf-8''{quoted}"
     )
+    headers["Content-Length"] = str(got.size)
+    return StreamingResponse(_stream(got), media_type=got.mime, headers=headers)
+
+
+def _stream(got: FileRead) -> Iterator[bytes]:
+    with got.open() as body:
+        while chunk := body.read(CHUNK):
+            yield chunk
 
 
 @router.get(
@@ -111,6 +132,6 @@ def file_response(got: FileRead, *, download: bool = False) -> FileResponse:
         **responses(401, 403, 404, 422, 503),
     },
 )
-def download_file(doc_id: DocId, material_id: MaterialId, who: CallerDep, svc: ServicesDep) -> FileResponse:
+def download_file(doc_id: DocId, material_id: MaterialId, who: CallerDep, svc: ServicesDep) -> Response:
     """A material's file, for whoever may read the document (a refusal is audited)."""
     return file_response(svc.workflow.read_file(who.login, doc_id, material_id))

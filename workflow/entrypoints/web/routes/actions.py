@@ -24,6 +24,7 @@ from workflow.entrypoints.web.pages import (
     Page,
     PageRoute,
     SignedIn,
+    Upload,
     form_list,
     redirect,
     render,
@@ -160,6 +161,33 @@ def add_material(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Res
         ),
         lambda _: "done=attach_material#materials",
     )
+
+
+@router.post("/documents/{doc_id}/materials/file", name="web_attach_file")
+def attach_file(doc_id: DocId, page: Page = SignedIn, form: dict = Upload) -> Response:
+    """A material that is a file (图解, video, PDF, DOCX, XLSX, PPTX), uploaded from the page:
+    the same service call as ``doc attach --file`` and the API's multipart upload, so the same
+    size limits, type sniffing, edit rule and audited refusals."""
+    upload = form.pop("__file__", None)
+
+    def run() -> Outcome:
+        if upload is None:
+            raise InvalidInput(Reason("invalid", {"field": "file", "problem": t("err.no_file", page.lang)}))
+        return page.web.workflow.attach_file(
+            page.login,
+            doc_id,
+            form=form.get("form", ""),
+            title=form.get("title", ""),
+            source=upload.file,
+            filename=upload.filename,
+            expected_version=_version(form),
+        )
+
+    try:
+        return _act(page, doc_id, "material-file", form, run, lambda _: "done=attach_material#materials")
+    finally:
+        if upload is not None:
+            upload.file.close()  # the spooled temporary file goes now, not at collection
 
 
 @router.post("/documents/{doc_id}/materials/{material_id}/remove", name="web_remove_material")
