@@ -62,6 +62,7 @@ from notifications.transports import DeliveryError, PermanentError, TransientErr
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.secretbox import secret_box
 from workflow.kernel.settings import Settings
 
 log = logging.getLogger("santongbu.notifications")
@@ -184,7 +185,9 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
             try:
                 c.recipients = row.envelope_recipients
                 c.message = (
-                    build_message(row, settings) if row.channel == "email" else robots.build(session, row)
+                    build_message(row, settings)
+                    if row.channel == "email"
+                    else robots.build(session, row, secret_box(settings))
                 )
             except Exception as exc:
                 c.build_error = (

@@ -316,6 +316,11 @@ class Settings(BaseSettings):
             raise ValueError("blob_store must be s3://BUCKET or s3://BUCKET/PREFIX")
         return value or None
 
+    @field_validator("secrets_key_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
