@@ -25,7 +25,8 @@ from tests.factories import CLERK, make_workflow, seed_bureau, to_plan
 from tests.material_files import mp4_header, png
 from workflow.entrypoints.api import create_app
 from workflow.entrypoints.cli.main import app as cli
-from workflow.kernel.blobs import CHUNK, TooLarge, blob_store_for
+from workflow.kernel.blob_stores import blob_store_for
+from workflow.kernel.blobs import CHUNK, TooLarge
 from workflow.kernel.blobs_s3 import MIB, S3BlobStore
 from workflow.services.tokens import Tokens
 

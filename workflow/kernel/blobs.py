@@ -2,7 +2,7 @@
 part of the package hash).
 
 The default store is a folder (``SANTONGBU_BLOB_FOLDER``; an S3-compatible store is the other
-kind, :mod:`workflow.kernel.blobs_s3`): a file lives at
+kind, :mod:`workflow.kernel.blobs_s3`; :mod:`workflow.kernel.blob_stores` picks one): a file lives at
 ``<folder>/<first two hex digits>/<next two>/<sha256>``, written once and never changed, so two
 materials with the same bytes share one file and a file's name proves its content.
 
@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
-
-from workflow.kernel.settings import Settings
 
 CHUNK = 1024 * 1024
 HEAD = 8192  # what type sniffing reads
@@ -145,18 +143,3 @@ def _chunks(source: IO[bytes]) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
-
-
-def blob_store_for(settings: Settings) -> BlobStore:
-    """The store the settings name: ``SANTONGBU_BLOB_STORE=s3://bucket/prefix`` for an
-    S3-compatible store, else the folder ``SANTONGBU_BLOB_FOLDER``."""
-    if settings.blob_store:
-        try:
-            from workflow.kernel.blobs_s3 import s3_store  # boto3 is imported only when asked for
-        except ImportError:
-            raise RuntimeError(
-                "SANTONGBU_BLOB_STORE names an S3 store but boto3 is not installed: "
-                "pip install 'santongbu[s3]'"
-            ) from None
-        return s3_store(settings)
-    return FolderBlobStore(settings.blob_folder)

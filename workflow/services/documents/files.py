@@ -24,7 +24,8 @@ from states import files, permissions
 from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS
-from workflow.kernel.blobs import BlobStore, Stored, TooLarge, blob_store_for
+from workflow.kernel.blob_stores import blob_store_for
+from workflow.kernel.blobs import BlobStore, Stored, TooLarge
 from workflow.kernel.errors import ConcurrentChange, Forbidden, NotFound
 from workflow.kernel.models import Material
 from workflow.kernel.snapshots import document_snapshot
