@@ -48,7 +48,7 @@ def test_an_administrator_changes_a_unit_on_the_page(web_db: Database, tmp_path:
         done = admin.post("/web/units/spc", form)
         assert done.status_code == 303 and done.headers["location"] == "/web/units?changed=spc"
         shown = admin.get("/web/units?changed=spc").text
-        assert "已保存 spc" in shown and "web-key-1" not in shown
+        assert "已保存 spc" in shown and "web-key-1" not in shown and ">…ey-1</code>" in shown
         with web_db.transaction() as s:
             unit = s.scalars(select(Unit).where(Unit.code == "spc")).one()
             webhook = opened(env.settings.secrets_key_file, unit.wecom_webhook)  # stored encrypted

@@ -67,6 +67,7 @@ T: dict[str, tuple[str, str]] = {
     "search.field.plan": ("解读方案", "plan"),
     # units (administrators change them)
     "units.title": ("处室与群机器人", "Units and group robots"),
+    "units.key": ("密钥末四位(完整密钥加密保存,不显示)", "last characters of the key (stored encrypted, never shown)"),
     "units.code": ("代码", "Code"),
     "units.name": ("名称", "Name"),
     "units.kind": ("类别", "Kind"),
