@@ -59,11 +59,10 @@ def test_a_clerk_uploads_views_and_downloads_files_in_the_browser(
             ("video", "新闻发布会", "发布会.mp4"),
             ("qa", "答记者问", "答记者问.pdf"),
         ):
-            upload = clerk.locator("#form-file")
-            upload.get_by_label("形式").select_option(form)
-            upload.get_by_label("材料标题").fill(title)
-            upload.get_by_label(re.compile("^文件")).set_input_files(str(tmp_path / name))
-            upload.get_by_role("button", name="上传文件材料").click()
+            clerk.get_by_label("形式").select_option(form)
+            clerk.get_by_label("材料标题").fill(title)
+            clerk.get_by_label("或上传文件").set_input_files(str(tmp_path / name))
+            clerk.get_by_role("button", name="添加解读材料").click()
             clerk.wait_for_url(re.compile(r"done=attach_material"))
             expect(clerk.locator("#flash")).to_have_text("解读材料已添加。")
         rows = materials(web_db, doc)
@@ -94,7 +93,7 @@ def test_a_clerk_uploads_views_and_downloads_files_in_the_browser(
 def test_upload_rules_over_http(web_db: Database, tmp_path: Path) -> None:
     with web_env(web_db, tmp_path, people=None, upload_max_bytes=1024) as env:
         doc = to_plan(Workflow(web_db, env.clock, env.settings))
-        url = f"/web/documents/{doc}/materials/file"
+        url = f"/web/documents/{doc}/materials"
         files = tmp_path / "files"
 
         clerk = Session(env.base_url)
@@ -120,15 +119,22 @@ def test_upload_rules_over_http(web_db: Database, tmp_path: Path) -> None:
             {"csrf_token": token, "form": "video", "title": "发布会"},
             files={"file": ("发布会.mp4", pdf(), "video/mp4")},
         )
-        assert wrong.status_code == 422 and 'data-refusal="material-file"' in wrong.text
+        assert wrong.status_code == 422 and 'data-refusal="material"' in wrong.text
         big = clerk.post(
             url,
             {"csrf_token": token, "form": "qa", "title": "问答"},
             files={"file": ("问答.docx", docx() + b"\0" * 2048)},
         )
         assert big.status_code == 422 and "1024" not in big.text and "MB" in big.text
-        none = clerk.post(url, {"csrf_token": token, "form": "qa", "title": "问答"})
-        assert none.status_code == 422 and "请选择要上传的文件" in none.text
+        both = clerk.post(
+            url,
+            {"csrf_token": token, "form": "qa", "title": "问答", "body": "问:…"},
+            files={"file": ("问答.docx", docx())},
+        )
+        assert both.status_code == 422 and "不能两者兼有" in both.text
+        # Without a file the same form adds a text material, as before.
+        text = clerk.post(url, {"csrf_token": token, "form": "qa", "title": "问答", "body": "问:…答:…"})
+        assert text.status_code == 303
         assert blobs(files) == [hashlib.sha256(png()).hexdigest()]  # the refused bytes went
         clerk.close()
 
@@ -136,7 +142,7 @@ def test_upload_rules_over_http(web_db: Database, tmp_path: Path) -> None:
         supervisor = Session(env.base_url)
         supervisor.sign_in("lin.zfc", PASSWORD)
         page = supervisor.get(f"/web/documents/{doc}").text
-        assert 'id="form-file"' not in page
+        assert 'id="form-material"' not in page
         refused = supervisor.post(
             url,
             {"csrf_token": supervisor.csrf(f"/web/documents/{doc}"), "form": "graphic", "title": "图"},
@@ -145,7 +151,7 @@ def test_upload_rules_over_http(web_db: Database, tmp_path: Path) -> None:
         assert refused.status_code == 403
         supervisor.close()
         assert blobs(files) == [hashlib.sha256(png()).hexdigest()]
-        assert [t for t, *_ in materials(web_db, doc)] == ["一图读懂"]
+        assert [t for t, *_ in materials(web_db, doc)] == ["一图读懂", "问答"]
         with web_db.transaction() as s:
             audited = [
                 (e.actor, e.action, e.channel)

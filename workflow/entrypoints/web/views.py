@@ -133,7 +133,7 @@ def document_page(
     # Forms rendered on the page: a refusal is shown next to its button; any other at the top.
     placed = set()
     if editable:
-        placed |= {"edit-text", "edit-plan", "material", "material-file", "signers"}
+        placed |= {"edit-text", "edit-plan", "material", "signers"}
     if member and not forward["closed"]:
         placed |= {f"fire-{b['trigger']}" for b in buttons} | ({"fire-withdraw"} if withdrawable else set())
     if can_sign:
