@@ -169,11 +169,21 @@ def test_workflow_api_and_cli_over_the_s3_store(  # type: ignore[no-untyped-def]
 
     token = Tokens(db, clock).create("admin", "lin.zfc", "s3 test")[0]
     with live_server(create_app(db, clock, cfg)) as url:
-        r = httpx.get(
-            f"{url}/documents/{doc}/materials/{mid}/file",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.get(f"{url}/documents/{doc}/materials/{mid}/file", headers=auth, timeout=30)
+        ranges = {
+            asked: httpx.get(
+                f"{url}/documents/{doc}/materials/{mid}/file", headers={**auth, "Range": asked}, timeout=30
+            )
+            for asked in ("bytes=4-11", "bytes=-5", f"bytes={len(video) - 3}-", f"bytes={len(video)}-")
+        }
+    # A video seeks in the store too: one range is asked of S3 and served as 206.
+    seek = ranges["bytes=4-11"]
+    assert (seek.status_code, seek.content) == (206, video[4:12])
+    assert seek.headers["content-range"] == f"bytes 4-11/{len(video)}"
+    assert ranges["bytes=-5"].content == video[-5:]
+    assert ranges[f"bytes={len(video) - 3}-"].content == video[-3:]
+    assert ranges[f"bytes={len(video)}-"].status_code == 416
     assert r.status_code == 200 and r.content == video
     assert r.headers["content-type"] == "video/mp4" and r.headers["etag"] == f'"{sha}"'
     assert r.headers["content-length"] == str(len(video))

@@ -54,8 +54,8 @@ class BlobStore(Protocol):
 
     def put(self, source: IO[bytes], *, limit: int) -> Stored: ...
 
-    def open(self, sha256: str) -> IO[bytes]:
-        """The bytes, streamed (the caller closes it)."""
+    def open(self, sha256: str, start: int = 0) -> IO[bytes]:
+        """The bytes from ``start`` on, streamed (the caller closes it)."""
         ...
 
     def local_path(self, sha256: str) -> Path | None:
@@ -108,8 +108,10 @@ class FolderBlobStore:
             if tmp:
                 Path(tmp).unlink(missing_ok=True)
 
-    def open(self, sha256: str) -> IO[bytes]:
-        return self.path(sha256).open("rb")
+    def open(self, sha256: str, start: int = 0) -> IO[bytes]:
+        file = self.path(sha256).open("rb")
+        file.seek(start)
+        return file
 
     def local_path(self, sha256: str) -> Path | None:
         return self.path(sha256)

@@ -105,8 +105,9 @@ class S3BlobStore:
             raise
         return size
 
-    def open(self, sha256: str) -> IO[bytes]:
-        body = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))["Body"]
+    def open(self, sha256: str, start: int = 0) -> IO[bytes]:
+        extra = {"Range": f"bytes={start}-"} if start else {}
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256), **extra)["Body"]
         return cast(IO[bytes], body)
 
     def local_path(self, sha256: str) -> Path | None:

@@ -53,9 +53,9 @@ class FileRead:
     sha256: str
     store: BlobStore
 
-    def open(self) -> IO[bytes]:
-        """The bytes, streamed from the store (the caller closes it)."""
-        return self.store.open(self.sha256)
+    def open(self, start: int = 0) -> IO[bytes]:
+        """The bytes from ``start`` on, streamed from the store (the caller closes it)."""
+        return self.store.open(self.sha256, start)
 
     @property
     def inline(self) -> bool:
