@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.factories import to_plan
@@ -160,3 +161,38 @@ def test_upload_rules_over_http(web_db: Database, tmp_path: Path) -> None:
                 )
             ]
         assert ("lin.zfc", "attach_material", "web") in audited
+
+
+@pytest.mark.slow
+def test_a_large_upload_from_the_page_is_streamed_not_held(web_db: Database, tmp_path: Path) -> None:
+    """128 MiB through the form: spooled to disk as it arrives and streamed into the store, so
+    the server process (here, in this process) does not grow by the file's size."""
+    import resource
+
+    def peak_mib() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    with web_env(web_db, tmp_path, people=None) as env:
+        doc = to_plan(Workflow(web_db, env.clock, env.settings))
+        source = tmp_path / "发布会.mp4"
+        with source.open("wb") as fh:
+            fh.write(mp4())
+            fh.truncate(128 * 1024 * 1024)
+        clerk = Session(env.base_url)
+        clerk.sign_in("liu.spc", PASSWORD)
+        token = clerk.csrf(f"/web/documents/{doc}")
+        before = peak_mib()
+        with source.open("rb") as fh:  # httpx streams a file object part by part
+            done = clerk.post(
+                f"/web/documents/{doc}/materials",
+                {"csrf_token": token, "form": "video", "title": "新闻发布会"},
+                files={"file": ("发布会.mp4", fh, "video/mp4")},
+            )
+        growth = peak_mib() - before
+        clerk.close()
+        assert done.status_code == 303, done.text[:500]
+        [(_, kind, sha)] = materials(web_db, doc)
+        assert kind == "video/mp4" and (tmp_path / "files" / sha[:2] / sha[2:4] / sha).stat().st_size == (
+            128 * 1024 * 1024
+        )
+        assert growth < 48, f"peak memory grew {growth:.0f} MiB for a 128 MiB upload"
