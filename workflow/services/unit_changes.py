@@ -137,8 +137,7 @@ def apply(session: Session, unit: Unit, clean: Mapping[str, Any], box: SecretBox
             continue
         if before == value:
             continue
-        else:
-            changed["head" if key == "head_login" else key] = {"from": before, "to": value}
+        changed["head" if key == "head_login" else key] = {"from": before, "to": value}
         setattr(unit, key, value)
     if "dingtalk_webhook" in clean and clean["dingtalk_webhook"] is None and unit.dingtalk_secret:
         unit.dingtalk_secret = None  # the secret belongs to the robot that was removed
