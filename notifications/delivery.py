@@ -66,6 +66,7 @@ from notifications.transports import DeliveryError, PermanentError, TransientErr
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.secretbox import secret_box
 from workflow.kernel.settings import Settings
 
 log = logging.getLogger("santongbu.notifications")
@@ -191,7 +192,7 @@ def claim(db: Database, settings: Settings, now: datetime, *, worker_id: str, li
                 c.message = (
                     build_message(row, content, settings)
                     if row.channel == "email"
-                    else robots.build(session, row, content.subject, content.text)
+                    else robots.build(session, row, content.subject, content.text, secret_box(settings))
                 )
             except Exception as exc:
                 c.build_error = (

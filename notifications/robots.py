@@ -9,7 +9,8 @@ and ``interpreter``, every supervising unit for ``supervisors``, every leadershi
 ``<email key>@<channel>:<unit id>`` for one-off events, so a sweep run twice posts once.
 
 The webhook and secret are not copied into the row: :func:`build` reads them from the unit
-when the row is claimed, so a unit whose robot changed is reached at its new robot.
+(where they are kept encrypted) when the row is claimed, so a unit whose robot changed is
+reached at its new robot.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from notifications.render import EVENTS, environment
 from notifications.transports.base import RobotMessage
 from workflow.kernel.models import Document, Unit
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.secretbox import SecretBox, require
 
 CHANNELS = ("wecom", "dingtalk")
 # The recipient groups that stand for a unit, and which units they are.
@@ -121,23 +123,27 @@ def render(event: str, lang: str, subject: str, context: Mapping[str, Any]) -> s
     return env.get_template(f"{lang}/_robot.md").render({**ctx, "intro": intro, "md": md})
 
 
-def build(session: Session, row: OutboxMessage, title: str, markdown: str) -> RobotMessage:
+def build(
+    session: Session, row: OutboxMessage, title: str, markdown: str, box: SecretBox | None
+) -> RobotMessage:
     """The message for a robot row (``title`` and ``markdown`` rendered from its frozen facts,
-    :func:`notifications.content.content_of`), with the unit's robot as it is now.
-    :class:`ValueError` when the unit no longer has one (the row then fails; it is never sent
-    elsewhere)."""
+    :func:`notifications.content.content_of`), with the unit's robot as it is now, its
+    credentials decrypted with ``box`` (kernel/secretbox.py). :class:`ValueError` when the unit
+    no longer has one (the row then fails; it is never sent elsewhere) or when no key is
+    configured."""
     unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
     if unit is None:
         raise ValueError(f"outbox row {row.id} names no unit for its {row.channel} robot")
     webhook = webhook_of(unit, row.channel)
     if not webhook:
         raise ValueError(f"unit {unit.code} has no {row.channel} robot any more")
+    opened = require(box)
     secret = unit.dingtalk_secret if row.channel == "dingtalk" else None
     return RobotMessage(
         channel=row.channel,
         unit=unit.code,
         title=title,
         markdown=markdown,
-        webhook=SecretStr(webhook),
-        secret=SecretStr(secret) if secret else None,
+        webhook=SecretStr(opened.open(webhook)),
+        secret=SecretStr(opened.open(secret)) if secret else None,
     )

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import shanghai, truncate_all
 from tests.factories import seed_bureau
+from tests.robot_secrets import key_file
 from workflow.entrypoints.api import create_app
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database
@@ -150,6 +151,7 @@ def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
         mail_folder=mail,
         blob_folder=mail.parent / "files",
         language="zh",
+        secrets_key_file=key_file(mail.parent),
         throttle_address_failures=100_000,
     )
     seed_bureau(db, clock)

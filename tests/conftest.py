@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.robot_secrets import key_file
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.db import Database, normalise_url
 from workflow.kernel.settings import Settings
@@ -133,4 +134,6 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(database_url=db.url, mail_folder=tmp_path / "mail", language="zh")
+    return Settings(
+        database_url=db.url, mail_folder=tmp_path / "mail", language="zh", secrets_key_file=key_file(tmp_path)
+    )

@@ -25,6 +25,7 @@ import pytest
 from tests.api_support import live_server  # the same loopback server as the API tests
 from tests.conftest import shanghai
 from tests.factories import seed_bureau
+from tests.robot_secrets import key_file
 from workflow.entrypoints.api import create_app
 from workflow.entrypoints.web import install
 from workflow.entrypoints.web.security import SESSION_COOKIE
@@ -140,6 +141,7 @@ def web_env(
         mail_folder=tmp / "mail",
         blob_folder=tmp / "files",
         language="zh",
+        secrets_key_file=key_file(tmp),
         **(sessions or {}),
         **overrides,
     )

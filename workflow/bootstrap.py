@@ -23,6 +23,7 @@ from notifications.transports import Transport, transport_for
 from workflow.kernel import audit
 from workflow.kernel.clock import Clock, SystemClock
 from workflow.kernel.db import Database
+from workflow.kernel.secretbox import secret_box
 from workflow.kernel.settings import Settings, get_settings
 from workflow.services.accounts import Accounts
 from workflow.services.audit_admin import AuditAdmin
@@ -103,7 +104,7 @@ def bootstrap(
         db=db,
         clock=clock,
         workflow=workflow,
-        directory=Directory(db, clock),
+        directory=Directory(db, clock, secret_box(settings)),
         tokens=Tokens(db, clock, settings),
         accounts=Accounts(db, clock, settings),
         reports=Reports(db, clock, settings),

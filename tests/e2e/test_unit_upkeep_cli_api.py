@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tests.api_support import ApiEnv, api_env
 from tests.factories import SAMPLE
+from tests.robot_secrets import key_file
 from workflow.entrypoints.cli.main import app
 
 NOW = "2024-02-09T10:00+08:00"
@@ -27,6 +28,7 @@ def run(db, *args: str, input: str | None = None) -> tuple[int, str]:  # type: i
 
 def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SANTONGBU_SECRETS_KEY_FILE", str(key_file(tmp_path)))
     assert run(db, "unit", "import", str(SAMPLE))[0] == 0
     code, out = run(
         db,
@@ -63,10 +65,13 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
     )
     assert code == 0, out
     view = json.loads(out)
-    assert view["kind"] == "drafting" and view["robots"]["wecom"] == {"events": ["overdue", "escalated"]}
+    assert view["kind"] == "drafting" and view["robots"]["wecom"] == {
+        "events": ["overdue", "escalated"],
+        "key": "…ey-1",  # the last characters only
+    }
     assert "cli-key-1" not in out
     listed = run(db, "unit", "list")[1]
-    assert "spc" in listed and "wecom=overdue,escalated" in listed and "cli-key-1" not in listed
+    assert "spc" in listed and "wecom=overdue,escalated (key …ey-1)" in listed and "cli-key-1" not in listed
 
     # Both DingTalk credentials from stdin, one line each (webhook, then secret), as the README shows.
     code, out = run(
@@ -84,7 +89,7 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
         input="https://oapi.dingtalk.com/robot/send?access_token=tok9\nSECsecret9\n",
     )
     assert code == 0, out
-    assert json.loads(out)["robots"]["dingtalk"] == {"events": None, "signed": True}
+    assert json.loads(out)["robots"]["dingtalk"] == {"events": None, "signed": True, "key": "…"}
     assert "tok9" not in out and "SECsecret9" not in out
 
     code, out = run(db, "unit", "set", "spc", "--head", "liu.spc", "--as", "liu.spc")
@@ -125,7 +130,10 @@ def test_patch_units_and_user_history_over_http(served: ApiEnv) -> None:
         "kind": "drafting",
         "mailbox": "spc@jtj.example.cn",
         "head": "liu.spc",
-        "robots": {"wecom": {"events": None}, "dingtalk": {"events": ["escalated_high"], "signed": True}},
+        "robots": {
+            "wecom": {"events": None, "key": "…ey-1"},
+            "dingtalk": {"events": ["escalated_high"], "signed": True, "key": "…"},
+        },
     }
     assert "cli-key-1" not in http.get("/units").text and "SECxyz" not in http.get("/units").text
     bad = http.patch("/units/spc", json={"wecom_webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"})

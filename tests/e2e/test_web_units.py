@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.robot_secrets import opened
 from tests.web_support import (  # noqa: F401 (fixtures)
     PASSWORD,
     Session,
@@ -47,15 +48,17 @@ def test_an_administrator_changes_a_unit_on_the_page(web_db: Database, tmp_path:
         done = admin.post("/web/units/spc", form)
         assert done.status_code == 303 and done.headers["location"] == "/web/units?changed=spc"
         shown = admin.get("/web/units?changed=spc").text
-        assert "已保存 spc" in shown and "web-key-1" not in shown
+        assert "已保存 spc" in shown and "web-key-1" not in shown and ">…ey-1</code>" in shown
         with web_db.transaction() as s:
             unit = s.scalars(select(Unit).where(Unit.code == "spc")).one()
-            assert (unit.kind, unit.head_login, unit.wecom_webhook, unit.wecom_events) == (
+            webhook = opened(env.settings.secrets_key_file, unit.wecom_webhook)  # stored encrypted
+            assert (unit.kind, unit.head_login, webhook, unit.wecom_events) == (
                 "supervising",
                 "liu.spc",
                 WECOM,
                 "overdue",
             )
+            assert "web-key-1" not in unit.wecom_webhook
         # Blank webhook: unchanged; a bad value: refused next to the unit's form, nothing changed.
         bad = admin.post("/web/units/spc", {**form, "wecom_webhook": "", "mailbox": "not-an-address"})
         assert bad.status_code == 422 and 'data-refusal="spc"' in bad.text

@@ -25,6 +25,7 @@ from tests.notif_factories import make_bureau, make_document
 from tests.robot_server import RobotServer
 from workflow.kernel.models import AuditEvent, Document, Unit
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.secretbox import COLUMNS, SecretBox, secret_box
 
 PUB = shanghai(2024, 2, 9, 10, 30)
 DUE = shanghai(2024, 2, 20, 23, 59, 59)
@@ -69,11 +70,21 @@ def bureau(db, clock):  # type: ignore[no-untyped-def]
     return make_bureau(db, clock.now())
 
 
+_BOX: list[SecretBox] = []
+
+
+@pytest.fixture(autouse=True)
+def _sealing(settings):  # type: ignore[no-untyped-def]
+    """The key the tests' settings name, for :func:`set_unit` (as ``unit set`` stores them)."""
+    _BOX[:] = [secret_box(settings)]
+
+
 def set_unit(db, unit_id, **columns):  # type: ignore[no-untyped-def]
+    """Set a unit's robot columns as ``unit set`` stores them: credentials encrypted."""
     with db.transaction() as s:
         unit = s.get(Unit, unit_id)
         for k, v in columns.items():
-            setattr(unit, k, v)
+            setattr(unit, k, _BOX[0].seal(v) if v is not None and k in COLUMNS else v)
 
 
 def queue(db, cfg, clock, doc_id, event="published", **kw):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from workflow.kernel.db import Database, alembic_config
 from workflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import AuditEvent, Document, Unit, User, UserUnitHistory
 from workflow.kernel.models.outbox import OutboxMessage
+from workflow.kernel.secretbox import secret_box
 from workflow.services.sweep import sweep
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-123"
@@ -24,8 +25,10 @@ DINGTALK = "https://oapi.dingtalk.com/robot/send?access_token=t-456"
 
 
 @pytest.fixture
-def directory(db, clock):  # type: ignore[no-untyped-def]
-    return seed_bureau(db, clock)
+def directory(db, clock, settings):  # type: ignore[no-untyped-def]
+    directory = seed_bureau(db, clock)
+    directory.secrets = secret_box(settings)  # as bootstrap builds it
+    return directory
 
 
 def audit_rows(db, action):  # type: ignore[no-untyped-def]
@@ -96,9 +99,9 @@ def test_robots_are_set_without_their_credentials_ever_showing(db, clock, settin
             "dingtalk_secret": "SECabc123",
         },
     )
-    assert view["robots"] == {
-        "wecom": {"events": ["overdue", "escalated"]},
-        "dingtalk": {"events": None, "signed": True},
+    assert view["robots"] == {  # only the key's last characters show which robot it is
+        "wecom": {"events": ["overdue", "escalated"], "key": "…"},
+        "dingtalk": {"events": None, "signed": True, "key": "…"},
     }
     assert "k-123" not in json.dumps(view) and "SECabc123" not in json.dumps(view)
     [(_, _, details)] = audit_rows(db, "unit_changed")
@@ -118,11 +121,15 @@ def test_robots_are_set_without_their_credentials_ever_showing(db, clock, settin
     }
     with db.transaction() as s:
         unit = s.scalars(select(Unit).where(Unit.code == "spc")).one()
-        assert (unit.wecom_webhook, unit.dingtalk_webhook, unit.dingtalk_secret) == (
-            WECOM.replace("k-123", "k-789"),
-            None,
-            None,
-        )
+        assert unit.wecom_webhook.startswith("fernet:") and "k-789" not in unit.wecom_webhook
+        assert secret_box(settings).open(unit.wecom_webhook) == WECOM.replace("k-123", "k-789")
+        assert (unit.dingtalk_webhook, unit.dingtalk_secret) == (None, None)
+    # The same webhook again is no change; without a key a robot cannot be set at all.
+    directory.update_unit("admin", "spc", {"wecom_webhook": WECOM.replace("k-123", "k-789")})
+    assert len(audit_rows(db, "unit_changed")) == 2
+    directory.secrets = None
+    with pytest.raises(InvalidInput, match="SANTONGBU_SECRETS_KEY_FILE"):
+        directory.update_unit("admin", "spc", {"wecom_webhook": WECOM})
     everything = json.dumps([r for a in ("unit_changed",) for r in audit_rows(db, a)], ensure_ascii=False)
     assert "k-123" not in everything and "k-789" not in everything and "SECabc123" not in everything
 

@@ -1,7 +1,8 @@
 """The store of material files, content-addressed by SHA-256 (docs/design.md §2: a file's hash is
 part of the package hash).
 
-The default store is a folder (``SANTONGBU_BLOB_FOLDER``): a file lives at
+The default store is a folder (``SANTONGBU_BLOB_FOLDER``; an S3-compatible store is the other
+kind, :mod:`workflow.kernel.blobs_s3`; :mod:`workflow.kernel.blob_stores` picks one): a file lives at
 ``<folder>/<first two hex digits>/<next two>/<sha256>``, written once and never changed, so two
 materials with the same bytes share one file and a file's name proves its content.
 
@@ -49,11 +50,18 @@ class Stored:
 
 
 class BlobStore(Protocol):
+    """What every store does: the folder here, S3 in :mod:`workflow.kernel.blobs_s3`."""
+
     def put(self, source: IO[bytes], *, limit: int) -> Stored: ...
 
-    def open(self, sha256: str) -> IO[bytes]: ...
+    def open(self, sha256: str, start: int = 0) -> IO[bytes]:
+        """The bytes from ``start`` on, streamed (the caller closes it)."""
+        ...
 
-    def path(self, sha256: str) -> Path: ...
+    def local_path(self, sha256: str) -> Path | None:
+        """The file on this host, if the store keeps one (a server then serves byte ranges
+        from it); ``None`` for a remote store."""
+        ...
 
     def exists(self, sha256: str) -> bool: ...
 
@@ -67,8 +75,7 @@ class FolderBlobStore:
         self.root = Path(root)
 
     def path(self, sha256: str) -> Path:
-        if not _HEX.match(sha256):
-            raise ValueError("not a SHA-256 in hex")
+        check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, source: IO[bytes], *, limit: int) -> Stored:
@@ -101,8 +108,13 @@ class FolderBlobStore:
             if tmp:
                 Path(tmp).unlink(missing_ok=True)
 
-    def open(self, sha256: str) -> IO[bytes]:
-        return self.path(sha256).open("rb")
+    def open(self, sha256: str, start: int = 0) -> IO[bytes]:
+        file = self.path(sha256).open("rb")
+        file.seek(start)
+        return file
+
+    def local_path(self, sha256: str) -> Path | None:
+        return self.path(sha256)
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -121,14 +133,15 @@ class FolderBlobStore:
         return True
 
 
+def check_sha256(sha256: str) -> str:
+    if not _HEX.match(sha256):
+        raise ValueError("not a SHA-256 in hex")
+    return sha256
+
+
 def _chunks(source: IO[bytes]) -> Iterator[bytes]:
     while True:
         chunk = source.read(CHUNK)
         if not chunk:
             return
         yield chunk
-
-
-def blob_store_for(folder: Path) -> BlobStore:
-    """The store named by the settings (a folder; the only kind today)."""
-    return FolderBlobStore(folder)

@@ -1,6 +1,6 @@
 """Configuration, read once from the environment (prefix ``SANTONGBU_``) or a ``.env`` file.
 
-Secrets (SMTP password, database password inside the URL) live only here and are never
+Secrets (SMTP password, S3 secret key, database password inside the URL) live only here and are never
 logged: :class:`pydantic.SecretStr` keeps them out of ``repr``.
 """
 
@@ -100,6 +100,25 @@ class Settings(BaseSettings):
     blob_folder: Path = Field(
         default=Path("santongbu-files"),
         description="Where material files are kept, content-addressed by SHA-256.",
+    )
+    blob_store: str | None = Field(
+        default=None,
+        description="s3://BUCKET/PREFIX to keep material files in an S3-compatible store instead of "
+        "blob_folder (with the s3_* settings below).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="The S3-compatible server (MinIO, Ceph, OSS, COS…); unset = AWS S3."
+    )
+    s3_region: str | None = Field(default=None, description="The store's region, if it needs one.")
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_part_mb: int = Field(
+        default=8, ge=5, le=1024, description="Multipart upload part size (S3's least is 5 MiB)."
+    )
+    secrets_key_file: Path | None = Field(
+        default=None,
+        description="A Fernet key (one line, as `santongbu unit secrets-key` makes it) that encrypts the "
+        "units' robot webhooks and signing secrets at rest.",
     )
     upload_max_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest material file (not video)."
@@ -289,6 +308,18 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("a robot base URL must start with https:// (or http:// for a local gateway)")
         return value.rstrip("/")
+
+    @field_validator("blob_store")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value and (not value.startswith("s3://") or not value[5:].split("/", 1)[0]):
+            raise ValueError("blob_store must be s3://BUCKET or s3://BUCKET/PREFIX")
+        return value or None
+
+    @field_validator("secrets_key_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

@@ -22,6 +22,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.models import Unit, User, UserUnitHistory
+from workflow.kernel.secretbox import NO_KEY, SecretBox, seal_stored
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services import authz, unit_changes
 from workflow.services.directory_import import (
@@ -43,9 +44,11 @@ __all__ = ["CODE", "Directory", "UnitSpec", "UserSpec", "read_directory_file", "
 class Directory:
     """Administration of units and users."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, secrets: SecretBox | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.secrets = secrets
+        """Encrypts the units' robot credentials (``SANTONGBU_SECRETS_KEY_FILE``)."""
 
     def _authorise(self, session: Session, login: str | None, *, bootstrap_ok: bool) -> ActorSnapshot | None:
         """The acting administrator: :class:`NotFound` if there is no such user, :class:`Denied`
@@ -229,7 +232,7 @@ class Directory:
                 unit = session.scalars(select(Unit).where(Unit.code == code)).first()
                 if unit is None:
                     raise NotFound(Reason("no_such_unit", {"code": code}))
-                changed = unit_changes.apply(session, unit, clean)
+                changed = unit_changes.apply(session, unit, clean, self.secrets)
                 session.flush()
                 if changed:
                     audit.append(
@@ -239,9 +242,32 @@ class Directory:
                         action="unit_changed",
                         details={"code": code, "changes": changed},
                     )
-                return unit_view(unit)
+                return unit_view(unit, self.secrets)
         except Denied as denied:
             self._refuse(denied, "unit_changed", {"code": code, "fields": sorted(clean)})
+            raise denied.error from None
+
+    def seal_secrets(self, login: str) -> int:
+        """Encrypt the robot credentials still stored in plain text (a key configured after
+        migration 0017 ran); how many units changed. Administrators; audited."""
+        box = self.secrets
+        if box is None:
+            raise InvalidInput(Reason("invalid", {"field": "SANTONGBU_SECRETS_KEY_FILE", "problem": NO_KEY}))
+        try:
+            with self.db.transaction() as session:
+                actor = self._authorise(session, login, bootstrap_ok=False)
+                sealed = seal_stored(session.connection(), box)
+                if sealed:
+                    audit.append(
+                        session,
+                        at=self.clock.now(),
+                        actor=actor,
+                        action="unit_secrets_sealed",
+                        details={"units": sealed},
+                    )
+                return sealed
+        except Denied as denied:
+            self._refuse(denied, "unit_secrets_sealed", {})
             raise denied.error from None
 
     def _move(self, session: Session, actor: ActorSnapshot, user: User, unit: Unit) -> None:
@@ -309,7 +335,7 @@ class Directory:
 
     def list_units(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
-            return [unit_view(u) for u in session.scalars(select(Unit).order_by(Unit.code))]
+            return [unit_view(u, self.secrets) for u in session.scalars(select(Unit).order_by(Unit.code))]
 
     def list_users(self, unit: str | None = None) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
@@ -319,14 +345,14 @@ class Directory:
             return [user_view(u, code) for u, code in session.execute(stmt)]
 
 
-def unit_view(unit: Unit) -> dict[str, Any]:
+def unit_view(unit: Unit, secrets: SecretBox | None = None) -> dict[str, Any]:
     return {
         "code": unit.code,
         "name": unit.name,
         "kind": unit.kind,
         "mailbox": unit.mailbox,
         "head": unit.head_login,
-        "robots": unit_changes.robots_view(unit),
+        "robots": unit_changes.robots_view(unit, secrets),
     }
 
 

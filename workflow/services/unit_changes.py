@@ -3,8 +3,10 @@ robots (WeCom, DingTalk) with the events each takes.
 
 Parsed whole before anything is written. ``None`` leaves a field as it is; an empty string
 clears a field that may be empty (mailbox, head, a robot, an event list). Robot credentials
-are checked for the parameter the vendor's URL carries, and never put in the audit trail, a
-view or an error: the audit says only that a robot was set, replaced or removed.
+are checked for the parameter the vendor's URL carries, stored encrypted (kernel/secretbox.py;
+refused when no key is configured), and never put in the audit trail, a view or an error: the
+audit says only that a robot was set, replaced or removed, a view only the key's last
+characters.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from notifications.transports.wecom import wecom_key
 from states.reasons import Reason
 from workflow.kernel.errors import InvalidInput, NotFound
 from workflow.kernel.models import UNIT_KINDS, Unit, User
+from workflow.kernel.secretbox import NO_KEY, SecretBox, SecretsKeyError, mask
 
 SECRET_FIELDS = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret")
 PLAIN_FIELDS = ("name", "mailbox", "head_login", "kind", "wecom_events", "dingtalk_events")
@@ -103,10 +106,14 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
     return clean
 
 
-def apply(session: Session, unit: Unit, clean: Mapping[str, Any]) -> dict[str, Any]:
-    """Write ``clean`` on ``unit``; returns what changed, as the audit event says it: before
-    and after for plain fields, ``set``/``replaced``/``removed`` for credentials."""
+def apply(session: Session, unit: Unit, clean: Mapping[str, Any], box: SecretBox | None) -> dict[str, Any]:
+    """Write ``clean`` on ``unit``, credentials encrypted with ``box`` (refused without a key);
+    returns what changed, as the audit event says it: before and after for plain fields,
+    ``set``/``replaced``/``removed`` for credentials."""
     clean = dict(clean)
+    for key in SECRET_FIELDS:
+        if clean.get(key) is not None and box is None:
+            raise _invalid(key, NO_KEY)
     if "supervising" in clean:
         supervising = clean.pop("supervising")
         if supervising:
@@ -122,12 +129,15 @@ def apply(session: Session, unit: Unit, clean: Mapping[str, Any]) -> dict[str, A
     changed: dict[str, Any] = {}
     for key, value in clean.items():
         before = getattr(unit, key)
+        if key in SECRET_FIELDS:
+            if (before is None and value is None) or _same(box, before, value):
+                continue
+            changed[key] = "removed" if value is None else ("set" if before is None else "replaced")
+            setattr(unit, key, None if value is None else box.seal(value) if box else None)
+            continue
         if before == value:
             continue
-        if key in SECRET_FIELDS:
-            changed[key] = "removed" if value is None else ("set" if before is None else "replaced")
-        else:
-            changed["head" if key == "head_login" else key] = {"from": before, "to": value}
+        changed["head" if key == "head_login" else key] = {"from": before, "to": value}
         setattr(unit, key, value)
     if "dingtalk_webhook" in clean and clean["dingtalk_webhook"] is None and unit.dingtalk_secret:
         unit.dingtalk_secret = None  # the secret belongs to the robot that was removed
@@ -135,17 +145,42 @@ def apply(session: Session, unit: Unit, clean: Mapping[str, Any]) -> dict[str, A
     return changed
 
 
-def robots_view(unit: Unit) -> dict[str, Any]:
+def _same(box: SecretBox | None, stored: str | None, value: str | None) -> bool:
+    """Whether the stored credential is ``value`` already (no change to audit)."""
+    if stored is None or value is None or box is None:
+        return False
+    try:
+        return box.open(stored) == value
+    except SecretsKeyError:
+        return False
+
+
+def robots_view(unit: Unit, box: SecretBox | None = None) -> dict[str, Any]:
     """Which robots the unit has and the events each takes (``None``: every event routed to
-    the unit); never the webhook or the secret."""
+    the unit); never the webhook or the secret, only the last characters of the webhook's key
+    (``key``, when ``box`` can open it) so an administrator can tell which robot is set."""
 
     def events(stored: str | None) -> list[str] | None:
         return stored.split(",") if stored else None
 
+    def key(stored: str, parse: Any) -> str:
+        try:
+            return mask(parse(box.open(stored))) if box is not None else "…"
+        except ValueError:
+            return "…"
+
     return {
-        "wecom": {"events": events(unit.wecom_events)} if unit.wecom_webhook else None,
+        "wecom": (
+            {"events": events(unit.wecom_events), "key": key(unit.wecom_webhook, wecom_key)}
+            if unit.wecom_webhook
+            else None
+        ),
         "dingtalk": (
-            {"events": events(unit.dingtalk_events), "signed": bool(unit.dingtalk_secret)}
+            {
+                "events": events(unit.dingtalk_events),
+                "signed": bool(unit.dingtalk_secret),
+                "key": key(unit.dingtalk_webhook, dingtalk_token),
+            }
             if unit.dingtalk_webhook
             else None
         ),

@@ -28,8 +28,13 @@ UPLOADS: tuple[tuple[re.Pattern[str], int], ...] = (
 """(path, cap) of the routes that take a file; the route checks the file's own limit."""
 
 
-FILE_PATHS = (r"^/documents/[0-9]+/materials/file$", r"^/documents/[0-9]+/materials/[0-9]+/file$")
-"""The material file upload routes (:mod:`workflow.entrypoints.api.routes.files`)."""
+FILE_PATHS = (
+    r"^/documents/[0-9]+/materials/file$",
+    r"^/documents/[0-9]+/materials/[0-9]+/file$",
+    r"^/web/documents/[0-9]+/materials$",
+)
+"""The material file upload routes (:mod:`workflow.entrypoints.api.routes.files`, and the
+document page's material form, which may carry a file)."""
 
 
 def upload_caps(largest_file: int) -> tuple[tuple[re.Pattern[str], int], ...]:

@@ -47,6 +47,10 @@ class WeComRobotOut(BaseModel):
     events: list[str] | None = Field(
         description="The events it is told of; null: every event routed to the unit."
     )
+    key: str = Field(
+        description="The last characters of the webhook's key or access token (…a1b2), to tell which "
+        "robot is set; the webhook itself is never shown."
+    )
 
 
 class DingTalkRobotOut(WeComRobotOut):

@@ -122,14 +122,28 @@ def unit_set(
 
 
 def _describe(u: dict[str, Any]) -> str:
-    robots = u.get("robots") or {}
-    parts = [f"{u['kind']}", f"mailbox={u['mailbox'] or '-'}", f"head={u['head'] or '-'}"]
-    for channel in ("wecom", "dingtalk"):
-        robot = robots.get(channel)
-        if robot:
-            events = ",".join(robot["events"]) if robot["events"] else "all"
-            parts.append(f"{channel}={events}")
-    return "  ".join(parts)
+    parts = [f"{u['kind']}", f"mailbox={u['mailbox'] or '-'}", f"head={u['head'] or '-'}", _robots(u)]
+    return "  ".join(p for p in parts if p)
+
+
+def _robots(u: dict[str, Any]) -> str:
+    """Each robot's events and the last characters of its key (never the webhook or secret)."""
+    return "  ".join(
+        f"{c}={','.join(r['events']) if r['events'] else 'all'} (key {r['key']})"
+        for c, r in (u.get("robots") or {}).items()
+        if r
+    )
+
+
+@unit_app.command("seal-secrets")
+@common.command
+def unit_seal_secrets(as_: str | None = AS) -> None:
+    """Encrypt robot webhooks and secrets still stored in plain text (after setting
+    SANTONGBU_SECRETS_KEY_FILE on a database upgraded without it)."""
+    if as_ is None:
+        common.fail("give the acting administrator with --as LOGIN")
+    sealed = _directory().seal_secrets(as_)
+    typer.echo(f"robot credentials encrypted for {sealed} unit(s)")
 
 
 @unit_app.command("list")
@@ -140,11 +154,7 @@ def unit_list(json_: bool = JSON) -> None:
     if json_:
         return common.emit_json(units)
     for u in units:
-        robots = "  ".join(
-            f"{c}={','.join(r['events']) if r['events'] else 'all'}"
-            for c, r in (u.get("robots") or {}).items()
-            if r
-        )
+        robots = _robots(u)
         typer.echo(
             f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
             + (f"  {robots}" if robots else "")

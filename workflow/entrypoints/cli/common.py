@@ -42,11 +42,14 @@ class AppContext:
         """Every service, on the real clock or, with ``--now``, a clock standing at that instant
         (and the audit keyring the settings name: a missing or unsafe key file is one line)."""
         from workflow.kernel.auditkeys import KeyFileError
+        from workflow.kernel.secretbox import SecretsKeyError
 
         try:
             return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
         except KeyFileError as exc:
             fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
+        except SecretsKeyError as exc:  # an unreadable or malformed SANTONGBU_SECRETS_KEY_FILE
+            fail(str(exc))
 
     @property
     def db(self) -> Database:

@@ -46,7 +46,7 @@ def download(
     if target.is_dir():
         target = target / got.name
     try:
-        with got.path.open("rb") as src, target.open("wb") as dst:
+        with got.open() as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
     except OSError as exc:
         common.fail(f"cannot write {target}: {exc.strerror or exc}")

@@ -35,6 +35,19 @@ T: dict[str, tuple[str, str]] = {
     # material files
     "file.open": ("在浏览器中打开", "Open in the browser"),
     "file.download": ("下载", "Download"),
+    "file.choose": (
+        "或上传文件(图解、视频、PDF、DOCX、XLSX、PPTX)",
+        "Or upload a file (graphic, video, PDF, DOCX, XLSX, PPTX)",
+    ),
+    "file.limits": (
+        "选择文件时不填材料内容和链接;类型按文件内容识别;视频不超过 {video} MB,其他不超过 {other} MB。",
+        "With a file, leave the text and link empty; the type is read from the content; videos up "
+        "to {video} MB, other files up to {other} MB.",
+    ),
+    "err.text_or_file": (
+        "一份材料是文字或链接,或是一个文件,不能两者兼有",
+        "a material is text or a link, or a file, not both",
+    ),
     # search
     "search.label": ("搜索文件", "Search documents"),
     "search.placeholder": ("标题、文号、正文、解读方案", "title, number, text, plan"),
@@ -57,6 +70,10 @@ T: dict[str, tuple[str, str]] = {
     "search.field.plan": ("解读方案", "plan"),
     # units (administrators change them)
     "units.title": ("处室与群机器人", "Units and group robots"),
+    "units.key": (
+        "密钥末四位(完整密钥加密保存,不显示)",
+        "last characters of the key (stored encrypted, never shown)",
+    ),
     "units.code": ("代码", "Code"),
     "units.name": ("名称", "Name"),
     "units.kind": ("类别", "Kind"),

@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
 
 from workflow.bootstrap import Services
 from workflow.entrypoints.web.i18n import LANGS, labels_for, t
@@ -231,12 +232,34 @@ async def checked_form(request: Request) -> dict[str, str]:
     return values
 
 
+async def checked_upload(request: Request) -> dict[str, Any]:
+    """Dependency for the one form that carries a file (``multipart/form-data``): its text
+    fields and, under ``__file__``, the file part (``None`` if none came), after the CSRF token
+    matched.
+
+    Starlette spools the file part to a temporary file as it arrives (in memory only up to
+    1 MiB), so the upload is never whole in memory; the service then streams it from there into
+    the blob store, within the size limit. One file at most; a forged form touches nothing.
+    """
+    page = page_for(request)
+    form = await request.form(max_files=1, max_fields=MAX_FIELDS)
+    if not csrf_ok(page.session, str(form.get("csrf_token") or "")):
+        log.warning("web: upload without a valid CSRF token refused on %s", request.url.path)
+        page.web.accounts.form_refused(client_address(request), request.url.path, page.user)
+        raise CsrfFailed()
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("file")
+    values["__file__"] = upload if isinstance(upload, UploadFile) and upload.filename else None
+    return values
+
+
 def form_list(form: Mapping[str, Any], key: str) -> list[str]:
     return list(form.get("__lists__", {}).get(key, []))
 
 
 SignedIn = Depends(signed_in)
 Form = Depends(checked_form)
+Upload = Depends(checked_upload)
 
 
 def safe_next(value: str | None, default: str = PREFIX + "/") -> str:

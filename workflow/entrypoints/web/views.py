@@ -171,6 +171,10 @@ def document_page(
         "may_confirm": may_confirm,
         "waiting_what": waiting_what,
         "may_correct": may_correct,
+        "upload_mb": {
+            "video": web.settings.upload_max_video_bytes // 1048576,
+            "other": web.settings.upload_max_bytes // 1048576,
+        },
     }
 
 

@@ -24,7 +24,8 @@ from states import files, permissions
 from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS
-from workflow.kernel.blobs import BlobStore, Stored, TooLarge, blob_store_for
+from workflow.kernel.blob_stores import blob_store_for
+from workflow.kernel.blobs import BlobStore, Stored, TooLarge
 from workflow.kernel.errors import ConcurrentChange, Forbidden, NotFound
 from workflow.kernel.models import Material
 from workflow.kernel.snapshots import document_snapshot
@@ -41,13 +42,20 @@ def file_content_hash(form: str, title: str, sha256: str) -> str:
 
 @dataclass(frozen=True)
 class FileRead:
-    """What a reader is handed: where the bytes are and how to serve them."""
+    """What a reader is handed: the bytes (a local file, or a stream from a remote store)
+    and how to serve them."""
 
-    path: Path
+    path: Path | None
+    """The file on this host (served with byte ranges), or ``None`` (:meth:`open` streams)."""
     size: int
     mime: str
     name: str
     sha256: str
+    store: BlobStore
+
+    def open(self, start: int = 0) -> IO[bytes]:
+        """The bytes from ``start`` on, streamed from the store (the caller closes it)."""
+        return self.store.open(self.sha256, start)
 
     @property
     def inline(self) -> bool:
@@ -62,7 +70,7 @@ class BlobKeeping(DocumentService):
     @property
     def blobs(self) -> BlobStore:
         if self._blobs is None:
-            self._blobs = blob_store_for(self.settings.blob_folder)
+            self._blobs = blob_store_for(self.settings)
         return self._blobs
 
     @blobs.setter
@@ -242,15 +250,15 @@ class DocumentFiles(BlobKeeping):
             raise Forbidden(denied)
         if m is None or not m.file_sha256:
             raise NotFound(Reason("no_such_material", {"id": material_id}))
-        path = self.blobs.path(m.file_sha256)
-        if not path.is_file():
+        if not self.blobs.exists(m.file_sha256):
             raise NotFound(Reason("invalid", {"field": "file", "problem": "missing from the file store"}))
         return FileRead(
-            path,
+            self.blobs.local_path(m.file_sha256),
             int(m.file_size or 0),
             m.file_type or "application/octet-stream",
             m.file_name or f"material-{m.id}",
             m.file_sha256,
+            self.blobs,
         )
 
     def _may_edit(self, login: str, doc_id: int, action: str) -> None:

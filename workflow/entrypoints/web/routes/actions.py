@@ -24,6 +24,7 @@ from workflow.entrypoints.web.pages import (
     Page,
     PageRoute,
     SignedIn,
+    Upload,
     form_list,
     redirect,
     render,
@@ -143,23 +144,42 @@ def edit(doc_id: DocId, section: str, page: Page = SignedIn, form: dict = Form) 
 
 
 @router.post("/documents/{doc_id}/materials", name="web_add_material")
-def add_material(doc_id: DocId, page: Page = SignedIn, form: dict = Form) -> Response:
-    return _act(
-        page,
-        doc_id,
-        "material",
-        form,
-        lambda: page.web.workflow.add_material(
+def add_material(doc_id: DocId, page: Page = SignedIn, form: dict = Upload) -> Response:
+    """Attach a material: its text and link, or a file (图解, video, PDF, DOCX, XLSX, PPTX).
+    A file goes through the same service call as ``doc attach --file`` and the API's multipart
+    upload, so the same size limits, type sniffing, edit rule and audited refusals."""
+    upload = form.pop("__file__", None)
+    body, uri = _clean(form.get("body")) or None, (form.get("uri") or "").strip() or None
+
+    def run() -> Outcome:
+        if upload is None:
+            return page.web.workflow.add_material(
+                page.login,
+                doc_id,
+                form=form.get("form", ""),
+                title=form.get("title", ""),
+                body=body,
+                uri=uri,
+                expected_version=_version(form),
+            )
+        if body or uri:
+            problem = t("err.text_or_file", page.lang)
+            raise InvalidInput(Reason("invalid", {"field": "file", "problem": problem}))
+        return page.web.workflow.attach_file(
             page.login,
             doc_id,
             form=form.get("form", ""),
             title=form.get("title", ""),
-            body=_clean(form.get("body")) or None,
-            uri=(form.get("uri") or "").strip() or None,
+            source=upload.file,
+            filename=upload.filename,
             expected_version=_version(form),
-        ),
-        lambda _: "done=attach_material#materials",
-    )
+        )
+
+    try:
+        return _act(page, doc_id, "material", form, run, lambda _: "done=attach_material#materials")
+    finally:
+        if upload is not None:
+            upload.file.close()  # the spooled temporary file goes now, not at collection
 
 
 @router.post("/documents/{doc_id}/materials/{material_id}/remove", name="web_remove_material")

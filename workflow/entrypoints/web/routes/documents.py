@@ -111,7 +111,7 @@ def material_file(
     from workflow.entrypoints.api.routes.files import file_response
 
     got = page.web.workflow.read_file(page.login, doc_id, material_id)
-    response = file_response(got, download=download)
+    response = file_response(got, download=download, byte_range=page.request.headers.get("range"))
     if got.mime != "application/pdf":  # a sandbox would stop the browser's PDF viewer
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
