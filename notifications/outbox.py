@@ -19,6 +19,7 @@ from notifications import robots
 from notifications.addresses import clean_text
 from notifications.recipients import ROUTES, Resolved, resolve
 from notifications.render import EVENTS, format_instant, render
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -178,7 +179,7 @@ def _prepare(
         if recipients.empty:
             prepared.not_queued = {
                 "event": event,
-                "problem": "no valid recipient",
+                "problem": _("no valid recipient"),
                 "skipped": recipients.skipped,
             }
         else:

@@ -12,6 +12,7 @@ from typing import Any
 
 from states.catalogue import label
 from states.evidence import MESSAGES as EVIDENCE_MESSAGES
+from states.i18n import _, gettext, localize
 
 MESSAGES: dict[str, dict[str, str]] = {
     # draft → interpretation_plan
@@ -203,6 +204,38 @@ MESSAGES: dict[str, dict[str, str]] = {
 MESSAGES.update(EVIDENCE_MESSAGES)  # evidence of postings (states/evidence.py)
 
 
+# The names of the fields a refusal names (the ``field`` of an ``invalid`` reason), for the
+# catalogue; a name without a translation reads as itself.
+FIELDS = (
+    _("title"),
+    _("doc_number"),
+    _("body"),
+    _("plan"),
+    _("risk_assessment"),
+    _("response_plan"),
+    _("disclosure"),
+    _("risk_assessment_needed"),
+    _("interpreter"),
+    _("password"),
+    _("expires"),
+    _("login"),
+    _("name"),
+    _("status"),
+    _("limit"),
+    _("period"),
+    _("file"),
+    _("since"),
+    _("until"),
+    _("email"),
+    _("unit"),
+    _("url"),
+    _("published"),
+    _("at"),
+    _("channel"),
+    _("form"),
+)
+
+
 def state_name(state: str, lang: str = "zh") -> str:
     """A state's label from :mod:`states.catalogue`."""
     return label("state", state, lang)
@@ -224,7 +257,9 @@ class Reason:
         template = MESSAGES.get(self.code, {}).get(lang) or MESSAGES.get(self.code, {}).get("en")
         if template is None:
             return self.code
-        params = dict(self.params)
+        params = {k: localize(v, lang) for k, v in self.params.items()}
+        if isinstance(params.get("field"), str):  # a field's name reads in the reader's language
+            params["field"] = gettext(params["field"], lang)
         if "state" in params:
             params["state"] = state_name(str(params["state"]), lang)
         if "trigger" in params:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.services.directory import Directory
 
 unit_app = typer.Typer(
@@ -46,7 +47,9 @@ def unit_add(
     view = _directory().add_unit(
         as_, {"code": code, "name": name, "kind": kind, "mailbox": mailbox, "head": head}
     )
-    common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} {view['name']} added")
+    common.emit_json(view) if json_ else typer.echo(
+        _("unit {p0} {p1} added", p0=view["code"], p1=view["name"])
+    )
 
 
 def _secret(value: str | None) -> str | None:
@@ -101,7 +104,7 @@ def unit_set(
     The next email and robot message already go to the unit as it is now.
     """
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     view = _directory().update_unit(
         as_,
         code,
@@ -118,7 +121,9 @@ def unit_set(
             "dingtalk_events": dingtalk_events,
         },
     )
-    common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} changed: {_describe(view)}")
+    common.emit_json(view) if json_ else typer.echo(
+        _("unit {p0} changed: {p1}", p0=view["code"], p1=_describe(view))
+    )
 
 
 def _describe(u: dict[str, Any]) -> str:
@@ -169,7 +174,7 @@ def user_add(
         as_, {"login": login, "name": name, "unit": unit, "email": email, "roles": roles}
     )
     common.emit_json(view) if json_ else typer.echo(
-        f"user {view['login']} ({view['name']}, {view['unit']}) added"
+        _("user {p0} ({p1}, {p2}) added", p0=view["login"], p1=view["name"], p2=view["unit"])
     )
 
 
@@ -187,11 +192,11 @@ def user_set(
 ) -> None:
     """Change a user's roles, email, name, unit or active flag."""
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     view = _directory().update_user(
         as_, login, {"roles": roles, "email": email, "name": name, "unit": unit, "active": active}
     )
-    common.emit_json(view) if json_ else typer.echo(f"user {view['login']} changed")
+    common.emit_json(view) if json_ else typer.echo(_("user {p0} changed", p0=view["login"]))
 
 
 @user_app.command("history")
@@ -201,13 +206,21 @@ def user_history(
 ) -> None:
     """The units a user belonged to, oldest first (administrators, supervisors, auditors, leaders)."""
     if as_ is None:
-        common.fail("give your login with --as LOGIN")
+        common.fail(_("give your login with --as LOGIN"))
     rows = _directory().user_history(as_, login)
     if json_:
         return common.emit_json(rows)
     for r in rows:
         until = r["until"].isoformat() if r["until"] else "now"
-        typer.echo(f"{r['unit']:<12} {r['since'].isoformat()} → {until}  by {r['changed_by'] or '-'}")
+        typer.echo(
+            _(
+                "{p0:<12} {p1} → {until}  by {p3}",
+                p0=r["unit"],
+                p1=r["since"].isoformat(),
+                until=until,
+                p3=r["changed_by"] or "-",
+            )
+        )
 
 
 @user_app.command("list")
@@ -227,7 +240,12 @@ def user_list(unit: str | None = typer.Option(None, "--unit"), json_: bool = JSO
 def _import(path: Path, as_: str | None, json_: bool) -> None:
     counts = _directory().import_file(as_, path)
     common.emit_json(counts) if json_ else typer.echo(
-        f"imported {counts['units']} units and {counts['users']} users from {path.name}"
+        _(
+            "imported {p0} units and {p1} users from {name}",
+            p0=counts["units"],
+            p1=counts["users"],
+            name=path.name,
+        )
     )
 
 

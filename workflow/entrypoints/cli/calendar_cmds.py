@@ -11,6 +11,7 @@ import typer
 
 from states.deadline import DueDate, compute_due, zone
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.kernel.calendar import Calendar
 from workflow.kernel.calendar.readonly import ReadOnlyCalendar, existing_calendar
 from workflow.services.calendar_admin import LoadResult
@@ -87,7 +88,7 @@ def _day(d: date) -> str:
 
 def _where(found: ReadOnlyCalendar) -> None:
     if found.note:
-        common.stderr(f"note: {found.note}; using the packages' calendars only")
+        common.stderr(_("note: {note}; using the packages' calendars only", note=found.note))
 
 
 def _due_json(
@@ -130,10 +131,10 @@ def deadline(
     try:
         zone(tz)
     except ValueError as exc:
-        common.fail(f"timezone setting: {exc}")
+        common.fail(_("timezone setting: {exc}", exc=exc))
     n = settings.deadline_days if days is None else days
     if not 1 <= n <= 30:
-        common.fail(f"--days: {n} is not between 1 and 30")
+        common.fail(_("--days: {n} is not between 1 and 30", n=n))
     instant = common.parse_instant(published, tz=tz, what="--published")
     found = existing_calendar(settings)
     _where(found)
@@ -141,17 +142,21 @@ def deadline(
     try:
         result = compute_due(instant, cal, days=n, tz=tz)
     except ValueError as exc:
-        common.fail(f"--published: {exc}")
+        common.fail(_("--published: {exc}", exc=exc))
     data = _due_json(instant, result, cal, found, tz)
     if json_:
         common.emit_json(data)
         return
     local = instant.astimezone(zone(tz))
     marks = {d: " (make-up)" if d.weekday() >= 5 else "" for d in result.counted_days}
-    typer.echo(f"published    {local.isoformat(sep=' ')} ({WEEKDAY[local.weekday()]})")
+    typer.echo(_("published    {p0} ({p1})", p0=local.isoformat(sep=" "), p1=WEEKDAY[local.weekday()]))
     typer.echo(
-        f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
-        f"   [{data['due_utc']}]"
+        _(
+            "due          {p0} ({p1})   [{p2}]",
+            p0=result.due_local.isoformat(sep=" "),
+            p1=WEEKDAY[result.due_date.weekday()],
+            p2=data["due_utc"],
+        )
     )
     typer.echo(
         f"counted      {n} working day{'s' if n > 1 else ''}: "
@@ -160,11 +165,13 @@ def deadline(
     if result.provisional:
         estimates = [y for y, s in data["sources"].items() if not s["official"]]
         typer.echo(
-            f"provisional  YES: no official schedule for {', '.join(estimates)} yet; the deadline "
-            "is recomputed when an administrator loads it"
+            _(
+                "provisional  YES: no official schedule for {p0} yet; the deadline is recomputed when an administrator loads it",
+                p0=", ".join(estimates),
+            )
         )
     else:
-        typer.echo("provisional  no")
+        typer.echo(_("provisional  no"))
     typer.echo(
         f"calendar     {found.where}: "
         + "; ".join(
@@ -217,7 +224,7 @@ def show(
     json_: bool = JSON,
 ) -> None:
     if not 1900 <= year <= 2200:
-        common.fail(f"YEAR: {year} is not between 1900 and 2200")
+        common.fail(_("YEAR: {year} is not between 1900 and 2200", year=year))
     found = existing_calendar(common.context().settings)
     _where(found)
     data = _year_json(found.calendar, year, found)
@@ -225,9 +232,17 @@ def show(
         common.emit_json(data)
         return
     status = "official" if data["official"] else "PROVISIONAL (estimate: no official schedule loaded)"
-    typer.echo(f"{year}  {status}  source: {_short(data['source'])}  (working days: {data['working_days']})")
+    typer.echo(
+        _(
+            "{year}  {status}  source: {p2}  (working days: {p3})",
+            year=year,
+            status=status,
+            p2=_short(data["source"]),
+            p3=data["working_days"],
+        )
+    )
     if data["notice"]:
-        typer.echo(f"      notice: {data['notice']}")
+        typer.echo(_("      notice: {p0}", p0=data["notice"]))
     for m in data["months"]:
         off = (
             "; ".join(
@@ -249,20 +264,37 @@ def _fmt(instant: datetime | None, tz: str) -> str:
 def _print_load(result: LoadResult, name: str, tz: str) -> None:
     kind = "official" if result.official else "provisional (not official)"
     typer.echo(
-        f"loaded {result.year} from {name}: {kind}, {result.holidays} days off, "
-        f"{result.workdays} make-up working day{'' if result.workdays == 1 else 's'}"
+        _(
+            "loaded {year} from {name}: {kind}, {holidays} days off, {workdays} make-up working day{p5}",
+            year=result.year,
+            name=name,
+            kind=kind,
+            holidays=result.holidays,
+            workdays=result.workdays,
+            p5="" if result.workdays == 1 else "s",
+        )
     )
     if result.replaced:
-        typer.echo(f"replaced the earlier load: {_short(result.replaced)}")
+        typer.echo(_("replaced the earlier load: {p0}", p0=_short(result.replaced)))
     typer.echo(
-        f"open deadlines: {result.documents_checked} checked, {len(result.moved)} moved, "
-        f"{len(result.changed) - len(result.moved)} only changed their provisional flag"
+        _(
+            "open deadlines: {documents_checked} checked, {p1} moved, {p2} only changed their provisional flag",
+            documents_checked=result.documents_checked,
+            p1=len(result.moved),
+            p2=len(result.changed) - len(result.moved),
+        )
     )
     for m in result.changed:
         flag = lambda p: " (provisional)" if p else ""  # noqa: E731
         typer.echo(
-            f"  document {m.document_id}: {_fmt(m.old_due_at, tz)}{flag(m.old_provisional)}"
-            f" → {_fmt(m.new_due_at, tz)}{flag(m.new_provisional)}"
+            _(
+                "  document {document_id}: {p1}{p2} → {p3}{p4}",
+                document_id=m.document_id,
+                p1=_fmt(m.old_due_at, tz),
+                p2=flag(m.old_provisional),
+                p3=_fmt(m.new_due_at, tz),
+                p4=flag(m.new_provisional),
+            )
         )
 
 
@@ -280,16 +312,22 @@ def load(
     json_: bool = JSON,
 ) -> None:
     if not as_:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     if not file.is_file():
-        common.fail(f"{file}: no such file")
+        common.fail(_("{file}: no such file", file=file))
     if file.stat().st_size > MAX_FILE_BYTES:
-        common.fail(f"{file}: larger than {MAX_FILE_BYTES} bytes; this is not a year's schedule")
+        common.fail(
+            _(
+                "{file}: larger than {MAX_FILE_BYTES} bytes; this is not a year's schedule",
+                file=file,
+                MAX_FILE_BYTES=MAX_FILE_BYTES,
+            )
+        )
     ctx = common.context()
     try:
         data = file.read_bytes()
     except OSError as exc:
-        common.fail(f"{file}: cannot be read ({exc.strerror})")
+        common.fail(_("{file}: cannot be read ({strerror})", file=file, strerror=exc.strerror))
     _require_database(ctx)
     result = ctx.services.calendar.load(as_, data, file.name)
     if json_:
@@ -308,14 +346,16 @@ def _require_database(ctx: common.AppContext) -> None:
     url = make_url(normalise_url(ctx.settings.database_url))
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if on_disk and not Path(str(url.database)).is_file():
-        common.fail(f"no database at {url.database}: create it with 'santongbu db upgrade'")
+        common.fail(
+            _("no database at {database}: create it with 'santongbu db upgrade'", database=url.database)
+        )
     try:
         ready = inspect(ctx.db.engine).has_table("calendar_years")
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        common.fail(f"database not reachable: {first}")
+        common.fail(_("database not reachable: {first}", first=first))
     if not ready:
-        common.fail("the database has no calendar tables: run 'santongbu db upgrade'")
+        common.fail(_("the database has no calendar tables: run 'santongbu db upgrade'"))
 
 
 def register(app: typer.Typer) -> None:

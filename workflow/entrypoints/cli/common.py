@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from states.i18n import Text, localize
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -46,7 +47,7 @@ class AppContext:
         try:
             return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
         except KeyFileError as exc:
-            fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
+            fail(_("SANTONGBU_AUDIT_KEY_FILE: {problem}", problem=exc))
 
     @property
     def db(self) -> Database:
@@ -76,9 +77,53 @@ def context() -> AppContext:
     return _CONTEXT
 
 
+def _(message: str, **params: Any) -> str:
+    """``message`` (English, the catalogue's msgid) in the language of this invocation."""
+    return str(localize(Text(message, params), context().lang))
+
+
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+def configuration_problem(exc: Any, lang: str) -> str:
+    """A settings :class:`pydantic.ValidationError` in our own words: which setting, which value."""
+    from states.i18n import _ as mark
+
+    problems = [
+        mark(
+            "{setting} does not accept {value}",
+            setting="SANTONGBU_" + "_".join(map(str, e["loc"])).upper(),
+            value=repr(e.get("input")),
+        )
+        for e in exc.errors()
+    ]
+    sep = ";" if lang == "zh" else "; "
+    return str(
+        localize(
+            mark(
+                "configuration error: {problems}", problems=sep.join(str(localize(p, lang)) for p in problems)
+            ),
+            lang,
+        )
+    )
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> None:
+    """Rows under translated headers, aligned by display width (a Chinese character is two
+    columns wide), as plain text a terminal or a pipe reads alike."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        grid.add_column(header, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    width = None if sys.stdout.isatty() else 200
+    Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(grid)
 
 
 def _default(value: Any) -> Any:
@@ -111,7 +156,13 @@ def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> d
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)")
+        fail(
+            _(
+                "{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)",
+                what=what,
+                value=value,
+            )
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz or context().settings.timezone))
     return parsed

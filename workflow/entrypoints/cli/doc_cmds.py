@@ -10,6 +10,7 @@ import typer
 from states.catalogue import label
 from states.lifecycle import REJECT_TO, State
 from workflow.entrypoints.cli import common, doc_show
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents import Outcome, Workflow
 
 doc_app = typer.Typer(
@@ -29,12 +30,12 @@ def _workflow() -> Workflow:
 
 def _text(value: str | None, file: Path | None, what: str) -> str | None:
     if value is not None and file is not None:
-        common.fail(f"give {what} either inline or as a file, not both")
+        common.fail(_("give {what} either inline or as a file, not both", what=what))
     if file is not None:
         try:
             return file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            common.fail(f"{what}: cannot read {file}: {exc}")
+            common.fail(_("{what}: cannot read {file}: {exc}", what=what, file=file, exc=exc))
     return value
 
 
@@ -48,7 +49,13 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
         else label("state", outcome.state_after, lang)
     )
     typer.echo(
-        f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})"
+        _(
+            "document {document_id}: {p1} ({moved}, version {version})",
+            document_id=outcome.document_id,
+            p1=message or outcome.action,
+            moved=moved,
+            version=outcome.version,
+        )
     )
 
 
@@ -117,7 +124,7 @@ def edit(
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        common.fail("nothing to change: give at least one option (see --help)")
+        common.fail(_("nothing to change: give at least one option (see --help)"))
     _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, "edited")
 
 
@@ -250,7 +257,7 @@ def reject(
 ) -> None:
     """As a signer, send the package back with a reason."""
     if to not in REJECT_TO:
-        common.fail("--to must be 'plan' or 'draft'")
+        common.fail(_("--to must be 'plan' or 'draft'"))
     outcome = _workflow().reject(as_, doc_id, reason, to=to, expected_version=if_version)
     _done(outcome, json_, label("trigger", outcome.action, common.context().lang))
 

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents.views import (
     DocumentSummary,
     DocumentView,
@@ -25,44 +26,86 @@ from workflow.services.documents.views import (
 
 def render_document(view: DocumentView, events: Sequence[TimelineEvent], lang: str, tz: str) -> None:
     """Print a document, its package, deadline, what is missing, and its timeline."""
-    typer.echo(f"#{view.id} {view.title}  [{view.doc_number or '-'}]  unit {view.unit}")
     typer.echo(
-        f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}"
+        _(
+            "#{id} {title}  [{p2}]  unit {unit}",
+            id=view.id,
+            title=view.title,
+            p2=view.doc_number or "-",
+            unit=view.unit,
+        )
     )
-    typer.echo(f"  interpreter: {view.interpreter or '-'}   package {view.package_hash[:12]}")
+    typer.echo(
+        _(
+            "  state: {p0}   version {version}   disclosure {p2}",
+            p0=label("state", view.state, lang),
+            version=view.version,
+            p2=view.disclosure or "-",
+        )
+    )
+    typer.echo(_("  interpreter: {p0}   package {p1}", p0=view.interpreter or "-", p1=view.package_hash[:12]))
     for m in view.materials:
-        typer.echo(f"  material {m.id}: [{m.form}] {m.title}")
+        typer.echo(_("  material {id}: [{form}] {title}", id=m.id, form=m.form, title=m.title))
     for s in view.signers:
-        typer.echo(f"  signer {s.login}: {'signed' if s.signed else 'not signed'}")
+        typer.echo(_("  signer {login}: {p1}", login=s.login, p1="signed" if s.signed else "not signed"))
     if view.published_at:
         typer.echo(
-            f"  published {_local(view.published_at, tz)} at {view.publication_url}"
-            f"{_claim(view.publication, tz, publication=True)}"
+            _(
+                "  published {p0} at {publication_url}{p2}",
+                p0=_local(view.published_at, tz),
+                publication_url=view.publication_url,
+                p2=_claim(view.publication, tz, publication=True),
+            )
         )
     if view.due_at:
         flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
-        typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+        typer.echo(_("  interpretation due {p0}{flag}", p0=_local(view.due_at, tz), flag=flag))
     if view.publication_evidence is not None:
-        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
+        typer.echo(_("  policy page evidence: {p0}", p0=_evidence(view.publication_evidence, lang)))
     for p in view.postings:
         typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at "
-            f"{_local(p.posted_at, tz)}{_claim(p, tz)}"
+            _(
+                "  posted [{channel}] {p1} {p2} at {p3}{p4}",
+                channel=p.channel,
+                p1=p.outlet or "",
+                p2=p.url or p.evidence.note,
+                p3=_local(p.posted_at, tz),
+                p4=_claim(p, tz),
+            )
         )
-        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
+        typer.echo(_("    evidence: {p0}", p0=_evidence(p.evidence, lang)))
     for c in view.corrections:
         typer.echo(
-            f"  corrected {c.what} {_local(c.at, tz)} by {c.by}: {c.reason} "
-            f"({_changes(c.before or {}, c.after or {}, tz)})"
+            _(
+                "  corrected {what} {p1} by {by}: {reason} ({p4})",
+                what=c.what,
+                p1=_local(c.at, tz),
+                by=c.by,
+                reason=c.reason,
+                p4=_changes(c.before or {}, c.after or {}, tz),
+            )
         )
     if view.on_time is not None:
         result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
-        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
+        typer.echo(
+            _(
+                "  result: {result}, {working_days_taken} working day(s) taken",
+                result=result,
+                working_days_taken=view.working_days_taken,
+            )
+        )
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
-        typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
+        typer.echo(
+            _(
+                "  next: {p0} ({trigger}): {status}",
+                p0=label("trigger", step.trigger, lang),
+                trigger=step.trigger,
+                status=status,
+            )
+        )
     if events:
-        typer.echo("  timeline:")
+        typer.echo(_("  timeline:"))
         for e in events:
             moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
             via = f" via {e.channel}" if e.channel else ""
@@ -78,7 +121,7 @@ def render_list(docs: Sequence[DocumentSummary], lang: str, tz: str) -> None:
         due = f" due {_local(d.due_at, tz)}" + ("?" if d.due_provisional else "") if d.due_at else ""
         typer.echo(f"{d.id:>6} {d.unit:<10} {label('state', d.state, lang):<10} {d.title}{due}")
     if not docs:
-        typer.echo("no documents")
+        typer.echo(_("no documents"))
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any], tz: str) -> str:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 
 @common.command
@@ -33,7 +34,7 @@ def sweep_cmd(
     try:
         ladder_for(ctx.settings)
     except LadderError as exc:
-        common.fail(f"configuration error: ladder: {exc}")
+        common.fail(_("configuration error: ladder: {exc}", exc=exc))
     report = ctx.services.sweep(batch_size=batch_size)
     if json_:
         common.emit_json(report.as_dict())
@@ -75,7 +76,7 @@ def worker_cmd(
     """Run a Celery worker (same as 'celery -A workers worker'). Start as many as you like, on
     as many hosts as you like; all share the database and the broker."""
     if common.context().now is not None:
-        common.fail("--now is for one-off commands; a worker always runs on the real clock")
+        common.fail(_("--now is for one-off commands; a worker always runs on the real clock"))
     app = _app()
     # No gossip or mingle: Santongbu's workers coordinate through the database, not through
     # each other, and gossip's reconnect after a broker outage only logged errors.
@@ -99,7 +100,7 @@ def beat_cmd(
     """Run the beat (same as 'celery -A workers beat'): exactly one per installation. It only
     sends "sweep now" and "deliver now"; a second one is harmless but wasteful."""
     if common.context().now is not None:
-        common.fail("--now is for one-off commands; the beat always runs on the real clock")
+        common.fail(_("--now is for one-off commands; the beat always runs on the real clock"))
     app = _app()
     argv = ["beat", f"--loglevel={loglevel}"] + ([f"--schedule={schedule}"] if schedule else [])
     app.start(argv)
@@ -138,7 +139,7 @@ def demo_cmd(
         run = run_demo(folder, lang, progress)
         data = collect(run)
     except DemoError as exc:
-        common.fail(f"demo stopped: {exc}", code=1)
+        common.fail(_("demo stopped: {exc}", exc=exc), code=1)
     finally:
         pass
     run.db.dispose()

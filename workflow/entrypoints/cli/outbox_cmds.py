@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
 from workflow.services.outbox_admin import worker_id
 
@@ -61,9 +62,9 @@ def outbox_list(
 ) -> None:
     """List emails in the outbox, newest first."""
     if status is not None and status not in STATUSES:
-        common.fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
+        common.fail(_("--status: '{status}' is not one of {p1}", status=status, p1=", ".join(STATUSES)))
     if not as_:
-        common.fail("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+        common.fail(_("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)"))
     rows = common.context().services.outbox.list(as_, status=status, document_id=document, limit=limit)
     if json_:
         return common.emit_json([r.as_dict() for r in rows])
@@ -78,7 +79,7 @@ def outbox_list(
         )
         typer.echo(line)
         if r.status == "failed" and r.last_error:
-            typer.echo(f"{'':>7}error: {r.last_error}")
+            typer.echo(_("{p0:>7}error: {last_error}", p0="", last_error=r.last_error))
 
 
 @outbox_app.command("show")
@@ -90,7 +91,7 @@ def outbox_show(
 ) -> None:
     """Show one email: recipients, delivery state and the plain-text body."""
     if not as_:
-        common.fail("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+        common.fail(_("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)"))
     row = common.context().services.outbox.show(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict(bodies=True))
@@ -135,14 +136,29 @@ def outbox_deliver(
     if json_:
         return common.emit_json(report.as_dict())
     if not report.claimed:
-        typer.echo("nothing to deliver")
+        typer.echo(_("nothing to deliver"))
         return
     for o in report.outcomes:
         extra = f" (next try {_when(o.next_attempt_at)})" if o.next_attempt_at else ""
-        typer.echo(f"{o.outbox_id:>5}  {o.result:<7}  attempt {o.attempts}  {o.detail}{extra}")
+        typer.echo(
+            _(
+                "{outbox_id:>5}  {result:<7}  attempt {attempts}  {detail}{extra}",
+                outbox_id=o.outbox_id,
+                result=o.result,
+                attempts=o.attempts,
+                detail=o.detail,
+                extra=extra,
+            )
+        )
     typer.echo(
-        f"{report.claimed} claimed via {report.transport}: {len(report.sent)} sent, "
-        f"{len(report.retried)} to retry, {len(report.failed)} failed"
+        _(
+            "{claimed} claimed via {transport}: {p2} sent, {p3} to retry, {p4} failed",
+            claimed=report.claimed,
+            transport=report.transport,
+            p2=len(report.sent),
+            p3=len(report.retried),
+            p4=len(report.failed),
+        )
     )
 
 
@@ -157,11 +173,11 @@ def outbox_retry(
 ) -> None:
     """Queue a failed email again now, with a fresh count of attempts (administrators only)."""
     if not as_:
-        common.fail("retry needs --as LOGIN (an administrator)")
+        common.fail(_("retry needs --as LOGIN (an administrator)"))
     row = common.context().services.outbox.retry(as_, outbox_id)
     if json_:
         return common.emit_json(row.as_dict())
-    typer.echo(f"email {row.id} queued again; the next delivery pass sends it")
+    typer.echo(_("email {id} queued again; the next delivery pass sends it", id=row.id))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from states.catalogue import label
 from workflow.entrypoints.cli import common, doc_cmds
+from workflow.entrypoints.cli.common import _
 
 
 def search(
@@ -50,7 +51,7 @@ def search(
     if not found.hits:
         typer.echo("no documents" if lang == "en" else "没有找到")
     if found.next_before_id is not None:
-        typer.echo(f"more: add --before-id {found.next_before_id}", err=True)
+        typer.echo(_("more: add --before-id {next_before_id}", next_before_id=found.next_before_id), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 token_app = typer.Typer(
     help="API tokens for the HTTP API: create (shown once), list, revoke.", no_args_is_help=True
@@ -110,10 +111,10 @@ def serve(
         )
         return
     if ctx.now is not None:
-        common.fail("--now cannot be combined with --workers: each process would keep its own clock")
+        common.fail(_("--now cannot be combined with --workers: each process would keep its own clock"))
     os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
     os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
-    common.stderr(f"{where}, {workers} processes")
+    common.stderr(_("{where}, {workers} processes", where=where, workers=workers))
     uvicorn.run(
         "workflow.entrypoints.cli.server_cmds:app_from_environment",
         factory=True,
@@ -138,7 +139,7 @@ def openapi(
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output}")
+    typer.echo(_("wrote {output}", output=output))
 
 
 @token_app.command("create")
@@ -161,8 +162,13 @@ def token_create(
     typer.echo(secret)
     until = f", valid until {view['expires_at']:%Y-%m-%d %H:%M} UTC" if view["expires_at"] else ""
     common.stderr(
-        f"token {view['id']} ({view['prefix']}…) for {login} created{until}; "
-        f"copy it now, it is not shown again"
+        _(
+            "token {p0} ({p1}…) for {login} created{until}; copy it now, it is not shown again",
+            p0=view["id"],
+            p1=view["prefix"],
+            login=login,
+            until=until,
+        )
     )
 
 
@@ -189,7 +195,7 @@ def token_list(
             f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}"
         )
     if not tokens:
-        typer.echo("no tokens")
+        typer.echo(_("no tokens"))
 
 
 @token_app.command("revoke")
@@ -203,7 +209,7 @@ def token_revoke(
     view = _tokens().revoke(as_, token_id)
     if json_:
         return common.emit_json(view)
-    typer.echo(f"token {view['id']} ({view['prefix']}…) of {view['login']} revoked")
+    typer.echo(_("token {p0} ({p1}…) of {p2} revoked", p0=view["id"], p1=view["prefix"], p2=view["login"]))
 
 
 def register(app: typer.Typer) -> None:
