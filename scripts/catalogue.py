@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("states", "workflow", "notifications", "workers")
 CLI = ROOT / "workflow" / "entrypoints" / "cli"
 PO = ROOT / "states" / "locale" / "zh_CN" / "LC_MESSAGES" / "santongbu.po"
-KEYWORDS = {"_": None}
+KEYWORDS = {"_": None, "N_": None}  # N_: the kernel's lazy _ imported under another name
 
 
 def extract_cli_help(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:

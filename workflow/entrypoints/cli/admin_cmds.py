@@ -144,16 +144,25 @@ def unit_list(json_: bool = JSON) -> None:
     units = _directory().list_units()
     if json_:
         return common.emit_json(units)
-    for u in units:
-        robots = "  ".join(
-            f"{c}={','.join(r['events']) if r['events'] else 'all'}"
-            for c, r in (u.get("robots") or {}).items()
-            if r
-        )
-        typer.echo(
-            f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
-            + (f"  {robots}" if robots else "")
-        )
+    every = _("all")
+    common.table(
+        [_("code"), _("kind"), _("name"), _("mailbox"), _("head"), _("robots")],
+        [
+            [
+                u["code"],
+                u["kind"],
+                u["name"],
+                u["mailbox"] or "",
+                u["head"] or "-",
+                "  ".join(
+                    f"{c}={','.join(r['events']) if r['events'] else every}"
+                    for c, r in (u.get("robots") or {}).items()
+                    if r
+                ),
+            ]
+            for u in units
+        ],
+    )
 
 
 @user_app.command("add")
@@ -210,17 +219,18 @@ def user_history(
     rows = _directory().user_history(as_, login)
     if json_:
         return common.emit_json(rows)
-    for r in rows:
-        until = r["until"].isoformat() if r["until"] else "now"
-        typer.echo(
-            _(
-                "{p0:<12} {p1} → {until}  by {p3}",
-                p0=r["unit"],
-                p1=r["since"].isoformat(),
-                until=until,
-                p3=r["changed_by"] or "-",
-            )
-        )
+    common.table(
+        [_("unit"), _("since"), _("until"), _("changed by")],
+        [
+            [
+                r["unit"],
+                r["since"].isoformat(),
+                r["until"].isoformat() if r["until"] else _("now"),
+                r["changed_by"] or "-",
+            ]
+            for r in rows
+        ],
+    )
 
 
 @user_app.command("list")
@@ -230,11 +240,20 @@ def user_list(unit: str | None = typer.Option(None, "--unit"), json_: bool = JSO
     users = _directory().list_users(unit)
     if json_:
         return common.emit_json(users)
-    for u in users:
-        flag = "" if u["active"] else " (inactive)"
-        typer.echo(
-            f"{u['login']:<16} {u['unit']:<10} {','.join(u['roles']):<28} {u['name']} {u['email'] or ''}{flag}"
-        )
+    common.table(
+        [_("login"), _("unit"), _("roles"), _("name"), _("email"), _("active")],
+        [
+            [
+                u["login"],
+                u["unit"],
+                ",".join(u["roles"]),
+                u["name"],
+                u["email"] or "",
+                _("yes") if u["active"] else _("no (inactive)"),
+            ]
+            for u in users
+        ],
+    )
 
 
 def _import(path: Path, as_: str | None, json_: bool) -> None:

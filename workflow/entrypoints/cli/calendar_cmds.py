@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from states.deadline import DueDate, compute_due, zone
+from states.i18n import _ as N_
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 from workflow.kernel.calendar import Calendar
@@ -83,7 +84,46 @@ def _short(source: str) -> str:
 
 
 def _day(d: date) -> str:
-    return f"{d.isoformat()} {WEEKDAY[d.weekday()]}"
+    return f"{d.isoformat()} {_weekday(d.weekday())}"
+
+
+# For people; JSON keeps WEEKDAY's English abbreviations.
+WEEKDAY_WORDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTH_WORDS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+
+
+# The holidays' names as chinesecalendar gives them (a loaded file names them itself).
+HOLIDAY_NAMES = (
+    N_("New Year's Day"),
+    N_("Spring Festival"),
+    N_("Tomb-sweeping Day"),
+    N_("Labour Day"),
+    N_("Dragon Boat Festival"),
+    N_("Mid-autumn Festival"),
+    N_("National Day"),
+    N_("Anti-Fascist 70th Day"),
+)
+
+
+def _weekday(index: int) -> str:
+    return _(WEEKDAY_WORDS[index])
+
+
+def _month(number: int) -> str:
+    return _(MONTH_WORDS[number - 1])
 
 
 def _where(found: ReadOnlyCalendar) -> None:
@@ -148,36 +188,45 @@ def deadline(
         common.emit_json(data)
         return
     local = instant.astimezone(zone(tz))
-    marks = {d: " (make-up)" if d.weekday() >= 5 else "" for d in result.counted_days}
-    typer.echo(_("published    {p0} ({p1})", p0=local.isoformat(sep=" "), p1=WEEKDAY[local.weekday()]))
-    typer.echo(
-        _(
-            "due          {p0} ({p1})   [{p2}]",
-            p0=result.due_local.isoformat(sep=" "),
-            p1=WEEKDAY[result.due_date.weekday()],
-            p2=data["due_utc"],
-        )
-    )
-    typer.echo(
-        f"counted      {n} working day{'s' if n > 1 else ''}: "
-        + ", ".join(_day(d) + marks[d] for d in result.counted_days)
-    )
-    if result.provisional:
-        estimates = [y for y, s in data["sources"].items() if not s["official"]]
-        typer.echo(
-            _(
-                "provisional  YES: no official schedule for {p0} yet; the deadline is recomputed when an administrator loads it",
-                p0=", ".join(estimates),
-            )
-        )
-    else:
-        typer.echo(_("provisional  no"))
-    typer.echo(
-        f"calendar     {found.where}: "
-        + "; ".join(
-            f"{y} {_short(s['source'])} ({'official' if s['official'] else 'estimate'})"
-            for y, s in data["sources"].items()
-        )
+    make_up = _("make-up")
+    marks = {d: f" ({make_up})" if d.weekday() >= 5 else "" for d in result.counted_days}
+    sep = ";" if ctx.lang == "zh" else "; "
+    common.table(
+        [],
+        [
+            [_("published"), f"{local.isoformat(sep=' ')} ({_weekday(local.weekday())})"],
+            [
+                _("due"),
+                f"{result.due_local.isoformat(sep=' ')} ({_weekday(result.due_date.weekday())})   "
+                f"[{data['due_utc']}]",
+            ],
+            [
+                _("counted"),
+                _(
+                    "{n} working day(s): {days}",
+                    n=n,
+                    days=", ".join(_day(d) + marks[d] for d in result.counted_days),
+                ),
+            ],
+            [
+                _("provisional"),
+                _(
+                    "YES: no official schedule for {years} yet; the deadline is recomputed when an "
+                    "administrator loads it",
+                    years=", ".join(y for y, s in data["sources"].items() if not s["official"]),
+                )
+                if result.provisional
+                else _("no"),
+            ],
+            [
+                _("calendar"),
+                f"{found.where}: "
+                + sep.join(
+                    f"{y} {_short(s['source'])} ({_('official') if s['official'] else _('estimate')})"
+                    for y, s in data["sources"].items()
+                ),
+            ],
+        ],
     )
 
 
@@ -231,30 +280,31 @@ def show(
     if json_:
         common.emit_json(data)
         return
-    status = "official" if data["official"] else "PROVISIONAL (estimate: no official schedule loaded)"
+    status = _("official") if data["official"] else _("PROVISIONAL (estimate: no official schedule loaded)")
     typer.echo(
         _(
-            "{year}  {status}  source: {p2}  (working days: {p3})",
+            "{year}  {status}  source: {source}  (working days: {days})",
             year=year,
             status=status,
-            p2=_short(data["source"]),
-            p3=data["working_days"],
+            source=_short(data["source"]),
+            days=data["working_days"],
         )
     )
     if data["notice"]:
-        typer.echo(_("      notice: {p0}", p0=data["notice"]))
+        typer.echo(_("      notice: {notice}", notice=data["notice"]))
+    rows = []
     for m in data["months"]:
         off = (
             "; ".join(
                 (h["start"][5:] if h["start"] == h["end"] else f"{h['start'][5:]}–{h['end'][5:]}")
-                + f" {h['name']}"
+                + f" {_(h['name'])}"
                 for h in m["holidays"]
             )
             or "—"
         )
-        make_up = ", ".join(f"{w['date'][5:]} {w['weekday']}" for w in m["workdays"])
-        line = f"{MONTH[m['month'] - 1]}  {m['working_days']:2d} working days  off: {off}"
-        typer.echo(line + (f"   make-up: {make_up}" if make_up else ""))
+        make_up = ", ".join(f"{w['date'][5:]} {_weekday(WEEKDAY.index(w['weekday']))}" for w in m["workdays"])
+        rows.append([_month(m["month"]), m["working_days"], off, make_up])
+    common.table([_("month"), _("working days"), _("days off"), _("make-up working days")], rows)
 
 
 def _fmt(instant: datetime | None, tz: str) -> str:

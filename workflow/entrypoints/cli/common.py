@@ -11,6 +11,7 @@ stderr and a non-zero exit, never a traceback; ``--json`` gives scripts the same
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,19 +112,30 @@ def configuration_problem(exc: Any, lang: str) -> str:
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> None:
-    """Rows under translated headers, aligned by display width (a Chinese character is two
+    """Rows under translated headers (none: label/value lines), aligned by display width (a Chinese character is two
     columns wide), as plain text a terminal or a pipe reads alike."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for header in headers:
+    grid = Table(
+        box=box.SIMPLE_HEAD if headers else None,
+        show_header=bool(headers),
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+    )
+    for header in headers or [""] * max((len(r) for r in rows), default=0):
         grid.add_column(header, overflow="fold")
     for row in rows:
         grid.add_row(*("" if v is None else str(v) for v in row))
-    width = None if sys.stdout.isatty() else 200
-    Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(grid)
+    import io
+
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200
+    Console(file=buffer, width=width, highlight=False, color_system=None).print(grid)
+    for line in buffer.getvalue().splitlines():
+        typer.echo(line.rstrip())
 
 
 def _default(value: Any) -> Any:

@@ -52,7 +52,7 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
         _(
             "document {document_id}: {p1} ({moved}, version {version})",
             document_id=outcome.document_id,
-            p1=message or outcome.action,
+            p1=message or label("action", outcome.action, lang),
             moved=moved,
             version=outcome.version,
         )
@@ -82,11 +82,11 @@ def create(
         as_,
         title=title,
         doc_number=number,
-        body=_text(body, body_file, "the policy text") or "",
+        body=_text(body, body_file, _("the policy text")) or "",
         disclosure=disclosure,
         risk_assessment_needed=risk,
     )
-    _done(outcome, json_, "created")
+    _done(outcome, json_, _("created"))
 
 
 @doc_app.command("edit")
@@ -116,8 +116,8 @@ def edit(
         "doc_number": number,
         "disclosure": disclosure,
         "risk_assessment_needed": risk,
-        "body": _text(body, body_file, "the policy text"),
-        "plan": _text(plan, plan_file, "the plan"),
+        "body": _text(body, body_file, _("the policy text")),
+        "plan": _text(plan, plan_file, _("the plan")),
         "risk_assessment": risk_assessment,
         "response_plan": response_plan,
         "interpreter": interpreter,
@@ -125,7 +125,7 @@ def edit(
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         common.fail(_("nothing to change: give at least one option (see --help)"))
-    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, "edited")
+    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, _("edited"))
 
 
 @doc_app.command("attach")
@@ -156,19 +156,23 @@ def attach(
         return _done(
             outcome,
             json_,
-            f"material {outcome.details.get('material_id')} attached "
-            f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)",
+            _(
+                "material {id} attached ({type}, {size} bytes)",
+                id=outcome.details.get("material_id"),
+                type=outcome.details["file"]["type"],
+                size=outcome.details["file"]["size"],
+            ),
         )
     outcome = _workflow().add_material(
         as_,
         doc_id,
         form=form,
         title=title,
-        body=_text(body, file, "the material"),
+        body=_text(body, file, _("the material")),
         uri=uri,
         expected_version=if_version,
     )
-    _done(outcome, json_, f"material {outcome.details.get('material_id')} attached")
+    _done(outcome, json_, _("material {id} attached", id=outcome.details.get("material_id")))
 
 
 @doc_app.command("detach")
@@ -184,7 +188,7 @@ def detach(
     _done(
         _workflow().remove_material(as_, doc_id, material_id, expected_version=if_version),
         json_,
-        "material removed",
+        _("material removed"),
     )
 
 
@@ -198,7 +202,9 @@ def signers(
     json_: bool = JSON,
 ) -> None:
     """Name the people who must sign the package."""
-    _done(_workflow().set_signers(as_, doc_id, logins, expected_version=if_version), json_, "signers named")
+    _done(
+        _workflow().set_signers(as_, doc_id, logins, expected_version=if_version), json_, _("signers named")
+    )
 
 
 @doc_app.command("sign")
@@ -218,7 +224,9 @@ def sign(
     _done(
         outcome,
         json_,
-        "signed" + (f"; still to sign: {', '.join(left)}" if left else "; all signers have signed"),
+        _("signed; still to sign: {logins}", logins=", ".join(left))
+        if left
+        else _("signed; all signers have signed"),
     )
 
 
@@ -334,9 +342,16 @@ def post(
     if outcome.state_after == State.INTERPRETATION_POSTED:
         on_time = outcome.details.get("on_time")
         extra = (
-            "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
+            _("; on time")
+            if on_time
+            else _("; LATE by {days} working day(s)", days=outcome.details.get("working_days_late"))
         )
-    _done(outcome, json_, f"{channel} posting recorded{extra}")
+    lang = common.context().lang
+    _done(
+        outcome,
+        json_,
+        _("{channel} posting recorded{extra}", channel=label("channel", channel, lang), extra=extra),
+    )
 
 
 @doc_app.command("withdraw")

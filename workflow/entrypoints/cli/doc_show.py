@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 from workflow.services.documents.views import (
     DocumentSummary,
@@ -26,102 +27,135 @@ from workflow.services.documents.views import (
 
 def render_document(view: DocumentView, events: Sequence[TimelineEvent], lang: str, tz: str) -> None:
     """Print a document, its package, deadline, what is missing, and its timeline."""
-    typer.echo(
+    echo = typer.echo
+    echo(
         _(
-            "#{id} {title}  [{p2}]  unit {unit}",
+            "#{id} {title}  [{number}]  unit {unit}",
             id=view.id,
             title=view.title,
-            p2=view.doc_number or "-",
+            number=view.doc_number or "-",
             unit=view.unit,
         )
     )
-    typer.echo(
+    echo(
         _(
-            "  state: {p0}   version {version}   disclosure {p2}",
-            p0=label("state", view.state, lang),
+            "  state: {state}   version {version}   disclosure {disclosure}",
+            state=label("state", view.state, lang),
             version=view.version,
-            p2=view.disclosure or "-",
+            disclosure=label("disclosure", view.disclosure, lang) or "-",
         )
     )
-    typer.echo(_("  interpreter: {p0}   package {p1}", p0=view.interpreter or "-", p1=view.package_hash[:12]))
+    echo(
+        _(
+            "  interpreter: {login}   package {hash}",
+            login=view.interpreter or "-",
+            hash=view.package_hash[:12],
+        )
+    )
     for m in view.materials:
-        typer.echo(_("  material {id}: [{form}] {title}", id=m.id, form=m.form, title=m.title))
+        echo(_("  material {id}: [{form}] {title}", id=m.id, form=label("form", m.form, lang), title=m.title))
     for s in view.signers:
-        typer.echo(_("  signer {login}: {p1}", login=s.login, p1="signed" if s.signed else "not signed"))
-    if view.published_at:
-        typer.echo(
+        echo(
             _(
-                "  published {p0} at {publication_url}{p2}",
-                p0=_local(view.published_at, tz),
-                publication_url=view.publication_url,
-                p2=_claim(view.publication, tz, publication=True),
+                "  signer {login}: {status}",
+                login=s.login,
+                status=_("signed") if s.signed else _("not signed"),
+            )
+        )
+    if view.published_at:
+        echo(
+            _(
+                "  published {at} at {url}{claim}",
+                at=_local(view.published_at, tz),
+                url=view.publication_url,
+                claim=_claim(view.publication, tz, publication=True),
             )
         )
     if view.due_at:
-        flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
-        typer.echo(_("  interpretation due {p0}{flag}", p0=_local(view.due_at, tz), flag=flag))
+        flag = _(" (provisional: that year's holiday schedule is not loaded)") if view.due_provisional else ""
+        echo(_("  interpretation due {at}{flag}", at=_local(view.due_at, tz), flag=flag))
     if view.publication_evidence is not None:
-        typer.echo(_("  policy page evidence: {p0}", p0=_evidence(view.publication_evidence, lang)))
+        echo(_("  policy page evidence: {evidence}", evidence=_evidence(view.publication_evidence, lang, tz)))
     for p in view.postings:
-        typer.echo(
+        echo(
             _(
-                "  posted [{channel}] {p1} {p2} at {p3}{p4}",
-                channel=p.channel,
-                p1=p.outlet or "",
-                p2=p.url or p.evidence.note,
-                p3=_local(p.posted_at, tz),
-                p4=_claim(p, tz),
+                "  posted [{channel}] {outlet} {where} at {at}{claim}",
+                channel=label("channel", p.channel, lang),
+                outlet=p.outlet or "",
+                where=p.url or p.evidence.note,
+                at=_local(p.posted_at, tz),
+                claim=_claim(p, tz),
             )
         )
-        typer.echo(_("    evidence: {p0}", p0=_evidence(p.evidence, lang)))
+        echo(_("    evidence: {evidence}", evidence=_evidence(p.evidence, lang, tz)))
     for c in view.corrections:
-        typer.echo(
+        echo(
             _(
-                "  corrected {what} {p1} by {by}: {reason} ({p4})",
+                "  corrected {what} {at} by {by}: {reason} ({changes})",
                 what=c.what,
-                p1=_local(c.at, tz),
+                at=_local(c.at, tz),
                 by=c.by,
                 reason=c.reason,
-                p4=_changes(c.before or {}, c.after or {}, tz),
+                changes=_changes(c.before or {}, c.after or {}, tz),
             )
         )
     if view.on_time is not None:
-        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
-        typer.echo(
-            _(
-                "  result: {result}, {working_days_taken} working day(s) taken",
-                result=result,
-                working_days_taken=view.working_days_taken,
-            )
+        result = (
+            _("on time") if view.on_time else _("late by {days} working day(s)", days=view.working_days_late)
+        )
+        echo(
+            _("  result: {result}, {days} working day(s) taken", result=result, days=view.working_days_taken)
         )
     for step in view.next_steps:
-        status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
-        typer.echo(
+        sep = ";" if lang == "zh" else "; "
+        status = _("ready") if step.ready else _("missing: {what}", what=sep.join(step.missing))
+        echo(
             _(
-                "  next: {p0} ({trigger}): {status}",
-                p0=label("trigger", step.trigger, lang),
+                "  next: {name} ({trigger}): {status}",
+                name=label("trigger", step.trigger, lang),
                 trigger=step.trigger,
                 status=status,
             )
         )
     if events:
-        typer.echo(_("  timeline:"))
-        for e in events:
-            moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
-            via = f" via {e.channel}" if e.channel else ""
-            typer.echo(
-                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} "
-                f"{e.outcome}{moved}{via}"
-            )
+        echo(_("  timeline:"))
+        common.table(
+            [_("No."), _("time"), _("by"), _("action"), _("outcome"), _("state"), _("via")],
+            [
+                [
+                    e.seq,
+                    _local(e.at, tz),
+                    e.actor or _("system"),
+                    label("action", e.action, lang),
+                    label("outcome", e.outcome, lang),
+                    f"{label('state', e.state_before, lang)} → {label('state', e.state_after, lang)}"
+                    if e.state_before != e.state_after
+                    else "",
+                    e.channel or "",
+                ]
+                for e in events
+            ],
+        )
 
 
 def render_list(docs: Sequence[DocumentSummary], lang: str, tz: str) -> None:
-    """One line a document: id, unit, state, title and its due date."""
-    for d in docs:
-        due = f" due {_local(d.due_at, tz)}" + ("?" if d.due_provisional else "") if d.due_at else ""
-        typer.echo(f"{d.id:>6} {d.unit:<10} {label('state', d.state, lang):<10} {d.title}{due}")
+    """A table: id, unit, state, title and its due date (``?``: provisional)."""
     if not docs:
         typer.echo(_("no documents"))
+        return
+    common.table(
+        [_("id"), _("unit"), _("state"), _("title"), _("due")],
+        [
+            [
+                d.id,
+                d.unit,
+                label("state", d.state, lang),
+                d.title,
+                (_local(d.due_at, tz) + ("?" if d.due_provisional else "")) if d.due_at else "",
+            ]
+            for d in docs
+        ],
+    )
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any], tz: str) -> str:
@@ -147,22 +181,30 @@ def _claim(claim: PublicationClaimView | PostingView | None, tz: str, *, publica
     if claim is None or claim.recorded_at is None or claim.migrated:
         return ""
     if claim.awaiting_confirmation:
-        counts = "the deadline runs from the claim" if publication else "counts as recorded"
-        return f" (claimed; recorded {_local(claim.recorded_at, tz)}: CLAIM AWAITING CONFIRMATION, {counts})"
+        counts = _("the deadline runs from the claim") if publication else _("counts as recorded")
+        return _(
+            " (claimed; recorded {at}: CLAIM AWAITING CONFIRMATION, {counts})",
+            at=_local(claim.recorded_at, tz),
+            counts=counts,
+        )
     if claim.confirmed_by:
-        return f" (recorded {_local(claim.recorded_at, tz)}; claim confirmed by {claim.confirmed_by})"
+        return _(
+            " (recorded {at}; claim confirmed by {login})",
+            at=_local(claim.recorded_at, tz),
+            login=claim.confirmed_by,
+        )
     return ""
 
 
-def _evidence(e: Any, lang: str) -> str:
+def _evidence(e: Any, lang: str, tz: str = "Asia/Shanghai") -> str:
     """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
     parts = [label("evidence", e.status, lang)]
     if e.checked_at:
-        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
+        parts.append(_("checked {at}", at=_local(e.checked_at, tz)))
     if e.sha256:
         parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
     parts.extend(r["message"] for r in e.reasons)
-    return "; ".join(parts)
+    return (";" if lang == "zh" else "; ").join(parts)
 
 
 def _local(instant: Any, tz: str) -> str:

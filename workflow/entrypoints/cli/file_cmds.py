@@ -30,7 +30,7 @@ def replace_file(
         outcome = common.context().services.workflow.replace_file(
             as_, doc_id, material_id, source=fh, filename=file.name, expected_version=if_version
         )
-    doc_cmds._done(outcome, json_, f"material {material_id}: file replaced")
+    doc_cmds._done(outcome, json_, _("material {id}: file replaced", id=material_id))
 
 
 def download(

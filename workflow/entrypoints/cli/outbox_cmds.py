@@ -69,17 +69,20 @@ def outbox_list(
     if json_:
         return common.emit_json([r.as_dict() for r in rows])
     if not rows:
-        typer.echo("no emails" + (f" with status {status}" if status else ""))
+        typer.echo(_("no emails with status {status}", status=status) if status else _("no emails"))
         return
+    rows_out: list[list[object]] = []
     for r in rows:
         when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
-        line = (
-            f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
-            f"{when}  {_recipients(r)}  {r.subject}"
+        rows_out.append(
+            [r.id, r.status, r.attempts, r.event, r.document_id or "-", when, _recipients(r), r.subject]
         )
-        typer.echo(line)
         if r.status == "failed" and r.last_error:
-            typer.echo(_("{p0:>7}error: {last_error}", p0="", last_error=r.last_error))
+            rows_out.append(["", "", "", "", "", "", "", _("error: {problem}", problem=r.last_error)])
+    common.table(
+        [_("id"), _("status"), _("tries"), _("event"), _("document"), _("time"), _("to"), _("subject")],
+        rows_out,
+    )
 
 
 @outbox_app.command("show")
@@ -99,26 +102,34 @@ def outbox_show(
     def fmt(items: list[dict[str, str]]) -> str:
         return ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)
 
-    for label, value in (
-        ("id", row.id),
-        ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
-        ("status", row.status),
-        ("event", row.event),
-        ("document", row.document_id or "-"),
-        ("language", row.language),
-        ("to", fmt(row.to_list)),
-        ("cc", fmt(row.cc_list) or "-"),
-        ("subject", row.subject),
-        ("queued", _when(row.created_at)),
-        ("attempts", row.attempts),
-        ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
-        ("claimed by", f"{row.claimed_by} at {_when(row.claimed_at)}" if row.claimed_by else "-"),
-        ("sent", _when(row.sent_at)),
-        ("last error", row.last_error or "-"),
+    rows_out = [
+        (_("id"), row.id),
+        (
+            _("channel"),
+            row.channel
+            if row.channel == "email"
+            else _("{channel} robot of unit #{unit}", channel=row.channel, unit=row.unit_id),
+        ),
+        (_("status"), row.status),
+        (_("event"), row.event),
+        (_("document"), row.document_id or "-"),
+        (_("language"), row.language),
+        (_("to"), fmt(row.to_list)),
+        (_("cc"), fmt(row.cc_list) or "-"),
+        (_("subject"), row.subject),
+        (_("queued"), _when(row.created_at)),
+        (_("attempts"), row.attempts),
+        (_("next attempt"), _when(row.next_attempt_at) if row.status == "pending" else "-"),
+        (
+            _("claimed by"),
+            _("{login} at {at}", login=row.claimed_by, at=_when(row.claimed_at)) if row.claimed_by else "-",
+        ),
+        (_("sent"), _when(row.sent_at)),
+        (_("last error"), row.last_error or "-"),
         ("message-id", row.message_id or "-"),
-        ("dedupe key", row.dedupe_key or "-"),
-    ):
-        typer.echo(f"{label:<13} {value}")
+        (_("dedupe key"), row.dedupe_key or "-"),
+    ]
+    common.table([_("field"), _("value")], [list(r) for r in rows_out])
     typer.echo("")
     typer.echo(row.body_text.rstrip())
 

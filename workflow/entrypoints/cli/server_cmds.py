@@ -160,7 +160,8 @@ def token_create(
     if json_:
         return common.emit_json({**view, "token": secret})
     typer.echo(secret)
-    until = f", valid until {view['expires_at']:%Y-%m-%d %H:%M} UTC" if view["expires_at"] else ""
+    zone = common.context().settings.timezone
+    until = _(", valid until {at}", at=_local_minute(view["expires_at"], zone)) if view["expires_at"] else ""
     common.stderr(
         _(
             "token {p0} ({p1}…) for {login} created{until}; copy it now, it is not shown again",
@@ -172,6 +173,18 @@ def token_create(
     )
 
 
+def _local_minute(instant: Any, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M%z")
+
+
+def _local_day(instant: Any, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
+
+
 @token_app.command("list")
 @api_errors
 def token_list(
@@ -181,20 +194,28 @@ def token_list(
     tokens = _tokens().list(login)
     if json_:
         return common.emit_json(tokens)
-    for t in tokens:
-        state = (
-            f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}"
-            if t["revoked_at"]
-            else "expired"
-            if not t["active"]
-            else "active"
+    zone = common.context().settings.timezone
+    if tokens:
+        common.table(
+            [_("id"), _("login"), _("prefix"), _("state"), _("expires"), _("last used"), _("name")],
+            [
+                [
+                    t["id"],
+                    t["login"],
+                    f"{t['prefix']}…",
+                    _("revoked {at} by {login}", at=f"{t['revoked_at']:%Y-%m-%d}", login=t["revoked_by"])
+                    if t["revoked_at"]
+                    else _("expired")
+                    if not t["active"]
+                    else _("active"),
+                    _local_day(t["expires_at"], zone) if t["expires_at"] else _("no expiry"),
+                    _local_minute(t["last_used_at"], zone) if t["last_used_at"] else _("never used"),
+                    t["name"],
+                ]
+                for t in tokens
+            ],
         )
-        expires = f"expires {t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "no expiry"
-        used = f"used {t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
-        typer.echo(
-            f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}"
-        )
-    if not tokens:
+    else:
         typer.echo(_("no tokens"))
 
 
