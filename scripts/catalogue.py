@@ -93,18 +93,34 @@ def problems() -> tuple[list[str], list[str]]:
 
 def update() -> None:
     """Add what the source gained (untranslated), drop what it lost, keep every translation."""
+    from datetime import datetime
+
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
     found = extract()
-    old = {m.id: m.string for m in read() if m.id} if PO.exists() else {}
-    catalogue = Catalog(locale="zh_CN", domain="santongbu", project="santongbu", fuzzy=False)
+    previous = read() if PO.exists() else None
+    old = {m.id: m.string for m in previous if m.id} if previous else {}
+    created = previous.creation_date if previous else datetime.now().astimezone()
+    catalogue = Catalog(
+        locale="zh_CN",
+        domain="santongbu",
+        project="santongbu",
+        version="0.1",
+        creation_date=created,
+        revision_date=created,
+        last_translator="santongbu maintainers",
+        language_team="santongbu maintainers",
+        fuzzy=False,
+    )
     for message, where in sorted(found.items()):
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
         catalogue.add(message, old.get(message, ""), locations=locations)
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as handle:
-        write_po(handle, catalogue, width=110, omit_header=False, sort_output=True)
+        # No source locations: they would change with every edit elsewhere and say nothing a
+        # grep does not; sorted by msgid, so a merge sees one added line where one was added.
+        write_po(handle, catalogue, width=110, no_location=True, sort_output=True)
 
 
 if __name__ == "__main__":

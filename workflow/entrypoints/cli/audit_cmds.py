@@ -105,9 +105,15 @@ def keygen(
     if json_:
         return common.emit_json(out)
     typer.echo(
-        f"{'rotated' if rotate else 'created'} {output}: active key {keyring.active.key_id}"
+        (_("rotated {file}", file=output) if rotate else _("created {file}", file=output))
+        + _(": active key {key}", key=keyring.active.key_id)
         + (
-            f" (after {old}; key_rotated is {out['event']['chain']} seq {out['event']['seq']})"
+            _(
+                " (after {old}; key_rotated is {chain} seq {seq})",
+                old=old,
+                chain=out["event"]["chain"],
+                seq=out["event"]["seq"],
+            )
             if rotate
             else ""
         )
@@ -200,7 +206,7 @@ def verify(
     if json_:
         common.emit_json(report.as_dict())
     else:
-        since = f", since anchor {report.since_anchor}" if report.since_anchor else ""
+        since = _(", since anchor {anchor}", anchor=report.since_anchor) if report.since_anchor else ""
         typer.echo(
             _(
                 "checked {events} events in {chains} chains, {documents} documents, against {checkpoints} checkpoint(s) and {anchors} anchor(s){since}; {p6}",
@@ -210,19 +216,23 @@ def verify(
                 checkpoints=report.checkpoints,
                 anchors=report.anchors,
                 since=since,
-                p6="keyed" if report.keyed else "NOT KEYED",
+                p6=_("keyed") if report.keyed else _("NOT KEYED"),
             )
         )
         for note in report.notes:
             typer.echo(_("note: {note}", note=note))
         for b in report.breaks:
             after = (
-                f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}"
+                _(
+                    "; {n} later event(s) unverifiable: ids {ids}",
+                    n=len(b.events_after),
+                    ids=b.events_after[:20],
+                )
                 if b.events_after
                 else ""
             )
-            where = f"event id {b.event_id}, " if b.event_id else ""
-            at = f" at seq {b.seq}" if b.seq is not None else ""
+            where = _("event id {id}, ", id=b.event_id) if b.event_id else ""
+            at = _(" at seq {seq}", seq=b.seq) if b.seq is not None else ""
             typer.echo(
                 _(
                     "BROKEN {chain}{at} ({where}{problem}){after}",

@@ -101,8 +101,12 @@ def edit(
     body_file: Path | None = typer.Option(None, "--body-file"),
     plan: str | None = typer.Option(None, "--plan", help="The interpretation plan (解读方案)."),
     plan_file: Path | None = typer.Option(None, "--plan-file"),
-    risk_assessment: str | None = typer.Option(None, "--risk-assessment", help="舆情风险评估."),
-    response_plan: str | None = typer.Option(None, "--response-plan", help="应对处置预案."),
+    risk_assessment: str | None = typer.Option(
+        None, "--risk-assessment", help="The public-opinion risk assessment (text)."
+    ),
+    response_plan: str | None = typer.Option(
+        None, "--response-plan", help="The response plan for public opinion (text)."
+    ),
     interpreter: str | None = typer.Option(
         None, "--interpreter", help="Login of the interpreter, from the drafting unit."
     ),

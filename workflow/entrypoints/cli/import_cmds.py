@@ -94,9 +94,12 @@ def template(
     else:
         common.fail(_("write an .xlsx or a .csv file"))
     typer.echo(
-        f"template written to {path} ({len(header)} columns; required: "
-        + ", ".join(zh for zh, required in COLUMNS.values() if required)
-        + ")"
+        _(
+            "template written to {path} ({n} columns; required: {columns})",
+            path=path,
+            n=len(header),
+            columns=", ".join(zh for zh, required in COLUMNS.values() if required),
+        )
     )
 
 

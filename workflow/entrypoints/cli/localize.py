@@ -131,6 +131,7 @@ def build_command(app: Any, lang: str) -> click.Command:
                 param.help = gettext(help_, lang)  # type: ignore[attr-defined]
             if param.metavar is None and not getattr(param, "hidden", False):
                 param.metavar = _metavar(param, lang)
+        _help_option(command, lang)
         original = command.get_usage
 
         def usage(self: click.Command, ctx: click.Context, original: Any = original) -> str:
@@ -139,6 +140,20 @@ def build_command(app: Any, lang: str) -> click.Command:
 
         command.get_usage = MethodType(usage, command)  # type: ignore[method-assign]
     return root
+
+
+def _help_option(command: Any, lang: str) -> None:
+    """``--help`` itself, made by click on first use: its words and no ``<bool>``."""
+    original = command.get_help_option
+
+    def help_option(self: Any, ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None:
+            option.help = gettext(_HELP_OPTION, lang)
+            option.metavar = ""
+        return option
+
+    command.get_help_option = MethodType(help_option, command)
 
 
 def _option_name(exc: click.ClickException) -> str:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 
@@ -42,28 +43,16 @@ def sweep_cmd(
     lang = ctx.lang
     when = report.now.astimezone(ZoneInfo(ctx.settings.timezone))
     if not report.fired:
-        typer.echo(
-            f"{when:%Y-%m-%d %H:%M %z}: " + ("没有到期的提醒或升级" if lang == "zh" else "nothing due")
-        )
+        typer.echo(_("{at}: nothing due", at=when.strftime("%Y-%m-%d %H:%M %z")))
     for f in report.fired:
         n, emails = f.working_days_overdue, len(f.outbox_ids)
-        if lang == "zh":
-            typer.echo(
-                f"#{f.document_id} {f.level}"
-                + (f"(逾期满 {n} 个工作日)" if n else "")
-                + f" → {emails} 封邮件已排队"
-            )
-        else:
-            typer.echo(
-                f"#{f.document_id} {f.level}"
-                + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
-                + f" → {emails} email{'s' if emails != 1 else ''} queued"
-            )
-    if report.deferred:
         typer.echo(
-            ("留待下次巡检: " if lang == "zh" else "left for the next sweep: ")
-            + ", ".join(f"#{d}" for d in report.deferred)
+            f"#{f.document_id} {label('level', f.level, lang)}"
+            + (_(" ({n} working day(s) overdue)", n=n) if n else "")
+            + _(" → {n} email(s) queued", n=emails)
         )
+    if report.deferred:
+        typer.echo(_("left for the next sweep: {ids}", ids=", ".join(f"#{d}" for d in report.deferred)))
 
 
 @common.command

@@ -150,7 +150,7 @@ def outbox_deliver(
         typer.echo(_("nothing to deliver"))
         return
     for o in report.outcomes:
-        extra = f" (next try {_when(o.next_attempt_at)})" if o.next_attempt_at else ""
+        extra = _(" (next try {at})", at=_when(o.next_attempt_at)) if o.next_attempt_at else ""
         typer.echo(
             _(
                 "{outbox_id:>5}  {result:<7}  attempt {attempts}  {detail}{extra}",

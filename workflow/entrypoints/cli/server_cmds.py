@@ -203,7 +203,11 @@ def token_list(
                     t["id"],
                     t["login"],
                     f"{t['prefix']}…",
-                    _("revoked {at} by {login}", at=f"{t['revoked_at']:%Y-%m-%d}", login=t["revoked_by"])
+                    _(
+                        "revoked {at} by {login}",
+                        at=t["revoked_at"].strftime("%Y-%m-%d"),
+                        login=t["revoked_by"],
+                    )
                     if t["revoked_at"]
                     else _("expired")
                     if not t["active"]
