@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import typer
 
 from states.i18n import Text, localize
+from states.i18n import _ as N_
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -90,10 +91,8 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
 
 def configuration_problem(exc: Any, lang: str) -> str:
     """A settings :class:`pydantic.ValidationError` in our own words: which setting, which value."""
-    from states.i18n import _ as mark
-
     problems = [
-        mark(
+        N_(
             "{setting} does not accept {value}",
             setting="SANTONGBU_" + "_".join(map(str, e["loc"])).upper(),
             value=repr(e.get("input")),
@@ -101,14 +100,8 @@ def configuration_problem(exc: Any, lang: str) -> str:
         for e in exc.errors()
     ]
     sep = ";" if lang == "zh" else "; "
-    return str(
-        localize(
-            mark(
-                "configuration error: {problems}", problems=sep.join(str(localize(p, lang)) for p in problems)
-            ),
-            lang,
-        )
-    )
+    found = sep.join(str(localize(p, lang)) for p in problems)
+    return str(localize(N_("configuration error: {problems}", problems=found), lang))
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> None:

@@ -41,7 +41,9 @@ def password(
         if password_stdin:
             secret = sys.stdin.readline().rstrip("\r\n")
         else:
-            secret = typer.prompt(f"new password for {login}", hide_input=True, confirmation_prompt=True)
+            secret = typer.prompt(
+                _("new password for {login}", login=login), hide_input=True, confirmation_prompt=True
+            )
         problem = password_problem(login, secret)
         if problem:
             common.fail(_("password not accepted: {problem}", problem=problem))
