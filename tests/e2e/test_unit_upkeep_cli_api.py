@@ -44,7 +44,7 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
         "admin",
     )
     assert code == 0, out
-    assert out.strip() == "unit spc changed: supervising  mailbox=spc2@jtj.example.cn  head=liu.spc"
+    assert out.strip() == "处室 spc 已修改:supervising  mailbox=spc2@jtj.example.cn  head=liu.spc"
     # The webhook from stdin, so it stays out of the shell history; never printed back.
     code, out = run(
         db,
