@@ -79,7 +79,7 @@ def test_cli_attach_any_file_replace_and_download(db, tmp_path, monkeypatch) -> 
     mid = str(details["material_id"])
     (tmp_path / "新图.pdf").write_bytes(pdf())
     code, out, _ = run("doc", "replace-file", doc, mid, "--file", "新图.pdf", "--as", "liu.spc")
-    assert code == 0 and "file replaced" in out
+    assert code == 0 and "已更换文件" in out
     code, out, _ = run("doc", "download", doc, mid, "--as", "lin.zfc", "-o", str(tmp_path / "got.pdf"))
     assert code == 0 and (tmp_path / "got.pdf").read_bytes() == pdf()
     code, out, err = run("doc", "download", doc, mid, "--as", "xu.kxc")

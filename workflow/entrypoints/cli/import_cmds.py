@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common, doc_cmds
 from workflow.entrypoints.cli.common import _
 from workflow.services.documents.import_rows import COLUMNS
@@ -48,7 +49,8 @@ def import_(
     report = common.context().services.workflow.import_documents(as_, path, dry_run=dry_run)
     if json_:
         return common.emit_json(report.as_dict())
-    states = ", ".join(f"{state} {n}" for state, n in sorted(report.by_state.items()))
+    lang = common.context().lang
+    states = ", ".join(f"{label('state', state, lang)} {n}" for state, n in sorted(report.by_state.items()))
     count = sum(report.by_state.values())
     if report.dry_run:
         typer.echo(
