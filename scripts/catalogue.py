@@ -25,18 +25,36 @@ KEYWORDS = {"_": None, "N_": None}  # N_: the kernel's lazy _ imported under ano
 
 
 def extract_cli_help(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:
-    """A Babel extraction method: ``help=`` strings and command docstrings of a typer module."""
+    """A Babel extraction method: ``help=`` strings (literal, or a module constant) and the
+    docstrings of a typer module's commands (decorated, or registered by ``app.command(...)(fn)``)."""
     tree = ast.parse(fileobj.read().decode("utf-8"))
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name) and isinstance(node.value.value, str)
+    }
+    registered = {
+        arg.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and _is_command(node.func)
+        for arg in node.args
+        for arg in [arg, *(arg.args if isinstance(arg, ast.Call) else [])]  # command(common.command(fn))
+        if isinstance(arg, ast.Name)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             for kw in node.keywords:
-                if (
-                    kw.arg == "help"
-                    and isinstance(kw.value, ast.Constant)
-                    and isinstance(kw.value.value, str)
-                ):
+                if kw.arg != "help":
+                    continue
+                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                     yield kw.value.lineno, "", kw.value.value, []
-        if isinstance(node, ast.FunctionDef) and any(_is_command(d) for d in node.decorator_list):
+                elif isinstance(kw.value, ast.Name) and kw.value.id in constants:
+                    yield kw.value.lineno, "", constants[kw.value.id].strip(), []  # typer strips it
+        if isinstance(node, ast.FunctionDef) and (
+            node.name in registered or any(_is_command(d) for d in node.decorator_list)
+        ):
             doc = ast.get_docstring(node, clean=True)
             if doc:
                 yield node.lineno, "", doc, []

@@ -41,27 +41,16 @@ Day 1 is the first working day after the day of publication, whatever the time; 
 Needs no database: without one the packages' calendars are used; with a set-up database, years loaded by an administrator take precedence. Nothing is created.
 
 \b
-Example:
+Examples (docs/calendar.md shows their output):
   $ santongbu deadline --published 2019-09-27
-  published    2019-09-27 00:00:00+08:00 (Fri)
-  due          2019-10-08 23:59:59+08:00 (Tue)   [2019-10-08T15:59:59Z]
-  counted      3 working days: 2019-09-29 Sun (make-up), 2019-09-30 Mon, 2019-10-08 Tue
-  provisional  no
-  calendar     packages: 2019 chinesecalendar 1.11.0 (official)
-
-\b
   $ santongbu deadline --published 2026-12-30T10:00 --json
 """
 
-SHOW_HELP = """Show a year month by month: days off, make-up working days (调休), working days per month, and where the schedule comes from (an administrator's file or a package; official or provisional).
+SHOW_HELP = """Show a year month by month: days off, make-up working days, working days per month, and where the schedule comes from (an administrator's file or a package; official or provisional).
 
 \b
-Example:
+Example (docs/calendar.md shows its output):
   $ santongbu calendar show 2026
-  2026  official  source: chinesecalendar 1.11.0  (working days: 248)
-  Jan  21 working days  off: 01-01–01-03 New Year's Day   make-up: 01-04 Sun
-  Feb  16 working days  off: 02-15–02-23 Spring Festival   make-up: 02-14 Sat, 02-28 Sat
-  ...
 """
 
 LOAD_HELP = """Load or correct a year's holiday schedule from a TOML file (administrators only; format in docs/calendar.md).
@@ -69,12 +58,8 @@ LOAD_HELP = """Load or correct a year's holiday schedule from a TOML file (admin
 The file replaces whatever was known for that year (package data or an earlier load). Every open deadline (published, interpretation not yet posted) is recomputed; each one that changes gets an audit event, and the load itself one on the system chain. A file with any mistake loads nothing.
 
 \b
-Example:
+Example (docs/calendar.md shows its output):
   $ santongbu calendar load 2027.toml --as admin
-  loaded 2027 from 2027.toml: official, 30 days off, 6 make-up working days
-  open deadlines: 3 checked, 2 moved, 0 only changed their provisional flag
-    document 1: OLD DUE (provisional) → NEW DUE
-    ...
 """
 
 

@@ -313,7 +313,7 @@ def file_undisclosed(
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
-    """File a signed document marked 不予公开 without publication."""
+    """File a signed document marked not to be disclosed (不予公开), without publication."""
     _fire("file_undisclosed", doc_id, as_, json_, if_version, reason=reason)
 
 

@@ -121,7 +121,7 @@ def build_command(app: Any, lang: str) -> click.Command:
         for attr in ("help", "short_help", "epilog"):
             value = getattr(command, attr, None)
             if value:
-                setattr(command, attr, gettext(value, lang))
+                setattr(command, attr, gettext(value.strip(), lang))
         command.options_metavar = gettext(_OPTIONS, lang)
         if hasattr(command, "commands"):
             command.subcommand_metavar = gettext(_COMMAND_ARGS, lang)  # type: ignore[attr-defined]

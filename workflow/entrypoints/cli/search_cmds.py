@@ -28,10 +28,10 @@ def search(
     as_: str = doc_cmds.AS,
     json_: bool = doc_cmds.JSON,
 ) -> None:
-    """Search documents by title, 文号, body and plan text, newest first.
+    """Search documents by title, document number (文号), body and plan text, newest first.
 
     Words of three characters or more are found anywhere in the text; shorter words narrow
-    them, or on their own are looked for in titles and 文号 only.
+    them, or on their own are looked for in titles and document numbers (文号) only.
     """
     found = common.context().services.workflow.search_documents(
         as_, text, state=state, unit_code=unit, period=period, limit=limit, before_id=before_id
