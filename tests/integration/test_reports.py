@@ -1012,7 +1012,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     code, out, _ = cli(
         "report", "ledger", "--as", AUDITOR, "--period", "2024", "--csv", "--output", str(target)
     )
-    assert code == 0 and "6 row(s)" in out
+    assert code == 0 and "写入 6 行" in out
     assert read_csv(target.read_text(encoding="utf-8"))[1][5] == "福州市元旦交通保障方案"
     code, out, _ = cli("report", "year-end", "--as", AUDITOR, "--period", "2024")
     assert code == 0 and "审批处" in out and "合计" in out

@@ -243,7 +243,7 @@ def verify(
                     after=after,
                 )
             )
-        typer.echo("audit trail intact" if report.ok else "audit trail BROKEN")
+        typer.echo(_("audit trail intact") if report.ok else _("audit trail BROKEN"))
     if not report.ok:
         raise typer.Exit(1)
 

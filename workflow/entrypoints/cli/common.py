@@ -90,15 +90,23 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
 
 
 def configuration_problem(exc: Any, lang: str) -> str:
-    """A settings :class:`pydantic.ValidationError` in our own words: which setting, which value."""
-    problems = [
-        N_(
-            "{setting} does not accept {value}",
-            setting="SANTONGBU_" + "_".join(map(str, e["loc"])).upper(),
-            value=repr(e.get("input")),
-        )
-        for e in exc.errors()
-    ]
+    """A settings :class:`pydantic.ValidationError` in our own words: which setting, and the
+    value unless it may be a secret; a rule across settings says what its validator says."""
+    problems: list[Any] = []
+    for e in exc.errors():
+        name = "_".join(map(str, e["loc"])).upper()
+        if not name:  # a rule across settings (settings.py): its own sentence, which names them
+            problems.append(str(e["msg"]).removeprefix("Value error, "))
+        elif any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+            problems.append(N_("SANTONGBU_{setting} does not accept that value", setting=name))
+        else:
+            problems.append(
+                N_(
+                    "{setting} does not accept {value}",
+                    setting="SANTONGBU_" + name,
+                    value=repr(e.get("input")),
+                )
+            )
     sep = ";" if lang == "zh" else "; "
     found = sep.join(str(localize(p, lang)) for p in problems)
     return str(localize(N_("configuration error: {problems}", problems=found), lang))
