@@ -1020,7 +1020,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     assert code == 0 and "福州市城市公交管理办法" in out
     # Mistakes: one line, non-zero exit, no traceback.
     for args, words in [
-        (("report", "ledger", "--as", AUDITOR, "--period", "2024-13"), "period"),
+        (("report", "ledger", "--as", AUDITOR, "--period", "2024-13"), "期间 无效"),
         (("report", "overdue", "--as", "liu.spc"), "不是监督或审计人员"),
         (("report", "on-time", "--as", AUDITOR, "--by", "week"), "--by"),
         (("report", "late", "--as", AUDITOR, "--unit", "nope"), "nope"),
@@ -1031,7 +1031,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
         assert code != 0 and words in err and "Traceback" not in out + err, (args, out, err)
         assert len(err.strip().splitlines()) == 1, err
     code, out, err = cli("audit", "events", "--as", AUDITOR, "--action", "publish", "--limit", "2")
-    assert code == 0 and "more events: add --after-id" in err
+    assert code == 0 and "还有更多事件:加 --after-id" in err
     code, out, _ = cli("audit", "events", "--as", AUDITOR, "--outcome", "refused", "--csv")
     rows = read_csv(out)
     assert rows[0][:4] == ["编号", "时间", "文件", "操作人"]

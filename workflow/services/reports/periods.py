@@ -99,8 +99,8 @@ def parse_period(text: str, tz: str = "Asia/Shanghai") -> Period:
             if last < first:
                 raise invalid("period", _("{p0} is before {p1}", p0=m[2], p1=m[1]))
             return Period(value, first, last, tz)
-    except ValueError as exc:
-        raise invalid("period", _("'{text}' is not a valid date ({exc})", text=text, exc=exc)) from None
+    except ValueError:
+        raise invalid("period", _("'{text}' is not a valid date", text=text)) from None
     raise invalid(
         "period",
         _(
