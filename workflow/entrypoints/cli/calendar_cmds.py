@@ -362,7 +362,7 @@ def load(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        common.fail(_("{file}: cannot be read ({strerror})", file=file, strerror=exc.strerror))
+        common.fail(_("{file}: cannot be read ({strerror})", file=file, strerror=common.os_problem(exc)))
     _require_database(ctx)
     result = ctx.services.calendar.load(as_, data, file.name)
     if json_:

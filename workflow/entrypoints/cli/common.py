@@ -89,6 +89,20 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def os_problem(exc: BaseException) -> str:
+    """Why a file could not be read or written, in the invocation's language (the operating
+    system's own words are English)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return _("not UTF-8 text (byte {start})", start=exc.start)
+    if isinstance(exc, FileNotFoundError):
+        return _("no such file or folder")
+    if isinstance(exc, IsADirectoryError):
+        return _("it is a folder")
+    if isinstance(exc, PermissionError):
+        return _("permission denied")
+    return str(getattr(exc, "strerror", None) or exc)
+
+
 def configuration_problem(exc: Any, lang: str) -> str:
     """A settings :class:`pydantic.ValidationError` in our own words: which setting, and the
     value unless it may be a secret; a rule across settings says what its validator says."""

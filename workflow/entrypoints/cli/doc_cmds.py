@@ -35,7 +35,9 @@ def _text(value: str | None, file: Path | None, what: str) -> str | None:
         try:
             return file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            common.fail(_("{what}: cannot read {file}: {exc}", what=what, file=file, exc=exc))
+            common.fail(
+                _("{what}: cannot read {file}: {exc}", what=what, file=file, exc=common.os_problem(exc))
+            )
     return value
 
 

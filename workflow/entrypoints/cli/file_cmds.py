@@ -25,7 +25,7 @@ def replace_file(
     try:
         fh = file.open("rb")
     except OSError as exc:
-        common.fail(_("--file: cannot read {file}: {p1}", file=file, p1=exc.strerror or exc))
+        common.fail(_("--file: cannot read {file}: {p1}", file=file, p1=common.os_problem(exc)))
     with fh:
         outcome = common.context().services.workflow.replace_file(
             as_, doc_id, material_id, source=fh, filename=file.name, expected_version=if_version
@@ -50,7 +50,7 @@ def download(
         with got.path.open("rb") as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
     except OSError as exc:
-        common.fail(_("cannot write {target}: {p1}", target=target, p1=exc.strerror or exc))
+        common.fail(_("cannot write {target}: {p1}", target=target, p1=common.os_problem(exc)))
     typer.echo(
         _(
             "{size} bytes ({mime}) written to {target}; sha256 {sha256}",

@@ -76,7 +76,7 @@ def emit_table(
         try:
             write_xlsx(table, xlsx, lang)
         except OSError as exc:
-            common.fail(_("--xlsx: cannot write {xlsx}: {p1}", xlsx=xlsx, p1=exc.strerror or exc))
+            common.fail(_("--xlsx: cannot write {xlsx}: {p1}", xlsx=xlsx, p1=common.os_problem(exc)))
         typer.echo(_("{p0} row(s) written to {xlsx}", p0=len(table.rows), xlsx=xlsx))
         return
     if csv_:
@@ -84,7 +84,9 @@ def emit_table(
             try:
                 export.save_csv(table, output, lang)
             except OSError as exc:
-                common.fail(_("--output: cannot write {output}: {p1}", output=output, p1=exc.strerror or exc))
+                common.fail(
+                    _("--output: cannot write {output}: {p1}", output=output, p1=common.os_problem(exc))
+                )
             typer.echo(_("{p0} row(s) written to {output}", p0=len(table.rows), output=output))
         else:
             typer.echo(export.to_csv(table, lang), nl=False)
@@ -99,7 +101,7 @@ def emit_table(
         try:
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            common.fail(_("--output: cannot write {output}: {p1}", output=output, p1=exc.strerror or exc))
+            common.fail(_("--output: cannot write {output}: {p1}", output=output, p1=common.os_problem(exc)))
         typer.echo(_("{p0} row(s) written to {output}", p0=len(table.rows), output=output))
     else:
         typer.echo(text)
