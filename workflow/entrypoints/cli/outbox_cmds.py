@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
@@ -75,7 +76,16 @@ def outbox_list(
     for r in rows:
         when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
         rows_out.append(
-            [r.id, r.status, r.attempts, r.event, r.document_id or "-", when, _recipients(r), r.subject]
+            [
+                r.id,
+                r.status,
+                r.attempts,
+                label("event", r.event, common.context().lang),
+                r.document_id or "-",
+                when,
+                _recipients(r),
+                r.subject,
+            ]
         )
         if r.status == "failed" and r.last_error:
             rows_out.append(["", "", "", "", "", "", "", _("error: {problem}", problem=r.last_error)])
@@ -111,7 +121,7 @@ def outbox_show(
             else _("{channel} robot of unit #{unit}", channel=row.channel, unit=row.unit_id),
         ),
         (_("status"), row.status),
-        (_("event"), row.event),
+        (_("event"), label("event", row.event, common.context().lang)),
         (_("document"), row.document_id or "-"),
         (_("language"), row.language),
         (_("to"), fmt(row.to_list)),
