@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from notifications.transports import DeliveryError, Sent
+from states.i18n import _
 from states.permissions import may_administer
 from states.reasons import Reason
 from states.snapshot import SYSTEM, ActorSnapshot
@@ -269,7 +270,10 @@ def retry(db: Database, outbox_id: int, actor: ActorSnapshot, clock: Clock) -> O
             return refusal
         if row is None:
             raise NotFound(
-                Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"})
+                Reason(
+                    "invalid",
+                    {"field": "outbox id", "problem": _("no email with id {outbox_id}", outbox_id=outbox_id)},
+                )
             )
         if row.status not in ("failed", "pending"):
             problem = (

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from notifications import robots
 from notifications.recipients import ROUTES, Resolved, resolve
 from notifications.render import EVENTS, format_instant
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -192,7 +193,7 @@ def _prepare(
         if recipients.empty:
             prepared.not_queued = {
                 "event": event,
-                "problem": "no valid recipient",
+                "problem": _("no valid recipient"),
                 "skipped": recipients.skipped,
             }
         else:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from states.i18n import _
+
 VERIFIED, MISMATCH, UNREACHABLE, UNCHECKED, PENDING = (
     "verified",
     "mismatch",
@@ -38,61 +40,29 @@ PUBLICATION = "publication"
 # How a re-check compares with the check before it.
 FIRST, SAME, CHANGED, DISAPPEARED = "first", "same", "changed", "disappeared"
 
-# Reason codes and their messages; states/reasons.py merges them into its MESSAGES.
-MESSAGES: dict[str, dict[str, str]] = {
+# Reason codes and their messages (English; Chinese in the catalogue, states/i18n.py);
+# states/reasons.py merges them into its MESSAGES.
+MESSAGES: dict[str, str] = {
     # mismatch: the page answered but does not bear the claim out
-    "title_not_found": {
-        "zh": "页面未提及文件标题或文号",
-        "en": "the page names neither the document's title nor its number",
-    },
-    "no_policy_link": {
-        "zh": "解读页面未链接政策文件 {url}",
-        "en": "the interpretation page does not link to the policy document {url}",
-    },
-    "no_back_link": {
-        "zh": "政策文件页面未链接本解读页面",
-        "en": "the policy page does not link back to this interpretation",
-    },
-    "date_later": {
-        "zh": "页面显示的日期 {page_date} 晚于登记的时间 {claimed}",
-        "en": "the page's date {page_date} is later than the claimed {claimed}",
-    },
-    "not_html": {
-        "zh": "页面类型为 {content_type},无法核对内容",
-        "en": "the page is {content_type}, whose content cannot be checked",
-    },
+    "title_not_found": _("the page names neither the document's title nor its number"),
+    "no_policy_link": _("the interpretation page does not link to the policy document {url}"),
+    "no_back_link": _("the policy page does not link back to this interpretation"),
+    "date_later": _("the page's date {page_date} is later than the claimed {claimed}"),
+    "not_html": _("the page is {content_type}, whose content cannot be checked"),
     # unreachable: no usable answer
-    "http_status": {"zh": "网页返回 HTTP {status}", "en": "the page answered HTTP {status}"},
-    "timeout": {"zh": "访问超时({phase})", "en": "timed out ({phase})"},
-    "dns_failed": {"zh": "无法解析域名 {host}", "en": "the name {host} does not resolve"},
-    "connect_failed": {"zh": "无法连接 {host}:{problem}", "en": "could not connect to {host}: {problem}"},
-    "too_large": {
-        "zh": "页面超过 {limit} 字节的上限",
-        "en": "the page is larger than the limit of {limit} bytes",
-    },
-    "redirect_loop": {"zh": "重定向循环:{url}", "en": "a redirect loop at {url}"},
-    "too_many_redirects": {
-        "zh": "重定向超过 {limit} 次",
-        "en": "more than {limit} redirects",
-    },
-    "bad_url": {"zh": "网址无效:{url}", "en": "not a usable http(s) URL: {url}"},
-    "host_not_allowed": {
-        "zh": "{host} 不在允许访问的网站名单内(SANTONGBU_EVIDENCE_ALLOWED_HOSTS)",
-        "en": "{host} is not in the allow-list (SANTONGBU_EVIDENCE_ALLOWED_HOSTS)",
-    },
-    "address_not_allowed": {
-        "zh": "{host} 指向内网或保留地址 {address},未访问",
-        "en": "{host} resolves to the private or reserved address {address}; not fetched",
-    },
-    "content_encoding": {
-        "zh": "不支持的内容编码 {encoding}",
-        "en": "unsupported content encoding {encoding}",
-    },
-    "no_such_check": {"zh": "没有编号为 {id} 的核验记录", "en": "no evidence check {id}"},
-    "disappeared": {
-        "zh": "此前核验通过的页面已无法访问",
-        "en": "the page, verified before, can no longer be reached",
-    },
+    "http_status": _("the page answered HTTP {status}"),
+    "timeout": _("timed out ({phase})"),
+    "dns_failed": _("the name {host} does not resolve"),
+    "connect_failed": _("could not connect to {host}: {problem}"),
+    "too_large": _("the page is larger than the limit of {limit} bytes"),
+    "redirect_loop": _("a redirect loop at {url}"),
+    "too_many_redirects": _("more than {limit} redirects"),
+    "bad_url": _("not a usable http(s) URL: {url}"),
+    "host_not_allowed": _("{host} is not in the allow-list (SANTONGBU_EVIDENCE_ALLOWED_HOSTS)"),
+    "address_not_allowed": _("{host} resolves to the private or reserved address {address}; not fetched"),
+    "content_encoding": _("unsupported content encoding {encoding}"),
+    "no_such_check": _("no evidence check {id}"),
+    "disappeared": _("the page, verified before, can no longer be reached"),
 }
 
 

@@ -192,7 +192,7 @@ def test_reserved_names_are_refused_by_the_cli_and_the_api(
             "admin",
         ],
     )
-    assert result.exit_code == 2 and "is reserved" in result.output, result.output
+    assert result.exit_code == 2 and "为保留名称" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
     secret, _ = Tokens(db, clock).create("admin", "admin")
     with live_server(create_app(db, clock, settings)) as url:

@@ -65,7 +65,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 def run(runner: CliRunner, *args: str):  # type: ignore[no-untyped-def]
     from workflow.entrypoints.cli.main import app
 
-    return runner.invoke(app, list(args), catch_exceptions=False)
+    return runner.invoke(app, ["--lang", "en", *args], catch_exceptions=False)
 
 
 def assert_user_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]

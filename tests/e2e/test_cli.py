@@ -68,7 +68,7 @@ def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: i
     ok(cli("doc", "attach", doc, "--as", "liu.spc", "--form", "qa", "--title", "问答", "--body", "问:…答:…"))
     ok(cli("doc", "signers", doc, "chen.spc", "director", "--as", "liu.spc"))
     ok(cli("doc", "request-signoff", doc, "--as", "liu.spc"))
-    assert "still to sign: director" in ok(cli("doc", "sign", doc, "--as", "chen.spc"))
+    assert "尚待签署:director" in ok(cli("doc", "sign", doc, "--as", "chen.spc"))
     ok(cli("doc", "sign", doc, "--as", "director"))
     ok(cli("doc", "publish", doc, "--as", "liu.spc", "--url", "https://jtj.fuzhou.example.cn/zcwj/5.htm"))
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json")))
@@ -107,7 +107,7 @@ def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: i
     )
     assert "on time" in out and "interpretation posted" in out
     text = ok(cli("doc", "show", doc, "--as", "lin.zfc"))
-    assert "解读发布" in text and "timeline:" in text and "record_posting" in text
+    assert "解读发布" in text and "时间线:" in text and "登记解读发布" in text
     listed = json.loads(
         ok(cli("doc", "list", "--as", "lin.zfc", "--state", "interpretation_posted", "--json"))
     )
@@ -185,7 +185,11 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert bad.returncode == 2 and "database_url" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2
+        and "配置错误:SANTONGBU_DATABASE_URL" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
 
 
 def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +204,7 @@ def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -
     refused = runner.invoke(app, [*base, "--as", "liu.spc"], input="Correct-Horse-42\n")
     assert refused.exit_code != 0 and "Traceback" not in refused.output
     weak = runner.invoke(app, [*base, "--as", "admin"], input="liu.spc\n")
-    assert weak.exit_code != 0 and "password not accepted" in weak.output
+    assert weak.exit_code != 0 and "密码不被接受:至少 10 个字符" in weak.output
     done = runner.invoke(app, [*base, "--as", "admin"], input="Correct-Horse-42\n")
     assert done.exit_code == 0, done.output
     assert "Correct-Horse-42" not in done.output

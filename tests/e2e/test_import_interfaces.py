@@ -29,12 +29,12 @@ def test_template_then_import_from_the_command_line(db, tmp_path, monkeypatch) -
     monkeypatch.chdir(tmp_path)
     assert run(db, "unit", "import", str(SAMPLE))[0] == 0
     code, out, _ = run(db, "doc", "import-template", "在办文件.xlsx")
-    assert code == 0 and "required: 标题, 单位代码, 状态" in out
+    assert code == 0 and "必填:标题, 单位代码, 状态" in out
     ws = load_workbook(tmp_path / "在办文件.xlsx").worksheets[0]
     assert ws["A1"].value == "标题" and ws["A2"].value == "福州市网约车经营服务管理实施细则"
     # The example row as written is a published document: import it as it stands.
     code, out, _ = run(db, "doc", "import", "在办文件.xlsx", "--as", "admin", "--dry-run")
-    assert code == 0 and "1 document(s) would be imported (published 1); nothing written" in out
+    assert code == 0 and "将导入 1 份文件(公开 1);未写入任何内容" in out
     code, out, _ = run(db, "doc", "import", "在办文件.xlsx", "--as", "admin", "--json")
     assert code == 0, out
     report = json.loads(out)

@@ -70,7 +70,7 @@ def test_cli_attach_any_file_replace_and_download(db, tmp_path, monkeypatch) -> 
     code, out, _ = run(
         "doc", "attach", doc, "--as", "liu.spc", "--form", "qa", "--title", "问答", "--file", "问答.txt"
     )
-    assert code == 0 and "attached" in out  # a text file is the material's text, as before
+    assert code == 0 and "已添加解读材料" in out  # a text file is the material's text, as before
     shown = json.loads(run("doc", "show", doc, "--as", "liu.spc", "--json")[1])
     assert [(m["form"], m["body"], m["file_type"]) for m in shown["materials"]] == [
         ("graphic", None, "image/png"),
@@ -79,7 +79,7 @@ def test_cli_attach_any_file_replace_and_download(db, tmp_path, monkeypatch) -> 
     mid = str(details["material_id"])
     (tmp_path / "新图.pdf").write_bytes(pdf())
     code, out, _ = run("doc", "replace-file", doc, mid, "--file", "新图.pdf", "--as", "liu.spc")
-    assert code == 0 and "file replaced" in out
+    assert code == 0 and "已更换文件" in out
     code, out, _ = run("doc", "download", doc, mid, "--as", "lin.zfc", "-o", str(tmp_path / "got.pdf"))
     assert code == 0 and (tmp_path / "got.pdf").read_bytes() == pdf()
     code, out, err = run("doc", "download", doc, mid, "--as", "xu.kxc")

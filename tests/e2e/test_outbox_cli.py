@@ -4,6 +4,7 @@ may read the whole trail, retry by an admin, and every refusal audited."""
 from __future__ import annotations
 
 import json
+import re
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -60,7 +61,10 @@ def run(db, settings, *args: str):  # type: ignore[no-untyped-def]
 def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: ignore[no-untyped-def]
     out = run(db, settings, "outbox", "list", "--as", "admin")
     assert out.exit_code == 0, out.output
-    assert f"{queued:>5}  pending" in out.output and "spc@jtj.example.org, liu@jtj.example.org" in out.output
+    assert (
+        re.search(rf"^{queued}\s+pending\s", out.output, re.M)
+        and "spc@jtj.example.org, liu@jtj.example.org" in out.output
+    )
 
     out = run(db, settings, "outbox", "show", str(queued), "--as", "admin")
     assert out.exit_code == 0 and "行政审批处 <spc@jtj.example.org>" in out.output
@@ -68,14 +72,14 @@ def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: igno
 
     out = run(db, settings, "outbox", "deliver")
     assert out.exit_code == 0, out.output
-    assert "1 claimed via folder: 1 sent, 0 to retry, 0 failed" in out.output
+    assert "经 folder 领取 1 封:已发送 1,待重试 0,失败 0" in out.output
     eml = settings.mail_folder / file_name(queued)
     msg = message_from_bytes(eml.read_bytes(), policy=default_policy)
     assert str(msg["Subject"]).startswith("【已公开】福州市道路运输管理办法")
     assert msg["X-Santongbu-Outbox-Id"] == str(queued)
     assert list(settings.mail_folder.iterdir()) == [eml]  # no temporary file left behind
 
-    assert run(db, settings, "outbox", "deliver").output.strip() == "nothing to deliver"
+    assert run(db, settings, "outbox", "deliver").output.strip() == "没有要投递的邮件"
     data = json.loads(
         run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output
     )
@@ -86,20 +90,20 @@ def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type:
     for args, text in (
         (
             ["outbox", "list", "--status", "lost"],
-            "--status: 'lost' is not one of pending, sending, sent, failed",
+            "--status:'lost' 不是以下之一:pending, sending, sent, failed",
         ),
-        (["outbox", "list"], "outbox list needs --as LOGIN"),
-        (["outbox", "show", "999", "--as", "admin"], "no email with id 999"),
-        (["outbox", "show", "999"], "outbox show needs --as LOGIN"),
+        (["outbox", "list"], "outbox list 需要 --as LOGIN"),
+        (["outbox", "show", "999", "--as", "admin"], "没有编号为 999 的邮件"),
+        (["outbox", "show", "999"], "outbox show 需要 --as LOGIN"),
         (["outbox", "list", "--as", "nobody"], "没有用户 nobody"),
-        (["outbox", "retry", str(queued)], "retry needs --as LOGIN"),
+        (["outbox", "retry", str(queued)], "retry 需要 --as LOGIN"),
         (["outbox", "retry", str(queued), "--as", "nobody"], "没有用户 nobody"),
         (["outbox", "retry", str(queued), "--as", "liu"], "liu 不是管理员"),
         (["outbox", "retry", str(queued), "--as", "admin"], None),
     ):
         out = run(db, settings, *args)
         if text is None:
-            assert out.exit_code == 0 and "queued again" in out.output
+            assert out.exit_code == 0 and "已重新排队" in out.output
             continue
         assert out.exit_code == 2, (args, out.output)
         assert text in out.output and "Traceback" not in out.output

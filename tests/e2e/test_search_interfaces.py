@@ -71,7 +71,7 @@ def test_cli_search(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
     code, out, _ = run("doc", "search", "背景审查", "--as", "lin.zfc", "--limit", "1")
     assert code == 0 and "body: 第一条 驾驶员背景审查" in out
     code, out, err = run("doc", "search", "背景审查", "--as", "lin.zfc", "--limit", "1")
-    assert "more: add --before-id" in err
+    assert "还有更多:加 --before-id" in err
     code, out, _ = run("doc", "search", "网约车", "--as", "xu.kxc", "--json")
     assert code == 0 and json.loads(out)["hits"] == []  # another unit's drafts stay hidden
     code, out, err = run("doc", "search", "出租", "--as", "lin.zfc")

@@ -46,7 +46,7 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
         "admin",
     )
     assert code == 0, out
-    assert out.strip() == "unit spc changed: supervising  mailbox=spc2@jtj.example.cn  head=liu.spc"
+    assert out.strip() == "处室 spc 已修改:supervising  mailbox=spc2@jtj.example.cn  head=liu.spc"
     # The webhook from stdin, so it stays out of the shell history; never printed back.
     code, out = run(
         db,
@@ -71,7 +71,7 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
     }
     assert "cli-key-1" not in out
     listed = run(db, "unit", "list")[1]
-    assert "spc" in listed and "wecom=overdue,escalated (key …ey-1)" in listed and "cli-key-1" not in listed
+    assert "spc" in listed and "wecom=overdue,escalated(密钥 …ey-1)" in listed and "cli-key-1" not in listed
 
     # Both DingTalk credentials from stdin, one line each (webhook, then secret), as the README shows.
     code, out = run(
@@ -100,9 +100,9 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
     assert run(db, "user", "set", "xu.kxc", "--unit", "spc", "--as", "admin")[0] == 0
     code, out = run(db, "user", "history", "xu.kxc", "--as", "audit.cs")
     assert code == 0, out
-    lines = out.strip().splitlines()
+    lines = out.strip().splitlines()[2:]  # under the header and its rule
     assert [line.split()[0] for line in lines] == ["kxc", "spc"]
-    assert lines[1].endswith("→ now  by admin")
+    assert lines[1].split()[-2:] == ["至今", "admin"]
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def test_verify_finds_an_edit_made_after_dropping_the_trigger(
     doc = trail(db, clock, Settings(database_url=db.url, mail_folder=tmp_path / "mail"))
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    result = runner.invoke(app, ["--db", db.url, "audit", "verify"])
+    result = runner.invoke(app, ["--db", db.url, "--lang", "en", "audit", "verify"])
     assert result.exit_code == 0 and "audit trail intact" in result.stdout
     # Someone who owns the table removes the guard, then edits history.
     with db.engine.begin() as conn:
@@ -126,7 +126,7 @@ def test_verify_finds_an_edit_made_after_dropping_the_trigger(
             text("UPDATE audit_events SET actor = 'director' WHERE chain = :c AND seq = 2"),
             {"c": f"doc:{doc}"},
         )
-    result = runner.invoke(app, ["--db", db.url, "audit", "verify"])
+    result = runner.invoke(app, ["--db", db.url, "--lang", "en", "audit", "verify"])
     assert result.exit_code == 1, result.output
     assert f"BROKEN doc:{doc} at seq 2" in result.stdout and "edited" in result.stdout
     assert "audit trail BROKEN" in result.stdout

@@ -67,7 +67,7 @@ def test_v9_2_1_a_login_without_tls_is_refused_at_start_up(
         "SANTONGBU_SMTP_PASSWORD": "pw",
     }
     result = CliRunner().invoke(cli_app, ["outbox", "deliver"], env=env)
-    assert result.exit_code != 0 and "configuration error" in result.output
+    assert result.exit_code != 0 and "配置错误" in result.output
     assert "SANTONGBU_SMTP_ALLOW_PLAINTEXT_AUTH" in result.output and "Traceback" not in result.output
     assert "pw" not in result.output.replace("ALLOW_PLAINTEXT", "")
 

@@ -37,7 +37,9 @@ def keyed(db, clock, settings, tmp_path):  # type: ignore[no-untyped-def]
 
 def cli(db: Database, tmp_path: Path, *args: str, key: bool = True):  # type: ignore[no-untyped-def]
     env = {"SANTONGBU_AUDIT_KEY_FILE": str(tmp_path / "audit.key")} if key else {}
-    return CliRunner().invoke(app, ["--db", db.url, "--now", "2024-02-07T10:00+08:00", *args], env=env)
+    return CliRunner().invoke(
+        app, ["--db", db.url, "--now", "2024-02-07T10:00+08:00", "--lang", "en", *args], env=env
+    )
 
 
 def test_checkpoint_export_writes_signed_anchors_linked_in_a_series(

@@ -57,7 +57,7 @@ def check(db: Database, **options: object) -> object:
 
 
 def cli(db: Database, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, ["--db", db.url, *args], env=env or {})
+    return CliRunner().invoke(app, ["--db", db.url, "--lang", "en", *args], env=env or {})
 
 
 def test_each_event_is_hmac_keyed_with_the_active_key_and_names_it(db, keyed) -> None:  # type: ignore[no-untyped-def]

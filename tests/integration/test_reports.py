@@ -1041,7 +1041,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     code, out, _ = cli(
         "report", "ledger", "--as", AUDITOR, "--period", "2024", "--csv", "--output", str(target)
     )
-    assert code == 0 and "6 row(s)" in out
+    assert code == 0 and "写入 6 行" in out
     assert read_csv(target.read_text(encoding="utf-8"))[1][5] == "福州市元旦交通保障方案"
     code, out, _ = cli("report", "year-end", "--as", AUDITOR, "--period", "2024")
     assert code == 0 and "审批处" in out and "合计" in out
@@ -1049,7 +1049,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
     assert code == 0 and "福州市城市公交管理办法" in out
     # Mistakes: one line, non-zero exit, no traceback.
     for args, words in [
-        (("report", "ledger", "--as", AUDITOR, "--period", "2024-13"), "period"),
+        (("report", "ledger", "--as", AUDITOR, "--period", "2024-13"), "期间 无效"),
         (("report", "overdue", "--as", "liu.spc"), "不是监督或审计人员"),
         (("report", "on-time", "--as", AUDITOR, "--by", "week"), "--by"),
         (("report", "late", "--as", AUDITOR, "--unit", "nope"), "nope"),
@@ -1060,7 +1060,7 @@ def test_cli_reports_and_queries(data, cli, tmp_path: Path) -> None:  # type: ig
         assert code != 0 and words in err and "Traceback" not in out + err, (args, out, err)
         assert len(err.strip().splitlines()) == 1, err
     code, out, err = cli("audit", "events", "--as", AUDITOR, "--action", "publish", "--limit", "2")
-    assert code == 0 and "more events: add --after-id" in err
+    assert code == 0 and "还有更多事件:加 --after-id" in err
     code, out, _ = cli("audit", "events", "--as", AUDITOR, "--outcome", "refused", "--csv")
     rows = read_csv(out)
     assert rows[0][:4] == ["编号", "时间", "文件", "操作人"]

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from states import permissions
 from states.catalogue import pairs
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 from workflow.kernel import audit
@@ -90,15 +91,15 @@ class EventFilter:
 
     def check(self) -> None:
         if self.outcome is not None and self.outcome not in OUTCOMES:
-            raise invalid("outcome", f"must be one of {', '.join(OUTCOMES)}")
+            raise invalid("outcome", _("must be one of {p0}", p0=", ".join(OUTCOMES)))
         if self.channel is not None and self.channel not in CHANNELS:
-            raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
+            raise invalid("channel", _("must be one of {p0}", p0=", ".join(CHANNELS)))
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                raise invalid(name, "needs a time zone")
+                raise invalid(name, _("needs a time zone"))
         if self.since and self.until and self.until <= self.since:
-            raise invalid("until", "must be after since")
+            raise invalid("until", _("must be after since"))
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -303,7 +304,7 @@ class AuditQueries:
         """One page of events matching ``flt`` in time order, starting after ``after_id``."""
         flt.check()
         if not 1 <= limit <= MAX_LIMIT:
-            raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+            raise invalid("limit", _("must be between 1 and {MAX_LIMIT}", MAX_LIMIT=MAX_LIMIT))
         self.gate.require_auditor(
             login, "audit_query", {**flt.as_dict(), "limit": limit, "after_id": after_id}
         )
@@ -357,7 +358,7 @@ def find_events(session: Session, flt: EventFilter, *, limit: int, after_id: int
     if after_id is not None:
         last_at = session.scalar(select(AuditEvent.at).where(AuditEvent.id == after_id))
         if last_at is None:
-            raise invalid("after_id", f"no audit event has id {after_id}")
+            raise invalid("after_id", _("no audit event has id {after_id}", after_id=after_id))
         # (at, id) > (last_at, after_id), spelt so that the index range on ``at`` is used.
         stmt = stmt.where(
             AuditEvent.at >= last_at,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from states import permissions
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -105,7 +106,7 @@ class Directory:
         if unit is None:
             raise NotFound(Reason("no_such_unit", {"code": spec.unit}))
         if actor is None and "admin" not in spec.roles.split(","):
-            raise _invalid("roles", "the first user of a new installation must have the admin role")
+            raise _invalid("roles", _("the first user of a new installation must have the admin role"))
         user = User(
             login=spec.login,
             name=spec.name,
@@ -175,7 +176,7 @@ class Directory:
         if "unit" in changes and changes["unit"] is not None:
             clean["unit"] = _code("unit", changes["unit"])
         if not clean:
-            raise _invalid("changes", "nothing to change")
+            raise _invalid("changes", _("nothing to change"))
         try:
             with self.db.transaction() as session:
                 actor = self._authorise(session, login, bootstrap_ok=False)
@@ -320,7 +321,7 @@ class Directory:
             with self.db.transaction() as session:
                 actor = self._authorise(session, login, bootstrap_ok=True)
                 if actor is None and not any("admin" in u.roles.split(",") for u in users):
-                    raise _invalid("users", "the first import must contain an admin user")
+                    raise _invalid("users", _("the first import must contain an admin user"))
                 for unit_spec in units:
                     self._add_unit(session, actor, unit_spec)
                 first_admin: ActorSnapshot | None = actor

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import RESERVED_LOGINS
 from states.text import text_problem
@@ -33,17 +34,19 @@ def _invalid(field: str, problem: str) -> InvalidInput:
 
 def _code(field: str, value: Any) -> str:
     if not isinstance(value, str) or not CODE.match(value):
-        raise _invalid(field, "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise _invalid(field, _("1–64 letters, digits, '.', '_' or '-', starting with a letter or digit"))
     return value
 
 
 def _line(field: str, value: Any, limit: int = 200, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise _invalid(field, "required")
+            raise _invalid(field, _("required"))
         return None
     if not isinstance(value, str) or len(value) > limit or text_problem(value, one_line=True):
-        raise _invalid(field, f"one line of at most {limit} characters, without control characters")
+        raise _invalid(
+            field, _("one line of at most {limit} characters, without control characters", limit=limit)
+        )
     return value.strip()
 
 
@@ -63,7 +66,9 @@ def _roles(value: Any) -> str:
     roles = sorted({r.strip() for r in items if str(r).strip()} | {"member"})
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise _invalid("roles", f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+        raise _invalid(
+            "roles", _("unknown role(s) {p0}; known: {p1}", p0=", ".join(unknown), p1=", ".join(ROLES))
+        )
     return ",".join(roles)
 
 
@@ -79,7 +84,7 @@ class UnitSpec:
     def parse(cls, data: Mapping[str, Any]) -> UnitSpec:
         kind = data.get("kind") or "drafting"
         if kind not in UNIT_KINDS:
-            raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
+            raise _invalid("kind", _("must be one of {p0}", p0=", ".join(UNIT_KINDS)))
         head = data.get("head") or data.get("head_login")
         return cls(
             code=_code("code", data.get("code")),
@@ -104,8 +109,11 @@ class UserSpec:
         if login.lower() in RESERVED_LOGINS:
             raise _invalid(
                 "login",
-                f"'{login}' is reserved ({', '.join(sorted(RESERVED_LOGINS))}): "
-                "the engine's own names cannot be people's",
+                _(
+                    "'{login}' is reserved ({p1}): the engine's own names cannot be people's",
+                    login=login,
+                    p1=", ".join(sorted(RESERVED_LOGINS)),
+                ),
             )
         return cls(
             login=login,
@@ -137,24 +145,26 @@ def read_directory_file(path: Path) -> tuple[list[UnitSpec], list[UserSpec]]:
             try:
                 raw = path.read_bytes()
             except OSError as exc:
-                raise FileProblem(f"cannot read {path.name}: {exc.strerror or exc}") from None
+                raise FileProblem(
+                    _("cannot read {name}: {problem}", name=path.name, problem=exc.strerror or exc)
+                ) from None
             text = decode_text(raw) if raw else ""
             data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
         else:
-            raise FileProblem("use a .toml, .json, .csv or .xlsx file")
+            raise FileProblem(_("use a .toml, .json, .csv or .xlsx file"))
     except FileProblem as exc:
-        raise _invalid(path.name, str(exc)) from None
+        raise _invalid(path.name, exc.args[0]) from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise _invalid(path.name, str(exc)) from None
     if not isinstance(data, Mapping):
-        raise _invalid(path.name, "expected tables 'units' and 'users'")
+        raise _invalid(path.name, _("expected tables 'units' and 'users'"))
     problems: list[Reason] = []
     units = [u for u in _parse_all(path.name, data, "units", UnitSpec.parse, problems) if u]
     users = [u for u in _parse_all(path.name, data, "users", UserSpec.parse, problems) if u]
     if problems:
         raise InvalidInput(problems)
     if not units and not users:
-        raise _invalid(path.name, "no units and no users found")
+        raise _invalid(path.name, _("no units and no users found"))
     return units, users
 
 
@@ -175,7 +185,7 @@ def _parse_all(name: str, data: Mapping[str, Any], key: str, parse: Any, problem
 def _rows(data: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
     rows = data.get(key, [])
     if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
-        raise _invalid(key, "must be a list of tables")
+        raise _invalid(key, _("must be a list of tables"))
     return rows
 
 
@@ -191,7 +201,7 @@ def _table_directory(path: Path) -> dict[str, Any]:
         return {"users": rows, "_users_rows": numbers}
     if "code" in header:
         return {"units": rows, "_units_rows": numbers}
-    raise FileProblem("the header must name 'code' (units) or 'login' (users)")
+    raise FileProblem(_("the header must name 'code' (units) or 'login' (users)"))
 
 
 def _cell(value: Any) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from notifications import content
 from notifications.delivery import DeliveryReport, deliver_due, retry
 from notifications.transports import Transport
+from states.i18n import _
 from states.reasons import Reason
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -41,7 +42,12 @@ def worker_id(hostname: str | None = None) -> str:
 
 
 def _no_such_email(outbox_id: int) -> NotFound:
-    return NotFound(Reason("invalid", {"field": "outbox id", "problem": f"no email with id {outbox_id}"}))
+    return NotFound(
+        Reason(
+            "invalid",
+            {"field": "outbox id", "problem": _("no email with id {outbox_id}", outbox_id=outbox_id)},
+        )
+    )
 
 
 class OutboxAdmin:
@@ -67,10 +73,10 @@ class OutboxAdmin:
         """Emails in the outbox, newest first (``outbox_list`` when refused)."""
         if status is not None and status not in STATUSES:
             raise InvalidInput(
-                Reason("invalid", {"field": "status", "problem": f"one of {', '.join(STATUSES)}"})
+                Reason("invalid", {"field": "status", "problem": _("one of {p0}", p0=", ".join(STATUSES))})
             )
         if limit < 1:
-            raise InvalidInput(Reason("invalid", {"field": "limit", "problem": "at least 1"}))
+            raise InvalidInput(Reason("invalid", {"field": "limit", "problem": _("at least 1")}))
         self.gate.require_auditor(
             login, "outbox_list", {"status": status, "document_id": document_id, "limit": limit}
         )
@@ -101,7 +107,7 @@ class OutboxAdmin:
         (administrators; the right is checked, and both outcomes audited, by
         :func:`notifications.delivery.retry`)."""
         with self.db.transaction() as session:
-            _, actor = authz.actor(session, login)
+            actor = authz.actor(session, login)[1]
         return retry(self.db, outbox_id, actor, self.clock)
 
     def deliver(

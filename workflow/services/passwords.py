@@ -16,6 +16,8 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from states.i18n import _
+
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # argon2 takes any length; a cap stops a megabyte "password"
 
@@ -66,13 +68,14 @@ def _dummy_hash() -> str:
 
 
 def password_problem(login: str, password: str) -> str | None:
-    """Why ``password`` is not acceptable for ``login`` (English, for the CLI), or ``None``."""
+    """Why ``password`` is not acceptable for ``login`` (a catalogue :class:`~states.i18n.Text`,
+    English until rendered), or ``None``."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters"
+        return _("at least {n} characters", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"at most {MAX_PASSWORD_LENGTH} characters"
+        return _("at most {n} characters", n=MAX_PASSWORD_LENGTH)
     if password.strip() != password:
-        return "no spaces at the start or end"
+        return _("no spaces at the start or end")
     if login.lower() in password.lower():
-        return "must not contain the login"
+        return _("must not contain the login")
     return None

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from states.i18n import _
+
 
 class FileProblem(ValueError):
     """The file as a whole cannot be read (format, encoding, header); one sentence."""
@@ -35,7 +37,7 @@ def decode_text(raw: bytes) -> str:
     # worse for GBK bytes, and GB 18030 decodes every GB 2312 and GBK file.
     best = from_bytes(raw, cp_isolation=["gb18030"]).best()
     if best is None:
-        raise FileProblem("the file is neither UTF-8 nor GBK text")
+        raise FileProblem(_("the file is neither UTF-8 nor GBK text"))
     return str(best)
 
 
@@ -44,15 +46,17 @@ def read_grid(path: Path, *, max_bytes: int) -> list[list[Any]]:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise FileProblem(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise FileProblem(
+            _("cannot read {name}: {problem}", name=path.name, problem=exc.strerror or exc)
+        ) from None
     if size > max_bytes:
-        raise FileProblem(f"{path.name} is larger than {max_bytes // (1024 * 1024)} MB")
+        raise FileProblem(_("{name} is larger than {mb} MB", name=path.name, mb=max_bytes // (1024 * 1024)))
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return _xlsx(path)
     if suffix == ".csv":
         return list(csv.reader(io.StringIO(decode_text(path.read_bytes()), newline="")))
-    raise FileProblem("use an .xlsx file or a .csv file (UTF-8 or GBK)")
+    raise FileProblem(_("use an .xlsx file or a .csv file (UTF-8 or GBK)"))
 
 
 def records(grid: list[list[Any]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -62,7 +66,7 @@ def records(grid: list[list[Any]], name: str) -> Iterator[tuple[int, dict[str, A
     body's leading full-width indent survives.
     """
     if not grid:
-        raise FileProblem(f"{name} is empty")
+        raise FileProblem(_("{name} is empty", name=name))
     header = [str(h).strip().lstrip("\ufeff") if h is not None else "" for h in grid[0]]
     for number, values in enumerate(grid[1:], start=2):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
@@ -76,7 +80,13 @@ def _xlsx(path: Path) -> list[list[Any]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise FileProblem(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
+        raise FileProblem(
+            _(
+                "{name} is not a readable .xlsx workbook ({problem})",
+                name=path.name,
+                problem=type(exc).__name__,
+            )
+        ) from None
     try:
         return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
     finally:

@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from states import permissions
+from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from states.text import text_problem
@@ -57,12 +58,16 @@ def parse_lifetime(text: str) -> timedelta:
     found = _DURATION.match(text or "")
     if not found:
         raise InvalidInput(
-            Reason("invalid", {"field": "expires", "problem": "a number of hours, days or weeks, e.g. 90d"})
+            Reason(
+                "invalid", {"field": "expires", "problem": _("a number of hours, days or weeks, e.g. 90d")}
+            )
         )
     number, unit = int(found.group(1)), found.group(2)
     lifetime = {"h": timedelta(hours=number), "d": timedelta(days=number), "w": timedelta(weeks=number)}[unit]
     if not timedelta(0) < lifetime <= MAX_LIFETIME:
-        raise InvalidInput(Reason("invalid", {"field": "expires", "problem": "between 1 hour and 10 years"}))
+        raise InvalidInput(
+            Reason("invalid", {"field": "expires", "problem": _("between 1 hour and 10 years")})
+        )
     return lifetime
 
 
@@ -140,14 +145,14 @@ class Tokens:
         the secret (to show once) and the token's view."""
         if lifetime is not None and not timedelta(0) < lifetime <= MAX_LIFETIME:
             raise InvalidInput(
-                Reason("invalid", {"field": "expires", "problem": "between 1 hour and 10 years"})
+                Reason("invalid", {"field": "expires", "problem": _("between 1 hour and 10 years")})
             )
         if not isinstance(login, str) or not CODE.match(login):
-            raise InvalidInput(Reason("invalid", {"field": "login", "problem": "not a login"}))
+            raise InvalidInput(Reason("invalid", {"field": "login", "problem": _("not a login")}))
         label = (name or "").strip() or "api"
         if len(label) > 200 or text_problem(label, one_line=True):
             raise InvalidInput(
-                Reason("invalid", {"field": "name", "problem": "one line of at most 200 characters"})
+                Reason("invalid", {"field": "name", "problem": _("one line of at most 200 characters")})
             )
         secret = new_secret()
         try:

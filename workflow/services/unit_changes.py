@@ -23,6 +23,7 @@ from notifications.transports.dingtalk import PATH as DINGTALK_PATH
 from notifications.transports.dingtalk import dingtalk_token
 from notifications.transports.wecom import PATH as WECOM_PATH
 from notifications.transports.wecom import wecom_key
+from states.i18n import _
 from states.reasons import Reason
 from workflow.kernel.errors import InvalidInput, NotFound
 from workflow.kernel.models import UNIT_KINDS, Unit, User
@@ -43,13 +44,15 @@ def _cleared(value: Any) -> bool:
 def _webhook(field: str, value: str, path: str, parse: Any) -> str:
     value = value.strip()
     if len(value) > 1000 or any(c in value for c in "\r\n\t "):
-        raise _invalid(field, "one URL of at most 1000 characters")
+        raise _invalid(field, _("one URL of at most 1000 characters"))
     try:
         parse(value)
     except ValueError as exc:
         raise _invalid(field, str(exc)) from None
     if urlsplit(value).path != path:
-        raise _invalid(field, f"the robot's webhook URL ends in {path}?…; paste it as the app shows it")
+        raise _invalid(
+            field, _("the robot's webhook URL ends in {path}?…; paste it as the app shows it", path=path)
+        )
     return value
 
 
@@ -71,11 +74,11 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
         )
     if given("kind"):
         if changes["kind"] not in UNIT_KINDS:
-            raise _invalid("kind", f"must be one of {', '.join(UNIT_KINDS)}")
+            raise _invalid("kind", _("must be one of {p0}", p0=", ".join(UNIT_KINDS)))
         clean["kind"] = changes["kind"]
     if given("supervising"):
         if "kind" in clean and (clean["kind"] == "supervising") != bool(changes["supervising"]):
-            raise _invalid("supervising", "contradicts kind")
+            raise _invalid("supervising", _("contradicts kind"))
         clean["supervising"] = bool(changes["supervising"])
     if given("wecom_webhook"):
         value = changes["wecom_webhook"]
@@ -91,7 +94,7 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
         value = str(changes["dingtalk_secret"]).strip()
         if value and (not value.startswith("SEC") or len(value) > 200 or not value.isascii() or " " in value):
             raise _invalid(
-                "dingtalk_secret", "the robot's 加签 secret, as DingTalk shows it (it starts with SEC)"
+                "dingtalk_secret", _("the robot's 加签 secret, as DingTalk shows it (it starts with SEC)")
             )
         clean["dingtalk_secret"] = value or None
     for channel in ("wecom", "dingtalk"):
@@ -102,7 +105,7 @@ def parse(changes: Mapping[str, Any], *, line: Any, address: Any, code: Any) -> 
             except ValueError as exc:
                 raise _invalid(key, str(exc)) from None
     if not clean:
-        raise _invalid("changes", "nothing to change")
+        raise _invalid("changes", _("nothing to change"))
     return clean
 
 
@@ -125,7 +128,7 @@ def apply(session: Session, unit: Unit, clean: Mapping[str, Any], box: SecretBox
         if head is None:
             raise NotFound(Reason("no_such_user", {"login": clean["head_login"]}))
         if not head.active:
-            raise _invalid("head", f"{head.login} is inactive")
+            raise _invalid("head", _("{login} is inactive", login=head.login))
     changed: dict[str, Any] = {}
     for key, value in clean.items():
         before = getattr(unit, key)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.services.directory import Directory
 
 unit_app = typer.Typer(
@@ -46,7 +47,9 @@ def unit_add(
     view = _directory().add_unit(
         as_, {"code": code, "name": name, "kind": kind, "mailbox": mailbox, "head": head}
     )
-    common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} {view['name']} added")
+    common.emit_json(view) if json_ else typer.echo(
+        _("unit {p0} {p1} added", p0=view["code"], p1=view["name"])
+    )
 
 
 def _secret(value: str | None) -> str | None:
@@ -101,7 +104,7 @@ def unit_set(
     The next email and robot message already go to the unit as it is now.
     """
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     view = _directory().update_unit(
         as_,
         code,
@@ -118,7 +121,9 @@ def unit_set(
             "dingtalk_events": dingtalk_events,
         },
     )
-    common.emit_json(view) if json_ else typer.echo(f"unit {view['code']} changed: {_describe(view)}")
+    common.emit_json(view) if json_ else typer.echo(
+        _("unit {p0} changed: {p1}", p0=view["code"], p1=_describe(view))
+    )
 
 
 def _describe(u: dict[str, Any]) -> str:
@@ -129,7 +134,12 @@ def _describe(u: dict[str, Any]) -> str:
 def _robots(u: dict[str, Any]) -> str:
     """Each robot's events and the last characters of its key (never the webhook or secret)."""
     return "  ".join(
-        f"{c}={','.join(r['events']) if r['events'] else 'all'} (key {r['key']})"
+        _(
+            "{channel}={events} (key {key})",
+            channel=c,
+            events=",".join(r["events"]) if r["events"] else _("all"),
+            key=r["key"],
+        )
         for c, r in (u.get("robots") or {}).items()
         if r
     )
@@ -141,9 +151,9 @@ def unit_seal_secrets(as_: str | None = AS) -> None:
     """Encrypt robot webhooks and secrets still stored in plain text (after setting
     SANTONGBU_SECRETS_KEY_FILE on a database upgraded without it)."""
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     sealed = _directory().seal_secrets(as_)
-    typer.echo(f"robot credentials encrypted for {sealed} unit(s)")
+    typer.echo(_("robot credentials encrypted for {count} unit(s)", count=sealed))
 
 
 @unit_app.command("list")
@@ -153,12 +163,10 @@ def unit_list(json_: bool = JSON) -> None:
     units = _directory().list_units()
     if json_:
         return common.emit_json(units)
-    for u in units:
-        robots = _robots(u)
-        typer.echo(
-            f"{u['code']:<12} {u['kind']:<12} {u['name']}  {u['mailbox'] or ''}  head={u['head'] or '-'}"
-            + (f"  {robots}" if robots else "")
-        )
+    common.table(
+        [_("code"), _("kind"), _("name"), _("mailbox"), _("head"), _("robots")],
+        [[u["code"], u["kind"], u["name"], u["mailbox"] or "", u["head"] or "-", _robots(u)] for u in units],
+    )
 
 
 @user_app.command("add")
@@ -179,7 +187,7 @@ def user_add(
         as_, {"login": login, "name": name, "unit": unit, "email": email, "roles": roles}
     )
     common.emit_json(view) if json_ else typer.echo(
-        f"user {view['login']} ({view['name']}, {view['unit']}) added"
+        _("user {p0} ({p1}, {p2}) added", p0=view["login"], p1=view["name"], p2=view["unit"])
     )
 
 
@@ -197,11 +205,11 @@ def user_set(
 ) -> None:
     """Change a user's roles, email, name, unit or active flag."""
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     view = _directory().update_user(
         as_, login, {"roles": roles, "email": email, "name": name, "unit": unit, "active": active}
     )
-    common.emit_json(view) if json_ else typer.echo(f"user {view['login']} changed")
+    common.emit_json(view) if json_ else typer.echo(_("user {p0} changed", p0=view["login"]))
 
 
 @user_app.command("history")
@@ -211,13 +219,22 @@ def user_history(
 ) -> None:
     """The units a user belonged to, oldest first (administrators, supervisors, auditors, leaders)."""
     if as_ is None:
-        common.fail("give your login with --as LOGIN")
+        common.fail(_("give your login with --as LOGIN"))
     rows = _directory().user_history(as_, login)
     if json_:
         return common.emit_json(rows)
-    for r in rows:
-        until = r["until"].isoformat() if r["until"] else "now"
-        typer.echo(f"{r['unit']:<12} {r['since'].isoformat()} → {until}  by {r['changed_by'] or '-'}")
+    common.table(
+        [_("unit"), _("since"), _("until"), _("changed by")],
+        [
+            [
+                r["unit"],
+                r["since"].isoformat(),
+                r["until"].isoformat() if r["until"] else _("now"),
+                r["changed_by"] or "-",
+            ]
+            for r in rows
+        ],
+    )
 
 
 @user_app.command("list")
@@ -227,17 +244,31 @@ def user_list(unit: str | None = typer.Option(None, "--unit"), json_: bool = JSO
     users = _directory().list_users(unit)
     if json_:
         return common.emit_json(users)
-    for u in users:
-        flag = "" if u["active"] else " (inactive)"
-        typer.echo(
-            f"{u['login']:<16} {u['unit']:<10} {','.join(u['roles']):<28} {u['name']} {u['email'] or ''}{flag}"
-        )
+    common.table(
+        [_("login"), _("unit"), _("roles"), _("name"), _("email"), _("active")],
+        [
+            [
+                u["login"],
+                u["unit"],
+                ",".join(u["roles"]),
+                u["name"],
+                u["email"] or "",
+                _("yes") if u["active"] else _("no (inactive)"),
+            ]
+            for u in users
+        ],
+    )
 
 
 def _import(path: Path, as_: str | None, json_: bool) -> None:
     counts = _directory().import_file(as_, path)
     common.emit_json(counts) if json_ else typer.echo(
-        f"imported {counts['units']} units and {counts['users']} users from {path.name}"
+        _(
+            "imported {p0} units and {p1} users from {name}",
+            p0=counts["units"],
+            p1=counts["users"],
+            name=path.name,
+        )
     )
 
 

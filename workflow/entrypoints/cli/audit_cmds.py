@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 audit_app = typer.Typer(
     help="The audit trail: keys, checkpoints, verify, query, aggregated bursts.", no_args_is_help=True
@@ -93,23 +94,38 @@ def keygen(
                 out["event"] = {"chain": ev.chain, "seq": ev.seq}
         except Exception as exc:
             common.fail(
-                f"{output} was rotated to key {keyring.active.key_id} (in force; the old "
-                f"keys stay to verify), but its key_rotated event could not be recorded: {exc}",
+                _(
+                    "{output} was rotated to key {key_id} (in force; the old keys stay to verify), but its key_rotated event could not be recorded: {exc}",
+                    output=output,
+                    key_id=keyring.active.key_id,
+                    exc=exc,
+                ),
                 code=1,
             )
     if json_:
         return common.emit_json(out)
     typer.echo(
-        f"{'rotated' if rotate else 'created'} {output}: active key {keyring.active.key_id}"
+        (_("rotated {file}", file=output) if rotate else _("created {file}", file=output))
+        + _(": active key {key}", key=keyring.active.key_id)
         + (
-            f" (after {old}; key_rotated is {out['event']['chain']} seq {out['event']['seq']})"
+            _(
+                " (after {old}; key_rotated is {chain} seq {seq})",
+                old=old,
+                chain=out["event"]["chain"],
+                seq=out["event"]["seq"],
+            )
             if rotate
             else ""
         )
     )
-    typer.echo(f"public keyring for auditors: {public_path(output)}")
+    typer.echo(_("public keyring for auditors: {p0}", p0=public_path(output)))
     if not rotate:
-        typer.echo(f"now set SANTONGBU_AUDIT_KEY_FILE={output} for the server, the workers and the CLI")
+        typer.echo(
+            _(
+                "now set SANTONGBU_AUDIT_KEY_FILE={output} for the server, the workers and the CLI",
+                output=output,
+            )
+        )
 
 
 @audit_app.command("checkpoint")
@@ -135,9 +151,18 @@ def checkpoint(
     if json_:
         return common.emit_json(done.as_dict())
     key = f"key {done.key_id}" if done.key_id else "NOT KEYED"
-    typer.echo(f"checkpoint {done.id}: {done.chains} chains, {done.events} events, {key}, {done.hash[:16]}")
+    typer.echo(
+        _(
+            "checkpoint {id}: {chains} chains, {events} events, {key}, {p4}",
+            id=done.id,
+            chains=done.chains,
+            events=done.events,
+            key=key,
+            p4=done.hash[:16],
+        )
+    )
     if done.anchor is not None:
-        typer.echo(f"anchor written: {done.anchor}")
+        typer.echo(_("anchor written: {anchor}", anchor=done.anchor))
 
 
 @audit_app.command("verify")
@@ -181,24 +206,44 @@ def verify(
     if json_:
         common.emit_json(report.as_dict())
     else:
-        since = f", since anchor {report.since_anchor}" if report.since_anchor else ""
+        since = _(", since anchor {anchor}", anchor=report.since_anchor) if report.since_anchor else ""
         typer.echo(
-            f"checked {report.events} events in {report.chains} chains, {report.documents} documents, "
-            f"against {report.checkpoints} checkpoint(s) and {report.anchors} anchor(s){since}; "
-            f"{'keyed' if report.keyed else 'NOT KEYED'}"
+            _(
+                "checked {events} events in {chains} chains, {documents} documents, against {checkpoints} checkpoint(s) and {anchors} anchor(s){since}; {p6}",
+                events=report.events,
+                chains=report.chains,
+                documents=report.documents,
+                checkpoints=report.checkpoints,
+                anchors=report.anchors,
+                since=since,
+                p6=_("keyed") if report.keyed else _("NOT KEYED"),
+            )
         )
         for note in report.notes:
-            typer.echo(f"note: {note}")
+            typer.echo(_("note: {note}", note=note))
         for b in report.breaks:
             after = (
-                f"; {len(b.events_after)} later event(s) unverifiable: ids {b.events_after[:20]}"
+                _(
+                    "; {n} later event(s) unverifiable: ids {ids}",
+                    n=len(b.events_after),
+                    ids=b.events_after[:20],
+                )
                 if b.events_after
                 else ""
             )
-            where = f"event id {b.event_id}, " if b.event_id else ""
-            at = f" at seq {b.seq}" if b.seq is not None else ""
-            typer.echo(f"BROKEN {b.chain}{at} ({where}{b.problem}){after}")
-        typer.echo("audit trail intact" if report.ok else "audit trail BROKEN")
+            where = _("event id {id}, ", id=b.event_id) if b.event_id else ""
+            at = _(" at seq {seq}", seq=b.seq) if b.seq is not None else ""
+            typer.echo(
+                _(
+                    "BROKEN {chain}{at} ({where}{problem}){after}",
+                    chain=b.chain,
+                    at=at,
+                    where=where,
+                    problem=b.problem,
+                    after=after,
+                )
+            )
+        typer.echo(_("audit trail intact") if report.ok else _("audit trail BROKEN"))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -211,7 +256,7 @@ def flush(
     """Write the aggregated events of refusals that came in bursts (the worker does this every
     SANTONGBU_AUDIT_BURST_WINDOW_SECONDS)."""
     count = common.context().services.audit.flush_bursts(everything=everything)
-    typer.echo(f"{count} aggregated event{'s' if count != 1 else ''} written")
+    typer.echo(_("{count} aggregated event{p1} written", count=count, p1="s" if count != 1 else ""))
 
 
 def register(app: typer.Typer) -> None:

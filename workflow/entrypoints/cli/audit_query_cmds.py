@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.entrypoints.cli.report_cmds import CSV, JSON, OUTPUT, emit_table
 from workflow.services.audit_admin import AuditAdmin
 from workflow.services.audit_queries import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, flat_rows
@@ -53,7 +54,7 @@ def events(
 ) -> None:
     """Audit events in time order, filtered; one page at a time (see --after-id)."""
     if outcome is not None and outcome not in ("allowed", "refused"):
-        common.fail("--outcome: must be allowed or refused")
+        common.fail(_("--outcome: must be allowed or refused"))
     flt = EventFilter(
         document_id=document,
         unit=unit,
@@ -68,7 +69,7 @@ def events(
     page = _queries().events(as_, flt, limit=limit, after_id=after_id)
     emit_table(page.table if json_ else flat_rows(page.table), json_, csv_, output)
     if page.next_after_id is not None and not (json_ or csv_):
-        common.stderr(f"more events: add --after-id {page.next_after_id}")
+        common.stderr(_("more events: add --after-id {next_after_id}", next_after_id=page.next_after_id))
 
 
 def timeline(

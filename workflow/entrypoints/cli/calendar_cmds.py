@@ -10,7 +10,9 @@ from typing import Any
 import typer
 
 from states.deadline import DueDate, compute_due, zone
+from states.i18n import _ as N_
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.kernel.calendar import Calendar
 from workflow.kernel.calendar.readonly import ReadOnlyCalendar, existing_calendar
 from workflow.services.calendar_admin import LoadResult
@@ -39,27 +41,16 @@ Day 1 is the first working day after the day of publication, whatever the time; 
 Needs no database: without one the packages' calendars are used; with a set-up database, years loaded by an administrator take precedence. Nothing is created.
 
 \b
-Example:
+Examples (docs/calendar.md shows their output):
   $ santongbu deadline --published 2019-09-27
-  published    2019-09-27 00:00:00+08:00 (Fri)
-  due          2019-10-08 23:59:59+08:00 (Tue)   [2019-10-08T15:59:59Z]
-  counted      3 working days: 2019-09-29 Sun (make-up), 2019-09-30 Mon, 2019-10-08 Tue
-  provisional  no
-  calendar     packages: 2019 chinesecalendar 1.11.0 (official)
-
-\b
   $ santongbu deadline --published 2026-12-30T10:00 --json
 """
 
-SHOW_HELP = """Show a year month by month: days off, make-up working days (调休), working days per month, and where the schedule comes from (an administrator's file or a package; official or provisional).
+SHOW_HELP = """Show a year month by month: days off, make-up working days, working days per month, and where the schedule comes from (an administrator's file or a package; official or provisional).
 
 \b
-Example:
+Example (docs/calendar.md shows its output):
   $ santongbu calendar show 2026
-  2026  official  source: chinesecalendar 1.11.0  (working days: 248)
-  Jan  21 working days  off: 01-01–01-03 New Year's Day   make-up: 01-04 Sun
-  Feb  16 working days  off: 02-15–02-23 Spring Festival   make-up: 02-14 Sat, 02-28 Sat
-  ...
 """
 
 LOAD_HELP = """Load or correct a year's holiday schedule from a TOML file (administrators only; format in docs/calendar.md).
@@ -67,12 +58,8 @@ LOAD_HELP = """Load or correct a year's holiday schedule from a TOML file (admin
 The file replaces whatever was known for that year (package data or an earlier load). Every open deadline (published, interpretation not yet posted) is recomputed; each one that changes gets an audit event, and the load itself one on the system chain. A file with any mistake loads nothing.
 
 \b
-Example:
+Example (docs/calendar.md shows its output):
   $ santongbu calendar load 2027.toml --as admin
-  loaded 2027 from 2027.toml: official, 30 days off, 6 make-up working days
-  open deadlines: 3 checked, 2 moved, 0 only changed their provisional flag
-    document 1: OLD DUE (provisional) → NEW DUE
-    ...
 """
 
 
@@ -82,12 +69,51 @@ def _short(source: str) -> str:
 
 
 def _day(d: date) -> str:
-    return f"{d.isoformat()} {WEEKDAY[d.weekday()]}"
+    return f"{d.isoformat()} {_weekday(d.weekday())}"
+
+
+# For people; JSON keeps WEEKDAY's English abbreviations.
+WEEKDAY_WORDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTH_WORDS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+
+
+# The holidays' names as chinesecalendar gives them (a loaded file names them itself).
+HOLIDAY_NAMES = (
+    N_("New Year's Day"),
+    N_("Spring Festival"),
+    N_("Tomb-sweeping Day"),
+    N_("Labour Day"),
+    N_("Dragon Boat Festival"),
+    N_("Mid-autumn Festival"),
+    N_("National Day"),
+    N_("Anti-Fascist 70th Day"),
+)
+
+
+def _weekday(index: int) -> str:
+    return _(WEEKDAY_WORDS[index])
+
+
+def _month(number: int) -> str:
+    return _(MONTH_WORDS[number - 1])
 
 
 def _where(found: ReadOnlyCalendar) -> None:
     if found.note:
-        common.stderr(f"note: {found.note}; using the packages' calendars only")
+        common.stderr(_("note: {note}; using the packages' calendars only", note=found.note))
 
 
 def _due_json(
@@ -130,10 +156,10 @@ def deadline(
     try:
         zone(tz)
     except ValueError as exc:
-        common.fail(f"timezone setting: {exc}")
+        common.fail(_("timezone setting: {exc}", exc=exc))
     n = settings.deadline_days if days is None else days
     if not 1 <= n <= 30:
-        common.fail(f"--days: {n} is not between 1 and 30")
+        common.fail(_("--days: {n} is not between 1 and 30", n=n))
     instant = common.parse_instant(published, tz=tz, what="--published")
     found = existing_calendar(settings)
     _where(found)
@@ -141,36 +167,51 @@ def deadline(
     try:
         result = compute_due(instant, cal, days=n, tz=tz)
     except ValueError as exc:
-        common.fail(f"--published: {exc}")
+        common.fail(_("--published: {exc}", exc=exc))
     data = _due_json(instant, result, cal, found, tz)
     if json_:
         common.emit_json(data)
         return
     local = instant.astimezone(zone(tz))
-    marks = {d: " (make-up)" if d.weekday() >= 5 else "" for d in result.counted_days}
-    typer.echo(f"published    {local.isoformat(sep=' ')} ({WEEKDAY[local.weekday()]})")
-    typer.echo(
-        f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
-        f"   [{data['due_utc']}]"
-    )
-    typer.echo(
-        f"counted      {n} working day{'s' if n > 1 else ''}: "
-        + ", ".join(_day(d) + marks[d] for d in result.counted_days)
-    )
-    if result.provisional:
-        estimates = [y for y, s in data["sources"].items() if not s["official"]]
-        typer.echo(
-            f"provisional  YES: no official schedule for {', '.join(estimates)} yet; the deadline "
-            "is recomputed when an administrator loads it"
-        )
-    else:
-        typer.echo("provisional  no")
-    typer.echo(
-        f"calendar     {found.where}: "
-        + "; ".join(
-            f"{y} {_short(s['source'])} ({'official' if s['official'] else 'estimate'})"
-            for y, s in data["sources"].items()
-        )
+    make_up = _("make-up")
+    marks = {d: f" ({make_up})" if d.weekday() >= 5 else "" for d in result.counted_days}
+    sep = ";" if ctx.lang == "zh" else "; "
+    common.table(
+        [],
+        [
+            [_("published"), f"{local.isoformat(sep=' ')} ({_weekday(local.weekday())})"],
+            [
+                _("due"),
+                f"{result.due_local.isoformat(sep=' ')} ({_weekday(result.due_date.weekday())})   "
+                f"[{data['due_utc']}]",
+            ],
+            [
+                _("counted"),
+                _(
+                    "{n} working day(s): {days}",
+                    n=n,
+                    days=", ".join(_day(d) + marks[d] for d in result.counted_days),
+                ),
+            ],
+            [
+                _("provisional"),
+                _(
+                    "YES: no official schedule for {years} yet; the deadline is recomputed when an "
+                    "administrator loads it",
+                    years=", ".join(y for y, s in data["sources"].items() if not s["official"]),
+                )
+                if result.provisional
+                else _("no"),
+            ],
+            [
+                _("calendar"),
+                f"{found.where}: "
+                + sep.join(
+                    f"{y} {_short(s['source'])} ({_('official') if s['official'] else _('estimate')})"
+                    for y, s in data["sources"].items()
+                ),
+            ],
+        ],
     )
 
 
@@ -217,29 +258,38 @@ def show(
     json_: bool = JSON,
 ) -> None:
     if not 1900 <= year <= 2200:
-        common.fail(f"YEAR: {year} is not between 1900 and 2200")
+        common.fail(_("YEAR: {year} is not between 1900 and 2200", year=year))
     found = existing_calendar(common.context().settings)
     _where(found)
     data = _year_json(found.calendar, year, found)
     if json_:
         common.emit_json(data)
         return
-    status = "official" if data["official"] else "PROVISIONAL (estimate: no official schedule loaded)"
-    typer.echo(f"{year}  {status}  source: {_short(data['source'])}  (working days: {data['working_days']})")
+    status = _("official") if data["official"] else _("PROVISIONAL (estimate: no official schedule loaded)")
+    typer.echo(
+        _(
+            "{year}  {status}  source: {source}  (working days: {days})",
+            year=year,
+            status=status,
+            source=_short(data["source"]),
+            days=data["working_days"],
+        )
+    )
     if data["notice"]:
-        typer.echo(f"      notice: {data['notice']}")
+        typer.echo(_("      notice: {notice}", notice=data["notice"]))
+    rows = []
     for m in data["months"]:
         off = (
             "; ".join(
                 (h["start"][5:] if h["start"] == h["end"] else f"{h['start'][5:]}–{h['end'][5:]}")
-                + f" {h['name']}"
+                + f" {_(h['name'])}"
                 for h in m["holidays"]
             )
             or "—"
         )
-        make_up = ", ".join(f"{w['date'][5:]} {w['weekday']}" for w in m["workdays"])
-        line = f"{MONTH[m['month'] - 1]}  {m['working_days']:2d} working days  off: {off}"
-        typer.echo(line + (f"   make-up: {make_up}" if make_up else ""))
+        make_up = ", ".join(f"{w['date'][5:]} {_weekday(WEEKDAY.index(w['weekday']))}" for w in m["workdays"])
+        rows.append([_month(m["month"]), m["working_days"], off, make_up])
+    common.table([_("month"), _("working days"), _("days off"), _("make-up working days")], rows)
 
 
 def _fmt(instant: datetime | None, tz: str) -> str:
@@ -249,20 +299,37 @@ def _fmt(instant: datetime | None, tz: str) -> str:
 def _print_load(result: LoadResult, name: str, tz: str) -> None:
     kind = "official" if result.official else "provisional (not official)"
     typer.echo(
-        f"loaded {result.year} from {name}: {kind}, {result.holidays} days off, "
-        f"{result.workdays} make-up working day{'' if result.workdays == 1 else 's'}"
+        _(
+            "loaded {year} from {name}: {kind}, {holidays} days off, {workdays} make-up working day{p5}",
+            year=result.year,
+            name=name,
+            kind=kind,
+            holidays=result.holidays,
+            workdays=result.workdays,
+            p5="" if result.workdays == 1 else "s",
+        )
     )
     if result.replaced:
-        typer.echo(f"replaced the earlier load: {_short(result.replaced)}")
+        typer.echo(_("replaced the earlier load: {p0}", p0=_short(result.replaced)))
     typer.echo(
-        f"open deadlines: {result.documents_checked} checked, {len(result.moved)} moved, "
-        f"{len(result.changed) - len(result.moved)} only changed their provisional flag"
+        _(
+            "open deadlines: {documents_checked} checked, {p1} moved, {p2} only changed their provisional flag",
+            documents_checked=result.documents_checked,
+            p1=len(result.moved),
+            p2=len(result.changed) - len(result.moved),
+        )
     )
     for m in result.changed:
         flag = lambda p: " (provisional)" if p else ""  # noqa: E731
         typer.echo(
-            f"  document {m.document_id}: {_fmt(m.old_due_at, tz)}{flag(m.old_provisional)}"
-            f" → {_fmt(m.new_due_at, tz)}{flag(m.new_provisional)}"
+            _(
+                "  document {document_id}: {p1}{p2} → {p3}{p4}",
+                document_id=m.document_id,
+                p1=_fmt(m.old_due_at, tz),
+                p2=flag(m.old_provisional),
+                p3=_fmt(m.new_due_at, tz),
+                p4=flag(m.new_provisional),
+            )
         )
 
 
@@ -280,16 +347,22 @@ def load(
     json_: bool = JSON,
 ) -> None:
     if not as_:
-        common.fail("give the acting administrator with --as LOGIN")
+        common.fail(_("give the acting administrator with --as LOGIN"))
     if not file.is_file():
-        common.fail(f"{file}: no such file")
+        common.fail(_("{file}: no such file", file=file))
     if file.stat().st_size > MAX_FILE_BYTES:
-        common.fail(f"{file}: larger than {MAX_FILE_BYTES} bytes; this is not a year's schedule")
+        common.fail(
+            _(
+                "{file}: larger than {MAX_FILE_BYTES} bytes; this is not a year's schedule",
+                file=file,
+                MAX_FILE_BYTES=MAX_FILE_BYTES,
+            )
+        )
     ctx = common.context()
     try:
         data = file.read_bytes()
     except OSError as exc:
-        common.fail(f"{file}: cannot be read ({exc.strerror})")
+        common.fail(_("{file}: cannot be read ({strerror})", file=file, strerror=common.os_problem(exc)))
     _require_database(ctx)
     result = ctx.services.calendar.load(as_, data, file.name)
     if json_:
@@ -308,14 +381,16 @@ def _require_database(ctx: common.AppContext) -> None:
     url = make_url(normalise_url(ctx.settings.database_url))
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if on_disk and not Path(str(url.database)).is_file():
-        common.fail(f"no database at {url.database}: create it with 'santongbu db upgrade'")
+        common.fail(
+            _("no database at {database}: create it with 'santongbu db upgrade'", database=url.database)
+        )
     try:
         ready = inspect(ctx.db.engine).has_table("calendar_years")
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        common.fail(f"database not reachable: {first}")
+        common.fail(_("database not reachable: {first}", first=first))
     if not ready:
-        common.fail("the database has no calendar tables: run 'santongbu db upgrade'")
+        common.fail(_("the database has no calendar tables: run 'santongbu db upgrade'"))
 
 
 def register(app: typer.Typer) -> None:

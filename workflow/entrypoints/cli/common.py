@@ -11,6 +11,7 @@ stderr and a non-zero exit, never a traceback; ``--json`` gives scripts the same
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from typing import Any, NoReturn
 
 import typer
 
+from states.i18n import Text, localize
+from states.i18n import _ as N_
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -47,7 +50,7 @@ class AppContext:
         try:
             return bootstrap(self.settings, clock=FixedClock(self.now) if self.now else SystemClock())
         except KeyFileError as exc:
-            fail(f"SANTONGBU_AUDIT_KEY_FILE: {exc}")
+            fail(_("SANTONGBU_AUDIT_KEY_FILE: {problem}", problem=exc))
         except SecretsKeyError as exc:  # an unreadable or malformed SANTONGBU_SECRETS_KEY_FILE
             fail(str(exc))
 
@@ -79,9 +82,78 @@ def context() -> AppContext:
     return _CONTEXT
 
 
+def _(message: str, **params: Any) -> str:
+    """``message`` (English, the catalogue's msgid) in the language of this invocation."""
+    return str(localize(Text(message, params), context().lang))
+
+
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+def os_problem(exc: BaseException) -> str:
+    """Why a file could not be read or written, in the invocation's language (the operating
+    system's own words are English)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return _("not UTF-8 text (byte {start})", start=exc.start)
+    if isinstance(exc, FileNotFoundError):
+        return _("no such file or folder")
+    if isinstance(exc, IsADirectoryError):
+        return _("it is a folder")
+    if isinstance(exc, PermissionError):
+        return _("permission denied")
+    return str(getattr(exc, "strerror", None) or exc)
+
+
+def configuration_problem(exc: Any, lang: str) -> str:
+    """A settings :class:`pydantic.ValidationError` in our own words: which setting, and the
+    value unless it may be a secret; a rule across settings says what its validator says."""
+    problems: list[Any] = []
+    for e in exc.errors():
+        name = "_".join(map(str, e["loc"])).upper()
+        if not name:  # a rule across settings (settings.py): its own sentence, which names them
+            problems.append(str(e["msg"]).removeprefix("Value error, "))
+        elif any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+            problems.append(N_("SANTONGBU_{setting} does not accept that value", setting=name))
+        else:
+            problems.append(
+                N_(
+                    "{setting} does not accept {value}",
+                    setting="SANTONGBU_" + name,
+                    value=repr(e.get("input")),
+                )
+            )
+    sep = ";" if lang == "zh" else "; "
+    found = sep.join(str(localize(p, lang)) for p in problems)
+    return str(localize(N_("configuration error: {problems}", problems=found), lang))
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> None:
+    """Rows under translated headers (none: label/value lines), aligned by display width (a Chinese character is two
+    columns wide), as plain text a terminal or a pipe reads alike."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(
+        box=box.SIMPLE_HEAD if headers else None,
+        show_header=bool(headers),
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+    )
+    for header in headers or [""] * max((len(r) for r in rows), default=0):
+        grid.add_column(header, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    import io
+
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200
+    Console(file=buffer, width=width, highlight=False, color_system=None).print(grid)
+    for line in buffer.getvalue().splitlines():
+        typer.echo(line.rstrip())
 
 
 def _default(value: Any) -> Any:
@@ -114,7 +186,13 @@ def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> d
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)")
+        fail(
+            _(
+                "{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)",
+                what=what,
+                value=value,
+            )
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz or context().settings.timezone))
     return parsed

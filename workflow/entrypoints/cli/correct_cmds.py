@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.entrypoints.cli.doc_cmds import (
     AS,
     IF_VERSION,
@@ -36,11 +37,11 @@ def confirm(
     extra = ""
     if after is not None:
         extra = (
-            "; now on time"
+            _("; now on time")
             if after["on_time"]
-            else f"; still late by {after['working_days_late']} working day(s)"
+            else _("; still late by {days} working day(s)", days=after["working_days_late"])
         )
-    _done(outcome, json_, f"{what} claim confirmed{extra}")
+    _done(outcome, json_, _("{what} claim confirmed{extra}", what=what, extra=extra))
 
 
 @doc_app.command("correct")
@@ -78,16 +79,16 @@ def correct(
     extra = ""
     if after is not None:
         extra = (
-            "; now on time"
+            _("; now on time")
             if after["on_time"]
-            else f"; now late by {after['working_days_late']} working day(s)"
+            else _("; now late by {days} working day(s)", days=after["working_days_late"])
         )
     due = outcome.details.get("after", {}).get("due_at")
     if due is not None and due != outcome.details.get("before", {}).get("due_at"):
         from workflow.entrypoints.cli.doc_cmds import _local
 
-        extra += f"; interpretation now due {_local(due, common.context().settings.timezone)}"
-    _done(outcome, json_, f"{what} corrected{extra}")
+        extra += _("; interpretation now due {at}", at=_local(due, common.context().settings.timezone))
+    _done(outcome, json_, _("{what} corrected{extra}", what=what, extra=extra))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 db_app = typer.Typer(help="Create or upgrade the database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -18,11 +19,19 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision (defaul
         ctx.db.upgrade(revision)
     except Exception as exc:
         common.fail(
-            f"could not upgrade {ctx.db.engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+            _(
+                "could not upgrade {p0}: {name__}: {p2}",
+                p0=ctx.db.engine.url.render_as_string(hide_password=True),
+                name__=exc.__class__.__name__,
+                p2=str(exc).splitlines()[0],
+            )
         )
     typer.echo(
-        f"database at revision {ctx.db.current_revision()} "
-        f"({ctx.db.engine.url.render_as_string(hide_password=True)})"
+        _(
+            "database at revision {p0} ({p1})",
+            p0=ctx.db.current_revision(),
+            p1=ctx.db.engine.url.render_as_string(hide_password=True),
+        )
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.services.diagram import draw, mermaid
 
 
@@ -29,9 +30,11 @@ def register(app: typer.Typer) -> None:
         elif suffix in (".svg", ".png"):
             if shutil.which("dot") is None:
                 common.fail(
-                    "SVG/PNG needs Graphviz ('apt-get install graphviz' and 'pip install graphviz'); use -o FILE.mmd for Mermaid"
+                    _(
+                        "SVG/PNG needs Graphviz ('apt-get install graphviz' and 'pip install graphviz'); use -o FILE.mmd for Mermaid"
+                    )
                 )
             draw(output, suffix[1:])
         else:
-            common.fail("--output must end in .mmd, .svg or .png")
-        typer.echo(f"wrote {output}")
+            common.fail(_("--output must end in .mmd, .svg or .png"))
+        typer.echo(_("wrote {output}", output=output))

@@ -10,6 +10,7 @@ import typer
 from states.catalogue import label
 from states.lifecycle import REJECT_TO, State
 from workflow.entrypoints.cli import common, doc_show
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents import Outcome, Workflow
 
 doc_app = typer.Typer(
@@ -29,12 +30,14 @@ def _workflow() -> Workflow:
 
 def _text(value: str | None, file: Path | None, what: str) -> str | None:
     if value is not None and file is not None:
-        common.fail(f"give {what} either inline or as a file, not both")
+        common.fail(_("give {what} either inline or as a file, not both", what=what))
     if file is not None:
         try:
             return file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            common.fail(f"{what}: cannot read {file}: {exc}")
+            common.fail(
+                _("{what}: cannot read {file}: {exc}", what=what, file=file, exc=common.os_problem(exc))
+            )
     return value
 
 
@@ -48,7 +51,13 @@ def _done(outcome: Outcome, json_: bool, message: str | None = None) -> None:
         else label("state", outcome.state_after, lang)
     )
     typer.echo(
-        f"document {outcome.document_id}: {message or outcome.action} ({moved}, version {outcome.version})"
+        _(
+            "document {document_id}: {p1} ({moved}, version {version})",
+            document_id=outcome.document_id,
+            p1=message or label("action", outcome.action, lang),
+            moved=moved,
+            version=outcome.version,
+        )
     )
 
 
@@ -75,11 +84,11 @@ def create(
         as_,
         title=title,
         doc_number=number,
-        body=_text(body, body_file, "the policy text") or "",
+        body=_text(body, body_file, _("the policy text")) or "",
         disclosure=disclosure,
         risk_assessment_needed=risk,
     )
-    _done(outcome, json_, "created")
+    _done(outcome, json_, _("created"))
 
 
 @doc_app.command("edit")
@@ -94,8 +103,12 @@ def edit(
     body_file: Path | None = typer.Option(None, "--body-file"),
     plan: str | None = typer.Option(None, "--plan", help="The interpretation plan (解读方案)."),
     plan_file: Path | None = typer.Option(None, "--plan-file"),
-    risk_assessment: str | None = typer.Option(None, "--risk-assessment", help="舆情风险评估."),
-    response_plan: str | None = typer.Option(None, "--response-plan", help="应对处置预案."),
+    risk_assessment: str | None = typer.Option(
+        None, "--risk-assessment", help="The public-opinion risk assessment (text)."
+    ),
+    response_plan: str | None = typer.Option(
+        None, "--response-plan", help="The response plan for public opinion (text)."
+    ),
     interpreter: str | None = typer.Option(
         None, "--interpreter", help="Login of the interpreter, from the drafting unit."
     ),
@@ -109,16 +122,16 @@ def edit(
         "doc_number": number,
         "disclosure": disclosure,
         "risk_assessment_needed": risk,
-        "body": _text(body, body_file, "the policy text"),
-        "plan": _text(plan, plan_file, "the plan"),
+        "body": _text(body, body_file, _("the policy text")),
+        "plan": _text(plan, plan_file, _("the plan")),
         "risk_assessment": risk_assessment,
         "response_plan": response_plan,
         "interpreter": interpreter,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        common.fail("nothing to change: give at least one option (see --help)")
-    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, "edited")
+        common.fail(_("nothing to change: give at least one option (see --help)"))
+    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, _("edited"))
 
 
 @doc_app.command("attach")
@@ -149,19 +162,23 @@ def attach(
         return _done(
             outcome,
             json_,
-            f"material {outcome.details.get('material_id')} attached "
-            f"({outcome.details['file']['type']}, {outcome.details['file']['size']} bytes)",
+            _(
+                "material {id} attached ({type}, {size} bytes)",
+                id=outcome.details.get("material_id"),
+                type=outcome.details["file"]["type"],
+                size=outcome.details["file"]["size"],
+            ),
         )
     outcome = _workflow().add_material(
         as_,
         doc_id,
         form=form,
         title=title,
-        body=_text(body, file, "the material"),
+        body=_text(body, file, _("the material")),
         uri=uri,
         expected_version=if_version,
     )
-    _done(outcome, json_, f"material {outcome.details.get('material_id')} attached")
+    _done(outcome, json_, _("material {id} attached", id=outcome.details.get("material_id")))
 
 
 @doc_app.command("detach")
@@ -177,7 +194,7 @@ def detach(
     _done(
         _workflow().remove_material(as_, doc_id, material_id, expected_version=if_version),
         json_,
-        "material removed",
+        _("material removed"),
     )
 
 
@@ -191,7 +208,9 @@ def signers(
     json_: bool = JSON,
 ) -> None:
     """Name the people who must sign the package."""
-    _done(_workflow().set_signers(as_, doc_id, logins, expected_version=if_version), json_, "signers named")
+    _done(
+        _workflow().set_signers(as_, doc_id, logins, expected_version=if_version), json_, _("signers named")
+    )
 
 
 @doc_app.command("sign")
@@ -211,7 +230,9 @@ def sign(
     _done(
         outcome,
         json_,
-        "signed" + (f"; still to sign: {', '.join(left)}" if left else "; all signers have signed"),
+        _("signed; still to sign: {logins}", logins=", ".join(left))
+        if left
+        else _("signed; all signers have signed"),
     )
 
 
@@ -250,7 +271,7 @@ def reject(
 ) -> None:
     """As a signer, send the package back with a reason."""
     if to not in REJECT_TO:
-        common.fail("--to must be 'plan' or 'draft'")
+        common.fail(_("--to must be 'plan' or 'draft'"))
     outcome = _workflow().reject(as_, doc_id, reason, to=to, expected_version=if_version)
     _done(outcome, json_, label("trigger", outcome.action, common.context().lang))
 
@@ -294,7 +315,7 @@ def file_undisclosed(
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
-    """File a signed document marked 不予公开 without publication."""
+    """File a signed document marked not to be disclosed (不予公开), without publication."""
     _fire("file_undisclosed", doc_id, as_, json_, if_version, reason=reason)
 
 
@@ -327,9 +348,16 @@ def post(
     if outcome.state_after == State.INTERPRETATION_POSTED:
         on_time = outcome.details.get("on_time")
         extra = (
-            "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
+            _("; on time")
+            if on_time
+            else _("; LATE by {days} working day(s)", days=outcome.details.get("working_days_late"))
         )
-    _done(outcome, json_, f"{channel} posting recorded{extra}")
+    lang = common.context().lang
+    _done(
+        outcome,
+        json_,
+        _("{channel} posting recorded{extra}", channel=label("channel", channel, lang), extra=extra),
+    )
 
 
 @doc_app.command("withdraw")

@@ -14,6 +14,8 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents.views import (
     DocumentSummary,
     DocumentView,
@@ -25,60 +27,135 @@ from workflow.services.documents.views import (
 
 def render_document(view: DocumentView, events: Sequence[TimelineEvent], lang: str, tz: str) -> None:
     """Print a document, its package, deadline, what is missing, and its timeline."""
-    typer.echo(f"#{view.id} {view.title}  [{view.doc_number or '-'}]  unit {view.unit}")
-    typer.echo(
-        f"  state: {label('state', view.state, lang)}   version {view.version}   disclosure {view.disclosure or '-'}"
+    echo = typer.echo
+    echo(
+        _(
+            "#{id} {title}  [{number}]  unit {unit}",
+            id=view.id,
+            title=view.title,
+            number=view.doc_number or "-",
+            unit=view.unit,
+        )
     )
-    typer.echo(f"  interpreter: {view.interpreter or '-'}   package {view.package_hash[:12]}")
+    echo(
+        _(
+            "  state: {state}   version {version}   disclosure {disclosure}",
+            state=label("state", view.state, lang),
+            version=view.version,
+            disclosure=label("disclosure", view.disclosure, lang) or "-",
+        )
+    )
+    echo(
+        _(
+            "  interpreter: {login}   package {hash}",
+            login=view.interpreter or "-",
+            hash=view.package_hash[:12],
+        )
+    )
     for m in view.materials:
-        typer.echo(f"  material {m.id}: [{m.form}] {m.title}")
+        echo(_("  material {id}: [{form}] {title}", id=m.id, form=label("form", m.form, lang), title=m.title))
     for s in view.signers:
-        typer.echo(f"  signer {s.login}: {'signed' if s.signed else 'not signed'}")
+        echo(
+            _(
+                "  signer {login}: {status}",
+                login=s.login,
+                status=_("signed") if s.signed else _("not signed"),
+            )
+        )
     if view.published_at:
-        typer.echo(
-            f"  published {_local(view.published_at, tz)} at {view.publication_url}"
-            f"{_claim(view.publication, tz, publication=True)}"
+        echo(
+            _(
+                "  published {at} at {url}{claim}",
+                at=_local(view.published_at, tz),
+                url=view.publication_url,
+                claim=_claim(view.publication, tz, publication=True),
+            )
         )
     if view.due_at:
-        flag = " (provisional: that year's holiday schedule is not loaded)" if view.due_provisional else ""
-        typer.echo(f"  interpretation due {_local(view.due_at, tz)}{flag}")
+        flag = _(" (provisional: that year's holiday schedule is not loaded)") if view.due_provisional else ""
+        echo(_("  interpretation due {at}{flag}", at=_local(view.due_at, tz), flag=flag))
     if view.publication_evidence is not None:
-        typer.echo(f"  policy page evidence: {_evidence(view.publication_evidence, lang)}")
+        echo(_("  policy page evidence: {evidence}", evidence=_evidence(view.publication_evidence, lang, tz)))
     for p in view.postings:
-        typer.echo(
-            f"  posted [{p.channel}] {p.outlet or ''} {p.url or p.evidence.note} at "
-            f"{_local(p.posted_at, tz)}{_claim(p, tz)}"
+        echo(
+            _(
+                "  posted [{channel}] {outlet} {where} at {at}{claim}",
+                channel=label("channel", p.channel, lang),
+                outlet=p.outlet or "",
+                where=p.url or p.evidence.note,
+                at=_local(p.posted_at, tz),
+                claim=_claim(p, tz),
+            )
         )
-        typer.echo(f"    evidence: {_evidence(p.evidence, lang)}")
+        echo(_("    evidence: {evidence}", evidence=_evidence(p.evidence, lang, tz)))
     for c in view.corrections:
-        typer.echo(
-            f"  corrected {c.what} {_local(c.at, tz)} by {c.by}: {c.reason} "
-            f"({_changes(c.before or {}, c.after or {}, tz)})"
+        echo(
+            _(
+                "  corrected {what} {at} by {by}: {reason} ({changes})",
+                what=c.what,
+                at=_local(c.at, tz),
+                by=c.by,
+                reason=c.reason,
+                changes=_changes(c.before or {}, c.after or {}, tz),
+            )
         )
     if view.on_time is not None:
-        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
-        typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
+        result = (
+            _("on time") if view.on_time else _("late by {days} working day(s)", days=view.working_days_late)
+        )
+        echo(
+            _("  result: {result}, {days} working day(s) taken", result=result, days=view.working_days_taken)
+        )
     for step in view.next_steps:
-        status = "ready" if step.ready else "missing: " + "; ".join(step.missing)
-        typer.echo(f"  next: {label('trigger', step.trigger, lang)} ({step.trigger}): {status}")
-    if events:
-        typer.echo("  timeline:")
-        for e in events:
-            moved = f" {e.state_before or ''}→{e.state_after}" if e.state_before != e.state_after else ""
-            via = f" via {e.channel}" if e.channel else ""
-            typer.echo(
-                f"    {e.seq:>3} {_local(e.at, tz)} {e.actor or 'system':<12} {e.action:<20} "
-                f"{e.outcome}{moved}{via}"
+        sep = ";" if lang == "zh" else "; "
+        status = _("ready") if step.ready else _("missing: {what}", what=sep.join(step.missing))
+        echo(
+            _(
+                "  next: {name} ({trigger}): {status}",
+                name=label("trigger", step.trigger, lang),
+                trigger=step.trigger,
+                status=status,
             )
+        )
+    if events:
+        echo(_("  timeline:"))
+        common.table(
+            [_("No."), _("time"), _("by"), _("action"), _("outcome"), _("state"), _("via")],
+            [
+                [
+                    e.seq,
+                    _local(e.at, tz),
+                    e.actor or _("system"),
+                    label("action", e.action, lang),
+                    label("outcome", e.outcome, lang),
+                    f"{label('state', e.state_before, lang)} → {label('state', e.state_after, lang)}"
+                    if e.state_before != e.state_after
+                    else "",
+                    e.channel or "",
+                ]
+                for e in events
+            ],
+        )
 
 
 def render_list(docs: Sequence[DocumentSummary], lang: str, tz: str) -> None:
-    """One line a document: id, unit, state, title and its due date."""
-    for d in docs:
-        due = f" due {_local(d.due_at, tz)}" + ("?" if d.due_provisional else "") if d.due_at else ""
-        typer.echo(f"{d.id:>6} {d.unit:<10} {label('state', d.state, lang):<10} {d.title}{due}")
+    """A table: id, unit, state, title and its due date (``?``: provisional)."""
     if not docs:
-        typer.echo("no documents")
+        typer.echo(_("no documents"))
+        return
+    common.table(
+        [_("id"), _("unit"), _("state"), _("title"), _("due")],
+        [
+            [
+                d.id,
+                d.unit,
+                label("state", d.state, lang),
+                d.title,
+                (_local(d.due_at, tz) + ("?" if d.due_provisional else "")) if d.due_at else "",
+            ]
+            for d in docs
+        ],
+    )
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any], tz: str) -> str:
@@ -104,22 +181,30 @@ def _claim(claim: PublicationClaimView | PostingView | None, tz: str, *, publica
     if claim is None or claim.recorded_at is None or claim.migrated:
         return ""
     if claim.awaiting_confirmation:
-        counts = "the deadline runs from the claim" if publication else "counts as recorded"
-        return f" (claimed; recorded {_local(claim.recorded_at, tz)}: CLAIM AWAITING CONFIRMATION, {counts})"
+        counts = _("the deadline runs from the claim") if publication else _("counts as recorded")
+        return _(
+            " (claimed; recorded {at}: CLAIM AWAITING CONFIRMATION, {counts})",
+            at=_local(claim.recorded_at, tz),
+            counts=counts,
+        )
     if claim.confirmed_by:
-        return f" (recorded {_local(claim.recorded_at, tz)}; claim confirmed by {claim.confirmed_by})"
+        return _(
+            " (recorded {at}; claim confirmed by {login})",
+            at=_local(claim.recorded_at, tz),
+            login=claim.confirmed_by,
+        )
     return ""
 
 
-def _evidence(e: Any, lang: str) -> str:
+def _evidence(e: Any, lang: str, tz: str = "Asia/Shanghai") -> str:
     """One line: status, when checked, the kept page's hash, the reasons (docs/evidence.md)."""
     parts = [label("evidence", e.status, lang)]
     if e.checked_at:
-        parts.append(f"checked {e.checked_at:%Y-%m-%d %H:%M} UTC")
+        parts.append(_("checked {at}", at=_local(e.checked_at, tz)))
     if e.sha256:
         parts.append(f"sha256 {e.sha256[:16]}… (santongbu evidence show {e.check_id})")
     parts.extend(r["message"] for r in e.reasons)
-    return "; ".join(parts)
+    return (";" if lang == "zh" else "; ").join(parts)
 
 
 def _local(instant: Any, tz: str) -> str:

@@ -15,6 +15,7 @@ import typer
 
 from states.catalogue import label
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 evidence_app = typer.Typer(
     help="Evidence of postings: fetch, check and keep the pages (docs/evidence.md).", no_args_is_help=True
@@ -74,7 +75,7 @@ def show(
             common.fail("no page was kept for this check" if ctx.lang == "en" else "该次核验没有留存网页")
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shown.warc_path, output)
-        typer.echo(f"wrote {output} (sha256 {shown.check['sha256']})")
+        typer.echo(_("wrote {output} (sha256 {p1})", output=output, p1=shown.check["sha256"]))
         return
     if page:
         if shown.body is None:
@@ -105,7 +106,7 @@ def show(
     ):
         typer.echo(f"{key:<14} {c.get(key) if c.get(key) is not None else '-'}")
     for r in c["reasons"]:
-        typer.echo(f"reason         {r['message']}")
+        typer.echo(_("reason         {p0}", p0=r["message"]))
     typer.echo(f"{'kept':<14} {shown.warc_path or '-'}")
 
 

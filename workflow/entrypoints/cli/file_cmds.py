@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from workflow.entrypoints.cli import common, doc_cmds
+from workflow.entrypoints.cli.common import _
 
 
 def replace_file(
@@ -24,12 +25,12 @@ def replace_file(
     try:
         fh = file.open("rb")
     except OSError as exc:
-        common.fail(f"--file: cannot read {file}: {exc.strerror or exc}")
+        common.fail(_("--file: cannot read {file}: {p1}", file=file, p1=common.os_problem(exc)))
     with fh:
         outcome = common.context().services.workflow.replace_file(
             as_, doc_id, material_id, source=fh, filename=file.name, expected_version=if_version
         )
-    doc_cmds._done(outcome, json_, f"material {material_id}: file replaced")
+    doc_cmds._done(outcome, json_, _("material {id}: file replaced", id=material_id))
 
 
 def download(
@@ -49,8 +50,16 @@ def download(
         with got.open() as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
     except OSError as exc:
-        common.fail(f"cannot write {target}: {exc.strerror or exc}")
-    typer.echo(f"{got.size} bytes ({got.mime}) written to {target}; sha256 {got.sha256}")
+        common.fail(_("cannot write {target}: {p1}", target=target, p1=common.os_problem(exc)))
+    typer.echo(
+        _(
+            "{size} bytes ({mime}) written to {target}; sha256 {sha256}",
+            size=got.size,
+            mime=got.mime,
+            target=target,
+            sha256=got.sha256,
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

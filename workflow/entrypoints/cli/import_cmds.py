@@ -8,7 +8,9 @@ from pathlib import Path
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common, doc_cmds
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents.import_rows import COLUMNS
 
 EXAMPLE = {
@@ -47,13 +49,30 @@ def import_(
     report = common.context().services.workflow.import_documents(as_, path, dry_run=dry_run)
     if json_:
         return common.emit_json(report.as_dict())
-    states = ", ".join(f"{state} {n}" for state, n in sorted(report.by_state.items()))
+    lang = common.context().lang
+    states = ", ".join(f"{label('state', state, lang)} {n}" for state, n in sorted(report.by_state.items()))
     count = sum(report.by_state.values())
     if report.dry_run:
-        typer.echo(f"{path.name}: {count} document(s) would be imported ({states}); nothing written")
+        typer.echo(
+            _(
+                "{name}: {count} document(s) would be imported ({states}); nothing written",
+                name=path.name,
+                count=count,
+                states=states,
+            )
+        )
     else:
         ids = report.documents
-        typer.echo(f"{path.name}: {count} document(s) imported ({states}), ids {ids[0]}–{ids[-1]}")
+        typer.echo(
+            _(
+                "{name}: {count} document(s) imported ({states}), ids {p3}–{p4}",
+                name=path.name,
+                count=count,
+                states=states,
+                p3=ids[0],
+                p4=ids[-1],
+            )
+        )
 
 
 def template(
@@ -75,11 +94,14 @@ def template(
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             csv.writer(fh).writerows([header, example])
     else:
-        common.fail("write an .xlsx or a .csv file")
+        common.fail(_("write an .xlsx or a .csv file"))
     typer.echo(
-        f"template written to {path} ({len(header)} columns; required: "
-        + ", ".join(zh for zh, required in COLUMNS.values() if required)
-        + ")"
+        _(
+            "template written to {path} ({n} columns; required: {columns})",
+            path=path,
+            n=len(header),
+            columns=", ".join(zh for zh, required in COLUMNS.values() if required),
+        )
     )
 
 

@@ -30,7 +30,12 @@ def _global(
         envvar="SANTONGBU_DATABASE_URL",
         help="Database URL (default sqlite:///santongbu.db in the current folder).",
     ),
-    lang: str | None = typer.Option(None, "--lang", help="Language of messages: zh (default) or en."),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of messages and help: zh (default) or en; also after the subcommand, "
+        "or SANTONGBU_LANGUAGE.",
+    ),
     now: str | None = typer.Option(
         None,
         "--now",
@@ -43,20 +48,22 @@ def _global(
     overrides: dict[str, object] = {}
     if database_url:
         overrides["database_url"] = database_url
+    lang = lang or (context.obj or {}).get("lang")  # main() takes --lang from anywhere on the line
     if lang:
         overrides["language"] = lang
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        common.fail(f"configuration error: {problems}")
+        common.fail(common.configuration_problem(exc, lang or "zh"))
     ctx = common.AppContext(settings=settings)
     common.set_context(ctx)
     if now:
         if not settings.allow_clock_override:
             common.fail(
-                "--now is refused: this installation does not allow clock overrides "
-                "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)"
+                common._(
+                    "--now is refused: this installation does not allow clock overrides "
+                    "(SANTONGBU_ALLOW_CLOCK_OVERRIDE=true permits them, for drills and tests)"
+                )
             )
         ctx.now = common.parse_instant(now, what="--now")
     _attribute(context, bool(now))
@@ -122,4 +129,9 @@ _register()
 
 
 def main() -> None:
-    app()
+    """``santongbu``: the language first (it decides the help's), then the command."""
+    import sys
+
+    from workflow.entrypoints.cli.localize import run
+
+    sys.exit(run(app))

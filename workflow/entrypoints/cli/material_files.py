@@ -8,6 +8,7 @@ from pathlib import Path
 import filetype
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.services.documents import Outcome
 
 
@@ -17,7 +18,7 @@ def is_binary(path: Path) -> bool:
         with path.open("rb") as fh:
             return filetype.guess(fh.read(8192)) is not None
     except OSError as exc:
-        common.fail(f"--file: cannot read {path}: {exc.strerror or exc}")
+        common.fail(_("--file: cannot read {path}: {p1}", path=path, p1=common.os_problem(exc)))
 
 
 def attach_file(as_: str, doc_id: int, form: str, title: str, path: Path, if_version: int | None) -> Outcome:

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 
 @common.command
@@ -33,7 +35,7 @@ def sweep_cmd(
     try:
         ladder_for(ctx.settings)
     except LadderError as exc:
-        common.fail(f"configuration error: ladder: {exc}")
+        common.fail(_("configuration error: ladder: {exc}", exc=exc))
     report = ctx.services.sweep(batch_size=batch_size)
     if json_:
         common.emit_json(report.as_dict())
@@ -41,28 +43,16 @@ def sweep_cmd(
     lang = ctx.lang
     when = report.now.astimezone(ZoneInfo(ctx.settings.timezone))
     if not report.fired:
-        typer.echo(
-            f"{when:%Y-%m-%d %H:%M %z}: " + ("没有到期的提醒或升级" if lang == "zh" else "nothing due")
-        )
+        typer.echo(_("{at}: nothing due", at=when.strftime("%Y-%m-%d %H:%M %z")))
     for f in report.fired:
         n, emails = f.working_days_overdue, len(f.outbox_ids)
-        if lang == "zh":
-            typer.echo(
-                f"#{f.document_id} {f.level}"
-                + (f"(逾期满 {n} 个工作日)" if n else "")
-                + f" → {emails} 封邮件已排队"
-            )
-        else:
-            typer.echo(
-                f"#{f.document_id} {f.level}"
-                + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
-                + f" → {emails} email{'s' if emails != 1 else ''} queued"
-            )
-    if report.deferred:
         typer.echo(
-            ("留待下次巡检: " if lang == "zh" else "left for the next sweep: ")
-            + ", ".join(f"#{d}" for d in report.deferred)
+            f"#{f.document_id} {label('level', f.level, lang)}"
+            + (_(" ({n} working day(s) overdue)", n=n) if n else "")
+            + _(" → {n} email(s) queued", n=emails)
         )
+    if report.deferred:
+        typer.echo(_("left for the next sweep: {ids}", ids=", ".join(f"#{d}" for d in report.deferred)))
 
 
 @common.command
@@ -75,7 +65,7 @@ def worker_cmd(
     """Run a Celery worker (same as 'celery -A workers worker'). Start as many as you like, on
     as many hosts as you like; all share the database and the broker."""
     if common.context().now is not None:
-        common.fail("--now is for one-off commands; a worker always runs on the real clock")
+        common.fail(_("--now is for one-off commands; a worker always runs on the real clock"))
     app = _app()
     # No gossip or mingle: Santongbu's workers coordinate through the database, not through
     # each other, and gossip's reconnect after a broker outage only logged errors.
@@ -99,7 +89,7 @@ def beat_cmd(
     """Run the beat (same as 'celery -A workers beat'): exactly one per installation. It only
     sends "sweep now" and "deliver now"; a second one is harmless but wasteful."""
     if common.context().now is not None:
-        common.fail("--now is for one-off commands; the beat always runs on the real clock")
+        common.fail(_("--now is for one-off commands; the beat always runs on the real clock"))
     app = _app()
     argv = ["beat", f"--loglevel={loglevel}"] + ([f"--schedule={schedule}"] if schedule else [])
     app.start(argv)
@@ -138,7 +128,7 @@ def demo_cmd(
         run = run_demo(folder, lang, progress)
         data = collect(run)
     except DemoError as exc:
-        common.fail(f"demo stopped: {exc}", code=1)
+        common.fail(_("demo stopped: {exc}", exc=exc), code=1)
     finally:
         pass
     run.db.dispose()

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from states.catalogue import label
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.kernel.models.outbox import STATUSES, OutboxMessage
 from workflow.services.outbox_admin import worker_id
 
@@ -61,25 +63,37 @@ def outbox_list(
 ) -> None:
     """List emails in the outbox, newest first."""
     if status is not None and status not in STATUSES:
-        common.fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
+        common.fail(_("--status: '{status}' is not one of {p1}", status=status, p1=", ".join(STATUSES)))
     if not as_:
-        common.fail("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+        common.fail(_("outbox list needs --as LOGIN (an administrator, auditor, supervisor or leader)"))
     outbox = common.context().services.outbox
     rows = outbox.list(as_, status=status, document_id=document, limit=limit)
     if json_:
         return common.emit_json([outbox.view(r) for r in rows])
     if not rows:
-        typer.echo("no emails" + (f" with status {status}" if status else ""))
+        typer.echo(_("no emails with status {status}", status=status) if status else _("no emails"))
         return
+    rows_out: list[list[object]] = []
     for r in rows:
         when = _when(r.sent_at) if r.status == "sent" else _when(r.next_attempt_at)
-        line = (
-            f"{r.id:>5}  {r.status:<7}  tries {r.attempts}  {r.event:<17}  doc {r.document_id or '-':<5} "
-            f"{when}  {_recipients(r)}  {outbox.view(r)['subject']}"
+        rows_out.append(
+            [
+                r.id,
+                r.status,
+                r.attempts,
+                label("event", r.event, common.context().lang),
+                r.document_id or "-",
+                when,
+                _recipients(r),
+                outbox.view(r)["subject"],
+            ]
         )
-        typer.echo(line)
         if r.status == "failed" and r.last_error:
-            typer.echo(f"{'':>7}error: {r.last_error}")
+            rows_out.append(["", "", "", "", "", "", "", _("error: {problem}", problem=r.last_error)])
+    common.table(
+        [_("id"), _("status"), _("tries"), _("event"), _("document"), _("time"), _("to"), _("subject")],
+        rows_out,
+    )
 
 
 @outbox_app.command("show")
@@ -91,7 +105,7 @@ def outbox_show(
 ) -> None:
     """Show one email: recipients, delivery state and the plain-text body."""
     if not as_:
-        common.fail("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)")
+        common.fail(_("outbox show needs --as LOGIN (an administrator, auditor, supervisor or leader)"))
     outbox = common.context().services.outbox
     row = outbox.show(as_, outbox_id)
     view = outbox.view(row, bodies=True)
@@ -101,26 +115,34 @@ def outbox_show(
     def fmt(items: list[dict[str, str]]) -> str:
         return ", ".join(f"{i['name']} <{i['address']}>" if i.get("name") else i["address"] for i in items)
 
-    for label, value in (
-        ("id", row.id),
-        ("channel", row.channel if row.channel == "email" else f"{row.channel} robot of unit #{row.unit_id}"),
-        ("status", row.status),
-        ("event", row.event),
-        ("document", row.document_id or "-"),
-        ("language", row.language),
-        ("to", fmt(row.to_list)),
-        ("cc", fmt(row.cc_list) or "-"),
-        ("subject", view["subject"]),
-        ("queued", _when(row.created_at)),
-        ("attempts", row.attempts),
-        ("next attempt", _when(row.next_attempt_at) if row.status == "pending" else "-"),
-        ("claimed by", f"{row.claimed_by} at {_when(row.claimed_at)}" if row.claimed_by else "-"),
-        ("sent", _when(row.sent_at)),
-        ("last error", row.last_error or "-"),
+    rows_out = [
+        (_("id"), row.id),
+        (
+            _("channel"),
+            row.channel
+            if row.channel == "email"
+            else _("{channel} robot of unit #{unit}", channel=row.channel, unit=row.unit_id),
+        ),
+        (_("status"), row.status),
+        (_("event"), label("event", row.event, common.context().lang)),
+        (_("document"), row.document_id or "-"),
+        (_("language"), row.language),
+        (_("to"), fmt(row.to_list)),
+        (_("cc"), fmt(row.cc_list) or "-"),
+        (_("subject"), view["subject"]),
+        (_("queued"), _when(row.created_at)),
+        (_("attempts"), row.attempts),
+        (_("next attempt"), _when(row.next_attempt_at) if row.status == "pending" else "-"),
+        (
+            _("claimed by"),
+            _("{login} at {at}", login=row.claimed_by, at=_when(row.claimed_at)) if row.claimed_by else "-",
+        ),
+        (_("sent"), _when(row.sent_at)),
+        (_("last error"), row.last_error or "-"),
         ("message-id", view["message_id"]),
-        ("dedupe key", row.dedupe_key or "-"),
-    ):
-        typer.echo(f"{label:<13} {value}")
+        (_("dedupe key"), row.dedupe_key or "-"),
+    ]
+    common.table([_("field"), _("value")], [list(r) for r in rows_out])
     typer.echo("")
     typer.echo(view["body_text"].rstrip())
 
@@ -138,14 +160,29 @@ def outbox_deliver(
     if json_:
         return common.emit_json(report.as_dict())
     if not report.claimed:
-        typer.echo("nothing to deliver")
+        typer.echo(_("nothing to deliver"))
         return
     for o in report.outcomes:
-        extra = f" (next try {_when(o.next_attempt_at)})" if o.next_attempt_at else ""
-        typer.echo(f"{o.outbox_id:>5}  {o.result:<7}  attempt {o.attempts}  {o.detail}{extra}")
+        extra = _(" (next try {at})", at=_when(o.next_attempt_at)) if o.next_attempt_at else ""
+        typer.echo(
+            _(
+                "{outbox_id:>5}  {result:<7}  attempt {attempts}  {detail}{extra}",
+                outbox_id=o.outbox_id,
+                result=o.result,
+                attempts=o.attempts,
+                detail=o.detail,
+                extra=extra,
+            )
+        )
     typer.echo(
-        f"{report.claimed} claimed via {report.transport}: {len(report.sent)} sent, "
-        f"{len(report.retried)} to retry, {len(report.failed)} failed"
+        _(
+            "{claimed} claimed via {transport}: {p2} sent, {p3} to retry, {p4} failed",
+            claimed=report.claimed,
+            transport=report.transport,
+            p2=len(report.sent),
+            p3=len(report.retried),
+            p4=len(report.failed),
+        )
     )
 
 
@@ -160,12 +197,12 @@ def outbox_retry(
 ) -> None:
     """Queue a failed email again now, with a fresh count of attempts (administrators only)."""
     if not as_:
-        common.fail("retry needs --as LOGIN (an administrator)")
+        common.fail(_("retry needs --as LOGIN (an administrator)"))
     outbox = common.context().services.outbox
     row = outbox.retry(as_, outbox_id)
     if json_:
         return common.emit_json(outbox.view(row))
-    typer.echo(f"email {row.id} queued again; the next delivery pass sends it")
+    typer.echo(_("email {id} queued again; the next delivery pass sends it", id=row.id))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 from workflow.kernel import export
 from workflow.services.reports import Reports
 
@@ -67,7 +68,7 @@ def emit_table(
 ) -> None:
     """Render ``table`` the way the user asked; one clean line if asked for two formats."""
     if json_ + csv_ + (xlsx is not None) > 1:
-        common.fail("choose one of --json, --csv and --xlsx")
+        common.fail(_("choose one of --json, --csv and --xlsx"))
     lang = common.context().lang
     if xlsx is not None:
         from workflow.kernel.export_xlsx import write_xlsx
@@ -75,16 +76,18 @@ def emit_table(
         try:
             write_xlsx(table, xlsx, lang)
         except OSError as exc:
-            common.fail(f"--xlsx: cannot write {xlsx}: {exc.strerror or exc}")
-        typer.echo(f"{len(table.rows)} row(s) written to {xlsx}")
+            common.fail(_("--xlsx: cannot write {xlsx}: {p1}", xlsx=xlsx, p1=common.os_problem(exc)))
+        typer.echo(_("{p0} row(s) written to {xlsx}", p0=len(table.rows), xlsx=xlsx))
         return
     if csv_:
         if output is not None:
             try:
                 export.save_csv(table, output, lang)
             except OSError as exc:
-                common.fail(f"--output: cannot write {output}: {exc.strerror or exc}")
-            typer.echo(f"{len(table.rows)} row(s) written to {output}")
+                common.fail(
+                    _("--output: cannot write {output}: {p1}", output=output, p1=common.os_problem(exc))
+                )
+            typer.echo(_("{p0} row(s) written to {output}", p0=len(table.rows), output=output))
         else:
             typer.echo(export.to_csv(table, lang), nl=False)
         return
@@ -98,8 +101,8 @@ def emit_table(
         try:
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            common.fail(f"--output: cannot write {output}: {exc.strerror or exc}")
-        typer.echo(f"{len(table.rows)} row(s) written to {output}")
+            common.fail(_("--output: cannot write {output}: {p1}", output=output, p1=common.os_problem(exc)))
+        typer.echo(_("{p0} row(s) written to {output}", p0=len(table.rows), output=output))
     else:
         typer.echo(text)
 
@@ -167,7 +170,7 @@ def on_time(
     yet due; rate = on time / (on time + late + overdue). A total row comes last.
     """
     if by is not None and by not in ("month", "quarter"):
-        common.fail("--by: must be month or quarter")
+        common.fail(_("--by: must be month or quarter"))
     table = _reports().on_time(as_, period=period, unit=unit, by=by, now=_now(now))  # type: ignore[arg-type]
     emit_table(table, json_, csv_, output, xlsx)
 

@@ -8,6 +8,7 @@ import typer
 
 from states.catalogue import label
 from workflow.entrypoints.cli import common, doc_cmds
+from workflow.entrypoints.cli.common import _
 
 
 def search(
@@ -27,10 +28,10 @@ def search(
     as_: str = doc_cmds.AS,
     json_: bool = doc_cmds.JSON,
 ) -> None:
-    """Search documents by title, 文号, body and plan text, newest first.
+    """Search documents by title, document number (文号), body and plan text, newest first.
 
     Words of three characters or more are found anywhere in the text; shorter words narrow
-    them, or on their own are looked for in titles and 文号 only.
+    them, or on their own are looked for in titles and document numbers (文号) only.
     """
     found = common.context().services.workflow.search_documents(
         as_, text, state=state, unit_code=unit, period=period, limit=limit, before_id=before_id
@@ -39,18 +40,18 @@ def search(
         return common.emit_json(found.as_dict())
     lang = common.context().lang
     if found.titles_only:
-        typer.echo(
-            "(short words: titles and 文号 only)" if lang == "en" else "(词太短:只搜索标题和文号)", err=True
-        )
+        typer.echo(_("(short words: titles and 文号 only)"), err=True)
+    rows: list[list[object]] = []
     for h in found.hits:
-        number = f" {h.doc_number}" if h.doc_number else ""
-        typer.echo(f"{h.id:>6} {h.unit:<10} {label('state', h.state, lang):<10} {h.title}{number}")
+        rows.append([h.id, h.unit, label("state", h.state, lang), h.title, h.doc_number or ""])
         if h.excerpt and h.matched != ("title",):
-            typer.echo(f"{'':>6} {','.join(h.matched)}: {h.excerpt}")
-    if not found.hits:
-        typer.echo("no documents" if lang == "en" else "没有找到")
+            rows.append(["", "", "", f"{','.join(h.matched)}: {h.excerpt}", ""])
+    if rows:
+        common.table([_("id"), _("unit"), _("state"), _("title"), _("number")], rows)
+    else:
+        typer.echo(_("no documents"))
     if found.next_before_id is not None:
-        typer.echo(f"more: add --before-id {found.next_before_id}", err=True)
+        typer.echo(_("more: add --before-id {next_before_id}", next_before_id=found.next_before_id), err=True)
 
 
 def register(app: typer.Typer) -> None:

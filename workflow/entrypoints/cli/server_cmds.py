@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 token_app = typer.Typer(
     help="API tokens for the HTTP API: create (shown once), list, revoke.", no_args_is_help=True
@@ -110,10 +111,10 @@ def serve(
         )
         return
     if ctx.now is not None:
-        common.fail("--now cannot be combined with --workers: each process would keep its own clock")
+        common.fail(_("--now cannot be combined with --workers: each process would keep its own clock"))
     os.environ["SANTONGBU_DATABASE_URL"] = ctx.settings.database_url
     os.environ["SANTONGBU_LANGUAGE"] = ctx.settings.language
-    common.stderr(f"{where}, {workers} processes")
+    common.stderr(_("{where}, {workers} processes", where=where, workers=workers))
     uvicorn.run(
         "workflow.entrypoints.cli.server_cmds:app_from_environment",
         factory=True,
@@ -138,7 +139,7 @@ def openapi(
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output}")
+    typer.echo(_("wrote {output}", output=output))
 
 
 @token_app.command("create")
@@ -159,11 +160,29 @@ def token_create(
     if json_:
         return common.emit_json({**view, "token": secret})
     typer.echo(secret)
-    until = f", valid until {view['expires_at']:%Y-%m-%d %H:%M} UTC" if view["expires_at"] else ""
+    zone = common.context().settings.timezone
+    until = _(", valid until {at}", at=_local_minute(view["expires_at"], zone)) if view["expires_at"] else ""
     common.stderr(
-        f"token {view['id']} ({view['prefix']}…) for {login} created{until}; "
-        f"copy it now, it is not shown again"
+        _(
+            "token {p0} ({p1}…) for {login} created{until}; copy it now, it is not shown again",
+            p0=view["id"],
+            p1=view["prefix"],
+            login=login,
+            until=until,
+        )
     )
+
+
+def _local_minute(instant: Any, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M%z")
+
+
+def _local_day(instant: Any, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
 
 
 @token_app.command("list")
@@ -175,21 +194,33 @@ def token_list(
     tokens = _tokens().list(login)
     if json_:
         return common.emit_json(tokens)
-    for t in tokens:
-        state = (
-            f"revoked {t['revoked_at']:%Y-%m-%d} by {t['revoked_by']}"
-            if t["revoked_at"]
-            else "expired"
-            if not t["active"]
-            else "active"
+    zone = common.context().settings.timezone
+    if tokens:
+        common.table(
+            [_("id"), _("login"), _("prefix"), _("state"), _("expires"), _("last used"), _("name")],
+            [
+                [
+                    t["id"],
+                    t["login"],
+                    f"{t['prefix']}…",
+                    _(
+                        "revoked {at} by {login}",
+                        at=t["revoked_at"].strftime("%Y-%m-%d"),
+                        login=t["revoked_by"],
+                    )
+                    if t["revoked_at"]
+                    else _("expired")
+                    if not t["active"]
+                    else _("active"),
+                    _local_day(t["expires_at"], zone) if t["expires_at"] else _("no expiry"),
+                    _local_minute(t["last_used_at"], zone) if t["last_used_at"] else _("never used"),
+                    t["name"],
+                ]
+                for t in tokens
+            ],
         )
-        expires = f"expires {t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "no expiry"
-        used = f"used {t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
-        typer.echo(
-            f"{t['id']:>5} {t['login']:<16} {t['prefix']}…  {state:<28} {expires:<18} {used:<22} {t['name']}"
-        )
-    if not tokens:
-        typer.echo("no tokens")
+    else:
+        typer.echo(_("no tokens"))
 
 
 @token_app.command("revoke")
@@ -203,7 +234,7 @@ def token_revoke(
     view = _tokens().revoke(as_, token_id)
     if json_:
         return common.emit_json(view)
-    typer.echo(f"token {view['id']} ({view['prefix']}…) of {view['login']} revoked")
+    typer.echo(_("token {p0} ({p1}…) of {p2} revoked", p0=view["id"], p1=view["prefix"], p2=view["login"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ import sys
 import typer
 
 from workflow.entrypoints.cli import common
+from workflow.entrypoints.cli.common import _
 
 AS = typer.Option(None, "--as", envvar="SANTONGBU_USER", help="Acting administrator's login.")
 
@@ -34,19 +35,25 @@ def password(
     from workflow.services.passwords import password_problem
 
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN (or SANTONGBU_USER)")
+        common.fail(_("give the acting administrator with --as LOGIN (or SANTONGBU_USER)"))
     secret: str | None = None
     if not clear:
         if password_stdin:
             secret = sys.stdin.readline().rstrip("\r\n")
         else:
-            secret = typer.prompt(f"new password for {login}", hide_input=True, confirmation_prompt=True)
+            secret = typer.prompt(
+                _("new password for {login}", login=login), hide_input=True, confirmation_prompt=True
+            )
         problem = password_problem(login, secret)
         if problem:
-            common.fail(f"password not accepted: {problem}")
+            common.fail(_("password not accepted: {problem}", problem=problem))
     common.context().services.accounts.set_password(as_, login, secret)
     typer.echo(
-        f"password of {login} {'cleared' if clear else 'set'}; existing web sessions of {login} are ended"
+        _(
+            "password of {login} {p1}; existing web sessions of {login} are ended",
+            login=login,
+            p1="cleared" if clear else "set",
+        )
     )
 
 
@@ -56,9 +63,11 @@ def end_sessions(
 ) -> None:
     """Sign LOGIN out of the web pages everywhere, at once (a lost laptop, a shared screen)."""
     if as_ is None:
-        common.fail("give the acting administrator with --as LOGIN (or SANTONGBU_USER)")
+        common.fail(_("give the acting administrator with --as LOGIN (or SANTONGBU_USER)"))
     count = common.context().services.accounts.end_sessions(as_, login)
-    typer.echo(f"{count} web session{'s' if count != 1 else ''} of {login} ended")
+    typer.echo(
+        _("{count} web session{p1} of {login} ended", count=count, p1="s" if count != 1 else "", login=login)
+    )
 
 
 def register(app: typer.Typer) -> None:

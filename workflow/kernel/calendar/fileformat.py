@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from states.i18n import _
 from states.reasons import Reason
 from workflow.kernel.calendar.schedule import YearSchedule
 from workflow.kernel.errors import InvalidInput
@@ -53,7 +54,7 @@ class ScheduleError(InvalidInput):
 def _date(value: Any, name: str, where: str) -> date:
     if isinstance(value, datetime):
         raise ScheduleError(
-            name, where, f"{value.isoformat()} has a time; write a plain date like 2027-02-05"
+            name, where, _("{p0} has a time; write a plain date like 2027-02-05", p0=value.isoformat())
         )
     if isinstance(value, date):
         return value
@@ -62,14 +63,16 @@ def _date(value: Any, name: str, where: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise ScheduleError(name, where, f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-02-05")
+    raise ScheduleError(
+        name, where, _("{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-02-05", value=value)
+    )
 
 
 def _text(value: Any, name: str, where: str, *, limit: int = 200) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ScheduleError(name, where, "must be a non-empty text in quotes")
+        raise ScheduleError(name, where, _("must be a non-empty text in quotes"))
     if len(value) > limit:
-        raise ScheduleError(name, where, f"longer than {limit} characters")
+        raise ScheduleError(name, where, _("longer than {limit} characters", limit=limit))
     return value.strip()
 
 
@@ -85,7 +88,7 @@ def _unknown(table: Mapping[str, Any], allowed: tuple[str, ...], name: str, wher
             raise ScheduleError(
                 name,
                 f"{where}.{key}" if where else key,
-                f"unknown key; expected one of {', '.join(allowed)}{hint}",
+                _("unknown key; expected one of {p0}{hint}", p0=", ".join(allowed), hint=hint),
             )
 
 
@@ -94,8 +97,11 @@ def _in_year(d: date, year: int, name: str, where: str) -> None:
         raise ScheduleError(
             name,
             where,
-            f"{d.isoformat()} is not in {year}; every date must lie in the "
-            "file's year (a day of another year goes into that year's file)",
+            _(
+                "{p0} is not in {year}; every date must lie in the file's year (a day of another year goes into that year's file)",
+                p0=d.isoformat(),
+                year=year,
+            ),
         )
 
 
@@ -111,22 +117,31 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScheduleError(name, "", f"not UTF-8 text (byte {exc.start})") from None
+        raise ScheduleError(name, "", _("not UTF-8 text (byte {start})", start=exc.start)) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScheduleError(name, "", f"TOML syntax error: {exc}") from None
+        raise ScheduleError(name, "", _("TOML syntax error: {exc}", exc=exc)) from None
     _unknown(doc, TOP_KEYS, name, "")
 
     if "year" not in doc:
-        raise ScheduleError(name, "year", "missing (e.g. year = 2027)")
+        raise ScheduleError(name, "year", _("missing (e.g. year = 2027)"))
     year = doc["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise ScheduleError(name, "year", f"{year!r} is not a year between {MIN_YEAR} and {MAX_YEAR}")
+        raise ScheduleError(
+            name,
+            "year",
+            _(
+                "{year!r} is not a year between {MIN_YEAR} and {MAX_YEAR}",
+                year=year,
+                MIN_YEAR=MIN_YEAR,
+                MAX_YEAR=MAX_YEAR,
+            ),
+        )
     notice = _text(doc["source"], name, "source", limit=500) if "source" in doc else None
     official = doc.get("official", True)
     if not isinstance(official, bool):
-        raise ScheduleError(name, "official", f"{official!r} is neither true nor false")
+        raise ScheduleError(name, "official", _("{official!r} is neither true nor false", official=official))
 
     holidays: dict[date, str] = {}
     owner: dict[date, int] = {}
@@ -135,16 +150,16 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         raise ScheduleError(
             name,
             "holidays",
-            "no holiday period; a year's schedule lists all of them (the file replaces the whole year)",
+            _("no holiday period; a year's schedule lists all of them (the file replaces the whole year)"),
         )
     for i, period in enumerate(periods, start=1):
         where = f"holidays[{i}]"
         if not isinstance(period, dict):
-            raise ScheduleError(name, where, "must be a table with name, start and end")
+            raise ScheduleError(name, where, _("must be a table with name, start and end"))
         _unknown(period, HOLIDAY_KEYS, name, where)
         for key in ("name", "start"):
             if key not in period:
-                raise ScheduleError(name, f"{where}.{key}", "missing")
+                raise ScheduleError(name, f"{where}.{key}", _("missing"))
         label = _text(period["name"], name, f"{where}.name")
         start = _date(period["start"], name, f"{where}.start")
         end = _date(period.get("end", start), name, f"{where}.end")
@@ -152,19 +167,25 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         _in_year(end, year, name, f"{where}.end")
         if end < start:
             raise ScheduleError(
-                name, f"{where}.end", f"{end.isoformat()} is before start {start.isoformat()}"
+                name, f"{where}.end", _("{p0} is before start {p1}", p0=end.isoformat(), p1=start.isoformat())
             )
         if (end - start).days + 1 > MAX_PERIOD_DAYS:
             raise ScheduleError(
                 name,
                 f"{where}.end",
-                f"the period {start.isoformat()}–{end.isoformat()} is "
-                f"longer than {MAX_PERIOD_DAYS} days; is a date mistyped?",
+                _(
+                    "the period {p0}–{p1} is longer than {MAX_PERIOD_DAYS} days; is a date mistyped?",
+                    p0=start.isoformat(),
+                    p1=end.isoformat(),
+                    MAX_PERIOD_DAYS=MAX_PERIOD_DAYS,
+                ),
             )
         day = start
         while day <= end:
             if day in owner:
-                raise ScheduleError(name, where, f"{day.isoformat()} is already in holidays[{owner[day]}]")
+                raise ScheduleError(
+                    name, where, _("{p0} is already in holidays[{p1}]", p0=day.isoformat(), p1=owner[day])
+                )
             holidays[day], owner[day] = label, i
             day += timedelta(days=1)
 
@@ -174,7 +195,7 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
         if isinstance(entry, dict):
             _unknown(entry, WORKDAY_KEYS, name, where)
             if "date" not in entry:
-                raise ScheduleError(name, f"{where}.date", "missing")
+                raise ScheduleError(name, f"{where}.date", _("missing"))
             day = _date(entry["date"], name, f"{where}.date")
             label = _text(entry["name"], name, f"{where}.name") if "name" in entry else DEFAULT_WORKDAY_NAME
         else:
@@ -184,13 +205,18 @@ def parse_schedule(data: bytes | str, *, name: str) -> YearSchedule:
             raise ScheduleError(
                 name,
                 where,
-                f"{day.isoformat()} is a {WEEKDAYS[day.weekday()]}; a make-up "
-                "working day (调休) is a Saturday or Sunday",
+                _(
+                    "{p0} is a {p1}; a make-up working day (调休) is a Saturday or Sunday",
+                    p0=day.isoformat(),
+                    p1=WEEKDAYS[day.weekday()],
+                ),
             )
         if day in holidays:
-            raise ScheduleError(name, where, f"{day.isoformat()} is also a holiday (holidays[{owner[day]}])")
+            raise ScheduleError(
+                name, where, _("{p0} is also a holiday (holidays[{p1}])", p0=day.isoformat(), p1=owner[day])
+            )
         if day in workdays:
-            raise ScheduleError(name, where, f"{day.isoformat()} is listed twice")
+            raise ScheduleError(name, where, _("{p0} is listed twice", p0=day.isoformat()))
         workdays[day] = label
 
     digest = hashlib.sha256(raw).hexdigest()

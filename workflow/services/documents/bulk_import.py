@@ -76,7 +76,7 @@ class DocumentImport(DocumentService):
             rows, found = read_rows(path, self.settings.timezone)
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except FileProblem as exc:
-            raise invalid(path.name, str(exc)) from None
+            raise invalid(path.name, exc.args[0]) from None
         try:
             with self.db.transaction() as session:
                 user, actor = authz.require(session, login, permissions.may_administer)

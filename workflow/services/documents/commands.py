@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from states import claims, permissions, signoff
+from states.i18n import _
 from states.lifecycle import REJECT_TO, State, Trigger, decide
 from states.reasons import Reason
 from states.snapshot import (
@@ -70,7 +71,7 @@ class DocumentCommands(Effects, BlobKeeping):
             {"title": title, "doc_number": doc_number, "body": body, "disclosure": disclosure}
         )
         if not fields.get("title"):
-            raise invalid("title", "required")
+            raise invalid("title", _("required"))
         try:
             with self.db.transaction() as session:
                 user, actor = self._actor(session, login)
@@ -190,7 +191,7 @@ class DocumentCommands(Effects, BlobKeeping):
         check_text("reason", reason)
         reason = reason.strip() if reason else reason
         if reason and len(reason) > 2000:
-            raise invalid("reason", "longer than 2000 characters")
+            raise invalid("reason", _("longer than 2000 characters"))
 
         def authorise(actor: ActorSnapshot, snap: DocumentSnapshot) -> list[Reason]:
             return permissions.may_fire(actor, snap, trigger)
@@ -236,7 +237,7 @@ class DocumentCommands(Effects, BlobKeeping):
         Every interface rejects through here (docs/design.md §2)."""
         trigger = REJECT_TO.get(to)
         if trigger is None:
-            raise invalid("to", f"must be one of {', '.join(REJECT_TO)}")
+            raise invalid("to", _("must be one of {p0}", p0=", ".join(REJECT_TO)))
         return self.fire(login, doc_id, trigger, reason=reason, expected_version=expected_version)
 
     def record_posting(
@@ -254,14 +255,14 @@ class DocumentCommands(Effects, BlobKeeping):
         """Record one interpretation posting; once the portal and a news medium both have
         one, the document moves to ``interpretation_posted`` in the same transaction."""
         if channel not in CHANNELS:
-            raise invalid("channel", f"must be one of {', '.join(CHANNELS)}")
+            raise invalid("channel", _("must be one of {p0}", p0=", ".join(CHANNELS)))
         url = check_url("url", url)
         check_text("outlet", outlet, one_line=True)
         check_text("evidence", evidence)
         if not url and not (evidence and evidence.strip()):
-            raise invalid("url", "give the posting's URL or evidence of it")
+            raise invalid("url", _("give the posting's URL or evidence of it"))
         if outlet is not None and (len(outlet) > 200 or "\n" in outlet):
-            raise invalid("outlet", "one line, at most 200 characters")
+            raise invalid("outlet", _("one line, at most 200 characters"))
         when = to_utc(posted_at) if posted_at is not None else None
 
         def run(ctx: _Ctx) -> str | None:
@@ -271,9 +272,9 @@ class DocumentCommands(Effects, BlobKeeping):
                 )
             at = when or ctx.now
             if at > ctx.now:
-                raise invalid("posted_at", "lies in the future")
+                raise invalid("posted_at", _("lies in the future"))
             if ctx.doc.published_at and at < ctx.doc.published_at:
-                raise invalid("posted_at", "is before the policy was published")
+                raise invalid("posted_at", _("is before the policy was published"))
             posting = Posting(
                 document_id=ctx.doc.id,
                 channel=channel,

@@ -17,6 +17,7 @@ from typing import Any
 
 from states import claims, permissions
 from states.claims import WHAT
+from states.i18n import _
 from states.lifecycle import State
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot, DocumentSnapshot
@@ -32,16 +33,16 @@ AFTER_PUBLICATION = frozenset({State.PUBLISHED, State.INTERPRETATION_POSTED})
 
 def _what(what: str) -> str:
     if what not in WHAT:
-        raise invalid("what", f"must be one of {', '.join(WHAT)}")
+        raise invalid("what", _("must be one of {p0}", p0=", ".join(WHAT)))
     return what
 
 
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("reason", "required")
+        raise invalid("reason", _("required"))
     if len(reason) > 2000:
-        raise invalid("reason", "longer than 2000 characters")
+        raise invalid("reason", _("longer than 2000 characters"))
     return reason
 
 
@@ -153,16 +154,16 @@ class Corrections(Effects):
         url = check_url("url", url)
         at = to_utc(at) if at is not None else None
         if outlet is not None and (len(outlet) > 200 or "\n" in outlet):
-            raise invalid("outlet", "one line, at most 200 characters")
+            raise invalid("outlet", _("one line, at most 200 characters"))
         if what == "publication" and (outlet is not None or evidence is not None or posting_id is not None):
-            raise invalid("what", "a publication has a URL and an instant only")
+            raise invalid("what", _("a publication has a URL and an instant only"))
         if url is None and at is None and outlet is None and evidence is None:
-            raise invalid("changes", "give --url, --at, --outlet or --evidence")
+            raise invalid("changes", _("give --url, --at, --outlet or --evidence"))
 
         def run(ctx: _Ctx) -> None:
             self._published(ctx, "correct")
             if at is not None and at > ctx.now:
-                raise invalid("at", "lies in the future")
+                raise invalid("at", _("lies in the future"))
             if what == "publication":
                 before, after, favourable = self._correct_publication(ctx, url, at)
             else:
@@ -214,7 +215,7 @@ class Corrections(Effects):
         if at is not None and at != doc.published_at:
             first = min((p.posted_at for p in doc.postings), default=None)
             if first is not None and at > first:
-                raise invalid("at", "is after an interpretation posting; correct the posting first")
+                raise invalid("at", _("is after an interpretation posting; correct the posting first"))
             due = due_for(ctx.session, at, self.settings)
             doc.published_at, doc.due_at, doc.due_provisional = at, due.due_at, due.provisional
             doc.next_rung_at = at  # the sweep recomputes which rungs are due on the new deadline
@@ -242,7 +243,10 @@ class Corrections(Effects):
         if not postings:
             raise Refused(Reason("no_such_posting", {"channel": channel}))
         if len(postings) > 1:
-            raise invalid("posting", f"{channel} has {len(postings)} postings: say which (--posting ID)")
+            raise invalid(
+                "posting",
+                _("{channel} has {p1} postings: say which (--posting ID)", channel=channel, p1=len(postings)),
+            )
         p = postings[0]
 
         def facts() -> dict[str, Any]:
@@ -256,13 +260,13 @@ class Corrections(Effects):
 
         before = facts()
         if at is not None and ctx.doc.published_at is not None and at < ctx.doc.published_at:
-            raise invalid("at", "is before the policy was published")
+            raise invalid("at", _("is before the policy was published"))
         p.url = url if url is not None else p.url
         p.outlet = outlet if outlet is not None else p.outlet
         p.evidence = evidence if evidence is not None else p.evidence
         p.posted_at = at if at is not None else p.posted_at
         if not p.url and not (p.evidence and p.evidence.strip()):
-            raise invalid("url", "a posting keeps its URL or evidence")
+            raise invalid("url", _("a posting keeps its URL or evidence"))
         ctx.session.flush()
         return before, facts(), claims.favourable_to_unit(channel, before["posted_at"], p.posted_at)
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from states import files, permissions
+from states.i18n import _
 from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS
@@ -103,7 +104,7 @@ class DocumentFiles(BlobKeeping):
         try:
             stored = self.blobs.put(source, limit=limit)
         except TooLarge as exc:
-            raise invalid("file", f"larger than {exc.limit // (1024 * 1024)} MB") from None
+            raise invalid("file", _("larger than {p0} MB", p0=exc.limit // (1024 * 1024))) from None
         kind = filetype.guess(stored.head)
         mime = kind.mime if kind else None
         problem = files.fits(form, mime)
@@ -130,7 +131,7 @@ class DocumentFiles(BlobKeeping):
             self._lock_blob(ctx.session, stored.sha256)
             if not self.blobs.exists(stored.sha256):
                 raise ConcurrentChange(
-                    Reason("invalid", {"field": "file", "problem": "removed meanwhile; upload it again"})
+                    Reason("invalid", {"field": "file", "problem": _("removed meanwhile; upload it again")})
                 )
             body(ctx)
             ctx.edited = True  # a package edit: the uploader may not sign this round (states/signoff.py)
@@ -233,7 +234,7 @@ class DocumentFiles(BlobKeeping):
         """A material's file for whoever may read the document (docs/design.md §7); a refused
         read is audited (``read_file``)."""
         with self.db.transaction() as session:
-            _, actor = self._actor(session, login)
+            actor = self._actor(session, login)[1]
             doc = self._load(session, doc_id)
             denied = permissions.may_read(actor, document_snapshot(session, doc))
             m = next((m for m in doc.materials if m.id == material_id), None)
@@ -251,7 +252,7 @@ class DocumentFiles(BlobKeeping):
         if m is None or not m.file_sha256:
             raise NotFound(Reason("no_such_material", {"id": material_id}))
         if not self.blobs.exists(m.file_sha256):
-            raise NotFound(Reason("invalid", {"field": "file", "problem": "missing from the file store"}))
+            raise NotFound(Reason("invalid", {"field": "file", "problem": _("missing from the file store")}))
         return FileRead(
             self.blobs.local_path(m.file_sha256),
             int(m.file_size or 0),
@@ -264,7 +265,7 @@ class DocumentFiles(BlobKeeping):
     def _may_edit(self, login: str, doc_id: int, action: str) -> None:
         """The edit rule, read-only; the change itself checks (and audits) again."""
         with self.db.transaction() as session:
-            _, actor = self._actor(session, login)
+            actor = self._actor(session, login)[1]
             doc = self._load(session, doc_id)
             denied = permissions.may_edit(actor, document_snapshot(session, doc))
             state = doc.state
@@ -284,10 +285,10 @@ class DocumentFiles(BlobKeeping):
 
 def _title(form: str, title: str) -> str:
     if form not in MATERIAL_FORMS:
-        raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
+        raise invalid("form", _("must be one of {p0}", p0=", ".join(MATERIAL_FORMS)))
     title = (title or "").strip()
     if not title or "\n" in title or len(title) > 500:
-        raise invalid("title", "required, one line, at most 500 characters")
+        raise invalid("title", _("required, one line, at most 500 characters"))
     return title
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from states import signoff
+from states.i18n import _
 from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS
@@ -35,7 +36,7 @@ class DocumentPackage(Effects, BlobKeeping):
         package changed."""
         clean = clean_fields(changes)
         if not clean:
-            raise invalid("changes", "nothing to change")
+            raise invalid("changes", _("nothing to change"))
 
         def body(ctx: _Ctx) -> None:
             self._require_editable(ctx)
@@ -83,15 +84,15 @@ class DocumentPackage(Effects, BlobKeeping):
         expected_version: int | None = None,
     ) -> Outcome:
         if form not in MATERIAL_FORMS:
-            raise invalid("form", f"must be one of {', '.join(MATERIAL_FORMS)}")
+            raise invalid("form", _("must be one of {p0}", p0=", ".join(MATERIAL_FORMS)))
         check_text("title", title, one_line=True)
         check_text("body", body)
         title = (title or "").strip()
         if not title or "\n" in title or len(title) > 500:
-            raise invalid("title", "required, one line, at most 500 characters")
+            raise invalid("title", _("required, one line, at most 500 characters"))
         uri = check_url("uri", uri)
         if not (body and body.strip()) and not uri:
-            raise invalid("body", "give the material's text or its URI")
+            raise invalid("body", _("give the material's text or its URI"))
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
@@ -143,7 +144,7 @@ class DocumentPackage(Effects, BlobKeeping):
         """Name who must sign the package; signatures of those who stay remain valid."""
         wanted = list(dict.fromkeys(s.strip() for s in signer_logins if s.strip()))
         if not wanted:
-            raise invalid("signers", "name at least one signer")
+            raise invalid("signers", _("name at least one signer"))
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
@@ -152,7 +153,7 @@ class DocumentPackage(Effects, BlobKeeping):
                 if name not in users:
                     raise NotFound(Reason("no_such_user", {"login": name}))
                 if not users[name].active:
-                    raise invalid("signers", f"{name} is deactivated")
+                    raise invalid("signers", _("{name} is deactivated", name=name))
             # Nobody who prepared the package signs it; every conflict is named at once.
             conflicts = signoff.naming_conflicts([signer_snapshot(users[n]) for n in wanted], ctx.snap)
             if conflicts:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from states import permissions
+from states.i18n import _
 from states.lifecycle import State, decide, triggers_from
 from states.snapshot import ActorSnapshot, DocumentSnapshot
 from workflow.kernel.errors import Forbidden
@@ -164,7 +165,7 @@ class DocumentReads(DocumentService):
     ) -> list[DocumentSummary]:
         """What this user may see: their unit's and what they sign; everything for readers-of-all."""
         if state is not None and state not in {s.value for s in State}:
-            raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
+            raise invalid("state", _("must be one of {p0}", p0=", ".join(s.value for s in State)))
         with self.db.transaction() as session:
             user, actor = self._actor(session, login)
             denied = permissions.may_use(actor)

@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Select, func, select
 
 from states import permissions
+from states.i18n import _
 from states.lifecycle import State
 from states.snapshot import ActorSnapshot
 from workflow.kernel import search
@@ -107,9 +108,9 @@ class DocumentSearch(DocumentService):
         except ValueError as exc:
             raise invalid("q", str(exc)) from None
         if state is not None and state not in {s.value for s in State}:
-            raise invalid("state", f"must be one of {', '.join(s.value for s in State)}")
+            raise invalid("state", _("must be one of {p0}", p0=", ".join(s.value for s in State)))
         if not 1 <= limit <= MAX_LIMIT:
-            raise invalid("limit", f"between 1 and {MAX_LIMIT}")
+            raise invalid("limit", _("between 1 and {MAX_LIMIT}", MAX_LIMIT=MAX_LIMIT))
         span = None
         if period:
             from workflow.services.reports.periods import parse_period

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from states.i18n import _
 from states.lifecycle import State
 from states.reasons import Reason
 from states.snapshot import (
@@ -51,14 +52,14 @@ def check_url(field: str, value: str | None, *, required: bool = False) -> str |
     """Only http(s) URLs: a URL ends up as a link in emails and pages."""
     if value is None or not value.strip():
         if required:
-            raise invalid(field, "required")
+            raise invalid(field, _("required"))
         return None
     value = value.strip()
     check_text(field, value, one_line=True)
     if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        raise invalid(field, "must be an http:// or https:// URL without spaces")
+        raise invalid(field, _("must be an http:// or https:// URL without spaces"))
     if len(value) > 2000:
-        raise invalid(field, "longer than 2000 characters")
+        raise invalid(field, _("longer than 2000 characters"))
     return value
 
 
@@ -72,25 +73,25 @@ def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
                 clean[key] = None
                 continue
             if not isinstance(value, str):
-                raise invalid(key, "must be text")
+                raise invalid(key, _("must be text"))
             check_text(key, value, one_line=key in ("title", "doc_number"))
             value = value.strip() if key in ("title", "doc_number") else value
             limit = TEXT_FIELDS[key]
             if limit is not None and len(value) > limit:
-                raise invalid(key, f"longer than {limit} characters")
+                raise invalid(key, _("longer than {limit} characters", limit=limit))
             if key in ("title", "doc_number") and ("\n" in value or "\r" in value):
-                raise invalid(key, "must be one line")
+                raise invalid(key, _("must be one line"))
             clean[key] = value
         elif key == "disclosure":
             if value is not None and value not in DISCLOSURES:
-                raise invalid(key, f"must be one of {', '.join(DISCLOSURES)}")
+                raise invalid(key, _("must be one of {p0}", p0=", ".join(DISCLOSURES)))
             clean[key] = value
         elif key == "risk_assessment_needed":
             if value is not None and not isinstance(value, bool):
-                raise invalid(key, "must be true or false")
+                raise invalid(key, _("must be true or false"))
             clean[key] = value
         elif key == "interpreter":
             clean[key] = value
         else:
-            raise invalid(key, "cannot be edited")
+            raise invalid(key, _("cannot be edited"))
     return clean

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, literal, select
 
+from states.i18n import _
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import Document
 from workflow.services.audit_queries import invalid
@@ -52,7 +53,7 @@ class OnTimeReport(ReportBase):
         may have any (:func:`~workflow.services.claims.claimed_or_corrected`).
         """
         if by not in (None, "month", "quarter"):
-            raise invalid("by", "must be month or quarter")
+            raise invalid("by", _("must be month or quarter"))
         self._authorise(login, "on-time", unit=unit, period=period, by=by, now=now)
         tz = self.settings.timezone
         with self.db.transaction() as session:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from states.deadline import zone
+from states.i18n import _
 from workflow.services.audit_queries import invalid
 
 Grain = Literal["month", "quarter"]
@@ -59,7 +60,7 @@ _YEAR_RANGE = (1990, 2200)
 def _year(text: str) -> int:
     year = int(text)
     if not _YEAR_RANGE[0] <= year <= _YEAR_RANGE[1]:
-        raise invalid("period", f"year {year} is out of range")
+        raise invalid("period", _("year {year} is out of range", year=year))
     return year
 
 
@@ -96,12 +97,14 @@ def parse_period(text: str, tz: str = "Asia/Shanghai") -> Period:
             first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
             _year(str(first.year)), _year(str(last.year))
             if last < first:
-                raise invalid("period", f"{m[2]} is before {m[1]}")
+                raise invalid("period", _("{p0} is before {p1}", p0=m[2], p1=m[1]))
             return Period(value, first, last, tz)
-    except ValueError as exc:
-        raise invalid("period", f"'{text}' is not a valid date ({exc})") from None
+    except ValueError:
+        raise invalid("period", _("'{text}' is not a valid date", text=text)) from None
     raise invalid(
         "period",
-        f"'{text}' is not a period: write 2024, 2024-Q1, 2024-H1, 2024-03, "
-        "2024-03-08 or 2024-02-01..2024-03-15",
+        _(
+            "'{text}' is not a period: write 2024, 2024-Q1, 2024-H1, 2024-03, 2024-03-08 or 2024-02-01..2024-03-15",
+            text=text,
+        ),
     )
