@@ -180,6 +180,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the audit trail is keyed but this process has no key: set SANTONGBU_AUDIT_KEY_FILE "
         "and try again (nothing was written)",
     },
+    # the one figure of working days overdue (states.deadline.working_days_overdue), in words
+    "overdue_under_one": {"zh": "逾期不满 1 个工作日", "en": "late by less than 1 working day"},
+    "overdue_one": {"zh": "逾期满 1 个工作日", "en": "1 working day overdue"},
+    "overdue_days": {"zh": "逾期满 {n} 个工作日", "en": "{n} working days overdue"},
     # lookups and input
     "no_such_user": {"zh": "没有用户 {login}", "en": "no user {login}"},
     "no_such_unit": {"zh": "没有处室 {code}", "en": "no unit {code}"},

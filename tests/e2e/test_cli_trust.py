@@ -253,7 +253,8 @@ def test_a_correction_on_the_command_line(cli) -> None:  # type: ignore[no-untyp
             now=thursday,
         )
     )
-    assert "now late by 1 working day(s)" in out and "interpretation now due 2024-03-06" in out
+    # Due Wed 6 Mar, posted Thu 7 10:00: late, but Thu 7 was not over → less than 1.
+    assert "now late by less than 1 working day" in out and "interpretation now due 2024-03-06" in out
     out = refused(
         cli(
             "doc",

@@ -167,12 +167,13 @@ def test_a_posting_stops_the_ladder(
     )
     assert run(db, clock, settings, shanghai(2024, 2, 20, 9, 30)) == ["reminder"]
     assert run(db, clock, settings, shanghai(2024, 2, 21, 0, 0)) == ["overdue"]
-    # Posted late on Wed 21: recorded as 1 working day late; no escalation follows.
+    # Posted late on Wed 21, due Tue 20: no working day had fully passed since the due day, so
+    # recorded as late by 0 (less than 1) working days; no escalation follows.
     clock.set(shanghai(2024, 2, 21, 16, 0))
     wf.record_posting(CLERK, late, channel="portal", url="https://jtj.example.cn/jd/2.htm")
     wf.record_posting(CLERK, late, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/2")
     view = wf.read_document(CLERK, late)
-    assert (view.state, view.on_time, view.working_days_late) == ("interpretation_posted", False, 1)
+    assert (view.state, view.on_time, view.working_days_late) == ("interpretation_posted", False, 0)
     for at in (shanghai(2024, 2, 22, 0, 0), shanghai(2024, 2, 24, 0, 0), shanghai(2024, 4, 1, 0, 0)):
         assert run(db, clock, settings, at) == []
     assert [lv for lv, _a, _n in escalations(db, late)] == ["reminder", "overdue"]

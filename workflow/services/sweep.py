@@ -47,7 +47,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 
-from states.ladder import DEFAULT_LADDER, Ladder, parse_ladder, whole_working_days_overdue
+from states.deadline import working_days_overdue
+from states.ladder import DEFAULT_LADDER, Ladder, parse_ladder
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -188,7 +189,7 @@ def _batch(
             )
             if not due:
                 continue
-            overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
+            overdue = working_days_overdue(doc.due_at, now, calendar, tz)
             planned.extend(
                 _Planned(doc, rung, overdue, rung.fires_at(doc.due_at, calendar, tz), i < len(due) - 1)
                 for i, rung in enumerate(due)

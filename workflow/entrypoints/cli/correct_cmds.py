@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from states.deadline import overdue_words
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.doc_cmds import (
     AS,
@@ -38,7 +39,7 @@ def confirm(
         extra = (
             "; now on time"
             if after["on_time"]
-            else f"; still late by {after['working_days_late']} working day(s)"
+            else f"; still {overdue_words(after['working_days_late'] or 0, common.context().lang)}"
         )
     _done(outcome, json_, f"{what} claim confirmed{extra}")
 
@@ -80,7 +81,7 @@ def correct(
         extra = (
             "; now on time"
             if after["on_time"]
-            else f"; now late by {after['working_days_late']} working day(s)"
+            else f"; now {overdue_words(after['working_days_late'] or 0, common.context().lang)}"
         )
     due = outcome.details.get("after", {}).get("due_at")
     if due is not None and due != outcome.details.get("before", {}).get("due_at"):

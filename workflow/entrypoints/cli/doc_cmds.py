@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from states.deadline import overdue_words
 from states.lifecycle import REJECT_TO, State
 from workflow.entrypoints.cli import common, doc_show
 from workflow.services.documents import Outcome, Workflow
@@ -327,7 +328,9 @@ def post(
     if outcome.state_after == State.INTERPRETATION_POSTED:
         on_time = outcome.details.get("on_time")
         extra = (
-            "; on time" if on_time else f"; LATE by {outcome.details.get('working_days_late')} working day(s)"
+            "; on time"
+            if on_time
+            else f"; {overdue_words(outcome.details.get('working_days_late') or 0, common.context().lang)}"
         )
     _done(outcome, json_, f"{channel} posting recorded{extra}")
 

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from states.deadline import overdue_words
 from workflow.services.documents.views import (
     DocumentSummary,
     DocumentView,
@@ -56,7 +57,7 @@ def render_document(view: DocumentView, events: Sequence[TimelineEvent], lang: s
             f"({_changes(c.before or {}, c.after or {}, tz)})"
         )
     if view.on_time is not None:
-        result = "on time" if view.on_time else f"late by {view.working_days_late} working day(s)"
+        result = "on time" if view.on_time else overdue_words(view.working_days_late or 0, lang)
         typer.echo(f"  result: {result}, {view.working_days_taken} working day(s) taken")
     for step in view.next_steps:
         status = "ready" if step.ready else "missing: " + "; ".join(step.missing)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from states.deadline import overdue_words
 from workflow.entrypoints.cli import common
 
 
@@ -49,13 +50,13 @@ def sweep_cmd(
         if lang == "zh":
             typer.echo(
                 f"#{f.document_id} {f.level}"
-                + (f"(逾期满 {n} 个工作日)" if n else "")
+                + (f"({overdue_words(n, lang)})" if n else "")
                 + f" → {emails} 封邮件已排队"
             )
         else:
             typer.echo(
                 f"#{f.document_id} {f.level}"
-                + (f" ({n} working day{'s' if n > 1 else ''} overdue)" if n else "")
+                + (f" ({overdue_words(n, lang)})" if n else "")
                 + f" → {emails} email{'s' if emails != 1 else ''} queued"
             )
     if report.deferred:
