@@ -184,6 +184,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "overdue_under_one": {"zh": "逾期不满 1 个工作日", "en": "late by less than 1 working day"},
     "overdue_one": {"zh": "逾期满 1 个工作日", "en": "1 working day overdue"},
     "overdue_days": {"zh": "逾期满 {n} 个工作日", "en": "{n} working days overdue"},
+    # instants typed by people (states/instants.py)
+    "instant_unreadable": {
+        "zh": "{what}:“{value}”不是 ISO 8601 日期或时间(例如 2024-02-09T10:30+08:00)",
+        "en": "{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)",
+    },
+    "instant_out_of_range": {
+        "zh": "{what} {value} 不在 2000 年至 2200 年之间,请检查是否输入有误",
+        "en": "{what} {value} is not between the years 2000 and 2200: check for a typing mistake",
+    },
     # lookups and input
     "no_such_user": {"zh": "没有用户 {login}", "en": "no user {login}"},
     "no_such_unit": {"zh": "没有处室 {code}", "en": "no unit {code}"},

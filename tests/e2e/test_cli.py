@@ -73,7 +73,7 @@ def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: i
     ok(cli("doc", "publish", doc, "--as", "liu.spc", "--url", "https://jtj.fuzhou.example.cn/zcwj/5.htm"))
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json")))
     assert shown["state"] == "published"
-    assert shown["due_at"].startswith("2024-02-20T15:59:59")  # 23:59:59 +08:00 of Tue 20 Feb
+    assert shown["due_at"] == "2024-02-20T23:59:59+08:00"  # JSON: the working zone (README, "Times")
     ok(
         cli(
             "doc",

@@ -57,8 +57,8 @@ def test_demo_documents_end_in_every_state(demo_json: tuple[Path, dict]) -> None
     }
     # Published Fri 2024-02-09; the make-up Sunday 2024-02-18 counts: due Tue 2024-02-20.
     for key in ("on_time", "late", "overdue"):
-        assert docs[key]["due_at"] == "2024-02-20T15:59:59+00:00" and not docs[key]["due_provisional"]
-    assert docs["fixed"]["due_at"] == "2024-02-22T15:59:59+00:00"
+        assert docs[key]["due_at"] == "2024-02-20T23:59:59+08:00" and not docs[key]["due_provisional"]
+    assert docs["fixed"]["due_at"] == "2024-02-22T23:59:59+08:00"
     assert (docs["on_time"]["on_time"], docs["on_time"]["working_days_taken"]) == (True, 2)
     # #late posted Wed 21 15:00, due Tue 20: late, but Wed 21 was not over → 0 (less than 1).
     assert (docs["late"]["on_time"], docs["late"]["working_days_late"]) == (False, 0)
@@ -78,10 +78,10 @@ def test_demo_escalations_fired_once_and_the_ladder_stopped(demo_json: tuple[Pat
     docs = by_key(data)
     overdue = docs["overdue"]["escalations"]
     assert [(e["level"], e["fired_at"], e["working_days_overdue"]) for e in overdue] == [
-        ("reminder", "2024-02-20T01:00:00+00:00", 0),  # 09:00 in Shanghai on the due day
-        ("overdue", "2024-02-20T16:00:00+00:00", 0),  # right after 23:59:59
-        ("escalated", "2024-02-21T16:00:00+00:00", 1),  # after Wed 21, a whole working day
-        ("escalated_high", "2024-02-23T16:00:00+00:00", 3),  # after Wed, Thu, Fri
+        ("reminder", "2024-02-20T09:00:00+08:00", 0),  # 09:00 on the due day
+        ("overdue", "2024-02-21T00:00:00+08:00", 0),  # right after 23:59:59
+        ("escalated", "2024-02-22T00:00:00+08:00", 1),  # after Wed 21, a whole working day
+        ("escalated_high", "2024-02-24T00:00:00+08:00", 3),  # after Wed, Thu, Fri
     ]
     assert set(overdue[2]["email"]["to"]) == {
         "zfc@jtj.example.cn",

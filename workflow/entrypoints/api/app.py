@@ -29,6 +29,7 @@ from workflow.entrypoints.api.routes import (
     reports,
     tokens,
 )
+from workflow.entrypoints.api.times import LocalTimesJSON
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
@@ -92,6 +93,7 @@ def create_app(
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
+        default_response_class=LocalTimesJSON,
     )
     app.state.settings = services.settings
     app.state.services = services

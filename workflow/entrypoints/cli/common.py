@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 
 import typer
 
+from states.deadline import zone
+from states.instants import localise
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -82,7 +84,9 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):  # JSON: ISO 8601 in the working zone (README, "Times")
+        return value.astimezone(zone(context().settings.timezone)).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -92,7 +96,9 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+    # One convention (README, "Times"): instants in the working zone, with the offset.
+    data = localise(json.loads(json.dumps(data, default=_default)), context().settings.timezone)
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @contextmanager
@@ -105,16 +111,15 @@ def user_errors() -> Iterator[None]:
 
 
 def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> datetime:
-    """An ISO 8601 date or date-time; a value without offset is read in the working zone."""
-    from zoneinfo import ZoneInfo
+    """An ISO 8601 date or date-time; a value without offset is read in the working zone
+    (the one rule for typed instants, :mod:`states.instants`)."""
+    from states.instants import InstantError
+    from states.instants import parse_instant as parse
 
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(tz or context().settings.timezone))
-    return parsed
+        return parse(value, tz or context().settings.timezone, what=what)
+    except InstantError as exc:
+        fail(exc.reason.text(context().lang))
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:

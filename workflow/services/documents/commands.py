@@ -204,6 +204,7 @@ class DocumentCommands(Effects, BlobKeeping):
                 "signer_rule": self.settings.signoff_rule,
                 "grace": self.settings.claim_grace,
                 "backdated": backdated,
+                "tz": self.settings.timezone,
             }
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:
