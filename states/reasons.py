@@ -193,6 +193,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{what} {value} 不在 2000 年至 2200 年之间,请检查是否输入有误",
         "en": "{what} {value} is not between the years 2000 and 2200: check for a typing mistake",
     },
+    # refusals of what people give (states/text.py, documents/validation.py)
+    "text_too_large": {
+        "zh": "{field} 超过 {limit} 的上限(SANTONGBU_MAX_TEXT_BYTES),未保存",
+        "en": "{field} is larger than the limit of {limit} (SANTONGBU_MAX_TEXT_BYTES); nothing was saved",
+    },
+    "file_not_text": {
+        "zh": "{what}:{file} 不是文本文件(看起来是 {kind} 文件),请提供 UTF-8 编码的文本文件",
+        "en": "{what}: {file} is not a text file (it looks like a {kind} file); give a UTF-8 text file",
+    },
+    "file_not_utf8": {
+        "zh": "{what}:{file} 不是 UTF-8 编码的文本,请另存为 UTF-8 后再试",
+        "en": "{what}: {file} is not UTF-8 text; save it as UTF-8 and try again",
+    },
+    "file_unreadable": {"zh": "{what}:无法读取 {file}", "en": "{what}: cannot read {file}"},
+    "duplicate_number": {
+        "zh": "文号 {number} 已被文件 {id} 使用;如确需重复,请加 --allow-duplicate-number"
+        '(接口 "allow_duplicate_number": true)',
+        "en": "the document number {number} is already used by document {id}; if a second one is "
+        'really meant, add --allow-duplicate-number (API "allow_duplicate_number": true)',
+    },
+    "nothing_changed": {
+        "zh": "文件 {id}:内容与当前相同,未作修改(版本 {version})",
+        "en": "document {id}: nothing changed, nothing was written (version {version})",
+    },
     # lookups and input
     "no_such_user": {"zh": "没有用户 {login}", "en": "no user {login}"},
     "no_such_unit": {"zh": "没有处室 {code}", "en": "no unit {code}"},

@@ -167,7 +167,10 @@ def test_a_refused_trigger_says_why_in_chinese_or_english_and_is_audited(env: Ap
             422,
             "body",
         ),
-        ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 413, None),
+        # Over SANTONGBU_MAX_TEXT_BYTES (2 MiB): the service's one rule names the field…
+        ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 422, "body"),
+        # …and a body past room for any encoding of such a text (3 × 2 MiB + 64 KiB) is cut off.
+        ({"json": {"title": "t", "body": "x" * (7 * 1024 * 1024)}}, 413, None),
     ],
 )
 def test_mistakes_in_a_create_are_problems_never_500(

@@ -17,7 +17,7 @@ from workflow.bootstrap import Services, bootstrap
 from workflow.entrypoints.api import docs, problems
 from workflow.entrypoints.api.attribution import AttributionMiddleware
 from workflow.entrypoints.api.headers import SecurityHeaders
-from workflow.entrypoints.api.limits import BodyLimit, upload_caps
+from workflow.entrypoints.api.limits import BodyLimit, request_limit, upload_caps
 from workflow.entrypoints.api.routes import (
     calendar,
     directory,
@@ -100,7 +100,9 @@ def create_app(
     problems.install(app)
     settings = services.settings
     app.add_middleware(
-        BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes))
+        BodyLimit,
+        limit=request_limit(settings.max_text_bytes),
+        uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes)),
     )
     app.add_middleware(AttributionMiddleware, clock=services.clock)  # channel api or web on every event
     app.add_middleware(SecurityHeaders)

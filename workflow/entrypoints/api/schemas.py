@@ -30,7 +30,6 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 MIN_YEAR, MAX_YEAR = 1990, 2200  # calendar years, as the calendar files; outside it dates are mistakes
 # An aware instant's lower bound (2000-01-01 00:00) is read in the default working zone.
 WORKING_ZONE = "Asia/Shanghai"
-MAX_TEXT = 1_000_000
 
 
 def _text(value: str) -> str:
@@ -59,7 +58,9 @@ def _year(value: datetime) -> datetime:
         ) from None
 
 
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_text)]
+# No length here: the one size limit (SANTONGBU_MAX_TEXT_BYTES, in UTF-8 bytes) is the service's.
+Text = Annotated[str, AfterValidator(_text)]
+ALLOW_DUPLICATE = "Accept a document number (文号) another document already has (refused otherwise)."
 Reason2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_text)]
 Line200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_line)]
 Line500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_line)]
@@ -99,6 +100,7 @@ class DocumentCreate(Strict):
     unit: Code | None = Field(
         default=None, description="Drafting unit; defaults to (and must be) the caller's own."
     )
+    allow_duplicate_number: bool = Field(default=False, description=ALLOW_DUPLICATE)
 
 
 class DocumentEdit(Strict):
@@ -115,6 +117,7 @@ class DocumentEdit(Strict):
     interpreter: Code | None = Field(
         default=None, description="Login of the interpreter, from the drafting unit."
     )
+    allow_duplicate_number: bool = Field(default=False, description=ALLOW_DUPLICATE)
 
 
 class MaterialIn(Strict):

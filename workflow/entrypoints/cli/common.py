@@ -17,12 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 
 from states.deadline import zone
 from states.instants import localise
+from states.reasons import Reason
+from states.text import binary_kind, size_words
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -120,6 +123,28 @@ def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> d
         return parse(value, tz or context().settings.timezone, what=what)
     except InstantError as exc:
         fail(exc.reason.text(context().lang))
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file given for ``what`` (``--body-file``…): too large, unreadable, binary or
+    not UTF-8 is one plain sentence and exit 2, never a Python decoding message."""
+    lang, limit = context().lang, context().settings.max_text_bytes
+    where = {"what": what, "file": str(path)}
+    try:
+        if path.stat().st_size > limit + 3:  # 3: a UTF-8 byte order mark
+            fail(
+                Reason("text_too_large", {"field": f"{what} ({path})", "limit": size_words(limit)}).text(lang)
+            )
+        data = path.read_bytes()
+    except OSError:
+        fail(Reason("file_unreadable", where).text(lang))
+    kind = binary_kind(data)
+    if kind is not None:
+        fail(Reason("file_not_text", {**where, "kind": kind}).text(lang))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        fail(Reason("file_not_utf8", where).text(lang))
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,6 +10,7 @@ import typer
 from states.catalogue import label
 from states.deadline import overdue_words
 from states.lifecycle import REJECT_TO, State
+from states.reasons import Reason
 from workflow.entrypoints.cli import common, doc_show
 from workflow.services.documents import Outcome, Workflow
 
@@ -24,6 +25,13 @@ IF_VERSION = typer.Option(None, "--if-version", help="Refuse if the document cha
 _local = doc_show._local  # still read from here by correct_cmds
 
 
+ALLOW_DUPLICATE = typer.Option(
+    False,
+    "--allow-duplicate-number",
+    help="Accept a document number (文号) another document already has (refused otherwise).",
+)
+
+
 def _workflow() -> Workflow:
     return common.context().services.workflow
 
@@ -32,10 +40,7 @@ def _text(value: str | None, file: Path | None, what: str) -> str | None:
     if value is not None and file is not None:
         common.fail(f"give {what} either inline or as a file, not both")
     if file is not None:
-        try:
-            return file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            common.fail(f"{what}: cannot read {file}: {exc}")
+        return common.read_text_file(file, what)
     return value
 
 
@@ -68,6 +73,7 @@ def create(
     ),
     body: str | None = typer.Option(None, "--body", help="Policy text."),
     body_file: Path | None = typer.Option(None, "--body-file", help="Policy text from a UTF-8 file."),
+    allow_duplicate_number: bool = ALLOW_DUPLICATE,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
@@ -79,6 +85,7 @@ def create(
         body=_text(body, body_file, "the policy text") or "",
         disclosure=disclosure,
         risk_assessment_needed=risk,
+        allow_duplicate_number=allow_duplicate_number,
     )
     _done(outcome, json_, "created")
 
@@ -100,11 +107,13 @@ def edit(
     interpreter: str | None = typer.Option(
         None, "--interpreter", help="Login of the interpreter, from the drafting unit."
     ),
+    allow_duplicate_number: bool = ALLOW_DUPLICATE,
     if_version: int | None = IF_VERSION,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
-    """Change the text, plan or facts of a document. Any change to the package voids signatures."""
+    """Change the text, plan or facts of a document. Any change to the package voids signatures;
+    an edit that changes nothing writes nothing and says so."""
     changes: dict[str, Any] = {
         "title": title,
         "doc_number": number,
@@ -119,7 +128,15 @@ def edit(
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         common.fail("nothing to change: give at least one option (see --help)")
-    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, "edited")
+    outcome = _workflow().edit_document(
+        as_, doc_id, changes, expected_version=if_version, allow_duplicate_number=allow_duplicate_number
+    )
+    if outcome.details.get("unchanged") and not json_:
+        typer.echo(
+            Reason("nothing_changed", {"id": doc_id, "version": outcome.version}).text(common.context().lang)
+        )
+        return
+    _done(outcome, json_, "edited")
 
 
 @doc_app.command("attach")
