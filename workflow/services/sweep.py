@@ -245,8 +245,8 @@ def sweep(
             break
         after = batch.after
     report.seconds = time.perf_counter() - started
-    if report.fired:
-        log.info(
+    if report.fired:  # the worker logs one INFO line per sweep with the counts (workers/sweep_tasks.py)
+        log.debug(
             "sweep as of %s: %s",
             now.isoformat(),
             ", ".join(f"{lv} {report.count(lv)}" for lv in ladder.levels if report.count(lv)),
