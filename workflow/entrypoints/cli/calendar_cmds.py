@@ -97,7 +97,6 @@ def _due_json(
     return {
         "published": published.astimezone(zone(tz)).isoformat(),
         "due": result.due_local.isoformat(),
-        "due_utc": result.due_at.isoformat().replace("+00:00", "Z"),
         "due_date": result.due_date.isoformat(),
         "days": result.days,
         "counted_days": [d.isoformat() for d in result.counted_days],
@@ -151,7 +150,6 @@ def deadline(
     typer.echo(f"published    {local.isoformat(sep=' ')} ({WEEKDAY[local.weekday()]})")
     typer.echo(
         f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
-        f"   [{data['due_utc']}]"
     )
     typer.echo(
         f"counted      {n} working day{'s' if n > 1 else ''}: "
