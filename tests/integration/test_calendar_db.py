@@ -116,11 +116,12 @@ def test_posting_result_on_time_and_late(db: Database, settings: Settings) -> No
             7,
             3,
         )
-        # Posted at 00:00:00 the day after the due day → late, 1 working day (Wed 10-09).
+        # Posted at 00:00:00 the day after the due day → late, but no working day has passed
+        # since the due day yet: 0 (less than 1); taken counts Wed 10-09 → 4.
         assert posting_result(s, published, due.due_at, shanghai(2019, 10, 9, 0, 0), settings) == (
             False,
             4,
-            1,
+            0,
         )
 
 
