@@ -57,7 +57,7 @@ def publish(
     doc = wf.create_document(
         clerk,
         title=title,
-        doc_number=f"榕交〔2024〕{at.day}号",
+        doc_number=f"榕交〔2024〕{at.day}{at.hour:02d}号",  # one 文号 per document
         body="第一条 ……",
         disclosure="proactive",
         risk_assessment_needed=False,
