@@ -148,9 +148,7 @@ def deadline(
     local = instant.astimezone(zone(tz))
     marks = {d: " (make-up)" if d.weekday() >= 5 else "" for d in result.counted_days}
     typer.echo(f"published    {local.isoformat(sep=' ')} ({WEEKDAY[local.weekday()]})")
-    typer.echo(
-        f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})"
-    )
+    typer.echo(f"due          {result.due_local.isoformat(sep=' ')} ({WEEKDAY[result.due_date.weekday()]})")
     typer.echo(
         f"counted      {n} working day{'s' if n > 1 else ''}: "
         + ", ".join(_day(d) + marks[d] for d in result.counted_days)
