@@ -288,6 +288,7 @@ def santongbu_actions(app: App) -> list[Callable[[dict[str, Any]], Any]]:
             body=DRAFT["body"],
             disclosure=DRAFT["disclosure"],
             risk_assessment_needed=DRAFT["risk_assessment_needed"],
+            allow_duplicate_number=True,  # every run repeats one draft
         ).document_id
 
     def post_news(ctx: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from notifications import robots
 from notifications.recipients import ROUTES, Resolved, resolve
 from notifications.render import EVENTS, format_instant
+from states.deadline import overdue_words
 from states.i18n import _
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
@@ -86,11 +87,11 @@ def email_context(
     reason = extra.get("reason")
     if isinstance(reason, Reason):
         reason = reason.text(lang)
-    overdue = None
-    if event in _OVERDUE_EVENTS:
-        overdue = extra.get("working_days_overdue")
-        if overdue is None:
-            overdue = document.working_days_late
+    # The one figure (states.deadline.working_days_overdue): as the sweep counted it when the
+    # rung fired, or the posting's days late; none before the deadline (a reminder).
+    overdue = extra.get("working_days_overdue") if event in _OVERDUE_EVENTS else None
+    if overdue is None and event in _OVERDUE_EVENTS:
+        overdue = document.working_days_late
     posted_at = extra.get("posted_at") or (document.posted_at if event == "posted_late" else None)
     tz = settings.timezone
     return {
@@ -109,6 +110,7 @@ def email_context(
         "due_provisional": bool(document.due_provisional),
         "posted_at": format_instant(posted_at, lang, tz) if posted_at else None,
         "working_days_overdue": overdue,
+        "overdue_text": overdue_words(overdue, lang) if overdue is not None else None,
         "reason": str(reason) if reason and event == "rejected" else None,
         "actor_name": actor_name,
         "claims_waiting": extra.get("claims_waiting"),  # claimed times awaiting confirmation

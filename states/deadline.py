@@ -19,11 +19,14 @@ is the same for every calendar, so it is tested with small hand-made calendars.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from states.reasons import Reason
 
 END_OF_DAY = time(23, 59, 59)
 REMINDER_TIME = time(9, 0)
@@ -160,13 +163,55 @@ def is_late(due_at: datetime, instant: datetime) -> bool:
     return _aware(instant, "instant").replace(microsecond=0) > _aware(due_at, "due_at")
 
 
-def working_days_overdue(due_at: datetime, now: datetime, calendar: WorkingDays, tz: str) -> int:
-    """How many working days ``now`` lies past the due day: 0 until a working day after it
-    begins (also 0 on a weekend right after a Friday deadline, although already late), then
-    1 on the first working day after the due day, 2 on the second, and so on."""
+Count = Callable[[date, date, WorkingDays], int]
+"""How working days in a half-open span of dates are counted: :func:`working_days_between`,
+or a faster counter with the same answer (the reports' per-year running totals)."""
+
+
+def working_days_overdue(
+    due_at: datetime, now: datetime, calendar: WorkingDays, tz: str, *, count: Count | None = None
+) -> int:
+    """THE number of working days overdue, used by the sweep, emails, reports, postings, pages,
+    API and demo: working days that have *fully passed* since the due day.
+
+    0 until late, and still 0 right after the deadline although already late (shown as
+    "逾期不满 1 个工作日"); 1 once the first working day after the due day is over, 2 once the
+    second is, and so on. The ladder's "1 working day overdue" rung fires at the very instant
+    this figure reaches 1 (:mod:`states.ladder`). Due Tue 2024-02-20 23:59:59: Wed 21 all day
+    is 0, Thu 22 00:00 is 1, Sat 24 00:00 is 3 (Wed, Thu, Fri), still 3 over the weekend.
+    A posting is late by this figure at the instant it was made.
+    """
     if not is_late(due_at, now):
         return 0
-    return working_days_between(local_date(due_at, tz), local_date(now, tz), calendar)
+    counter = count or working_days_between
+    return counter(local_date(due_at, tz), local_date(now, tz) - _ONE_DAY, calendar)
+
+
+def working_days_taken(
+    published_at: datetime, posted_at: datetime, calendar: WorkingDays, tz: str, *, count: Count | None = None
+) -> int:
+    """Working days from publication to posting: those after the publication day up to and
+    including the posting day (posting on the due day gives N, the days allowed)."""
+    counter = count or working_days_between
+    return counter(local_date(published_at, tz), local_date(posted_at, tz), calendar)
+
+
+def posting_outcome(
+    published_at: datetime, due_at: datetime, posted_at: datetime, calendar: WorkingDays, tz: str
+) -> tuple[bool, int, int]:
+    """(on time, working days taken, working days late) of a posting made at ``posted_at``:
+    late is :func:`is_late`, days late is :func:`working_days_overdue` at the posting."""
+    taken = working_days_taken(published_at, posted_at, calendar, tz)
+    if not is_late(due_at, posted_at):
+        return True, taken, 0
+    return False, taken, working_days_overdue(due_at, posted_at, calendar, tz)
+
+
+def overdue_words(n: int, lang: str = "zh") -> str:
+    """:func:`working_days_overdue` in words, for a document already late: 0 is "less than 1"."""
+    if n < 1:
+        return Reason("overdue_under_one").text(lang)
+    return Reason("overdue_one" if n == 1 else "overdue_days", {"n": n}).text(lang)
 
 
 def reminder_at(due_at: datetime, tz: str) -> datetime:

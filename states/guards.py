@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from states.claims import is_backdated
+from states.instants import shown
 from states.reasons import Reason
 from states.signoff import DEFAULT_RULE, rule_missing
 from states.snapshot import REQUIRED_CHANNELS, DocumentSnapshot
@@ -91,15 +92,16 @@ def publication_facts(doc: DocumentSnapshot, args: Mapping[str, Any]) -> list[Re
     published_at: datetime | None = args.get("published_at")
     now: datetime | None = args.get("now")
     grace: timedelta = args.get("grace") or DEFAULT_GRACE
+    tz: str = args.get("tz") or "Asia/Shanghai"  # the working zone, in which people read times
     if published_at is None:
         missing.append(Reason("missing_publication_time"))
     elif now is not None and published_at > now:
-        missing.append(Reason("publication_in_future", {"at": published_at.isoformat()}))
+        missing.append(Reason("publication_in_future", {"at": shown(published_at, tz)}))
     elif now is not None and is_backdated(published_at, now, grace) and not args.get("backdated"):
         missing.append(
             Reason(
                 "publication_backdated",
-                {"at": published_at.isoformat(), "hours": f"{grace.total_seconds() / 3600:g}"},
+                {"at": shown(published_at, tz), "hours": f"{grace.total_seconds() / 3600:g}"},
             )
         )
     return missing

@@ -13,7 +13,8 @@ level              fires                                        emails (``notifi
 ``escalated_high`` 3 working days overdue                       leadership (supervisors in copy)
 =================  ===========================================  ==============================
 
-"N working days overdue" means N *whole* working days have passed since the due day: the rung
+"N working days overdue" means N *whole* working days have passed since the due day (the one
+figure, :func:`states.deadline.working_days_overdue`, that emails, reports and pages show): the rung
 fires right after the deadline would have fallen with N more working days, so each rung gives
 the unit a full working day (or three) to act before the next one, and the holiday calendar
 (make-up working weekends included) counts exactly as it does for the deadline itself. For a
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from states.deadline import WorkingDays, is_late, local_date, working_days_between, zone
+from states.deadline import WorkingDays, is_late, local_date, overdue_words, zone
 
 # The notification events a rung may queue (their recipients are resolved by notifications).
 EVENTS = ("reminder", "overdue", "escalated", "escalated_high")
@@ -108,23 +109,12 @@ class Rung:
         if lang == "zh":
             if n is None:
                 return f"截止日 {at}"
-            return "超过截止时间后" if n == 0 else f"逾期满 {n} 个工作日"
+            return "超过截止时间后" if n == 0 else overdue_words(n, "zh")
         if n is None:
             return f"{at} on the due day"
         if n == 0:
             return "right after the deadline"
-        return f"{n} working day{'s' if n > 1 else ''} overdue"
-
-
-def whole_working_days_overdue(due_at: datetime, now: datetime, calendar: WorkingDays, tz: str) -> int:
-    """Working days that have *fully* passed since the due day: 0 right after the deadline,
-    1 once the first working day after the due day is over, and so on. This is the number an
-    escalation states ("1 working day overdue" fires when it reaches 1); a posting records the
-    day it was made instead (:func:`states.deadline.working_days_overdue`), which is one more
-    on a working day."""
-    if not is_late(due_at, now):
-        return 0
-    return working_days_between(local_date(due_at, tz), local_date(now, tz) - _ONE_DAY, calendar)
+        return overdue_words(n, "en")
 
 
 @dataclass(frozen=True)

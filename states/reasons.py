@@ -94,6 +94,30 @@ MESSAGES: dict[str, str] = {
     "audit_key_missing": _(
         "the audit trail is keyed but this process has no key: set SANTONGBU_AUDIT_KEY_FILE and try again (nothing was written)"
     ),
+    # the one figure of working days overdue (states.deadline.working_days_overdue), in words
+    "overdue_under_one": _("late by less than 1 working day"),
+    "overdue_one": _("1 working day overdue"),
+    "overdue_days": _("{n} working days overdue"),
+    # instants typed by people (states/instants.py)
+    "instant_unreadable": _(
+        "{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)"
+    ),
+    "instant_out_of_range": _(
+        "{what} {value} is not between the years 2000 and 2200: check for a typing mistake"
+    ),
+    # refusals of what people give (states/text.py, documents/validation.py)
+    "text_too_large": _(
+        "{field} is larger than the limit of {limit} (SANTONGBU_MAX_TEXT_BYTES); nothing was saved"
+    ),
+    "file_not_text": _(
+        "{what}: {file} is not a text file (it looks like a {kind} file); give a UTF-8 text file"
+    ),
+    "file_not_utf8": _("{what}: {file} is not UTF-8 text; save it as UTF-8 and try again"),
+    "file_unreadable": _("{what}: cannot read {file}"),
+    "duplicate_number": _(
+        'the document number {number} is already used by document {id}; if a second one is really meant, add --allow-duplicate-number (API "allow_duplicate_number": true)'
+    ),
+    "nothing_changed": _("document {id}: nothing changed, nothing was written (version {version})"),
     # lookups and input
     "no_such_user": _("no user {login}"),
     "no_such_unit": _("no unit {code}"),

@@ -36,6 +36,9 @@ def new_draft(
         title=title,
         doc_number="榕交〔2024〕1号",
         body="第一条 …",
+        # Tests make many documents from one template; the 文号 rule has tests of its own
+        # (tests/integration/test_refusals.py).
+        allow_duplicate_number=True,
         disclosure=disclosure,
         risk_assessment_needed=risk,
     ).document_id

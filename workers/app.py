@@ -26,6 +26,7 @@ The tasks call the application services that the composition root builds
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,10 @@ def make_app(
             },
         },
     )
+    # Celery logs every task's return value at INFO ("Task … succeeded in 0.01s: {…}"), a
+    # whole result dict every few seconds; the tasks log one line with counts themselves
+    # (INFO) and their details at DEBUG, so only Celery's warnings and errors are kept.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     celery.santongbu = services  # read by services_of
     attribution.register(celery, services)  # every task on the worker channel (task signals)
     _fresh_connections_after_fork(services)

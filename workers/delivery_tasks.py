@@ -57,7 +57,17 @@ def deliver_outbox(
     summary.pop("outcomes")
     for key in ("sent", "retried", "failed"):
         summary[key] = summary[key][:50]  # a bounded sample: 10,000 ids make no useful log
-    return summary | {"sent_count": len(report.sent), "helped": any(helped), "handed_over": handed_over}
+    result = summary | {"sent_count": len(report.sent), "helped": any(helped), "handed_over": handed_over}
+    # One line per delivery run with the counts; the details only at DEBUG (docs/operations.md).
+    log.info(
+        "outbox: %d claimed, %d sent, %d to retry, %d failed",
+        report.claimed,
+        len(report.sent),
+        len(report.retried),
+        len(report.failed),
+    )
+    log.debug("outbox details: %s", result)
+    return result
 
 
 def register(celery: Celery, services: Services) -> None:

@@ -61,11 +61,22 @@ def run_sweep(services: Services, celery: Celery) -> dict[str, Any]:
             log.warning("sweep: could not nudge delivery (%s); the beat will deliver", exc)
     summary = report.as_dict()
     fired = summary.pop("fired")
-    return summary | {
+    result = summary | {
         "fired_count": len(fired),
         "delivery_nudged": nudged,
         "fired": fired[:50],
     }  # a bounded sample: 10,000 rows make no useful log
+    # One line per sweep with the counts; the details only at DEBUG (docs/operations.md).
+    log.info(
+        "sweep: %d rung(s) fired on %d document(s), %d email(s) queued, %d deferred (%.2f s)",
+        len(fired),
+        report.documents,
+        report.emails,
+        len(report.deferred),
+        report.seconds,
+    )
+    log.debug("sweep details: %s", result)
+    return result
 
 
 def run_checkpoint(services: Services, *, force: bool = False) -> dict[str, Any]:

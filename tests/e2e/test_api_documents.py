@@ -74,7 +74,7 @@ def test_first_session_from_draft_to_interpretation_posted(env: ApiEnv) -> None:
     env.clock.set(shanghai(2024, 2, 9, 10, 0))  # Friday before the Spring Festival holiday
     r = clerk.post(f"/documents/{doc}/triggers/publish", json={"publication_url": f"{PORTAL}/zcwj/5.htm"})
     assert r.status_code == 200 and r.json()["state_after"] == "published", r.text
-    assert r.json()["details"]["due_at"].startswith("2024-02-20T15:59:59")  # Tue 20 Feb 23:59:59 +08:00
+    assert r.json()["details"]["due_at"] == "2024-02-20T23:59:59+08:00"  # the working zone
 
     env.clock.set(shanghai(2024, 2, 19, 15, 0))
     r = clerk.post(
@@ -167,7 +167,10 @@ def test_a_refused_trigger_says_why_in_chinese_or_english_and_is_audited(env: Ap
             422,
             "body",
         ),
-        ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 413, None),
+        # Over SANTONGBU_MAX_TEXT_BYTES (2 MiB): the service's one rule names the field…
+        ({"json": {"title": "t", "body": "x" * (3 * 1024 * 1024)}}, 422, "body"),
+        # …and a body past room for any encoding of such a text (3 × 2 MiB + 64 KiB) is cut off.
+        ({"json": {"title": "t", "body": "x" * (7 * 1024 * 1024)}}, 413, None),
     ],
 )
 def test_mistakes_in_a_create_are_problems_never_500(

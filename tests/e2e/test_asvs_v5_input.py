@@ -89,7 +89,7 @@ def test_v5_1_control_characters_are_refused_alike_by_pages_api_and_cli(
 
 
 def test_v5_1_oversize_chunked_body_is_413_like_a_declared_one(sqlite_db: Database, tmp_path: Path) -> None:
-    """ASVS V5.1.x / V13.1.x (documented limits, enforced the same way): a body over the 2 MiB cap
+    """ASVS V5.1.x / V13.1.x (documented limits, enforced the same way): a body over the cap (3 × SANTONGBU_MAX_TEXT_BYTES + 64 KiB)
     sent chunked (no Content-Length) got 422 'error parsing the body'; now 413, as a declared one."""
     from tests.conftest import shanghai
     from tests.factories import seed_bureau
@@ -113,9 +113,9 @@ def test_v5_1_oversize_chunked_body_is_413_like_a_declared_one(sqlite_db: Databa
         live_server(create_app(sqlite_db, clock, settings)) as url,
         httpx.Client(base_url=url, timeout=60) as http,
     ):
-        big = http.post("/documents", content=chunks(3 * 1024 * 1024), headers=headers)
+        big = http.post("/documents", content=chunks(7 * 1024 * 1024), headers=headers)
         assert big.status_code == 413 and big.json()["type"] == "urn:santongbu:problem:too_large"
-        declared = http.post("/documents", content=b"".join(chunks(3 * 1024 * 1024)), headers=headers)
+        declared = http.post("/documents", content=b"".join(chunks(7 * 1024 * 1024)), headers=headers)
         assert declared.status_code == 413
         small = http.post("/documents", content=chunks(64 * 1024), headers=headers)
         assert small.status_code == 201, small.text

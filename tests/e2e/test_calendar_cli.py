@@ -91,6 +91,16 @@ def test_deadline_json_without_database_creates_nothing(runner: CliRunner, tmp_p
     assert list(tmp_path.iterdir()) == []  # no santongbu.db appeared
 
 
+def test_an_instant_before_2000_is_refused_in_a_plain_sentence(runner: CliRunner) -> None:
+    # Before 1928 the zone database gives Shanghai local mean time (+08:05:43): never shown.
+    result = run(runner, "--lang", "en", "deadline", "--published", "1900-01-01")
+    assert_user_error(result, "--published 1900-01-01 is not between the years 2000 and 2200")
+    assert "+08:05" not in result.output
+    result = run(runner, "--lang", "zh", "deadline", "--published", "1999-12-31T23:59+08:00")
+    assert_user_error(result, "--published 1999-12-31 不在 2000 年至 2200 年之间")
+    assert run(runner, "deadline", "--published", "2000-01-01T00:00+08:00").exit_code == 0
+
+
 def test_deadline_text_says_provisional_into_2027(runner: CliRunner) -> None:
     result = run(runner, "deadline", "--published", "2026-12-30T10:00")
     assert result.exit_code == 0, result.output

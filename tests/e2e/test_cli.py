@@ -73,7 +73,7 @@ def test_a_document_from_draft_to_interpretation_posted(cli) -> None:  # type: i
     ok(cli("doc", "publish", doc, "--as", "liu.spc", "--url", "https://jtj.fuzhou.example.cn/zcwj/5.htm"))
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json")))
     assert shown["state"] == "published"
-    assert shown["due_at"].startswith("2024-02-20T15:59:59")  # 23:59:59 +08:00 of Tue 20 Feb
+    assert shown["due_at"] == "2024-02-20T23:59:59+08:00"  # JSON: the working zone (README, "Times")
     ok(
         cli(
             "doc",
@@ -211,3 +211,36 @@ def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -
     accounts = Accounts(db, FixedClock(datetime(2024, 2, 9, 2, 0, tzinfo=UTC)))
     assert accounts.sign_in("liu.spc", "Correct-Horse-42") is not None
     assert accounts.sign_in("liu.spc", "wrong-password-1") is None
+
+
+def test_refusals_are_one_plain_sentence(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A PNG as --body-file, a body over SANTONGBU_MAX_TEXT_BYTES, a second 文号, and an edit
+    that changes nothing: each one line that says what happened, never a Python message."""
+    ok(cli("unit", "import", str(SAMPLE)))
+    png = tmp_path / "scan.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    create = ("doc", "create", "--as", "liu.spc", "--title", "福州市网约车管理办法")
+    code, out = cli(*create, "--body-file", str(png), lang="en")
+    assert code == 2 and out.strip().endswith(
+        "is not a text file (it looks like a PNG file); give a UTF-8 text file"
+    )
+    assert "codec" not in out and "Traceback" not in out
+    latin = tmp_path / "gbk.txt"
+    latin.write_bytes("第一条".encode("gbk"))
+    code, out = cli(*create, "--body-file", str(latin))
+    assert code == 2 and "不是 UTF-8 编码的文本" in out
+    big = tmp_path / "big.txt"
+    big.write_text("字" * (700 * 1024), encoding="utf-8")  # 2.1 MB of UTF-8 > 2 MiB
+    code, out = cli(*create, "--body-file", str(big), lang="en")
+    assert code == 2 and "larger than the limit of 2 MiB (SANTONGBU_MAX_TEXT_BYTES)" in out
+
+    first = json.loads(ok(cli(*create, "--number", "榕交〔2024〕5号", "--json")))["document_id"]
+    code, out = cli(*create, "--number", "榕交〔2024〕5号")
+    assert code == 2 and out.strip() == (
+        f"文号 榕交〔2024〕5号 已被文件 {first} 使用;如确需重复,请加 --allow-duplicate-number"
+        '(接口 "allow_duplicate_number": true)'
+    )
+    ok(cli(*create, "--number", "榕交〔2024〕5号", "--allow-duplicate-number"))
+
+    out = ok(cli("doc", "edit", str(first), "--as", "liu.spc", "--title", "福州市网约车管理办法", lang="en"))
+    assert out.strip() == f"document {first}: nothing changed, nothing was written (version 1)"

@@ -76,7 +76,7 @@ SESSION: list[tuple[list[str], int]] = [
 # Words that are names, not sentences: commands, settings, file formats, product names.
 ALLOWED = re.compile(
     r"santongbu[ \w\-.]*|celery -A workers \w+|apt-get install graphviz|pip install graphviz"
-    r"|https?://\S+|sqlite:///\S+|\S+@\S+|'[^']*'|`[^`]*`|\$ .*",
+    r"|https?://\S+|sqlite:///\S+|\S+@\S+|'[^']*'|`[^`]*`|\$ .*|--[a-z][a-z\-]*",
 )
 ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?:[ \-][A-Za-z]{2,}){2,}\b")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -163,4 +163,4 @@ def test_help_is_translated_with_readable_value_words(capsys) -> None:  # type: 
     assert "<str>" not in zh and "<bool>" not in zh and "文本" in zh
     assert run(app, ["doc", "create", "--help", "--lang", "en"], env={}) == 0
     en = capsys.readouterr().out
-    assert "Title of the policy document." in en and "TEXT" in en and "<str>" not in en
+    assert "Title of the policy" in en and "TEXT" in en and "<str>" not in en

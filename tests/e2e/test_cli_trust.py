@@ -133,8 +133,8 @@ def test_the_seventeen_day_drill_is_not_on_time_until_a_supervisor_confirms(cli)
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json", now=later)))
     assert shown["state"] == "interpretation_posted" and shown["on_time"] is False
     for p in shown["postings"]:
-        assert p["claimed_at"].startswith("2024-03-05T02:00") and p["recorded_at"].startswith(
-            "2024-03-21T08:00"
+        assert p["claimed_at"] == "2024-03-05T10:00:00+08:00" and p["recorded_at"].startswith(
+            "2024-03-21T16:00"  # JSON instants are in the working zone (README, "Times")
         )
         assert p["confirmed_by"] is None and p["awaiting_confirmation"] is True
     text = ok(cli("doc", "show", doc, "--as", "liu.spc", now=later))
@@ -194,7 +194,7 @@ def test_publishing_two_years_back_needs_backdated(cli) -> None:  # type: ignore
     )
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json")))
     assert shown["publication"]["awaiting_confirmation"] is True
-    assert shown["publication"]["recorded_at"].startswith("2024-03-04T02:00")
+    assert shown["publication"]["recorded_at"].startswith("2024-03-04T10:00")
 
 
 def test_events_made_under_now_record_the_real_time_and_the_cli(cli) -> None:  # type: ignore[no-untyped-def]
@@ -253,7 +253,8 @@ def test_a_correction_on_the_command_line(cli) -> None:  # type: ignore[no-untyp
             now=thursday,
         )
     )
-    assert "now late by 1 working day(s)" in out and "interpretation now due 2024-03-06" in out
+    # Due Wed 6 Mar, posted Thu 7 10:00: late, but Thu 7 was not over → less than 1.
+    assert "now late by less than 1 working day" in out and "interpretation now due 2024-03-06" in out
     out = refused(
         cli(
             "doc",
@@ -275,5 +276,5 @@ def test_a_correction_on_the_command_line(cli) -> None:  # type: ignore[no-untyp
     assert "corrected publication" in text and "by liu.spc: 实际3月1日公开" in text
     shown = json.loads(ok(cli("doc", "show", doc, "--as", "liu.spc", "--json", now=thursday)))
     assert shown["on_time"] is False and shown["corrections"][0]["before"]["published_at"].startswith(
-        "2024-03-04T02:00"
+        "2024-03-04T10:00"
     )

@@ -57,11 +57,13 @@ def test_demo_documents_end_in_every_state(demo_json: tuple[Path, dict]) -> None
     }
     # Published Fri 2024-02-09; the make-up Sunday 2024-02-18 counts: due Tue 2024-02-20.
     for key in ("on_time", "late", "overdue"):
-        assert docs[key]["due_at"] == "2024-02-20T15:59:59+00:00" and not docs[key]["due_provisional"]
-    assert docs["fixed"]["due_at"] == "2024-02-22T15:59:59+00:00"
+        assert docs[key]["due_at"] == "2024-02-20T23:59:59+08:00" and not docs[key]["due_provisional"]
+    assert docs["fixed"]["due_at"] == "2024-02-22T23:59:59+08:00"
     assert (docs["on_time"]["on_time"], docs["on_time"]["working_days_taken"]) == (True, 2)
-    assert (docs["late"]["on_time"], docs["late"]["working_days_late"]) == (False, 1)
-    assert docs["overdue"]["late_now"] and docs["overdue"]["whole_working_days_overdue_now"] == 3
+    # #late posted Wed 21 15:00, due Tue 20: late, but Wed 21 was not over → 0 (less than 1).
+    assert (docs["late"]["on_time"], docs["late"]["working_days_late"]) == (False, 0)
+    # Mon 26 10:00: Wed 21, Thu 22, Fri 23 have passed (Mon 26 has not) → 3.
+    assert docs["overdue"]["late_now"] and docs["overdue"]["working_days_overdue_now"] == 3
     assert docs["fixed"]["on_time"] is True
     assert any(
         e["action"] == "reject" and e["state_after"] == "interpretation_plan"
@@ -76,10 +78,10 @@ def test_demo_escalations_fired_once_and_the_ladder_stopped(demo_json: tuple[Pat
     docs = by_key(data)
     overdue = docs["overdue"]["escalations"]
     assert [(e["level"], e["fired_at"], e["working_days_overdue"]) for e in overdue] == [
-        ("reminder", "2024-02-20T01:00:00+00:00", 0),  # 09:00 in Shanghai on the due day
-        ("overdue", "2024-02-20T16:00:00+00:00", 0),  # right after 23:59:59
-        ("escalated", "2024-02-21T16:00:00+00:00", 1),  # after Wed 21, a whole working day
-        ("escalated_high", "2024-02-23T16:00:00+00:00", 3),  # after Wed, Thu, Fri
+        ("reminder", "2024-02-20T09:00:00+08:00", 0),  # 09:00 on the due day
+        ("overdue", "2024-02-21T00:00:00+08:00", 0),  # right after 23:59:59
+        ("escalated", "2024-02-22T00:00:00+08:00", 1),  # after Wed 21, a whole working day
+        ("escalated_high", "2024-02-24T00:00:00+08:00", 3),  # after Wed, Thu, Fri
     ]
     assert set(overdue[2]["email"]["to"]) == {
         "zfc@jtj.example.cn",
@@ -128,8 +130,8 @@ def test_demo_text_summary_in_english_in_a_chosen_folder(tmp_path: Path) -> None
         "sweep → reminder #2, #3",
         "sweep → escalated to leadership #3",
         "on time (2 working days)",
-        "posted late by 1 working day",
-        "still overdue: 3 working days",
+        "posted late (late by less than 1 working day)",
+        "still not posted: 3 working days overdue",
         "awaiting: director",
         "escalated to leadership  Sat 02-24 00:00",
         "here/mail/outbox-",

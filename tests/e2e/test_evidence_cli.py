@@ -91,7 +91,7 @@ def test_check_then_show_through_the_command_line(
         evidence["portal"]["status"] == "mismatch"
         and evidence["portal"]["reasons"][0]["code"] == "no_policy_link"
     )
-    assert evidence["news_media"]["checked_at"].startswith("2024-02-19T04:00:00")
+    assert evidence["news_media"]["checked_at"].startswith("2024-02-19T12:00:00+08:00")
     assert shown["publication_evidence"]["status"] == "verified"
 
     check_id = str(evidence["news_media"]["check_id"])

@@ -83,7 +83,7 @@ def test_list_show_deliver_and_the_eml_file(db, settings, queued):  # type: igno
     data = json.loads(
         run(db, settings, "outbox", "list", "--status", "sent", "--json", "--as", "admin").output
     )
-    assert [d["id"] for d in data] == [queued] and data[0]["sent_at"] == "2024-02-05T02:00:00+00:00"
+    assert [d["id"] for d in data] == [queued] and data[0]["sent_at"] == "2024-02-05T10:00:00+08:00"
 
 
 def test_user_mistakes_are_one_line_and_non_zero(db, settings, queued):  # type: ignore[no-untyped-def]

@@ -47,7 +47,7 @@ def test_cli_search(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
         return result.exit_code, result.stdout, result.stderr
 
     assert run("unit", "import", str(SAMPLE))[0] == 0
-    for title in ("福州市网约车经营服务管理实施细则", "福州市出租汽车客运管理办法"):
+    for n, title in enumerate(("福州市网约车经营服务管理实施细则", "福州市出租汽车客运管理办法"), 5):
         assert (
             run(
                 "doc",
@@ -57,7 +57,7 @@ def test_cli_search(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
                 "--title",
                 title,
                 "--number",
-                "榕交〔2024〕5号",
+                f"榕交〔2024〕{n}号",  # a second document with one 文号 would be refused
                 "--disclosure",
                 "proactive",
                 "--no-risk",

@@ -9,11 +9,14 @@ as the beat would. As of Mon 2024-02-19 10:00 the pages must say, by the calenda
 doc    unit    published       due                        on the 19th
 =====  ======  ==============  =========================  ==================================
 C      审批处   Mon 02-05 09:00  Thu 02-08                   posted on time on the 6th
-A      审批处   Mon 02-05 10:00  Thu 02-08                   3 working days overdue, 督办
-B      科信处   Wed 02-07        Sun 02-18 (make-up day)     1 working day overdue, 逾期
+A      审批处   Mon 02-05 10:00  Thu 02-08                   2 working days overdue, 督办
+B      科信处   Wed 02-07        Sun 02-18 (make-up day)     late by less than 1 working day, 逾期
 E      审批处   Thu 02-08        Mon 02-19                   due today (reminder sent)
 D      审批处   Fri 02-16        Tue 02-20                   1 working day left
 =====  ======  ==============  =========================  ==================================
+
+Working days overdue are those fully passed since the due day (states.deadline): for A, Fri 9
+and Sun 18 (make-up) by Mon 19 10:00 = 2; for B, none yet (Mon 19 is not over) = 0.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def publish(
     doc = wf.create_document(
         clerk,
         title=title,
-        doc_number=f"榕交〔2024〕{at.day}号",
+        doc_number=f"榕交〔2024〕{at.day}{at.hour:02d}号",  # one 文号 per document
         body="第一条 ……",
         disclosure="proactive",
         risk_assessment_needed=False,
@@ -127,10 +130,10 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         first, second = overdue.nth(0), overdue.nth(1)
         assert first.get_attribute("data-doc") == str(a) and second.get_attribute("data-doc") == str(b)
         cells = [c.inner_text() for c in first.locator("td").all()]
-        assert cells[1:5] == ["审批处", "2024-02-08", "3", "督办"]
+        assert cells[1:5] == ["审批处", "2024-02-08", "2", "督办"]
         assert cells[5] == "门户网站、新闻媒体"
         cells = [c.inner_text() for c in second.locator("td").all()]
-        assert cells[1:5] == ["科信处", "2024-02-18", "1", "逾期"]
+        assert cells[1:5] == ["科信处", "2024-02-18", "0", "逾期"]
 
         due = boss.locator("#due-soon li")
         expect(due).to_have_count(2)
@@ -207,7 +210,7 @@ def test_supervisor_dashboard_after_sweeps_and_the_clerks_highlights(
         rows = clerk.locator("table.docs tbody tr")
         assert [r.get_attribute("data-doc") for r in rows.all()] == [str(a), str(e), str(d), str(draft)]
         assert rows.nth(0).get_attribute("class") == "overdue"
-        expect(rows.nth(0)).to_contain_text("已逾期 3 个工作日")
+        expect(rows.nth(0)).to_contain_text("逾期满 2 个工作日")
         expect(rows.nth(0)).to_contain_text("督办")
         assert rows.nth(1).get_attribute("class") == "due-today"
         expect(rows.nth(1)).to_contain_text("今天到期")

@@ -228,10 +228,11 @@ def test_every_state_imported_and_the_engine_takes_over(
         docs = {d.id: d for d in s.scalars(select(Document))}
         assert docs[published].due_at == shanghai(2024, 2, 5, 23, 59, 59)  # Sun 4 Feb was worked
         assert docs[published].next_rung_at == docs[published].published_at
+        # Due Mon 5 Feb, posted Wed 7 09:00: Tue 6 has fully passed since the due day → 1 late.
         assert (docs[posted].on_time, docs[posted].working_days_taken, docs[posted].working_days_late) == (
             False,
             5,
-            2,
+            1,
         )
         assert docs[posted].posted_at == shanghai(2024, 2, 7, 9, 0)
         assert docs[withdrawn].closed_reason == "政策调整,不再出台"

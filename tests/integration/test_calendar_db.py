@@ -109,18 +109,19 @@ def test_posting_result_on_time_and_late(db: Database, settings: Settings) -> No
             3,
             0,
         )
-        # Posted Sat 2019-10-12 (a make-up working day in 2019): 9 Wed, 10 Thu, 11 Fri, 12 Sat
-        # after the due day → 4 late; taken 3 + 4 = 7.
+        # Posted Sat 2019-10-12 10:00 (a make-up working day in 2019): 9 Wed, 10 Thu, 11 Fri have
+        # fully passed since the due day (Sat 12 has not) → 3 late; taken 3 + 4 (incl. Sat) = 7.
         assert posting_result(s, published, due.due_at, shanghai(2019, 10, 12, 10, 0), settings) == (
             False,
             7,
-            4,
+            3,
         )
-        # Posted at 00:00:00 the day after the due day → late, 1 working day (Wed 10-09).
+        # Posted at 00:00:00 the day after the due day → late, but no working day has passed
+        # since the due day yet: 0 (less than 1); taken counts Wed 10-09 → 4.
         assert posting_result(s, published, due.due_at, shanghai(2019, 10, 9, 0, 0), settings) == (
             False,
             4,
-            1,
+            0,
         )
 
 

@@ -68,7 +68,8 @@ def test_an_earlier_publication_recomputes_the_deadline_across_the_holiday(
     assert local_day(out.details["before"]["due_at"]) == "2024-02-20 23:59:59"
     assert out.details["favourable"] is False
     view = wf.read_document(CLERK, doc)
-    assert view.on_time is False and view.working_days_late == 1
+    # Posted Tue 20 10:00, now due Mon 19: late, but Tue 20 was not over → 0 (less than 1).
+    assert view.on_time is False and view.working_days_late == 0
     assert view.published_at == shanghai(2024, 2, 8, 10, 0)
     (fix,) = view.corrections
     assert fix.by == CLERK and fix.what == "publication" and fix.reason.startswith("核对")

@@ -159,10 +159,10 @@ def test_a_line_too_long_for_8bit_goes_quoted_printable(db, settings, clock, bur
         (
             "escalated",
             {"level": "escalated", "working_days_overdue": 1},
-            ["已逾期 1 个工作日", "逾期:1 个工作日"],
+            ["【逾期督办】", "逾期满 1 个工作日", "逾期情况:逾期满 1 个工作日"],
             ["今天"],
         ),
-        ("posted_late", {"working_days_overdue": 0}, ["【逾期发布】", "晚于期限"], ["0 个工作日"]),
+        ("posted_late", {"working_days_overdue": 0}, ["【逾期发布】", "逾期不满 1 个工作日"], ["0 个工作日"]),
     ],
 )
 def test_each_event_says_what_fits_it(db, settings, clock, bureau, event, extra, says, never):  # type: ignore[no-untyped-def]

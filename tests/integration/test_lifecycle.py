@@ -69,11 +69,12 @@ def test_the_whole_lifecycle_on_time(wf: Workflow, db, clock) -> None:  # type: 
 def test_late_posting_is_recorded_for_good(wf: Workflow, db, clock) -> None:  # type: ignore[no-untyped-def]
     clock.set(shanghai(2024, 2, 9, 10, 0))
     doc = to_published(wf)
-    clock.set(shanghai(2024, 2, 22, 9, 0))  # Thu: Wed 21 and Thu 22 are 2 working days past due
+    # Due Tue 20; Thu 22 09:00: Wed 21 has fully passed, Thu 22 has not → 1 working day late.
+    clock.set(shanghai(2024, 2, 22, 9, 0))
     wf.record_posting(CLERK, doc, channel="portal", url="https://p.example.cn/1")
     wf.record_posting(CLERK, doc, channel="news_media", url="https://news.example.cn/1")
     row = doc_row(db, doc)
-    assert (row.state, row.on_time, row.working_days_late) == ("interpretation_posted", False, 2)
+    assert (row.state, row.on_time, row.working_days_late) == ("interpretation_posted", False, 1)
 
 
 def test_refused_trigger_changes_nothing_but_writes_one_audit_line(wf: Workflow, db) -> None:  # type: ignore[no-untyped-def]

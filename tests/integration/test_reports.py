@@ -11,12 +11,12 @@ periods of the 2024 State Council schedule:
 ==== ===== ====================== ===================== ==================================
 doc  unit  published (+08:00)     due (end of day)      interpretation
 ==== ===== ====================== ===================== ==================================
-Z    spc   Fri 2023-12-29 10:00   Thu 2024-01-04        both Fri 01-05 → late 1, taken 4
+Z    spc   Fri 2023-12-29 10:00   Thu 2024-01-04        both Fri 01-05 → late 0, taken 4
 H    spc   Mon 2024-01-01 00:30   Thu 2024-01-04        both Wed 01-03 → on time, taken 2
 A    spc   Fri 2024-02-09 10:00   Tue 2024-02-20        Mon 02-19 → on time, taken 2
 B    spc   Fri 2024-02-09 11:00   Tue 2024-02-20        portal Wed 02-21 09:00, new media
-                                                        02-21, news Thu 02-22 → late 2, taken 5
-K1   kxc   Thu 2024-03-28 10:00   Tue 2024-04-02        Sun 04-07 (make-up) → late 2, taken 5
+                                                        02-21, news Thu 02-22 → late 1, taken 5
+K1   kxc   Thu 2024-03-28 10:00   Tue 2024-04-02        Sun 04-07 (make-up) → late 1, taken 5
 C    spc   Fri 2024-04-26 10:00   Tue 2024-04-30        portal only (Mon 04-29) → overdue
 D    spc   Mon 2024-05-06 10:00   Thu 2024-05-09        nothing
 E    spc   drafted Fri 2024-03-01, signed by both signers, not published
@@ -26,7 +26,10 @@ G    spc   drafted Tue 2024-03-05, withdrawn
 ==== ===== ====================== ===================== ==================================
 
 Hand counts, e.g. Z: 2023-12-30/31 weekend, 01-01 holiday → 01-02, 01-03, 01-04 → due Thu 4;
-posted Fri 5 → 1 working day late, taken 2, 3, 4, 5 = 4. H is published at 00:30 local on
+posted Fri 5 → late by less than 1 working day (days late are the working days *fully passed*
+since the due day, :func:`states.deadline.working_days_overdue`: none by Fri 5), taken 2, 3, 4,
+5 = 4. B: Wed 21 had passed when news media posted on Thu 22 → 1. K1: Wed 3 Apr had passed by
+Sun 7 (4–6 Apr holidays) → 1. H is published at 00:30 local on
 1 January, i.e. 2023-12-31 16:30 UTC: it belongs to 2024 because periods are local.
 Also: xu.kxc tries to edit A (refused: not a member).
 """
@@ -439,7 +442,7 @@ def test_the_data_set_has_the_hand_computed_deadlines(data, db) -> None:  # type
             False,
             False,
         ]
-        assert s.get(Document, data["B"]).working_days_late == 2
+        assert s.get(Document, data["B"]).working_days_late == 1  # Wed 21 passed
 
 
 # ------------------------------------------------------------------ overdue
@@ -447,8 +450,8 @@ def test_overdue_now_with_working_days_and_escalation(data, reports) -> None:  #
     table = reports.overdue(SUPERVISOR)  # as of the clock: Tue 2024-05-07 10:00
     assert [r["document_id"] for r in table.rows] == [data["C"]]
     row = table.rows[0]
-    # Due Tue 30 Apr; 1–5 May holidays; Mon 6 and Tue 7 → 2 working days overdue.
-    assert row["working_days_overdue"] == 2
+    # Due Tue 30 Apr; 1–5 May holidays; Mon 6 has passed, Tue 7 has not → 1 working day overdue.
+    assert row["working_days_overdue"] == 1
     # The real sweep fired 督办 once one working day (Mon 6) had fully passed; 领导督办 waits for
     # three (6, 7, 8), after "now".
     assert row["escalation"] == "escalated"
@@ -460,11 +463,12 @@ def test_overdue_now_with_working_days_and_escalation(data, reports) -> None:  #
 
 def test_overdue_later_counts_make_up_saturday_and_sorts_most_overdue_first(data, reports) -> None:  # type: ignore[no-untyped-def]
     table = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0))
-    # C: 6, 7, 8, 9, 10 May, Sat 11 (make-up), Mon 13 → 7. D: due Thu 9 → 10, 11, 13 → 3; the
-    # sweep escalated D once Fri 10 had passed (Sat 11 00:00) and 领导督办 waits for Tue 14.
+    # Passed by Mon 13 10:00: C: 6, 7, 8, 9, 10 May, Sat 11 (make-up) → 6 (Mon 13 is not over).
+    # D: due Thu 9 → Fri 10, Sat 11 → 2; the sweep escalated D once Fri 10 had passed (Sat 11
+    # 00:00) and 领导督办 waits for Tue 14.
     assert [(r["document_id"], r["working_days_overdue"], r["escalation"]) for r in table.rows] == [
-        (data["C"], 7, "escalated_high"),
-        (data["D"], 3, "escalated"),
+        (data["C"], 6, "escalated_high"),
+        (data["D"], 2, "escalated"),
     ]
     assert table.rows[1]["missing"] == ["portal", "news_media"]
     only_kxc = reports.overdue(SUPERVISOR, now=shanghai(2024, 5, 13, 10, 0), unit="kxc")
@@ -475,16 +479,16 @@ def test_overdue_as_of_a_past_day_ignores_later_postings(data, reports) -> None:
     # On Wed 21 Feb 10:00 B was due the day before and only its portal posting (09:00) existed.
     table = reports.overdue(AUDITOR, now=shanghai(2024, 2, 21, 10, 0))
     assert [(r["document_id"], r["working_days_overdue"], r["posted_channels"]) for r in table.rows] == [
-        (data["B"], 1, ["portal"])
+        (data["B"], 0, ["portal"])  # late, but Wed 21 is not over: less than 1 working day
     ]
     # The last second of the due day is still on time; one second later it is overdue with 0
-    # working days (no working day has begun since the due day yet).
+    # working days (no working day has passed since the due day yet).
     assert (
         reports.overdue(AUDITOR, now=shanghai(2024, 2, 20, 23, 59, 59) + timedelta(microseconds=900_000)).rows
         == []
     )
     late_night = reports.overdue(AUDITOR, now=shanghai(2024, 2, 21, 0, 0, 0))
-    assert [(r["document_id"], r["working_days_overdue"]) for r in late_night.rows] == [(data["B"], 1)]
+    assert [(r["document_id"], r["working_days_overdue"]) for r in late_night.rows] == [(data["B"], 0)]
 
 
 # ------------------------------------------------------------------ late
@@ -492,9 +496,9 @@ def test_late_postings_in_a_period(data, reports) -> None:  # type: ignore[no-un
     year = reports.late(SUPERVISOR, period="2024")
     # Z was published in 2023 but posted (late) in 2024: the late list goes by posting day.
     assert [(r["document_id"], r["working_days_late"], r["working_days_taken"]) for r in year.rows] == [
-        (data["Z"], 1, 4),
-        (data["B"], 2, 5),
-        (data["K1"], 2, 5),
+        (data["Z"], 0, 4),
+        (data["B"], 1, 5),
+        (data["K1"], 1, 5),
     ]
     b = by_id(year)[data["B"]]
     assert b["portal_at"] == shanghai(2024, 2, 21, 9, 0) and b["news_media_at"] == shanghai(2024, 2, 22, 9, 0)
@@ -577,7 +581,8 @@ def test_ledger_rows(data, reports) -> None:  # type: ignore[no-untyped-def]
     assert [r["no"] for r in table.rows] == [1, 2, 3, 4, 5, 6]
     assert [r["status"] for r in table.rows] == ["on_time", "on_time", "late", "late", "overdue", "open"]
     assert [r["working_days_taken"] for r in table.rows] == [2, 2, 5, 5, None, None]
-    assert [r["working_days_late"] for r in table.rows] == [0, 0, 2, 2, 2, 0]
+    # B, K1 as in the module docstring; C as of Tue 7 May 10:00: Mon 6 passed → 1.
+    assert [r["working_days_late"] for r in table.rows] == [0, 0, 1, 1, 1, 0]
     a = by_id(table)[data["A"]]
     assert a["doc_number"] == "榕交〔2024〕1号" and a["title"] == "福州市道路运输管理办法"
     assert a["published_at"] == shanghai(2024, 2, 9, 10, 0)
@@ -718,23 +723,23 @@ date = 2024-10-12
 def test_a_corrected_calendar_recomputes_the_figures(data, db, clock, settings, reports) -> None:  # type: ignore[no-untyped-def]
     later = shanghai(2024, 5, 13, 10, 0)
     before = reports.overdue(SUPERVISOR, now=later)
-    assert [r["working_days_overdue"] for r in before.rows] == [7, 3]
+    assert [r["working_days_overdue"] for r in before.rows] == [6, 2]
     clock.set(shanghai(2024, 5, 8, 9, 0))
     with db.transaction() as s:
         admin = s.scalars(select(User).where(User.login == "admin")).one()
         load_year(s, CORRECTED_2024, actor=actor_snapshot(admin), at=clock.now(), settings=settings)
-    # C: 7 May is now a holiday → 6. D (still open) gets a new deadline, Fri 10 May
-    # (8, 9, 10), so on Mon 13 it is 2 working days overdue (Sat 11 make-up, Mon 13).
+    # C: 7 May is now a holiday → 6, 8, 9, 10, 11 passed = 5. D (still open) gets a new
+    # deadline, Fri 10 May (8, 9, 10), so on Mon 13 only Sat 11 (make-up) has passed → 1.
     after = reports.overdue(SUPERVISOR, now=later)
     assert [(r["document_id"], r["working_days_overdue"]) for r in after.rows] == [
-        (data["C"], 6),
-        (data["D"], 2),
+        (data["C"], 5),
+        (data["D"], 1),
     ]
     assert after.rows[1]["due_at"] == shanghai(2024, 5, 10, 23, 59, 59)
-    # B was posted late on Thu 22 Feb; with 21 Feb a holiday it was 1 working day late, not 2;
-    # the verdict (late) is the one recorded at the time.
+    # B was posted late on Thu 22 Feb; with 21 Feb a holiday no working day had passed since
+    # the due day, so 0 (less than 1), not 1; the verdict (late) is the one recorded at the time.
     late = by_id(reports.late(SUPERVISOR, period="2024"))[data["B"]]
-    assert (late["working_days_late"], late["working_days_taken"]) == (1, 4)
+    assert (late["working_days_late"], late["working_days_taken"]) == (0, 4)
     assert by_id(reports.ledger(SUPERVISOR, period="2024"))[data["B"]]["status"] == "late"
 
 
@@ -949,7 +954,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "2024-02-22 09:00",
         "逾期发布",
         "5",
-        "2",
+        "1",
         "2024-02-09 11:00",
         "2024-02-22 09:00",
         "2024-02-22 09:00",

@@ -134,7 +134,7 @@ def test_wecom_message_as_documented(db, cfg, clock, bureau, server):  # type: i
     assert content.startswith("### 【已逾期】福州市道路运输管理办法:解读未按期发布\n")
     assert "**标题**:福州市道路运输管理办法" in content and "**文号**:榕交〔2024〕1号" in content
     assert "**解读发布截止**:2024-02-20(周二)23:59 +08:00(暂定)" in content
-    assert "**逾期**:2 个工作日" in content
+    assert "**逾期情况**:逾期满 2 个工作日" in content
     assert f"[查看文件](https://gk.example.org/documents/{doc_id})" in content
     assert call.answered == (200, b'{"errcode": 0, "errmsg": "ok"}')
 

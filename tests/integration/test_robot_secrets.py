@@ -147,11 +147,15 @@ def test_a_key_set_after_the_upgrade_seals_with_unit_seal_secrets(db, clock, set
     with db.engine.begin() as conn:  # as a database upgraded without a key keeps them
         conn.execute(text("UPDATE units SET wecom_webhook = :w WHERE code = 'spc'"), {"w": WECOM})
     monkeypatch.setenv("SANTONGBU_SECRETS_KEY_FILE", str(settings.secrets_key_file))
-    result = CliRunner().invoke(cli, ["--lang", "en", "--db", db.url, "unit", "seal-secrets", "--as", "admin"])
+    result = CliRunner().invoke(
+        cli, ["--lang", "en", "--db", db.url, "unit", "seal-secrets", "--as", "admin"]
+    )
     assert result.exit_code == 0 and "robot credentials encrypted for 1 unit(s)" in result.stdout
     assert is_sealed(stored(db)["wecom_webhook"])
     assert secret_box(settings).open(stored(db)["wecom_webhook"]) == WECOM
     again = CliRunner().invoke(cli, ["--lang", "en", "--db", db.url, "unit", "seal-secrets", "--as", "admin"])
     assert "for 0 unit(s)" in again.stdout
-    refused = CliRunner().invoke(cli, ["--lang", "en", "--db", db.url, "unit", "seal-secrets", "--as", "liu.spc"])
+    refused = CliRunner().invoke(
+        cli, ["--lang", "en", "--db", db.url, "unit", "seal-secrets", "--as", "liu.spc"]
+    )
     assert refused.exit_code == 2 and "Traceback" not in refused.output

@@ -109,13 +109,13 @@ def test_delivered_message_headers_and_bodies(db, settings, clock, bureau, smtp,
         assert str(msg["Subject"]) == "【已逾期】福州市道路运输管理办法:解读未按期发布"
         assert "公开时间:2024-02-09(周五)10:30 +08:00" in text
         assert "解读发布截止:2024-02-20(周二)23:59 +08:00(暂定" in text
-        assert "逾期:2 个工作日" in text
+        assert "逾期情况:逾期满 2 个工作日" in text  # the one figure, in words (states/deadline.py)
         assert msg["Content-Language"] == "zh-CN"
     else:
         assert str(msg["Subject"]) == "[Overdue] 福州市道路运输管理办法: interpretation not posted in time"
         assert "Published: Fri 2024-02-09 10:30 +08:00" in text
         assert "Interpretation due: Tue 2024-02-20 23:59 +08:00 (provisional" in text
-        assert "Overdue: 2 working days" in text
+        assert "Lateness: 2 working days overdue" in text
         assert "<strong>Tue 2024-02-20 23:59 +08:00</strong>" in html
 
     r = row(db, oid)

@@ -60,6 +60,7 @@ class Lifecycle(RuleBasedStateMachine):
                 "liu.spc",
                 title="起点文件",
                 doc_number="榕交〔2024〕1号",
+                allow_duplicate_number=True,
                 disclosure="proactive",
                 risk_assessment_needed=False,
             ).document_id

@@ -134,8 +134,10 @@ def test_ladder_fires_each_level_once_as_the_clock_moves(
     assert reminder.subject.startswith("【今日到期】") and "今天 23:59:59 前" in reminder.subject
     assert "逾期" not in reminder.subject + reminder.text + reminder.html
     assert "已超过发布期限" in overdue.text and "逾期:0" not in overdue.text and ">0 个" not in overdue.html
-    assert "已逾期 1 个工作日" in escalated.subject and "逾期:1 个工作日" in escalated.text
-    assert "已逾期 3 个工作日" in escalated_high.subject and "逾期:3 个工作日" in escalated_high.text
+    assert "逾期满 1 个工作日" in escalated.subject and "逾期情况:逾期满 1 个工作日" in escalated.text
+    assert (
+        "逾期满 3 个工作日" in escalated_high.subject and "逾期情况:逾期满 3 个工作日" in escalated_high.text
+    )
     events = escalation_events(db, doc)
     assert [(e["level"], e["working_days_overdue"], e["caught_up"]) for e in events] == [
         ("reminder", 0, False),
@@ -174,12 +176,13 @@ def test_a_posting_stops_the_ladder(
     )
     assert run(db, clock, settings, shanghai(2024, 2, 20, 9, 30)) == ["reminder"]
     assert run(db, clock, settings, shanghai(2024, 2, 21, 0, 0)) == ["overdue"]
-    # Posted late on Wed 21: recorded as 1 working day late; no escalation follows.
+    # Posted late on Wed 21, due Tue 20: no working day had fully passed since the due day, so
+    # recorded as late by 0 (less than 1) working days; no escalation follows.
     clock.set(shanghai(2024, 2, 21, 16, 0))
     wf.record_posting(CLERK, late, channel="portal", url="https://jtj.example.cn/jd/2.htm")
     wf.record_posting(CLERK, late, channel="news_media", outlet="福州日报", url="https://fzrb.example.cn/2")
     view = wf.read_document(CLERK, late)
-    assert (view.state, view.on_time, view.working_days_late) == ("interpretation_posted", False, 1)
+    assert (view.state, view.on_time, view.working_days_late) == ("interpretation_posted", False, 0)
     for at in (shanghai(2024, 2, 22, 0, 0), shanghai(2024, 2, 24, 0, 0), shanghai(2024, 4, 1, 0, 0)):
         assert run(db, clock, settings, at) == []
     assert [lv for lv, _a, _n in escalations(db, late)] == ["reminder", "overdue"]

@@ -286,14 +286,22 @@ def test_working_days_overdue() -> None:
     tz = "Asia/Shanghai"
     assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 1, 23, 0), cal, tz) == 0
     assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 2, 10, 0), cal, tz) == 0  # Sat: late, 0 days
-    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 4, 0, 0), cal, tz) == 1  # Mon
-    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 6, 12, 0), cal, tz) == 3  # Wed
+    # Whole working days passed since Fri 1: none by Mon 4 00:00 (Sat, Sun are not working
+    # days); Mon 4 and Tue 5 by Wed 6 midday; Mon 4 once Tue 5 00:00 comes.
+    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 4, 0, 0), cal, tz) == 0  # Mon
+    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 4, 23, 59, 59), cal, tz) == 0
+    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 5, 0, 0), cal, tz) == 1  # Mon 4 passed
+    assert working_days_overdue(DUE_FRI, shanghai(2024, 3, 6, 12, 0), cal, tz) == 2  # Mon 4, Tue 5
 
 
 def test_overdue_counts_a_make_up_saturday() -> None:
-    # Due Fri 2026-05-08 (Labour Day case above); Sat 05-09 is a make-up working day → 1.
+    # Due Fri 2026-05-08 (Labour Day case above); Sat 05-09 is a make-up working day: still 0
+    # during it, 1 once it is over (Sun 05-10 00:00), still 1 on Mon 05-11 (Sun is a day off).
     due_at = due(shanghai(2026, 4, 30, 17, 0)).due_at
-    assert working_days_overdue(due_at, shanghai(2026, 5, 9, 8, 0), package_calendar(), "Asia/Shanghai") == 1
+    cal, tz = package_calendar(), "Asia/Shanghai"
+    assert working_days_overdue(due_at, shanghai(2026, 5, 9, 8, 0), cal, tz) == 0
+    assert working_days_overdue(due_at, shanghai(2026, 5, 10, 0, 0), cal, tz) == 1
+    assert working_days_overdue(due_at, shanghai(2026, 5, 11, 23, 0), cal, tz) == 1
 
 
 def test_reminder_is_nine_in_the_morning_of_the_due_day() -> None:

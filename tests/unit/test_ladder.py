@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from states.deadline import compute_due
-from states.ladder import DEFAULT_LADDER, LadderError, parse_ladder, whole_working_days_overdue
+from states.deadline import compute_due, working_days_overdue
+from states.ladder import DEFAULT_LADDER, LadderError, parse_ladder
 from workflow.kernel.calendar import Calendar
 
 TZ = "Asia/Shanghai"
@@ -68,15 +68,28 @@ def test_the_whole_deadline_second_is_on_time() -> None:
     assert overdue.is_due(due, last + timedelta(microseconds=1), CAL, TZ)
 
 
-def test_whole_working_days_overdue() -> None:
+def test_the_overdue_figure_is_the_ladder_s() -> None:
+    """Each rung "N working days overdue" fires at the very instant the one figure
+    (states.deadline.working_days_overdue) reaches N, and not a second before."""
     due = compute_due(local(2024, 2, 9, 10, 0), CAL, tz=TZ).due_at
-    assert whole_working_days_overdue(due, local(2024, 2, 20, 23, 0), CAL, TZ) == 0
-    assert whole_working_days_overdue(due, local(2024, 2, 21, 0, 0), CAL, TZ) == 0
-    assert whole_working_days_overdue(due, local(2024, 2, 21, 23, 59), CAL, TZ) == 0
-    assert whole_working_days_overdue(due, local(2024, 2, 22, 0, 0), CAL, TZ) == 1
-    assert whole_working_days_overdue(due, local(2024, 2, 24, 0, 0), CAL, TZ) == 3
-    assert whole_working_days_overdue(due, local(2024, 2, 26, 12, 0), CAL, TZ) == 3  # weekend
-    assert whole_working_days_overdue(due, local(2024, 2, 27, 0, 0), CAL, TZ) == 4
+    for rung in DEFAULT_LADDER.rungs:
+        n = rung.working_days_overdue
+        if not n:
+            continue
+        at = rung.fires_at(due, CAL, TZ)
+        assert working_days_overdue(due, at, CAL, TZ) == n
+        assert working_days_overdue(due, at - timedelta(seconds=1), CAL, TZ) == n - 1
+
+
+def test_working_days_overdue() -> None:
+    due = compute_due(local(2024, 2, 9, 10, 0), CAL, tz=TZ).due_at
+    assert working_days_overdue(due, local(2024, 2, 20, 23, 0), CAL, TZ) == 0
+    assert working_days_overdue(due, local(2024, 2, 21, 0, 0), CAL, TZ) == 0
+    assert working_days_overdue(due, local(2024, 2, 21, 23, 59), CAL, TZ) == 0
+    assert working_days_overdue(due, local(2024, 2, 22, 0, 0), CAL, TZ) == 1
+    assert working_days_overdue(due, local(2024, 2, 24, 0, 0), CAL, TZ) == 3
+    assert working_days_overdue(due, local(2024, 2, 26, 12, 0), CAL, TZ) == 3  # weekend
+    assert working_days_overdue(due, local(2024, 2, 27, 0, 0), CAL, TZ) == 4
 
 
 def _instants(first: date, days: int) -> list[datetime]:

@@ -30,8 +30,11 @@ PUBLISHED = {"state": "published", "due_at": DUE, "due_provisional": False, "on_
         (shanghai(2024, 2, 18, 9, 0), "open", 2, "剩 2 个工作日"),  # make-up Sunday counts
         (shanghai(2024, 2, 19, 9, 0), "open", 1, "剩 1 个工作日"),
         (shanghai(2024, 2, 20, 23, 59, 59), "today", 0, "今天到期"),  # the whole last second is on time
-        (shanghai(2024, 2, 21, 0, 0, 0), "overdue", 1, "已逾期 1 个工作日"),
-        (shanghai(2024, 2, 24, 10, 0), "overdue", 3, "已逾期 3 个工作日"),  # Sat: Wed, Thu, Fri passed
+        # Due Tue 20: late from Wed 21 00:00 but no working day has passed yet; Wed 21 has
+        # by Thu 22 00:00; Wed, Thu and Fri have by Sat 24.
+        (shanghai(2024, 2, 21, 0, 0, 0), "overdue", 0, "逾期不满 1 个工作日"),
+        (shanghai(2024, 2, 22, 0, 0, 0), "overdue", 1, "逾期满 1 个工作日"),
+        (shanghai(2024, 2, 24, 10, 0), "overdue", 3, "逾期满 3 个工作日"),  # Sat: Wed, Thu, Fri passed
     ],
 )
 def test_deadline_in_working_days_on_the_2024_calendar(now, kind, days, text) -> None:
@@ -46,7 +49,9 @@ def test_deadline_highlight_and_closed_documents() -> None:
     assert due_status(PUBLISHED, shanghai(2024, 2, 21, 8, 0), cal, TZ).css == "overdue"
     assert due_status(PUBLISHED, shanghai(2024, 2, 19, 8, 0), cal, TZ).css == ""
     posted = {**PUBLISHED, "state": "interpretation_posted", "on_time": False, "working_days_late": 2}
-    assert due_status(posted, shanghai(2024, 3, 1), cal, TZ).text("en") == "posted late (2 working days late)"
+    assert (
+        due_status(posted, shanghai(2024, 3, 1), cal, TZ).text("en") == "posted late (2 working days overdue)"
+    )
     assert due_status({"state": "draft", "due_at": None}, shanghai(2024, 3, 1), cal, TZ).kind == "none"
     assert due_status({"state": "withdrawn", "due_at": None}, shanghai(2024, 3, 1), cal, TZ).kind == "closed"
 

@@ -30,7 +30,7 @@ def collect(run: Any) -> dict[str, Any]:
     """The facts of a finished :class:`workflow.demo.run.DemoRun`, JSON-ready."""
     from notifications.content import subject_of
     from notifications.transports.folder import file_name
-    from states.ladder import whole_working_days_overdue
+    from states.deadline import is_late, working_days_overdue
     from workflow.kernel import audit
     from workflow.kernel.calendar import calendar_for
     from workflow.kernel.models import AuditEvent, Document, Escalation, Signature, Signer, Unit, User
@@ -92,7 +92,7 @@ def collect(run: Any) -> dict[str, Any]:
                 )
             )
             overdue_now = (
-                whole_working_days_overdue(doc.due_at, now, calendar, settings.timezone)
+                working_days_overdue(doc.due_at, now, calendar, settings.timezone)
                 if doc.state == State.PUBLISHED and doc.due_at
                 else None
             )
@@ -112,8 +112,10 @@ def collect(run: Any) -> dict[str, Any]:
                     "on_time": doc.on_time,
                     "working_days_taken": doc.working_days_taken,
                     "working_days_late": doc.working_days_late,
-                    "late_now": bool(doc.state == State.PUBLISHED and doc.due_at and now > doc.due_at),
-                    "whole_working_days_overdue_now": overdue_now,
+                    "late_now": bool(
+                        doc.state == State.PUBLISHED and doc.due_at and is_late(doc.due_at, now)
+                    ),
+                    "working_days_overdue_now": overdue_now,
                     "closed_reason": doc.closed_reason,
                     "awaiting_signatures": sorted(set(signers) - signed)
                     if doc.state == State.JOINT_SIGNOFF

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from states import catalogue
+from states.deadline import overdue_words
 from states.lifecycle import State
 from workflow.demo.collect import collect
 from workflow.demo.formatting import (
@@ -48,15 +49,16 @@ def _result(d: dict[str, Any], lang: str) -> str:
                 f"按时(用 {d['working_days_taken']} 个工作日)",
                 f"on time ({_days('en', d['working_days_taken'])})",
             )
+        late = d["working_days_late"]
         return both(
-            lang,
-            f"逾期 {d['working_days_late']} 个工作日后发布",
-            f"posted late by {_days('en', d['working_days_late'])}",
+            lang, f"逾期发布({overdue_words(late, 'zh')})", f"posted late ({overdue_words(late, 'en')})"
         )
     if d["state"] == State.PUBLISHED:
         if d["late_now"]:
-            n = d["whole_working_days_overdue_now"]
-            return both(lang, f"仍未发布,已逾期满 {n} 个工作日", f"still overdue: {_days('en', n)}")
+            n = d["working_days_overdue_now"]
+            return both(
+                lang, f"仍未发布,{overdue_words(n, 'zh')}", f"still not posted: {overdue_words(n, 'en')}"
+            )
         return both(lang, "解读期限内", "within the deadline")
     if d["state"] == State.JOINT_SIGNOFF:
         return both(lang, "待签署", "awaiting") + ": " + ", ".join(d["awaiting_signatures"])

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from states.deadline import overdue_words
 from workflow.kernel.clock import FixedClock
 
 
@@ -282,7 +283,7 @@ MOMENTS = [
         ("#late 逾期后发布解读;#fixed 按时发布解读", "#late posts after the deadline; #fixed posts on time"),
         _late_posting,
     ),
-    Moment(local(2024, 2, 22, 0, 0), ("逾期满 1 个工作日", "1 whole working day overdue")),
+    Moment(local(2024, 2, 22, 0, 0), (overdue_words(1, "zh"), overdue_words(1, "en"))),
     Moment(
         local(2024, 2, 23, 10, 0),
         (
@@ -291,7 +292,7 @@ MOMENTS = [
         ),
         _signoff,
     ),
-    Moment(local(2024, 2, 24, 0, 0), ("逾期满 3 个工作日", "3 whole working days overdue")),
+    Moment(local(2024, 2, 24, 0, 0), (overdue_words(3, "zh"), overdue_words(3, "en"))),
     Moment(
         local(2024, 2, 26, 10, 0),
         ("周一:最后一次巡检,审计检查点", "Monday: a last sweep and an audit checkpoint"),

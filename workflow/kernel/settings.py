@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from states.ladder import parse_ladder
 from states.signoff import SignerRule
+from states.text import DEFAULT_MAX_TEXT_BYTES
 from workflow.kernel.allowlist import parse_allow_list
 
 
@@ -124,6 +125,11 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024, gt=0, description="Largest material file (not video)."
     )
     upload_max_video_bytes: int = Field(default=500 * 1024 * 1024, gt=0, description="Largest video file.")
+    max_text_bytes: int = Field(
+        default=DEFAULT_MAX_TEXT_BYTES,
+        gt=0,
+        description="Largest text (policy body, plan, material) in UTF-8 bytes, for the CLI, the API and the pages.",
+    )
 
     base_url: str = Field(default="http://127.0.0.1:8000", description="Used for links in emails.")
 

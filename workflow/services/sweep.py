@@ -47,7 +47,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 
-from states.ladder import DEFAULT_LADDER, Ladder, parse_ladder, whole_working_days_overdue
+from states.deadline import working_days_overdue
+from states.ladder import DEFAULT_LADDER, Ladder, parse_ladder
 from workflow.kernel.calendar import calendar_for
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
@@ -188,7 +189,7 @@ def _batch(
             )
             if not due:
                 continue
-            overdue = whole_working_days_overdue(doc.due_at, now, calendar, tz)
+            overdue = working_days_overdue(doc.due_at, now, calendar, tz)
             planned.extend(
                 _Planned(doc, rung, overdue, rung.fires_at(doc.due_at, calendar, tz), i < len(due) - 1)
                 for i, rung in enumerate(due)
@@ -244,8 +245,8 @@ def sweep(
             break
         after = batch.after
     report.seconds = time.perf_counter() - started
-    if report.fired:
-        log.info(
+    if report.fired:  # the worker logs one INFO line per sweep with the counts (workers/sweep_tasks.py)
+        log.debug(
             "sweep as of %s: %s",
             now.isoformat(),
             ", ".join(f"{lv} {report.count(lv)}" for lv in ladder.levels if report.count(lv)),

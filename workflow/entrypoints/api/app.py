@@ -17,7 +17,7 @@ from workflow.bootstrap import Services, bootstrap
 from workflow.entrypoints.api import docs, problems
 from workflow.entrypoints.api.attribution import AttributionMiddleware
 from workflow.entrypoints.api.headers import SecurityHeaders
-from workflow.entrypoints.api.limits import BodyLimit, upload_caps
+from workflow.entrypoints.api.limits import BodyLimit, request_limit, upload_caps
 from workflow.entrypoints.api.routes import (
     calendar,
     directory,
@@ -29,6 +29,7 @@ from workflow.entrypoints.api.routes import (
     reports,
     tokens,
 )
+from workflow.entrypoints.api.times import LocalTimesJSON
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.settings import Settings
@@ -92,13 +93,16 @@ def create_app(
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
+        default_response_class=LocalTimesJSON,
     )
     app.state.settings = services.settings
     app.state.services = services
     problems.install(app)
     settings = services.settings
     app.add_middleware(
-        BodyLimit, uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes))
+        BodyLimit,
+        limit=request_limit(settings.max_text_bytes),
+        uploads=upload_caps(max(settings.upload_max_bytes, settings.upload_max_video_bytes)),
     )
     app.add_middleware(AttributionMiddleware, clock=services.clock)  # channel api or web on every event
     app.add_middleware(SecurityHeaders)

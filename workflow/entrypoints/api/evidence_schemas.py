@@ -3,10 +3,11 @@ workflow/services/evidence/ computes them)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from workflow.entrypoints.api.times import Shown
 
 
 class EvidenceReason(BaseModel):
@@ -20,7 +21,7 @@ class EvidenceOut(BaseModel):
     own evidence text."""
 
     status: Literal["verified", "mismatch", "unreachable", "unchecked", "pending"]
-    checked_at: datetime | None
+    checked_at: Shown | None
     sha256: str | None
     reasons: list[EvidenceReason]
     check_id: int | None
@@ -30,6 +31,6 @@ class EvidenceOut(BaseModel):
     title: str | None
     page_date: str | None
     change: str | None
-    next_check_at: datetime | None
+    next_check_at: Shown | None
     note: str | None
     findings: dict[str, Any]

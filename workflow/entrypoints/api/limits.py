@@ -18,9 +18,20 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from states.reasons import Reason
+from states.text import DEFAULT_MAX_TEXT_BYTES
 from workflow.entrypoints.api.problems import TooLarge, problem
 
-DEFAULT_LIMIT = 2 * 1024 * 1024
+DEFAULT_LIMIT = 3 * DEFAULT_MAX_TEXT_BYTES + 64 * 1024
+
+
+def request_limit(max_text_bytes: int) -> int:
+    """The cap on a request body, from the one text limit (``SANTONGBU_MAX_TEXT_BYTES``): room
+    for a text at the limit however it is encoded (a Chinese character is 3 bytes in UTF-8, up
+    to 9 in a form, 6 as a JSON ``\\u`` escape), so that the service's own rule — the same
+    for the CLI, the API and the pages — is what refuses it, with the field named."""
+    return 3 * max_text_bytes + 64 * 1024
+
+
 MULTIPART_SLACK = 64 * 1024  # the form's boundaries and headers around the file
 UPLOADS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^/documents/import$"), 20 * 1024 * 1024 + MULTIPART_SLACK),

@@ -16,17 +16,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from states.instants import EARLIEST_YEAR, LATEST_YEAR, InstantError, check_instant
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 from workflow.entrypoints.api.evidence_schemas import EvidenceOut
+from workflow.entrypoints.api.times import Shown
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
-MIN_YEAR, MAX_YEAR = 1990, 2200  # as the calendar files; outside it dates are mistakes
-MAX_TEXT = 1_000_000
+MIN_YEAR, MAX_YEAR = 1990, 2200  # calendar years, as the calendar files; outside it dates are mistakes
+# An aware instant's lower bound (2000-01-01 00:00) is read in the default working zone.
+WORKING_ZONE = "Asia/Shanghai"
 
 
 def _text(value: str) -> str:
@@ -44,14 +47,20 @@ def _line(value: str) -> str:
 
 
 def _year(value: datetime) -> datetime:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
+    """The one rule for typed instants (:mod:`states.instants`): from 2000 to 2200."""
+    try:
+        return check_instant(value, WORKING_ZONE)
+    except InstantError:
         raise PydanticCustomError(
-            "year_range", "the year must lie between {low} and {high}", {"low": MIN_YEAR, "high": MAX_YEAR}
-        )
-    return value
+            "year_range",
+            "the year must lie between {low} and {high}",
+            {"low": EARLIEST_YEAR, "high": LATEST_YEAR},
+        ) from None
 
 
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_text)]
+# No length here: the one size limit (SANTONGBU_MAX_TEXT_BYTES, in UTF-8 bytes) is the service's.
+Text = Annotated[str, AfterValidator(_text)]
+ALLOW_DUPLICATE = "Accept a document number (文号) another document already has (refused otherwise)."
 Reason2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_text)]
 Line200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_line)]
 Line500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_line)]
@@ -91,6 +100,7 @@ class DocumentCreate(Strict):
     unit: Code | None = Field(
         default=None, description="Drafting unit; defaults to (and must be) the caller's own."
     )
+    allow_duplicate_number: bool = Field(default=False, description=ALLOW_DUPLICATE)
 
 
 class DocumentEdit(Strict):
@@ -107,6 +117,7 @@ class DocumentEdit(Strict):
     interpreter: Code | None = Field(
         default=None, description="Login of the interpreter, from the drafting unit."
     )
+    allow_duplicate_number: bool = Field(default=False, description=ALLOW_DUPLICATE)
 
 
 class MaterialIn(Strict):
@@ -189,7 +200,7 @@ class DocumentSummary(BaseModel):
     title: str
     doc_number: str | None
     state: str
-    due_at: datetime | None
+    due_at: Shown | None
     due_provisional: bool
     on_time: bool | None
     version: int
@@ -227,8 +238,8 @@ class SignerOut(BaseModel):
 class SignatureOut(BaseModel):
     login: str | None
     package_hash: str
-    signed_at: datetime
-    voided_at: datetime | None
+    signed_at: Shown
+    voided_at: Shown | None
     void_reason: str | None
 
 
@@ -240,7 +251,7 @@ class NextStep(BaseModel):
 
 class TimelineEvent(BaseModel):
     seq: int
-    at: datetime
+    at: Shown
     actor: str | None
     actor_unit: str | None
     action: str
@@ -254,7 +265,7 @@ class TimelineEvent(BaseModel):
     credential: str | None = Field(
         default=None, description="token:<id>, session:<hash>, os:USER@HOST, worker:<host>."
     )
-    wall_at: datetime | None = Field(
+    wall_at: Shown | None = Field(
         default=None, description="The real time of an event made under a clock override."
     )
     clock_override: bool = False
@@ -279,21 +290,21 @@ class DocumentView(BaseModel):
     signers: list[SignerOut]
     signatures: list[SignatureOut]
     publication_url: str | None
-    published_at: datetime | None
+    published_at: Shown | None
     publication: PublicationOut | None
     publication_evidence: EvidenceOut | None
-    due_at: datetime | None
+    due_at: Shown | None
     due_provisional: bool
     postings: list[PostingOut]
     claims_waiting: int = Field(description="Claims awaiting a supervisor's confirmation.")
     corrections: list[CorrectionOut]
-    posted_at: datetime | None
+    posted_at: Shown | None
     on_time: bool | None
     working_days_taken: int | None
     working_days_late: int | None
     closed_reason: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Shown
+    updated_at: Shown
     next_steps: list[NextStep]
     timeline: list[TimelineEvent] | None = Field(
         default=None, description="The audit timeline (unless ?timeline=false)."
@@ -358,12 +369,12 @@ class TokenOut(BaseModel):
     login: str
     name: str
     prefix: str = Field(description="The token's first characters, to tell tokens apart.")
-    created_at: datetime
+    created_at: Shown
     created_by: str
-    revoked_at: datetime | None
+    revoked_at: Shown | None
     revoked_by: str | None
-    expires_at: datetime | None = Field(description="When it stops working by itself (null: never).")
-    last_used_at: datetime | None = Field(description="When it was last presented (to the minute).")
+    expires_at: Shown | None = Field(description="When it stops working by itself (null: never).")
+    last_used_at: Shown | None = Field(description="When it was last presented (to the minute).")
     active: bool = Field(description="Neither revoked nor expired.")
 
 
@@ -373,11 +384,11 @@ class TokenCreated(TokenOut):
 
 # ---------------------------------------------------------------------------- deadline, calendar
 class DeadlineOut(BaseModel):
-    published_at: datetime
+    published_at: Shown
     published_on: date = Field(description="The publication day in the working zone.")
     days: int = Field(description="Working days allowed (setting deadline_days).")
-    due_at: datetime = Field(description="The deadline instant (UTC).")
-    due_local: datetime = Field(description="The same instant in the working zone: 23:59:59 of the due day.")
+    due_at: Shown = Field(description="The deadline instant.")
+    due_local: Shown = Field(description="The same instant in the working zone: 23:59:59 of the due day.")
     due_date: date
     counted_days: list[date] = Field(description="The working days counted, day 1 first.")
     provisional: bool = Field(description="True if a year in the span has no official holiday schedule yet.")
@@ -401,8 +412,8 @@ class CalendarYearOut(BaseModel):
 
 class MovedDeadlineOut(BaseModel):
     document_id: int
-    old_due: datetime | None
-    new_due: datetime
+    old_due: Shown | None
+    new_due: Shown
     old_provisional: bool
     new_provisional: bool
 

@@ -3,12 +3,12 @@ robots as a unit shows them (never a webhook or a secret), and a user's membersh
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from workflow.entrypoints.api.schemas import CODE_PATTERN, Email, Line200, Line500, Strict, UnitKind, Url
+from workflow.entrypoints.api.times import Shown
 
 
 class UnitPatch(Strict):
@@ -64,8 +64,8 @@ class RobotsOut(BaseModel):
 
 class MembershipOut(BaseModel):
     unit: str
-    since: datetime
-    until: datetime | None
+    since: Shown
+    until: Shown | None
     changed_by: str | None
 
 

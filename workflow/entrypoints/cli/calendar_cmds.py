@@ -123,7 +123,6 @@ def _due_json(
     return {
         "published": published.astimezone(zone(tz)).isoformat(),
         "due": result.due_local.isoformat(),
-        "due_utc": result.due_at.isoformat().replace("+00:00", "Z"),
         "due_date": result.due_date.isoformat(),
         "days": result.days,
         "counted_days": [d.isoformat() for d in result.counted_days],
@@ -182,8 +181,7 @@ def deadline(
             [_("published"), f"{local.isoformat(sep=' ')} ({_weekday(local.weekday())})"],
             [
                 _("due"),
-                f"{result.due_local.isoformat(sep=' ')} ({_weekday(result.due_date.weekday())})   "
-                f"[{data['due_utc']}]",
+                f"{result.due_local.isoformat(sep=' ')} ({_weekday(result.due_date.weekday())})",
             ],
             [
                 _("counted"),

@@ -18,12 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 
+from states.deadline import zone
 from states.i18n import Text, localize
 from states.i18n import _ as N_
+from states.instants import localise
+from states.reasons import Reason
+from states.text import binary_kind, size_words
 from workflow.bootstrap import Services, bootstrap
 from workflow.kernel.clock import Clock, FixedClock, SystemClock
 from workflow.kernel.db import Database
@@ -157,7 +162,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):  # JSON: ISO 8601 in the working zone (README, "Times")
+        return value.astimezone(zone(context().settings.timezone)).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -167,7 +174,9 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+    # One convention (README, "Times"): instants in the working zone, with the offset.
+    data = localise(json.loads(json.dumps(data, default=_default)), context().settings.timezone)
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @contextmanager
@@ -180,22 +189,37 @@ def user_errors() -> Iterator[None]:
 
 
 def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> datetime:
-    """An ISO 8601 date or date-time; a value without offset is read in the working zone."""
-    from zoneinfo import ZoneInfo
+    """An ISO 8601 date or date-time; a value without offset is read in the working zone
+    (the one rule for typed instants, :mod:`states.instants`)."""
+    from states.instants import InstantError
+    from states.instants import parse_instant as parse
 
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(
-            _(
-                "{what}: '{value}' is not an ISO 8601 date or date-time (e.g. 2024-02-09T10:30+08:00)",
-                what=what,
-                value=value,
+        return parse(value, tz or context().settings.timezone, what=what)
+    except InstantError as exc:
+        fail(exc.reason.text(context().lang))
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file given for ``what`` (``--body-file``…): too large, unreadable, binary or
+    not UTF-8 is one plain sentence and exit 2, never a Python decoding message."""
+    lang, limit = context().lang, context().settings.max_text_bytes
+    where = {"what": what, "file": str(path)}
+    try:
+        if path.stat().st_size > limit + 3:  # 3: a UTF-8 byte order mark
+            fail(
+                Reason("text_too_large", {"field": f"{what} ({path})", "limit": size_words(limit)}).text(lang)
             )
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(tz or context().settings.timezone))
-    return parsed
+        data = path.read_bytes()
+    except OSError:
+        fail(Reason("file_unreadable", where).text(lang))
+    kind = binary_kind(data)
+    if kind is not None:
+        fail(Reason("file_not_text", {**where, "kind": kind}).text(lang))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        fail(Reason("file_not_utf8", where).text(lang))
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from states.deadline import overdue_words
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 from workflow.entrypoints.cli.doc_cmds import (
@@ -39,7 +40,9 @@ def confirm(
         extra = (
             _("; now on time")
             if after["on_time"]
-            else _("; still late by {days} working day(s)", days=after["working_days_late"])
+            else _(
+                "; still {words}", words=overdue_words(after["working_days_late"] or 0, common.context().lang)
+            )
         )
     _done(outcome, json_, _("{what} claim confirmed{extra}", what=what, extra=extra))
 
@@ -81,7 +84,9 @@ def correct(
         extra = (
             _("; now on time")
             if after["on_time"]
-            else _("; now late by {days} working day(s)", days=after["working_days_late"])
+            else _(
+                "; now {words}", words=overdue_words(after["working_days_late"] or 0, common.context().lang)
+            )
         )
     due = outcome.details.get("after", {}).get("due_at")
     if due is not None and due != outcome.details.get("before", {}).get("due_at"):

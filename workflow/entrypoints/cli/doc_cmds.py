@@ -8,7 +8,9 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from states.deadline import overdue_words
 from states.lifecycle import REJECT_TO, State
+from states.reasons import Reason
 from workflow.entrypoints.cli import common, doc_show
 from workflow.entrypoints.cli.common import _
 from workflow.services.documents import Outcome, Workflow
@@ -24,6 +26,13 @@ IF_VERSION = typer.Option(None, "--if-version", help="Refuse if the document cha
 _local = doc_show._local  # still read from here by correct_cmds
 
 
+ALLOW_DUPLICATE = typer.Option(
+    False,
+    "--allow-duplicate-number",
+    help="Accept a document number (文号) another document already has (refused otherwise).",
+)
+
+
 def _workflow() -> Workflow:
     return common.context().services.workflow
 
@@ -32,12 +41,7 @@ def _text(value: str | None, file: Path | None, what: str) -> str | None:
     if value is not None and file is not None:
         common.fail(_("give {what} either inline or as a file, not both", what=what))
     if file is not None:
-        try:
-            return file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            common.fail(
-                _("{what}: cannot read {file}: {exc}", what=what, file=file, exc=common.os_problem(exc))
-            )
+        return common.read_text_file(file, what)
     return value
 
 
@@ -76,6 +80,7 @@ def create(
     ),
     body: str | None = typer.Option(None, "--body", help="Policy text."),
     body_file: Path | None = typer.Option(None, "--body-file", help="Policy text from a UTF-8 file."),
+    allow_duplicate_number: bool = ALLOW_DUPLICATE,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
@@ -87,6 +92,7 @@ def create(
         body=_text(body, body_file, _("the policy text")) or "",
         disclosure=disclosure,
         risk_assessment_needed=risk,
+        allow_duplicate_number=allow_duplicate_number,
     )
     _done(outcome, json_, _("created"))
 
@@ -112,11 +118,13 @@ def edit(
     interpreter: str | None = typer.Option(
         None, "--interpreter", help="Login of the interpreter, from the drafting unit."
     ),
+    allow_duplicate_number: bool = ALLOW_DUPLICATE,
     if_version: int | None = IF_VERSION,
     as_: str = AS,
     json_: bool = JSON,
 ) -> None:
-    """Change the text, plan or facts of a document. Any change to the package voids signatures."""
+    """Change the text, plan or facts of a document. Any change to the package voids signatures;
+    an edit that changes nothing writes nothing and says so."""
     changes: dict[str, Any] = {
         "title": title,
         "doc_number": number,
@@ -131,7 +139,15 @@ def edit(
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         common.fail(_("nothing to change: give at least one option (see --help)"))
-    _done(_workflow().edit_document(as_, doc_id, changes, expected_version=if_version), json_, _("edited"))
+    outcome = _workflow().edit_document(
+        as_, doc_id, changes, expected_version=if_version, allow_duplicate_number=allow_duplicate_number
+    )
+    if outcome.details.get("unchanged") and not json_:
+        typer.echo(
+            Reason("nothing_changed", {"id": doc_id, "version": outcome.version}).text(common.context().lang)
+        )
+        return
+    _done(outcome, json_, _("edited"))
 
 
 @doc_app.command("attach")
@@ -350,7 +366,10 @@ def post(
         extra = (
             _("; on time")
             if on_time
-            else _("; LATE by {days} working day(s)", days=outcome.details.get("working_days_late"))
+            else _(
+                "; {words}",
+                words=overdue_words(outcome.details.get("working_days_late") or 0, common.context().lang),
+            )
         )
     lang = common.context().lang
     _done(

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from states.catalogue import label
+from states.deadline import overdue_words
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 from workflow.services.documents.views import (
@@ -100,9 +101,7 @@ def render_document(view: DocumentView, events: Sequence[TimelineEvent], lang: s
             )
         )
     if view.on_time is not None:
-        result = (
-            _("on time") if view.on_time else _("late by {days} working day(s)", days=view.working_days_late)
-        )
+        result = _("on time") if view.on_time else overdue_words(view.working_days_late or 0, lang)
         echo(
             _("  result: {result}, {days} working day(s) taken", result=result, days=view.working_days_taken)
         )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from states.catalogue import label
+from states.deadline import overdue_words
 from workflow.entrypoints.cli import common
 from workflow.entrypoints.cli.common import _
 
@@ -48,7 +49,7 @@ def sweep_cmd(
         n, emails = f.working_days_overdue, len(f.outbox_ids)
         typer.echo(
             f"#{f.document_id} {label('level', f.level, lang)}"
-            + (_(" ({n} working day(s) overdue)", n=n) if n else "")
+            + (_(" ({words})", words=overdue_words(n, lang)) if n else "")
             + _(" → {n} email(s) queued", n=emails)
         )
     if report.deferred:

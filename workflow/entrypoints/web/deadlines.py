@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from states.deadline import WorkingDays, is_late, local_date, working_days_between, working_days_overdue
+from states.deadline import (
+    WorkingDays,
+    is_late,
+    local_date,
+    overdue_words,
+    working_days_between,
+    working_days_overdue,
+)
 from states.lifecycle import EDITABLE
 from workflow.entrypoints.web.i18n import t
 
@@ -36,11 +43,11 @@ class DueStatus:
         if self.kind == "today":
             return t("due.today", lang)
         if self.kind == "overdue":
-            return t("due.overdue", lang, n=n) if n else t("due.overdue0", lang)
+            return overdue_words(n, lang)
         if self.kind == "on_time":
             return t("due.posted_on_time", lang, n=n)
         if self.kind == "late":
-            return t("due.posted_late", lang, n=n)
+            return t("due.posted_late", lang, what=overdue_words(n, lang))
         if self.kind == "none":
             return t("due.none", lang)
         return ""

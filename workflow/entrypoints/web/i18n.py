@@ -154,8 +154,6 @@ T: dict[str, tuple[str, str]] = {
     "due.left": ("剩 {n} 个工作日", "{n} working days left"),
     "due.left1": ("剩 1 个工作日", "1 working day left"),
     "due.today": ("今天到期", "due today"),
-    "due.overdue": ("已逾期 {n} 个工作日", "{n} working days overdue"),
-    "due.overdue0": ("已逾期", "overdue"),
     "due.until": ("截止 {date}", "due {date}"),
     "due.provisional": ("暂定", "provisional"),
     "due.provisional_help": (
@@ -163,7 +161,7 @@ T: dict[str, tuple[str, str]] = {
         "This year's holiday schedule is not out yet: the deadline is provisional.",
     ),
     "due.posted_on_time": ("按时发布(用时 {n} 个工作日)", "posted on time ({n} working days)"),
-    "due.posted_late": ("逾期发布(逾期 {n} 个工作日)", "posted late ({n} working days late)"),
+    "due.posted_late": ("逾期发布({what})", "posted late ({what})"),
     "due.none": ("公开后计算", "counted from publication"),
     # document page
     "doc.state": ("状态", "State"),

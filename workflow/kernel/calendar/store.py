@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from states.deadline import DueDate, compute_due, is_late, local_date, working_days_between
+from states.deadline import DueDate, compute_due, posting_outcome
 from workflow.kernel.calendar.calendar import Calendar
 from workflow.kernel.calendar.schedule import YearSchedule
 from workflow.kernel.models import CalendarDay, CalendarYear
@@ -156,17 +156,12 @@ def posting_result(
     posted_at: datetime,
     settings: Settings,
 ) -> tuple[bool, int, int]:
-    """(on_time, working days taken, working days late) for an interpretation posted at ``posted_at``.
+    """(on_time, working days taken, working days late) for an interpretation posted at
+    ``posted_at``, by :func:`states.deadline.posting_outcome` (the one definition of each).
 
     On time is judged against the stored ``due_at`` (the deadline the unit was told), not a
-    recomputed one. Days taken count working days after the publication day up to and
-    including the posting day; days late count those after the due day (0 on a weekend right
-    after a Friday deadline, although the posting is late).
+    recomputed one.
     """
-    calendar = calendar_for(session, settings)
-    tz = settings.timezone
-    posted_on = local_date(posted_at, tz)
-    taken = working_days_between(local_date(published_at, tz), posted_on, calendar)
-    if not is_late(due_at, posted_at):
-        return True, taken, 0
-    return False, taken, working_days_between(local_date(due_at, tz), posted_on, calendar)
+    return posting_outcome(
+        published_at, due_at, posted_at, calendar_for(session, settings), settings.timezone
+    )

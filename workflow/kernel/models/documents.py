@@ -33,7 +33,7 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     title: Mapped[str] = mapped_column(String(500))
-    doc_number: Mapped[str | None] = mapped_column(String(200))
+    doc_number: Mapped[str | None] = mapped_column(String(200), index=True)  # duplicates are refused
     body: Mapped[str] = mapped_column(Text, default="")
     disclosure: Mapped[str | None] = mapped_column(String(20))
     risk_assessment_needed: Mapped[bool | None] = mapped_column(Boolean)

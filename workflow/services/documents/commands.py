@@ -48,6 +48,7 @@ from workflow.services.documents.validation import (
     check_text,
     check_url,
     clean_fields,
+    duplicate_number,
     invalid,
 )
 
@@ -65,10 +66,13 @@ class DocumentCommands(Effects, BlobKeeping):
         disclosure: str | None = None,
         risk_assessment_needed: bool | None = None,
         unit_code: str | None = None,
+        allow_duplicate_number: bool = False,
     ) -> Outcome:
-        """A clerk opens a new draft for their own unit (or a named unit they belong to)."""
+        """A clerk opens a new draft for their own unit (or a named unit they belong to); a
+        文号 another document has is refused unless ``allow_duplicate_number``."""
         fields = clean_fields(
-            {"title": title, "doc_number": doc_number, "body": body, "disclosure": disclosure}
+            {"title": title, "doc_number": doc_number, "body": body, "disclosure": disclosure},
+            max_bytes=self.settings.max_text_bytes,
         )
         if not fields.get("title"):
             raise invalid("title", _("required"))
@@ -86,6 +90,9 @@ class DocumentCommands(Effects, BlobKeeping):
                 )
                 if denied:
                     raise _Refusal(Forbidden(denied), None)
+                twin = None if allow_duplicate_number else duplicate_number(session, fields.get("doc_number"))
+                if twin is not None:
+                    raise _Refusal(Refused(twin), None)
                 now = self.clock.now()
                 doc = Document(
                     unit_id=unit.id,
@@ -205,6 +212,7 @@ class DocumentCommands(Effects, BlobKeeping):
                 "signer_rule": self.settings.signoff_rule,
                 "grace": self.settings.claim_grace,
                 "backdated": backdated,
+                "tz": self.settings.timezone,
             }
             decision = decide(ctx.snap, trigger, args)
             if not decision.allowed:

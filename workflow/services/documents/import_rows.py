@@ -23,6 +23,7 @@ from typing import Any
 
 from states import catalogue
 from states.deadline import zone
+from states.instants import check_instant
 from states.lifecycle import State
 from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS, REQUIRED_CHANNELS
 from workflow.services.table_files import FileProblem, read_grid, records
@@ -145,15 +146,15 @@ def _code(kind: str, value: str, codes: tuple[str, ...]) -> str:
 
 def _instant(value: Any, tz: str) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone(tz))
+        return check_instant(value, tz)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=zone(tz))
+        return check_instant(datetime.combine(value, time(0), tzinfo=zone(tz)), tz)
     text = str(value).strip().replace("/", "-")
     try:
         parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text else text)
     except ValueError:
         raise ValueError(f"{value!r} is not a time such as 2024-02-09 10:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone(tz))
+    return check_instant(parsed, tz)  # InstantError is a ValueError: reported with its row
 
 
 def _url(value: str) -> str:

@@ -23,18 +23,33 @@ from workflow.kernel.snapshots import signer_snapshot
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import Outcome, _Ctx
-from workflow.services.documents.validation import check_text, check_url, clean_fields, invalid
+from workflow.services.documents.validation import (
+    NothingChanged,
+    check_size,
+    check_text,
+    check_url,
+    clean_fields,
+    duplicate_number,
+    invalid,
+)
 
 
 class DocumentPackage(Effects, BlobKeeping):
     """Every change to a document's package while it is editable."""
 
     def edit_document(
-        self, login: str, doc_id: int, changes: Mapping[str, Any], *, expected_version: int | None = None
+        self,
+        login: str,
+        doc_id: int,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        allow_duplicate_number: bool = False,
     ) -> Outcome:
         """Edit text fields, disclosure, risk flag or interpreter; voids signatures if the
-        package changed."""
-        clean = clean_fields(changes)
+        package changed. An edit that changes nothing writes nothing (no version, no audit
+        event): the outcome says so with ``details["unchanged"]``."""
+        clean = clean_fields(changes, max_bytes=self.settings.max_text_bytes)
         if not clean:
             raise invalid("changes", _("nothing to change"))
 
@@ -43,34 +58,46 @@ class DocumentPackage(Effects, BlobKeeping):
             changed = {}
             for key, value in clean.items():
                 if key == "interpreter":
-                    if value is None:
-                        ctx.doc.interpreter_id = None
-                    else:
+                    who_id = None
+                    if value is not None:
                         who = ctx.session.scalars(select(User).where(User.login == value)).first()
                         if who is None:
                             raise NotFound(Reason("no_such_user", {"login": value}))
-                        ctx.doc.interpreter_id = who.id
-                    changed[key] = value
+                        who_id = who.id
+                    if ctx.doc.interpreter_id != who_id:
+                        ctx.doc.interpreter_id = who_id
+                        changed[key] = value
                 elif getattr(ctx.doc, key) != value:
+                    if key == "doc_number" and not allow_duplicate_number:
+                        twin = duplicate_number(ctx.session, value, other_than=ctx.doc.id)
+                        if twin is not None:
+                            raise Refused(twin)
                     setattr(ctx.doc, key, value)
                     changed[key] = (
                         value
                         if key in ("title", "doc_number", "disclosure", "risk_assessment_needed")
                         else f"<{len(value or '')} characters>"
                     )
+            if not changed:  # rolled back: nothing is written (NothingChanged, below)
+                raise NothingChanged(
+                    Outcome(ctx.doc.id, "edit", ctx.doc.state, ctx.doc.state, ctx.doc.version, {})
+                )
             ctx.details["changed"] = changed
-            ctx.edited = bool(changed)
+            ctx.edited = True
             self._rehash(ctx)
             return None
 
-        return self._change(
-            login,
-            doc_id,
-            "edit",
-            body,
-            expected_version=expected_version,
-            audit_details={"fields": sorted(clean)},
-        )
+        try:
+            return self._change(
+                login,
+                doc_id,
+                "edit",
+                body,
+                expected_version=expected_version,
+                audit_details={"fields": sorted(clean)},
+            )
+        except NothingChanged as same:
+            return same.outcome
 
     def add_material(
         self,
@@ -87,6 +114,7 @@ class DocumentPackage(Effects, BlobKeeping):
             raise invalid("form", _("must be one of {p0}", p0=", ".join(MATERIAL_FORMS)))
         check_text("title", title, one_line=True)
         check_text("body", body)
+        check_size("body", body, self.settings.max_text_bytes)
         title = (title or "").strip()
         if not title or "\n" in title or len(title) > 500:
             raise invalid("title", _("required, one line, at most 500 characters"))

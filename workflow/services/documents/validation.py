@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from states.i18n import _
 from states.lifecycle import State
 from states.reasons import Reason
 from states.snapshot import (
     DISCLOSURES,
 )
-from states.text import text_problem
+from states.text import DEFAULT_MAX_TEXT_BYTES, size_words, text_problem, too_large
 from workflow.kernel.errors import (
     InvalidInput,
 )
+from workflow.kernel.models import Document
 
 # Fields a clerk may edit, with their length limits; ``None`` = free text.
 TEXT_FIELDS: dict[str, int | None] = {
@@ -33,6 +37,22 @@ TEXT_FIELDS: dict[str, int | None] = {
 # Where a posting may still be recorded.
 POSTABLE = frozenset({State.PUBLISHED})
 # Where a posting may still be recorded.
+
+
+class NothingChanged(Exception):
+    """Raised inside an edit's transaction when it would change nothing, so the transaction is
+    rolled back (no version bump, no audit event) and :attr:`outcome` is returned instead."""
+
+    def __init__(self, outcome: Any) -> None:
+        super().__init__("nothing changed")
+        self.outcome = outcome
+        outcome.details["unchanged"] = True
+        outcome.details["message"] = {
+            lang: Reason("nothing_changed", {"id": outcome.document_id, "version": outcome.version}).text(
+                lang
+            )
+            for lang in ("zh", "en")
+        }
 
 
 def invalid(field: str, problem: str) -> InvalidInput:
@@ -63,7 +83,30 @@ def check_url(field: str, value: str | None, *, required: bool = False) -> str |
     return value
 
 
-def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
+def check_size(field: str, value: str | None, max_bytes: int) -> str | None:
+    """``value`` if it is at most ``max_bytes`` in UTF-8 (``SANTONGBU_MAX_TEXT_BYTES``, the one
+    limit for the CLI, the API and the pages); :class:`InvalidInput` otherwise."""
+    if value is not None and too_large(value, max_bytes):
+        raise InvalidInput(Reason("text_too_large", {"field": field, "limit": size_words(max_bytes)}))
+    return value
+
+
+def duplicate_number(
+    session: Session, doc_number: str | None, *, other_than: int | None = None
+) -> Reason | None:
+    """Why ``doc_number`` (文号) may not be given to a document: another document has it
+    already. Only the caller's explicit ``allow_duplicate_number`` overrides it (a reissued
+    number can be real; a typed twice one is the common case)."""
+    if not doc_number:
+        return None
+    stmt = select(Document.id).where(Document.doc_number == doc_number)
+    if other_than is not None:
+        stmt = stmt.where(Document.id != other_than)
+    other = session.scalars(stmt.order_by(Document.id).limit(1)).first()
+    return Reason("duplicate_number", {"number": doc_number, "id": other}) if other is not None else None
+
+
+def clean_fields(changes: Mapping[str, Any], *, max_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in changes.items():
         if key in TEXT_FIELDS:
@@ -75,6 +118,7 @@ def clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise invalid(key, _("must be text"))
             check_text(key, value, one_line=key in ("title", "doc_number"))
+            check_size(key, value, max_bytes)
             value = value.strip() if key in ("title", "doc_number") else value
             limit = TEXT_FIELDS[key]
             if limit is not None and len(value) > limit:

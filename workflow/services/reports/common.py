@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from states.catalogue import pairs
-from states.deadline import WorkingDays, is_late, local_date
+from states.deadline import WorkingDays, local_date, working_days_overdue, working_days_taken
 from states.lifecycle import State
 from states.reasons import Reason
 from workflow.kernel.clock import Clock, to_utc
@@ -125,13 +125,17 @@ class Days:
             count += self._upto(date(year, 12, 31))
         return count
 
-    def between(self, after: datetime, until: datetime) -> int:
-        return self.dates(local_date(after, self.tz), local_date(until, self.tz))
+    def _count(self, after: date, until: date, _calendar: WorkingDays) -> int:
+        return self.dates(after, until)
+
+    def taken(self, published_at: datetime, posted_at: datetime) -> int:
+        """:func:`states.deadline.working_days_taken`, counted here."""
+        return working_days_taken(published_at, posted_at, self.calendar, self.tz, count=self._count)
 
     def overdue(self, due_at: datetime, now: datetime) -> int:
-        """As :func:`states.deadline.working_days_overdue`: 0 until late, then the working
-        days since the due day."""
-        return self.between(due_at, now) if is_late(due_at, now) else 0
+        """:func:`states.deadline.working_days_overdue` (whole working days passed since the
+        due day), counted here."""
+        return working_days_overdue(due_at, now, self.calendar, self.tz, count=self._count)
 
 
 @dataclass(frozen=True)

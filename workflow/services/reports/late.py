@@ -75,8 +75,8 @@ class LateReport(ReportBase):
                         "portal_at": firsts.get((d.id, "portal")),
                         "news_media_at": firsts.get((d.id, "news_media")),
                         "posted_at": d.posted_at,
-                        "working_days_late": days.between(d.due_at, d.posted_at),
-                        "working_days_taken": days.between(d.published_at, d.posted_at),
+                        "working_days_late": days.overdue(d.due_at, d.posted_at),
+                        "working_days_taken": days.taken(d.published_at, d.posted_at),
                         "outlets": outlets.get(d.id, []),
                     }
                 )

@@ -170,11 +170,9 @@ class LedgerReport(ReportBase):
                         ),
                         "posted_at": d.posted_at if is_posted else None,
                         "status": status,
-                        "working_days_taken": days.between(d.published_at, d.posted_at)
-                        if is_posted
-                        else None,
+                        "working_days_taken": days.taken(d.published_at, d.posted_at) if is_posted else None,
                         "working_days_late": (
-                            days.between(d.due_at, d.posted_at)
+                            days.overdue(d.due_at, d.posted_at)
                             if status == "late"
                             else days.overdue(d.due_at, scope.now)
                             if status == "overdue"

@@ -127,7 +127,7 @@ class YearEndReport(ReportBase):
             ):
                 unit_of[r.id] = r.unit_id
                 if r.state == POSTED and r.posted_at <= scope.now:
-                    taken[r.unit_id].append(days.between(r.published_at, r.posted_at))
+                    taken[r.unit_id].append(days.taken(r.published_at, r.posted_at))
             ids = list(unit_of)
             forms: dict[tuple[int, str], set[int]] = defaultdict(set)
             for m in for_ids(session, select(Material.document_id, Material.form), Material.document_id, ids):

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 
-from states.deadline import compute_due, local_date, zone
+from states.deadline import compute_due, local_date
+from states.instants import EARLIEST_YEAR, LATEST_YEAR, InstantError, check_instant
 from states.reasons import Reason
 from workflow.entrypoints.api import messages
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
@@ -53,15 +54,16 @@ def _instant(request: Request, value: str, tz: str) -> datetime:
             "bad_instant",
             "not an ISO 8601 date or date-time (e.g. 2024-02-09 or 2024-02-09T10:30+08:00)",
         ) from None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+    try:
+        return check_instant(parsed, tz, what="published")
+    except InstantError:
         raise _invalid(
             request,
             "published",
             "year_range",
-            f"the year must lie between {MIN_YEAR} and {MAX_YEAR}",
-            {"low": MIN_YEAR, "high": MAX_YEAR},
-        )
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone(tz))
+            f"the year must lie between {EARLIEST_YEAR} and {LATEST_YEAR}",
+            {"low": EARLIEST_YEAR, "high": LATEST_YEAR},
+        ) from None
 
 
 @router.get("/deadline", response_model=DeadlineOut, responses=responses(401, 403, 422, 503))

@@ -135,6 +135,7 @@ def create_document(
         disclosure=body.disclosure,
         risk_assessment_needed=body.risk_assessment_needed,
         unit_code=body.unit,
+        allow_duplicate_number=body.allow_duplicate_number,
     )
     response.headers["Location"] = f"/documents/{outcome.document_id}"
     return _answer(response, outcome)
@@ -169,9 +170,11 @@ def edit_document(
     """Change fields of the document; only the fields sent change. A change to the package
     voids earlier signatures."""
     changes = body.model_dump(exclude_unset=True)
-    return _answer(
-        response, svc.workflow.edit_document(who.login, doc_id, changes, expected_version=expected)
+    allow = changes.pop("allow_duplicate_number", False)
+    outcome = svc.workflow.edit_document(
+        who.login, doc_id, changes, expected_version=expected, allow_duplicate_number=allow
     )
+    return _answer(response, outcome)
 
 
 @router.post(

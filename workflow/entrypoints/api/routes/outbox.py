@@ -7,7 +7,6 @@ administrators, auditors, supervisors, leaders), a retry for administrators; ref
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -16,6 +15,7 @@ from pydantic import BaseModel
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import MAX_ID
+from workflow.entrypoints.api.times import Shown
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
 
@@ -34,13 +34,13 @@ class Email(BaseModel):
     subject: str
     status: Literal["pending", "sending", "sent", "failed"]
     attempts: int
-    next_attempt_at: datetime
-    claimed_at: datetime | None
+    next_attempt_at: Shown
+    claimed_at: Shown | None
     claimed_by: str | None
-    sent_at: datetime | None
+    sent_at: Shown | None
     last_error: str | None
     message_id: str | None
-    created_at: datetime
+    created_at: Shown
     dedupe_key: str | None
 
 

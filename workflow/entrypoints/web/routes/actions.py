@@ -63,19 +63,19 @@ def _clean(value: str | None) -> str:
 
 
 def _instant(page: Page, field: str, value: str | None) -> datetime | None:
-    """A wall-clock time typed in the working zone (``2024-02-09T10:30`` or with a space)."""
-    from states.deadline import zone
+    """A wall-clock time typed in the working zone (``2024-02-09T10:30`` or with a space), by
+    the one rule for typed instants (:mod:`states.instants`)."""
+    from states.instants import InstantError, parse_instant
 
     value = (value or "").strip()
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
-    except ValueError:
+        return parse_instant(value, page.web.settings.timezone, what=field)
+    except InstantError as exc:
+        if exc.reason.code == "instant_out_of_range":
+            raise InvalidInput(exc.reason) from None
         raise InvalidInput(Reason("invalid", {"field": field, "problem": t("err.time", page.lang)})) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone(page.web.settings.timezone))
-    return parsed
 
 
 def _act(
