@@ -8,6 +8,11 @@ compared with ``data/command_rows.json``, recorded from the ORM path the Core pa
 (issue 20). The rows are the same on SQLite and PostgreSQL once instants are written as ISO
 text, so one recording serves both.
 
+One column differs from the recording, on purpose: ``documents.version``. The ORM path
+autoflushed half-made changes in two commands (an edit naming an interpreter, the posting that
+completes the document), so each wrote the document twice and moved its version by two; the
+Core path writes each command's change in one UPDATE, and the version counts the commands.
+
 To re-record after a deliberate change to what a command writes:
 ``SANTONGBU_RECORD_ROWS=1 .venv/bin/pytest tests/integration/test_command_rows.py -k sqlite``.
 """
@@ -126,6 +131,9 @@ def test_a_lifecycle_writes_the_recorded_rows(wf: Workflow, db, clock) -> None: 
         RECORDED.parent.mkdir(exist_ok=True)
         RECORDED.write_text(json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     expected = json.loads(RECORDED.read_text())
+    # One version per successful command: 17 on the first document, 2 on the second.
+    assert [d.pop("version") for d in rows["documents"]] == [17, 2]
+    assert [d.pop("version") for d in expected["documents"]] == [19, 2]  # the ORM path's two extra
     assert rows.keys() == expected.keys()
     for table in TABLES:
         assert len(rows[table]) == len(expected[table]), table

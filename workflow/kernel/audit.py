@@ -59,6 +59,7 @@ __all__ = [
     "NOT_KEYED",
     "SYSTEM_CHAIN",
     "Entry",
+    "Heads",
     "active_key",
     "append",
     "append_many",
@@ -69,6 +70,7 @@ __all__ = [
     "dump_details",
     "event_hash",
     "keyed_status",
+    "lock_chains",
     "log_keyed_status",
     "record_refusal",
     "use_keyring",
@@ -151,7 +153,7 @@ def _refuse_unkeyed(session: Session, key: Key | None) -> None:
         raise KeyMissing(Reason("audit_key_missing"))
 
 
-def _lock_chains(session: Session, chains: Sequence[str]) -> None:
+def lock_chains(session: Session, chains: Sequence[str]) -> None:
     """On PostgreSQL, wait for any other transaction appending to these chains (in a fixed
     order, so two writers cannot deadlock here) before their heads are read; the lock goes
     with the transaction. The heads cannot be locked FOR UPDATE: that needs UPDATE on
@@ -187,7 +189,7 @@ def append(
     """
     entry = Entry(at, actor, action, outcome, document_id, state_before, state_after, details, chain)
     chain = chain or chain_for(document_id)
-    _lock_chains(session, [chain])
+    lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
     key = active_key()
@@ -202,7 +204,22 @@ def append(
     return event
 
 
-def append_many(session: Session, entries: Sequence[Entry]) -> int:
+@dataclass(frozen=True)
+class Heads:
+    """What a caller read itself in the same transaction (the document commands fold it into
+    their one read), so that :func:`append_many` need not read it again.
+
+    ``tips``: chain heads, given only where no other writer can move them before the append
+    (SQLite, whose ``BEGIN IMMEDIATE`` admits one writer); on PostgreSQL a head read before
+    the chain's advisory lock may be stale, so ``append_many`` locks and reads it there.
+    ``newest_key_id``: the newest event's ``key_id``, read only in a process without a key
+    (see :func:`_refuse_unkeyed`)."""
+
+    tips: Mapping[str, tuple[int, str]] | None
+    newest_key_id: str | None = None
+
+
+def append_many(session: Session, entries: Sequence[Entry], *, heads: Heads | None = None) -> int:
     """Append ``entries`` (in order within each chain) in a handful of statements, whatever
     their number: the sweep escalates thousands of documents per run, and one
     :func:`append` each was most of its time.
@@ -213,17 +230,24 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     inserted with one multi-row insert; the trigger moves each head. Raises
     :class:`ConcurrentChange` if another transaction moved one of the heads meanwhile; nothing
     is then written and the caller's transaction (or savepoint) must be rolled back.
-    Returns the number of events appended.
+    Returns the number of events appended. With ``heads`` (every chain of ``entries``, read
+    by the caller: see :class:`Heads`), nothing is read here: one statement in all.
     """
     if not entries:
         return 0
     chains = [e.chain or chain_for(e.document_id) for e in entries]
-    wanted = sorted(set(chains))
-    _lock_chains(session, wanted)
-    stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
-    tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
     key = active_key()
-    _refuse_unkeyed(session, key)
+    if heads is not None and heads.tips is not None and set(chains) <= heads.tips.keys():
+        tips = dict(heads.tips)
+    else:
+        wanted = sorted(set(chains))
+        lock_chains(session, wanted)
+        stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
+        tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
+    if heads is None:
+        _refuse_unkeyed(session, key)
+    elif key is None and heads.newest_key_id is not None:
+        raise KeyMissing(Reason("audit_key_missing"))
     rows = []
     for entry, chain in zip(entries, chains):
         seq, prev = tips.get(chain, (0, GENESIS))

@@ -33,7 +33,6 @@ from workflow.kernel.models import (
     Signature,
     Unit,
 )
-from workflow.kernel.snapshots import document_snapshot
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import (
@@ -152,7 +151,6 @@ class DocumentCommands(Effects, BlobKeeping):
                     signed_at=ctx.now,
                 )
             )
-            ctx.session.flush()
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
             if not remaining:  # a round is complete: later changes make new editors
@@ -298,7 +296,7 @@ class DocumentCommands(Effects, BlobKeeping):
             )
             if claims.is_backdated(at, ctx.now, self.settings.claim_grace):
                 ctx.details["awaiting_confirmation"] = True  # counts as recorded until confirmed
-            snap = document_snapshot(ctx.session, ctx.doc)
+            snap = ctx.snapshot()
             decision = decide(snap, Trigger.POST_INTERPRETATION, {"now": ctx.now})
             if not decision.allowed:
                 ctx.details["still_missing"] = [r.code for r in decision.reasons]

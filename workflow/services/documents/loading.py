@@ -1,0 +1,201 @@
+"""The one read a document command makes (issue 20): the document, its package collections,
+the users and units they name, the acting user, its round's editors, the chain head and the
+calendar's version, in a single statement.
+
+The collections and users travel as JSON arrays (``json_agg`` on PostgreSQL,
+``json_group_array`` on SQLite) and are turned back into ORM objects that join the session as
+if a query had loaded them (``make_transient_to_detached``): the commands' rules keep working
+on ``Document``, ``Signature``, ``User`` …, the unit of work still writes the document with its
+version check, and a later ``session.get`` of any of these rows (recipients, email context,
+the package hash) is answered from the identity map instead of the database. Before this read
+the command path made seven to nine SELECTs per command (issue 20's profile).
+
+The chain head is read here on SQLite only, where ``BEGIN IMMEDIATE`` admits one writer. On
+PostgreSQL the events are appended as before: the chain's advisory lock after the document's
+versioned UPDATE, then the head (a head read before that lock may be moved by a refusal or a
+delivery on the same chain; and taking the lock before the UPDATE would invert the order the
+sweep takes the two locks in, and deadlock with it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, Table, func, literal_column, or_, select, true
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from states.snapshot import ActorSnapshot
+from workflow.kernel import audit
+from workflow.kernel.audit_hashing import GENESIS, active_key
+from workflow.kernel.calendar.store import seed_version, version_read
+from workflow.kernel.models import (
+    AuditEvent,
+    AuditHead,
+    Document,
+    DocumentEditor,
+    Material,
+    Posting,
+    Signature,
+    Signer,
+    Unit,
+    User,
+    UTCDateTime,
+)
+from workflow.kernel.snapshots import actor_snapshot
+
+_COLLECTIONS: dict[str, type[Any]] = {
+    "materials": Material,
+    "signers": Signer,
+    "signatures": Signature,
+    "postings": Posting,
+}
+
+
+@dataclass
+class Loaded:
+    """What the read found. The ORM objects are in the session; holding them here keeps them
+    in its (weak) identity map for the whole transaction."""
+
+    doc: Document
+    users: dict[int, User]
+    units: dict[int, Unit]
+    editors: frozenset[str]
+    heads: audit.Heads
+    actor: User | None
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _json_rows(postgresql: bool, table: Table, where: ColumnElement[bool]) -> Any:
+    """Every column of ``table``'s rows matching ``where``, as one JSON array."""
+    pairs: list[Any] = []
+    for column in table.c:
+        pairs += [literal_column(f"'{column.name}'"), column]
+    if postgresql:
+        agg = func.json_agg(func.json_build_object(*pairs))
+    else:
+        agg = func.json_group_array(func.json_object(*pairs))
+    return select(agg).where(where).scalar_subquery()
+
+
+def _decoded(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def _instant(value: Any) -> datetime:
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[Any]:
+    """ORM objects for ``rows`` (JSON objects of every column), persistent in ``session`` as
+    if loaded by a query."""
+    table = _table(model)
+    instants = {c.name for c in table.c if isinstance(c.type, UTCDateTime)}
+    flags = {c.name for c in table.c if isinstance(c.type, Boolean)}
+    out = []
+    for row in rows:
+        for name in instants:
+            if row.get(name) is not None:
+                row[name] = _instant(row[name])
+        for name in flags:
+            if row.get(name) is not None:
+                row[name] = bool(row[name])
+        obj = model(**row)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        out.append(obj)
+    return out
+
+
+def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
+    """The document ``doc_id`` and all a command decides on (``None`` if there is none);
+    ``login``, if given, is the actor to look up with it."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    d = _table(Document)
+    ids = or_(
+        User.id.in_(select(Signer.user_id).where(Signer.document_id == doc_id)),
+        User.id.in_(select(Signature.user_id).where(Signature.document_id == doc_id)),
+        User.id.in_(select(d.c.interpreter_id).where(d.c.id == doc_id)),
+        User.id.in_(select(d.c.created_by).where(d.c.id == doc_id)),
+        *([User.login == login] if login is not None else []),
+    )
+    users_json = _json_rows(postgresql, _table(User), ids)
+    units_json = _json_rows(
+        postgresql,
+        _table(Unit),
+        or_(Unit.id == d.c.unit_id, Unit.id.in_(select(User.unit_id).where(ids))),
+    )
+    editors_json = (
+        select(func.json_agg(User.login) if postgresql else func.json_group_array(User.login))
+        .join(DocumentEditor, DocumentEditor.user_id == User.id)
+        .where(DocumentEditor.document_id == doc_id, DocumentEditor.round >= d.c.signoff_round)
+        .scalar_subquery()
+    )
+    chain = audit.chain_for(doc_id)
+    calendar = version_read()
+    columns: list[Any] = [
+        *d.c,
+        *(
+            _json_rows(postgresql, _table(m), m.document_id == doc_id).label(n)
+            for n, m in _COLLECTIONS.items()
+        ),
+        users_json.label("users_json"),
+        units_json.label("units_json"),
+        editors_json.label("editors_json"),
+        *calendar.c,
+    ]
+    if not postgresql:
+        columns += [
+            select(AuditHead.seq).where(AuditHead.chain == chain).scalar_subquery().label("head_seq"),
+            select(AuditHead.hash).where(AuditHead.chain == chain).scalar_subquery().label("head_hash"),
+        ]
+    if active_key() is None:  # only a process without a key asks (see audit._refuse_unkeyed)
+        newest = select(AuditEvent.key_id).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
+        columns.append(newest.label("newest_key_id"))
+    stmt = select(*columns).select_from(d.join(calendar, true())).where(d.c.id == doc_id)
+    row = session.execute(stmt).mappings().first()
+    if row is None:
+        return None
+    count, hashed, last = (row[c.name] for c in calendar.c)
+    seed_version(session, count, hashed, last)
+    (doc,) = _build(session, Document, [{c.name: row[c.name] for c in d.c}])
+    for name, model in _COLLECTIONS.items():
+        items = sorted(_build(session, model, _decoded(row[name])), key=lambda o: o.id)
+        for item in items:
+            set_committed_value(item, "document", doc)
+        set_committed_value(doc, name, items)
+    units = {u.id: u for u in _build(session, Unit, _decoded(row["units_json"]))}
+    users = {u.id: u for u in _build(session, User, _decoded(row["users_json"]))}
+    for user in users.values():
+        set_committed_value(user, "unit", units.get(user.unit_id))
+    actor = next((u for u in users.values() if u.login == login), None) if login is not None else None
+    tips = (
+        None
+        if postgresql
+        else {chain: (row["head_seq"], row["head_hash"]) if row["head_seq"] is not None else (0, GENESIS)}
+    )
+    return Loaded(
+        doc=doc,
+        users=users,
+        units=units,
+        editors=frozenset(_decoded(row["editors_json"])),
+        heads=audit.Heads(tips, row.get("newest_key_id")),
+        actor=actor,
+    )
+
+
+def actor_of(loaded: Loaded) -> tuple[User, ActorSnapshot] | None:
+    if loaded.actor is None:
+        return None
+    return loaded.actor, actor_snapshot(loaded.actor, loaded.units.get(loaded.actor.unit_id))
