@@ -19,14 +19,29 @@ sweep takes the two locks in, and deadlock with it).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Table, func, literal_column, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Dialect,
+    Table,
+    bindparam,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -103,6 +118,7 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
     table = _table(model)
     instants = {c.name for c in table.c if isinstance(c.type, UTCDateTime)}
     flags = {c.name for c in table.c if isinstance(c.type, Boolean)}
+    manager = manager_of_class(model)
     out = []
     for row in rows:
         for name in instants:
@@ -111,24 +127,32 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
         for name in flags:
             if row.get(name) is not None:
                 row[name] = bool(row[name])
-        obj = model(**row)
+        # As the ORM's own loading does: a bare instance with its committed values, no
+        # instrumented __init__ (setting each attribute through it was a fifth of a command).
+        obj = manager.new_instance()
+        obj.__dict__.update(row)
         make_transient_to_detached(obj)
         session.add(obj)
         out.append(obj)
     return out
 
 
-def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
-    """The document ``doc_id`` and all a command decides on (``None`` if there is none);
-    ``login``, if given, is the actor to look up with it."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
+@functools.cache
+def _statement(
+    dialect: Dialect, with_login: bool, unkeyed: bool
+) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """The read, compiled once per dialect and shape: its SQL and, for a positional
+    paramstyle, the order of its parameters (building and compiling it cost more than running
+    it on SQLite)."""
+    postgresql = dialect.name == "postgresql"
     d = _table(Document)
+    doc_id, login = bindparam("doc_id"), bindparam("login")
     ids = or_(
         User.id.in_(select(Signer.user_id).where(Signer.document_id == doc_id)),
         User.id.in_(select(Signature.user_id).where(Signature.document_id == doc_id)),
         User.id.in_(select(d.c.interpreter_id).where(d.c.id == doc_id)),
         User.id.in_(select(d.c.created_by).where(d.c.id == doc_id)),
-        *([User.login == login] if login is not None else []),
+        *([User.login == login] if with_login else []),
     )
     users_json = _json_rows(postgresql, _table(User), ids)
     units_json = _json_rows(
@@ -142,7 +166,6 @@ def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
         .where(DocumentEditor.document_id == doc_id, DocumentEditor.round >= d.c.signoff_round)
         .scalar_subquery()
     )
-    chain = audit.chain_for(doc_id)
     calendar = version_read()
     columns: list[Any] = [
         *d.c,
@@ -156,20 +179,45 @@ def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
         *calendar.c,
     ]
     if not postgresql:
+        chain = bindparam("chain")
         columns += [
             select(AuditHead.seq).where(AuditHead.chain == chain).scalar_subquery().label("head_seq"),
             select(AuditHead.hash).where(AuditHead.chain == chain).scalar_subquery().label("head_hash"),
         ]
-    if active_key() is None:  # only a process without a key asks (see audit._refuse_unkeyed)
+    if unkeyed:  # only a process without a key asks (see audit._refuse_unkeyed)
         newest = select(AuditEvent.key_id).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
         columns.append(newest.label("newest_key_id"))
     stmt = select(*columns).select_from(d.join(calendar, true())).where(d.c.id == doc_id)
-    row = session.execute(stmt).mappings().first()
+    compiled = stmt.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), order, dict(compiled.params)  # the constants among them (LIMIT 1)
+
+
+def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
+    """The document ``doc_id`` and all a command decides on (``None`` if there is none);
+    ``login``, if given, is the actor to look up with it."""
+    dialect = session.get_bind().dialect
+    postgresql = dialect.name == "postgresql"
+    chain = audit.chain_for(doc_id)
+    sql, order, constants = _statement(dialect, login is not None, active_key() is None)
+    values = {**constants, "doc_id": doc_id, "login": login, "chain": chain}
+    params: Any = tuple(values[n] for n in order) if order is not None else values
+    # Through the driver's cursor: SQLAlchemy's result object would rebuild its metadata for
+    # these fifty columns on every call (a text statement's are not cached).
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+        row = dict(zip((d[0] for d in cursor.description), found, strict=True)) if found else None
+    finally:
+        cursor.close()
     if row is None:
         return None
-    count, hashed, last = (row[c.name] for c in calendar.c)
-    seed_version(session, count, hashed, last)
-    (doc,) = _build(session, Document, [{c.name: row[c.name] for c in d.c}])
+    last = row["calendar_loaded_at"]
+    seed_version(
+        session, row["calendar_years"], row["calendar_hashed"], _instant(last) if last is not None else None
+    )
+    (doc,) = _build(session, Document, [{c.name: row[c.name] for c in _table(Document).c}])
     for name, model in _COLLECTIONS.items():
         items = sorted(_build(session, model, _decoded(row[name])), key=lambda o: o.id)
         for item in items:
@@ -199,3 +247,40 @@ def actor_of(loaded: Loaded) -> tuple[User, ActorSnapshot] | None:
     if loaded.actor is None:
         return None
     return loaded.actor, actor_snapshot(loaded.actor, loaded.units.get(loaded.actor.unit_id))
+
+
+_DOCUMENT_COLUMNS = frozenset(c.name for c in _table(Document).c)
+
+
+@functools.lru_cache(maxsize=256)
+def _update_of(columns: tuple[str, ...]) -> Any:
+    """``UPDATE documents SET <columns>, version WHERE id AND version`` with bound parameters,
+    built once per set of columns (building it cost more than sending it)."""
+    table = _table(Document)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_seen"))
+        .values({c: bindparam(c, type_=table.c[c].type) for c in (*columns, "version")})
+    )
+
+
+def write_document(session: Session, doc: Document) -> None:
+    """The document's changes as one Core UPDATE, compared on the version it was read at
+    (:class:`StaleDataError` if another transaction moved it), instead of the unit of work's
+    flush of it (a fifth of a publish). Its new version goes on the object, whose column
+    changes count as written; the session still flushes what else the body added or changed
+    (a signature, a posting, voided signatures)."""
+    state = inspect(doc)
+    changed = [key for key in state.committed_state if key in _DOCUMENT_COLUMNS]
+    seen = doc.version
+    values = {key: state.dict[key] for key in changed}
+    values["version"] = seen + 1
+    values["_id"], values["_seen"] = doc.id, seen
+    result = session.connection().execute(_update_of(tuple(sorted(changed))), values)
+    if result.rowcount != 1:
+        raise StaleDataError(f"document {doc.id} changed since version {seen}")
+    for key in changed:
+        del state.committed_state[key]
+    state.dict["version"] = seen + 1
+    if not state.committed_state:  # nothing left for the flush: the document is clean
+        state._commit_all(state.dict, session.identity_map)

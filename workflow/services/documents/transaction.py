@@ -42,7 +42,7 @@ from workflow.kernel.models import Document, DocumentEditor, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
-from workflow.services.documents.loading import Loaded, load
+from workflow.services.documents.loading import Loaded, load, write_document
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,7 @@ class DocumentService:
                 doc.state = after
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
+                write_document(session, doc)
                 session.flush()
                 if ctx.edited:
                     record_editor(session, doc, user.id, ctx.now)
