@@ -137,6 +137,10 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
     return out
 
 
+_NAMES: dict[str, tuple[str, ...]] = {}
+"""The read's column names by its SQL (a driver builds its description anew on each call)."""
+
+
 @functools.cache
 def _statement(
     dialect: Dialect, with_login: bool, unkeyed: bool
@@ -208,7 +212,10 @@ def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
     try:
         cursor.execute(sql, params)
         found = cursor.fetchone()
-        row = dict(zip((d[0] for d in cursor.description), found, strict=True)) if found else None
+        names = _NAMES.get(sql)
+        if names is None:
+            names = _NAMES[sql] = tuple(d[0] for d in cursor.description)
+        row = dict(zip(names, found, strict=True)) if found else None
     finally:
         cursor.close()
     if row is None:
