@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,10 +160,14 @@ def lock_chains(session: Session, chains: Sequence[str]) -> None:
     audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
     admits one writer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c"),
-            {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)},
-        )
+        session.connection().execute(_LOCK, {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c")
+_HEADS = select(AuditHead.__table__.c.chain, AuditHead.__table__.c.seq, AuditHead.__table__.c.hash).where(
+    AuditHead.__table__.c.chain.in_(bindparam("chains", expanding=True))
+)
+"""Core statements on the connection: the session's ORM execution added a third to each."""
 
 
 def append(
@@ -242,8 +246,7 @@ def append_many(session: Session, entries: Sequence[Entry], *, heads: Heads | No
     else:
         wanted = sorted(set(chains))
         lock_chains(session, wanted)
-        stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
-        tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
+        tips = {r.chain: (r.seq, r.hash) for r in session.connection().execute(_HEADS, {"chains": wanted})}
     if heads is None:
         _refuse_unkeyed(session, key)
     elif key is None and heads.newest_key_id is not None:

@@ -29,6 +29,8 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Dialect,
+    Integer,
+    String,
     Table,
     bindparam,
     func,
@@ -150,7 +152,7 @@ def _statement(
     it on SQLite)."""
     postgresql = dialect.name == "postgresql"
     d = _table(Document)
-    doc_id, login = bindparam("doc_id"), bindparam("login")
+    doc_id, login = bindparam("doc_id", type_=Integer()), bindparam("login", type_=String())
     ids = or_(
         User.id.in_(select(Signer.user_id).where(Signer.document_id == doc_id)),
         User.id.in_(select(Signature.user_id).where(Signature.document_id == doc_id)),
@@ -183,7 +185,7 @@ def _statement(
         *calendar.c,
     ]
     if not postgresql:
-        chain = bindparam("chain")
+        chain = bindparam("chain", type_=String())
         columns += [
             select(AuditHead.seq).where(AuditHead.chain == chain).scalar_subquery().label("head_seq"),
             select(AuditHead.hash).where(AuditHead.chain == chain).scalar_subquery().label("head_hash"),
@@ -244,7 +246,7 @@ def load(session: Session, doc_id: int, login: str | None) -> Loaded | None:
         doc=doc,
         users=users,
         units=units,
-        editors=frozenset(_decoded(row["editors_json"])),
+        editors=frozenset(str(login) for login in _decoded(row["editors_json"])),
         heads=audit.Heads(tips, row.get("newest_key_id")),
         actor=actor,
     )
