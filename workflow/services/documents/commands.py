@@ -7,9 +7,10 @@ Each runs in :meth:`DocumentService._change`'s single transaction (docs/design.m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from states import claims, permissions, signoff
 from states.lifecycle import REJECT_TO, State, Trigger, decide
@@ -29,17 +30,18 @@ from workflow.kernel.errors import (
 )
 from workflow.kernel.models import (
     Document,
+    DocumentEditor,
     Posting,
     Signature,
     Unit,
 )
+from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
     _Refusal,
-    record_editor,
 )
 from workflow.services.documents.validation import (
     POSTABLE,
@@ -50,12 +52,18 @@ from workflow.services.documents.validation import (
 )
 
 
+@dataclass(frozen=True)
+class _UnitRef:
+    id: int | None
+    code: str
+
+
 class DocumentCommands(Effects, BlobKeeping):
     """Every change to a document."""
 
     def create_document(
         self,
-        login: str,
+        login: Who,
         *,
         title: str,
         doc_number: str | None = None,
@@ -72,13 +80,15 @@ class DocumentCommands(Effects, BlobKeeping):
             raise invalid("title", "required")
         try:
             with self.db.transaction() as session:
-                user, actor = self._actor(session, login)
-                unit = user.unit  # loaded with the user; every user belongs to a unit
+                user, actor = self._principal(session, login)
+                unit = _UnitRef(actor.unit_id, actor.unit_code)  # every user belongs to a unit
                 if unit_code is not None and unit_code != unit.code:
                     target = session.scalars(select(Unit).where(Unit.code == unit_code)).first()
                     if target is None:
                         raise NotFound(Reason("no_such_unit", {"code": unit_code}))
-                    raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
+                    raise _Refusal(
+                        Forbidden(Reason("not_member", {"login": actor.login, "unit": unit_code})), None
+                    )
                 denied = permissions.may_edit(
                     actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code)
                 )
@@ -101,23 +111,30 @@ class DocumentCommands(Effects, BlobKeeping):
                 doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
-                record_editor(session, doc, user.id, now)
-                audit.append(
-                    session,
-                    at=now,
-                    actor=actor,
-                    action="create",
-                    document_id=doc.id,
-                    state_before=None,
-                    state_after=doc.state,
-                    details={
-                        "title": doc.title,
-                        "doc_number": doc.doc_number,
-                        "disclosure": doc.disclosure,
-                        "risk_assessment_needed": risk_assessment_needed,
-                    },
+                session.execute(  # a new document has no editor yet: no UPDATE first
+                    insert(DocumentEditor).values(
+                        document_id=doc.id, user_id=user.id, last_changed_at=now, round=0
+                    )
                 )
-                session.flush()
+                audit.append_many(
+                    session,
+                    [
+                        audit.Entry(
+                            now,
+                            actor,
+                            "create",
+                            document_id=doc.id,
+                            state_before=None,
+                            state_after=doc.state,
+                            details={
+                                "title": doc.title,
+                                "doc_number": doc.doc_number,
+                                "disclosure": doc.disclosure,
+                                "risk_assessment_needed": risk_assessment_needed,
+                            },
+                        )
+                    ],
+                )
                 return Outcome(doc.id, "create", "", doc.state, doc.version, {"title": doc.title})
         except _Refusal as refusal:
             self.audit_refusal(
@@ -131,7 +148,7 @@ class DocumentCommands(Effects, BlobKeeping):
             raise refusal.error from None
 
     def sign(
-        self, login: str, doc_id: int, *, package: str | None = None, expected_version: int | None = None
+        self, login: Who, doc_id: int, *, package: str | None = None, expected_version: int | None = None
     ) -> Outcome:
         """Sign the package as it is now; ``package`` (the hash the signer read) guards
         against signing something that changed after it was read."""
@@ -167,7 +184,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def fire(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         trigger: str,
         *,
@@ -222,7 +239,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def reject(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         reason: str | None,
         *,
@@ -239,7 +256,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def record_posting(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         *,
         channel: str,

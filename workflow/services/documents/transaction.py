@@ -133,6 +133,12 @@ class DocumentService:
     def _actor(self, session: Session, login: str) -> tuple[User, ActorSnapshot]:
         return authz.actor(session, login)
 
+    def _principal(self, session: Session, who: authz.Who) -> tuple[User | authz.Principal, ActorSnapshot]:
+        """The acting user as given by an interface that authenticated them, or looked up."""
+        if isinstance(who, authz.Principal):
+            return who, who.actor
+        return authz.actor(session, who)
+
     def _load(self, session: Session, doc_id: int) -> Document:
         doc = session.scalars(
             select(Document)
