@@ -36,9 +36,9 @@ from sqlalchemy import (
     func,
     inspect,
     literal_column,
-    or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -153,18 +153,27 @@ def _statement(
     postgresql = dialect.name == "postgresql"
     d = _table(Document)
     doc_id, login = bindparam("doc_id", type_=Integer()), bindparam("login", type_=String())
-    ids = or_(
-        User.id.in_(select(Signer.user_id).where(Signer.document_id == doc_id)),
-        User.id.in_(select(Signature.user_id).where(Signature.document_id == doc_id)),
-        User.id.in_(select(d.c.interpreter_id).where(d.c.id == doc_id)),
-        User.id.in_(select(d.c.created_by).where(d.c.id == doc_id)),
-        *([User.login == login] if with_login else []),
-    )
+    # Who the document names, and the actor: a union of primary keys, so that each table is
+    # read by its index (an OR of the conditions made PostgreSQL scan the users table).
+    named = d.alias("named")
+    wanted = union(
+        select(Signer.user_id.label("id")).where(Signer.document_id == doc_id),
+        select(Signature.user_id).where(Signature.document_id == doc_id),
+        select(named.c.interpreter_id).where(named.c.id == doc_id),
+        select(named.c.created_by).where(named.c.id == doc_id),
+        *([select(User.id).where(User.login == login)] if with_login else []),
+    ).subquery("wanted")
+    ids = User.id.in_(select(wanted.c.id))
     users_json = _json_rows(postgresql, _table(User), ids)
     units_json = _json_rows(
         postgresql,
         _table(Unit),
-        or_(Unit.id == d.c.unit_id, Unit.id.in_(select(User.unit_id).where(ids))),
+        Unit.id.in_(
+            union(
+                select(named.c.unit_id).where(named.c.id == doc_id),
+                select(User.unit_id).where(ids),
+            )
+        ),
     )
     editors_json = (
         select(func.json_agg(User.login) if postgresql else func.json_group_array(User.login))
