@@ -114,13 +114,24 @@ def _instant(value: Any) -> datetime:
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
+_SHAPES: dict[type[Any], tuple[frozenset[str], frozenset[str], Any]] = {}
+
+
+def _shape(model: type[Any]) -> tuple[frozenset[str], frozenset[str], Any]:
+    """The model's instant and boolean columns (which JSON hands back as text and 0/1)."""
+    found = _SHAPES.get(model)
+    if found is None:
+        table = _table(model)
+        instants = frozenset(c.name for c in table.c if isinstance(c.type, UTCDateTime))
+        flags = frozenset(c.name for c in table.c if isinstance(c.type, Boolean))
+        found = _SHAPES[model] = (instants, flags, manager_of_class(model))
+    return found
+
+
 def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[Any]:
     """ORM objects for ``rows`` (JSON objects of every column), persistent in ``session`` as
     if loaded by a query."""
-    table = _table(model)
-    instants = {c.name for c in table.c if isinstance(c.type, UTCDateTime)}
-    flags = {c.name for c in table.c if isinstance(c.type, Boolean)}
-    manager = manager_of_class(model)
+    instants, flags, manager = _shape(model)
     out = []
     for row in rows:
         for name in instants:
