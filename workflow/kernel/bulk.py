@@ -48,12 +48,10 @@ def insert_many(
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql":
-        stmt = sqlite.insert(table)
-        if conflict is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        stmt = _sqlite_insert(table, tuple(conflict) if conflict is not None else None, tuple(returning))
         if returning:
-            return list(session.execute(stmt.returning(*(table.c[c] for c in returning)), list(rows)).all())
-        session.execute(stmt, list(rows))
+            return list(session.connection().execute(stmt, list(rows)).all())
+        session.connection().execute(stmt, list(rows))
         return []
     statement = _pg_insert(
         table, tuple(rows[0]), tuple(conflict) if conflict is not None else None, tuple(returning)
@@ -62,6 +60,15 @@ def insert_many(
         statement, {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}
     )
     return list(result.all()) if returning else []
+
+
+@functools.lru_cache(maxsize=128)
+def _sqlite_insert(table: Table, conflict: tuple[str, ...] | None, returning: tuple[str, ...]) -> Any:
+    """One shape of insert on SQLite, built once (executemany sends the rows)."""
+    stmt = sqlite.insert(table)
+    if conflict is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.returning(*(table.c[c] for c in returning)) if returning else stmt
 
 
 @functools.lru_cache(maxsize=128)
