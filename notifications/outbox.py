@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, cast, literal, select, update
+from sqlalchemy import String, Table, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from notifications import robots
@@ -373,10 +373,8 @@ def enqueue_many(
         # message_id_for, worked out by the database for all the rows in one statement (every
         # row has the same creation instant and domain).
         head, tail = _message_id(0, at, settings).split(".0.", 1)
-        session.execute(
-            update(table)
-            .where(table.c.id.in_(list(ids.values())))
-            .values(message_id=literal(head + ".") + cast(table.c.id, String) + literal("." + tail))
+        session.connection().execute(
+            _SET_MESSAGE_IDS, {"ids": list(ids.values()), "head": head + ".", "tail": "." + tail}
         )
     out_ids: list[list[int]] = [[] for _ in requests]
     out_entries: list[list[audit.Entry]] = [[] for _ in requests]
@@ -394,6 +392,19 @@ def enqueue_many(
             )
         # else: queued before, or by a racing transaction between our check and our insert
     return [Queued(tuple(rid), tuple(entries)) for rid, entries in zip(out_ids, out_entries, strict=True)]
+
+
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_SET_MESSAGE_IDS = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        message_id=bindparam("head", type_=String())
+        + cast(_OUTBOX.c.id, String)
+        + bindparam("tail", type_=String())
+    )
+)
+"""Built once: building it per call was half of queueing one email (bench_trigger's profile)."""
 
 
 def _columns(p: _Prepared) -> dict[str, Any]:
