@@ -41,8 +41,8 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from states.snapshot import ActorSnapshot
@@ -132,6 +132,8 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
     """ORM objects for ``rows`` (JSON objects of every column), persistent in ``session`` as
     if loaded by a query."""
     instants, flags, manager = _shape(model)
+    mapper = manager.mapper
+    keys = [c.name for c in mapper.primary_key]
     out = []
     for row in rows:
         for name in instants:
@@ -142,10 +144,14 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
                 row[name] = bool(row[name])
         # As the ORM's own loading does: a bare instance with its committed values, no
         # instrumented __init__ (setting each attribute through it was a fifth of a command).
+        # It joins the identity map as the ORM's loading joins it (orm/loading.py), without
+        # Session.add's cascade walk: nothing of it is pending, there is nothing to cascade.
         obj = manager.new_instance()
         obj.__dict__.update(row)
-        make_transient_to_detached(obj)
-        session.add(obj)
+        state = instance_state(obj)
+        key = mapper.identity_key_from_primary_key([row[c] for c in keys])
+        state.key, state.session_id = key, session.hash_key
+        session.identity_map._add_unpresent(state, key)
         out.append(obj)
     return out
 
