@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.types import TypeDecorator
 
 from states.snapshot import ActorSnapshot
 from workflow.kernel import audit
@@ -114,24 +115,32 @@ def _instant(value: Any) -> datetime:
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
-_SHAPES: dict[type[Any], tuple[frozenset[str], frozenset[str], Any]] = {}
+_SHAPES: dict[type[Any], tuple[frozenset[str], frozenset[str], dict[str, Any], Any]] = {}
 
 
-def _shape(model: type[Any]) -> tuple[frozenset[str], frozenset[str], Any]:
-    """The model's instant and boolean columns (which JSON hands back as text and 0/1)."""
+def _shape(model: type[Any]) -> tuple[frozenset[str], frozenset[str], dict[str, Any], Any]:
+    """The model's instant and boolean columns (which JSON hands back as text and 0/1), and
+    any other column whose type converts what the database stores (a ``TypeDecorator``: the
+    JSON path bypasses the result processing a query would apply, so it is applied here)."""
     found = _SHAPES.get(model)
     if found is None:
         table = _table(model)
         instants = frozenset(c.name for c in table.c if isinstance(c.type, UTCDateTime))
         flags = frozenset(c.name for c in table.c if isinstance(c.type, Boolean))
-        found = _SHAPES[model] = (instants, flags, manager_of_class(model))
+        decorated = {
+            c.name: c.type
+            for c in table.c
+            if isinstance(c.type, TypeDecorator) and not isinstance(c.type, UTCDateTime)
+        }
+        found = _SHAPES[model] = (instants, flags, decorated, manager_of_class(model))
     return found
 
 
 def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[Any]:
     """ORM objects for ``rows`` (JSON objects of every column), persistent in ``session`` as
     if loaded by a query."""
-    instants, flags, manager = _shape(model)
+    instants, flags, decorated, manager = _shape(model)
+    dialect = session.get_bind().dialect
     mapper = manager.mapper
     keys = [c.name for c in mapper.primary_key]
     out = []
@@ -142,6 +151,8 @@ def _build(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> li
         for name in flags:
             if row.get(name) is not None:
                 row[name] = bool(row[name])
+        for name, type_ in decorated.items():
+            row[name] = type_.process_result_value(row.get(name), dialect)
         # As the ORM's own loading does: a bare instance with its committed values, no
         # instrumented __init__ (setting each attribute through it was a fifth of a command).
         # It joins the identity map as the ORM's loading joins it (orm/loading.py), without
@@ -160,8 +171,21 @@ _NAMES: dict[str, tuple[str, ...]] = {}
 """The read's column names by its SQL (a driver builds its description anew on each call)."""
 
 
-@functools.cache
 def _statement(
+    dialect: Dialect, with_login: bool, unkeyed: bool
+) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """The read for this dialect and shape, compiled on first use (see :func:`_compile`)."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle, with_login, unkeyed)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = _compile(dialect, with_login, unkeyed)
+    return found
+
+
+_STATEMENTS: dict[tuple[str, str, str, bool, bool], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def _compile(
     dialect: Dialect, with_login: bool, unkeyed: bool
 ) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
     """The read, compiled once per dialect and shape: its SQL and, for a positional
