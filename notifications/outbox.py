@@ -327,26 +327,13 @@ def enqueue_many(
     for req in requests:
         _check_event(req.event)
         keys.append(req.key or default_dedupe_key(req.event, req.document, req.extra))
-    # The group robots told of each request, so their keys are checked with the emails' at once.
+    # The group robots told of each request.
     aims = [robots.targets(session, req.document, req.event) for req in requests]
-    wanted = [k for k in keys if k is not None]
-    wanted += [
-        rk
-        for key, aim in zip(keys, aims, strict=True)
-        for unit, channel in aim
-        if (rk := robots.robot_key(key, channel, unit.id)) is not None
-    ]
-    taken: set[str] = (
-        {
-            k
-            for k in session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
-            )
-            if k
-        }
-        if wanted
-        else set()
-    )
+    # No look-up of the keys queued before: the keyed rows go in with ON CONFLICT DO NOTHING
+    # RETURNING, and a row the database skipped was queued before (or by a racing
+    # transaction). Only where nobody can be reached is the key looked up, so that a second
+    # sweep does not audit "not queued" again for an email queued once.
+    taken: set[str] = set()
     # Every row to insert, with the index of its request.
     prepared = [
         (i, p)
@@ -364,6 +351,12 @@ def enqueue_many(
             taken=taken,
         )
     ]
+    unreachable = [p.key for _, p in prepared if p.values is None and p.key]
+    if unreachable:
+        taken = set(
+            session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(unreachable)))
+        )
+        prepared = [(i, p) for i, p in prepared if not (p.values is None and p.key in taken)]
     table: Table = OutboxMessage.__table__  # type: ignore[assignment]
     ids: dict[int, int] = {}  # id() of a prepared row → its outbox row
     ready = [p for _, p in prepared if p.values is not None]

@@ -156,3 +156,29 @@ def test_enqueue_many_writes_what_enqueue_writes_and_skips_what_is_queued(db, se
         assert b.dedupe_key == f"doc:{two}:escalated"
         assert (b.to_addrs, b.cc_addrs, b.status) == (a.to_addrs, a.cc_addrs, a.status)
         assert b.context.replace(f"/documents/{two}", f"/documents/{one}") == a.context
+
+
+def test_a_queued_one_off_is_not_audited_again_when_nobody_is_reachable(db, settings, clock, bureau):  # type: ignore[no-untyped-def]
+    """Keys are not looked up before the insert (ON CONFLICT DO NOTHING RETURNING says what was
+    queued before), except where nobody can be reached: then the key is looked up, so that an
+    email queued once is not audited as "not queued" by a later sweep."""
+    from sqlalchemy import update
+
+    from workflow.kernel.models import Unit, User
+
+    doc_id = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    assert len(_queue(db, settings, doc_id, "published", clock)) == 1
+    assert _queue(db, settings, doc_id, "published", clock) == []  # skipped by the conflict
+    with db.transaction() as s:  # now nobody the "published" email goes to can be reached
+        s.execute(update(Unit).where(Unit.id == bureau.spc).values(mailbox=None))
+        s.execute(update(User).where(User.id == bureau.clerk).values(email=None))
+    assert _queue(db, settings, doc_id, "published", clock) == []
+    with db.transaction() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions == ["email_queued"]
+    other = make_document(db, bureau, clock.now(), published_at=PUB, due_at=DUE)
+    assert _queue(db, settings, other, "published", clock) == []  # never queued: audited
+    with db.transaction() as s:
+        assert (
+            s.scalars(select(AuditEvent.action).order_by(AuditEvent.id.desc())).first() == "email_not_queued"
+        )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,7 @@ __all__ = [
     "NOT_KEYED",
     "SYSTEM_CHAIN",
     "Entry",
+    "Heads",
     "active_key",
     "append",
     "append_many",
@@ -69,6 +70,7 @@ __all__ = [
     "dump_details",
     "event_hash",
     "keyed_status",
+    "lock_chains",
     "log_keyed_status",
     "record_refusal",
     "use_keyring",
@@ -151,17 +153,21 @@ def _refuse_unkeyed(session: Session, key: Key | None) -> None:
         raise KeyMissing(Reason("audit_key_missing"))
 
 
-def _lock_chains(session: Session, chains: Sequence[str]) -> None:
+def lock_chains(session: Session, chains: Sequence[str]) -> None:
     """On PostgreSQL, wait for any other transaction appending to these chains (in a fixed
     order, so two writers cannot deadlock here) before their heads are read; the lock goes
     with the transaction. The heads cannot be locked FOR UPDATE: that needs UPDATE on
     audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
     admits one writer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c"),
-            {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)},
-        )
+        session.connection().execute(_LOCK, {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c")
+_HEADS = select(AuditHead.__table__.c.chain, AuditHead.__table__.c.seq, AuditHead.__table__.c.hash).where(
+    AuditHead.__table__.c.chain.in_(bindparam("chains", expanding=True))
+)
+"""Core statements on the connection: the session's ORM execution added a third to each."""
 
 
 def append(
@@ -187,7 +193,7 @@ def append(
     """
     entry = Entry(at, actor, action, outcome, document_id, state_before, state_after, details, chain)
     chain = chain or chain_for(document_id)
-    _lock_chains(session, [chain])
+    lock_chains(session, [chain])
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
     key = active_key()
@@ -202,7 +208,22 @@ def append(
     return event
 
 
-def append_many(session: Session, entries: Sequence[Entry]) -> int:
+@dataclass(frozen=True)
+class Heads:
+    """What a caller read itself in the same transaction (the document commands fold it into
+    their one read), so that :func:`append_many` need not read it again.
+
+    ``tips``: chain heads, given only where no other writer can move them before the append
+    (SQLite, whose ``BEGIN IMMEDIATE`` admits one writer); on PostgreSQL a head read before
+    the chain's advisory lock may be stale, so ``append_many`` locks and reads it there.
+    ``newest_key_id``: the newest event's ``key_id``, read only in a process without a key
+    (see :func:`_refuse_unkeyed`)."""
+
+    tips: Mapping[str, tuple[int, str]] | None
+    newest_key_id: str | None = None
+
+
+def append_many(session: Session, entries: Sequence[Entry], *, heads: Heads | None = None) -> int:
     """Append ``entries`` (in order within each chain) in a handful of statements, whatever
     their number: the sweep escalates thousands of documents per run, and one
     :func:`append` each was most of its time.
@@ -213,17 +234,23 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
     inserted with one multi-row insert; the trigger moves each head. Raises
     :class:`ConcurrentChange` if another transaction moved one of the heads meanwhile; nothing
     is then written and the caller's transaction (or savepoint) must be rolled back.
-    Returns the number of events appended.
+    Returns the number of events appended. With ``heads`` (every chain of ``entries``, read
+    by the caller: see :class:`Heads`), nothing is read here: one statement in all.
     """
     if not entries:
         return 0
     chains = [e.chain or chain_for(e.document_id) for e in entries]
-    wanted = sorted(set(chains))
-    _lock_chains(session, wanted)
-    stmt = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(wanted))
-    tips = {r.chain: (r.seq, r.hash) for r in session.execute(stmt)}
     key = active_key()
-    _refuse_unkeyed(session, key)
+    if heads is not None and heads.tips is not None and set(chains) <= heads.tips.keys():
+        tips = dict(heads.tips)
+    else:
+        wanted = sorted(set(chains))
+        lock_chains(session, wanted)
+        tips = {r.chain: (r.seq, r.hash) for r in session.connection().execute(_HEADS, {"chains": wanted})}
+    if heads is None:
+        _refuse_unkeyed(session, key)
+    elif key is None and heads.newest_key_id is not None:
+        raise KeyMissing(Reason("audit_key_missing"))
     rows = []
     for entry, chain in zip(entries, chains):
         seq, prev = tips.get(chain, (0, GENESIS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -48,6 +50,17 @@ def document_snapshot(session: Session, doc: Document) -> DocumentSnapshot:
                 .where(DocumentEditor.document_id == doc.id, DocumentEditor.round >= (doc.signoff_round or 0))
             )
         )
+    return snapshot_from(doc, users, unit, editors)
+
+
+def snapshot_from(
+    doc: Document, users: Mapping[int, User], unit: Unit | None, editors: frozenset[str]
+) -> DocumentSnapshot:
+    """The snapshot of ``doc`` from rows already read (the command path reads them in one
+    statement): ``users`` holds at least its signers', signatories', interpreter and creator
+    by id (each with its unit), ``editors`` the logins of its current round's editors."""
+    if doc.state not in EDITABLE:
+        editors = frozenset()
     interpreter = users.get(doc.interpreter_id) if doc.interpreter_id is not None else None
     signed = frozenset(
         users[s.user_id].login

@@ -11,6 +11,7 @@ unknown logins and the engine's own identity, whichever interface the request ca
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -22,6 +23,30 @@ from workflow.kernel.models import User
 from workflow.kernel.snapshots import actor_snapshot
 
 Rule = Callable[[ActorSnapshot], list[Reason]]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A user an interface has authenticated already (the API's token look-up read the user
+    and their unit a moment before): handed to a service in place of a login so that the
+    service does not select the user again. The rules still decide here and in
+    :mod:`states.permissions`, on ``actor``; a deactivated user is refused by the rules as
+    for a login."""
+
+    id: int
+    actor: ActorSnapshot
+
+    @property
+    def login(self) -> str:
+        return self.actor.login
+
+
+Who = str | Principal
+"""Whom a service acts for: a login to look up, or a :class:`Principal`."""
+
+
+def login_of(who: Who) -> str:
+    return who.login if isinstance(who, Principal) else who
 
 
 def find_user(session: Session, login: str) -> User | None:

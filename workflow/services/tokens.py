@@ -41,6 +41,7 @@ from workflow.kernel.models import Unit, User
 from workflow.kernel.models.tokens import ApiToken
 from workflow.kernel.settings import Settings, get_settings
 from workflow.services import authz
+from workflow.services.authz import Principal
 from workflow.services.directory import CODE
 from workflow.services.throttle import Throttle, TooManyAttempts
 
@@ -89,6 +90,12 @@ class Caller:
     unit: str
     token_id: int
     actor: ActorSnapshot
+    user_id: int = 0
+
+    @property
+    def principal(self) -> Principal:
+        """The caller as the services take an authenticated user (they do not look it up again)."""
+        return Principal(self.user_id, self.actor)
 
     @property
     def roles(self) -> list[str]:
@@ -250,6 +257,7 @@ class Tokens:
                 ApiToken.revoked_at,
                 ApiToken.expires_at,
                 ApiToken.last_used_at,
+                ApiToken.user_id,
                 User.login,
                 User.name,
                 User.unit_id,
@@ -282,9 +290,16 @@ class Tokens:
             return None
         roles = frozenset(r for r in row.roles.split(",") if r)
         actor = ActorSnapshot(
-            login=row.login, unit_id=row.unit_id, unit_code=row.code, roles=roles, active=row.active
+            login=row.login,
+            unit_id=row.unit_id,
+            unit_code=row.code,
+            roles=roles,
+            active=row.active,
+            name=row.name or "",
         )
-        return Caller(login=row.login, name=row.name, unit=row.code, token_id=row.id, actor=actor)
+        return Caller(
+            login=row.login, name=row.name, unit=row.code, token_id=row.id, actor=actor, user_id=row.user_id
+        )
 
     def check(self, secret: str, address: str | None) -> Caller | None:
         """:meth:`authenticate`, with failures throttled and audited per client address.

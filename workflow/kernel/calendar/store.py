@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -74,6 +75,7 @@ _BUILT: dict[str, tuple[tuple[object, ...], Calendar]] = {}
 _GENERATIONS: dict[str, int] = {}
 _BUILT_LOCK = threading.Lock()
 _HOOKED = "santongbu.calendar.changed"
+_SEEDED_KEY = "santongbu.calendar.version"
 
 
 def _database(session: Session) -> str:
@@ -82,12 +84,29 @@ def _database(session: Session) -> str:
     return str(bind.engine.url)
 
 
+def version_read() -> Any:
+    """The calendar's version as one row subquery, for a caller that folds it into a read it
+    makes anyway (the document commands' one read); hand the values to :func:`seed_version`."""
+    return select(
+        func.count().label("calendar_years"),
+        func.count(CalendarYear.sha256).label("calendar_hashed"),
+        func.max(CalendarYear.loaded_at).label("calendar_loaded_at"),
+    ).subquery("calendar_version")
+
+
+def seed_version(session: Session, count: int, hashed: int, last: datetime | None) -> None:
+    """The version read in this transaction by the caller: :func:`calendar_for` uses it
+    instead of reading it again."""
+    session.info[_SEEDED_KEY] = (count, hashed, last)
+
+
 def calendar_for(session: Session, settings: Settings) -> Calendar:
     """The calendar as this session's database sees it (one light query per transaction)."""
     found = session.info.get(_SESSION_KEY)
     if found is None:
         where = _database(session)
-        count, hashed, last = session.execute(_VERSION).one()
+        seeded = session.info.pop(_SEEDED_KEY, None)
+        count, hashed, last = seeded if seeded is not None else session.execute(_VERSION).one()
         with _BUILT_LOCK:
             generation = _GENERATIONS.get(where, 0)
             entry = _BUILT.get(where)

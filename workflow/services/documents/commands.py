@@ -7,9 +7,10 @@ Each runs in :meth:`DocumentService._change`'s single transaction (docs/design.m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from states import claims, permissions, signoff
 from states.i18n import _
@@ -30,18 +31,18 @@ from workflow.kernel.errors import (
 )
 from workflow.kernel.models import (
     Document,
+    DocumentEditor,
     Posting,
     Signature,
     Unit,
 )
-from workflow.kernel.snapshots import document_snapshot
+from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
     _Refusal,
-    record_editor,
 )
 from workflow.services.documents.validation import (
     POSTABLE,
@@ -53,12 +54,18 @@ from workflow.services.documents.validation import (
 )
 
 
+@dataclass(frozen=True)
+class _UnitRef:
+    id: int | None
+    code: str
+
+
 class DocumentCommands(Effects, BlobKeeping):
     """Every change to a document."""
 
     def create_document(
         self,
-        login: str,
+        login: Who,
         *,
         title: str,
         doc_number: str | None = None,
@@ -78,13 +85,15 @@ class DocumentCommands(Effects, BlobKeeping):
             raise invalid("title", _("required"))
         try:
             with self.db.transaction() as session:
-                user, actor = self._actor(session, login)
-                unit = user.unit  # loaded with the user; every user belongs to a unit
+                user, actor = self._principal(session, login)
+                unit = _UnitRef(actor.unit_id, actor.unit_code)  # every user belongs to a unit
                 if unit_code is not None and unit_code != unit.code:
                     target = session.scalars(select(Unit).where(Unit.code == unit_code)).first()
                     if target is None:
                         raise NotFound(Reason("no_such_unit", {"code": unit_code}))
-                    raise _Refusal(Forbidden(Reason("not_member", {"login": login, "unit": unit_code})), None)
+                    raise _Refusal(
+                        Forbidden(Reason("not_member", {"login": actor.login, "unit": unit_code})), None
+                    )
                 denied = permissions.may_edit(
                     actor, DocumentSnapshot(state=State.DRAFT, unit_id=unit.id, unit_code=unit.code)
                 )
@@ -110,23 +119,30 @@ class DocumentCommands(Effects, BlobKeeping):
                 doc.package_hash = self._package_hash(session, doc)
                 session.add(doc)
                 session.flush()
-                record_editor(session, doc, user.id, now)
-                audit.append(
-                    session,
-                    at=now,
-                    actor=actor,
-                    action="create",
-                    document_id=doc.id,
-                    state_before=None,
-                    state_after=doc.state,
-                    details={
-                        "title": doc.title,
-                        "doc_number": doc.doc_number,
-                        "disclosure": doc.disclosure,
-                        "risk_assessment_needed": risk_assessment_needed,
-                    },
+                session.execute(  # a new document has no editor yet: no UPDATE first
+                    insert(DocumentEditor).values(
+                        document_id=doc.id, user_id=user.id, last_changed_at=now, round=0
+                    )
                 )
-                session.flush()
+                audit.append_many(
+                    session,
+                    [
+                        audit.Entry(
+                            now,
+                            actor,
+                            "create",
+                            document_id=doc.id,
+                            state_before=None,
+                            state_after=doc.state,
+                            details={
+                                "title": doc.title,
+                                "doc_number": doc.doc_number,
+                                "disclosure": doc.disclosure,
+                                "risk_assessment_needed": risk_assessment_needed,
+                            },
+                        )
+                    ],
+                )
                 return Outcome(doc.id, "create", "", doc.state, doc.version, {"title": doc.title})
         except _Refusal as refusal:
             self.audit_refusal(
@@ -140,7 +156,7 @@ class DocumentCommands(Effects, BlobKeeping):
             raise refusal.error from None
 
     def sign(
-        self, login: str, doc_id: int, *, package: str | None = None, expected_version: int | None = None
+        self, login: Who, doc_id: int, *, package: str | None = None, expected_version: int | None = None
     ) -> Outcome:
         """Sign the package as it is now; ``package`` (the hash the signer read) guards
         against signing something that changed after it was read."""
@@ -160,7 +176,6 @@ class DocumentCommands(Effects, BlobKeeping):
                     signed_at=ctx.now,
                 )
             )
-            ctx.session.flush()
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
             if not remaining:  # a round is complete: later changes make new editors
@@ -177,7 +192,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def fire(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         trigger: str,
         *,
@@ -233,7 +248,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def reject(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         reason: str | None,
         *,
@@ -250,7 +265,7 @@ class DocumentCommands(Effects, BlobKeeping):
 
     def record_posting(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         *,
         channel: str,
@@ -307,7 +322,7 @@ class DocumentCommands(Effects, BlobKeeping):
             )
             if claims.is_backdated(at, ctx.now, self.settings.claim_grace):
                 ctx.details["awaiting_confirmation"] = True  # counts as recorded until confirmed
-            snap = document_snapshot(ctx.session, ctx.doc)
+            snap = ctx.snapshot()
             decision = decide(snap, Trigger.POST_INTERPRETATION, {"now": ctx.now})
             if not decision.allowed:
                 ctx.details["still_missing"] = [r.code for r in decision.reasons]

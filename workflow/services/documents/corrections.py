@@ -24,6 +24,7 @@ from states.snapshot import ActorSnapshot, DocumentSnapshot
 from workflow.kernel.clock import to_utc
 from workflow.kernel.errors import Forbidden, Refused
 from workflow.kernel.models import Posting
+from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.transaction import Outcome, _Ctx, _Refusal
 from workflow.services.documents.validation import check_url, invalid
@@ -78,7 +79,7 @@ class Corrections(Effects):
 
     # ------------------------------------------------------------------ confirm
     def confirm(
-        self, login: str, doc_id: int, *, what: str, reason: str, expected_version: int | None = None
+        self, login: Who, doc_id: int, *, what: str, reason: str, expected_version: int | None = None
     ) -> Outcome:
         """A supervisor confirms a claim awaiting confirmation (publication, or a channel's
         postings); the result is recomputed on the confirmed instant."""
@@ -136,7 +137,7 @@ class Corrections(Effects):
     # ------------------------------------------------------------------ correct
     def correct(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         *,
         what: str,

@@ -20,6 +20,7 @@ from states.snapshot import MATERIAL_FORMS
 from workflow.kernel.errors import NotFound, Refused
 from workflow.kernel.models import Material, Signer, User
 from workflow.kernel.snapshots import signer_snapshot
+from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
 from workflow.services.documents.transaction import Outcome, _Ctx
@@ -39,7 +40,7 @@ class DocumentPackage(Effects, BlobKeeping):
 
     def edit_document(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         changes: Mapping[str, Any],
         *,
@@ -101,7 +102,7 @@ class DocumentPackage(Effects, BlobKeeping):
 
     def add_material(
         self,
-        login: str,
+        login: Who,
         doc_id: int,
         *,
         form: str,
@@ -146,7 +147,7 @@ class DocumentPackage(Effects, BlobKeeping):
         return self._change(login, doc_id, "attach_material", run, expected_version=expected_version)
 
     def remove_material(
-        self, login: str, doc_id: int, material_id: int, *, expected_version: int | None = None
+        self, login: Who, doc_id: int, material_id: int, *, expected_version: int | None = None
     ) -> Outcome:
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
@@ -167,7 +168,7 @@ class DocumentPackage(Effects, BlobKeeping):
         return outcome
 
     def set_signers(
-        self, login: str, doc_id: int, signer_logins: Sequence[str], *, expected_version: int | None = None
+        self, login: Who, doc_id: int, signer_logins: Sequence[str], *, expected_version: int | None = None
     ) -> Outcome:
         """Name who must sign the package; signatures of those who stay remain valid."""
         wanted = list(dict.fromkeys(s.strip() for s in signer_logins if s.strip()))

@@ -40,8 +40,9 @@ from workflow.kernel.errors import (
 )
 from workflow.kernel.models import Document, DocumentEditor, User
 from workflow.kernel.settings import Settings
-from workflow.kernel.snapshots import document_snapshot
+from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
+from workflow.services.documents.loading import Loaded, load, write_document
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class _Ctx:
     doc: Document
     snap: DocumentSnapshot
     actor: ActorSnapshot
-    user: User
+    user: User | authz.Principal
     now: datetime
     details: dict[str, Any]
     action: str = ""
@@ -95,6 +96,15 @@ class _Ctx:
     edited: bool = False
     """The body changed the package (text, plan, materials, interpreter): the actor becomes
     one of its editors, who may not sign it (states/signoff.py)."""
+    loaded: Loaded | None = None
+    """What the command's one read found (the users by id among it)."""
+
+    def snapshot(self) -> DocumentSnapshot:
+        """The document as it stands now in this transaction (after the body's changes)."""
+        assert self.loaded is not None
+        return snapshot_from(
+            self.doc, self.loaded.users, self.loaded.units.get(self.doc.unit_id), self.loaded.editors
+        )
 
 
 def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
@@ -122,6 +132,12 @@ class DocumentService:
     # ------------------------------------------------------------------ plumbing
     def _actor(self, session: Session, login: str) -> tuple[User, ActorSnapshot]:
         return authz.actor(session, login)
+
+    def _principal(self, session: Session, who: authz.Who) -> tuple[User | authz.Principal, ActorSnapshot]:
+        """The acting user as given by an interface that authenticated them, or looked up."""
+        if isinstance(who, authz.Principal):
+            return who, who.actor
+        return authz.actor(session, who)
 
     def _load(self, session: Session, doc_id: int) -> Document:
         doc = session.scalars(
@@ -162,7 +178,7 @@ class DocumentService:
 
     def _change(
         self,
-        login: str,
+        login: authz.Who,
         doc_id: int,
         action: str,
         body: Callable[[_Ctx], str | None],
@@ -175,29 +191,56 @@ class DocumentService:
 
         ``body`` returns the new state (or ``None`` to keep it) and may add to ``ctx.details``;
         it raises :class:`Refused` or :class:`InvalidInput` to refuse.
+
+        Statements: one read of everything the decision needs (:mod:`.loading`), the body's
+        own writes (a signature, a posting, an outbox row …), the document's versioned UPDATE,
+        one multi-row INSERT of the audit events (on PostgreSQL after the chain's lock and
+        head), COMMIT.
         """
         actor_snap: ActorSnapshot | None = None
         try:
             with self.db.transaction() as session:
-                user, actor_snap = self._actor(session, login)
-                doc = self._load(session, doc_id)
+                principal = login if isinstance(login, authz.Principal) else None
+                loaded = load(session, doc_id, None if principal else authz.login_of(login))
+                if loaded is None:
+                    if principal is None:
+                        self._actor(session, authz.login_of(login))  # an unknown login says so first
+                    raise NotFound(Reason("no_such_document", {"id": doc_id}))
+                user: User | authz.Principal
+                if principal is not None:
+                    user, actor_snap = principal, principal.actor
+                elif loaded.actor is not None:
+                    user, actor_snap = loaded.actor, actor_snapshot(loaded.actor)
+                else:
+                    raise NotFound(Reason("no_such_user", {"login": login}))
+                doc = loaded.doc
                 if expected_version is not None and doc.version != expected_version:
                     raise ConcurrentChange(Reason("changed_meanwhile"))
-                snap = document_snapshot(session, doc)
+                snap = snapshot_from(doc, loaded.users, loaded.units.get(doc.unit_id), loaded.editors)
                 before = doc.state
                 denied = authorise(actor_snap, snap)
                 if denied:
                     raise _Refusal(Forbidden(denied), before)
                 ctx = _Ctx(
-                    session, doc, snap, actor_snap, user, self.clock.now(), dict(audit_details or {}), action
+                    session,
+                    doc,
+                    snap,
+                    actor_snap,
+                    user,
+                    self.clock.now(),
+                    dict(audit_details or {}),
+                    action,
+                    loaded=loaded,
                 )
                 try:
-                    after = body(ctx) or before
+                    with session.no_autoflush:
+                        after = body(ctx) or before
                 except Refused as exc:
                     raise _Refusal(exc, before) from exc
                 doc.state = after
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
+                write_document(session, doc)
                 session.flush()
                 if ctx.edited:
                     record_editor(session, doc, user.id, ctx.now)
@@ -215,6 +258,7 @@ class DocumentService:
                             details=ctx.details,
                         ),
                     ],
+                    heads=loaded.heads,
                 )
                 outcome = Outcome(doc.id, ctx.action, before, after, doc.version, ctx.details)
         except _Refusal as refusal:
@@ -228,7 +272,7 @@ class DocumentService:
             )
             raise refusal.error from None
         except (StaleDataError, IntegrityError, ConcurrentChange) as exc:
-            self._audit_conflict(login, doc_id, action)
+            self._audit_conflict(authz.login_of(login), doc_id, action)
             raise ConcurrentChange(Reason("changed_meanwhile")) from exc
         return outcome
 
@@ -274,10 +318,13 @@ class DocumentService:
         voided = [s for s in ctx.doc.signatures if s.voided_at is None]
         if not voided:
             return
-        logins = {
-            u.id: u.login
-            for u in ctx.session.scalars(select(User).where(User.id.in_({s.user_id for s in voided})))
-        }
+        known = ctx.loaded.users if ctx.loaded is not None else {}
+        missing = {s.user_id for s in voided} - known.keys()
+        logins = {uid: u.login for uid, u in known.items()}
+        if missing:
+            logins.update(
+                (u.id, u.login) for u in ctx.session.scalars(select(User).where(User.id.in_(missing)))
+            )
         for s in voided:
             s.voided_at = ctx.now
             s.void_reason = why

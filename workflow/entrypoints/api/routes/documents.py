@@ -128,7 +128,7 @@ def create_document(
 ) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
     outcome = svc.workflow.create_document(
-        who.login,
+        who.principal,
         title=body.title,
         doc_number=body.doc_number,
         body=body.body,
@@ -172,7 +172,7 @@ def edit_document(
     changes = body.model_dump(exclude_unset=True)
     allow = changes.pop("allow_duplicate_number", False)
     outcome = svc.workflow.edit_document(
-        who.login, doc_id, changes, expected_version=expected, allow_duplicate_number=allow
+        who.principal, doc_id, changes, expected_version=expected, allow_duplicate_number=allow
     )
     return _answer(response, outcome)
 
@@ -185,7 +185,7 @@ def add_material(
 ) -> dict[str, Any]:
     """Attach an interpretation material (解读材料); ``details.material_id`` is its id."""
     outcome = svc.workflow.add_material(
-        who.login,
+        who.principal,
         doc_id,
         form=body.form,
         title=body.title,
@@ -207,7 +207,7 @@ def remove_material(
 ) -> dict[str, Any]:
     """Remove an interpretation material."""
     return _answer(
-        response, svc.workflow.remove_material(who.login, doc_id, material_id, expected_version=expected)
+        response, svc.workflow.remove_material(who.principal, doc_id, material_id, expected_version=expected)
     )
 
 
@@ -217,7 +217,7 @@ def set_signers(
 ) -> dict[str, Any]:
     """Name everyone who must sign the package (replaces the list)."""
     return _answer(
-        response, svc.workflow.set_signers(who.login, doc_id, body.signers, expected_version=expected)
+        response, svc.workflow.set_signers(who.principal, doc_id, body.signers, expected_version=expected)
     )
 
 
@@ -232,7 +232,9 @@ def sign(
 ) -> dict[str, Any]:
     """Sign the package as it is now (named signers only)."""
     package = body.package if body else None
-    return _answer(response, svc.workflow.sign(who.login, doc_id, package=package, expected_version=expected))
+    return _answer(
+        response, svc.workflow.sign(who.principal, doc_id, package=package, expected_version=expected)
+    )
 
 
 @router.post("/{doc_id}/reject", response_model=Outcome, responses=CHANGE)
@@ -241,7 +243,8 @@ def reject(
 ) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
     return _answer(
-        response, svc.workflow.reject(who.login, doc_id, body.reason, to=body.to, expected_version=expected)
+        response,
+        svc.workflow.reject(who.principal, doc_id, body.reason, to=body.to, expected_version=expected),
     )
 
 
@@ -262,7 +265,7 @@ def fire_trigger(
     return _answer(
         response,
         svc.workflow.fire(
-            who.login,
+            who.principal,
             doc_id,
             trigger.value,
             reason=body.reason,
@@ -285,7 +288,7 @@ def record_posting(
     return _answer(
         response,
         svc.workflow.record_posting(
-            who.login,
+            who.principal,
             doc_id,
             channel=body.channel,
             url=body.url,
@@ -306,7 +309,7 @@ def confirm(
     return _answer(
         response,
         svc.workflow.confirm(
-            who.login, doc_id, what=body.what, reason=body.reason, expected_version=expected
+            who.principal, doc_id, what=body.what, reason=body.reason, expected_version=expected
         ),
     )
 
@@ -320,7 +323,7 @@ def correct(
     return _answer(
         response,
         svc.workflow.correct(
-            who.login,
+            who.principal,
             doc_id,
             what=body.what,
             reason=body.reason,
