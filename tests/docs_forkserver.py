@@ -57,11 +57,12 @@ def _child(conn: socket.socket) -> None:
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    from workflow.entrypoints.cli.localize import run
     from workflow.entrypoints.cli.main import app
 
     code: int = 0
-    try:
-        app(args=list(request["argv"]), prog_name="santongbu")  # type: ignore[call-overload]
+    try:  # as the console script does: the language first, then the command
+        code = run(app, list(request["argv"]))  # type: ignore[arg-type]
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # a traceback is a failure the docs test must show, not hide

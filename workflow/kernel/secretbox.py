@@ -22,10 +22,11 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection
 
+from states.i18n import _
 from workflow.kernel.settings import Settings
 
 MARK = "fernet:"
-NO_KEY = (
+NO_KEY = _(
     "robot webhooks and secrets are kept encrypted, and SANTONGBU_SECRETS_KEY_FILE is not set: make a key "
     "with python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
     "> FILE and set SANTONGBU_SECRETS_KEY_FILE=FILE (docs/operations.md)"
@@ -56,8 +57,10 @@ class SecretBox:
             return self._fernet.decrypt(stored[len(MARK) :].encode()).decode()
         except InvalidToken:
             raise SecretsKeyError(
-                "a stored robot credential does not open with the key in SANTONGBU_SECRETS_KEY_FILE "
-                "(was the key replaced? set the robot again with santongbu unit set)"
+                _(
+                    "a stored robot credential does not open with the key in SANTONGBU_SECRETS_KEY_FILE "
+                    "(was the key replaced? set the robot again with santongbu unit set)"
+                )
             ) from None
 
 
@@ -70,12 +73,17 @@ def read_key(path: Path) -> SecretBox:
     try:
         key = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SecretsKeyError(f"SANTONGBU_SECRETS_KEY_FILE: cannot read {path}: {exc}") from None
+        raise SecretsKeyError(
+            _("SANTONGBU_SECRETS_KEY_FILE: cannot read {path}: {problem}", path=path, problem=exc)
+        ) from None
     try:
         return SecretBox(key.encode())
     except ValueError:
         raise SecretsKeyError(
-            f"SANTONGBU_SECRETS_KEY_FILE: {path} does not hold a Fernet key (32 bytes, URL-safe base64)"
+            _(
+                "SANTONGBU_SECRETS_KEY_FILE: {path} does not hold a Fernet key (32 bytes, URL-safe base64)",
+                path=path,
+            )
         ) from None
 
 

@@ -57,7 +57,7 @@ class AppContext:
         except KeyFileError as exc:
             fail(_("SANTONGBU_AUDIT_KEY_FILE: {problem}", problem=exc))
         except SecretsKeyError as exc:  # an unreadable or malformed SANTONGBU_SECRETS_KEY_FILE
-            fail(str(exc))
+            fail(str(localize(exc.args[0], self.settings.language)))
 
     @property
     def db(self) -> Database:
