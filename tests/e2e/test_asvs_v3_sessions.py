@@ -173,6 +173,8 @@ def test_v3_3_3_a_new_password_deactivation_and_an_administrator_end_every_sessi
         result = CliRunner().invoke(
             cli_app,
             [
+                "--lang",
+                "en",
                 "--db",
                 web_db.url,
                 "--now",
@@ -277,7 +279,7 @@ def test_v3_5_tokens_expire_and_record_their_last_use(
     )
     assert made.exit_code == 0, made.output
     created = json.loads(made.output)
-    assert created["expires_at"].startswith("2024-05-05T02:00")  # 90 days after 2024-02-05 10:00 +08:00
+    assert created["expires_at"] == "2024-05-05T10:00:00+08:00"  # 90 days after 2024-02-05 10:00 +08:00 (JSON in +08:00)
     bad = runner.invoke(
         cli_app, ["--db", sqlite_db.url, "token", "create", CLERK, "--expires", "soon", "--as", "admin"]
     )
@@ -294,7 +296,8 @@ def test_v3_5_tokens_expire_and_record_their_last_use(
         listing = runner.invoke(
             cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list"]
         )
-        assert "expires 2024-05-05" in listing.output and "used 2024-05-05 01:00" in listing.output
+        row = listing.output.splitlines()[-1]  # expires 2024-05-05, last used at 09:00 Beijing time
+        assert "有效期" in listing.output and "有效   2024-05-05   2024-05-05 09:00+0800" in row
         clock.advance(timedelta(hours=1))
         assert me() == 401
     listing = runner.invoke(
@@ -304,7 +307,8 @@ def test_v3_5_tokens_expire_and_record_their_last_use(
     assert (
         view["active"] is False
         and view["revoked_at"] is None
-        and view["last_used_at"].startswith("2024-05-05T01:00")
+        and view["last_used_at"].startswith("2024-05-05T09:00")
+        and view["last_used_at"].endswith("+08:00")
     )
 
 

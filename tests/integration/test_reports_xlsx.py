@@ -144,7 +144,7 @@ def test_text_that_looks_like_a_formula_stays_text(data, db, clock, settings) ->
 def test_cli_writes_xlsx(data, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "台账.xlsx"
     code, out, _ = cli("report", "ledger", "--as", AUDITOR, "--period", "2024", "--xlsx", str(target))
-    assert code == 0 and "6 row(s) written to" in out
+    assert code == 0 and f"已向 {target} 写入 6 行" in out
     ws = load_workbook(target).worksheets[0]
     assert ws.max_row == 7 and ws["F2"].value == "福州市元旦交通保障方案"
     code, _, err = cli("report", "ledger", "--as", AUDITOR, "--csv", "--xlsx", str(target))

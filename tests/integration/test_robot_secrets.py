@@ -114,7 +114,7 @@ def test_without_a_key_one_clear_line(db, clock, settings, server) -> None:  # t
         ["--db", db.url, "unit", "set", "spc", "--wecom-webhook", WECOM, "--as", "admin"],
         env={"SANTONGBU_SECRETS_KEY_FILE": ""},
     )
-    assert result.exit_code == 2 and "SANTONGBU_SECRETS_KEY_FILE is not set" in result.output
+    assert result.exit_code == 2 and "未设置 SANTONGBU_SECRETS_KEY_FILE" in result.output
     assert "Traceback" not in result.output and WECOM_KEY not in result.output
 
 
