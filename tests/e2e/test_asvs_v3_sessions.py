@@ -279,7 +279,9 @@ def test_v3_5_tokens_expire_and_record_their_last_use(
     )
     assert made.exit_code == 0, made.output
     created = json.loads(made.output)
-    assert created["expires_at"] == "2024-05-05T10:00:00+08:00"  # 90 days after 2024-02-05 10:00 +08:00 (JSON in +08:00)
+    assert (
+        created["expires_at"] == "2024-05-05T10:00:00+08:00"
+    )  # 90 days after 2024-02-05 10:00 +08:00 (JSON in +08:00)
     bad = runner.invoke(
         cli_app, ["--db", sqlite_db.url, "token", "create", CLERK, "--expires", "soon", "--as", "admin"]
     )
