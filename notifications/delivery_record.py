@@ -195,7 +195,8 @@ def _sent(
     if c.reclaimed_from is not None:
         details["possible_duplicate"] = c.possible_duplicate
     entries.append(_entry(now, "email_sent", c, details))
-    return Outcome(c.outbox_id, "sent", c.attempts, sent.detail + (f"; refused: {note}" if note else ""))
+    detail = _("{detail}; refused: {note}", detail=sent.detail, note=note) if note else sent.detail
+    return Outcome(c.outbox_id, "sent", c.attempts, detail)
 
 
 def _failed(

@@ -14,6 +14,7 @@ from email.message import Message
 from pathlib import Path
 
 from notifications.transports.base import Sent, TransientError
+from states.i18n import _
 from workflow.kernel.settings import Settings
 
 
@@ -44,7 +45,7 @@ class FolderTransport:
                 raise
         except OSError as exc:  # disk full, permissions: may clear up, so retry
             raise TransientError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        return Sent(detail=f"written to {target}")
+        return Sent(detail=_("written to {target}", target=target))
 
     def close(self) -> None:
         return None

@@ -26,6 +26,7 @@ from email.message import Message
 from email.utils import parseaddr
 
 from notifications.transports.base import DeliveryError, PermanentError, Sent, TransientError
+from states.i18n import _
 from workflow.kernel.settings import Settings, plaintext_login_problem
 
 
@@ -165,7 +166,7 @@ class SmtpTransport:
             self.close()
             raise classify(exc) from exc
         return Sent(
-            detail=f"accepted by {self.where}",
+            detail=_("accepted by {where}", where=self.where),
             refused={a: _reply(c, t) for a, (c, t) in (refused or {}).items()},
         )
 

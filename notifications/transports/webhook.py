@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from notifications.transports.base import PermanentError, RobotMessage, Sent, TransientError
+from states.i18n import _
 from workflow.kernel.settings import Settings
 
 _QUERY = re.compile(r"\?[^\s\"']*")
@@ -127,7 +128,7 @@ class WebhookRobot:
             raise TransientError(f"{where}: HTTP {status} without the robot's JSON answer") from None
         text = scrub(str(answer.get("errmsg", ""))[:300], *secrets)
         if code == 0:
-            return Sent(detail=f"{where} accepted it: {text or 'ok'}")
+            return Sent(detail=_("{where} accepted it: {answer}", where=where, answer=text or "ok"))
         detail = f"{where}: errcode {code}: {text}"
         if code in self.retry_codes:
             self._throttled.add(message.webhook.get_secret_value())

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo
 
+from states.i18n import _, gettext
+
 BOM = "\ufeff"
 Kind = Literal["text", "int", "instant", "date", "rate", "bool", "list", "label", "number"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -184,6 +186,29 @@ def _clip(text: str, limit: int) -> str:
     return out + "…"
 
 
+META_LABELS = {
+    "period": _("period"),
+    "unit": _("unit"),
+    "as_of": _("as of"),
+    "asked_by": _("asked by"),
+    "count": _("count"),
+    "by": _("grouped by"),
+    "document_id": _("document"),
+    "title": _("title"),
+    "document_unit": _("drafting unit"),
+    "actor": _("actor"),
+    "action": _("action"),
+    "outcome": _("outcome"),
+    "since": _("since"),
+    "until": _("until"),
+    "channel": _("channel"),
+    "after_id": _("after event"),
+    "limit": _("limit"),
+    "next_after_id": _("next page after event"),
+}
+"""What a text table's line above the headers calls each thing asked (the JSON keeps the keys)."""
+
+
 def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
     """An aligned plain-text table with the title and what was asked on top."""
     headers = [c.header(lang) for c in table.columns]
@@ -195,7 +220,9 @@ def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
     widths = [max([_width(h)] + [_width(line[i]) for line in body]) for i, h in enumerate(headers)]
     lines = [table.title(lang)]
     about = [
-        f"{k}: {cell(Column(k, k, k, 'instant'), v, lang, table.tz) if isinstance(v, datetime) else v}"
+        f"{gettext(META_LABELS[k], lang) if k in META_LABELS else k}"
+        + (":" if lang == "zh" else ": ")
+        + f"{cell(Column(k, k, k, 'instant'), v, lang, table.tz) if isinstance(v, datetime) else v}"
         for k, v in table.meta.items()
         if v not in (None, "", [])
     ]
