@@ -192,6 +192,37 @@ def test_the_console_script_runs_and_hides_tracebacks(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["doc", "list", "--as", "liu.spc"], ["audit", "verify"]],
+    ids=["doc list", "audit verify"],
+)
+def test_a_database_never_set_up_is_one_line_saying_db_upgrade(tmp_path: Path, args: list[str]) -> None:
+    """The slip of a first day: a command in a folder where `db upgrade` never ran."""
+    env = {**os.environ, "SANTONGBU_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    exe = Path(sys.executable).with_name("santongbu")
+    run = subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"数据库 sqlite:///{tmp_path / 'never.db'} 尚未初始化:请先运行 santongbu db upgrade"
+    ]
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://postgres:s3cret@127.0.0.1:1/none"
+    exe = Path(sys.executable).with_name("santongbu")
+    run = subprocess.run(
+        [str(exe), "--db", url, "--lang", "en", "doc", "list", "--as", "liu.spc"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=60,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "s3cret" not in run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("cannot reach the database postgresql+psycopg://postgres:***@127.0.0.1:1/none: ")
+
+
 def test_an_administrator_sets_a_web_password_from_stdin(cli, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from datetime import datetime
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from states.i18n import _
 from workflow.kernel.auditkeys import Key, Keyring, load_keyring
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ log = logging.getLogger("santongbu.audit")
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "sys"
-NOT_KEYED = (
+NOT_KEYED = _(
     "the audit trail is not keyed: anyone who can write the database can rewrite it "
     "unnoticed; create a key with 'santongbu audit keygen --output FILE' and set "
     "SANTONGBU_AUDIT_KEY_FILE"

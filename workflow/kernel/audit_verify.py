@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Integer, column, select, text
 from sqlalchemy.orm import Session
 
+from states.i18n import _
 from workflow.kernel.audit_checkpoint import checkpoint_hash
 from workflow.kernel.audit_findings import Break, VerifyOptions, VerifyReport, VerifyUsageError
 from workflow.kernel.audit_hashing import GENESIS, HASHED_FIELDS, NOT_KEYED, chain_for, event_hash
@@ -100,13 +101,15 @@ class _Run:
         o = self.o
         if o.anchors is None:
             if o.since_anchor:
-                raise VerifyUsageError("--since-anchor needs --anchors DIR")
+                raise VerifyUsageError(_("--since-anchor needs --anchors DIR"))
             return None
         public = o.public or (o.keyring.public() if o.keyring else None)
         if public is None:
             raise VerifyUsageError(
-                "checking anchors needs their public key: --public-key FILE "
-                "(or the keyring, SANTONGBU_AUDIT_KEY_FILE)"
+                _(
+                    "checking anchors needs their public key: --public-key FILE "
+                    "(or the keyring, SANTONGBU_AUDIT_KEY_FILE)"
+                )
             )
         if o.since_anchor:
             latest, problems = read_latest_anchor(o.anchors, public)
@@ -155,8 +158,10 @@ class _Run:
         last = rows[-1]
         if last.key_id is not None and self.o.keyring is None:
             self.report.notes.append(
-                "checkpoint hashes are keyed and no keyring was given: "
-                "their links were followed, their keyed hashes not checked"
+                _(
+                    "checkpoint hashes are keyed and no keyring was given: "
+                    "their links were followed, their keyed hashes not checked"
+                )
             )
         who = f"checkpoint {last.id}"
         vouched = last.key_id is not None and self.o.keyring is not None
@@ -411,13 +416,18 @@ class _Run:
             r.notes.append(
                 NOT_KEYED
                 if not r.unchecked_keyed_events
-                else f"{r.unchecked_keyed_events} keyed event hashes not checked: no keyring "
-                "(SANTONGBU_AUDIT_KEY_FILE); links, anchors and documents were"
+                else _(
+                    "{count} keyed event hashes not checked: no keyring "
+                    "(SANTONGBU_AUDIT_KEY_FILE); links, anchors and documents were",
+                    count=r.unchecked_keyed_events,
+                )
             )
         if o.anchors is None:
             r.notes.append(
-                "no anchors given (--anchors DIR): a rewrite of the database and its "
-                "checkpoints together is only caught against the exported anchors"
+                _(
+                    "no anchors given (--anchors DIR): a rewrite of the database and its "
+                    "checkpoints together is only caught against the exported anchors"
+                )
             )
 
 

@@ -133,7 +133,7 @@ class AuditAdmin:
         try:
             return self.verify(document_id, anchors=self.settings.audit_export_dir, since_anchor=since_anchor)
         except VerifyUsageError as exc:
-            raise InvalidInput(Reason("invalid", {"field": "since_anchor", "problem": str(exc)})) from None
+            raise InvalidInput(Reason("invalid", {"field": "since_anchor", "problem": exc.args[0]})) from None
 
     def checkpoint(self, *, export_dir: Path | None = None, when_due: bool = False) -> Checkpoint:
         """Record every chain head now, keyed and chained to the last checkpoint, serialised

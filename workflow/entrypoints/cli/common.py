@@ -182,10 +182,38 @@ def emit_json(data: Any) -> None:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a :class:`SantongbuError` into one line on stderr and exit status 2."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     try:
         yield
     except SantongbuError as exc:
         fail(exc.message(context().lang))
+    except (OperationalError, ProgrammingError) as exc:
+        # The common slip: a database that was never set up (no `db upgrade`), or one that
+        # cannot be reached. One line that says what to do; anything else stays a traceback.
+        problem = str(getattr(exc, "orig", exc)).lower()
+        url = context().settings.database_url
+        if "no such table" in problem or ("relation" in problem and "does not exist" in problem):
+            fail(_("the database {url} is not set up yet: run santongbu db upgrade", url=_safe_url(url)))
+        if "connection" in problem or "unable to open" in problem:
+            fail(
+                _(
+                    "cannot reach the database {url}: {problem}",
+                    url=_safe_url(url),
+                    problem=str(exc.orig).strip().splitlines()[0],
+                )
+            )
+        raise
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password (it never goes to a terminal or a log)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "?"
 
 
 def parse_instant(value: str, *, tz: str | None = None, what: str = "time") -> datetime:
