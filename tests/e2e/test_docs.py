@@ -31,7 +31,9 @@ from tests import docs_support as ds
 from tests.docs_forkserver import CLIENT
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+ALL_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [p for p in ALL_DOCS if ds.parse(p).commands]
+"""The documents with commands to run; the others are checked to say why they have none."""
 UPDATE = os.environ.get("SANTONGBU_UPDATE_DOCS") == "1"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -125,14 +127,22 @@ def _run(
     return results
 
 
+def test_a_document_with_nothing_to_run_says_why() -> None:
+    """No document escapes the test silently: one without commands either holds no shell block
+    at all, or names its reason (``skip-document``) or marks each block skipped with one."""
+    quiet = [p for p in ALL_DOCS if p not in DOCS]
+    for path in quiet:
+        text = path.read_text(encoding="utf-8")
+        has_shell = any(f"```{k}" in text for k in ("bash", "console", "sh\n"))
+        assert not has_shell or "docs-test: skip" in text, (
+            f"{path.name}: shell blocks but no reason to skip them"
+        )
+    assert len(DOCS) >= 7, [p.name for p in DOCS]  # README and the docs whose commands run
+
+
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
 def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path: Path) -> None:
     doc = ds.parse(path)
-    if not doc.commands:
-        pytest.skip(
-            doc.skipped
-            or "nothing to run: no block of commands, or only blocks marked skip with their reason"
-        )
     _prepare(tmp_path, doc, fork_server.parent / "bin" / "santongbu")
     problems: list[str] = []
     updates: dict[tuple[int, int], list[str]] = {}
