@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
-from workflow.kernel import attribution
+from workflow.kernel import attribution, rawexec
 from workflow.kernel.audit_hashing import (
     GENESIS,
     HASHED_FIELDS,
@@ -160,14 +160,24 @@ def lock_chains(session: Session, chains: Sequence[str]) -> None:
     audit_heads, which the application role does not have. SQLite's BEGIN IMMEDIATE already
     admits one writer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(_LOCK, {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
+        rawexec.execute(session, _LOCK, {"cls": _CHAIN_LOCK_CLASS, "chains": sorted(chains)})
 
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(c)) FROM unnest(CAST(:chains AS text[])) AS c")
 _HEADS = select(AuditHead.__table__.c.chain, AuditHead.__table__.c.seq, AuditHead.__table__.c.hash).where(
     AuditHead.__table__.c.chain.in_(bindparam("chains", expanding=True))
 )
-"""Core statements on the connection: the session's ORM execution added a third to each."""
+_PG_HEADS = text("SELECT chain, seq, hash FROM audit_heads WHERE chain = ANY(CAST(:chains AS text[]))")
+"""Core statements on the connection: the session's ORM execution added a third to each; the
+PostgreSQL ones go through :mod:`rawexec` (the command path's lock and head, issue 20)."""
+
+
+def _heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:
+    if session.get_bind().dialect.name == "postgresql":
+        _, found = rawexec.execute(session, _PG_HEADS, {"chains": chains}, returning=("chain", "seq", "hash"))
+    else:
+        found = list(session.connection().execute(_HEADS, {"chains": chains}))
+    return {r.chain: (r.seq, r.hash) for r in found}
 
 
 def append(
@@ -246,7 +256,7 @@ def append_many(session: Session, entries: Sequence[Entry], *, heads: Heads | No
     else:
         wanted = sorted(set(chains))
         lock_chains(session, wanted)
-        tips = {r.chain: (r.seq, r.hash) for r in session.connection().execute(_HEADS, {"chains": wanted})}
+        tips = _heads(session, wanted)
     if heads is None:
         _refuse_unkeyed(session, key)
     elif key is None and heads.newest_key_id is not None:

@@ -21,9 +21,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, text
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from workflow.kernel import rawexec
 
 
 def table_of(model: Any) -> Table:
@@ -41,7 +43,7 @@ def insert_many(
     *,
     conflict: Sequence[str] | None = None,
     returning: Sequence[str] = (),
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Insert ``rows`` (all with the same keys) into ``table``; with ``conflict``, rows that
     clash on those columns are skipped (``ON CONFLICT … DO NOTHING``). Returns the
     ``returning`` columns of the rows really inserted, in no particular order."""
@@ -49,17 +51,15 @@ def insert_many(
         return []
     if session.get_bind().dialect.name != "postgresql":
         stmt = _sqlite_insert(table, tuple(conflict) if conflict is not None else None, tuple(returning))
-        if returning:
+        if returning and len(rows) > 1:  # SQLAlchemy's insertmanyvalues hands back every row
             return list(session.connection().execute(stmt, list(rows)).all())
-        session.connection().execute(stmt, list(rows))
-        return []
+        # A command's rows (one outbox row, its few events): on the driver's cursor (rawexec).
+        return rawexec.execute(session, stmt, rows[0] if returning else rows, returning=returning)[1]
     statement = _pg_insert(
         table, tuple(rows[0]), tuple(conflict) if conflict is not None else None, tuple(returning)
     )
-    result = session.connection().execute(
-        statement, {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}
-    )
-    return list(result.all()) if returning else []
+    payload = {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}
+    return rawexec.execute(session, statement, payload, returning=returning)[1]
 
 
 @functools.lru_cache(maxsize=128)

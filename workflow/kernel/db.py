@@ -49,7 +49,9 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_begin(conn):
         # A reader's snapshot (Database.snapshot) takes no write lock: WAL keeps its view.
         deferred = conn.get_execution_options().get("santongbu_snapshot")
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        # On the driver's connection: through exec_driver_sql this took a third of an empty
+        # transaction's time, on every command (issue 20).
+        conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _now() -> float:

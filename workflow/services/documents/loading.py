@@ -47,7 +47,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from states.snapshot import ActorSnapshot
-from workflow.kernel import audit
+from workflow.kernel import audit, rawexec
 from workflow.kernel.audit_hashing import GENESIS, active_key
 from workflow.kernel.calendar.store import seed_version, version_read
 from workflow.kernel.models import (
@@ -335,8 +335,8 @@ def write_document(session: Session, doc: Document) -> None:
     values = {key: state.dict[key] for key in changed}
     values["version"] = seen + 1
     values["_id"], values["_seen"] = doc.id, seen
-    result = session.connection().execute(_update_of(tuple(sorted(changed))), values)
-    if result.rowcount != 1:
+    count, _ = rawexec.execute(session, _update_of(tuple(sorted(changed))), values)
+    if count != 1:
         raise StaleDataError(f"document {doc.id} changed since version {seen}")
     for key in changed:
         del state.committed_state[key]
