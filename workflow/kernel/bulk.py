@@ -49,6 +49,9 @@ def insert_many(
     ``returning`` columns of the rows really inserted, in no particular order."""
     if not rows:
         return []
+    missing = _constant_defaults(table, tuple(rows[0]))
+    if missing:  # what the execution context would add; json_to_recordset would leave NULL
+        rows = [{**missing, **row} for row in rows]
     if session.get_bind().dialect.name != "postgresql":
         stmt = _sqlite_insert(table, tuple(conflict) if conflict is not None else None, tuple(returning))
         if returning and len(rows) > 1:  # SQLAlchemy's insertmanyvalues hands back every row
@@ -60,6 +63,17 @@ def insert_many(
     )
     payload = {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}
     return rawexec.execute(session, statement, payload, returning=returning)[1]
+
+
+@functools.lru_cache(maxsize=128)
+def _constant_defaults(table: Table, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The model's constant defaults of the columns ``keys`` leaves out."""
+    found: dict[str, Any] = {}
+    for c in table.c:
+        default: Any = c.default
+        if c.key not in keys and default is not None and default.is_scalar:
+            found[c.key] = default.arg
+    return found
 
 
 @functools.lru_cache(maxsize=128)

@@ -46,15 +46,16 @@ def _compiled(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...])
     found = _CACHE.get(key)
     if found is None or found.statement is not statement:
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
-        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
-            raise ValueError("rawexec: a statement with Python-side defaults to evaluate")
+        constants = {k: v for k, v in compiled.params.items() if k not in keys}
+        # A column left out whose default is a constant gets it here, as the execution context
+        # would; a default that must be called (none in the command path) is refused.
+        for column in [*getattr(compiled, "insert_prefetch", ()), *getattr(compiled, "update_prefetch", ())]:
+            if column.default is None or not column.default.is_scalar:
+                raise ValueError(f"rawexec: {column} has a default to call; use Connection.execute")
+            constants[column.key] = column.default.arg
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         found = _CACHE[key] = _Compiled(
-            statement,
-            str(compiled),
-            order,
-            dict(compiled._bind_processors),
-            {k: v for k, v in compiled.params.items() if k not in keys},
+            statement, str(compiled), order, dict(compiled._bind_processors), constants
         )
     return found
 
