@@ -207,7 +207,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--json")
+    parser.add_argument(
+        "--quick", action="store_true", help="10,000 documents, 10 runs (python -m bench --quick)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.scale, args.runs = min(args.scale, 10_000), min(args.runs, 10)
     figures: list[Figure] = []
     for kind in ("sqlite", "postgresql"):
         if args.only and kind != args.only:
