@@ -26,6 +26,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from workflow.kernel.clock import to_utc
 from workflow.kernel.export import Column
 from workflow.kernel.models import AuditEvent, Document
 from workflow.services.reports.common import CHANNEL_LABELS, for_ids
@@ -54,14 +55,15 @@ def overridden_records(session: Session, doc_ids: Sequence[int], as_of: datetime
     """Per document of ``doc_ids`` that has any: which of its records (``publication``,
     ``portal``, ``news_media``, ``new_media``) were written under a clock override by
     ``as_of``, in :data:`RECORDS` order."""
-    stmt = select(AuditEvent.document_id, AuditEvent.action, AuditEvent.details).where(
-        AuditEvent.wall_at.is_not(None),
-        AuditEvent.outcome == "allowed",
-        AuditEvent.action.in_(RECORD_ACTIONS),
-        AuditEvent.at <= as_of,
-    )
+    # Only the partial index's own condition in SQL: with the action and instant there too, a
+    # planner without statistics may walk (action, at) over every publication instead.
+    stmt = select(
+        AuditEvent.document_id, AuditEvent.action, AuditEvent.outcome, AuditEvent.at, AuditEvent.details
+    ).where(AuditEvent.wall_at.is_not(None))
     found: dict[int, set[str]] = {}
     for e in for_ids(session, stmt, AuditEvent.document_id, doc_ids):
+        if e.outcome != "allowed" or e.action not in RECORD_ACTIONS or to_utc(e.at) > to_utc(as_of):
+            continue
         if e.action == "publish":
             what = PUBLICATION
         else:
