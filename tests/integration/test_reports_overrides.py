@@ -98,6 +98,14 @@ def test_an_override_counts_as_of_its_instant_like_everything_else(db, clock, se
     assert reports.on_time(SUPERVISOR, period="2024", now=before).meta["clock_overridden"] == 1
 
 
+def test_the_year_end_report_counts_them_per_unit(db, clock, settings, built) -> None:  # type: ignore[no-untyped-def]
+    table = Reports(db, clock, settings).year_end(SUPERVISOR, period="2024")
+    [spc] = [r for r in table.rows if r["unit"] == "spc"]
+    assert (spc["published"], spc["clock_overridden"]) == (3, 2)
+    assert table.totals is not None and table.totals["clock_overridden"] == 2
+    assert table.meta["clock_overridden"] == 2
+
+
 def test_the_overdue_and_late_reports_mark_their_rows(db, clock, settings, built) -> None:  # type: ignore[no-untyped-def]
     reports = Reports(db, clock, settings)
     overdue = reports.overdue(SUPERVISOR)
