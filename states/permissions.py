@@ -69,6 +69,27 @@ def may_administer(actor: ActorSnapshot) -> list[Reason]:
     return [Reason("not_admin", {"login": actor.login})]
 
 
+def may_list_units(actor: ActorSnapshot) -> list[Reason]:
+    """The list of units: anyone active (a clerk needs the unit codes)."""
+    return _inactive(actor)
+
+
+def may_list_users(actor: ActorSnapshot) -> list[Reason]:
+    """The list of users, with their addresses: as for trail-wide reads (:func:`may_audit`)."""
+    return may_audit(actor)
+
+
+def may_list_tokens(actor: ActorSnapshot, owner: str | None) -> list[Reason]:
+    """API tokens (id, prefix, expiry, last use; never a secret): an administrator lists every
+    one; anyone else only their own, asked for by name (``owner``), so that a clerk cannot
+    learn who holds which credential."""
+    if not actor.active:
+        return _inactive(actor)
+    if "admin" in actor.roles or actor.is_system or (owner is not None and owner == actor.login):
+        return []
+    return [Reason("not_own_tokens", {"login": actor.login})]
+
+
 def may_audit(actor: ActorSnapshot) -> list[Reason]:
     """Trail-wide queries and reports: supervisors, auditors, leaders and administrators."""
     if not actor.active:

@@ -89,6 +89,7 @@ MESSAGES: dict[str, str] = {
     "not_reader": _("{login} may not read this document"),
     "not_admin": _("{login} is not an administrator"),
     "not_auditor": _("{login} is neither a supervisor nor an auditor"),
+    "not_own_tokens": _("{login} may list only their own tokens"),
     "inactive_user": _("user {login} is deactivated"),
     "frozen": _("the document is {state}; its content can no longer be changed"),
     "audit_key_missing": _(

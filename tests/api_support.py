@@ -160,8 +160,8 @@ def api_env(db: Database, mail: Path) -> Iterator[ApiEnv]:
     for persona, login in PERSONAS.items():
         if login is not None:
             env_tokens[persona] = tokens.create("admin", login, f"test {persona}")[0]
-    revoked_id = tokens.list("liu.spc")[0]["id"]
-    assert tokens.list("liu.spc")[0]["name"] == "test revoked"
+    revoked_id = tokens.list("admin", "liu.spc")[0]["id"]
+    assert tokens.list("admin", "liu.spc")[0]["name"] == "test revoked"
     tokens.revoke("admin", revoked_id)
     with live_server(create_app(db, clock, settings)) as url:
         env = ApiEnv(

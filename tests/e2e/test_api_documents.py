@@ -313,6 +313,27 @@ def test_tokens_are_shown_once_never_stored_or_audited_and_revocation_is_immedia
     assert {"token_created", "token_revoked"} <= set(_actions(env))
 
 
+def test_a_clerk_lists_only_their_own_tokens_by_the_cli_s_rule(env: ApiEnv) -> None:
+    """``GET /tokens`` and ``santongbu token list`` ask the same service rule
+    (``states.permissions.may_list_tokens``): an administrator every token, anyone else only
+    their own, asked for by name; a refusal is audited as ``token_list``."""
+    with env.client("clerk") as clerk:
+        own = clerk.get("/tokens", params={"login": "liu.spc"})
+        assert own.status_code == 200 and {t["login"] for t in own.json()} == {"liu.spc"}
+        for params in ({}, {"login": "xu.kxc"}):
+            refused = clerk.get("/tokens", params=params)
+            assert refused.status_code == 403 and refused.json()["reasons"][0]["code"] == "not_own_tokens"
+        users = clerk.get("/users")
+        assert users.status_code == 403 and users.json()["reasons"][0]["code"] == "not_auditor"
+    with env.db.transaction() as session:
+        refused = session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.actor == "liu.spc", AuditEvent.outcome == "refused")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert refused[-3:] == ["token_list", "token_list", "user_list"]
+
+
 def _actions(env: ApiEnv) -> list[str]:
     with env.db.transaction() as session:
         return list(session.scalars(select(AuditEvent.action)))

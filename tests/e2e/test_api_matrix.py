@@ -397,6 +397,7 @@ def test_role_matrix(env: ApiEnv, spec: Route, persona: str) -> None:
             "not_reader",
             "not_admin",
             "not_auditor",
+            "not_own_tokens",
         }
         assert problem["detail"]
         assert env.audit_count(actor=login, outcome="refused") == refused_before + 1, "refusal not audited"

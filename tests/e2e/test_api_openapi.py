@@ -91,7 +91,7 @@ def test_token_create_list_revoke_on_the_command_line(cli) -> None:  # type: ign
     with cli.db.transaction() as session:
         row = session.query(ApiToken).one()
         assert row.token_hash == digest(secret) and secret not in (row.token_hash, row.prefix, row.name)
-    code, out, _ = cli("token", "list")
+    code, out, _ = cli("token", "list", "--as", "admin")
     assert code == 0 and "liu.spc" in out and "portal sync" in out and "active" in out
     assert secret not in out and secret[:12] in out  # the prefix, never the secret
 
@@ -102,10 +102,10 @@ def test_token_create_list_revoke_on_the_command_line(cli) -> None:  # type: ign
     code, _, err = cli("token", "revoke", "99", "--as", "admin", lang="zh")
     assert code == 2 and "没有编号为 99 的令牌" in err
 
-    token_id = json.loads(cli("token", "list", "--json")[1])[0]["id"]
+    token_id = json.loads(cli("token", "list", "--as", "admin", "--json")[1])[0]["id"]
     code, out, _ = cli("token", "revoke", str(token_id), "--as", "admin")
     assert code == 0 and "revoked" in out
-    listed = json.loads(cli("token", "list", "--json")[1])
+    listed = json.loads(cli("token", "list", "--as", "admin", "--json")[1])
     assert listed[0]["active"] is False and listed[0]["revoked_by"] == "admin"
 
 

@@ -238,7 +238,7 @@ def test_v3_5_deactivation_revokes_tokens_for_good(db: Database, tmp_path: Path)
         assert me() == 401
         Directory(db, clock).update_user("admin", CLERK, {"active": True})
         assert me() == 401
-    [listed] = tokens.list(CLERK)
+    [listed] = tokens.list("admin", CLERK)
     assert listed["revoked_by"] == "admin" and not listed["active"]
     with db.transaction() as s:
         changed = [
@@ -296,14 +296,16 @@ def test_v3_5_tokens_expire_and_record_their_last_use(
         clock.advance(timedelta(days=89, hours=23))
         assert me() == 200
         listing = runner.invoke(
-            cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list"]
+            cli_app,
+            ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--as", "admin"],
         )
         row = listing.output.splitlines()[-1]  # expires 2024-05-05, last used at 09:00 Beijing time
         assert "有效期" in listing.output and "有效   2024-05-05   2024-05-05 09:00+0800" in row
         clock.advance(timedelta(hours=1))
         assert me() == 401
     listing = runner.invoke(
-        cli_app, ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--json"]
+        cli_app,
+        ["--db", sqlite_db.url, "--now", clock.now().isoformat(), "token", "list", "--as", "admin", "--json"],
     )
     [view] = json.loads(listing.output)
     assert (

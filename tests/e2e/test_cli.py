@@ -146,7 +146,7 @@ def test_user_mistakes_give_one_line_and_change_nothing(cli) -> None:  # type: i
     )
     assert code == 2 and "email" in out
     assert json.loads(ok(cli("doc", "list", "--as", "lin.zfc", "--json"))) == []
-    users = json.loads(ok(cli("user", "list", "--json")))
+    users = json.loads(ok(cli("user", "list", "--as", "admin", "--json")))
     assert "bad" not in {u["login"] for u in users}
 
 
@@ -159,7 +159,8 @@ def test_an_import_is_all_or_nothing(cli, tmp_path: Path) -> None:  # type: igno
     )
     code, out = cli("unit", "import", str(bad), lang="en")
     assert code == 2 and "no unit missing" in out
-    assert json.loads(ok(cli("unit", "list", "--json"))) == []
+    code, out = cli("unit", "list", "--as", "root", lang="en")  # nobody was imported, not even root
+    assert code == 2 and out.strip() == "no user root"
 
 
 def test_diagram_names_every_state_and_trigger(cli) -> None:  # type: ignore[no-untyped-def]

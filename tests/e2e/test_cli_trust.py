@@ -78,9 +78,10 @@ def signed_document(cli) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_now_is_refused_unless_the_installation_allows_clock_overrides(cli) -> None:  # type: ignore[no-untyped-def]
-    out = refused(cli("unit", "list", env={"SANTONGBU_ALLOW_CLOCK_OVERRIDE": "false"}))
+    ok(cli("unit", "import", str(SAMPLE)))
+    out = refused(cli("unit", "list", "--as", "admin", env={"SANTONGBU_ALLOW_CLOCK_OVERRIDE": "false"}))
     assert "--now is refused" in out and "SANTONGBU_ALLOW_CLOCK_OVERRIDE" in out
-    ok(cli("unit", "list", now=None, env={"SANTONGBU_ALLOW_CLOCK_OVERRIDE": "false"}))
+    ok(cli("unit", "list", "--as", "admin", now=None, env={"SANTONGBU_ALLOW_CLOCK_OVERRIDE": "false"}))
 
 
 def test_a_clerk_cannot_name_himself_the_only_signer(cli) -> None:  # type: ignore[no-untyped-def]

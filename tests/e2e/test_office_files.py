@@ -51,8 +51,8 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _directory(run) -> tuple[dict[str, str], dict[str, str]]:
-    units = {u["code"]: u["name"] for u in json.loads(run("unit", "list", "--json").output)}
-    users = {u["login"]: u["name"] for u in json.loads(run("user", "list", "--json").output)}
+    units = {u["code"]: u["name"] for u in json.loads(run("unit", "list", "--as", "admin", "--json").output)}
+    users = {u["login"]: u["name"] for u in json.loads(run("user", "list", "--as", "admin", "--json").output)}
     return units, users
 
 

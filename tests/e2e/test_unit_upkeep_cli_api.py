@@ -70,7 +70,7 @@ def test_unit_set_from_the_command_line(db, tmp_path, monkeypatch) -> None:  # t
         "key": "…ey-1",  # the last characters only
     }
     assert "cli-key-1" not in out
-    listed = run(db, "unit", "list")[1]
+    listed = run(db, "unit", "list", "--as", "admin")[1]
     assert "spc" in listed and "wecom=overdue,escalated(密钥 …ey-1)" in listed and "cli-key-1" not in listed
 
     # Both DingTalk credentials from stdin, one line each (webhook, then secret), as the README shows.

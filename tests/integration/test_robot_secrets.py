@@ -90,7 +90,7 @@ def test_stored_encrypted_delivered_signed_and_never_shown(  # type: ignore[no-u
     assert all(b'"errcode": 0' in c.answered[1] for c in server.calls)
 
     monkeypatch.setenv("SANTONGBU_SECRETS_KEY_FILE", str(settings.secrets_key_file))
-    listed = CliRunner().invoke(cli, ["--lang", "en", "--db", db.url, "unit", "list"])
+    listed = CliRunner().invoke(cli, ["--lang", "en", "--db", db.url, "unit", "list", "--as", "admin"])
     assert listed.exit_code == 0 and "wecom=all (key …55d2)" in listed.stdout
     shown = listed.output + caplog.text + everything(db) + str(doc)
     assert not [p for p in PLAIN if p in shown]

@@ -171,7 +171,8 @@ def test_bad_changes_are_refused_whole(db, clock, directory, changes, field):  #
         directory.update_unit("admin", "spc", {"name": "新名字", **changes} if changes else {})
     assert err.value.reasons[0].params["field"] == field
     assert (
-        directory.list_units()[[u["code"] for u in directory.list_units()].index("spc")]["name"] == "审批处"
+        directory.list_units("admin")[[u["code"] for u in directory.list_units("admin")].index("spc")]["name"]
+        == "审批处"
     )
 
 

@@ -19,7 +19,17 @@ from states.guards import (
     reason_given,
 )
 from states.lifecycle import _MACHINE, State, Trigger
-from states.permissions import may_administer, may_audit, may_edit, may_fire, may_read, may_sign
+from states.permissions import (
+    may_administer,
+    may_audit,
+    may_edit,
+    may_fire,
+    may_list_tokens,
+    may_list_units,
+    may_list_users,
+    may_read,
+    may_sign,
+)
 from states.reasons import Reason, render
 from states.snapshot import ActorSnapshot, DocumentSnapshot, MaterialSnapshot, PostingSnapshot, SignerSnapshot
 
@@ -222,6 +232,20 @@ def test_permissions() -> None:
     assert codes(may_read(OUTSIDER, COMPLETE)) == ["not_reader"]
     assert may_administer(ADMIN) == [] and codes(may_administer(SUPERVISOR)) == ["not_admin"]
     assert may_audit(SUPERVISOR) == [] and codes(may_audit(CLERK)) == ["not_auditor"]
+
+
+def test_who_may_list_tokens_users_and_units() -> None:
+    """The lists the CLI and the API share (token list, user list, unit list)."""
+    assert may_list_tokens(ADMIN, None) == [] and may_list_tokens(ADMIN, "liu") == []
+    assert may_list_tokens(CLERK, "liu") == []  # their own
+    assert codes(may_list_tokens(CLERK, None)) == ["not_own_tokens"]  # everyone's
+    assert codes(may_list_tokens(CLERK, "lin")) == ["not_own_tokens"]  # another's
+    assert codes(may_list_tokens(SUPERVISOR, None)) == ["not_own_tokens"]
+    assert may_list_users(SUPERVISOR) == [] and codes(may_list_users(CLERK)) == ["not_auditor"]
+    assert may_list_units(CLERK) == []
+    inactive = dataclasses.replace(CLERK, active=False)
+    for refused in (may_list_units(inactive), may_list_tokens(inactive, "liu")):
+        assert codes(refused) == ["inactive_user"]
 
 
 def test_every_state_is_declared() -> None:

@@ -205,6 +205,7 @@ META_LABELS = {
     "after_id": _("after event"),
     "limit": _("limit"),
     "next_after_id": _("next page after event"),
+    "clock_overridden": _("documents recorded under a clock override"),
 }
 """What a text table's line above the headers calls each thing asked (the JSON keeps the keys)."""
 

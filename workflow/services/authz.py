@@ -69,3 +69,14 @@ def require(session: Session, login: str, rule: Rule) -> tuple[User, ActorSnapsh
     if denied:
         raise Denied(snap, Forbidden(denied))
     return user, snap
+
+
+def check(session: Session, who: Who, rule: Rule) -> ActorSnapshot:
+    """Like :func:`require` for a read that needs no :class:`User` row: the snapshot of ``who``
+    (a login looked up, or a :class:`Principal` as given) if ``rule`` lets them; else
+    :class:`Denied` (to be audited). An unknown login is :class:`NotFound`."""
+    snap = who.actor if isinstance(who, Principal) else actor(session, who)[1]
+    denied = rule(snap)
+    if denied:
+        raise Denied(snap, Forbidden(denied))
+    return snap

@@ -334,16 +334,45 @@ class Directory:
             self._refuse(denied, "directory_import", {"file": path.name})
             raise denied.error from None
 
-    def list_units(self) -> list[dict[str, Any]]:
-        with self.db.transaction() as session:
-            return [unit_view(u, self.secrets) for u in session.scalars(select(Unit).order_by(Unit.code))]
+    def list_units(self, who: authz.Who) -> list[dict[str, Any]]:
+        """Every unit, by code: for anyone active (``may_list_units``); a refusal is audited as
+        ``unit_list``."""
+        try:
+            with self.db.transaction() as session:
+                authz.check(session, who, permissions.may_list_units)
+                return [unit_view(u, self.secrets) for u in session.scalars(select(Unit).order_by(Unit.code))]
+        except Denied as denied:
+            self._refuse(denied, "unit_list", {})
+            raise denied.error from None
 
-    def list_users(self, unit: str | None = None) -> list[dict[str, Any]]:
-        with self.db.transaction() as session:
-            stmt = select(User, Unit.code).join(Unit).order_by(User.login)
-            if unit:
-                stmt = stmt.where(Unit.code == unit)
-            return [user_view(u, code) for u, code in session.execute(stmt)]
+    def list_users(self, who: authz.Who, unit: str | None = None) -> list[dict[str, Any]]:
+        """Every user, or one unit's, with their addresses: administrators, supervisors,
+        auditors and leaders (``may_list_users``); a refusal is audited as ``user_list``."""
+        try:
+            with self.db.transaction() as session:
+                authz.check(session, who, permissions.may_list_users)
+                return self._users(session, unit)
+        except Denied as denied:
+            self._refuse(denied, "user_list", {"unit": unit} if unit else {})
+            raise denied.error from None
+
+    def people(self, who: authz.Who) -> list[dict[str, Any]]:
+        """The active users without their addresses, for anyone active to name an interpreter
+        or signers (the document page); a refusal is audited as ``people_list``."""
+        try:
+            with self.db.transaction() as session:
+                authz.check(session, who, permissions.may_list_units)
+                return [{**u, "email": None} for u in self._users(session, None) if u["active"]]
+        except Denied as denied:
+            self._refuse(denied, "people_list", {})
+            raise denied.error from None
+
+    @staticmethod
+    def _users(session: Session, unit: str | None) -> list[dict[str, Any]]:
+        stmt = select(User, Unit.code).join(Unit).order_by(User.login)
+        if unit:
+            stmt = stmt.where(Unit.code == unit)
+        return [user_view(u, code) for u, code in session.execute(stmt)]
 
 
 def unit_view(unit: Unit, secrets: SecretBox | None = None) -> dict[str, Any]:

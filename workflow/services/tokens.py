@@ -229,14 +229,23 @@ class Tokens:
             self._refuse(denied, "token_revoked", {"token_id": token_id})
             raise denied.error from None
 
-    def list(self, login: str | None = None) -> list[dict[str, Any]]:
-        """Every token (or one user's), newest first; no secrets."""
-        with self.db.transaction() as session:
-            stmt = select(ApiToken, User.login).join(User, User.id == ApiToken.user_id)
-            if login:
-                stmt = stmt.where(User.login == login)
-            now = self.clock.now()
-            return [token_view(t, who, now) for t, who in session.execute(stmt.order_by(ApiToken.id.desc()))]
+    def list(self, who: authz.Who, login: str | None = None) -> list[dict[str, Any]]:
+        """Every token (or one user's), newest first; no secrets. An administrator lists any;
+        anyone else only their own (``may_list_tokens``); a refusal is audited as ``token_list``."""
+        try:
+            with self.db.transaction() as session:
+                authz.check(session, who, lambda actor: permissions.may_list_tokens(actor, login))
+                stmt = select(ApiToken, User.login).join(User, User.id == ApiToken.user_id)
+                if login:
+                    stmt = stmt.where(User.login == login)
+                now = self.clock.now()
+                return [
+                    token_view(t, owner, now)
+                    for t, owner in session.execute(stmt.order_by(ApiToken.id.desc()))
+                ]
+        except Denied as denied:
+            self._refuse(denied, "token_list", {"login": login} if login else {})
+            raise denied.error from None
 
     # ------------------------------------------------------------------ authentication
     def authenticate(self, secret: str) -> Caller | None:

@@ -2,8 +2,8 @@
 
 Every route but ``/health`` depends on :func:`caller`. Most routes leave the rules to the
 service they call (documents, directory changes, tokens, calendar loads, the outbox, reports),
-which applies and audits them in the same way for the CLI and the API; the few reads no
-service guards (the token list, the user list) add :func:`require_admin` or
+which applies and audits them in the same way for the CLI and the API (the token, user and
+unit lists too); a route that no service guards adds :func:`require_admin` or
 :func:`require_auditor`.
 """
 

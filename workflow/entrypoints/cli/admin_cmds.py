@@ -25,6 +25,7 @@ AS = typer.Option(
     envvar="SANTONGBU_USER",
     help="Acting administrator's login (not needed for the very first user).",
 )
+READER = typer.Option(..., "--as", envvar="SANTONGBU_USER", help="Your login (the acting user).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
@@ -158,9 +159,9 @@ def unit_seal_secrets(as_: str | None = AS) -> None:
 
 @unit_app.command("list")
 @common.command
-def unit_list(json_: bool = JSON) -> None:
-    """List units."""
-    units = _directory().list_units()
+def unit_list(as_: str = READER, json_: bool = JSON) -> None:
+    """List units (anyone active)."""
+    units = _directory().list_units(as_)
     if json_:
         return common.emit_json(units)
     common.table(
@@ -239,9 +240,9 @@ def user_history(
 
 @user_app.command("list")
 @common.command
-def user_list(unit: str | None = typer.Option(None, "--unit"), json_: bool = JSON) -> None:
-    """List users."""
-    users = _directory().list_users(unit)
+def user_list(unit: str | None = typer.Option(None, "--unit"), as_: str = READER, json_: bool = JSON) -> None:
+    """List users (administrators, supervisors, auditors, leaders)."""
+    users = _directory().list_users(as_, unit)
     if json_:
         return common.emit_json(users)
     common.table(

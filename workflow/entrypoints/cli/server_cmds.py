@@ -188,10 +188,15 @@ def _local_day(instant: Any, zone: str) -> str:
 @token_app.command("list")
 @api_errors
 def token_list(
-    login: str | None = typer.Option(None, "--login", help="Only this user's tokens."), json_: bool = JSON
+    login: str | None = typer.Option(None, "--login", help="Only this user's tokens."),
+    as_: str = typer.Option(
+        ..., "--as", envvar="SANTONGBU_USER", help="Your login: an administrator, or --login yourself."
+    ),
+    json_: bool = JSON,
 ) -> None:
-    """List tokens (id, owner, prefix, state, expiry, last use, name); never the secrets."""
-    tokens = _tokens().list(login)
+    """List tokens (id, owner, prefix, state, expiry, last use, name); never the secrets.
+    Administrators list every token; anyone else only their own (--login LOGIN)."""
+    tokens = _tokens().list(as_, login)
     if json_:
         return common.emit_json(tokens)
     zone = common.context().settings.timezone

@@ -106,7 +106,7 @@ def document_page(
     view = web.workflow.read_document(login, doc_id).as_dict()
     member = user.unit == view["unit"]
     mine = next((s for s in view["signers"] if s["login"] == login), None)
-    people = [u for u in web.services.directory.list_users() if u["active"]]
+    people = web.services.directory.people(login)
     levels, names = web.dashboard.levels_and_unit_names([doc_id])
     level, unit_name = levels.get(doc_id), names.get(view["unit"], view["unit"])
     steps = {s["trigger"]: s for s in view["next_steps"]}

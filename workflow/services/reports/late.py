@@ -1,4 +1,5 @@
-"""The late report: interpretations posted after their deadline, by the day they went out."""
+"""The late report: interpretations posted after their deadline, by the day they went out, and
+which of their records were written under a clock override (:mod:`.overrides`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from workflow.services.reports.common import (
     ReportBase,
     within,
 )
+from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
 
@@ -60,6 +62,7 @@ class LateReport(ReportBase):
                 .order_by(Document.posted_at, Document.id)
             ).all()
             firsts, outlets = self._postings(session, [d.id for d in docs])
+            by_hand = overridden_records(session, [d.id for d in docs], scope.now)
             days = Days(calendar_for(session, self.settings), tz)
             rows = []
             for d in docs:
@@ -78,6 +81,7 @@ class LateReport(ReportBase):
                         "working_days_late": days.overdue(d.due_at, d.posted_at),
                         "working_days_taken": days.taken(d.published_at, d.posted_at),
                         "outlets": outlets.get(d.id, []),
+                        "clock_override": by_hand.get(d.id, []),
                     }
                 )
         columns = (
@@ -91,6 +95,7 @@ class LateReport(ReportBase):
             Column("working_days_late", "逾期工作日", "working days late", "int"),
             Column("working_days_taken", "用时工作日", "working days taken", "int"),
             Column("outlets", "发布媒体", "outlets", "list"),
+            OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
         )
         return Table(
             "late",
@@ -98,6 +103,6 @@ class LateReport(ReportBase):
             "Interpretations posted late",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows)),
+            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
             tz=tz,
         )

@@ -30,6 +30,7 @@ from workflow.services.reports.common import (
     second,
     within,
 )
+from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
 
@@ -129,6 +130,7 @@ class LedgerReport(ReportBase):
             facts = document_claims(session, candidates, self.settings.claim_grace, as_of=scope.now)
             days = Days(calendar_for(session, self.settings), tz)
             evidence = summary_codes(session, ids, scope.now)
+            by_hand = overridden_records(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -182,6 +184,7 @@ class LedgerReport(ReportBase):
                         "confirmed_by": found.get("confirmed_by", []),
                         "corrections": len(fixes),
                         "corrected_by": list(dict.fromkeys(f["by"] for f in fixes if f["by"])),
+                        "clock_override": by_hand.get(d.id, []),
                         "evidence": evidence.get(d.id, []),
                     }
                 )
@@ -210,6 +213,7 @@ class LedgerReport(ReportBase):
             Column("confirmed_by", "补录时间确认人", "claims confirmed by", "list"),
             Column("corrections", "更正次数", "corrections", "int"),
             Column("corrected_by", "更正人", "corrected by", "list"),
+            OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
             # Evidence of the pages (docs/evidence.md), last.
             EVIDENCE_COLUMN,
         )
@@ -219,6 +223,6 @@ class LedgerReport(ReportBase):
             "Ledger of published documents and their interpretation",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows)),
+            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
             tz=tz,
         )

@@ -1,13 +1,14 @@
 """The on-time report: per unit (and month or quarter), on time, late, overdue, open and the rate,
 and how many of those documents rest on a claim awaiting a supervisor's confirmation, had a
-claim confirmed, or were corrected (workflow/services/claims.py)."""
+claim confirmed, or were corrected (workflow/services/claims.py), and how many have a record
+written under a clock override (:mod:`.overrides`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, func, literal, select
 
 from states.i18n import _
 from workflow.kernel.export import Column, Table
@@ -24,10 +25,11 @@ from workflow.services.reports.common import (
     rate,
     within,
 )
+from workflow.services.reports.overrides import OVERRIDE_COUNT, OVERRIDE_COUNT_COLUMN, overridden
 from workflow.services.reports.periods import Grain, Period
 
 # Documents (of those published) whose record a supervisor should look at.
-TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected")
+TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected", OVERRIDE_COUNT)
 
 
 class OnTimeReport(ReportBase):
@@ -92,7 +94,20 @@ class OnTimeReport(ReportBase):
             facts = document_claims(
                 session, [f.id for f in flagged], self.settings.claim_grace, as_of=scope.now
             )
+            by_hand = session.execute(
+                select(Document.unit_id, bucket.label("part"), func.count().label("n"))
+                .where(
+                    Document.state.in_((PUBLISHED, POSTED)),
+                    within(Document.published_at, scope.period),
+                    Document.published_at <= scope.now,
+                    *scope.unit_filter(),
+                    overridden(scope.now),
+                )
+                .group_by(Document.unit_id, bucket)
+            ).all()
         trust: dict[tuple[int, int], dict[str, int]] = {}
+        for h in by_hand:
+            trust.setdefault((h.unit_id, h.part), dict.fromkeys(TRUST_KEYS, 0))[OVERRIDE_COUNT] = int(h.n)
         for f in flagged:
             fact = facts.get(f.id)
             if fact is None:
@@ -144,6 +159,7 @@ class OnTimeReport(ReportBase):
             Column("claims_waiting", "含待确认补录时间", "with a claim awaiting confirmation", "int"),
             Column("claims_confirmed", "补录时间已确认", "with a claim confirmed", "int"),
             Column("corrected", "公开后更正", "corrected after publication", "int"),
+            OVERRIDE_COUNT_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
         )
         return Table(
             "on-time",
@@ -151,7 +167,7 @@ class OnTimeReport(ReportBase):
             "On-time rate of interpretations",
             columns,
             rows,
-            self._meta(scope, login, by=by),
+            self._meta(scope, login, by=by, **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT]}),
             totals=total_row,
             tz=tz,
         )

@@ -26,6 +26,7 @@ from workflow.services.reports.common import (
     second,
     within,
 )
+from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
 
@@ -99,6 +100,7 @@ class OverdueReport(ReportBase):
                 level[e.document_id] = (e.level, e.fired_at)
             days = Days(calendar_for(session, self.settings), tz)
             evidence = summary_codes(session, ids, scope.now)
+            by_hand = overridden_records(session, ids, scope.now)
             rows = []
             for d in docs:
                 lvl = level.get(d.id)
@@ -117,6 +119,7 @@ class OverdueReport(ReportBase):
                         "escalated_at": lvl[1] if lvl else None,
                         "posted_channels": [c for c in CHANNELS if c in posted[d.id]],
                         "missing": [c for c in REQUIRED_CHANNELS if c not in posted[d.id]],
+                        "clock_override": by_hand.get(d.id, []),
                         "evidence": evidence.get(d.id, []),
                     }
                 )
@@ -132,6 +135,7 @@ class OverdueReport(ReportBase):
             Column("escalated_at", "督办时间", "escalated at", "instant"),
             Column("posted_channels", "已发布渠道", "posted on", "list", CHANNEL_LABELS),
             Column("missing", "未发布渠道", "still missing", "list", CHANNEL_LABELS),
+            OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
             EVIDENCE_COLUMN,
         )
         return Table(
@@ -140,6 +144,6 @@ class OverdueReport(ReportBase):
             "Overdue interpretations",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows)),
+            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
             tz=tz,
         )

@@ -27,6 +27,7 @@ from workflow.services.reports.common import (
     rate,
     within,
 )
+from workflow.services.reports.overrides import OVERRIDE_COUNT, OVERRIDE_COUNT_COLUMN, overridden_records
 from workflow.services.reports.periods import Period
 
 
@@ -149,6 +150,9 @@ class YearEndReport(ReportBase):
                     outlets[unit_of[pst.document_id]].add(pst.outlet)
             for (unit_id, channel), docs_on in channels.items():
                 data[unit_id][f"channel_{channel}"] = len(docs_on)
+            for doc_id in overridden_records(session, ids, scope.now):  # reports/overrides.py
+                counts = data[unit_of[doc_id]]
+                counts[OVERRIDE_COUNT] = counts.get(OVERRIDE_COUNT, 0) + 1
 
             trail = [within(AuditEvent.at, p), AuditEvent.at <= scope.now]
             for r in session.execute(
@@ -188,6 +192,7 @@ class YearEndReport(ReportBase):
             "rejections",
             "voided",
             "refusals",
+            OVERRIDE_COUNT,
             *(f"form_{f}" for f in MATERIAL_FORMS),
             *(f"channel_{c}" for c in CHANNELS),
         )
@@ -242,6 +247,7 @@ class YearEndReport(ReportBase):
             Column("rejections", "审签退回", "rejections by signers", "int"),
             Column("voided", "签字作废", "signatures voided", "int"),
             Column("refusals", "操作被拒", "refused actions", "int"),
+            OVERRIDE_COUNT_COLUMN,  # published documents with a record made "as of" a chosen instant
         )
         return Table(
             "year-end",
@@ -249,7 +255,7 @@ class YearEndReport(ReportBase):
             f"The three synchronisations in {p.label}",
             columns,
             rows,
-            self._meta(scope, login),
+            self._meta(scope, login, **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT]}),
             totals=totals,
             tz=tz,
         )

@@ -2,20 +2,20 @@
 
 Anyone signed in may see who they are and the list of units (a clerk needs unit codes);
 the list of users, with their addresses, is for administrators, supervisors and auditors;
-changes are for administrators only (the directory service checks and audits that itself).
+changes are for administrators only. The directory service checks and audits all of these
+itself, with the same rules for the CLI (``unit list``, ``user list``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_auditor
+from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import CODE_PATTERN, Code, Me, UnitIn, UserIn, UserOut, UserPatch
 from workflow.entrypoints.api.schemas_units import MembershipOut, UnitOut, UnitPatch
-from workflow.services.tokens import Caller
 
 router = APIRouter(tags=["directory"])
 
@@ -38,7 +38,7 @@ def me(who: CallerDep) -> dict[str, Any]:
 @router.get("/units", response_model=list[UnitOut], responses=responses(401, 403, 503))
 def list_units(who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
     """Every unit: drafting units, supervising units, leadership."""
-    return svc.directory.list_units()
+    return svc.directory.list_units(who.principal)
 
 
 @router.post(
@@ -63,12 +63,12 @@ def change_unit(code: UnitCode, body: UnitPatch, who: CallerDep, svc: ServicesDe
 
 @router.get("/users", response_model=list[UserOut], responses=responses(401, 403, 422, 503))
 def list_users(
-    who: Annotated[Caller, Depends(require_auditor())],
+    who: CallerDep,
     svc: ServicesDep,
     unit: Annotated[Code | None, Query(description="Only this unit's users.")] = None,
 ) -> list[dict[str, Any]]:
     """Every user, or one unit's (administrators, supervisors, auditors, leaders)."""
-    return svc.directory.list_users(unit)
+    return svc.directory.list_users(who.principal, unit)
 
 
 @router.post(

@@ -1,28 +1,29 @@
-"""API tokens, for administrators: list, create (the secret is in this one answer), revoke."""
+"""API tokens: list (administrators every token, anyone else their own), create (the secret is in
+this one answer) and revoke (administrators); the token service applies and audits the rules."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from workflow.entrypoints.api.deps import CallerDep, ServicesDep, require_admin
+from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import responses
 from workflow.entrypoints.api.schemas import MAX_ID, Code, TokenCreated, TokenIn, TokenOut
-from workflow.services.tokens import Caller
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 @router.get("", response_model=list[TokenOut], responses=responses(401, 403, 422, 503))
 def list_tokens(
-    who: Annotated[Caller, Depends(require_admin("token_list"))],
+    who: CallerDep,
     svc: ServicesDep,
     login: Annotated[Code | None, Query(description="Only this user's tokens.")] = None,
 ) -> list[dict[str, Any]]:
-    """Every token, newest first: id, owner, name, prefix, revoked, expiry, last use. Never the secret."""
-    return svc.tokens.list(login)
+    """Every token, newest first: id, owner, name, prefix, revoked, expiry, last use. Never the secret.
+    Administrators list every token; anyone else only their own (`?login=` their login)."""
+    return svc.tokens.list(who.principal, login)
 
 
 @router.post(

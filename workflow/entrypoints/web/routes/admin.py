@@ -23,7 +23,7 @@ SECRET = ("wecom_webhook", "dingtalk_webhook", "dingtalk_secret")
 
 
 def _page(page: Page, status: int = 200, **context: Any) -> Response:
-    units = page.web.services.directory.list_units()
+    units = page.web.services.directory.list_units(page.login)
     return render(page, "units.html", status, units=units, here=f"{PREFIX}/units", **context)
 
 
