@@ -3,20 +3,17 @@
 Every route but ``/health`` depends on :func:`caller`. Most routes leave the rules to the
 service they call (documents, directory changes, tokens, calendar loads, the outbox, reports),
 which applies and audits them in the same way for the CLI and the API (the token, user and
-unit lists too); a route that no service guards adds :func:`require_admin` or
-:func:`require_auditor`.
+unit lists too): no route checks a role itself.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from states import permissions
 from states.reasons import Reason
 from states.snapshot import ActorSnapshot
 from workflow.bootstrap import Services
@@ -71,27 +68,6 @@ def caller(
 
 CallerDep = Annotated[Caller, Depends(caller)]
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-def _require(rule: Callable[[ActorSnapshot], list[Reason]], action: str | None) -> Callable[..., Caller]:
-    def check(request: Request, who: CallerDep, svc: ServicesDep) -> Caller:
-        denied = rule(who.actor)
-        if denied:
-            route = request.scope.get("route")
-            raise refuse(svc, who.actor, action or str(getattr(route, "name", "api")), denied)
-        return who
-
-    return check
-
-
-def require_admin(action: str | None = None) -> Callable[..., Caller]:
-    """Units, users, calendars, tokens, the outbox (``may_administer``); refusals audited."""
-    return _require(permissions.may_administer, action)
-
-
-def require_auditor(action: str | None = None) -> Callable[..., Caller]:
-    """Trail-wide reads and reports (``may_audit``); refusals audited."""
-    return _require(permissions.may_audit, action)
 
 
 _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
