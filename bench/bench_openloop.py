@@ -66,7 +66,7 @@ def prepare(app: Any, count: int) -> tuple[list[int], str, str]:
     source = to_plan(wf)
     wf.edit_document(CLERK, source, {"plan": "解读方案", "interpreter": CLERK})
     wf.add_material(CLERK, source, form="text", title="文字解读", body="一、制定背景")
-    wf.set_signers(CLERK, source, [SIGNER])
+    wf.set_signers(CLERK, source, [SIGNER, "director"])  # the unit head and a bureau leader (a rule)
     cols = ", ".join(c for c in _columns(app.db, "documents") if c != "id")
     ids = [source]
     with app.db.engine.begin() as conn:
@@ -113,6 +113,7 @@ class ClientResult:
     cpu: float = 0.0
     last_answer: float = 0.0
     docs: list[tuple[int, int]] = field(default_factory=list)  # (document, next trigger: 0 / 1)
+    first_error: str = ""  # the first answer that was not a 200: status and the start of its body
 
 
 def client_process(
@@ -170,6 +171,8 @@ async def _offer(
                     f"/documents/{doc}/triggers/{trigger}", headers={"Authorization": auth}, json=body
                 )
                 status = str(r.status_code)
+                if r.status_code != 200 and not result.first_error:
+                    result.first_error = f"{status} {r.text[:300]}"
                 if r.status_code == 200:
                     latency = time.monotonic() - scheduled
                     nxt = 1 - step
@@ -178,6 +181,8 @@ async def _offer(
                 status = "timeout"
             except Exception as exc:  # a refused connection, a reset: counted, not raised
                 status = type(exc).__name__
+                if not result.first_error:
+                    result.first_error = f"{status}: {exc}"
             result.shots.append(Shot(scheduled, lag, latency, status))
             if status == "200" or status.startswith("4"):
                 ready.append((doc, nxt))  # the state is known: reusable
@@ -276,6 +281,7 @@ class RateResult:
     client_cpu: float
     wall: float
     server_split: list[float] = field(default_factory=list)  # each server process's share of its CPU
+    first_error: str = ""
 
     @property
     def error_count(self) -> int:
@@ -352,6 +358,7 @@ def offer_rate(
             client_cpu=sum(r.cpu for r in results),
             wall=wall,
             server_split=split,
+            first_error=next((r.first_error for r in results if r.first_error), ""),
         ),
         [r.docs for r in results],
     )
@@ -424,9 +431,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             # Warm-up, not counted: connections, imports, caches in every server process.
-            _, parts = offer_rate(
+            warm, parts = offer_rate(
                 pool, base, parts, clerk, signer, 50, 2, args.connections, args.backlog, None
             )
+            answered_or_fail(warm, "the warm-up")
             results: list[RateResult] = []
             for rate in rates:
                 res, parts = offer_rate(
@@ -441,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.backlog,
                     Meter(pid, url),
                 )
+                answered_or_fail(res, f"{rate:.0f}/s")
                 results.append(res)
                 errors = ", ".join(f"{n} {k_}" for k_, n in sorted(res.errors.items())) or "none"
                 print(
@@ -460,6 +469,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finish(figures, args.json)
     return 0
+
+
+def answered_or_fail(res: RateResult, what: str) -> None:
+    """No figures from a rate nobody answered: percentiles of nothing are NaN, and a table of
+    NaN reads like a slow server when the set-up (or the server) is broken. Exit non-zero with
+    one line that shows the first refusal instead."""
+    if res.ok == 0:
+        errors = ", ".join(f"{n} {k}" for k, n in sorted(res.errors.items())) or "none"
+        raise SystemExit(
+            f"openloop: {what}: 0 of {res.offered} triggers answered 200 ({errors}); "
+            f"first answer: {res.first_error or 'none'} — no figures"
+        )
 
 
 def rate_figures(results: list[RateResult], workers: int) -> list[Figure]:
