@@ -254,10 +254,19 @@ class Meter:
                 pass
         return out
 
+    @staticmethod
+    def _machine() -> float:
+        """CPU seconds the whole machine spent busy (every process, ours and anyone else's)."""
+        import psutil
+
+        t = psutil.cpu_times()
+        return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0))
+
     def start(self) -> None:
-        self.server0, self.db0 = self._server(), self._database()
+        self.server0, self.db0, self.machine0 = self._server(), self._database(), self._machine()
 
     def stop(self) -> tuple[float, float]:
+        self.machine = self._machine() - self.machine0
         db1, server1 = self._database(), self._server()
         # Each server process's share: with a socket shared by the workers, the kernel decides
         # which accepts a connection, and one busy worker beside an idle one is queueing.
@@ -282,6 +291,7 @@ class RateResult:
     wall: float
     server_split: list[float] = field(default_factory=list)  # each server process's share of its CPU
     first_error: str = ""
+    machine_cpu: float = 0.0  # CPU seconds of the whole machine meanwhile: others' work shows here
 
     @property
     def error_count(self) -> int:
@@ -359,6 +369,7 @@ def offer_rate(
             wall=wall,
             server_split=split,
             first_error=next((r.first_error for r in results if r.first_error), ""),
+            machine_cpu=meter.machine if meter else 0.0,
         ),
         [r.docs for r in results],
     )
@@ -460,7 +471,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"PostgreSQL {res.per_trigger_ms(res.db_cpu):.2f} ms, "
                     f"client {res.per_trigger_ms(res.client_cpu):.2f} ms; "
                     f"busy cores: server {res.server_cpu / res.wall:.2f}, PostgreSQL {res.db_cpu / res.wall:.2f}, "
-                    f"client {res.client_cpu / res.wall:.2f} of {os.cpu_count()}; "
+                    f"client {res.client_cpu / res.wall:.2f}, the whole machine {res.machine_cpu / res.wall:.2f} "
+                    f"(others {max(0.0, res.machine_cpu - res.server_cpu - res.db_cpu - res.client_cpu) / res.wall:.2f}) "
+                    f"of {os.cpu_count()}; "
                     f"server CPU by process {res.server_split}",
                     flush=True,
                 )
@@ -518,7 +531,8 @@ def rate_figures(results: list[RateResult], workers: int) -> list[Figure]:
                 "ms",
                 note=(
                     f"PostgreSQL {r.per_trigger_ms(r.db_cpu):.2f} ms, client {r.per_trigger_ms(r.client_cpu):.2f} ms; "
-                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}"
+                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}, "
+                    f"whole machine {r.machine_cpu / r.wall:.2f}"
                 ),
             ),
         ]
