@@ -264,9 +264,11 @@ class Meter:
 
     def start(self) -> None:
         self.server0, self.db0, self.machine0 = self._server(), self._database(), self._machine()
+        self.started = time.monotonic()
 
     def stop(self) -> tuple[float, float]:
         self.machine = self._machine() - self.machine0
+        self.elapsed = time.monotonic() - self.started
         db1, server1 = self._database(), self._server()
         # Each server process's share: with a socket shared by the workers, the kernel decides
         # which accepts a connection, and one busy worker beside an idle one is queueing.
@@ -292,6 +294,14 @@ class RateResult:
     server_split: list[float] = field(default_factory=list)  # each server process's share of its CPU
     first_error: str = ""
     machine_cpu: float = 0.0  # CPU seconds of the whole machine meanwhile: others' work shows here
+    metered: float = 1e-9  # seconds the meters ran (from before the first request to after the drain)
+
+    @property
+    def machine_cores(self) -> tuple[float, float]:
+        """(the whole machine's busy cores, the part not ours: neither server, PostgreSQL nor
+        client) over the metered time — a machine shared with others shows it here."""
+        ours = self.server_cpu + self.db_cpu + self.client_cpu
+        return self.machine_cpu / self.metered, max(0.0, self.machine_cpu - ours) / self.metered
 
     @property
     def error_count(self) -> int:
@@ -370,6 +380,7 @@ def offer_rate(
             server_split=split,
             first_error=next((r.first_error for r in results if r.first_error), ""),
             machine_cpu=meter.machine if meter else 0.0,
+            metered=meter.elapsed if meter else 1e-9,
         ),
         [r.docs for r in results],
     )
@@ -471,9 +482,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"PostgreSQL {res.per_trigger_ms(res.db_cpu):.2f} ms, "
                     f"client {res.per_trigger_ms(res.client_cpu):.2f} ms; "
                     f"busy cores: server {res.server_cpu / res.wall:.2f}, PostgreSQL {res.db_cpu / res.wall:.2f}, "
-                    f"client {res.client_cpu / res.wall:.2f}, the whole machine {res.machine_cpu / res.wall:.2f} "
-                    f"(others {max(0.0, res.machine_cpu - res.server_cpu - res.db_cpu - res.client_cpu) / res.wall:.2f}) "
-                    f"of {os.cpu_count()}; "
+                    f"client {res.client_cpu / res.wall:.2f}; the whole machine {res.machine_cores[0]:.2f} "
+                    f"(not ours {res.machine_cores[1]:.2f}) of {os.cpu_count()}; "
                     f"server CPU by process {res.server_split}",
                     flush=True,
                 )
@@ -531,8 +541,8 @@ def rate_figures(results: list[RateResult], workers: int) -> list[Figure]:
                 "ms",
                 note=(
                     f"PostgreSQL {r.per_trigger_ms(r.db_cpu):.2f} ms, client {r.per_trigger_ms(r.client_cpu):.2f} ms; "
-                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}, "
-                    f"whole machine {r.machine_cpu / r.wall:.2f}"
+                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}; "
+                    f"whole machine {r.machine_cores[0]:.2f}, not ours {r.machine_cores[1]:.2f}"
                 ),
             ),
         ]
