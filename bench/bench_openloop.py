@@ -66,7 +66,7 @@ def prepare(app: Any, count: int) -> tuple[list[int], str, str]:
     source = to_plan(wf)
     wf.edit_document(CLERK, source, {"plan": "解读方案", "interpreter": CLERK})
     wf.add_material(CLERK, source, form="text", title="文字解读", body="一、制定背景")
-    wf.set_signers(CLERK, source, [SIGNER])
+    wf.set_signers(CLERK, source, [SIGNER, "director"])  # the unit head and a bureau leader (a rule)
     cols = ", ".join(c for c in _columns(app.db, "documents") if c != "id")
     ids = [source]
     with app.db.engine.begin() as conn:
@@ -113,6 +113,7 @@ class ClientResult:
     cpu: float = 0.0
     last_answer: float = 0.0
     docs: list[tuple[int, int]] = field(default_factory=list)  # (document, next trigger: 0 / 1)
+    first_error: str = ""  # the first answer that was not a 200: status and the start of its body
 
 
 def client_process(
@@ -170,6 +171,8 @@ async def _offer(
                     f"/documents/{doc}/triggers/{trigger}", headers={"Authorization": auth}, json=body
                 )
                 status = str(r.status_code)
+                if r.status_code != 200 and not result.first_error:
+                    result.first_error = f"{status} {r.text[:300]}"
                 if r.status_code == 200:
                     latency = time.monotonic() - scheduled
                     nxt = 1 - step
@@ -178,6 +181,8 @@ async def _offer(
                 status = "timeout"
             except Exception as exc:  # a refused connection, a reset: counted, not raised
                 status = type(exc).__name__
+                if not result.first_error:
+                    result.first_error = f"{status}: {exc}"
             result.shots.append(Shot(scheduled, lag, latency, status))
             if status == "200" or status.startswith("4"):
                 ready.append((doc, nxt))  # the state is known: reusable
@@ -249,10 +254,21 @@ class Meter:
                 pass
         return out
 
+    @staticmethod
+    def _machine() -> float:
+        """CPU seconds the whole machine spent busy (every process, ours and anyone else's)."""
+        import psutil
+
+        t = psutil.cpu_times()
+        return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0))
+
     def start(self) -> None:
-        self.server0, self.db0 = self._server(), self._database()
+        self.server0, self.db0, self.machine0 = self._server(), self._database(), self._machine()
+        self.started = time.monotonic()
 
     def stop(self) -> tuple[float, float]:
+        self.machine = self._machine() - self.machine0
+        self.elapsed = time.monotonic() - self.started
         db1, server1 = self._database(), self._server()
         # Each server process's share: with a socket shared by the workers, the kernel decides
         # which accepts a connection, and one busy worker beside an idle one is queueing.
@@ -276,6 +292,16 @@ class RateResult:
     client_cpu: float
     wall: float
     server_split: list[float] = field(default_factory=list)  # each server process's share of its CPU
+    first_error: str = ""
+    machine_cpu: float = 0.0  # CPU seconds of the whole machine meanwhile: others' work shows here
+    metered: float = 1e-9  # seconds the meters ran (from before the first request to after the drain)
+
+    @property
+    def machine_cores(self) -> tuple[float, float]:
+        """(the whole machine's busy cores, the part not ours: neither server, PostgreSQL nor
+        client) over the metered time — a machine shared with others shows it here."""
+        ours = self.server_cpu + self.db_cpu + self.client_cpu
+        return self.machine_cpu / self.metered, max(0.0, self.machine_cpu - ours) / self.metered
 
     @property
     def error_count(self) -> int:
@@ -352,6 +378,9 @@ def offer_rate(
             client_cpu=sum(r.cpu for r in results),
             wall=wall,
             server_split=split,
+            first_error=next((r.first_error for r in results if r.first_error), ""),
+            machine_cpu=meter.machine if meter else 0.0,
+            metered=meter.elapsed if meter else 1e-9,
         ),
         [r.docs for r in results],
     )
@@ -424,9 +453,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             # Warm-up, not counted: connections, imports, caches in every server process.
-            _, parts = offer_rate(
+            warm, parts = offer_rate(
                 pool, base, parts, clerk, signer, 50, 2, args.connections, args.backlog, None
             )
+            answered_or_fail(warm, "the warm-up")
             results: list[RateResult] = []
             for rate in rates:
                 res, parts = offer_rate(
@@ -441,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.backlog,
                     Meter(pid, url),
                 )
+                answered_or_fail(res, f"{rate:.0f}/s")
                 results.append(res)
                 errors = ", ".join(f"{n} {k_}" for k_, n in sorted(res.errors.items())) or "none"
                 print(
@@ -451,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"PostgreSQL {res.per_trigger_ms(res.db_cpu):.2f} ms, "
                     f"client {res.per_trigger_ms(res.client_cpu):.2f} ms; "
                     f"busy cores: server {res.server_cpu / res.wall:.2f}, PostgreSQL {res.db_cpu / res.wall:.2f}, "
-                    f"client {res.client_cpu / res.wall:.2f} of {os.cpu_count()}; "
+                    f"client {res.client_cpu / res.wall:.2f}; the whole machine {res.machine_cores[0]:.2f} "
+                    f"(not ours {res.machine_cores[1]:.2f}) of {os.cpu_count()}; "
                     f"server CPU by process {res.server_split}",
                     flush=True,
                 )
@@ -460,6 +492,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finish(figures, args.json)
     return 0
+
+
+def answered_or_fail(res: RateResult, what: str) -> None:
+    """No figures from a rate nobody answered: percentiles of nothing are NaN, and a table of
+    NaN reads like a slow server when the set-up (or the server) is broken. Exit non-zero with
+    one line that shows the first refusal instead."""
+    if res.ok == 0:
+        errors = ", ".join(f"{n} {k}" for k, n in sorted(res.errors.items())) or "none"
+        raise SystemExit(
+            f"openloop: {what}: 0 of {res.offered} triggers answered 200 ({errors}); "
+            f"first answer: {res.first_error or 'none'} — no figures"
+        )
 
 
 def rate_figures(results: list[RateResult], workers: int) -> list[Figure]:
@@ -497,7 +541,8 @@ def rate_figures(results: list[RateResult], workers: int) -> list[Figure]:
                 "ms",
                 note=(
                     f"PostgreSQL {r.per_trigger_ms(r.db_cpu):.2f} ms, client {r.per_trigger_ms(r.client_cpu):.2f} ms; "
-                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}"
+                    f"busy cores {r.server_cpu / r.wall:.2f} / {r.db_cpu / r.wall:.2f} / {r.client_cpu / r.wall:.2f}; "
+                    f"whole machine {r.machine_cores[0]:.2f}, not ours {r.machine_cores[1]:.2f}"
                 ),
             ),
         ]

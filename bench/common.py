@@ -8,6 +8,7 @@ the sample bureau through the real directory service).
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import statistics
@@ -212,7 +213,7 @@ def print_figures(figures: Sequence[Figure], out=None) -> None:  # type: ignore[
     print("| benchmark | figure | value | against | ratio | target | met |", file=out)
     print("|---|---|---:|---|---:|---|---|", file=out)
     for f in figures:
-        ratio = f"{f.ratio:.2f}×" if f.ratio is not None else ""
+        ratio = f"{f.ratio:.2f}×" if f.ratio is not None and math.isfinite(f.ratio) else ""
         against = f"{f.baseline_name} {fmt(f.baseline, f.unit)}" if f.baseline is not None else ""
         met = "" if f.met is None else ("yes" if f.met else "**no**")
         name = f.name + (f" ({f.note})" if f.note else "")
@@ -223,8 +224,12 @@ def print_figures(figures: Sequence[Figure], out=None) -> None:  # type: ignore[
 
 
 def fmt(value: float | None, unit: str) -> str:
+    """``value`` with ``unit``, to a sensible precision; "n/a" for a figure nobody measured (NaN:
+    e.g. a percentile of no answers), which must not crash the table that would say so."""
     if value is None:
         return ""
+    if math.isnan(value) or math.isinf(value):
+        return "n/a"
     if abs(value) >= 100 or (value == int(value) and abs(value) >= 10):
         text = f"{value:,.0f}"
     elif abs(value) >= 10:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from states import permissions
@@ -260,41 +260,18 @@ class Tokens:
         """
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
             return None
-        stmt = (
-            select(
-                ApiToken.id,
-                ApiToken.revoked_at,
-                ApiToken.expires_at,
-                ApiToken.last_used_at,
-                ApiToken.user_id,
-                User.login,
-                User.name,
-                User.unit_id,
-                User.roles,
-                User.active,
-                Unit.code,
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .join(Unit, Unit.id == User.unit_id)
-            .where(ApiToken.token_hash == digest(secret))
-        )
+        key = {"digest": digest(secret)}
         now = self.clock.now()
-        touch = (
-            update(ApiToken)
-            .where(ApiToken.token_hash == digest(secret))
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
         if self.db.is_sqlite:
             with self.db.transaction() as session:
-                row = session.execute(stmt).first()
+                row = session.execute(_LOOKUP, key).first()
                 if row is not None and _usable(row, now) and _stale(row.last_used_at, now):
-                    session.execute(touch)
+                    session.execute(_TOUCH, {**key, "now": now})
         else:
             with self._autocommit.connect() as conn:
-                row = conn.execute(stmt).first()
+                row = conn.execute(_LOOKUP, key).first()
                 if row is not None and _usable(row, now) and _stale(row.last_used_at, now):
-                    conn.execute(touch)
+                    conn.execute(_TOUCH, {**key, "now": now})
         if row is None or not _usable(row, now):
             return None
         roles = frozenset(r for r in row.roles.split(",") if r)
@@ -349,6 +326,35 @@ class Tokens:
         if row is None:
             return "unknown"
         return "revoked" if row.revoked_at is not None else "expired"
+
+
+_LOOKUP = (
+    select(
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        ApiToken.user_id,
+        User.login,
+        User.name,
+        User.unit_id,
+        User.roles,
+        User.active,
+        Unit.code,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .join(Unit, Unit.id == User.unit_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+_TOUCH = (
+    update(ApiToken)
+    .where(ApiToken.token_hash == bindparam("digest"))
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+"""Built once: a statement built per request costs its cache key (SQLAlchemy walks it to find
+the compiled form) on every request; these are found by identity. The row is still read on
+every request (see :meth:`Tokens.authenticate`)."""
 
 
 def _usable(row: Any, now: datetime) -> bool:

@@ -9,10 +9,13 @@ back as ``If-Match``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from states.lifecycle import Trigger
 from states.reasons import Reason
@@ -52,6 +55,14 @@ CHANGE = responses(401, 403, 404, 409, 413, 422, 503)
 def _answer(response: Response, outcome: ServiceOutcome) -> dict[str, Any]:
     response.headers["ETag"] = f'"{outcome.version}"'
     return outcome.as_dict()
+
+
+async def _command(response: Response, change: Callable[[], ServiceOutcome]) -> dict[str, Any]:
+    """Run a command in a worker thread and answer from the event loop. The command routes are
+    ``async`` for this: FastAPI hops to a worker thread a second time after a plain ``def`` route,
+    only to check its answer against ``Outcome``. (The service blocks on the database, so it must
+    not run on the event loop itself.)"""
+    return _answer(response, await run_in_threadpool(change))
 
 
 @router.get("", response_model=list[DocumentHit], responses=responses(401, 403, 422, 503))
@@ -123,19 +134,22 @@ def list_documents(
     response_model=Outcome,
     responses=responses(401, 403, 404, 413, 422, 503),
 )
-def create_document(
+async def create_document(
     body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response
 ) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
-    outcome = svc.workflow.create_document(
-        who.principal,
-        title=body.title,
-        doc_number=body.doc_number,
-        body=body.body,
-        disclosure=body.disclosure,
-        risk_assessment_needed=body.risk_assessment_needed,
-        unit_code=body.unit,
-        allow_duplicate_number=body.allow_duplicate_number,
+    outcome = await run_in_threadpool(
+        partial(
+            svc.workflow.create_document,
+            who.principal,
+            title=body.title,
+            doc_number=body.doc_number,
+            body=body.body,
+            disclosure=body.disclosure,
+            risk_assessment_needed=body.risk_assessment_needed,
+            unit_code=body.unit,
+            allow_duplicate_number=body.allow_duplicate_number,
+        )
     )
     response.headers["Location"] = f"/documents/{outcome.document_id}"
     return _answer(response, outcome)
@@ -164,15 +178,22 @@ def document_timeline(doc_id: DocId, who: CallerDep, svc: ServicesDep) -> list[d
 
 
 @router.patch("/{doc_id}", response_model=Outcome, responses=CHANGE)
-def edit_document(
+async def edit_document(
     doc_id: DocId, body: DocumentEdit, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Change fields of the document; only the fields sent change. A change to the package
     voids earlier signatures."""
     changes = body.model_dump(exclude_unset=True)
     allow = changes.pop("allow_duplicate_number", False)
-    outcome = svc.workflow.edit_document(
-        who.principal, doc_id, changes, expected_version=expected, allow_duplicate_number=allow
+    outcome = await run_in_threadpool(
+        partial(
+            svc.workflow.edit_document,
+            who.principal,
+            doc_id,
+            changes,
+            expected_version=expected,
+            allow_duplicate_number=allow,
+        )
     )
     return _answer(response, outcome)
 
@@ -180,24 +201,27 @@ def edit_document(
 @router.post(
     "/{doc_id}/materials", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
 )
-def add_material(
+async def add_material(
     doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Attach an interpretation material (解读材料); ``details.material_id`` is its id."""
-    outcome = svc.workflow.add_material(
-        who.principal,
-        doc_id,
-        form=body.form,
-        title=body.title,
-        body=body.body,
-        uri=body.uri,
-        expected_version=expected,
+    outcome = await run_in_threadpool(
+        partial(
+            svc.workflow.add_material,
+            who.principal,
+            doc_id,
+            form=body.form,
+            title=body.title,
+            body=body.body,
+            uri=body.uri,
+            expected_version=expected,
+        )
     )
     return _answer(response, outcome)
 
 
 @router.delete("/{doc_id}/materials/{material_id}", response_model=Outcome, responses=CHANGE)
-def remove_material(
+async def remove_material(
     doc_id: DocId,
     material_id: MaterialId,
     who: CallerDep,
@@ -206,23 +230,25 @@ def remove_material(
     response: Response,
 ) -> dict[str, Any]:
     """Remove an interpretation material."""
-    return _answer(
-        response, svc.workflow.remove_material(who.principal, doc_id, material_id, expected_version=expected)
+    return await _command(
+        response,
+        partial(svc.workflow.remove_material, who.principal, doc_id, material_id, expected_version=expected),
     )
 
 
 @router.put("/{doc_id}/signers", response_model=Outcome, responses=CHANGE)
-def set_signers(
+async def set_signers(
     doc_id: DocId, body: SignersIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Name everyone who must sign the package (replaces the list)."""
-    return _answer(
-        response, svc.workflow.set_signers(who.principal, doc_id, body.signers, expected_version=expected)
+    return await _command(
+        response,
+        partial(svc.workflow.set_signers, who.principal, doc_id, body.signers, expected_version=expected),
     )
 
 
 @router.post("/{doc_id}/signatures", response_model=Outcome, responses=CHANGE)
-def sign(
+async def sign(
     doc_id: DocId,
     who: CallerDep,
     svc: ServicesDep,
@@ -232,24 +258,27 @@ def sign(
 ) -> dict[str, Any]:
     """Sign the package as it is now (named signers only)."""
     package = body.package if body else None
-    return _answer(
-        response, svc.workflow.sign(who.principal, doc_id, package=package, expected_version=expected)
+    return await _command(
+        response,
+        partial(svc.workflow.sign, who.principal, doc_id, package=package, expected_version=expected),
     )
 
 
 @router.post("/{doc_id}/reject", response_model=Outcome, responses=CHANGE)
-def reject(
+async def reject(
     doc_id: DocId, body: RejectIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """As a named signer, send the package back to the plan (or the draft) with a reason."""
-    return _answer(
+    return await _command(
         response,
-        svc.workflow.reject(who.principal, doc_id, body.reason, to=body.to, expected_version=expected),
+        partial(
+            svc.workflow.reject, who.principal, doc_id, body.reason, to=body.to, expected_version=expected
+        ),
     )
 
 
 @router.post("/{doc_id}/triggers/{trigger}", response_model=Outcome, responses=CHANGE)
-def fire_trigger(
+async def fire_trigger(
     doc_id: DocId,
     trigger: Trigger,
     who: CallerDep,
@@ -262,9 +291,10 @@ def fire_trigger(
     published_at), file_undisclosed, post_interpretation, reject and reject_to_draft (reason;
     signers only), withdraw (reason)."""
     body = body or TriggerIn()
-    return _answer(
+    return await _command(
         response,
-        svc.workflow.fire(
+        partial(
+            svc.workflow.fire,
             who.principal,
             doc_id,
             trigger.value,
@@ -280,14 +310,15 @@ def fire_trigger(
 @router.post(
     "/{doc_id}/postings", status_code=status.HTTP_201_CREATED, response_model=Outcome, responses=CHANGE
 )
-def record_posting(
+async def record_posting(
     doc_id: DocId, body: PostingIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Record where the interpretation went out; portal plus news media completes the document
     (``state_after`` is then interpretation_posted, with on time or late)."""
-    return _answer(
+    return await _command(
         response,
-        svc.workflow.record_posting(
+        partial(
+            svc.workflow.record_posting,
             who.principal,
             doc_id,
             channel=body.channel,
@@ -301,28 +332,34 @@ def record_posting(
 
 
 @router.post("/{doc_id}/confirmations", response_model=Outcome, responses=CHANGE)
-def confirm(
+async def confirm(
     doc_id: DocId, body: ConfirmIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """As a supervisor outside the drafting unit, confirm a claimed time older than the grace
     window (a backdated publication, or a channel's postings); the result is recomputed."""
-    return _answer(
+    return await _command(
         response,
-        svc.workflow.confirm(
-            who.principal, doc_id, what=body.what, reason=body.reason, expected_version=expected
+        partial(
+            svc.workflow.confirm,
+            who.principal,
+            doc_id,
+            what=body.what,
+            reason=body.reason,
+            expected_version=expected,
         ),
     )
 
 
 @router.post("/{doc_id}/corrections", response_model=Outcome, responses=CHANGE)
-def correct(
+async def correct(
     doc_id: DocId, body: CorrectionIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Correct a published fact with a reason; the original values stay in the trail and the
     deadline, ladder and on-time result are recomputed."""
-    return _answer(
+    return await _command(
         response,
-        svc.workflow.correct(
+        partial(
+            svc.workflow.correct,
             who.principal,
             doc_id,
             what=body.what,
