@@ -32,14 +32,13 @@ from workflow.kernel.errors import (
     Refused,
 )
 from workflow.kernel.models import (
-    Posting,
-    Signature,
     Unit,
 )
 from workflow.services.authz import Principal, Who, login_of
 from workflow.services.documents import creation
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
+from workflow.services.documents.loading import add_to
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
@@ -185,13 +184,11 @@ class DocumentCommands(Effects, BlobKeeping):
                 raise ConcurrentChange(Reason("changed_meanwhile"))
             if ctx.actor.login in ctx.snap.signed_logins:
                 raise Refused(Reason("already_signed", {"login": ctx.actor.login}))
-            ctx.doc.signatures.append(
-                Signature(
-                    document_id=ctx.doc.id,
-                    user_id=ctx.user.id,
-                    package_hash=ctx.doc.package_hash,
-                    signed_at=ctx.now,
-                )
+            add_to(
+                ctx.session,
+                ctx.doc,
+                "signatures",
+                {"user_id": ctx.user.id, "package_hash": ctx.doc.package_hash, "signed_at": ctx.now},
             )
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
@@ -315,18 +312,20 @@ class DocumentCommands(Effects, BlobKeeping):
                 raise invalid("posted_at", _("lies in the future"))
             if ctx.doc.published_at and at < ctx.doc.published_at:
                 raise invalid("posted_at", _("is before the policy was published"))
-            posting = Posting(
-                document_id=ctx.doc.id,
-                channel=channel,
-                outlet=outlet,
-                url=url,
-                evidence=evidence,
-                posted_at=at,
-                recorded_at=ctx.now,
-                recorded_by=ctx.user.id,
+            posting = add_to(
+                ctx.session,
+                ctx.doc,
+                "postings",
+                {
+                    "channel": channel,
+                    "outlet": outlet,
+                    "url": url,
+                    "evidence": evidence,
+                    "posted_at": at,
+                    "recorded_at": ctx.now,
+                    "recorded_by": ctx.user.id,
+                },
             )
-            ctx.doc.postings.append(posting)
-            ctx.session.flush()
             ctx.details.update(
                 {
                     "posting_id": posting.id,

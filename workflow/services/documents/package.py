@@ -18,11 +18,12 @@ from states.package import content_hash
 from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS
 from workflow.kernel.errors import NotFound, Refused
-from workflow.kernel.models import Material, Signer, User
+from workflow.kernel.models import User
 from workflow.kernel.snapshots import signer_snapshot
 from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
+from workflow.services.documents.loading import add_to, remove_from
 from workflow.services.documents.transaction import Outcome, _Ctx
 from workflow.services.documents.validation import (
     NothingChanged,
@@ -125,18 +126,20 @@ class DocumentPackage(Effects, BlobKeeping):
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
-            m = Material(
-                document_id=ctx.doc.id,
-                form=form,
-                title=title,
-                body=body,
-                uri=uri,
-                content_hash=content_hash(form, title, body, uri),
-                created_by=ctx.user.id,
-                created_at=ctx.now,
+            m = add_to(
+                ctx.session,
+                ctx.doc,
+                "materials",
+                {
+                    "form": form,
+                    "title": title,
+                    "body": body,
+                    "uri": uri,
+                    "content_hash": content_hash(form, title, body, uri),
+                    "created_by": ctx.user.id,
+                    "created_at": ctx.now,
+                },
             )
-            ctx.doc.materials.append(m)
-            ctx.session.flush()
             ctx.details.update(
                 {"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash}
             )
@@ -157,8 +160,7 @@ class DocumentPackage(Effects, BlobKeeping):
             ctx.details.update({"material_id": m.id, "title": m.title})
             if m.file_sha256:
                 ctx.details["file_sha256"] = m.file_sha256
-            ctx.doc.materials.remove(m)
-            ctx.session.flush()
+            remove_from(ctx.session, ctx.doc, "materials", [m])
             ctx.edited = True
             self._rehash(ctx)
             return None
@@ -188,14 +190,13 @@ class DocumentPackage(Effects, BlobKeeping):
             if conflicts:
                 raise Refused(conflicts)
             keep = {users[n].id for n in wanted}
-            for s in list(ctx.doc.signers):
-                if s.user_id not in keep:
-                    ctx.doc.signers.remove(s)
+            remove_from(
+                ctx.session, ctx.doc, "signers", [s for s in ctx.doc.signers if s.user_id not in keep]
+            )
             present = {s.user_id for s in ctx.doc.signers}
             for name in wanted:
                 if users[name].id not in present:
-                    ctx.doc.signers.append(Signer(document_id=ctx.doc.id, user_id=users[name].id))
-            ctx.session.flush()
+                    add_to(ctx.session, ctx.doc, "signers", {"user_id": users[name].id})
             ctx.details["signers"] = wanted
             return None
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -38,11 +38,11 @@ from workflow.kernel.errors import (
     Refused,
     SantongbuError,
 )
-from workflow.kernel.models import Document, DocumentEditor, User
+from workflow.kernel.models import Document, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
-from workflow.services.documents.loading import Loaded, load, write_document
+from workflow.services.documents.loading import Loaded, load, record_editor, write_document
 
 
 @dataclass(frozen=True)
@@ -105,19 +105,6 @@ class _Ctx:
         return snapshot_from(
             self.doc, self.loaded.users, self.loaded.units.get(self.doc.unit_id), self.loaded.editors
         )
-
-
-def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
-    """Note that ``user_id`` changed the package now, in the document's current round."""
-    values = {"last_changed_at": at, "round": doc.signoff_round or 0}
-    result = session.execute(
-        update(DocumentEditor)
-        .where(DocumentEditor.document_id == doc.id, DocumentEditor.user_id == user_id)
-        .values(**values)
-    )
-    moved = getattr(result, "rowcount", 0)
-    if not moved:
-        session.execute(insert(DocumentEditor).values(document_id=doc.id, user_id=user_id, **values))
 
 
 class DocumentService:
