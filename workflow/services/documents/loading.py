@@ -411,3 +411,19 @@ def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -
         _editor_upsert(conn.dialect.name),
         {"document_id": doc.id, "user_id": user_id, "last_changed_at": at, "round": doc.signoff_round or 0},
     )
+
+
+_SIGNATURES = _table(Signature)
+_VOID = (
+    update(_SIGNATURES)
+    .where(_SIGNATURES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        voided_at=bindparam("at", type_=_SIGNATURES.c.voided_at.type),
+        void_reason=bindparam("why", type_=_SIGNATURES.c.void_reason.type),
+    )
+)
+
+
+def void_signatures(session: Session, ids: list[int], why: str, at: datetime) -> None:
+    """Void the signatures ``ids`` (already marked on their objects): one Core UPDATE."""
+    session.connection().execute(_VOID, {"ids": ids, "at": at, "why": why})

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from notifications.recipients import known_users
 from states import permissions
 from states.lifecycle import EDITABLE
 from states.package import package_hash
@@ -42,7 +43,13 @@ from workflow.kernel.models import Document, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
-from workflow.services.documents.loading import Loaded, load, record_editor, write_document
+from workflow.services.documents.loading import (
+    Loaded,
+    load,
+    record_editor,
+    void_signatures,
+    write_document,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class _Ctx:
     one of its editors, who may not sign it (states/signoff.py)."""
     loaded: Loaded | None = None
     """What the command's one read found (the users by id among it)."""
+    voided: tuple[list[int], str] | None = None
+    """Signatures voided by this change (their ids, why): one Core UPDATE after the
+    document's own (:func:`.loading.void_signatures`), not a unit-of-work flush."""
 
     def snapshot(self) -> DocumentSnapshot:
         """The document as it stands now in this transaction (after the body's changes)."""
@@ -204,6 +214,7 @@ class DocumentService:
                 if expected_version is not None and doc.version != expected_version:
                     raise ConcurrentChange(Reason("changed_meanwhile"))
                 snap = snapshot_from(doc, loaded.users, loaded.units.get(doc.unit_id), loaded.editors)
+                known_users(session, loaded.users.values())  # recipients look them up by login
                 before = doc.state
                 denied = authorise(actor_snap, snap)
                 if denied:
@@ -228,6 +239,8 @@ class DocumentService:
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
                 write_document(session, doc)
+                if ctx.voided:
+                    void_signatures(session, *ctx.voided, ctx.now)
                 session.flush()
                 if ctx.edited:
                     record_editor(session, doc, user.id, ctx.now)
@@ -312,9 +325,11 @@ class DocumentService:
             logins.update(
                 (u.id, u.login) for u in ctx.session.scalars(select(User).where(User.id.in_(missing)))
             )
-        for s in voided:
-            s.voided_at = ctx.now
-            s.void_reason = why
+        for s in voided:  # as written: the UPDATE follows the document's (see _change)
+            set_committed_value(s, "voided_at", ctx.now)
+            set_committed_value(s, "void_reason", why)
+        earlier = ctx.voided[0] if ctx.voided else []
+        ctx.voided = ([*earlier, *(s.id for s in voided)], why)
         ctx.entries.append(
             audit.Entry(
                 ctx.now,
