@@ -376,16 +376,19 @@ def add_to(session: Session, doc: Document, name: str, values: dict[str, Any]) -
     return obj
 
 
+_DELETES = {
+    name: delete(_table(m)).where(_table(m).c.id.in_(bindparam("ids", expanding=True)))
+    for name, m in _COLLECTIONS.items()
+}
+
+
 def remove_from(session: Session, doc: Document, name: str, gone: list[Any]) -> None:
     """Delete ``gone`` (rows of ``doc``'s collection ``name``) with one Core ``DELETE``, and
     take them out of the collection as loaded."""
     if not gone:
         return
-    table = _table(_COLLECTIONS[name])
     ids = {o.id for o in gone}
-    session.connection().execute(
-        delete(table).where(table.c.id.in_(bindparam("ids", expanding=True))), {"ids": sorted(ids)}
-    )
+    session.connection().execute(_DELETES[name], {"ids": sorted(ids)})
     set_committed_value(doc, name, [o for o in getattr(doc, name) if o.id not in ids])
     for obj in gone:
         session.expunge(obj)
