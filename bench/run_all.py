@@ -38,6 +38,12 @@ BENCHMARKS: list[tuple[str, str, int]] = [
     ("machine", "transitions: shared-machine dispatch vs add_model vs Machine per document", 600),
     ("trigger", "one publish through the service vs the raw driver, SQLite and PostgreSQL", 600),
     (
+        "commands",
+        "every other document command (create, edit, attach, sign, reject, post, …) vs the raw "
+        "driver writing the same rows, SQLite and PostgreSQL",
+        900,
+    ),
+    (
         "spiff",
         "the workflow, 11 transactions a side: Santongbu vs SpiffWorkflow (+ audit + outbox), "
         "and engine CPU alone",

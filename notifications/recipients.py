@@ -101,6 +101,13 @@ def _memo(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T
     return cache[key]
 
 
+def known_users(session: Session, users: Iterable[User]) -> None:
+    """Users this transaction has read already (a document command's one read): a look-up by
+    login of one of them (:func:`head_of`) is answered from here, not by another query."""
+    for user in users:
+        _memo(session, ("login", user.login), lambda user=user: user)  # type: ignore[misc]
+
+
 def unit_of(session: Session, document: Document) -> Unit | None:
     return _memo(session, ("unit", document.unit_id), lambda: session.get(Unit, document.unit_id))
 

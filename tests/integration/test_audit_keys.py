@@ -89,7 +89,11 @@ def test_a_process_without_the_key_writes_nothing_to_a_keyed_trail(db, keyed) ->
         wf.edit_document(CLERK, doc, {"plan": "方案"})  # a change
     with pytest.raises(KeyMissing):
         wf.sign("chen.spc", doc)  # a refusal (wrong state), whose audit line needs the key too
+    with pytest.raises(KeyMissing):
+        wf.create_document(CLERK, title="无密钥的新文件")  # a new chain: its one read asks too
     assert len(events(db)) == before
+    with db.transaction() as s:
+        assert s.execute(text("SELECT count(*) FROM documents")).scalar() == 1
     with db.transaction() as s:
         assert s.execute(text("SELECT plan FROM documents WHERE id = :d"), {"d": doc}).scalar() is None
     assert check(db, keyring=keyring).ok

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from states import claims, permissions, signoff
 from states.i18n import _
 from states.lifecycle import REJECT_TO, State, Trigger, decide
+from states.package import package_hash
 from states.reasons import Reason
 from states.snapshot import (
     CHANNELS,
@@ -22,6 +23,7 @@ from states.snapshot import (
     DocumentSnapshot,
 )
 from workflow.kernel import audit
+from workflow.kernel.audit_hashing import active_key
 from workflow.kernel.clock import to_utc
 from workflow.kernel.errors import (
     ConcurrentChange,
@@ -30,15 +32,13 @@ from workflow.kernel.errors import (
     Refused,
 )
 from workflow.kernel.models import (
-    Document,
-    DocumentEditor,
-    Posting,
-    Signature,
     Unit,
 )
-from workflow.services.authz import Who
+from workflow.services.authz import Principal, Who, login_of
+from workflow.services.documents import creation
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
+from workflow.services.documents.loading import add_to
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
@@ -49,7 +49,7 @@ from workflow.services.documents.validation import (
     check_text,
     check_url,
     clean_fields,
-    duplicate_number,
+    duplicate_reason,
     invalid,
 )
 
@@ -83,9 +83,22 @@ class DocumentCommands(Effects, BlobKeeping):
         )
         if not fields.get("title"):
             raise invalid("title", _("required"))
+        principal = login if isinstance(login, Principal) else None
+        actor: ActorSnapshot | None = principal.actor if principal else None
+        number = None if allow_duplicate_number else fields.get("doc_number")
         try:
             with self.db.transaction() as session:
-                user, actor = self._principal(session, login)
+                # One read: the actor and their unit, the 文号's twin, the newest key if unkeyed.
+                found = creation.read(
+                    session, None if principal else login_of(login), number, unkeyed=active_key() is None
+                )
+                if principal is not None:
+                    user_id = principal.id
+                elif found.actor is not None and found.user_id is not None:
+                    user_id, actor = found.user_id, found.actor
+                else:
+                    raise NotFound(Reason("no_such_user", {"login": login}))
+                assert actor is not None
                 unit = _UnitRef(actor.unit_id, actor.unit_code)  # every user belongs to a unit
                 if unit_code is not None and unit_code != unit.code:
                     target = session.scalars(select(Unit).where(Unit.code == unit_code)).first()
@@ -99,31 +112,32 @@ class DocumentCommands(Effects, BlobKeeping):
                 )
                 if denied:
                     raise _Refusal(Forbidden(denied), None)
-                twin = None if allow_duplicate_number else duplicate_number(session, fields.get("doc_number"))
-                if twin is not None:
-                    raise _Refusal(Refused(twin), None)
+                if found.twin is not None:
+                    raise _Refusal(Refused(duplicate_reason(number, found.twin)), None)
                 now = self.clock.now()
-                doc = Document(
-                    unit_id=unit.id,
-                    state=State.DRAFT.value,
-                    created_by=user.id,
-                    created_at=now,
-                    updated_at=now,
-                    package_hash="",
-                    risk_assessment_needed=risk_assessment_needed,
-                    body="",
-                    title="",
+                values = {
+                    "unit_id": unit.id,
+                    "state": State.DRAFT.value,
+                    "created_by": user_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "risk_assessment_needed": risk_assessment_needed,
+                    "body": "",
+                    "title": "",
+                    **fields,
+                }
+                values["package_hash"] = package_hash(
+                    title=values["title"],
+                    doc_number=values.get("doc_number"),
+                    body=values["body"] or "",
+                    disclosure=values.get("disclosure"),
+                    plan=None,
+                    risk_assessment=None,
+                    response_plan=None,
+                    interpreter_login=None,
+                    materials=(),
                 )
-                for key, value in fields.items():
-                    setattr(doc, key, value)
-                doc.package_hash = self._package_hash(session, doc)
-                session.add(doc)
-                session.flush()
-                session.execute(  # a new document has no editor yet: no UPDATE first
-                    insert(DocumentEditor).values(
-                        document_id=doc.id, user_id=user.id, last_changed_at=now, round=0
-                    )
-                )
+                doc_id = creation.write(session, values, user_id)
                 audit.append_many(
                     session,
                     [
@@ -131,19 +145,21 @@ class DocumentCommands(Effects, BlobKeeping):
                             now,
                             actor,
                             "create",
-                            document_id=doc.id,
+                            document_id=doc_id,
                             state_before=None,
-                            state_after=doc.state,
+                            state_after=State.DRAFT.value,
                             details={
-                                "title": doc.title,
-                                "doc_number": doc.doc_number,
-                                "disclosure": doc.disclosure,
+                                "title": values["title"],
+                                "doc_number": values.get("doc_number"),
+                                "disclosure": values.get("disclosure"),
                                 "risk_assessment_needed": risk_assessment_needed,
                             },
                         )
                     ],
+                    # A new chain: no head, no other writer (see .creation).
+                    heads=audit.Heads({audit.chain_for(doc_id): (0, audit.GENESIS)}, found.newest_key_id),
                 )
-                return Outcome(doc.id, "create", "", doc.state, doc.version, {"title": doc.title})
+                return Outcome(doc_id, "create", "", State.DRAFT.value, 1, {"title": values["title"]})
         except _Refusal as refusal:
             self.audit_refusal(
                 actor=actor,
@@ -168,13 +184,11 @@ class DocumentCommands(Effects, BlobKeeping):
                 raise ConcurrentChange(Reason("changed_meanwhile"))
             if ctx.actor.login in ctx.snap.signed_logins:
                 raise Refused(Reason("already_signed", {"login": ctx.actor.login}))
-            ctx.doc.signatures.append(
-                Signature(
-                    document_id=ctx.doc.id,
-                    user_id=ctx.user.id,
-                    package_hash=ctx.doc.package_hash,
-                    signed_at=ctx.now,
-                )
+            add_to(
+                ctx.session,
+                ctx.doc,
+                "signatures",
+                {"user_id": ctx.user.id, "package_hash": ctx.doc.package_hash, "signed_at": ctx.now},
             )
             remaining = sorted(ctx.snap.signer_logins - ctx.snap.signed_logins - {ctx.actor.login})
             ctx.details.update({"package_hash": ctx.doc.package_hash, "remaining": remaining})
@@ -298,18 +312,20 @@ class DocumentCommands(Effects, BlobKeeping):
                 raise invalid("posted_at", _("lies in the future"))
             if ctx.doc.published_at and at < ctx.doc.published_at:
                 raise invalid("posted_at", _("is before the policy was published"))
-            posting = Posting(
-                document_id=ctx.doc.id,
-                channel=channel,
-                outlet=outlet,
-                url=url,
-                evidence=evidence,
-                posted_at=at,
-                recorded_at=ctx.now,
-                recorded_by=ctx.user.id,
+            posting = add_to(
+                ctx.session,
+                ctx.doc,
+                "postings",
+                {
+                    "channel": channel,
+                    "outlet": outlet,
+                    "url": url,
+                    "evidence": evidence,
+                    "posted_at": at,
+                    "recorded_at": ctx.now,
+                    "recorded_by": ctx.user.id,
+                },
             )
-            ctx.doc.postings.append(posting)
-            ctx.session.flush()
             ctx.details.update(
                 {
                     "posting_id": posting.id,

@@ -33,7 +33,9 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     func,
+    insert,
     inspect,
     literal_column,
     select,
@@ -343,3 +345,88 @@ def write_document(session: Session, doc: Document) -> None:
     state.dict["version"] = seen + 1
     if not state.committed_state:  # nothing left for the flush: the document is clean
         state._commit_all(state.dict, session.identity_map)
+
+
+_INSERTS = {name: insert(_table(m)).returning(_table(m).c.id) for name, m in _COLLECTIONS.items()}
+
+
+def add_to(session: Session, doc: Document, name: str, values: dict[str, Any]) -> Any:
+    """A new row of ``doc``'s collection ``name`` (materials, signers, signatures, postings):
+    one Core ``INSERT … RETURNING id``, and the object joins the collection and the session
+    as if loaded, so the rules after it (the package hash, the snapshot) see it and the
+    session's flush has nothing of it to write (the unit of work's flush of one pending row
+    was most of a sign or an attach)."""
+    model = _COLLECTIONS[name]
+    table = _table(model)
+    row = {"document_id": doc.id, **values}
+    row["id"] = session.connection().execute(_INSERTS[name], row).scalar_one()
+    for column in table.c:  # what the INSERT filled in from the columns' own defaults
+        if column.name not in row:
+            default = column.default
+            row[column.name] = default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
+    manager = _shape(model)[3]
+    obj = manager.new_instance()
+    obj.__dict__.update(row)
+    state = instance_state(obj)
+    key = manager.mapper.identity_key_from_primary_key([row["id"]])
+    state.key, state.session_id = key, session.hash_key
+    session.identity_map._add_unpresent(state, key)
+    set_committed_value(obj, "document", doc)
+    set_committed_value(doc, name, [*getattr(doc, name), obj])
+    return obj
+
+
+_DELETES = {
+    name: delete(_table(m)).where(_table(m).c.id.in_(bindparam("ids", expanding=True)))
+    for name, m in _COLLECTIONS.items()
+}
+
+
+def remove_from(session: Session, doc: Document, name: str, gone: list[Any]) -> None:
+    """Delete ``gone`` (rows of ``doc``'s collection ``name``) with one Core ``DELETE``, and
+    take them out of the collection as loaded."""
+    if not gone:
+        return
+    ids = {o.id for o in gone}
+    session.connection().execute(_DELETES[name], {"ids": sorted(ids)})
+    set_committed_value(doc, name, [o for o in getattr(doc, name) if o.id not in ids])
+    for obj in gone:
+        session.expunge(obj)
+
+
+@functools.lru_cache(maxsize=4)
+def _editor_upsert(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = _table(DocumentEditor)
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.document_id, table.c.user_id],
+        set_={"last_changed_at": stmt.excluded.last_changed_at, "round": stmt.excluded.round},
+    )
+
+
+def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
+    """Note that ``user_id`` changed the package now, in the document's current round: one
+    upsert of the editor row (an UPDATE and, for a new editor, an INSERT before)."""
+    conn = session.connection()
+    conn.execute(
+        _editor_upsert(conn.dialect.name),
+        {"document_id": doc.id, "user_id": user_id, "last_changed_at": at, "round": doc.signoff_round or 0},
+    )
+
+
+_SIGNATURES = _table(Signature)
+_VOID = (
+    update(_SIGNATURES)
+    .where(_SIGNATURES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        voided_at=bindparam("at", type_=_SIGNATURES.c.voided_at.type),
+        void_reason=bindparam("why", type_=_SIGNATURES.c.void_reason.type),
+    )
+)
+
+
+def void_signatures(session: Session, ids: list[int], why: str, at: datetime) -> None:
+    """Void the signatures ``ids`` (already marked on their objects): one Core UPDATE."""
+    session.connection().execute(_VOID, {"ids": ids, "at": at, "why": why})

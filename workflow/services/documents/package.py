@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from states import signoff
 from states.i18n import _
 from states.package import content_hash
 from states.reasons import Reason
-from states.snapshot import MATERIAL_FORMS
+from states.snapshot import MATERIAL_FORMS, SignerSnapshot
 from workflow.kernel.errors import NotFound, Refused
-from workflow.kernel.models import Material, Signer, User
-from workflow.kernel.snapshots import signer_snapshot
+from workflow.kernel.models import Unit, User
 from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
+from workflow.services.documents.loading import add_to, remove_from
 from workflow.services.documents.transaction import Outcome, _Ctx
 from workflow.services.documents.validation import (
     NothingChanged,
@@ -33,6 +33,26 @@ from workflow.services.documents.validation import (
     duplicate_number,
     invalid,
 )
+
+_SIGNERS_NAMED = (
+    select(User.id, User.login, User.roles, User.active, Unit.code, Unit.kind)
+    .select_from(User)
+    .outerjoin(Unit, Unit.id == User.unit_id)
+    .where(User.login.in_(bindparam("logins", expanding=True)))
+)
+"""The users named as signers with their units, in one Core statement (the ORM query and
+a lazy load of each unit were most of ``set_signers``)."""
+
+
+def _signer(row: Any) -> SignerSnapshot:
+    """:func:`workflow.kernel.snapshots.signer_snapshot` of a row of :data:`_SIGNERS_NAMED`."""
+    return SignerSnapshot(
+        login=row.login,
+        roles=frozenset(r for r in row.roles.split(",") if r),
+        unit_code=row.code or "",
+        unit_kind=row.kind or "",
+        active=row.active,
+    )
 
 
 class DocumentPackage(Effects, BlobKeeping):
@@ -125,18 +145,20 @@ class DocumentPackage(Effects, BlobKeeping):
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
-            m = Material(
-                document_id=ctx.doc.id,
-                form=form,
-                title=title,
-                body=body,
-                uri=uri,
-                content_hash=content_hash(form, title, body, uri),
-                created_by=ctx.user.id,
-                created_at=ctx.now,
+            m = add_to(
+                ctx.session,
+                ctx.doc,
+                "materials",
+                {
+                    "form": form,
+                    "title": title,
+                    "body": body,
+                    "uri": uri,
+                    "content_hash": content_hash(form, title, body, uri),
+                    "created_by": ctx.user.id,
+                    "created_at": ctx.now,
+                },
             )
-            ctx.doc.materials.append(m)
-            ctx.session.flush()
             ctx.details.update(
                 {"material_id": m.id, "form": form, "title": title, "content_hash": m.content_hash}
             )
@@ -157,8 +179,7 @@ class DocumentPackage(Effects, BlobKeeping):
             ctx.details.update({"material_id": m.id, "title": m.title})
             if m.file_sha256:
                 ctx.details["file_sha256"] = m.file_sha256
-            ctx.doc.materials.remove(m)
-            ctx.session.flush()
+            remove_from(ctx.session, ctx.doc, "materials", [m])
             ctx.edited = True
             self._rehash(ctx)
             return None
@@ -177,25 +198,24 @@ class DocumentPackage(Effects, BlobKeeping):
 
         def run(ctx: _Ctx) -> None:
             self._require_editable(ctx)
-            users = {u.login: u for u in ctx.session.scalars(select(User).where(User.login.in_(wanted)))}
+            users = {u.login: u for u in ctx.session.connection().execute(_SIGNERS_NAMED, {"logins": wanted})}
             for name in wanted:
                 if name not in users:
                     raise NotFound(Reason("no_such_user", {"login": name}))
                 if not users[name].active:
                     raise invalid("signers", _("{name} is deactivated", name=name))
             # Nobody who prepared the package signs it; every conflict is named at once.
-            conflicts = signoff.naming_conflicts([signer_snapshot(users[n]) for n in wanted], ctx.snap)
+            conflicts = signoff.naming_conflicts([_signer(users[n]) for n in wanted], ctx.snap)
             if conflicts:
                 raise Refused(conflicts)
             keep = {users[n].id for n in wanted}
-            for s in list(ctx.doc.signers):
-                if s.user_id not in keep:
-                    ctx.doc.signers.remove(s)
+            remove_from(
+                ctx.session, ctx.doc, "signers", [s for s in ctx.doc.signers if s.user_id not in keep]
+            )
             present = {s.user_id for s in ctx.doc.signers}
             for name in wanted:
                 if users[name].id not in present:
-                    ctx.doc.signers.append(Signer(document_id=ctx.doc.id, user_id=users[name].id))
-            ctx.session.flush()
+                    add_to(ctx.session, ctx.doc, "signers", {"user_id": users[name].id})
             ctx.details["signers"] = wanted
             return None
 

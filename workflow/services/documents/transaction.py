@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from notifications.recipients import known_users
 from states import permissions
 from states.lifecycle import EDITABLE
 from states.package import package_hash
@@ -38,11 +39,17 @@ from workflow.kernel.errors import (
     Refused,
     SantongbuError,
 )
-from workflow.kernel.models import Document, DocumentEditor, User
+from workflow.kernel.models import Document, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
-from workflow.services.documents.loading import Loaded, load, write_document
+from workflow.services.documents.loading import (
+    Loaded,
+    load,
+    record_editor,
+    void_signatures,
+    write_document,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class _Ctx:
     one of its editors, who may not sign it (states/signoff.py)."""
     loaded: Loaded | None = None
     """What the command's one read found (the users by id among it)."""
+    voided: tuple[list[int], str] | None = None
+    """Signatures voided by this change (their ids, why): one Core UPDATE after the
+    document's own (:func:`.loading.void_signatures`), not a unit-of-work flush."""
 
     def snapshot(self) -> DocumentSnapshot:
         """The document as it stands now in this transaction (after the body's changes)."""
@@ -105,19 +115,6 @@ class _Ctx:
         return snapshot_from(
             self.doc, self.loaded.users, self.loaded.units.get(self.doc.unit_id), self.loaded.editors
         )
-
-
-def record_editor(session: Session, doc: Document, user_id: int, at: datetime) -> None:
-    """Note that ``user_id`` changed the package now, in the document's current round."""
-    values = {"last_changed_at": at, "round": doc.signoff_round or 0}
-    result = session.execute(
-        update(DocumentEditor)
-        .where(DocumentEditor.document_id == doc.id, DocumentEditor.user_id == user_id)
-        .values(**values)
-    )
-    moved = getattr(result, "rowcount", 0)
-    if not moved:
-        session.execute(insert(DocumentEditor).values(document_id=doc.id, user_id=user_id, **values))
 
 
 class DocumentService:
@@ -217,6 +214,7 @@ class DocumentService:
                 if expected_version is not None and doc.version != expected_version:
                     raise ConcurrentChange(Reason("changed_meanwhile"))
                 snap = snapshot_from(doc, loaded.users, loaded.units.get(doc.unit_id), loaded.editors)
+                known_users(session, loaded.users.values())  # recipients look them up by login
                 before = doc.state
                 denied = authorise(actor_snap, snap)
                 if denied:
@@ -241,6 +239,8 @@ class DocumentService:
                 doc.updated_at = ctx.now
                 flag_modified(doc, "updated_at")  # every change bumps the version, even at one instant
                 write_document(session, doc)
+                if ctx.voided:
+                    void_signatures(session, *ctx.voided, ctx.now)
                 session.flush()
                 if ctx.edited:
                     record_editor(session, doc, user.id, ctx.now)
@@ -325,9 +325,11 @@ class DocumentService:
             logins.update(
                 (u.id, u.login) for u in ctx.session.scalars(select(User).where(User.id.in_(missing)))
             )
-        for s in voided:
-            s.voided_at = ctx.now
-            s.void_reason = why
+        for s in voided:  # as written: the UPDATE follows the document's (see _change)
+            set_committed_value(s, "voided_at", ctx.now)
+            set_committed_value(s, "void_reason", why)
+        earlier = ctx.voided[0] if ctx.voided else []
+        ctx.voided = ([*earlier, *(s.id for s in voided)], why)
         ctx.entries.append(
             audit.Entry(
                 ctx.now,

@@ -103,7 +103,12 @@ def duplicate_number(
     if other_than is not None:
         stmt = stmt.where(Document.id != other_than)
     other = session.scalars(stmt.order_by(Document.id).limit(1)).first()
-    return Reason("duplicate_number", {"number": doc_number, "id": other}) if other is not None else None
+    return duplicate_reason(doc_number, other) if other is not None else None
+
+
+def duplicate_reason(doc_number: str | None, other: int) -> Reason:
+    """Why: document ``other`` has the 文号 already (``create`` finds it in its one read)."""
+    return Reason("duplicate_number", {"number": doc_number, "id": other})
 
 
 def clean_fields(changes: Mapping[str, Any], *, max_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> dict[str, Any]:
