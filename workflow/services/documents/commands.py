@@ -38,7 +38,6 @@ from workflow.services.authz import Principal, Who, login_of
 from workflow.services.documents import creation
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
-from workflow.services.documents.loading import add_to
 from workflow.services.documents.transaction import (
     Outcome,
     _Ctx,
@@ -52,6 +51,7 @@ from workflow.services.documents.validation import (
     duplicate_reason,
     invalid,
 )
+from workflow.services.documents.writing import add_to
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from workflow.kernel.models import Unit, User
 from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
-from workflow.services.documents.loading import add_to, remove_from
 from workflow.services.documents.transaction import Outcome, _Ctx
 from workflow.services.documents.validation import (
     NothingChanged,
@@ -33,6 +32,7 @@ from workflow.services.documents.validation import (
     duplicate_number,
     invalid,
 )
+from workflow.services.documents.writing import add_to, remove_from
 
 _SIGNERS_NAMED = (
     select(User.id, User.login, User.roles, User.active, Unit.code, Unit.kind)

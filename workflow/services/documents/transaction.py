@@ -43,13 +43,8 @@ from workflow.kernel.models import Document, User
 from workflow.kernel.settings import Settings
 from workflow.kernel.snapshots import actor_snapshot, snapshot_from
 from workflow.services import authz
-from workflow.services.documents.loading import (
-    Loaded,
-    load,
-    record_editor,
-    void_signatures,
-    write_document,
-)
+from workflow.services.documents.loading import Loaded, load
+from workflow.services.documents.writing import record_editor, void_signatures, write_document
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ class _Ctx:
     """What the command's one read found (the users by id among it)."""
     voided: tuple[list[int], str] | None = None
     """Signatures voided by this change (their ids, why): one Core UPDATE after the
-    document's own (:func:`.loading.void_signatures`), not a unit-of-work flush."""
+    document's own (:func:`.writing.void_signatures`), not a unit-of-work flush."""
 
     def snapshot(self) -> DocumentSnapshot:
         """The document as it stands now in this transaction (after the body's changes)."""
