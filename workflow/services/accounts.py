@@ -30,6 +30,7 @@ from workflow.kernel import audit, bursts
 from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import ConcurrentChange, Denied, InvalidInput, NotFound
+from workflow.kernel.models.directory import role_set
 from workflow.kernel.settings import Settings, get_settings
 from workflow.kernel.snapshots import actor_snapshot
 from workflow.services import authz
@@ -81,7 +82,7 @@ class SignedIn:
 
 
 def _web_user(live: LiveSession) -> WebUser:
-    roles = frozenset(r for r in live.roles.split(",") if r)
+    roles = role_set(live.roles)
     actor = ActorSnapshot(
         login=live.login, unit_id=live.unit_id, unit_code=live.unit_code, roles=roles, active=True
     )

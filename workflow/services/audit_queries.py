@@ -37,6 +37,7 @@ from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, Forbidden, InvalidInput, NotFound
 from workflow.kernel.export import Column, Table
 from workflow.kernel.models import AuditEvent, Document, Signer, Unit, User
+from workflow.kernel.models.directory import role_set
 from workflow.kernel.settings import Settings
 from workflow.services import authz
 
@@ -196,7 +197,7 @@ def _timeline_rows(
         login=first.login,
         unit_id=first.unit_id,
         unit_code=first.unit_code,
-        roles=frozenset(r for r in first.roles.split(",") if r),
+        roles=role_set(first.roles),
         active=first.active,
     )
     doc = DocumentSnapshot(

@@ -38,6 +38,7 @@ from workflow.kernel.clock import Clock
 from workflow.kernel.db import Database
 from workflow.kernel.errors import Denied, InvalidInput, NotFound
 from workflow.kernel.models import Unit, User
+from workflow.kernel.models.directory import role_set
 from workflow.kernel.models.tokens import ApiToken
 from workflow.kernel.settings import Settings, get_settings
 from workflow.services import authz
@@ -274,7 +275,7 @@ class Tokens:
                     conn.execute(_TOUCH, {**key, "now": now})
         if row is None or not _usable(row, now):
             return None
-        roles = frozenset(r for r in row.roles.split(",") if r)
+        roles = role_set(row.roles)
         actor = ActorSnapshot(
             login=row.login,
             unit_id=row.unit_id,

@@ -9,6 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.kernel.models.base import Base, UTCDateTime
 
+
+def role_set(stored: str | None) -> frozenset[str]:
+    """The roles a ``users.roles`` value holds (a comma-separated set): one reading of the
+    column for the ORM object and for every Core row that carries it."""
+    return frozenset(r for r in (stored or "").split(",") if r)
+
+
 UNIT_KINDS = ("drafting", "supervising", "leadership")
 ROLES = ("member", "signer", "supervisor", "auditor", "admin", "leader")
 
@@ -62,7 +69,7 @@ class User(Base):
 
     @property
     def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
+        return role_set(self.roles)
 
 
 class UserUnitHistory(Base):

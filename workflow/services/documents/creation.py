@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from states.snapshot import ActorSnapshot
 from workflow.kernel.models import AuditEvent, Document, DocumentEditor, Unit, User
+from workflow.kernel.models.directory import role_set
 
 
 def _table(model: type[Any]) -> Table:
@@ -88,7 +89,7 @@ def read(session: Session, login: str | None, number: str | None, *, unkeyed: bo
         login=row.login,
         unit_id=row.unit_id,
         unit_code=row.unit_code or "",
-        roles=frozenset(r for r in row.roles.split(",") if r),
+        roles=role_set(row.roles),
         active=row.active,
         name=row.name or "",
     )

@@ -19,6 +19,7 @@ from states.reasons import Reason
 from states.snapshot import MATERIAL_FORMS, SignerSnapshot
 from workflow.kernel.errors import NotFound, Refused
 from workflow.kernel.models import Unit, User
+from workflow.kernel.models.directory import role_set
 from workflow.services.authz import Who
 from workflow.services.documents.effects import Effects
 from workflow.services.documents.files import BlobKeeping
@@ -48,7 +49,7 @@ def _signer(row: Any) -> SignerSnapshot:
     """:func:`workflow.kernel.snapshots.signer_snapshot` of a row of :data:`_SIGNERS_NAMED`."""
     return SignerSnapshot(
         login=row.login,
-        roles=frozenset(r for r in row.roles.split(",") if r),
+        roles=role_set(row.roles),
         unit_code=row.code or "",
         unit_kind=row.kind or "",
         active=row.active,
