@@ -116,7 +116,7 @@ MESSAGES: dict[str, str] = {
     "file_not_utf8": _("{what}: {file} is not UTF-8 text; save it as UTF-8 and try again"),
     "file_unreadable": _("{what}: cannot read {file}"),
     "duplicate_number": _(
-        'the document number {number} is already used by document {id}; if a second one is really meant, add --allow-duplicate-number (API "allow_duplicate_number": true)'
+        'the document number {number} is already used by document {id}; if a second one is really meant, say so: --allow-duplicate-number, "allow_duplicate_number": true in the API, or the box beside the number on the page'
     ),
     "nothing_changed": _("document {id}: nothing changed, nothing was written (version {version})"),
     # lookups and input

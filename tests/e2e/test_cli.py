@@ -269,8 +269,8 @@ def test_refusals_are_one_plain_sentence(cli, tmp_path: Path) -> None:  # type: 
     first = json.loads(ok(cli(*create, "--number", "榕交〔2024〕5号", "--json")))["document_id"]
     code, out = cli(*create, "--number", "榕交〔2024〕5号")
     assert code == 2 and out.strip() == (
-        f"文号 榕交〔2024〕5号 已被文件 {first} 使用;如确需重复,请加 --allow-duplicate-number"
-        '(接口 "allow_duplicate_number": true)'
+        f"文号 榕交〔2024〕5号 已被文件 {first} 使用;如确需重复,请明确说明:命令行加 --allow-duplicate-number,"
+        '接口传 "allow_duplicate_number": true,或在页面上勾选文号旁的"确系有意"'
     )
     ok(cli(*create, "--number", "榕交〔2024〕5号", "--allow-duplicate-number"))
 

@@ -176,3 +176,37 @@ def test_the_timeline_page_names_each_events_channel_and_shows_corrections(
         page = clerk.get(f"/web/documents/{doc}/timeline").text
         assert 'data-action="correct"' in page and "更正" in page and "网址写错" in page
         assert "https://jtj.example.cn/2.htm" in page and 'data-channel="system"' in page
+
+
+def test_a_second_document_with_the_same_number_needs_the_box_on_the_page(
+    db: Database, tmp_path: Path
+) -> None:
+    """The pages refuse a duplicate 文号 as the CLI and the API do, say how to mean it, and
+    take it with the box ticked — on the new-document form and on the edit form."""
+    number = "榕交〔2024〕7号"
+    with web_env(db, tmp_path, people=(CLERK,)) as env:
+        wf = Workflow(env.db, env.clock, env.settings)
+        first = wf.create_document(CLERK, title="原件", doc_number=number).document_id
+        clerk = Session(env.base_url)
+        assert clerk.sign_in(CLERK).status_code == 303
+        page = clerk.get("/web/documents/new").text
+        assert 'name="allow_duplicate_number"' in page
+        form = {"csrf_token": csrf(page), "title": "重新印发", "doc_number": number}
+        refused = clerk.post("/web/documents", form)
+        assert refused.status_code == 409, refused.text[:300]
+        assert f"已被文件 {first} 使用" in refused.text and "确系有意" in refused.text
+        made = clerk.post("/web/documents", {**form, "allow_duplicate_number": "yes"})
+        assert made.status_code == 303
+        second = int(made.headers["location"].split("/documents/")[1].split("?")[0])
+
+        other = wf.create_document(CLERK, title="另一件", doc_number="榕交〔2024〕8号").document_id
+        page = clerk.get(f"/web/documents/{other}").text
+        edit = {"csrf_token": csrf(page), "version": version(page), "doc_number": number}
+        assert clerk.post(f"/web/documents/{other}/edit/text", edit).status_code == 409
+        ok = clerk.post(f"/web/documents/{other}/edit/text", {**edit, "allow_duplicate_number": "yes"})
+        assert ok.status_code == 303
+    with db.transaction() as session:
+        from workflow.kernel.models import Document
+
+        numbers = {d.id: d.doc_number for d in session.scalars(select(Document))}
+    assert numbers[first] == numbers[second] == numbers[other] == number

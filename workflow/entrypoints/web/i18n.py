@@ -218,6 +218,10 @@ T: dict[str, tuple[str, str]] = {
     # fields
     "f.title": ("标题", "Title"),
     "f.doc_number": ("文号或暂定名称", "Document number or working title"),
+    "f.allow_duplicate": (
+        "文号与其他文件相同,确系有意(如重新印发)",
+        "This number is another document's too, on purpose (a reissue, say)",
+    ),
     "f.body": ("正文", "Text"),
     "f.disclosure": ("公开属性", "Disclosure"),
     "f.undecided": ("未审核", "not reviewed"),

@@ -135,7 +135,13 @@ def edit(doc_id: DocId, section: str, page: Page = SignedIn, form: dict = Form) 
                 changes[name] = new
         if not changes:
             return None
-        return page.web.workflow.edit_document(login, doc_id, changes, expected_version=_version(form))
+        return page.web.workflow.edit_document(
+            login,
+            doc_id,
+            changes,
+            expected_version=_version(form),
+            allow_duplicate_number=form.get("allow_duplicate_number") == "yes",
+        )
 
     def done(outcome: Outcome | None) -> str:
         return "done=edit" if outcome is not None else "done=nothing"

@@ -69,6 +69,7 @@ def create_document(page: Page = SignedIn, form: dict = Form) -> Response:
             body=_text(form.get("body")),
             disclosure=form.get("disclosure") or None,
             risk_assessment_needed=risk,
+            allow_duplicate_number=form.get("allow_duplicate_number") == "yes",
         )
     except SantongbuError as exc:
         return render(
