@@ -58,7 +58,7 @@ from bench.command_floors import (
     record,
     snapshot,
 )
-from bench.common import App, Figure, Stats, application, backend, finish
+from bench.common import App, Figure, Stats, application, backend, clone_document, finish
 
 TARGET_RATIO = 2.5
 URL = "https://jtj.fuzhou.example.cn/jd/1.htm"
@@ -184,41 +184,8 @@ def commands() -> list[Command]:
 
 # --------------------------------------------------------------------------- seeding
 def clone(app: App, source: int, count: int) -> list[int]:
-    """``count`` documents with ``source``'s rows (the source first): its document row, its
-    package rows, its editors and its chain head, copied in SQL."""
-    from sqlalchemy import inspect, text
-
-    doc_cols = ", ".join(
-        c["name"] for c in inspect(app.db.engine).get_columns("documents") if c["name"] != "id"
-    )  # type: ignore[attr-defined]
-    ids = [source]
-    with app.db.engine.begin() as conn:  # type: ignore[attr-defined]
-        head = conn.execute(
-            text("SELECT seq, hash FROM audit_heads WHERE chain = :c"), {"c": f"doc:{source}"}
-        ).one()
-        for _ in range(count - 1):
-            new_id = conn.execute(
-                text(
-                    f"INSERT INTO documents ({doc_cols}) SELECT {doc_cols} FROM documents WHERE id = :id RETURNING id"
-                ),
-                {"id": source},
-            ).scalar_one()
-            for table, copied in CLONED.items():
-                c = ", ".join(copied)
-                order = "user_id" if table == "document_editors" else "id"
-                conn.execute(
-                    text(
-                        f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
-                        f"WHERE document_id = :id ORDER BY {order}"
-                    ),
-                    {"new": new_id, "id": source},
-                )
-            conn.execute(
-                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
-                {"c": f"doc:{new_id}", "s": head.seq, "h": head.hash},
-            )
-            ids.append(new_id)
-    return ids
+    """``count`` documents with ``source``'s rows, its editors too (the source first)."""
+    return clone_document(app, source, count, CLONED)
 
 
 # --------------------------------------------------------------------------- the run

@@ -53,11 +53,11 @@ def fill(app: App, count: int) -> None:
     """``count`` signed documents in ``joint_signoff``, copied in SQL from one made by the service."""
     from sqlalchemy import text
 
-    from bench.bench_trigger import CLONED_TABLES, _columns
+    from bench.common import PACKAGE_COPIED, document_columns
     from tests.factories import to_signed
 
     source = to_signed(app.wf)  # type: ignore[arg-type]
-    cols = ", ".join(c for c in _columns(app.db, "documents") if c != "id")
+    cols = ", ".join(document_columns(app))
     series = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) SELECT i FROM n"
         if app.db.is_sqlite
@@ -72,7 +72,7 @@ def fill(app: App, count: int) -> None:
             ),
             {"k": count - 1, "src": source},
         )
-        for table, copied in CLONED_TABLES.items():
+        for table, copied in PACKAGE_COPIED.items():
             c = ", ".join(f"t.{x}" for x in copied)
             conn.execute(
                 text(

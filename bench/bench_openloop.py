@@ -56,9 +56,8 @@ REASON = {"reason": "请补充问答材料"}
 def prepare(app: Any, count: int) -> tuple[list[int], str, str]:
     """``count`` documents in interpretation_plan with a complete package; tokens for the clerk
     and the signer. One goes through the service, the rest are copies of its rows."""
-    from sqlalchemy import text
 
-    from bench.bench_trigger import CLONED_TABLES, _columns
+    from bench.common import clone_document
     from tests.factories import to_plan
     from workflow.services.tokens import Tokens
 
@@ -67,33 +66,7 @@ def prepare(app: Any, count: int) -> tuple[list[int], str, str]:
     wf.edit_document(CLERK, source, {"plan": "解读方案", "interpreter": CLERK})
     wf.add_material(CLERK, source, form="text", title="文字解读", body="一、制定背景")
     wf.set_signers(CLERK, source, [SIGNER, "director"])  # the unit head and a bureau leader (a rule)
-    cols = ", ".join(c for c in _columns(app.db, "documents") if c != "id")
-    ids = [source]
-    with app.db.engine.begin() as conn:
-        head = conn.execute(
-            text("SELECT seq, hash FROM audit_heads WHERE chain = :c"), {"c": f"doc:{source}"}
-        ).one()
-        for _ in range(count - 1):
-            new = conn.execute(
-                text(
-                    f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents WHERE id = :id RETURNING id"
-                ),
-                {"id": source},
-            ).scalar_one()
-            for table, copied in CLONED_TABLES.items():
-                c = ", ".join(copied)
-                conn.execute(
-                    text(
-                        f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
-                        f"WHERE document_id = :id ORDER BY id"
-                    ),
-                    {"new": new, "id": source},
-                )
-            conn.execute(
-                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
-                {"c": f"doc:{new}", "s": head.seq, "h": head.hash},
-            )
-            ids.append(new)
+    ids = clone_document(app, source, count)
     tokens = Tokens(app.db, app.clock)
     return ids, tokens.create("admin", CLERK, "bench")[0], tokens.create("admin", SIGNER, "bench")[0]
 

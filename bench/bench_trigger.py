@@ -49,6 +49,7 @@ from bench.common import (
     Stats,
     application,
     backend,
+    clone_document,
     finish,
     pg_conninfo,
     sqlite_path,
@@ -59,63 +60,13 @@ TARGET_RATIO = 2.0
 
 
 # --------------------------------------------------------------------------- seeding
-CLONED_TABLES = {
-    # table: columns copied (document_id is replaced); ids are fresh
-    "materials": ("form", "title", "body", "uri", "content_hash", "created_by", "created_at"),
-    "signers": ("user_id",),
-    "signatures": ("user_id", "package_hash", "signed_at", "voided_at", "void_reason"),
-}
-
-
 def clone_signed(app: App, count: int) -> list[int]:
-    """``count`` documents in ``joint_signoff`` with a fully signed package.
-
-    One document is taken there through the real service (``tests.factories.to_signed``); the
-    others are copies of its rows made in SQL, with the audit head of each copy's chain set as
-    if it had the same history. Taking 300 documents through eight service calls each would
-    spend minutes on set-up that is not what is measured.
-    """
-    from sqlalchemy import text
-
+    """``count`` documents in ``joint_signoff`` with a fully signed package: one taken there
+    through the real service (``tests.factories.to_signed``), the others copies of it
+    (:func:`bench.common.clone_document`)."""
     from tests.factories import to_signed
 
-    source = to_signed(app.wf)  # type: ignore[arg-type]
-    db = app.db
-    doc_cols = [c for c in _columns(db, "documents") if c != "id"]
-    ids: list[int] = [source]
-    with db.engine.begin() as conn:  # type: ignore[attr-defined]
-        head = conn.execute(
-            text("SELECT seq, hash FROM audit_heads WHERE chain = :c"), {"c": f"doc:{source}"}
-        ).one()
-        cols = ", ".join(doc_cols)
-        for _ in range(count - 1):
-            new_id = conn.execute(
-                text(
-                    f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents WHERE id = :id RETURNING id"
-                ),
-                {"id": source},
-            ).scalar_one()
-            for table, copied in CLONED_TABLES.items():
-                c = ", ".join(copied)
-                conn.execute(
-                    text(
-                        f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
-                        f"WHERE document_id = :id ORDER BY id"
-                    ),
-                    {"new": new_id, "id": source},
-                )
-            conn.execute(
-                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
-                {"c": f"doc:{new_id}", "s": head.seq, "h": head.hash},
-            )
-            ids.append(new_id)
-    return ids
-
-
-def _columns(db: Any, table: str) -> list[str]:
-    from sqlalchemy import inspect
-
-    return [c["name"] for c in inspect(db.engine).get_columns(table)]
+    return clone_document(app, to_signed(app.wf), count)  # type: ignore[arg-type]
 
 
 def count_rows(app: App) -> dict[str, int]:

@@ -198,6 +198,61 @@ def application(url: str, *, start: datetime | None = None, **settings_kw: objec
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# The package tables a clone copies (document_id replaced, ids fresh), in id order.
+PACKAGE_COPIED: dict[str, tuple[str, ...]] = {
+    "materials": ("form", "title", "body", "uri", "content_hash", "created_by", "created_at"),
+    "signers": ("user_id",),
+    "signatures": ("user_id", "package_hash", "signed_at", "voided_at", "void_reason"),
+}
+
+
+def document_columns(app: App) -> list[str]:
+    """The documents table's columns but its id, as the database has them."""
+    from sqlalchemy import inspect
+
+    return [c["name"] for c in inspect(app.db.engine).get_columns("documents") if c["name"] != "id"]  # type: ignore[attr-defined]
+
+
+def clone_document(
+    app: App, source: int, count: int, tables: dict[str, tuple[str, ...]] = PACKAGE_COPIED
+) -> list[int]:
+    """``count`` documents with ``source``'s rows (the source first): its document row, the
+    rows of ``tables`` (editors in user order, the rest in id order) and its chain head, copied
+    in SQL. Taking hundreds of documents through the service would spend minutes on set-up that
+    is not what a benchmark measures; the copies' chains start where the source's stands."""
+    from sqlalchemy import text
+
+    cols = ", ".join(document_columns(app))
+    ids = [source]
+    with app.db.engine.begin() as conn:  # type: ignore[attr-defined]
+        head = conn.execute(
+            text("SELECT seq, hash FROM audit_heads WHERE chain = :c"), {"c": f"doc:{source}"}
+        ).one()
+        for _ in range(count - 1):
+            new_id = conn.execute(
+                text(
+                    f"INSERT INTO documents ({cols}) SELECT {cols} FROM documents WHERE id = :id RETURNING id"
+                ),
+                {"id": source},
+            ).scalar_one()
+            for table, copied in tables.items():
+                c = ", ".join(copied)
+                order = "user_id" if table == "document_editors" else "id"
+                conn.execute(
+                    text(
+                        f"INSERT INTO {table} (document_id, {c}) SELECT :new, {c} FROM {table} "
+                        f"WHERE document_id = :id ORDER BY {order}"
+                    ),
+                    {"new": new_id, "id": source},
+                )
+            conn.execute(
+                text("INSERT INTO audit_heads (chain, seq, hash) VALUES (:c, :s, :h)"),
+                {"c": f"doc:{new_id}", "s": head.seq, "h": head.hash},
+            )
+            ids.append(new_id)
+    return ids
+
+
 def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///")
 

@@ -138,7 +138,8 @@ async def create_document(
     body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response
 ) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
-    outcome = await run_in_threadpool(
+    answer = await _command(
+        response,
         partial(
             svc.workflow.create_document,
             who.principal,
@@ -149,10 +150,10 @@ async def create_document(
             risk_assessment_needed=body.risk_assessment_needed,
             unit_code=body.unit,
             allow_duplicate_number=body.allow_duplicate_number,
-        )
+        ),
     )
-    response.headers["Location"] = f"/documents/{outcome.document_id}"
-    return _answer(response, outcome)
+    response.headers["Location"] = f"/documents/{answer['document_id']}"
+    return answer
 
 
 @router.get("/{doc_id}", response_model=DocumentView, responses=READ)
@@ -185,7 +186,8 @@ async def edit_document(
     voids earlier signatures."""
     changes = body.model_dump(exclude_unset=True)
     allow = changes.pop("allow_duplicate_number", False)
-    outcome = await run_in_threadpool(
+    return await _command(
+        response,
         partial(
             svc.workflow.edit_document,
             who.principal,
@@ -193,9 +195,8 @@ async def edit_document(
             changes,
             expected_version=expected,
             allow_duplicate_number=allow,
-        )
+        ),
     )
-    return _answer(response, outcome)
 
 
 @router.post(
@@ -205,7 +206,8 @@ async def add_material(
     doc_id: DocId, body: MaterialIn, who: CallerDep, svc: ServicesDep, expected: IfMatch, response: Response
 ) -> dict[str, Any]:
     """Attach an interpretation material (解读材料); ``details.material_id`` is its id."""
-    outcome = await run_in_threadpool(
+    return await _command(
+        response,
         partial(
             svc.workflow.add_material,
             who.principal,
@@ -215,9 +217,8 @@ async def add_material(
             body=body.body,
             uri=body.uri,
             expected_version=expected,
-        )
+        ),
     )
-    return _answer(response, outcome)
 
 
 @router.delete("/{doc_id}/materials/{material_id}", response_model=Outcome, responses=CHANGE)
