@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -51,8 +50,7 @@ from bench.common import (
     backend,
     clone_document,
     finish,
-    pg_conninfo,
-    sqlite_path,
+    raw_connection,
 )
 
 URL = "https://jtj.fuzhou.example.cn/zcwj/1.htm"
@@ -87,17 +85,7 @@ class Floor:
         self.app = app
         self.sqlite = app.db.is_sqlite  # type: ignore[attr-defined]
         self.t = template
-        if self.sqlite:
-            conn = sqlite3.connect(sqlite_path(app.db.url), isolation_level=None, timeout=30)  # type: ignore[attr-defined]
-            for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
-                conn.execute(f"PRAGMA {pragma}")
-            self.conn: Any = conn
-            self.p = "?"
-        else:
-            import psycopg
-
-            self.conn = psycopg.connect(pg_conninfo(app.db.url))  # type: ignore[attr-defined]
-            self.p = "%s"
+        self.conn, self.p = raw_connection(app)
 
     def close(self) -> None:
         self.conn.close()

@@ -8,12 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import App, pg_conninfo, sqlite_path
+from bench.common import App, raw_connection
 
 # The tables a command writes besides documents and audit_events; their rows of one document,
 # in id order (editors by user), and how a row is told apart across a clone (its position).
@@ -35,17 +34,7 @@ class Raw:
 
     def __init__(self, app: App) -> None:
         self.sqlite = app.db.is_sqlite  # type: ignore[attr-defined]
-        if self.sqlite:
-            conn = sqlite3.connect(sqlite_path(app.db.url), isolation_level=None, timeout=30)  # type: ignore[attr-defined]
-            for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
-                conn.execute(f"PRAGMA {pragma}")
-            self.conn: Any = conn
-            self.p = "?"
-        else:
-            import psycopg
-
-            self.conn = psycopg.connect(pg_conninfo(app.db.url), autocommit=True)  # type: ignore[attr-defined]
-            self.p = "%s"
+        self.conn, self.p = raw_connection(app, autocommit=True)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cur = self.conn.cursor()

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,6 +252,22 @@ def clone_document(
             )
             ids.append(new_id)
     return ids
+
+
+def raw_connection(app: App, *, autocommit: bool = False) -> tuple[Any, str]:
+    """A raw driver connection on the application's database and its placeholder: ``sqlite3``
+    with the PRAGMAs the application sets (WAL, ``synchronous=NORMAL``, …; transactions are the
+    caller's ``BEGIN IMMEDIATE``), or ``psycopg``. What every raw floor writes through."""
+    if app.db.is_sqlite:  # type: ignore[attr-defined]
+        import sqlite3
+
+        conn = sqlite3.connect(sqlite_path(app.db.url), isolation_level=None, timeout=30)  # type: ignore[attr-defined]
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn, "?"
+    import psycopg
+
+    return psycopg.connect(pg_conninfo(app.db.url), autocommit=autocommit), "%s"  # type: ignore[attr-defined]
 
 
 def sqlite_path(url: str) -> str:
