@@ -138,8 +138,7 @@ async def create_document(
     body: DocumentCreate, who: CallerDep, svc: ServicesDep, response: Response
 ) -> dict[str, Any]:
     """Open a new draft for the caller's unit (a member of the drafting unit only)."""
-    answer = await _command(
-        response,
+    outcome = await run_in_threadpool(
         partial(
             svc.workflow.create_document,
             who.principal,
@@ -150,10 +149,10 @@ async def create_document(
             risk_assessment_needed=body.risk_assessment_needed,
             unit_code=body.unit,
             allow_duplicate_number=body.allow_duplicate_number,
-        ),
+        )
     )
-    response.headers["Location"] = f"/documents/{answer['document_id']}"
-    return answer
+    response.headers["Location"] = f"/documents/{outcome.document_id}"  # before the ETag, as documented
+    return _answer(response, outcome)
 
 
 @router.get("/{doc_id}", response_model=DocumentView, responses=READ)
