@@ -50,6 +50,19 @@ class DocumentReads(DocumentService):
         )
         raise Forbidden(denied)
 
+    def _counted_days(self, session: Session, doc: Document) -> tuple[int | None, int | None]:
+        """Working days taken and late, counted now on the calendar as the reports count them
+        (:func:`states.deadline.posting_outcome`): the stored columns keep what was counted at
+        completion, which a later calendar correction (or a count made before the definition
+        of stop 13) leaves behind, and a supervisor must not see two figures for one fact. On
+        time is the stored verdict: it is judged against the deadline the unit was told."""
+        if doc.posted_at is None or doc.published_at is None or doc.due_at is None:
+            return doc.working_days_taken, doc.working_days_late
+        from workflow.kernel.calendar import posting_result
+
+        _, taken, late = posting_result(session, doc.published_at, doc.due_at, doc.posted_at, self.settings)
+        return taken, late
+
     def next_steps(self, snap: DocumentSnapshot, lang: str | None = None) -> tuple[NextStep, ...]:
         """Each trigger offered in the current state and what it still lacks, in words."""
         lang = lang or self.settings.language
@@ -71,6 +84,7 @@ class DocumentReads(DocumentService):
 
     def _view(self, session: Session, doc: Document, snap: DocumentSnapshot) -> DocumentView:
         grace = self.settings.claim_grace
+        taken, late = self._counted_days(session, doc)
         checked, publication_evidence = document_evidence(session, doc, self.settings.language)
         users = {
             u.id: u.login
@@ -146,8 +160,8 @@ class DocumentReads(DocumentService):
             corrections=tuple(CorrectionView(**c) for c in corrections(session, [doc.id])[doc.id]),
             posted_at=doc.posted_at,
             on_time=doc.on_time,
-            working_days_taken=doc.working_days_taken,
-            working_days_late=doc.working_days_late,
+            working_days_taken=taken,
+            working_days_late=late,
             closed_reason=doc.closed_reason,
             created_at=doc.created_at,
             updated_at=doc.updated_at,
