@@ -192,6 +192,18 @@ def test_show_unannounced_year_is_provisional(runner: CliRunner) -> None:
     assert json.loads(run(runner, "calendar", "show", "2027", "--json").stdout)["provisional"] is True
 
 
+def test_an_estimated_year_names_its_holidays_in_chinese(runner: CliRunner) -> None:
+    """Years after chinesecalendar's come from the holidays package, whose names are English:
+    a Chinese session shows them in Chinese, as it does the announced years'."""
+    from workflow.entrypoints.cli.main import app
+
+    zh = runner.invoke(app, ["--lang", "zh", "calendar", "show", "2027"], catch_exceptions=False).stdout
+    assert "02-06–02-08 春节" in zh and "春节(补假)" in zh and "农历除夕" in zh
+    assert "Chinese New Year" not in zh and "Spring Festival" not in zh
+    en = run(runner, "calendar", "show", "2027").stdout
+    assert "Chinese New Year (Spring Festival)" in en
+
+
 def test_show_bad_year(runner: CliRunner) -> None:
     assert_user_error(run(runner, "calendar", "show", "20277"), "YEAR")
 

@@ -90,7 +90,7 @@ MONTH_WORDS = (
 )
 
 
-# The holidays' names as chinesecalendar gives them (a loaded file names them itself).
+# The holidays' names as chinesecalendar gives them (a loaded file names them itself) …
 HOLIDAY_NAMES = (
     N_("New Year's Day"),
     N_("Spring Festival"),
@@ -100,6 +100,22 @@ HOLIDAY_NAMES = (
     N_("Mid-autumn Festival"),
     N_("National Day"),
     N_("Anti-Fascist 70th Day"),
+    # … and as the holidays package gives them for the years chinesecalendar does not cover.
+    N_("Chinese New Year's Eve"),
+    N_("Chinese New Year's Eve (observed)"),
+    N_("Chinese New Year (Spring Festival)"),
+    N_("Chinese New Year (Spring Festival) (observed)"),
+    N_("Tomb-Sweeping Day"),
+    N_("Tomb-Sweeping Day (observed)"),
+    N_("Labor Day"),
+    N_("Labor Day (observed)"),
+    N_("Dragon Boat Festival (observed)"),
+    N_("Mid-Autumn Festival"),
+    N_("Mid-Autumn Festival (observed)"),
+    N_("Mid-Autumn Festival; National Day"),
+    N_("National Day (observed)"),
+    N_("New Year's Day (observed)"),
+    N_("make-up working day"),
 )
 
 
@@ -295,7 +311,7 @@ def _fmt(instant: datetime | None, tz: str) -> str:
 
 
 def _print_load(result: LoadResult, name: str, tz: str) -> None:
-    kind = "official" if result.official else "provisional (not official)"
+    kind = _("official") if result.official else _("provisional (not official)")
     typer.echo(
         _(
             "loaded {year} from {name}: {kind}, {holidays} days off, {workdays} make-up working day{p5}",
