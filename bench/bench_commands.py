@@ -251,7 +251,7 @@ def run_command(app: App, kind: str, command: Command, docs: int, warmup: int) -
 
 
 def run_create(app: App, kind: str, command: Command, docs: int, warmup: int) -> Result:
-    from states.package import package_hash
+    from states.package import package_hash_of
 
     wf = app.wf
     raw = Raw(app)
@@ -267,20 +267,7 @@ def run_create(app: App, kind: str, command: Command, docs: int, warmup: int) ->
     floor = CreateFloor(app, row, event)
     numbers = {side: [f"榕交〔2024〕{side}{i}号" for i in range(docs + warmup)] for side in ("s", "f")}
     # The package hash the service works out for each number (domain work, not the floor's).
-    hashes = {
-        n: package_hash(
-            title=row["title"],
-            doc_number=n,
-            body=row["body"],
-            disclosure=row["disclosure"],
-            plan=None,
-            risk_assessment=None,
-            response_plan=None,
-            interpreter_login=None,
-            materials=[],
-        )
-        for n in numbers["f"]
-    }
+    hashes = {n: package_hash_of({**row, "doc_number": n}) for n in numbers["f"]}
     try:
         for n in numbers["s"][:warmup]:
             command.call(wf, 0, {"number": n})

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from states import claims, permissions, signoff
 from states.i18n import _
 from states.lifecycle import REJECT_TO, State, Trigger, decide
-from states.package import package_hash
+from states.package import package_hash_of
 from states.reasons import Reason
 from states.snapshot import (
     CHANNELS,
@@ -126,17 +126,7 @@ class DocumentCommands(Effects, BlobKeeping):
                     "title": "",
                     **fields,
                 }
-                values["package_hash"] = package_hash(
-                    title=values["title"],
-                    doc_number=values.get("doc_number"),
-                    body=values["body"] or "",
-                    disclosure=values.get("disclosure"),
-                    plan=None,
-                    risk_assessment=None,
-                    response_plan=None,
-                    interpreter_login=None,
-                    materials=(),
-                )
+                values["package_hash"] = package_hash_of(values)  # no plan, interpreter, materials yet
                 doc_id = creation.write(session, values, user_id)
                 audit.append_many(
                     session,

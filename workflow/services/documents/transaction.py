@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from notifications.recipients import known_users
 from states import permissions
 from states.lifecycle import EDITABLE
-from states.package import package_hash
+from states.package import PACKAGE_FIELDS, package_hash_of
 from states.reasons import Reason
 from states.snapshot import (
     ActorSnapshot,
@@ -297,14 +297,8 @@ class DocumentService:
     @staticmethod
     def _package_hash(session: Session, doc: Document) -> str:
         interpreter = session.get(User, doc.interpreter_id) if doc.interpreter_id else None
-        return package_hash(
-            title=doc.title,
-            doc_number=doc.doc_number,
-            body=doc.body or "",
-            disclosure=doc.disclosure,
-            plan=doc.plan,
-            risk_assessment=doc.risk_assessment,
-            response_plan=doc.response_plan,
+        return package_hash_of(
+            {name: getattr(doc, name) for name in PACKAGE_FIELDS},
             interpreter_login=interpreter.login if interpreter else None,
             materials=[MaterialSnapshot(m.form, m.title, m.content_hash) for m in doc.materials],
         )
