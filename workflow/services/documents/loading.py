@@ -89,13 +89,17 @@ def _table(model: type[Any]) -> Table:
 
 
 def _json_rows(postgresql: bool, table: Table, where: ColumnElement[bool]) -> Any:
-    """Every column of ``table``'s rows matching ``where``, as one JSON array."""
-    pairs: list[Any] = []
-    for column in table.c:
-        pairs += [literal_column(f"'{column.name}'"), column]
+    """Every column of ``table``'s rows matching ``where``, as one JSON array.
+
+    PostgreSQL turns the whole row into an object (``json_agg(materials)``): naming each
+    column made the read longer than psycopg's 4 KiB limit for caching a statement's parsing,
+    which it then did again on every command."""
     if postgresql:
-        agg = func.json_agg(func.json_build_object(*pairs))
+        agg = func.json_agg(table.table_valued())
     else:
+        pairs: list[Any] = []
+        for column in table.c:
+            pairs += [literal_column(f"'{column.name}'"), column]
         agg = func.json_group_array(func.json_object(*pairs))
     return select(agg).where(where).scalar_subquery()
 
