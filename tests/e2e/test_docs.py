@@ -177,7 +177,8 @@ def test_the_docs_commands_run_as_shown(path: Path, fork_server: Path, tmp_path:
 
 
 def _try_next(output: str, folder: Path, sock: Path, at: str) -> list[str]:
-    """The demo's closing "try next" lines run as printed (after the README's activation)."""
+    """The demo's closing "try next" lines run as printed (after the README's activation), and
+    a write works as soon as their leading exports are made."""
     lines = output.split("\n")
     start = next(
         (i for i, line in enumerate(lines) if line.strip().startswith(("接下来可以试试", "Try next"))), None
@@ -189,6 +190,10 @@ def _try_next(output: str, folder: Path, sock: Path, at: str) -> list[str]:
         if not line.strip():
             break
         hints.append(line.split("   #")[0].strip())
+    # A write right after the leading exports: they must be all a write needs (the audit key
+    # too), before any other hint is tried.
+    first = next((i for i, h in enumerate(hints) if not h.startswith("export ")), len(hints))
+    hints.insert(first, "santongbu doc create --as liu.spc --title 试一试")
     doc = ds.Document(folder / "try-next.md", [], [ds.Command(line=0, text=h) for h in hints], [], [])
     problems = []
     for cmd, rc, out in _run(doc, folder, sock, "try-next"):

@@ -228,6 +228,8 @@ def render_text(data: dict[str, Any], lang: str) -> str:
     out += ["", both(lang, "接下来可以试试", "Try next")]
     hints = [
         (f"export SANTONGBU_DATABASE_URL=sqlite:///{folder}/santongbu.db", ""),
+        # The key first: any command that writes (an audited read or refusal too) signs with it.
+        (f"export SANTONGBU_AUDIT_KEY_FILE={folder}/audit.key", ""),
         (
             f"santongbu doc show {overdue} --as zheng.gk",
             label(lang, "# 文件、截止与时间线", "# a document, its deadline and timeline"),
@@ -238,7 +240,6 @@ def render_text(data: dict[str, Any], lang: str) -> str:
             f"{as_of.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%dT%H:%M} report overdue --as zheng.gk",
             label(lang, "# 演示结束时仍逾期的文件", "# what was overdue when the demo ended"),
         ),
-        (f"export SANTONGBU_AUDIT_KEY_FILE={folder}/audit.key", ""),
         (
             f"santongbu audit verify --anchors {folder}/anchors",
             label(
@@ -247,7 +248,7 @@ def render_text(data: dict[str, Any], lang: str) -> str:
         ),
         (f"ls {folder}/mail/", label(lang, "# worker 写出的邮件", "# the emails the worker wrote")),
     ]
-    width = max(text_width(c) for c, _ in hints[1:])
+    width = max(text_width(c) for c, _ in hints[2:])
     out += [("  " + pad(c, width) + "   " + h).rstrip() for c, h in hints]
     out += [
         "",
