@@ -88,7 +88,7 @@ def holidays_year(year: int) -> YearSchedule:
         holidays=days_off,
         workdays={d: n for d, n in make_up.items() if d not in days_off},
         official=False,
-        source=f"holidays {_version('holidays')} (statutory rules; provisional)",
+        source=f"holidays {_version('holidays')}",  # "provisional" is official=False, shown in words
     )
 
 
