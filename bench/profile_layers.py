@@ -87,10 +87,10 @@ def by_layer(stats: pstats.Stats) -> dict[str, float]:
         shares[func] = result
         return result
 
-    seconds = dict.fromkeys(LAYERS, 0.0)
+    seconds: dict[str, float] = dict.fromkeys(LAYERS, 0.0)
     for func, (_, _, own_time, _, _) in table.items():
         for layer, part in share(func, frozenset()).items():
-            seconds[layer] += own_time * part
+            seconds[layer] = seconds.get(layer, 0.0) + own_time * part
     return seconds
 
 
