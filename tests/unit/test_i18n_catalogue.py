@@ -47,6 +47,8 @@ def test_the_extraction_finds_marked_messages_help_and_docstrings(script) -> Non
     assert "Title of the policy document." in found  # a help= string
     assert "Open a new draft for your unit." in found  # a command's docstring
     assert "Waiting for my signature" in found  # the pages' words (web/i18n.py)
+    assert "the API token is unknown, revoked or expired" in found  # the API's (api/messages.py)
+    assert "must be an integer" in found  # a validation error's Chinese, by its type
     assert "group robot\x04signed" in found and "signed" in found  # one word, two meanings
     assert len(found) > 700
 
@@ -122,6 +124,29 @@ def test_the_pages_words_come_from_the_catalogue() -> None:
     )
     untranslated = [k for k, m in T.items() if t(k, "zh") == m]
     assert not untranslated, untranslated
+
+
+def test_the_api_words_come_from_the_catalogue() -> None:
+    from workflow.entrypoints.api import messages
+
+    assert messages.title("concurrent_change", "zh") == "并发修改冲突"
+    assert messages.title("no_such_kind", "en") == "Error"
+    assert messages.text(Reason("no_such_token", {"id": 7}), "zh") == "没有编号为 7 的令牌"
+    assert messages.text(Reason("no_such_token", {"id": 7}), "en") == "no token with id 7"
+    # pydantic's English for its own errors; the catalogue's Chinese for the type
+    assert messages.validation_problem("int_parsing", "Input should be a valid integer", None, "en") == (
+        "Input should be a valid integer"
+    )
+    assert (
+        messages.validation_problem("int_parsing", "Input should be a valid integer", None, "zh")
+        == "必须是整数"
+    )
+    assert (
+        messages.validation_problem("missing", "Field required", None, "zh") == "必填"
+    )  # the services' "required"
+    # the API's own errors say the sentence written in VALIDATION, in either language
+    assert messages.own("file_too_large", {"limit": 9}, "en") == "larger than 9 bytes"
+    assert messages.own("file_too_large", {"limit": 9}, "zh") == "文件超过 9 字节"
 
 
 def test_a_refusal_reads_wholly_in_chinese_field_name_included() -> None:
