@@ -169,7 +169,7 @@ def _validation_reasons(exc: RequestValidationError, lang: str) -> list[Reason]:
             str(error.get("type", "")), str(error.get("msg", "")), ctx, lang
         )
         reasons.append(Reason("invalid", {"field": name, "problem": sentence, "in": where}))
-    return reasons or [Reason("invalid", {"field": "body", "problem": "invalid"})]
+    return reasons or [Reason("invalid", {"field": "body", "problem": _("invalid")})]
 
 
 # ---------------------------------------------------------------------------- handlers
