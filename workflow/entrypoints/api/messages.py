@@ -1,8 +1,9 @@
 """Words of the HTTP API that the lifecycle's own reasons (:mod:`states.reasons`) do not have.
 
 Written here once in English and marked for the one gettext catalogue (:mod:`states.i18n`),
-whose ``msgstr`` is their Chinese. Kept apart from :data:`states.reasons.MESSAGES` because they are about HTTP (tokens, routes,
-request bodies), not about documents; :func:`text` looks here first and falls back there.
+whose ``msgstr`` is their Chinese. Kept apart from :data:`states.reasons.MESSAGES` because they
+are about HTTP (tokens, routes, request bodies), not about documents; :func:`text` looks here
+first and falls back there.
 """
 
 from __future__ import annotations
