@@ -3,8 +3,10 @@
     .venv/bin/python scripts/catalogue.py update   # add new messages (untranslated), drop stale
     .venv/bin/python scripts/catalogue.py check    # what tests/unit/test_i18n_catalogue.py checks
 
-Messages come from Babel's extract API, two ways: the ``_("…")`` calls anywhere in the four
-packages (Babel's own Python extractor), and, in the CLI, every ``help="…"`` and the docstring of
+Messages come from Babel's extract API, two ways: the ``_("…")`` (and, for a word that needs
+a context, ``pgettext("context", "…")``) calls anywhere in the four packages (Babel's own Python
+extractor) — the kernel and services, the CLI, the web pages' words (``web/i18n.py``) and the
+API's (``api/messages.py``) alike — and, in the CLI, every ``help="…"`` and the docstring of
 every command (typer shows a command's docstring as its help), which the small extractor below
 reads with :mod:`ast`, so help text needs no marking to be translated.
 """
@@ -21,7 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("states", "workflow", "notifications", "workers")
 CLI = ROOT / "workflow" / "entrypoints" / "cli"
 PO = ROOT / "states" / "locale" / "zh_CN" / "LC_MESSAGES" / "santongbu.po"
-KEYWORDS = {"_": None, "N_": None}  # N_: the kernel's lazy _ imported under another name
+KEYWORDS: dict[str, Any] = {
+    "_": None,
+    "N_": None,  # N_: the kernel's lazy _ imported under another name
+    "pgettext": ((1, "c"), 2),  # states.i18n.pgettext(context, message): msgctxt, msgid
+}
 
 
 def extract_cli_help(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:
@@ -65,30 +71,36 @@ def _is_command(decorator: ast.expr) -> bool:
     return isinstance(target, ast.Attribute) and target.attr in ("command", "callback")
 
 
+def key(message: str, context: str | None) -> str:
+    """A message's name in :func:`extract` and :func:`problems`: its msgid, after its context
+    and gettext's EOT separator when it has one (as :func:`states.i18n.key`)."""
+    return f"{context}\x04{message}" if context else message
+
+
 def extract() -> dict[str, list[str]]:
-    """Every message id, with where it occurs (``path:line``)."""
+    """Every message (:func:`key`), with where it occurs (``path:line``)."""
     from babel.messages.extract import extract_from_dir
 
     found: dict[str, list[str]] = {}
 
-    def add(path: str, line: int, message: Any) -> None:
+    def add(path: str, line: int, message: Any, context: str | None) -> None:
         if isinstance(message, tuple):
             message = message[0]
         if message:
-            found.setdefault(message, []).append(f"{path}:{line}")
+            found.setdefault(key(message, context), []).append(f"{path}:{line}")
 
     for package in PACKAGES:
-        for path, line, message, _c, _x in extract_from_dir(
+        for path, line, message, _c, context in extract_from_dir(
             ROOT / package,
             method_map=[("**/migrations/**.py", "ignore"), ("**.py", "python")],
             keywords=KEYWORDS,
             comment_tags=(),
         ):
-            add(f"{package}/{path}", line, message)
-    for path, line, message, _c, _x in extract_from_dir(
+            add(f"{package}/{path}", line, message, context)
+    for path, line, message, _c, context in extract_from_dir(
         CLI, method_map=[("**.py", extract_cli_help)], keywords={}, comment_tags=()
     ):
-        add(f"workflow/entrypoints/cli/{path}", line, message)
+        add(f"workflow/entrypoints/cli/{path}", line, message, context)
     return found
 
 
@@ -103,7 +115,7 @@ def problems() -> tuple[list[str], list[str]]:
     """(messages without a Chinese translation, catalogue entries nothing in the source uses)."""
     found = extract()
     catalogue = read()
-    have = {m.id: m for m in catalogue if m.id}
+    have = {key(str(m.id), m.context): m for m in catalogue if m.id}
     missing = sorted(m for m in found if m not in have or not have[m].string or have[m].fuzzy)
     stale = sorted(str(m) for m in have if m not in found)
     return missing, stale
@@ -118,7 +130,7 @@ def update() -> None:
 
     found = extract()
     previous = read() if PO.exists() else None
-    old = {m.id: m.string for m in previous if m.id} if previous else {}
+    old = {key(str(m.id), m.context): m.string for m in previous if m.id} if previous else {}
     created = previous.creation_date if previous else datetime.now().astimezone()
     catalogue = Catalog(
         locale="zh_CN",
@@ -131,9 +143,10 @@ def update() -> None:
         language_team="santongbu maintainers",
         fuzzy=False,
     )
-    for message, where in sorted(found.items()):
+    for name, where in sorted(found.items()):
+        context, _eot, message = name.rpartition("\x04")
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
-        catalogue.add(message, old.get(message, ""), locations=locations)
+        catalogue.add(message, old.get(name, ""), locations=locations, context=context or None)
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as handle:
         # No source locations: they would change with every edit elsewhere and say nothing a
@@ -146,7 +159,7 @@ if __name__ == "__main__":
         update()
     missing, stale = problems()
     for m in missing:
-        print("untranslated:", m.replace("\n", "\\n")[:160])
+        print("untranslated:", m.replace("\n", "\\n").replace("\x04", " | ")[:160])
     for m in stale:
-        print("stale:", m.replace("\n", "\\n")[:160])
+        print("stale:", m.replace("\n", "\\n").replace("\x04", " | ")[:160])
     sys.exit(1 if missing or stale else 0)

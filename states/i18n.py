@@ -17,6 +17,10 @@ Two ways to mark a message, both extracted under the keyword ``_``:
   services use it for the problems they raise, which are rendered only when someone reads them.
 * the CLI's ``common._`` translates at once, into the language of the invocation.
 
+When one English word means two things a Chinese reader tells apart ("signed": a package
+已签署, a robot's secret 已加签), :func:`pgettext` gives it a context, gettext's ``msgctxt``;
+the catalogue then holds one entry per meaning. Use it only for such a clash.
+
 Chinese is ``"zh"``; every other language reads the English source.
 
     >>> localize(_("required"), "zh")
@@ -36,25 +40,31 @@ DOMAIN = "santongbu"
 CATALOGUE = Path(__file__).with_name("locale") / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def key(message: str, context: str | None = None) -> str:
+    """How the catalogue names a message: its msgid, after ``context`` and gettext's EOT."""
+    return f"{context}\x04{message}" if context else message
+
+
 @cache
 def _chinese() -> Mapping[str, str]:
-    """msgid → Chinese, from the ``.po`` file (fuzzy or empty entries are not translations)."""
+    """msgid (with its context, :func:`key`) → Chinese, from the ``.po`` file (fuzzy or empty
+    entries are not translations)."""
     from babel.messages.pofile import read_po
 
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle, locale="zh_CN", domain=DOMAIN)
     return {
-        str(m.id): str(m.string)
+        key(str(m.id), m.context): str(m.string)
         for m in catalogue
         if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
     }
 
 
-def gettext(message: str, lang: str) -> str:
+def gettext(message: str, lang: str, context: str | None = None) -> str:
     """``message`` (an English msgid) in ``lang``; itself when untranslated or not Chinese."""
     if lang != "zh":
         return message
-    return _chinese().get(message, message)
+    return _chinese().get(key(message, context), message)
 
 
 def _fill(template: str, params: Mapping[str, Any], lang: str) -> str:
@@ -72,24 +82,32 @@ class Text(str):
 
     msgid: str
     params: Mapping[str, Any]
+    context: str | None
 
-    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None) -> Text:
+    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None, context: str | None = None) -> Text:
         params = dict(params or {})
         self = super().__new__(cls, _fill(msgid, params, "en"))
         self.msgid = msgid
         self.params = params
+        self.context = context
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (Celery, multiprocessing) keep the meaning
-        return (Text, (self.msgid, dict(self.params)))
+        return (Text, (self.msgid, dict(self.params), self.context))
 
     def render(self, lang: str) -> str:
-        return _fill(gettext(self.msgid, lang), self.params, lang)
+        return _fill(gettext(self.msgid, lang, self.context), self.params, lang)
 
 
 def _(message: str, **params: Any) -> Text:
     """Mark ``message`` for the catalogue; rendered in the reader's language later."""
     return Text(message, params)
+
+
+def pgettext(context: str, message: str, **params: Any) -> Text:
+    """Like :func:`_`, for an English ``message`` that needs ``context`` to be translated
+    (extracted with its context; ``msgctxt`` in the ``.po``)."""
+    return Text(message, params, context)
 
 
 def localize(value: Any, lang: str) -> Any:

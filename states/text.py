@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 
+from states.i18n import _
+
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
-CONTROL_PROBLEM = "must not contain control characters (such as NUL) or invalid Unicode"
-LINE_PROBLEM = "must be one line"
+CONTROL_PROBLEM = _("must not contain control characters (such as NUL) or invalid Unicode")
+LINE_PROBLEM = _("must be one line")
 
 
 def text_problem(value: str, *, one_line: bool = False) -> str | None:

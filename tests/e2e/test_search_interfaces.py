@@ -97,7 +97,10 @@ def test_api_search_with_paging(db, tmp_path: Path) -> None:  # type: ignore[no-
         assert [h["id"] for h in http.get("/documents", params={"q": "榕交〔2024〕6号"}).json()] == [
             made["taxi"]
         ]
-        assert http.get("/documents", params={"period": "2024"}).status_code == 422  # only with q
+        alone = http.get("/documents", params={"period": "2024"}, headers={"Accept-Language": "zh"})
+        assert alone.status_code == 422 and alone.json()["reasons"][0]["message"].endswith(
+            "只能与 q 一起使用"
+        )
         assert http.get("/documents", params={"q": " "}).status_code == 422
         plain = http.get("/documents").json()
         assert plain[0]["matched"] is None and plain[0]["excerpt"] is None

@@ -92,9 +92,7 @@ async def if_match(
     number = int(found.group(1)) if found else 0
     if not 1 <= number <= MAX_ID:
         lang = request_language(request)
-        problem = messages.validation_problem(
-            "bad_version", "must be the document's version (an integer), e.g. If-Match: 3", None, lang
-        )
+        problem = messages.own("bad_version", None, lang)
         raise InvalidInput(Reason("invalid", {"field": "If-Match", "problem": problem, "in": "header"}))
     return number
 

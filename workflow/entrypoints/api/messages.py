@@ -1,103 +1,97 @@
 """Words of the HTTP API that the lifecycle's own reasons (:mod:`states.reasons`) do not have.
 
-Kept apart from :data:`states.reasons.MESSAGES` because they are about HTTP (tokens, routes,
-request bodies), not about documents; :func:`text` looks here first and falls back there.
+Written here once in English and marked for the one gettext catalogue (:mod:`states.i18n`),
+whose ``msgstr`` is their Chinese. Kept apart from :data:`states.reasons.MESSAGES` because they
+are about HTTP (tokens, routes, request bodies), not about documents; :func:`text` looks here
+first and falls back there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from states.i18n import Text, _, gettext
 from states.reasons import Reason
+from states.text import CONTROL_PROBLEM, LINE_PROBLEM
 
-API_MESSAGES: dict[str, dict[str, str]] = {
-    "unauthenticated": {
-        "zh": "需要有效的 API 令牌(请求头 Authorization: Bearer <令牌>)",
-        "en": "a valid API token is required (header Authorization: Bearer <token>)",
-    },
-    "token_invalid": {
-        "zh": "API 令牌无效、已撤销或已过期",
-        "en": "the API token is unknown, revoked or expired",
-    },
-    "no_such_token": {"zh": "没有编号为 {id} 的令牌", "en": "no token with id {id}"},
-    "no_such_route": {"zh": "没有此地址: {path}", "en": "no such address: {path}"},
-    "method_not_allowed": {"zh": "{path} 不支持 {method} 方法", "en": "{method} is not allowed on {path}"},
-    "too_large": {"zh": "请求体超过 {limit} 字节", "en": "the request body is larger than {limit} bytes"},
-    "unavailable": {
-        "zh": "数据库暂不可用或繁忙,请稍后再试",
-        "en": "the database is unavailable or busy; try again shortly",
-    },
-    "internal_error": {
-        "zh": "服务器内部错误,已记录在服务器日志中",
-        "en": "internal error; it has been written to the server log",
-    },
+API_MESSAGES: dict[str, Text] = {
+    "unauthenticated": _("a valid API token is required (header Authorization: Bearer <token>)"),
+    "token_invalid": _("the API token is unknown, revoked or expired"),
+    "no_such_token": _("no token with id {id}"),
+    "no_such_route": _("no such address: {path}"),
+    "method_not_allowed": _("{method} is not allowed on {path}"),
+    "too_large": _("the request body is larger than {limit} bytes"),
+    "unavailable": _("the database is unavailable or busy; try again shortly"),
+    "internal_error": _("internal error; it has been written to the server log"),
 }
 
 # Problem titles: one short phrase per problem type, as RFC 9457 wants.
-TITLES: dict[str, dict[str, str]] = {
-    "unauthenticated": {"zh": "未认证", "en": "Unauthenticated"},
-    "forbidden": {"zh": "无权操作", "en": "Forbidden"},
-    "not_found": {"zh": "未找到", "en": "Not found"},
-    "method_not_allowed": {"zh": "方法不允许", "en": "Method not allowed"},
-    "refused": {"zh": "操作被拒绝", "en": "Refused"},
-    "concurrent_change": {"zh": "并发修改冲突", "en": "Concurrent change"},
-    "invalid_input": {"zh": "输入无效", "en": "Invalid input"},
-    "too_large": {"zh": "请求过大", "en": "Request too large"},
-    "unavailable": {"zh": "服务暂不可用", "en": "Service unavailable"},
-    "throttled": {"zh": "请稍后再试", "en": "Too many attempts"},
-    "internal_error": {"zh": "内部错误", "en": "Internal error"},
-    "error": {"zh": "错误", "en": "Error"},
+TITLES: dict[str, Text] = {
+    "unauthenticated": _("Unauthenticated"),
+    "forbidden": _("Forbidden"),
+    "not_found": _("Not found"),
+    "method_not_allowed": _("Method not allowed"),
+    "refused": _("Refused"),
+    "concurrent_change": _("Concurrent change"),
+    "invalid_input": _("Invalid input"),
+    "too_large": _("Request too large"),
+    "unavailable": _("Service unavailable"),
+    "throttled": _("Too many attempts"),
+    "internal_error": _("Internal error"),
+    "error": _("Error"),
 }
 
-# What a validation error of pydantic/FastAPI means, in Chinese (English uses pydantic's own
-# sentence). Keys are pydantic error types, plus the custom ones of ``schemas.py``.
-VALIDATION_ZH: dict[str, str] = {
-    "missing": "必填",
-    "json_invalid": "不是有效的 JSON",
-    "json_type": "不是有效的 JSON",
-    "int_parsing": "必须是整数",
-    "int_type": "必须是整数",
-    "int_from_float": "必须是整数",
-    "string_type": "必须是文本",
-    "bool_parsing": "必须是 true 或 false",
-    "bool_type": "必须是 true 或 false",
-    "enum": "必须是以下之一: {expected}",
-    "literal_error": "必须是以下之一: {expected}",
-    "less_than_equal": "不能大于 {le}",
-    "greater_than_equal": "不能小于 {ge}",
-    "less_than": "必须小于 {lt}",
-    "greater_than": "必须大于 {gt}",
-    "string_too_long": "不能超过 {max_length} 个字符",
-    "string_too_short": "至少需要 {min_length} 个字符",
-    "string_pattern_mismatch": "格式不对",
-    "too_long": "最多 {max_length} 项",
-    "too_short": "至少 {min_length} 项",
-    "extra_forbidden": "不是可用的字段",
-    "list_type": "必须是列表",
-    "dict_type": "必须是 JSON 对象",
-    "model_type": "必须是 JSON 对象",
-    "model_attributes_type": "必须是 JSON 对象",
-    "datetime_parsing": "不是 ISO 8601 时间(如 2024-02-09T10:30:00+08:00)",
-    "datetime_from_date_parsing": "不是 ISO 8601 时间(如 2024-02-09T10:30:00+08:00)",
-    "datetime_type": "不是 ISO 8601 时间(如 2024-02-09T10:30:00+08:00)",
-    "timezone_aware": "必须带时区(如 +08:00)",
-    "bad_text": "不能包含 NUL 等控制字符或无效的 Unicode",
-    "one_line": "必须是一行文字",
-    "year_range": "年份必须在 {low} 到 {high} 之间",
-    "bad_instant": "不是 ISO 8601 日期或时间(如 2024-02-09 或 2024-02-09T10:30+08:00)",
-    "bad_version": "必须是文件的版本号(整数),例如 If-Match: 3",
-    "upload_type": "必须是上传的文件",
-    "year_mismatch": "文件是 {file_year} 年的日历,不是 {year} 年的",
-    "file_too_large": "文件超过 {limit} 字节",
+# What a validation error means, by its type: pydantic's own (English readers read pydantic's
+# sentence, which names the values; these are for the catalogue's Chinese), and the API's own
+# (schemas.py, deps.py, routes/calendar.py raise them with these very sentences, in every language).
+VALIDATION: dict[str, Text] = {
+    "missing": _("required"),
+    "json_invalid": _("not valid JSON"),
+    "json_type": _("not valid JSON"),
+    "int_parsing": _("must be an integer"),
+    "int_type": _("must be an integer"),
+    "int_from_float": _("must be an integer"),
+    "string_type": _("must be text"),
+    "bool_parsing": _("must be true or false"),
+    "bool_type": _("must be true or false"),
+    "enum": _("must be one of: {expected}"),
+    "literal_error": _("must be one of: {expected}"),
+    "less_than_equal": _("must not be greater than {le}"),
+    "greater_than_equal": _("must not be less than {ge}"),
+    "less_than": _("must be less than {lt}"),
+    "greater_than": _("must be greater than {gt}"),
+    "string_too_long": _("must not be longer than {max_length} characters"),
+    "string_too_short": _("needs at least {min_length} characters"),
+    "string_pattern_mismatch": _("is not in the right format"),
+    "too_long": _("at most {max_length} items"),
+    "too_short": _("at least {min_length} items"),
+    "extra_forbidden": _("is not a field here"),
+    "list_type": _("must be a list"),
+    "dict_type": _("must be a JSON object"),
+    "model_type": _("must be a JSON object"),
+    "model_attributes_type": _("must be a JSON object"),
+    "datetime_parsing": _("not an ISO 8601 date-time (e.g. 2024-02-09T10:30:00+08:00)"),
+    "datetime_from_date_parsing": _("not an ISO 8601 date-time (e.g. 2024-02-09T10:30:00+08:00)"),
+    "datetime_type": _("not an ISO 8601 date-time (e.g. 2024-02-09T10:30:00+08:00)"),
+    "timezone_aware": _("must carry a time zone (e.g. +08:00)"),
+    "upload_type": _("must be an uploaded file"),
+    # the API's own
+    "bad_text": CONTROL_PROBLEM,
+    "one_line": LINE_PROBLEM,
+    "year_range": _("the year must lie between {low} and {high}"),
+    "bad_instant": _("not an ISO 8601 date or date-time (e.g. 2024-02-09 or 2024-02-09T10:30+08:00)"),
+    "bad_version": _("must be the document's version (an integer), e.g. If-Match: 3"),
+    "year_mismatch": _("the file is for {file_year}, not {year}"),
+    "file_too_large": _("larger than {limit} bytes"),
 }
 
 
 def text(reason: Reason, lang: str) -> str:
     """The sentence for one reason: the API's own words, else the lifecycle's."""
-    templates = API_MESSAGES.get(reason.code)
-    if templates is None:
+    message = API_MESSAGES.get(reason.code)
+    if message is None:
         return reason.text(lang)
-    template = templates.get(lang) or templates["en"]
+    template = gettext(message, lang)
     try:
         return template.format(**dict(reason.params))
     except (KeyError, IndexError):
@@ -110,16 +104,27 @@ def render(reasons: tuple[Reason, ...] | list[Reason], lang: str) -> str:
 
 
 def title(code: str, lang: str) -> str:
-    return (TITLES.get(code) or TITLES["error"])[lang if lang in ("zh", "en") else "en"]
+    return gettext(TITLES.get(code) or TITLES["error"], lang)
 
 
 def validation_problem(error_type: str, english: str, ctx: dict[str, Any] | None, lang: str) -> str:
-    """One validation error in words, without the offending input."""
+    """One validation error in words, without the offending input: pydantic's English sentence,
+    or the catalogue's Chinese for its type (:data:`VALIDATION`)."""
     if lang != "zh":
         return english.removeprefix("Value error, ")
-    template = VALIDATION_ZH.get(error_type)
-    if template is None:
+    message = VALIDATION.get(error_type)
+    if message is None:
         return english.removeprefix("Value error, ")
+    return _fill(gettext(message, lang), ctx)
+
+
+def own(error_type: str, ctx: dict[str, Any] | None, lang: str) -> str:
+    """A validation error of the API's own (:data:`VALIDATION`) in ``lang``, in either language
+    the sentence written there."""
+    return _fill(gettext(VALIDATION[error_type], lang), ctx)
+
+
+def _fill(template: str, ctx: dict[str, Any] | None) -> str:
     try:
         return template.format(**(ctx or {}))
     except (KeyError, IndexError):

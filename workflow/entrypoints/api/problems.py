@@ -27,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from states.i18n import _
 from states.reasons import Reason
 from workflow.entrypoints.api import messages
 from workflow.kernel.errors import SantongbuError
@@ -168,7 +169,7 @@ def _validation_reasons(exc: RequestValidationError, lang: str) -> list[Reason]:
             str(error.get("type", "")), str(error.get("msg", "")), ctx, lang
         )
         reasons.append(Reason("invalid", {"field": name, "problem": sentence, "in": where}))
-    return reasons or [Reason("invalid", {"field": "body", "problem": "invalid"})]
+    return reasons or [Reason("invalid", {"field": "body", "problem": _("invalid")})]
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -244,7 +245,11 @@ def install(app: FastAPI) -> None:
             request,
             422,
             "invalid_input",
-            [Reason("invalid", {"field": "request", "problem": "a value is out of range or not storable"})],
+            [
+                Reason(
+                    "invalid", {"field": "request", "problem": _("a value is out of range or not storable")}
+                )
+            ],
         )
 
     @app.exception_handler(OperationalError)

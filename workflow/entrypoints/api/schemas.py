@@ -22,6 +22,7 @@ from states.snapshot import CHANNELS, DISCLOSURES, MATERIAL_FORMS
 from states.text import CONTROL_PROBLEM, LINE_PROBLEM, text_problem
 from workflow.entrypoints.api.claims_schemas import CorrectionOut, PostingOut, PublicationOut
 from workflow.entrypoints.api.evidence_schemas import EvidenceOut
+from workflow.entrypoints.api.messages import VALIDATION
 from workflow.entrypoints.api.times import Shown
 from workflow.kernel.models.directory import ROLES, UNIT_KINDS
 from workflow.services.documents.transaction import Outcome as ServiceOutcome
@@ -53,7 +54,7 @@ def _year(value: datetime) -> datetime:
     except InstantError:
         raise PydanticCustomError(
             "year_range",
-            "the year must lie between {low} and {high}",
+            VALIDATION["year_range"],
             {"low": EARLIEST_YEAR, "high": LATEST_YEAR},
         ) from None
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from states.i18n import _
 from states.lifecycle import Trigger
 from states.reasons import Reason
 from workflow.entrypoints.api.deps import CallerDep, IfMatch, ServicesDep
@@ -103,7 +104,7 @@ def list_documents(
     supervisors, auditors, leaders and administrators. With ``q``, a search among them."""
     if q is None:
         if period is not None or before_id is not None:
-            raise InvalidInput(Reason("invalid", {"field": "period, before_id", "problem": "only with q"}))
+            raise InvalidInput(Reason("invalid", {"field": "period, before_id", "problem": _("only with q")}))
         docs = svc.workflow.list_documents(who.login, state=state, unit_code=unit, limit=limit, offset=offset)
         return [d.as_dict() for d in docs]
     found = svc.workflow.search_documents(

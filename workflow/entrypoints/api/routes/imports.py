@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile, status
 
+from states.i18n import _
 from states.reasons import Reason
 from workflow.entrypoints.api.deps import CallerDep, ServicesDep
 from workflow.entrypoints.api.problems import responses
@@ -32,7 +33,7 @@ def import_documents(
     name = Path(file.filename or "upload").name
     suffix = Path(name).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise InvalidInput(Reason("invalid", {"field": "file", "problem": "an .xlsx or a .csv file"}))
+        raise InvalidInput(Reason("invalid", {"field": "file", "problem": _("an .xlsx or a .csv file")}))
     with tempfile.TemporaryDirectory(prefix="santongbu-import-") as folder:
         target = Path(folder) / name
         size = 0

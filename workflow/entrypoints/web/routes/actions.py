@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from states.i18n import _
 from states.lifecycle import State, Trigger
 from states.reasons import Reason
 from workflow.entrypoints.web import views
@@ -112,7 +113,7 @@ def edit(doc_id: DocId, section: str, page: Page = SignedIn, form: dict = Form) 
     """Save one section of the document; only fields that differ from the page are sent."""
     fields = {"text": TEXT_SECTION, "plan": PLAN_SECTION}.get(section)
     if fields is None:
-        raise InvalidInput(Reason("invalid", {"field": "section", "problem": "text or plan"}))
+        raise InvalidInput(Reason("invalid", {"field": "section", "problem": _("text or plan")}))
     key = f"edit-{section}"
     login = page.login
 
