@@ -206,6 +206,7 @@ META_LABELS = {
     "limit": _("limit"),
     "next_after_id": _("next page after event"),
     "clock_overridden": _("documents recorded under a clock override"),
+    "number_shared": _("documents sharing their number with another"),
 }
 """What a text table's line above the headers calls each thing asked (the JSON keeps the keys)."""
 
