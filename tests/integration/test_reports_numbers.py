@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from tests.factories import CLERK, make_workflow, new_draft, seed_bureau, to_published
+from tests.web_support import Session, web_env
 from workflow.entrypoints.cli.main import app
 from workflow.services.documents import Workflow
 from workflow.services.reports import Reports
+from workflow.services.tokens import Tokens
 
 SUPERVISOR = "audit.cs"
 OTHER_CLERK = "xu.kxc"  # a clerk of another drafting unit (科信处)
@@ -154,3 +158,42 @@ def test_the_cli_shows_the_column_and_the_summary_in_both_languages(db, clock, s
     assert [(r["document_id"], r["shared_number"]) for r in got["rows"]] == [(first, [second])]
     on_time = json.loads(run("report", "on-time", "--as", SUPERVISOR, "--period", "2024", "--json"))
     assert on_time["number_shared"] == 1 and on_time["totals"]["number_shared"] == 1
+
+
+def test_the_api_and_the_pages_show_it(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The clerk ticks the box on the page to give a published document's number to a new one;
+    the API's report and the supervisor's report page then name the twin and count it."""
+    with web_env(db, tmp_path, people=(CLERK, SUPERVISOR)) as env:
+        first = to_published(Workflow(env.db, env.clock, env.settings), number=TWIN)
+        clerk = Session(env.base_url)
+        assert clerk.sign_in(CLERK).status_code == 303
+        form = {"csrf_token": clerk.csrf("/web/documents/new"), "title": "重新印发", "doc_number": TWIN}
+        made = clerk.post("/web/documents", {**form, "allow_duplicate_number": "yes"})
+        assert made.status_code == 303, made.text[:300]
+        second = int(made.headers["location"].split("/documents/")[1].split("?")[0])
+        clerk.close()
+
+        token = Tokens(env.db, env.clock).create("admin", SUPERVISOR, "reports")[0]
+        with httpx.Client(base_url=env.base_url, headers={"Authorization": f"Bearer {token}"}) as api:
+            got = api.get("/reports/ledger", params={"period": "2024"}).json()
+            assert got["number_shared"] == 1 and "shared_number" in got["columns"]
+            assert [(r["document_id"], r["shared_number"]) for r in got["rows"]] == [(first, [second])]
+            year = api.get("/reports/year-end", params={"period": "2024"}).json()
+            assert year["number_shared"] == 1 and year["totals"]["number_shared"] == 1
+            csv = api.get(
+                "/reports/ledger",
+                params={"period": "2024", "format": "csv"},
+                headers={"Accept-Language": "en"},
+            ).text
+            assert "number shared with documents" in csv.splitlines()[0] and f",{second}," in csv
+
+        supervisor = Session(env.base_url)
+        assert supervisor.sign_in(SUPERVISOR).status_code == 303
+        ledger = supervisor.get("/web/reports?report=ledger&period=2024").text
+        assert '<th scope="col">同文号的其他文件</th>' in ledger and f"<td>{second}</td>" in ledger
+        assert '<span data-summary="number_shared">文号与其他文件相同的文件:1</span>' in ledger
+        assert '<span data-summary="clock_overridden">时钟被指定时登记的文件:0</span>' in ledger
+        on_time = supervisor.get("/web/reports?report=on-time&period=2024").text
+        assert '<th scope="col">文号与其他文件相同</th>' in on_time
+        assert '<span data-summary="number_shared">文号与其他文件相同的文件:1</span>' in on_time
+        supervisor.close()
