@@ -22,6 +22,7 @@ from tests.web_support import Session, web_env
 from workflow.entrypoints.cli.main import app
 from workflow.services.documents import Workflow
 from workflow.services.reports import Reports
+from workflow.services.reports.numbers import shared_numbers
 from workflow.services.tokens import Tokens
 
 SUPERVISOR = "audit.cs"
@@ -49,10 +50,8 @@ def built(db, clock, settings):  # type: ignore[no-untyped-def]
     twin1 = to_published(wf, number=TWIN)
     twin2 = to_published(wf, number=TWIN)
     own = to_published(wf, number="榕交〔2024〕9号")
-    new_draft(wf, number="")
-    new_draft(wf, number="")
-    new_draft(wf, number=None)
-    new_draft(wf, number=None)
+    blank = [new_draft(wf, number=""), new_draft(wf, number="")]
+    unnumbered = [new_draft(wf, number=None), new_draft(wf, number=None)]
     clock.advance(timedelta(hours=20))
     post_both(wf, honest)
     before_copy = clock.now()
@@ -65,6 +64,8 @@ def built(db, clock, settings):  # type: ignore[no-untyped-def]
         "twin1": twin1,
         "twin2": twin2,
         "own": own,
+        "blank": blank,
+        "unnumbered": unnumbered,
         "copy": copy,
         "before_copy": before_copy,
     }
@@ -81,6 +82,14 @@ def test_the_ledger_names_the_other_documents_with_the_number(db, clock, setting
     }
     assert table.meta["number_shared"] == 3
     assert table.as_dict()["number_shared"] == 3 and "shared_number" in table.as_dict()["columns"]
+
+
+def test_an_empty_or_missing_number_is_shared_by_nobody(db, clock, built) -> None:  # type: ignore[no-untyped-def]
+    """Only drafts can be without a number (a document leaves its draft only with one), so the
+    reports never list them; the look-up behind them says the same."""
+    with db.transaction() as session:
+        got = shared_numbers(session, [*built["blank"], *built["unnumbered"], built["honest"]], clock.now())
+    assert got == {built["honest"]: [built["copy"]]}
 
 
 def test_a_twin_counts_from_when_it_was_created(db, clock, settings, built) -> None:  # type: ignore[no-untyped-def]
