@@ -30,11 +30,12 @@ def new_draft(
     title: str = "福州市道路运输管理办法",
     risk: bool = False,
     disclosure: str = "proactive",
+    number: str | None = "榕交〔2024〕1号",
 ) -> int:
     return wf.create_document(
         clerk,
         title=title,
-        doc_number="榕交〔2024〕1号",
+        doc_number=number,
         body="第一条 …",
         # Tests make many documents from one template; the 文号 rule has tests of its own
         # (tests/integration/test_refusals.py).

@@ -210,10 +210,11 @@ def test_ledger_and_on_time_report_show_claims_confirmations_and_corrections(
     header, *rows = to_csv(reports.ledger(SUPERVISOR, period="2024-03"), "zh").lstrip("\ufeff").splitlines()
     assert header.endswith(
         "公开登记时间,解读发布完成(所称),解读发布登记时间,待确认的补录时间,补录时间确认人,更正次数,更正人,"
-        "时钟被指定时登记,网页核验"
-    )  # the seven claim columns, the clock-override column, then the evidence column last (docs/reports.md)
+        "时钟被指定时登记,同文号的其他文件,网页核验"
+    )  # the seven claim columns, the clock-override and shared-number columns, then the evidence column last (docs/reports.md)
     assert rows[0].endswith(
         "2024-03-04 10:00,2024-03-05 10:00,2024-03-21 16:00,2,,0,,,"
+        f"{confirmed}；{clean},"  # the factory gives each of them the same 文号
         "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验"
     )
 

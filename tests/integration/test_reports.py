@@ -551,6 +551,7 @@ def test_on_time_per_unit_for_the_year(data, reports) -> None:  # type: ignore[n
         "claims_confirmed": 0,
         "corrected": 0,
         "clock_overridden": 0,  # the data set is built on the services' clock, not under --now
+        "number_shared": 0,  # every document of the data set has a number of its own
     }
 
 
@@ -906,6 +907,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "更正次数",
         "更正人",
         "时钟被指定时登记",
+        "同文号的其他文件",
         "网页核验",
     ]
     assert rows[1] == [
@@ -934,6 +936,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "0",
         "",
         "0",
+        "",
         "",
         "",
         "政策文件页面：待核验；门户网站：待核验；新闻媒体：无网址未核验",
@@ -966,6 +969,7 @@ def test_ledger_csv_cell_by_cell(data, reports) -> None:  # type: ignore[no-unty
         "0",
         "",
         "",
+        "",
         "政策文件页面：待核验；门户网站：待核验；政务新媒体：待核验；新闻媒体：待核验",
     ]
     assert len(rows) == 3
@@ -990,10 +994,11 @@ def test_on_time_and_year_end_csv(data, reports) -> None:  # type: ignore[no-unt
             "补录时间已确认",
             "公开后更正",
             "含时钟被指定时的登记",
+            "文号与其他文件相同",
         ],
-        ["kxc", "科信处", "2024", "1", "0", "1", "0", "0", "0.0%", "0", "0", "0", "0"],
-        ["spc", "审批处", "2024", "5", "2", "1", "1", "1", "50.0%", "0", "0", "0", "0"],
-        ["*", "合计", "2024", "6", "2", "2", "1", "1", "40.0%", "0", "0", "0", "0"],
+        ["kxc", "科信处", "2024", "1", "0", "1", "0", "0", "0.0%", "0", "0", "0", "0", "0"],
+        ["spc", "审批处", "2024", "5", "2", "1", "1", "1", "50.0%", "0", "0", "0", "0", "0"],
+        ["*", "合计", "2024", "6", "2", "2", "1", "1", "40.0%", "0", "0", "0", "0", "0"],
     ]
     ye = read_csv(to_csv(reports.year_end(SUPERVISOR, period="2024", unit="kxc"), "zh"))
     header, kxc = ye[0], dict(zip(ye[0], ye[1]))

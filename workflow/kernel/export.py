@@ -206,8 +206,22 @@ META_LABELS = {
     "limit": _("limit"),
     "next_after_id": _("next page after event"),
     "clock_overridden": _("documents recorded under a clock override"),
+    "number_shared": _("documents sharing their number with another"),
 }
 """What a text table's line above the headers calls each thing asked (the JSON keeps the keys)."""
+
+
+def summary_item(table: Table, key: str, lang: str) -> str:
+    """One thing the table was asked or counts (its ``meta[key]``), as a person reads it:
+    the text table's line above the headers, and the pages' line above a report."""
+    value = table.meta.get(key)
+    label = gettext(META_LABELS[key], lang) if key in META_LABELS else key
+    shown = (
+        cell(Column(key, key, key, "instant"), value, lang, table.tz)
+        if isinstance(value, datetime)
+        else value
+    )
+    return f"{label}{':' if lang == 'zh' else ': '}{shown}"
 
 
 def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
@@ -220,13 +234,7 @@ def to_text(table: Table, lang: str = "zh", *, max_cell: int = 40) -> str:
     ]
     widths = [max([_width(h)] + [_width(line[i]) for line in body]) for i, h in enumerate(headers)]
     lines = [table.title(lang)]
-    about = [
-        f"{gettext(META_LABELS[k], lang) if k in META_LABELS else k}"
-        + (":" if lang == "zh" else ": ")
-        + f"{cell(Column(k, k, k, 'instant'), v, lang, table.tz) if isinstance(v, datetime) else v}"
-        for k, v in table.meta.items()
-        if v not in (None, "", [])
-    ]
+    about = [summary_item(table, k, lang) for k, v in table.meta.items() if v not in (None, "", [])]
     if about:
         lines.append("  ".join(about))
     lines.append("  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip())

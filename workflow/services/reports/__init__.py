@@ -30,6 +30,10 @@ are not shown. That lets a supervisor reproduce what a report said on a given da
 (scope, working-day counter, label tables from :mod:`states.catalogue`); each report is one
 module (:mod:`.overdue`, :mod:`.late`, :mod:`.on_time`, :mod:`.ledger`, :mod:`.year_end`) and
 :class:`Reports` is all of them.
+
+**What a supervisor should look at.** Every report's summary counts the documents whose record
+was made under a clock override (:mod:`.overrides`) and those that share their 文号 with another
+document (:mod:`.numbers`): :data:`TRUST_SUMMARY`, the keys the pages show above the table.
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ from workflow.services.reports.common import (
 )
 from workflow.services.reports.late import LateReport
 from workflow.services.reports.ledger import LedgerReport
+from workflow.services.reports.numbers import SHARED_COUNT
 from workflow.services.reports.on_time import OnTimeReport
 from workflow.services.reports.overdue import OverdueReport
+from workflow.services.reports.overrides import OVERRIDE_COUNT
 from workflow.services.reports.periods import Grain, Period, parse_period
 from workflow.services.reports.year_end import YearEndReport
 
@@ -58,6 +64,8 @@ class Reports(OverdueReport, LateReport, OnTimeReport, LedgerReport, YearEndRepo
 
 
 REPORTS = ("overdue", "late", "on-time", "ledger", "year-end")
+TRUST_SUMMARY = (OVERRIDE_COUNT, SHARED_COUNT)
+"""The counts in every report's summary (``meta``) that rest on what the measured could bend."""
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -67,6 +75,7 @@ __all__ = [
     "STATUS_LABELS",
     "TOTAL_NAME",
     "TOTAL_UNIT",
+    "TRUST_SUMMARY",
     "Days",
     "Grain",
     "Period",

@@ -1,5 +1,6 @@
 """The late report: interpretations posted after their deadline, by the day they went out, and
-which of their records were written under a clock override (:mod:`.overrides`)."""
+which of their records were written under a clock override (:mod:`.overrides`), and which share
+their 文号 with another document (:mod:`.numbers`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from workflow.services.reports.common import (
     ReportBase,
     within,
 )
+from workflow.services.reports.numbers import SHARED_COLUMN, SHARED_COUNT, shared_numbers
 from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
@@ -63,6 +65,7 @@ class LateReport(ReportBase):
             ).all()
             firsts, outlets = self._postings(session, [d.id for d in docs])
             by_hand = overridden_records(session, [d.id for d in docs], scope.now)
+            shared = shared_numbers(session, [d.id for d in docs], scope.now)
             days = Days(calendar_for(session, self.settings), tz)
             rows = []
             for d in docs:
@@ -82,6 +85,7 @@ class LateReport(ReportBase):
                         "working_days_taken": days.taken(d.published_at, d.posted_at),
                         "outlets": outlets.get(d.id, []),
                         "clock_override": by_hand.get(d.id, []),
+                        "shared_number": shared.get(d.id, []),
                     }
                 )
         columns = (
@@ -96,6 +100,7 @@ class LateReport(ReportBase):
             Column("working_days_taken", "用时工作日", "working days taken", "int"),
             Column("outlets", "发布媒体", "outlets", "list"),
             OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
+            SHARED_COLUMN,  # a 文号 another document has too (reports/numbers.py)
         )
         return Table(
             "late",
@@ -103,6 +108,8 @@ class LateReport(ReportBase):
             "Interpretations posted late",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
+            self._meta(
+                scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand), SHARED_COUNT: len(shared)}
+            ),
             tz=tz,
         )

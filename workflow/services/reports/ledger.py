@@ -1,6 +1,8 @@
 """The ledger (台账): every document published in the period and where its interpretation went,
 with the instants the server recorded beside the claimed ones, the claims still awaiting a
-supervisor's confirmation, who confirmed them, and the corrections made (workflow/services/claims.py)."""
+supervisor's confirmation, who confirmed them, and the corrections made (workflow/services/claims.py);
+which records were made under a clock override (:mod:`.overrides`) and which documents share
+their 文号 with another (:mod:`.numbers`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from workflow.services.reports.common import (
     second,
     within,
 )
+from workflow.services.reports.numbers import SHARED_COLUMN, SHARED_COUNT, shared_numbers
 from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
@@ -131,6 +134,7 @@ class LedgerReport(ReportBase):
             days = Days(calendar_for(session, self.settings), tz)
             evidence = summary_codes(session, ids, scope.now)
             by_hand = overridden_records(session, ids, scope.now)
+            shared = shared_numbers(session, ids, scope.now)
             cut = second(scope.now)
             rows = []
             for n, d in enumerate(docs, start=1):
@@ -185,6 +189,7 @@ class LedgerReport(ReportBase):
                         "corrections": len(fixes),
                         "corrected_by": list(dict.fromkeys(f["by"] for f in fixes if f["by"])),
                         "clock_override": by_hand.get(d.id, []),
+                        "shared_number": shared.get(d.id, []),
                         "evidence": evidence.get(d.id, []),
                     }
                 )
@@ -214,6 +219,7 @@ class LedgerReport(ReportBase):
             Column("corrections", "更正次数", "corrections", "int"),
             Column("corrected_by", "更正人", "corrected by", "list"),
             OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
+            SHARED_COLUMN,  # a 文号 another document has too (reports/numbers.py)
             # Evidence of the pages (docs/evidence.md), last.
             EVIDENCE_COLUMN,
         )
@@ -223,6 +229,8 @@ class LedgerReport(ReportBase):
             "Ledger of published documents and their interpretation",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
+            self._meta(
+                scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand), SHARED_COUNT: len(shared)}
+            ),
             tz=tz,
         )

@@ -1,7 +1,8 @@
 """The on-time report: per unit (and month or quarter), on time, late, overdue, open and the rate,
 and how many of those documents rest on a claim awaiting a supervisor's confirmation, had a
-claim confirmed, or were corrected (workflow/services/claims.py), and how many have a record
-written under a clock override (:mod:`.overrides`)."""
+claim confirmed, or were corrected (workflow/services/claims.py), how many have a record
+written under a clock override (:mod:`.overrides`), and how many share their 文号 with another
+document (:mod:`.numbers`)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ from workflow.services.reports.common import (
     rate,
     within,
 )
+from workflow.services.reports.numbers import SHARED_COUNT, SHARED_COUNT_COLUMN, shares_number
 from workflow.services.reports.overrides import OVERRIDE_COUNT, OVERRIDE_COUNT_COLUMN, overridden
 from workflow.services.reports.periods import Grain, Period
 
 # Documents (of those published) whose record a supervisor should look at.
-TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected", OVERRIDE_COUNT)
+TRUST_KEYS = ("claims_waiting", "claims_confirmed", "corrected", OVERRIDE_COUNT, SHARED_COUNT)
 
 
 class OnTimeReport(ReportBase):
@@ -94,20 +96,29 @@ class OnTimeReport(ReportBase):
             facts = document_claims(
                 session, [f.id for f in flagged], self.settings.claim_grace, as_of=scope.now
             )
-            by_hand = session.execute(
-                select(Document.unit_id, bucket.label("part"), func.count().label("n"))
-                .where(
-                    Document.state.in_((PUBLISHED, POSTED)),
-                    within(Document.published_at, scope.period),
-                    Document.published_at <= scope.now,
-                    *scope.unit_filter(),
-                    overridden(scope.now),
+            # Counted per unit in the report's own query: records made "as of" a chosen instant
+            # (reports/overrides.py) and a 文号 another document has too (reports/numbers.py).
+            counted = {
+                key: session.execute(
+                    select(Document.unit_id, bucket.label("part"), func.count().label("n"))
+                    .where(
+                        Document.state.in_((PUBLISHED, POSTED)),
+                        within(Document.published_at, scope.period),
+                        Document.published_at <= scope.now,
+                        *scope.unit_filter(),
+                        condition,
+                    )
+                    .group_by(Document.unit_id, bucket)
+                ).all()
+                for key, condition in (
+                    (OVERRIDE_COUNT, overridden(scope.now)),
+                    (SHARED_COUNT, shares_number(scope.now)),
                 )
-                .group_by(Document.unit_id, bucket)
-            ).all()
+            }
         trust: dict[tuple[int, int], dict[str, int]] = {}
-        for h in by_hand:
-            trust.setdefault((h.unit_id, h.part), dict.fromkeys(TRUST_KEYS, 0))[OVERRIDE_COUNT] = int(h.n)
+        for key, found_rows in counted.items():
+            for h in found_rows:
+                trust.setdefault((h.unit_id, h.part), dict.fromkeys(TRUST_KEYS, 0))[key] = int(h.n)
         for f in flagged:
             fact = facts.get(f.id)
             if fact is None:
@@ -160,6 +171,7 @@ class OnTimeReport(ReportBase):
             Column("claims_confirmed", "补录时间已确认", "with a claim confirmed", "int"),
             Column("corrected", "公开后更正", "corrected after publication", "int"),
             OVERRIDE_COUNT_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
+            SHARED_COUNT_COLUMN,  # a 文号 another document has too (reports/numbers.py)
         )
         return Table(
             "on-time",
@@ -167,7 +179,12 @@ class OnTimeReport(ReportBase):
             "On-time rate of interpretations",
             columns,
             rows,
-            self._meta(scope, login, by=by, **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT]}),
+            self._meta(
+                scope,
+                login,
+                by=by,
+                **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT], SHARED_COUNT: totals[SHARED_COUNT]},
+            ),
             totals=total_row,
             tz=tz,
         )

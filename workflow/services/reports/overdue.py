@@ -26,6 +26,7 @@ from workflow.services.reports.common import (
     second,
     within,
 )
+from workflow.services.reports.numbers import SHARED_COLUMN, SHARED_COUNT, shared_numbers
 from workflow.services.reports.overrides import OVERRIDE_COLUMN, OVERRIDE_COUNT, overridden_records
 from workflow.services.reports.periods import Period
 
@@ -101,6 +102,7 @@ class OverdueReport(ReportBase):
             days = Days(calendar_for(session, self.settings), tz)
             evidence = summary_codes(session, ids, scope.now)
             by_hand = overridden_records(session, ids, scope.now)
+            shared = shared_numbers(session, ids, scope.now)
             rows = []
             for d in docs:
                 lvl = level.get(d.id)
@@ -120,6 +122,7 @@ class OverdueReport(ReportBase):
                         "posted_channels": [c for c in CHANNELS if c in posted[d.id]],
                         "missing": [c for c in REQUIRED_CHANNELS if c not in posted[d.id]],
                         "clock_override": by_hand.get(d.id, []),
+                        "shared_number": shared.get(d.id, []),
                         "evidence": evidence.get(d.id, []),
                     }
                 )
@@ -136,6 +139,7 @@ class OverdueReport(ReportBase):
             Column("posted_channels", "已发布渠道", "posted on", "list", CHANNEL_LABELS),
             Column("missing", "未发布渠道", "still missing", "list", CHANNEL_LABELS),
             OVERRIDE_COLUMN,  # recorded "as of" a chosen instant (reports/overrides.py)
+            SHARED_COLUMN,  # a 文号 another document has too (reports/numbers.py)
             EVIDENCE_COLUMN,
         )
         return Table(
@@ -144,6 +148,8 @@ class OverdueReport(ReportBase):
             "Overdue interpretations",
             columns,
             rows,
-            self._meta(scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand)}),
+            self._meta(
+                scope, login, count=len(rows), **{OVERRIDE_COUNT: len(by_hand), SHARED_COUNT: len(shared)}
+            ),
             tz=tz,
         )

@@ -27,6 +27,7 @@ from workflow.services.reports.common import (
     rate,
     within,
 )
+from workflow.services.reports.numbers import SHARED_COUNT, SHARED_COUNT_COLUMN, shared_numbers
 from workflow.services.reports.overrides import OVERRIDE_COUNT, OVERRIDE_COUNT_COLUMN, overridden_records
 from workflow.services.reports.periods import Period
 
@@ -153,6 +154,9 @@ class YearEndReport(ReportBase):
             for doc_id in overridden_records(session, ids, scope.now):  # reports/overrides.py
                 counts = data[unit_of[doc_id]]
                 counts[OVERRIDE_COUNT] = counts.get(OVERRIDE_COUNT, 0) + 1
+            for doc_id in shared_numbers(session, ids, scope.now):  # reports/numbers.py
+                counts = data[unit_of[doc_id]]
+                counts[SHARED_COUNT] = counts.get(SHARED_COUNT, 0) + 1
 
             trail = [within(AuditEvent.at, p), AuditEvent.at <= scope.now]
             for r in session.execute(
@@ -193,6 +197,7 @@ class YearEndReport(ReportBase):
             "voided",
             "refusals",
             OVERRIDE_COUNT,
+            SHARED_COUNT,
             *(f"form_{f}" for f in MATERIAL_FORMS),
             *(f"channel_{c}" for c in CHANNELS),
         )
@@ -248,6 +253,7 @@ class YearEndReport(ReportBase):
             Column("voided", "签字作废", "signatures voided", "int"),
             Column("refusals", "操作被拒", "refused actions", "int"),
             OVERRIDE_COUNT_COLUMN,  # published documents with a record made "as of" a chosen instant
+            SHARED_COUNT_COLUMN,  # published documents with a 文号 another document has too
         )
         return Table(
             "year-end",
@@ -255,7 +261,9 @@ class YearEndReport(ReportBase):
             f"The three synchronisations in {p.label}",
             columns,
             rows,
-            self._meta(scope, login, **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT]}),
+            self._meta(
+                scope, login, **{OVERRIDE_COUNT: totals[OVERRIDE_COUNT], SHARED_COUNT: totals[SHARED_COUNT]}
+            ),
             totals=totals,
             tz=tz,
         )

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from workflow.entrypoints.web import views
 from workflow.entrypoints.web.pages import PREFIX, Page, PageRoute, SignedIn, page_for, redirect, render
-from workflow.kernel.export import Table, cell, to_csv
+from workflow.kernel.export import Table, cell, summary_item, to_csv
 from workflow.services.audit_queries import flat_rows
-from workflow.services.reports import REPORTS
+from workflow.services.reports import REPORTS, TRUST_SUMMARY
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -59,7 +59,8 @@ def reports_page(
     period: Period = None,
     unit: UnitCode = None,
 ) -> Response:
-    """A report as a table on the page, with its CSV one click away."""
+    """A report as a table on the page, with its CSV one click away; above it, how many of its
+    documents rest on what the measured could bend (a clock override, a shared 文号)."""
     name = report if report in REPORTS else "on-time"
     table = _table(page, name, period, unit)
     columns = table.columns
@@ -74,6 +75,7 @@ def reports_page(
         headers=[c.header(page.lang) for c in columns],
         rows=rows,
         totals=totals,
+        summary=[(k, summary_item(table, k, page.lang)) for k in TRUST_SUMMARY if k in table.meta],
         report=name,
         reports=REPORTS,
         period=period or ("" if name == "overdue" else views.period_default(page)),
