@@ -325,3 +325,18 @@ def load_figures(json_path: str | Path) -> list[Figure]:
     import json
 
     return [Figure(**item) for item in json.loads(Path(json_path).read_text())]
+
+
+def each_backend(
+    argv: list[str] | None, description: str, run: Callable[[str, int], None], docs_help: str
+) -> None:
+    """The command line the profiles share: ``--docs N`` (default 300) and ``--backends``;
+    ``run(kind, docs)`` for each backend named."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--docs", type=int, default=300, help=f"{docs_help} (default 300)")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    for kind in args.backends.split(","):
+        run(kind, args.docs)

@@ -1,6 +1,7 @@
-"""Whose code one publish spends its time in: the database and its driver, SQLAlchemy, or
-Santongbu's own (issue 20's "a profile showing that what remains is the database's or the
-driver's own work").
+"""Whose code one publish spends its time in: the driver's, SQLAlchemy's or Santongbu's.
+
+Issue 20 asks for "a profile showing that what remains is the database's or the driver's own
+work"; this is that profile, by layer.
 
 Run:  .venv/bin/python bench/profile_layers.py [--docs 300] [--backends sqlite,postgresql]
 
@@ -26,7 +27,6 @@ into the results table: it explains ``bench_trigger``'s, it is not a target.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
 import sys
@@ -39,7 +39,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_trigger import URL, Floor, _versions, clone_signed, template_from
-from bench.common import application, backend
+from bench.common import application, backend, each_backend
 
 DRIVER, SQLALCHEMY, OURS, OTHER = "the database and its driver", "SQLAlchemy", "Santongbu", "unattributed"
 LAYERS = (DRIVER, SQLALCHEMY, OURS, OTHER)
@@ -178,14 +178,7 @@ def run(kind: str, docs: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--docs", type=int, default=300, help="publishes per side and kind of run (default 300)"
-    )
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    args = parser.parse_args(argv)
-    for kind in args.backends.split(","):
-        run(kind, args.docs)
+    each_backend(argv, (__doc__ or "").splitlines()[0], run, "publishes per side and kind of run")
 
 
 if __name__ == "__main__":

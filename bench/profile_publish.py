@@ -31,7 +31,6 @@ table: it explains ``bench_trigger``'s, it is not a target.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import functools
 import sys
@@ -44,7 +43,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_trigger import URL, clone_signed
-from bench.common import application, backend
+from bench.common import application, backend, each_backend
 
 PHASES: list[tuple[str, str, str]] = [
     # (label, module, function) — the function is replaced where the command path looks it up
@@ -176,12 +175,7 @@ def wrapping_cost(calls: int = 20_000) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=300, help="publishes per side (default 300)")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    args = parser.parse_args(argv)
-    for kind in args.backends.split(","):
-        run(kind, args.docs)
+    each_backend(argv, (__doc__ or "").splitlines()[0], run, "publishes per side")
 
 
 if __name__ == "__main__":

@@ -77,3 +77,13 @@ def to_published(wf: Workflow, at: datetime | None = None, **kw: object) -> int:
 
 def make_workflow(db: Database, clock: Clock, settings: Settings) -> Workflow:
     return Workflow(db, clock, settings)
+
+
+PORTAL = {"channel": "portal", "url": "https://jtj.fuzhou.example.cn/jd/1.htm"}
+NEWS = {"channel": "news_media", "outlet": "福州日报", "evidence": "第2版"}
+
+
+def post_both(wf: Workflow, doc: int) -> None:
+    """The clerk records the interpretation on both required channels, now."""
+    wf.record_posting(CLERK, doc, **PORTAL)  # type: ignore[arg-type]
+    wf.record_posting(CLERK, doc, **NEWS)  # type: ignore[arg-type]

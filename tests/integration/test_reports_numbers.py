@@ -17,7 +17,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.factories import CLERK, make_workflow, new_draft, seed_bureau, to_published
+from tests.factories import CLERK, make_workflow, new_draft, post_both, seed_bureau, to_published
 from tests.web_support import Session, web_env
 from workflow.entrypoints.cli.main import app
 from workflow.services.documents import Workflow
@@ -28,13 +28,6 @@ from workflow.services.tokens import Tokens
 SUPERVISOR = "audit.cs"
 OTHER_CLERK = "xu.kxc"  # a clerk of another drafting unit (科信处)
 NUMBER, TWIN = "榕交〔2024〕1号", "榕交〔2024〕7号"
-PORTAL = {"channel": "portal", "url": "https://jtj.fuzhou.example.cn/jd/1.htm"}
-NEWS = {"channel": "news_media", "outlet": "福州日报", "evidence": "第2版"}
-
-
-def post_both(wf: Workflow, doc: int) -> None:
-    wf.record_posting(CLERK, doc, **PORTAL)  # type: ignore[arg-type]
-    wf.record_posting(CLERK, doc, **NEWS)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -18,22 +18,14 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import shanghai
-from tests.factories import CLERK, make_workflow, seed_bureau, to_published, to_signed
+from tests.factories import CLERK, make_workflow, post_both, seed_bureau, to_published, to_signed
 from workflow.entrypoints.cli.main import app
 from workflow.kernel import attribution
 from workflow.kernel.clock import FixedClock
 from workflow.kernel.models import AuditEvent, Document
-from workflow.services.documents import Workflow
 from workflow.services.reports import Reports
 
 SUPERVISOR = "audit.cs"
-PORTAL = {"channel": "portal", "url": "https://jtj.fuzhou.example.cn/jd/1.htm"}
-NEWS = {"channel": "news_media", "outlet": "福州日报", "evidence": "第2版"}
-
-
-def post_both(wf: Workflow, doc: int) -> None:
-    wf.record_posting(CLERK, doc, **PORTAL)  # type: ignore[arg-type]
-    wf.record_posting(CLERK, doc, **NEWS)  # type: ignore[arg-type]
 
 
 @pytest.fixture
